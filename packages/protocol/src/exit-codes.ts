@@ -1,0 +1,35 @@
+import type { ErrorCode } from './errors.js';
+
+/** Exit codes shared by every panda-secrets command line tool. */
+export const ExitCode = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  AUTH: 4,
+  REJECTED: 5,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Maps an error code to the process exit code of the CLIs. */
+export function exitCodeFor(code: ErrorCode): ExitCodeValue {
+  switch (code) {
+    case 'USAGE':
+      return ExitCode.USAGE;
+    case 'NOT_FOUND':
+      return ExitCode.NOT_FOUND;
+    case 'AUTH_REQUIRED':
+    case 'AUTH_REFUSED':
+    case 'FORBIDDEN':
+      return ExitCode.AUTH;
+    case 'INVALID_NAME':
+    case 'TOO_LARGE':
+    case 'INVALID_TYPE':
+    case 'INVALID_INPUT':
+    case 'QUOTA_EXCEEDED':
+      return ExitCode.REJECTED;
+    default:
+      return ExitCode.ERROR;
+  }
+}

@@ -1,0 +1,49 @@
+export { PandaError, isPandaError, httpStatusFor, errorCodeForStatus } from './errors.js';
+export type { ErrorCode, PandaErrorOptions } from './errors.js';
+export { ExitCode, exitCodeFor } from './exit-codes.js';
+export type { ExitCodeValue } from './exit-codes.js';
+export {
+  MAX_VALUE_BYTES,
+  MAX_FILE_BYTES,
+  MAX_NAME_LENGTH,
+  DEFAULT_MAX_SECRETS_PER_USER,
+  DEFAULT_MAX_TOTAL_BYTES_PER_USER,
+  MIN_MASKED_LENGTH,
+  LIST_TRUNCATE_AT,
+  DEFAULT_SERVER_HOST,
+  DEFAULT_SERVER_PORT,
+} from './limits.js';
+export {
+  FILE_PREFIX,
+  ENV_NAME_PATTERN,
+  FILE_NAME_PATTERN,
+  ENV_NAME_RULE,
+  FILE_NAME_RULE,
+  assertEnvName,
+  assertFileName,
+  assertValueSize,
+  assertFileSize,
+  decodeFileValue,
+  parseWireKey,
+  wireKey,
+  utf8Length,
+  validateSecret,
+} from './names.js';
+export type { SecretKind, SecretRef } from './names.js';
+export { ApiPath, ROLE_CLAIM, FINAL_JOB_STATES, BUNDLE_JOB_HEADER } from './wire.js';
+export type {
+  ApiResponse,
+  SetUserSecretsRequest,
+  Role,
+  JobSpec,
+  SubmitJobsRequest,
+  JobState,
+  JobInfo,
+  SubmitJobsResponseData,
+  JobLogResponseData,
+  AcquireJobsRequest,
+  AcquiredJob,
+  AcquireJobsResponseData,
+  UpdateJobRequest,
+  SecretBundle,
+} from './wire.js';

@@ -1,0 +1,128 @@
+import { PandaError } from './errors.js';
+import { MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './limits.js';
+
+/** The prefix PanDA's wire protocol puts before the name of a file secret. */
+export const FILE_PREFIX = '___file___:';
+
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const FILE_NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+export const ENV_NAME_RULE =
+  `an environment variable name: a letter or underscore, then letters, digits or underscores ` +
+  `(${ENV_NAME_PATTERN.source}), at most ${MAX_NAME_LENGTH} characters`;
+export const FILE_NAME_RULE =
+  `a plain file name: letters, digits, '.', '_' or '-' (${FILE_NAME_PATTERN.source}), ` +
+  `not '.' or '..', at most ${MAX_NAME_LENGTH} characters`;
+
+export type SecretKind = 'env' | 'file';
+
+export interface SecretRef {
+  kind: SecretKind;
+  /** The name without the file prefix: the env variable or the file's name in the job's directory. */
+  name: string;
+}
+
+/** A name quoted for messages: JSON quoting shows spaces, control characters and emptiness. */
+function quoteName(name: string): string {
+  return JSON.stringify(name.length > 300 ? `${name.slice(0, 300)}...` : name);
+}
+
+/** Throws INVALID_NAME unless `name` is a valid env secret name. */
+export function assertEnvName(name: string): void {
+  if (name.length > MAX_NAME_LENGTH || !ENV_NAME_PATTERN.test(name)) {
+    throw new PandaError(
+      'INVALID_NAME',
+      `invalid secret name ${quoteName(name)}: a secret name must be ${ENV_NAME_RULE}`,
+    );
+  }
+}
+
+/** Throws INVALID_NAME unless `name` is a valid file secret name. */
+export function assertFileName(name: string): void {
+  if (name.length > MAX_NAME_LENGTH || !FILE_NAME_PATTERN.test(name) || name === '.' || name === '..') {
+    throw new PandaError(
+      'INVALID_NAME',
+      `invalid secret file name ${quoteName(name)}: a secret file name must be ${FILE_NAME_RULE}`,
+    );
+  }
+}
+
+/** The wire key of a secret: the env name as is, a file name behind FILE_PREFIX. */
+export function wireKey(ref: SecretRef): string {
+  return ref.kind === 'file' ? FILE_PREFIX + ref.name : ref.name;
+}
+
+/**
+ * Parses and validates a wire key (`NAME` or `___file___:NAME`).
+ *
+ * @example
+ * parseWireKey('___file___:my_secret_file.dat') // { kind: 'file', name: 'my_secret_file.dat' }
+ */
+export function parseWireKey(key: string): SecretRef {
+  if (key.startsWith(FILE_PREFIX)) {
+    const name = key.slice(FILE_PREFIX.length);
+    assertFileName(name);
+    return { kind: 'file', name };
+  }
+  assertEnvName(key);
+  return { kind: 'env', name: key };
+}
+
+/** UTF-8 length of a string in bytes. */
+export function utf8Length(value: string): number {
+  return Buffer.byteLength(value, 'utf8');
+}
+
+/** Throws TOO_LARGE if a string value is over the limit; the message never holds the value. */
+export function assertValueSize(name: string, value: string): void {
+  const size = utf8Length(value);
+  if (size > MAX_VALUE_BYTES) {
+    throw new PandaError(
+      'TOO_LARGE',
+      `the value of ${quoteName(name)} is ${size} bytes of UTF-8; the limit is ${MAX_VALUE_BYTES} bytes (1000 kB)`,
+    );
+  }
+}
+
+/** Throws TOO_LARGE if a file's raw size is over the limit. */
+export function assertFileSize(name: string, size: number): void {
+  if (size > MAX_FILE_BYTES) {
+    throw new PandaError(
+      'TOO_LARGE',
+      `the secret file ${quoteName(name)} is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes (1000 kB)`,
+    );
+  }
+}
+
+const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Decodes the base64 wire value of a file secret strictly, checking the raw size limit first
+ * from the encoded length so an oversize upload is never decoded.
+ */
+export function decodeFileValue(name: string, value: string): Buffer {
+  const padding = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
+  const rawSize = Math.floor((value.length * 3) / 4) - padding;
+  assertFileSize(name, rawSize);
+  if (value.length % 4 !== 0 || !BASE64_PATTERN.test(value)) {
+    throw new PandaError(
+      'INVALID_INPUT',
+      `the value of secret file ${quoteName(name)} must be the file's bytes in standard base64 (A-Z, a-z, 0-9, '+', '/', '=' padding)`,
+    );
+  }
+  return Buffer.from(value, 'base64');
+}
+
+/**
+ * Validates a key and its value as the server receives them: the name rule for the key's kind,
+ * the UTF-8 limit for a string value, strict base64 and the raw-byte limit for a file.
+ * Returns the parsed reference and the stored size in bytes.
+ */
+export function validateSecret(key: string, value: string): { ref: SecretRef; size: number } {
+  const ref = parseWireKey(key);
+  if (ref.kind === 'file') {
+    return { ref, size: decodeFileValue(ref.name, value).length };
+  }
+  assertValueSize(ref.name, value);
+  return { ref, size: utf8Length(value) };
+}

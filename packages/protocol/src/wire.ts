@@ -1,0 +1,110 @@
+import type { ErrorCode } from './errors.js';
+
+/** Every response body of panda-server, in PanDA's shape. */
+export interface ApiResponse<T = unknown> {
+  success: boolean;
+  message: string;
+  data: T;
+  /** On failure: the stable error code (an addition to PanDA's shape; PanDA's client ignores it). */
+  code?: ErrorCode;
+}
+
+/** HTTP paths of panda-server. The two `creds` calls are wire-compatible with PanDA's API. */
+export const ApiPath = {
+  setUserSecrets: '/api/v1/creds/set_user_secrets',
+  getUserSecrets: '/api/v1/creds/get_user_secrets',
+  submitJobs: '/api/v1/jobs/submit',
+  /** GET `${jobs}/:id` for status, `${jobs}/:id/log` for the masked log. */
+  jobs: '/api/v1/jobs',
+  acquireJobs: '/api/v1/pilot/acquire_jobs',
+  updateJob: '/api/v1/pilot/update_job',
+  health: '/api/v1/health',
+} as const;
+
+/** Body of `set_user_secrets`: key and value strings upsert; value null deletes; key null deletes all. */
+export interface SetUserSecretsRequest {
+  key: string | null;
+  value: string | null;
+}
+
+/** The token claim that marks a pilot; a token without it is a user's. */
+export const ROLE_CLAIM = 'role';
+export type Role = 'user' | 'pilot';
+
+/** What a user submits: one job. Secret references are wire keys, never values. */
+export interface JobSpec {
+  /** The payload command, run as `bash -c exec` in the job's working directory. */
+  exec: string;
+  /** The output dataset name (PanDA's --outDS). */
+  outDS: string;
+  /** Wire keys (`NAME` or `___file___:NAME`) of the secrets the job receives; empty for none. */
+  secrets: string[];
+}
+
+export interface SubmitJobsRequest {
+  jobs: JobSpec[];
+}
+
+export type JobState = 'queued' | 'running' | 'finished' | 'failed';
+
+export const FINAL_JOB_STATES: readonly JobState[] = ['finished', 'failed'];
+
+/** A job as the server reports it to its owner. */
+export interface JobInfo {
+  id: string;
+  owner: string;
+  spec: JobSpec;
+  state: JobState;
+  exitCode: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SubmitJobsResponseData {
+  jobs: JobInfo[];
+}
+
+export interface JobLogResponseData {
+  id: string;
+  state: JobState;
+  log: string;
+}
+
+/** Body of `acquire_jobs`: the pilot's one-time public key (a JWK of an ECDH key). */
+export interface AcquireJobsRequest {
+  publicKey: Record<string, unknown>;
+  nJobs?: number;
+}
+
+/** One acquired job. `bundle` is a compact JWE sealed to the pilot's key, present when the job has secrets. */
+export interface AcquiredJob {
+  job: JobInfo;
+  /** Proof of this acquisition, required with every update of the job. */
+  claimId: string;
+  bundle: string | null;
+}
+
+export interface AcquireJobsResponseData {
+  jobs: AcquiredJob[];
+}
+
+/** Body of `update_job`. A log chunk is appended; a final state ends the job. */
+export interface UpdateJobRequest {
+  jobId: string;
+  claimId: string;
+  state: 'running' | 'finished' | 'failed';
+  exitCode?: number | null;
+  log?: string;
+}
+
+/** What a sealed bundle holds once opened on the node. */
+export interface SecretBundle {
+  jobId: string;
+  /** Env secrets: name to value. */
+  env: Record<string, string>;
+  /** File secrets: file name to the file's bytes in base64. */
+  files: Record<string, string>;
+}
+
+/** The protected-header parameter that binds a sealed bundle to its job. */
+export const BUNDLE_JOB_HEADER = 'job_id';
