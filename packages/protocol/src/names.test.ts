@@ -69,3 +69,17 @@ describe('secret sizes', () => {
     }
   });
 });
+
+describe('validateSecret', () => {
+  it('returns the bytes to store: UTF-8 of a value, the decoded bytes of a file', () => {
+    expect(validateSecret('K', 'é').plaintext).toEqual(Buffer.from([0xc3, 0xa9]));
+    const raw = Buffer.from([0, 255, 0xc3, 0x28]);
+    const file = validateSecret(`${FILE_PREFIX}f.bin`, raw.toString('base64'));
+    expect(file.plaintext).toEqual(raw);
+    expect(file.size).toBe(4);
+  });
+
+  it('rejects a value that is not well-formed Unicode', () => {
+    expect(() => validateSecret('K', 'a\ud800b')).toThrow(/not well-formed Unicode/);
+  });
+});

@@ -115,14 +115,22 @@ export function decodeFileValue(name: string, value: string): Buffer {
 
 /**
  * Validates a key and its value as the server receives them: the name rule for the key's kind,
- * the UTF-8 limit for a string value, strict base64 and the raw-byte limit for a file.
- * Returns the parsed reference and the stored size in bytes.
+ * well-formed Unicode and the UTF-8 limit for a string value, strict base64 and the raw-byte limit
+ * for a file. Returns the parsed reference, the plaintext bytes to store and their size.
  */
-export function validateSecret(key: string, value: string): { ref: SecretRef; size: number } {
+export function validateSecret(key: string, value: string): { ref: SecretRef; plaintext: Buffer; size: number } {
   const ref = parseWireKey(key);
   if (ref.kind === 'file') {
-    return { ref, size: decodeFileValue(ref.name, value).length };
+    const plaintext = decodeFileValue(ref.name, value);
+    return { ref, plaintext, size: plaintext.length };
   }
   assertValueSize(ref.name, value);
-  return { ref, size: utf8Length(value) };
+  if (!value.isWellFormed()) {
+    throw new PandaError(
+      'INVALID_INPUT',
+      `the value of ${quoteName(ref.name)} is not well-formed Unicode (it holds a lone surrogate); a value must be text that encodes to UTF-8`,
+    );
+  }
+  const plaintext = Buffer.from(value, 'utf8');
+  return { ref, plaintext, size: plaintext.length };
 }
