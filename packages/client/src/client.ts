@@ -1,0 +1,182 @@
+import got, { RequestError } from 'got';
+import type { Got, Method } from 'got';
+import { ApiPath } from '@panda-secrets/protocol';
+import type {
+  AcquireJobsResponseData,
+  AcquiredJob,
+  JobInfo,
+  JobLogResponseData,
+  JobSpec,
+  SetUserSecretsRequest,
+  SubmitJobsResponseData,
+  UpdateJobRequest,
+} from '@panda-secrets/protocol';
+import { checkedBody, malformedData, unreachableError } from './errors.js';
+
+export interface ClientOptions {
+  /** Base URL of panda-server, e.g. `http://127.0.0.1:25080`. */
+  server: string;
+  /** Bearer token; without one no Authorization header is sent. */
+  token?: string;
+  /** The user's VO, sent as the Origin header as PanDA's client does. */
+  vo?: string;
+  /** Time allowed for one whole request, in milliseconds. Default 30000. */
+  timeoutMs?: number;
+  /** Retries of GET calls after a connection failure or a 429/502/503/504. Default 2. */
+  retries?: number;
+  /** Delay before the first retry in milliseconds, doubling with each further retry. Default 1000. */
+  retryDelayMs?: number;
+  /** PEM of an extra CA to trust, for a server with a self-signed certificate. */
+  ca?: string;
+}
+
+/** Statuses worth another GET: the server or a proxy in front of it is briefly overloaded. */
+const RETRY_STATUSES = [429, 502, 503, 504];
+
+interface CallOptions {
+  json?: unknown;
+  searchParams?: URLSearchParams;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function jobsPath(id: string): string {
+  return `${ApiPath.jobs}/${encodeURIComponent(id)}`;
+}
+
+/**
+ * Typed client of panda-server's HTTP API. Every failure is a PandaError with a stable code:
+ * SERVER_UNREACHABLE when no HTTP answer came, else the code the server's answer stands for.
+ *
+ * @example
+ * const client = new PandaClient({ server: 'http://127.0.0.1:25080', token });
+ * await client.setSecret('MY_SECRET', 'random_string');
+ * const secrets = await client.getSecrets(); // { MY_SECRET: 'random_string' }
+ */
+export class PandaClient {
+  readonly #server: string;
+  readonly #http: Got;
+
+  constructor(options: ClientOptions) {
+    this.#server = options.server.replace(/\/+$/, '');
+    const retryDelayMs = options.retryDelayMs ?? 1000;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'accept-encoding': 'gzip',
+    };
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    if (options.vo !== undefined) headers.origin = options.vo;
+    this.#http = got.extend({
+      prefixUrl: `${this.#server}/`,
+      headers,
+      timeout: { request: options.timeoutMs ?? 30_000 },
+      retry: {
+        limit: options.retries ?? 2,
+        methods: ['GET'],
+        statusCodes: RETRY_STATUSES,
+        // Got's computed value is 0 when its rules forbid a retry; otherwise use our own backoff.
+        calculateDelay: ({ computedValue, attemptCount }) =>
+          computedValue === 0 ? 0 : retryDelayMs * 2 ** (attemptCount - 1),
+      },
+      throwHttpErrors: false,
+      responseType: 'text',
+      ...(options.ca === undefined ? {} : { https: { certificateAuthority: options.ca } }),
+    });
+  }
+
+  async #call(method: Method, path: string, options: CallOptions = {}): Promise<unknown> {
+    let response;
+    try {
+      response = await this.#http(path.replace(/^\//, ''), {
+        method,
+        ...(options.json === undefined ? {} : { json: options.json }),
+        ...(options.searchParams === undefined ? {} : { searchParams: options.searchParams }),
+      });
+    } catch (error) {
+      if (error instanceof RequestError && error.response === undefined) {
+        throw unreachableError(this.#server, error);
+      }
+      throw error;
+    }
+    return checkedBody(this.#server, response.statusCode, response.body as string).data;
+  }
+
+  async #setUserSecrets(request: SetUserSecretsRequest): Promise<void> {
+    await this.#call('POST', ApiPath.setUserSecrets, { json: request });
+  }
+
+  /** Stores (or replaces) one secret under its wire key (`NAME` or `___file___:NAME`). */
+  setSecret(key: string, value: string): Promise<void> {
+    return this.#setUserSecrets({ key, value });
+  }
+
+  /** Deletes one secret, env or file; NOT_FOUND when neither `key` nor `___file___:key` exists. */
+  deleteSecret(key: string): Promise<void> {
+    return this.#setUserSecrets({ key, value: null });
+  }
+
+  /** Deletes every secret of the token's owner. */
+  deleteAllSecrets(): Promise<void> {
+    return this.#setUserSecrets({ key: null, value: null });
+  }
+
+  /**
+   * The owner's secrets by wire key, all of them or only `keys`. File secrets appear under
+   * `___file___:NAME` with the file's bytes in base64. An empty `keys` asks for nothing.
+   */
+  async getSecrets(keys?: string[]): Promise<Record<string, string>> {
+    // No `keys` parameter means "all" on the wire, so an empty list must not reach the server.
+    if (keys?.length === 0) return {};
+    const searchParams =
+      keys === undefined ? undefined : new URLSearchParams(keys.map((key): [string, string] => ['keys', key]));
+    const data = await this.#call('GET', ApiPath.getUserSecrets, searchParams === undefined ? {} : { searchParams });
+    if (typeof data !== 'string') throw malformedData('the secrets are not a JSON string');
+    let secrets: unknown;
+    try {
+      secrets = JSON.parse(data);
+    } catch (error) {
+      throw malformedData('the secrets are not valid JSON', error);
+    }
+    if (!isRecord(secrets) || !Object.values(secrets).every((value) => typeof value === 'string')) {
+      throw malformedData('the secrets are not an object of strings');
+    }
+    return secrets as Record<string, string>;
+  }
+
+  /** Submits jobs; returns them as queued. */
+  async submitJobs(jobs: JobSpec[]): Promise<JobInfo[]> {
+    const data = await this.#call('POST', ApiPath.submitJobs, { json: { jobs } });
+    if (!isRecord(data) || !Array.isArray(data.jobs)) throw malformedData('no job list');
+    return (data as unknown as SubmitJobsResponseData).jobs;
+  }
+
+  /** One of the caller's jobs. */
+  async getJob(id: string): Promise<JobInfo> {
+    const data = await this.#call('GET', jobsPath(id));
+    if (!isRecord(data) || typeof data.id !== 'string') throw malformedData('no job');
+    return data as unknown as JobInfo;
+  }
+
+  /** A job's masked log and state. */
+  async getJobLog(id: string): Promise<JobLogResponseData> {
+    const data = await this.#call('GET', `${jobsPath(id)}/log`);
+    if (!isRecord(data) || typeof data.log !== 'string') throw malformedData('no job log');
+    return data as unknown as JobLogResponseData;
+  }
+
+  /** Pilot call: claims up to `nJobs` queued jobs, their secrets sealed to `publicKey`. */
+  async acquireJobs(publicKey: Record<string, unknown>, nJobs?: number): Promise<AcquiredJob[]> {
+    const data = await this.#call('POST', ApiPath.acquireJobs, {
+      json: nJobs === undefined ? { publicKey } : { publicKey, nJobs },
+    });
+    if (!isRecord(data) || !Array.isArray(data.jobs)) throw malformedData('no job list');
+    return (data as unknown as AcquireJobsResponseData).jobs;
+  }
+
+  /** Pilot call: reports a job's state, exit code and a log chunk. */
+  async updateJob(update: UpdateJobRequest): Promise<void> {
+    await this.#call('POST', ApiPath.updateJob, { json: update });
+  }
+}

@@ -1,0 +1,2 @@
+export { PandaClient } from './client.js';
+export type { ClientOptions } from './client.js';
