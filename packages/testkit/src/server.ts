@@ -1,0 +1,181 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, from this package's built file (packages/testkit/dist). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const BINS = {
+  pbook: 'apps/pbook/bin/pbook.js',
+  prun: 'apps/prun/bin/prun.js',
+  'panda-server': 'apps/server/bin/panda-server.js',
+  'panda-pilot': 'apps/pilot/bin/panda-pilot.js',
+} as const;
+
+export type BinName = keyof typeof BINS;
+
+/** Absolute path of a CLI's launcher (it imports the built dist/cli.js). */
+export function binPath(name: BinName): string {
+  return join(REPO_ROOT, BINS[name]);
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunCliOptions {
+  input?: string | Buffer;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** An environment without the variables through which a CLI would pick up the caller's own server or token. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (/^(PANDA_|OIDC_AUTH_|NO_COLOR$|FORCE_COLOR$)/.test(name)) delete env[name];
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs a CLI as a real child process and collects its output. */
+export function runCli(name: BinName, args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [binPath(name), ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: options.env ?? cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({
+        code,
+        signal,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export interface StartServerOptions {
+  /** Data dir (default: a fresh temporary one). */
+  dataDir?: string;
+  /** Extra arguments of `panda-server serve`, e.g. ['--db', url]. */
+  args?: readonly string[];
+  /** Arguments shared by `serve` and `token`, e.g. ['--issuer-key-file', f]. */
+  sharedArgs?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+export interface TokenOptions {
+  role?: 'pilot';
+  ttl?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  dataDir: string;
+  logFile: string;
+  process: ChildProcess;
+  /** Mints a token from this server's local issuer. */
+  token(user: string, options?: TokenOptions): Promise<string>;
+  /** Mints a token and writes it to a 0600 file in the data dir's parent; returns the path. */
+  tokenFile(user: string, options?: TokenOptions): Promise<string>;
+  /** Stops the server with SIGTERM (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `panda-server` as a real process on a free port of 127.0.0.1 and waits until it listens.
+ *
+ * @example
+ * const server = await startServer();
+ * const token = await server.token('alice');
+ * await server.stop();
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'panda-server-')));
+  const logFile = join(dataDir, 'server.log');
+  const shared = [...(options.sharedArgs ?? [])];
+  const env = options.env ?? cleanEnv();
+  const child = spawn(
+    process.execPath,
+    [binPath('panda-server'), 'serve', '--data-dir', dataDir, '--port', '0', '--log-file', logFile, ...shared, ...(options.args ?? [])],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`panda-server did not start within ${options.timeoutMs ?? 20_000} ms: ${stderr}`));
+    }, options.timeoutMs ?? 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      const match = /panda-server listening on (\S+)/.exec(stdout);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`panda-server exited with ${code} before listening: ${stderr}`));
+    });
+  });
+  const exited = new Promise<void>((resolveExit) => {
+    if (child.exitCode !== null) resolveExit();
+    else child.once('exit', () => resolveExit());
+  });
+
+  async function token(user: string, tokenOptions: TokenOptions = {}): Promise<string> {
+    const result = await runCli(
+      'panda-server',
+      ['token', '--data-dir', dataDir, ...shared, '--user', user, ...(tokenOptions.role ? ['--role', tokenOptions.role] : []), '--ttl', tokenOptions.ttl ?? '1h'],
+      { env },
+    );
+    if (result.code !== 0) throw new Error(`panda-server token failed: ${result.stderr}`);
+    return result.stdout.trim();
+  }
+
+  return {
+    url,
+    dataDir,
+    logFile,
+    process: child,
+    token,
+    async tokenFile(user, tokenOptions) {
+      const dir = await mkdtemp(join(tmpdir(), 'panda-token-'));
+      const file = join(dir, `${user}.token`);
+      await writeFile(file, `${await token(user, tokenOptions)}\n`, { mode: 0o600 });
+      return file;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
