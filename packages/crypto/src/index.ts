@@ -2,3 +2,5 @@ export { generateKeyring, rotateKeyring, serializeKeyring, parseKeyring } from '
 export type { MasterKey, Keyring } from './keyring.js';
 export { encryptAtRest, decryptAtRest } from './at-rest.js';
 export type { SecretAddress } from './at-rest.js';
+export { generatePilotKeyPair, sealBundle, openBundle } from './bundle.js';
+export type { PilotKeyPair } from './bundle.js';

@@ -1,0 +1,135 @@
+import { CompactEncrypt, compactDecrypt, exportJWK, generateKeyPair, importJWK } from 'jose';
+import type { CryptoKey, DecryptOptions, JWK } from 'jose';
+import { BUNDLE_JOB_HEADER, PandaError, assertEnvName, assertFileName, decodeFileValue } from '@panda-secrets/protocol';
+import type { SecretBundle } from '@panda-secrets/protocol';
+import { isNonEmptyString, isRecord, parseSecretJson, quote } from './lib/values.js';
+
+/** A pilot's one-time key pair: the public JWK goes to the server, the private key stays in memory. */
+export interface PilotKeyPair {
+  publicJwk: JWK;
+  privateKey: CryptoKey;
+}
+
+const BUNDLE_ALG = 'ECDH-ES+A256KW';
+const BUNDLE_ENC = 'A256GCM';
+const BUNDLE_ALGORITHMS: DecryptOptions = {
+  keyManagementAlgorithms: [BUNDLE_ALG],
+  contentEncryptionAlgorithms: [BUNDLE_ENC],
+};
+
+/**
+ * Makes a fresh ECDH P-256 key pair for one acquire. The private key is not extractable, so it
+ * cannot leave the pilot's memory.
+ *
+ * @example
+ * const { publicJwk, privateKey } = await generatePilotKeyPair();
+ * const jobs = await client.acquireJobs(publicJwk);
+ */
+export async function generatePilotKeyPair(): Promise<PilotKeyPair> {
+  const { publicKey, privateKey } = await generateKeyPair(BUNDLE_ALG, { crv: 'P-256' });
+  return { publicJwk: await exportJWK(publicKey), privateKey };
+}
+
+const PUBLIC_KEY_RULE = 'a public EC P-256 JWK: kty "EC", crv "P-256", x and y, and no private part "d"';
+
+/** Checks the untrusted JWK a pilot sent and imports only its public members. */
+async function importPilotPublicKey(jwk: unknown): Promise<CryptoKey> {
+  const refuse = (problem: string, cause?: unknown): PandaError =>
+    new PandaError('INVALID_INPUT', `the pilot public key must be ${PUBLIC_KEY_RULE}; ${problem}`, { cause });
+  if (!isRecord(jwk)) throw refuse('it is not a JSON object');
+  if ('d' in jwk) throw refuse('it holds a private part "d"');
+  if (jwk.kty !== 'EC') throw refuse('its kty is not "EC"');
+  if (jwk.crv !== 'P-256') throw refuse('its crv is not "P-256"');
+  const { x, y } = jwk;
+  if (!isNonEmptyString(x) || !isNonEmptyString(y)) throw refuse('it lacks x or y');
+  try {
+    return (await importJWK({ kty: 'EC', crv: 'P-256', x, y }, BUNDLE_ALG)) as CryptoKey;
+  } catch (error) {
+    throw refuse('x and y are not a point on P-256', error);
+  }
+}
+
+function problemWithRecord(value: unknown, field: string, check: (name: string, entry: unknown) => void): string | undefined {
+  if (!isRecord(value)) return `"${field}" is not an object`;
+  for (const [name, entry] of Object.entries(value)) {
+    try {
+      check(name, entry);
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+  return undefined;
+}
+
+/** What is wrong with a bundle's shape, or undefined when it is a valid SecretBundle. */
+function bundleProblem(value: unknown): string | undefined {
+  if (!isRecord(value)) return 'it is not a JSON object';
+  if (!isNonEmptyString(value.jobId)) return '"jobId" is not a non-empty string';
+  return (
+    problemWithRecord(value.env, 'env', (name, entry) => {
+      assertEnvName(name);
+      if (typeof entry !== 'string') throw new Error(`the env secret ${quote(name)} is not a string`);
+    }) ??
+    problemWithRecord(value.files, 'files', (name, entry) => {
+      assertFileName(name);
+      if (typeof entry !== 'string') throw new Error(`the secret file ${quote(name)} is not a base64 string`);
+      decodeFileValue(name, entry);
+    })
+  );
+}
+
+/**
+ * Seals a job's secrets to a pilot's public key: a compact JWE (ECDH-ES+A256KW, A256GCM) whose
+ * protected header binds the job id. Throws PandaError `INVALID_INPUT` unless `publicJwk` is a
+ * public EC P-256 JWK and the bundle is well formed.
+ *
+ * @example
+ * const jwe = await sealBundle(request.publicKey, { jobId: job.id, env: { TOKEN: 's3cr3t' }, files: {} });
+ */
+export async function sealBundle(publicJwk: unknown, bundle: SecretBundle): Promise<string> {
+  const publicKey = await importPilotPublicKey(publicJwk);
+  const problem = bundleProblem(bundle);
+  if (problem !== undefined) throw new PandaError('INVALID_INPUT', `the secrets bundle is not valid: ${problem}`);
+  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(bundle)))
+    .setProtectedHeader({ alg: BUNDLE_ALG, enc: BUNDLE_ENC, [BUNDLE_JOB_HEADER]: bundle.jobId })
+    .encrypt(publicKey);
+}
+
+function jobMismatch(boundTo: unknown, expectedJobId: string): PandaError {
+  const bound = typeof boundTo === 'string' ? quote(boundTo) : '(none)';
+  return new PandaError(
+    'DECRYPT_FAILED',
+    `the secrets bundle is bound to job ${bound}, not job ${quote(expectedJobId)}`,
+  );
+}
+
+/**
+ * Opens a bundle sealed by {@link sealBundle} with the pilot's private key and checks that it was
+ * sealed for `expectedJobId`. Throws PandaError `DECRYPT_FAILED` for another key, another job, an
+ * altered bundle or a malformed payload; messages never hold secret values.
+ *
+ * @example
+ * const bundle = await openBundle(privateKey, acquired.bundle, acquired.job.id);
+ * spawn('bash', ['-c', spec.exec], { env: { ...baseEnv, ...bundle.env } });
+ */
+export async function openBundle(privateKey: CryptoKey, jwe: string, expectedJobId: string): Promise<SecretBundle> {
+  let result;
+  try {
+    result = await compactDecrypt(jwe, privateKey, BUNDLE_ALGORITHMS);
+  } catch (error) {
+    throw new PandaError('DECRYPT_FAILED', 'the secrets bundle could not be opened with this pilot key', {
+      cause: error,
+    });
+  }
+  const boundJobId = result.protectedHeader[BUNDLE_JOB_HEADER];
+  if (boundJobId !== expectedJobId) throw jobMismatch(boundJobId, expectedJobId);
+  const payload = parseSecretJson(
+    new TextDecoder().decode(result.plaintext),
+    () => new PandaError('DECRYPT_FAILED', 'the secrets bundle does not hold JSON'),
+  );
+  if (isRecord(payload) && payload.jobId !== expectedJobId) throw jobMismatch(payload.jobId, expectedJobId);
+  const problem = bundleProblem(payload);
+  if (problem !== undefined) throw new PandaError('DECRYPT_FAILED', `the secrets bundle is not valid: ${problem}`);
+  const { jobId, env, files } = payload as SecretBundle;
+  return { jobId, env, files };
+}
