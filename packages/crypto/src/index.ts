@@ -4,3 +4,7 @@ export { encryptAtRest, decryptAtRest } from './at-rest.js';
 export type { SecretAddress } from './at-rest.js';
 export { generatePilotKeyPair, sealBundle, openBundle } from './bundle.js';
 export type { PilotKeyPair } from './bundle.js';
+export { generateIssuerKey, serializeIssuerKey, parseIssuerKey, signToken } from './tokens.js';
+export type { TokenClaims, IssuerKey } from './tokens.js';
+export { createLocalVerifier } from './verify.js';
+export type { Identity, TokenVerifier } from './verify.js';
