@@ -8,3 +8,4 @@ export { generateIssuerKey, serializeIssuerKey, parseIssuerKey, signToken } from
 export type { TokenClaims, IssuerKey } from './tokens.js';
 export { createLocalVerifier } from './verify.js';
 export type { Identity, TokenVerifier } from './verify.js';
+export { createOidcVerifier } from './oidc.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { SignJWT, base64url, decodeJwt, decodeProtectedHeader, exportSPKI, importJWK } from 'jose';
-import type { CryptoKey } from 'jose';
+import type { CryptoKey, JWTPayload } from 'jose';
 import { createLocalVerifier, generateIssuerKey, parseIssuerKey, serializeIssuerKey, signToken } from './index.js';
 import type { IssuerKey, TokenClaims } from './index.js';
 import { pandaErrorOf } from './testing/errors.js';
@@ -22,6 +22,13 @@ async function expectRefused(token: string, why: string, verifyWith = verifier):
   const error = await pandaErrorOf(verifyWith.verify(token), 'AUTH_REFUSED');
   expect(error.message).toBe(`the token was refused: ${why}`);
   if (token.length > 0) expect(error.message).not.toContain(token);
+}
+
+/** A token of the right issuer, audience and key, with any payload, to test the claim checks. */
+async function signPayload(payload: JWTPayload, options: { expires?: boolean } = {}): Promise<string> {
+  const builder = new SignJWT(payload).setProtectedHeader({ alg: 'ES256' }).setIssuer(issuer).setAudience(audience);
+  if (options.expires !== false) builder.setExpirationTime(inSeconds(oneHour));
+  return builder.sign(await importJWK(key.privateJwk, 'ES256'));
 }
 
 /** A token with a hand-made header and payload and the given signature part. */
@@ -157,29 +164,18 @@ describe('local verifier', () => {
   });
 
   it('refuses a signed token without expiry', async () => {
-    const token = await new SignJWT({ sub: 'alice' })
-      .setProtectedHeader({ alg: 'ES256' })
-      .setIssuer(issuer)
-      .setAudience(audience)
-      .sign(await importJWK(key.privateJwk, 'ES256'));
-    await expectRefused(token, 'the claim "exp" is missing');
+    await expectRefused(await signPayload({ sub: 'alice' }, { expires: false }), 'the claim "exp" is missing');
   });
 
   it('refuses a token naming no user', async () => {
-    const token = await new SignJWT({ preferred_username: 42 })
-      .setProtectedHeader({ alg: 'ES256' })
-      .setIssuer(issuer)
-      .setAudience(audience)
-      .setExpirationTime(inSeconds(oneHour))
-      .sign(await importJWK(key.privateJwk, 'ES256'));
-    await expectRefused(token, 'the claim "preferred_username" is not a non-empty string');
-    const anonymous = await new SignJWT({})
-      .setProtectedHeader({ alg: 'ES256' })
-      .setIssuer(issuer)
-      .setAudience(audience)
-      .setExpirationTime(inSeconds(oneHour))
-      .sign(await importJWK(key.privateJwk, 'ES256'));
-    await expectRefused(anonymous, 'the token names no user: it has neither "preferred_username" nor "sub"');
+    await expectRefused(
+      await signPayload({ preferred_username: 42 }),
+      'the claim "preferred_username" is not a non-empty string',
+    );
+    await expectRefused(
+      await signPayload({}),
+      'the token names no user: it has neither "preferred_username" nor "sub"',
+    );
   });
 
   it.each(['', 'abc', 'a.b.c', 'a.b', 'Bearer x.y.z'])('refuses the malformed token %j', async (token) => {
