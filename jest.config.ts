@@ -20,6 +20,7 @@ const config: Config = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 30_000,
+  reporters: ['default', '<rootDir>/../../scripts/jest-totals-reporter.cjs'],
 };
 
 export default config;
