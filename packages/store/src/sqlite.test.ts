@@ -1,0 +1,70 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { createSqliteStore } from './sqlite.js';
+import { describeStoreConformance, fakeCiphertext, testClock } from './testing/conformance.js';
+
+const root = mkdtempSync(join(tmpdir(), 'panda-store-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let files = 0;
+let file = '';
+
+describeStoreConformance('SQLite store', {
+  async reset() {
+    file = join(root, `conformance-${++files}`, 'panda.db');
+  },
+  open: (clock) => createSqliteStore({ ...clock, file }),
+});
+
+describe('SQLite store: the file', () => {
+  const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+  it('creates the database and its WAL files owner-only', async () => {
+    const path = join(root, 'modes', 'panda.db');
+    const store = await createSqliteStore({ file: path });
+    try {
+      await store.putSecret(
+        { owner: 'alice', key: 'K', ciphertext: fakeCiphertext('k'), keyId: 'k1', size: 1 },
+        { maxSecrets: 10, maxTotalBytes: 100 },
+        { actor: 'alice', action: 'set', key: 'K' },
+      );
+      expect([path, `${path}-wal`, `${path}-shm`].map(modeOf)).toEqual([0o600, 0o600, 0o600]);
+      expect(modeOf(join(root, 'modes'))).toBe(0o700);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('holds the ciphertext as given, keeps it across a reopen, and wipes it on delete', async () => {
+    const path = join(root, 'contents', 'panda.db');
+    const marker = fakeCiphertext('MARKER-7f3a9c');
+    const onDisk = () =>
+      [path, `${path}-wal`].map((p) => (statSync(p, { throwIfNoEntry: false }) ? readFileSync(p).toString('latin1') : '')).join('');
+
+    const first = await createSqliteStore({ ...testClock(), file: path });
+    await first.putSecret(
+      { owner: 'alice', key: 'TOKEN', ciphertext: marker, keyId: 'k1', size: 6 },
+      { maxSecrets: 10, maxTotalBytes: 100 },
+      { actor: 'alice', action: 'set', key: 'TOKEN', remote: '192.0.2.7' },
+    );
+    await first.close();
+    expect(onDisk().split(marker).length - 1).toBe(1);
+
+    const second = await createSqliteStore({ ...testClock(), file: path });
+    expect((await second.getSecrets('alice')).map((s) => s.ciphertext)).toEqual([marker]);
+    await second.deleteSecret('alice', 'TOKEN', { actor: 'alice', action: 'delete', key: 'TOKEN' });
+    await second.close();
+    expect(onDisk()).not.toContain('MARKER-7f3a9c');
+  });
+
+  it('reports a file it cannot create as a store error', async () => {
+    const blocker = join(root, 'blocker');
+    await (await createSqliteStore({ file: join(blocker, 'panda.db') })).close();
+    await expect(createSqliteStore({ file: join(blocker, 'panda.db', 'nested.db') })).rejects.toMatchObject({
+      name: 'PandaError',
+      code: 'SERVER_ERROR',
+    });
+  });
+});
