@@ -32,8 +32,14 @@ export async function generatePilotKeyPair(): Promise<PilotKeyPair> {
 
 const PUBLIC_KEY_RULE = 'a public EC P-256 JWK: kty "EC", crv "P-256", x and y, and no private part "d"';
 
-/** Checks the untrusted JWK a pilot sent and imports only its public members. */
-async function importPilotPublicKey(jwk: unknown): Promise<CryptoKey> {
+/**
+ * Checks the untrusted JWK a pilot sent and imports only its public members. The server calls it
+ * before claiming jobs, so a pilot with a bad key loses no job.
+ *
+ * @example
+ * await importPilotPublicKey(request.body.publicKey); // throws PandaError INVALID_INPUT
+ */
+export async function importPilotPublicKey(jwk: unknown): Promise<CryptoKey> {
   const refuse = (problem: string, cause?: unknown): PandaError =>
     new PandaError('INVALID_INPUT', `the pilot public key must be ${PUBLIC_KEY_RULE}; ${problem}`, { cause });
   if (!isRecord(jwk)) throw refuse('it is not a JSON object');
