@@ -1,0 +1,134 @@
+import compress from '@fastify/compress';
+import type { Identity } from '@panda-secrets/crypto';
+import {
+  ApiPath,
+  PandaError,
+  httpStatusFor,
+  isPandaError,
+  MAX_FILE_BYTES,
+  type ApiResponse,
+} from '@panda-secrets/protocol';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { authenticate } from './auth.js';
+import type { ServerContext } from './context.js';
+import { jobRoutes } from './routes/jobs.js';
+import { pilotRoutes } from './routes/pilot.js';
+import { ok } from './routes/reply.js';
+import { secretsRoutes } from './routes/secrets.js';
+
+/**
+ * The largest request body: a file of MAX_FILE_BYTES in base64 inside JSON, with room for a
+ * string value of 1000 kB written with JSON escapes. Larger bodies are refused before parsing.
+ */
+export const BODY_LIMIT = 8 * MAX_FILE_BYTES;
+
+/** Log fields that could carry a credential or a value; pino replaces them. */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.body',
+  'body',
+  'value',
+  'token',
+];
+
+export interface CreateServerOptions {
+  /** pino options for fastify's logger, or false for none. Redaction is always added. */
+  logger?: false | Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+  https?: { key: string | Buffer; cert: string | Buffer };
+}
+
+function failure(message: string, code: PandaError['code']): ApiResponse<null> {
+  return { success: false, message, data: null, code };
+}
+
+/** Maps fastify's own errors (body too large, bad content type) to our codes, with safe messages. */
+function asPandaError(error: unknown): PandaError {
+  if (isPandaError(error)) return error;
+  const fastifyCode = (error as { code?: string }).code;
+  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new PandaError('TOO_LARGE', `the request body is over ${BODY_LIMIT} bytes; a value or file may be at most ${MAX_FILE_BYTES} bytes`);
+  }
+  if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fastifyCode === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return new PandaError('INVALID_INPUT', 'the request body must be JSON (Content-Type: application/json)');
+  }
+  const status = (error as { statusCode?: number }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new PandaError('INVALID_INPUT', 'the request is malformed', { cause: error });
+  }
+  return new PandaError('SERVER_ERROR', 'internal server error', { cause: error });
+}
+
+/**
+ * Builds panda-server's HTTP app without listening, so tests can call it in-process
+ * (`app.inject`) or over a real socket (`app.listen`).
+ *
+ * @example
+ * const app = await createServer(context, { logger: false });
+ * await app.listen({ port: 0, host: '127.0.0.1' });
+ */
+export async function createServer(ctx: ServerContext, options: CreateServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    logger:
+      options.logger === false
+        ? false
+        : {
+            ...options.logger,
+            // Headers are logged (user agent, PanDA's Origin) with the credentials redacted.
+            serializers: {
+              req: (request) => ({ method: request.method, url: request.url, remoteAddress: request.ip, headers: request.headers }),
+            },
+            redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+          },
+    ...(options.https ? { https: options.https } : {}),
+  });
+
+  // JSON.parse's own messages quote the body (and so a value); replace them with a safe one.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new PandaError('INVALID_INPUT', 'the request body is not valid JSON'), undefined);
+    }
+  });
+
+  await app.register(compress, { global: true, encodings: ['gzip', 'deflate'], threshold: 1024 });
+
+  app.setErrorHandler((error, request, reply) => {
+    const panda = asPandaError(error);
+    const status = httpStatusFor(panda.code);
+    if (status >= 500) {
+      request.log.error({ code: panda.code, cause: (panda.cause as Error | undefined)?.message }, panda.message);
+    } else {
+      request.log.info({ code: panda.code }, 'request refused');
+    }
+    void reply.status(status).send(failure(panda.message, panda.code));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send(failure(`no such call: ${request.method} ${request.url.split('?')[0]}`, 'NOT_FOUND'));
+  });
+
+  app.get(ApiPath.health, async () => {
+    await ctx.store.ping();
+    return ok({ status: 'ok' });
+  });
+
+  await app.register(async (api) => {
+    api.decorateRequest('identity', null as unknown as Identity);
+    api.addHook('onRequest', async (request) => {
+      request.identity = await authenticate(request, ctx.verifier);
+    });
+    secretsRoutes(api, ctx);
+    jobRoutes(api, ctx);
+    pilotRoutes(api, ctx);
+  });
+
+  return app;
+}

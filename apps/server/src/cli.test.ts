@@ -1,0 +1,159 @@
+import { execFileSync } from 'node:child_process';
+import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { ApiPath } from '@panda-secrets/protocol';
+import { runCli, startServer, type RunningServer } from '@panda-secrets/testkit';
+
+const started: RunningServer[] = [];
+afterAll(async () => {
+  await Promise.all(started.map((server) => server.stop()));
+});
+
+async function start(options: Parameters<typeof startServer>[0] = {}): Promise<RunningServer> {
+  const server = await startServer(options);
+  started.push(server);
+  return server;
+}
+
+async function call(url: string, token: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+async function secretsOf(url: string, token: string): Promise<Record<string, string>> {
+  const { json } = await call(url, token, ApiPath.getUserSecrets);
+  return JSON.parse(json.data as string) as Record<string, string>;
+}
+
+describe('panda-server on the embedded default', () => {
+  it('keeps values across a restart and through rotate-key', async () => {
+    const first = await start();
+    const token = await first.token('alice');
+    for (let index = 0; index < 5; index += 1) {
+      expect((await call(first.url, token, ApiPath.setUserSecrets, { key: `KEY_${index}`, value: `value-${index}` })).status).toBe(200);
+    }
+    await first.stop();
+    const rotated = await runCli('panda-server', ['rotate-key', '--data-dir', first.dataDir]);
+    expect(rotated.stderr).toBe('');
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/^re-encrypted 5 secrets under key \S+\n$/);
+    const keyring = JSON.parse(await readFile(join(first.dataDir, 'keyring.json'), 'utf8')) as { keys: unknown[] };
+    expect(keyring.keys).toHaveLength(2);
+
+    const second = await start({ dataDir: first.dataDir });
+    const expected = Object.fromEntries(Array.from({ length: 5 }, (_, index) => [`KEY_${index}`, `value-${index}`]));
+    expect(await secretsOf(second.url, token)).toEqual(expected);
+    await second.stop();
+  });
+
+  it('refuses to start with a missing or wrong key ring for an existing database', async () => {
+    const server = await start();
+    const token = await server.token('alice');
+    await call(server.url, token, ApiPath.setUserSecrets, { key: 'K', value: 'v' });
+    await server.stop();
+    const keyringFile = join(server.dataDir, 'keyring.json');
+    const original = await readFile(keyringFile, 'utf8');
+
+    await rm(keyringFile);
+    const missing = await runCli('panda-server', ['--data-dir', server.dataDir, '--port', '0']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^panda-server: the database holds secrets encrypted under a key ring, but there is no key ring at .*keyring\.json/);
+
+    const other = await mkdtemp(join(tmpdir(), 'panda-other-'));
+    const otherServer = await start({ dataDir: other });
+    await otherServer.stop();
+    await writeFile(keyringFile, await readFile(join(other, 'keyring.json'), 'utf8'), { mode: 0o600 });
+    const wrong = await runCli('panda-server', ['--data-dir', server.dataDir, '--port', '0']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('does not match the database');
+
+    await writeFile(keyringFile, original, { mode: 0o600 });
+    const restored = await start({ dataDir: server.dataDir });
+    expect(await secretsOf(restored.url, token)).toEqual({ K: 'v' });
+  });
+
+  it('refuses a non-loopback address without TLS, and says how to allow it', async () => {
+    const result = await runCli('panda-server', ['--data-dir', await mkdtemp(join(tmpdir(), 'panda-')), '--host', '0.0.0.0', '--port', '0']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('refusing to listen on 0.0.0.0 without TLS');
+    expect(result.stderr).toContain('--tls-cert and --tls-key, or --insecure');
+  });
+
+  it('serves HTTPS with --tls-cert and --tls-key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'panda-tls-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    ], { stdio: 'ignore' });
+    const server = await start({ args: ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')] });
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const ca = await readFile(join(dir, 'cert.pem'));
+    const status = await new Promise<number>((resolve, reject) => {
+      httpsRequest(`${server.url}${ApiPath.health}`, { ca }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      }).on('error', reject).end();
+    });
+    expect(status).toBe(200);
+  });
+
+  it('mints tokens with the OIDC claims PanDA\'s client reads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'panda-'));
+    const result = await runCli('panda-server', ['token', '--data-dir', dir, '--user', 'alice', '--groups', 'atlas,cms', '--ttl', '2h']);
+    expect(result.code).toBe(0);
+    const payload = JSON.parse(Buffer.from(result.stdout.trim().split('.')[1] ?? '', 'base64url').toString('utf8'));
+    expect(payload).toMatchObject({ sub: 'alice', preferred_username: 'alice', name: 'alice', groups: ['atlas', 'cms'] });
+    expect(payload.exp - payload.iat).toBe(7200);
+    expect(payload.role).toBeUndefined();
+    const bad = await runCli('panda-server', ['token', '--data-dir', dir, '--user', 'alice', '--ttl', 'forever']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('invalid duration "forever"');
+  });
+});
+
+describe('panda-server in OIDC mode', () => {
+  it('verifies tokens against the issuer\'s JWKS found by discovery over HTTP', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kid = randomUUID();
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+    let issuer = '';
+    const idp: Server = createHttpServer((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      if (request.url === '/.well-known/openid-configuration') response.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+      else if (request.url === '/jwks') response.end(JSON.stringify({ keys: [jwk] }));
+      else response.writeHead(404).end('{}');
+    });
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    const address = idp.address();
+    issuer = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const sign = (claims: Record<string, unknown>) => {
+      const now = Math.floor(Date.now() / 1000);
+      const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const input = `${encode({ alg: 'RS256', kid, typ: 'JWT' })}.${encode({ iss: issuer, aud: 'panda', iat: now, exp: now + 600, ...claims })}`;
+      return `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url')}`;
+    };
+    try {
+      const server = await start({ args: ['--oidc-issuer', issuer, '--oidc-audience', 'panda', '--oidc-group', 'atlas'] });
+      const member = sign({ sub: 'u-123', preferred_username: 'jdoe', groups: ['atlas'] });
+      expect((await call(server.url, member, ApiPath.setUserSecrets, { key: 'OIDC_KEY', value: 'v' })).status).toBe(200);
+      expect(await secretsOf(server.url, member)).toEqual({ OIDC_KEY: 'v' });
+      const outsider = sign({ sub: 'u-456', preferred_username: 'eve', groups: ['cms'] });
+      const refused = await call(server.url, outsider, ApiPath.getUserSecrets);
+      expect(refused.status).toBe(403);
+      expect(refused.json.message).toContain('atlas');
+      const wrongAudience = sign({ sub: 'u-123', preferred_username: 'jdoe', groups: ['atlas'], aud: 'other' });
+      expect((await call(server.url, wrongAudience, ApiPath.getUserSecrets)).status).toBe(403);
+    } finally {
+      idp.close();
+    }
+  });
+});

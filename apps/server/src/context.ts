@@ -1,0 +1,24 @@
+import type { Identity, Keyring, TokenVerifier } from '@panda-secrets/crypto';
+import type { Quota, Store } from '@panda-secrets/store';
+
+/** Where the server gets its current key ring; a file-backed source re-reads after `rotate-key`. */
+export interface KeyringSource {
+  current(): Keyring;
+  /** Re-reads the key ring (after another process rotated it); returns true when it changed. */
+  reload(): Promise<boolean>;
+}
+
+/** Everything the HTTP app needs, injected so tests build it in-process. */
+export interface ServerContext {
+  store: Store;
+  keyring: KeyringSource;
+  verifier: TokenVerifier;
+  quota: Quota;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller, set by the auth hook on every /api/v1 route but health. */
+    identity: Identity;
+  }
+}

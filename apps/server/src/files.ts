@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+
+/** Reads a text file, or returns null when it does not exist. */
+export async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** Creates the data directory readable by its owner only. */
+export async function ensurePrivateDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+}
+
+/** Creates `path` exclusively with mode 0600 and writes `text` to disk (EEXIST if it exists). */
+async function createPrivateFile(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes a file of key material with mode 0600, atomically: a temporary file created exclusively,
+ * then renamed over the target, so a reader never sees half a key ring.
+ */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await createPrivateFile(temporary, text);
+  try {
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Reads a private file, creating it from `generate()` when it does not exist. Two processes
+ * starting at once agree on one file: the loser of the exclusive create reads the winner's.
+ */
+export async function readOrCreatePrivateFile(path: string, generate: () => Promise<string> | string): Promise<{ text: string; created: boolean }> {
+  const existing = await readIfExists(path);
+  if (existing !== null) return { text: existing, created: false };
+  const text = await generate();
+  try {
+    await createPrivateFile(path, text);
+    return { text, created: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return { text: await readFile(path, 'utf8'), created: false };
+  }
+}

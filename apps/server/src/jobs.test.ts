@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
+import { ApiPath, FILE_PREFIX, type AcquiredJob, type JobInfo } from '@panda-secrets/protocol';
+import { createFixture, type Fixture } from './testing/fixture.js';
+
+let fx: Fixture;
+let alice: string;
+let pilotA: string;
+let pilotB: string;
+
+function post(token: string, url: string, payload: unknown) {
+  return fx.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}` }, payload: payload as object });
+}
+
+function getAs(token: string, url: string) {
+  return fx.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+}
+
+async function submit(secrets: string[], exec = 'echo hi'): Promise<JobInfo> {
+  const response = await post(alice, ApiPath.submitJobs, { jobs: [{ exec, outDS: 'user.alice.test', secrets }] });
+  expect(response.statusCode).toBe(200);
+  return (response.json().data.jobs as JobInfo[])[0] as JobInfo;
+}
+
+async function acquire(token: string, publicKey: unknown): Promise<AcquiredJob[]> {
+  const response = await post(token, ApiPath.acquireJobs, { publicKey, nJobs: 1 });
+  expect(response.statusCode).toBe(200);
+  return response.json().data.jobs as AcquiredJob[];
+}
+
+beforeAll(async () => {
+  fx = await createFixture();
+  alice = await fx.token('alice');
+  pilotA = await fx.token('pilot-a', 'pilot');
+  pilotB = await fx.token('pilot-b', 'pilot');
+  await post(alice, ApiPath.setUserSecrets, { key: 'MY_SECRET', value: 'job-secret-value-31' });
+  await post(alice, ApiPath.setUserSecrets, { key: `${FILE_PREFIX}cred.dat`, value: Buffer.from([0, 1, 254, 255]).toString('base64') });
+  await post(alice, ApiPath.setUserSecrets, { key: 'UNUSED', value: 'never-sent-to-job' });
+});
+afterAll(() => fx.close());
+
+describe('submitting and acquiring jobs', () => {
+  it('hands the pilot a bundle sealed to its key holding exactly the referenced secrets', async () => {
+    const job = await submit(['MY_SECRET', `${FILE_PREFIX}cred.dat`]);
+    expect(job).toMatchObject({ owner: 'alice', state: 'queued', exitCode: null, spec: { secrets: ['MY_SECRET', `${FILE_PREFIX}cred.dat`] } });
+    const keys = await generatePilotKeyPair();
+    const [acquired] = await acquire(pilotA, keys.publicJwk);
+    expect(acquired?.job.id).toBe(job.id);
+    const bundle = await openBundle(keys.privateKey, acquired?.bundle ?? '', job.id);
+    expect(bundle).toEqual({ jobId: job.id, env: { MY_SECRET: 'job-secret-value-31' }, files: { 'cred.dat': 'AAH+/w==' } });
+
+    const stored = await fx.opened.context.store.getJob(job.id);
+    expect(JSON.stringify(stored?.spec)).not.toContain('job-secret-value');
+    const audit = await fx.opened.context.store.listAudit({ jobId: job.id });
+    expect(audit).toEqual([expect.objectContaining({ actor: 'pilot-a', action: 'job_secrets', key: `MY_SECRET,${FILE_PREFIX}cred.dat` })]);
+    expect(JSON.stringify(audit)).not.toContain('job-secret-value');
+
+    const otherKeys = await generatePilotKeyPair();
+    await expect(openBundle(otherKeys.privateKey, acquired?.bundle ?? '', job.id)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
+    await expect(openBundle(keys.privateKey, acquired?.bundle ?? '', 'another-job')).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
+  });
+
+  it('gives a job without secrets no bundle', async () => {
+    const job = await submit([]);
+    const [acquired] = await acquire(pilotA, (await generatePilotKeyPair()).publicJwk);
+    expect(acquired).toMatchObject({ job: { id: job.id }, bundle: null });
+  });
+
+  it('refuses a job that refers to a secret the user does not have, creating nothing', async () => {
+    const response = await post(alice, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'ds', secrets: ['NOT_THERE'] }] });
+    expect(response.statusCode).toBe(404);
+    expect(response.json().message).toContain('NOT_THERE');
+    expect(await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).toEqual([]);
+  });
+
+  it('refuses a key that is not a public EC key before claiming any job', async () => {
+    const job = await submit(['MY_SECRET']);
+    const keys = await generatePilotKeyPair();
+    const response = await post(pilotA, ApiPath.acquireJobs, { publicKey: { kty: 'oct', k: 'AAAA' } });
+    expect(response.statusCode).toBe(400);
+    expect((await fx.opened.context.store.getJob(job.id))?.state).toBe('queued');
+    expect((await acquire(pilotA, keys.publicJwk))[0]?.job.id).toBe(job.id);
+  });
+});
+
+describe('roles and ownership', () => {
+  it('keeps users off the pilot calls and pilots off the user calls', async () => {
+    const keys = await generatePilotKeyPair();
+    expect((await post(alice, ApiPath.acquireJobs, { publicKey: keys.publicJwk })).statusCode).toBe(403);
+    expect((await post(pilotA, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'ds' }] })).statusCode).toBe(403);
+    expect((await getAs(pilotA, ApiPath.getUserSecrets)).statusCode).toBe(403);
+  });
+
+  it('lets only the pilot that acquired a job, with its claim, update it', async () => {
+    const job = await submit([]);
+    const [acquired] = await acquire(pilotA, (await generatePilotKeyPair()).publicJwk);
+    const claimId = acquired?.claimId ?? '';
+    const update = (token: string, body: object) => post(token, ApiPath.updateJob, { jobId: job.id, claimId, ...body });
+    expect((await update(pilotB, { state: 'finished', exitCode: 0 })).statusCode).toBe(403);
+    expect((await update(pilotA, { claimId: 'forged', state: 'finished', exitCode: 0 })).statusCode).toBe(403);
+    expect((await update(pilotA, { state: 'running', log: 'line 1\n' })).statusCode).toBe(200);
+    expect((await update(pilotA, { state: 'finished', exitCode: 0, log: 'line 2\n' })).statusCode).toBe(200);
+    expect((await update(pilotA, { state: 'failed', exitCode: 1 })).statusCode).toBe(403);
+
+    const status = await getAs(alice, `${ApiPath.jobs}/${job.id}`);
+    expect(status.json().data).toMatchObject({ id: job.id, state: 'finished', exitCode: 0 });
+    const log = await getAs(alice, `${ApiPath.jobs}/${job.id}/log`);
+    expect(log.json().data).toEqual({ id: job.id, state: 'finished', log: 'line 1\nline 2\n' });
+    const bob = await fx.token('bob');
+    expect((await getAs(bob, `${ApiPath.jobs}/${job.id}`)).statusCode).toBe(404);
+    expect((await getAs(bob, `${ApiPath.jobs}/${job.id}/log`)).statusCode).toBe(404);
+  });
+
+  it('fails a job whose secret was deleted after submission instead of dispatching it', async () => {
+    await post(alice, ApiPath.setUserSecrets, { key: 'SHORT_LIVED', value: 'gone-soon-value' });
+    const job = await submit(['SHORT_LIVED']);
+    await post(alice, ApiPath.setUserSecrets, { key: 'SHORT_LIVED', value: null });
+    expect(await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).toEqual([]);
+    const log = await getAs(alice, `${ApiPath.jobs}/${job.id}/log`);
+    expect(log.json().data.state).toBe('failed');
+    expect(log.json().data.log).toContain('SHORT_LIVED were deleted after it was submitted');
+  });
+});

@@ -1,0 +1,105 @@
+import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
+import {
+  ApiPath,
+  PandaError,
+  isPandaError,
+  parseWireKey,
+  type AcquireJobsResponseData,
+  type AcquiredJob,
+  type SecretBundle,
+} from '@panda-secrets/protocol';
+import type { JobRow } from '@panda-secrets/store';
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { typeErrorMessage } from '../python-types.js';
+import { auditEntry, readSecrets } from '../secrets.js';
+import { jobInfo } from './jobs.js';
+import { ok, pilotOnly } from './reply.js';
+
+export const MAX_JOBS_PER_ACQUIRE = 10;
+export const MAX_LOG_CHUNK = 1_048_576;
+const UPDATE_STATES = new Set(['running', 'finished', 'failed']);
+
+/** Decrypts the job's secrets and seals them, as one bundle, to the pilot's one-time key. */
+async function sealJobSecrets(ctx: ServerContext, row: JobRow, publicKey: unknown): Promise<string> {
+  const secrets = await readSecrets(ctx, row.owner, row.spec.secrets);
+  const missing = row.spec.secrets.filter((key) => !secrets.has(key));
+  if (missing.length > 0) {
+    throw new PandaError('NOT_FOUND', `the job's secrets ${missing.join(', ')} were deleted after it was submitted`);
+  }
+  const bundle: SecretBundle = { jobId: row.id, env: {}, files: {} };
+  for (const [key, plaintext] of secrets) {
+    const ref = parseWireKey(key);
+    const bytes = Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
+    if (ref.kind === 'file') bundle.files[ref.name] = bytes.toString('base64');
+    else bundle.env[ref.name] = bytes.toString('utf8');
+  }
+  return sealBundle(publicKey, bundle);
+}
+
+/** The pilot's calls: acquire jobs with their sealed secrets, report their progress. */
+export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post(ApiPath.acquireJobs, { preHandler: pilotOnly }, async (request) => {
+    const body = (request.body ?? {}) as { publicKey?: unknown; nJobs?: unknown };
+    const { publicKey, nJobs = 1 } = body;
+    if (publicKey === null || typeof publicKey !== 'object' || Array.isArray(publicKey)) {
+      throw new PandaError('INVALID_INPUT', "'publicKey' must be the pilot's one-time public key as a JWK object");
+    }
+    if (typeof nJobs !== 'number' || !Number.isInteger(nJobs) || nJobs < 1 || nJobs > MAX_JOBS_PER_ACQUIRE) {
+      throw new PandaError('INVALID_INPUT', `'nJobs' must be an integer from 1 to ${MAX_JOBS_PER_ACQUIRE}`);
+    }
+    // A key that cannot be sealed to is refused before any job is claimed, so no job is lost.
+    await importPilotPublicKey(publicKey);
+
+    const pilot = request.identity.subject;
+    const acquired: AcquiredJob[] = [];
+    for (const row of await ctx.store.claimJobs(pilot, nJobs)) {
+      const claimId = row.claimId ?? '';
+      try {
+        const bundle = row.spec.secrets.length > 0 ? await sealJobSecrets(ctx, row, publicKey) : null;
+        if (bundle !== null) {
+          await ctx.store.appendAudit(
+            auditEntry(pilot, 'job_secrets', row.spec.secrets.join(','), request.ip, row.id),
+          );
+        }
+        acquired.push({ job: jobInfo(row), claimId, bundle });
+      } catch (error) {
+        if (!isPandaError(error) || error.code === 'UNAVAILABLE') throw error;
+        // The job cannot get its secrets: it fails here with the reason, and the pilot never sees it.
+        request.log.warn({ jobId: row.id, code: error.code }, 'job failed before dispatch');
+        await ctx.store.updateJob(row.id, pilot, claimId, {
+          state: 'failed',
+          exitCode: null,
+          appendLog: `panda-server: the job could not be given its secrets: ${error.message}\n`,
+        });
+      }
+    }
+    const data: AcquireJobsResponseData = { jobs: acquired };
+    return ok(data);
+  });
+
+  app.post(ApiPath.updateJob, { preHandler: pilotOnly }, async (request) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const { jobId, claimId, state, exitCode = null, log } = body;
+    if (typeof jobId !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage('jobId', 'str', jobId));
+    if (typeof claimId !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage('claimId', 'str', claimId));
+    if (typeof state !== 'string' || !UPDATE_STATES.has(state)) {
+      throw new PandaError('INVALID_INPUT', "'state' must be one of running, finished, failed");
+    }
+    if (exitCode !== null && (typeof exitCode !== 'number' || !Number.isInteger(exitCode))) {
+      throw new PandaError('INVALID_TYPE', typeErrorMessage('exitCode', 'int', exitCode));
+    }
+    if (log !== undefined && typeof log !== 'string') {
+      throw new PandaError('INVALID_TYPE', typeErrorMessage('log', 'str', log));
+    }
+    if (log !== undefined && log.length > MAX_LOG_CHUNK) {
+      throw new PandaError('TOO_LARGE', `a log chunk may be at most ${MAX_LOG_CHUNK} characters`);
+    }
+    const row = await ctx.store.updateJob(jobId, request.identity.subject, claimId, {
+      state: state as 'running' | 'finished' | 'failed',
+      exitCode: exitCode as number | null,
+      ...(log === undefined ? {} : { appendLog: log }),
+    });
+    return ok({ id: row.id, state: row.state });
+  });
+}

@@ -1,0 +1,64 @@
+import { decryptAtRest, encryptAtRest } from '@panda-secrets/crypto';
+import { PandaError, isPandaError, parseWireKey } from '@panda-secrets/protocol';
+import type { AuditInput, StoredSecret } from '@panda-secrets/store';
+import type { KeyringSource, ServerContext } from './context.js';
+
+/** Encrypts a plaintext under the newest master key, bound to its owner and key. */
+export function sealAtRest(ctx: ServerContext, owner: string, key: string, plaintext: Uint8Array) {
+  return encryptAtRest(ctx.keyring.current(), { owner, key }, plaintext);
+}
+
+/**
+ * Decrypts one stored secret. A key ring rotated by another process is re-read once before the
+ * failure is reported, so instances sharing a key ring file keep working after `rotate-key`.
+ */
+export async function openAtRest(keyring: KeyringSource, secret: StoredSecret): Promise<Uint8Array> {
+  const address = { owner: secret.owner, key: secret.key };
+  try {
+    return await decryptAtRest(keyring.current(), address, secret.ciphertext);
+  } catch (error) {
+    if (isPandaError(error) && error.code === 'DECRYPT_FAILED' && (await keyring.reload())) {
+      return decryptAtRest(keyring.current(), address, secret.ciphertext);
+    }
+    throw error;
+  }
+}
+
+/** The wire form of a stored value: text for an env secret, base64 of the bytes for a file. */
+export function wireValue(key: string, plaintext: Uint8Array): string {
+  const bytes = Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
+  return parseWireKey(key).kind === 'file' ? bytes.toString('base64') : bytes.toString('utf8');
+}
+
+/** Decrypts the owner's secrets (only `keys`, when given) into their wire form, sorted by key. */
+export async function readSecrets(
+  ctx: ServerContext,
+  owner: string,
+  keys?: readonly string[],
+): Promise<Map<string, Uint8Array>> {
+  const stored = await ctx.store.getSecrets(owner, keys);
+  const result = new Map<string, Uint8Array>();
+  for (const secret of stored) {
+    result.set(secret.key, await openAtRest(ctx.keyring, secret));
+  }
+  return result;
+}
+
+/** The audit entry of a caller's action: who, which key, from where; never a value. */
+export function auditEntry(
+  actor: string,
+  action: AuditInput['action'],
+  key: string | null,
+  remote: string,
+  jobId: string | null = null,
+): AuditInput {
+  return { actor, action, key, remote, jobId };
+}
+
+/** NOT_FOUND for a delete of a key that exists neither as an env secret nor as a file. */
+export function secretNotFound(key: string): PandaError {
+  return new PandaError(
+    'NOT_FOUND',
+    `no secret named ${JSON.stringify(key)}: nothing was deleted (list your secrets with list_secrets)`,
+  );
+}

@@ -1,0 +1,54 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { signToken, type IssuerKey } from '@panda-secrets/crypto';
+import type { FastifyInstance } from 'fastify';
+import { createServer } from '../app.js';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadIssuerKey, openServerContext, type OpenedServer, type ServerSettings } from '../setup.js';
+
+/** A server app on a real SQLite file in a fresh data dir, with its log captured in memory. */
+export interface Fixture {
+  app: FastifyInstance;
+  opened: OpenedServer;
+  settings: ServerSettings;
+  issuerKey: IssuerKey;
+  dataDir: string;
+  log: () => string;
+  token(user: string, role?: 'pilot', options?: { ttlSeconds?: number; now?: Date }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createFixture(overrides: Partial<ServerSettings> = {}): Promise<Fixture> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'panda-server-test-'));
+  const settings: ServerSettings = { dataDir, quota: { maxSecrets: 500, maxTotalBytes: 50 * 1024 * 1024 }, ...overrides };
+  const opened = await openServerContext(settings);
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  const app = await createServer(opened.context, { logger: { level: 'debug', stream } });
+  const issuerKey = await loadIssuerKey(settings);
+  return {
+    app,
+    opened,
+    settings,
+    issuerKey,
+    dataDir,
+    log: () => chunks.join(''),
+    token: (user, role, options = {}) =>
+      signToken(
+        issuerKey,
+        { sub: user, preferred_username: user, name: user, groups: [], ...(role ? { role } : {}) },
+        { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, ttlSeconds: options.ttlSeconds ?? 3600, ...(options.now ? { now: options.now } : {}) },
+      ),
+    async close() {
+      await app.close();
+      await opened.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
