@@ -1,0 +1,208 @@
+import { createServer, connect } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createTestDatabase } from '@panda-secrets/testkit';
+import type { TestDatabase } from '@panda-secrets/testkit';
+import pg from 'pg';
+import { createPostgresStore, migratePostgres } from './postgres.js';
+import { POSTGRES_MIGRATIONS, applyMigrations } from './postgres-migrations.js';
+import { describeStoreConformance, expectEachJobClaimedOnce, fakeCiphertext, testClock } from './testing/conformance.js';
+import type { Store } from './types.js';
+
+// One fresh database for this file; null (after one line saying why) when PostgreSQL is not
+// running outside CI. Under CI it throws, so the file fails instead of skipping.
+const database = await createTestDatabase();
+
+if (database === null) {
+  it.skip('PostgreSQL store (PostgreSQL is unreachable)', () => undefined);
+} else {
+  describePostgres(database);
+}
+
+/** A TCP relay to PostgreSQL that a test can cut (closing every connection) and restore. */
+async function startRelay(target: URL) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server = createServer((client) => {
+        const upstream = connect(Number(target.port || 5432), target.hostname);
+        track(client);
+        track(upstream);
+        client.pipe(upstream).on('close', () => client.destroy());
+        upstream.pipe(client).on('close', () => upstream.destroy());
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  await listen();
+  const url = new URL(target);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    async cut() {
+      const closed = new Promise((resolve) => server!.close(resolve));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+    restore: listen,
+  };
+}
+
+function describePostgres(db: TestDatabase): void {
+  const admin = new pg.Client({ connectionString: db.url });
+  let opened: Store[] = [];
+  const closeOpened = async () => {
+    await Promise.all(opened.map((store) => store.close()));
+    opened = [];
+  };
+  const open = async (options: Partial<Parameters<typeof createPostgresStore>[0]> = {}) => {
+    const store = await createPostgresStore({ url: db.url, poolSize: 4, ...options });
+    opened.push(store);
+    return store;
+  };
+  const empty = () => admin.query('TRUNCATE secrets, jobs, audit, meta RESTART IDENTITY');
+
+  beforeAll(async () => {
+    await migratePostgres(db.url);
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    await closeOpened();
+    await admin.end();
+    await db.drop();
+  });
+
+  describeStoreConformance('PostgreSQL store', {
+    reset: async () => {
+      await empty();
+    },
+    open: (clock) => createPostgresStore({ ...clock, url: db.url, poolSize: 4 }),
+  });
+
+  describe('PostgreSQL store: claims across instances', () => {
+    beforeEach(empty);
+
+    it('never hands one of 200 jobs to two instances racing with SKIP LOCKED', async () => {
+      await expectEachJobClaimedOnce([await open(), await open()], 200);
+    });
+  });
+
+  describe('PostgreSQL store: migrations', () => {
+    const fresh: TestDatabase[] = [];
+    const freshDatabase = async () => {
+      const created = (await createTestDatabase())!;
+      fresh.push(created);
+      return created;
+    };
+    afterAll(async () => {
+      await closeOpened();
+      await Promise.all(fresh.map((d) => d.drop()));
+    });
+
+    it('applies each version once, also when two instances migrate at the same time', async () => {
+      const { url } = await freshDatabase();
+      const both = await Promise.all([migratePostgres(url), migratePostgres(url)]);
+      expect(both.map((result) => result.applied).sort()).toEqual([[], [1, 2]]);
+      expect(await migratePostgres(url)).toEqual({ applied: [] });
+      const store = await open({ url });
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('upgrades a version 1 database with rows to version 2 without losing any', async () => {
+      const { url } = await freshDatabase();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        expect(await applyMigrations(client, POSTGRES_MIGRATIONS.slice(0, 1))).toEqual([1]);
+        const at = new Date('2024-01-02T03:04:05.000Z');
+        await client.query(
+          `INSERT INTO secrets VALUES ('alice', 'TOKEN', $1, 'k1', 5, $2, $2), ('bob', '___file___:f', $3, 'k1', 9, $2, $2)`,
+          [fakeCiphertext('a'), at, fakeCiphertext('b')],
+        );
+        await client.query(
+          `INSERT INTO jobs (id, owner, spec, state, pilot, claim_id, log, created_at, updated_at)
+           VALUES ('job-1', 'alice', '{"exec":"true","outDS":"o","secrets":["TOKEN"]}', 'running', 'p', 'c', 'log', $1, $1)`,
+          [at],
+        );
+        await client.query(`INSERT INTO audit (at, actor, action, key) VALUES ($1, 'alice', 'set', 'TOKEN')`, [at]);
+        await client.query(`INSERT INTO meta VALUES ('keyring-check', 'v')`);
+      } finally {
+        await client.end();
+      }
+
+      expect(await migratePostgres(url)).toEqual({ applied: [2] });
+
+      const store = await open({ url, ...testClock() });
+      expect((await store.allSecrets()).map((s) => [s.owner, s.key, s.ciphertext, s.size])).toEqual([
+        ['alice', 'TOKEN', fakeCiphertext('a'), 5],
+        ['bob', '___file___:f', fakeCiphertext('b'), 9],
+      ]);
+      expect(await store.getJob('job-1')).toMatchObject({ state: 'running', pilot: 'p', claimId: 'c', log: 'log' });
+      await store.appendAudit({ actor: 'bob', action: 'delete', key: 'X', remote: '192.0.2.1' });
+      expect((await store.listAudit()).map((r) => [r.actor, r.key, r.remote])).toEqual([
+        ['alice', 'TOKEN', null],
+        ['bob', 'X', '192.0.2.1'],
+      ]);
+      expect(await store.getMeta('keyring-check')).toBe('v');
+      expect((await store.updateJob('job-1', 'p', 'c', { state: 'finished', exitCode: 0 })).state).toBe('finished');
+    });
+  });
+
+  describe('PostgreSQL store: availability', () => {
+    const unavailable = { name: 'PandaError', code: 'UNAVAILABLE' };
+
+    it('reports a database it cannot reach as UNAVAILABLE', async () => {
+      const nowhere = 'postgres://postgres@127.0.0.1:1/panda';
+      await expect(createPostgresStore({ url: nowhere })).rejects.toMatchObject({
+        ...unavailable,
+        message: 'the database is unavailable: connection refused',
+      });
+      await expect(migratePostgres(nowhere)).rejects.toMatchObject(unavailable);
+    });
+
+    it('answers UNAVAILABLE while the connection is cut and works again once it is back', async () => {
+      const relay = await startRelay(new URL(db.url));
+      const store = await open({ url: relay.url });
+      const quota = { maxSecrets: 10, maxTotalBytes: 1000 };
+      const input = { owner: 'outage', key: 'A', ciphertext: fakeCiphertext('a'), keyId: 'k1', size: 1 };
+      await store.putSecret(input, quota, { actor: 'outage', action: 'set', key: 'A' });
+      // Open several connections, so idle ones die with the cut.
+      await Promise.all([store.ping(), store.ping(), store.ping()]);
+
+      await relay.cut();
+      const attempts = [
+        store.ping(),
+        store.getSecrets('outage'),
+        store.putSecret({ ...input, key: 'B' }, quota, { actor: 'outage', action: 'set', key: 'B' }),
+        store.claimJobs('pilot', 1),
+        store.ping(),
+      ];
+      for (const attempt of attempts) {
+        await expect(attempt).rejects.toMatchObject({
+          ...unavailable,
+          message: expect.stringMatching(/^the database is unavailable: (connection refused|connection terminated)$/),
+        });
+      }
+
+      await relay.restore();
+      await store.ping();
+      expect((await store.getSecrets('outage')).map((s) => s.key)).toEqual(['A']);
+      await store.close();
+      await relay.cut();
+    });
+  });
+}
