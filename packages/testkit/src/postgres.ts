@@ -1,4 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 
 /** The PostgreSQL server the tests use: PANDA_TEST_PG_URL, else the local one with trust auth. */
@@ -56,4 +62,75 @@ export async function createTestDatabase(prefix = 'panda_test'): Promise<TestDat
       }
     },
   };
+}
+
+/** A PostgreSQL server of the test's own, in a temporary folder on its own port. */
+export interface PrivateCluster {
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Stops the server and removes its folder. */
+  destroy(): Promise<void>;
+}
+
+function postgresBinDir(): string {
+  const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+  if (versions.length === 0) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql (Debian package postgresql)');
+  return `/usr/lib/postgresql/${versions[0]}/bin`;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * Creates and starts a throwaway PostgreSQL cluster with Debian's initdb and pg_ctl, so a test can
+ * stop and start PostgreSQL under a running server without touching the shared one. As root the
+ * cluster runs as the `postgres` user (PostgreSQL refuses to run as root).
+ */
+export async function startPrivateCluster(): Promise<PrivateCluster> {
+  const bin = postgresBinDir();
+  const dir = await mkdtemp(join(tmpdir(), 'panda-pg-'));
+  const dataDir = join(dir, 'data');
+  const port = await freePort();
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const { uid, gid } = statSync('/var/lib/postgresql');
+    await chown(dir, uid, gid);
+  }
+  const run = (command: string, args: string[]) => {
+    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, command), ...args]] : [join(bin, command), args];
+    execFileSync(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+  };
+  run('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const cluster: PrivateCluster = {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    async start() {
+      run('pg_ctl', ['-D', dataDir, '-o', options, '-l', join(dir, 'server.log'), '-w', 'start']);
+    },
+    async stop() {
+      run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+    },
+    async destroy() {
+      try {
+        await cluster.stop();
+      } catch {
+        // Already stopped.
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await cluster.start();
+  return cluster;
 }
