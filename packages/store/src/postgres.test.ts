@@ -1,9 +1,13 @@
+import { existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createTestDatabase } from '@panda-secrets/testkit';
 import type { TestDatabase } from '@panda-secrets/testkit';
 import pg from 'pg';
+import { createStore } from './create-store.js';
 import { createPostgresStore, migratePostgres } from './postgres.js';
 import { POSTGRES_MIGRATIONS, applyMigrations } from './postgres-migrations.js';
 import { describeStoreConformance, expectEachJobClaimedOnce, fakeCiphertext, testClock } from './testing/conformance.js';
@@ -98,6 +102,20 @@ function describePostgres(db: TestDatabase): void {
 
     it('never hands one of 200 jobs to two instances racing with SKIP LOCKED', async () => {
       await expectEachJobClaimedOnce([await open(), await open()], 200);
+    });
+  });
+
+  describe('PostgreSQL store: createStore', () => {
+    beforeEach(empty);
+
+    it.each(['postgres:', 'postgresql:'])('opens PostgreSQL for a %s URL, creating no file', async (scheme) => {
+      const dataDir = join(tmpdir(), `panda-no-sqlite-${process.pid}`);
+      const url = new URL(db.url);
+      const store = await createStore({ db: `${scheme}${url.href.slice(url.protocol.length)}`, dataDir });
+      opened.push(store);
+      await store.setMeta('probe', scheme);
+      expect(await admin.query('SELECT value FROM meta')).toMatchObject({ rows: [{ value: scheme }] });
+      expect(existsSync(dataDir)).toBe(false);
     });
   });
 

@@ -1,0 +1,19 @@
+export { createSqliteStore } from './sqlite.js';
+export type { SqliteStoreOptions } from './sqlite.js';
+export { createPostgresStore, migratePostgres } from './postgres.js';
+export type { PostgresStoreOptions } from './postgres.js';
+export { createStore, SQLITE_FILE_NAME } from './create-store.js';
+export type { CreateStoreOptions } from './create-store.js';
+export type { StoreClock } from './rules.js';
+export type {
+  AuditAction,
+  AuditInput,
+  AuditRecord,
+  CiphertextUpdate,
+  JobRow,
+  JobUpdateInput,
+  PutSecretInput,
+  Quota,
+  Store,
+  StoredSecret,
+} from './types.js';
