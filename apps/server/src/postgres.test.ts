@@ -1,0 +1,92 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ApiPath } from '@panda-secrets/protocol';
+import { createTestDatabase, startPrivateCluster, startServer, type PrivateCluster, type RunningServer, type TestDatabase } from '@panda-secrets/testkit';
+
+const database = await createTestDatabase('panda_server');
+const describePostgres = database === null ? describe.skip : describe;
+
+async function call(url: string, token: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+async function secretsOf(url: string, token: string): Promise<Record<string, string>> {
+  const { status, json } = await call(url, token, ApiPath.getUserSecrets);
+  expect(status).toBe(200);
+  return JSON.parse(json.data as string) as Record<string, string>;
+}
+
+/** Options every instance of one deployment shares: the database, key ring and issuer key. */
+async function sharedDeployment(db: string): Promise<string[]> {
+  const shared = await mkdtemp(join(tmpdir(), 'panda-shared-'));
+  return ['--db', db, '--keyring-file', join(shared, 'keyring.json'), '--issuer-key-file', join(shared, 'issuer-key.json')];
+}
+
+describePostgres('two panda-server instances on one PostgreSQL database', () => {
+  const servers: RunningServer[] = [];
+  beforeAll(async () => {
+    const shared = await sharedDeployment((database as TestDatabase).url);
+    servers.push(...(await Promise.all([startServer({ sharedArgs: shared }), startServer({ sharedArgs: shared })])));
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+    await database?.drop();
+  });
+
+  it('reads through one what was set through the other', async () => {
+    const [first, second] = servers as [RunningServer, RunningServer];
+    const token = await first.token('alice');
+    expect((await call(first.url, token, ApiPath.setUserSecrets, { key: 'SHARED', value: 'set-on-first' })).status).toBe(200);
+    expect(await secretsOf(second.url, token)).toEqual({ SHARED: 'set-on-first' });
+    expect((await call(second.url, token, ApiPath.setUserSecrets, { key: 'SHARED', value: null })).status).toBe(200);
+    expect(await secretsOf(first.url, token)).toEqual({});
+  });
+});
+
+describePostgres('PostgreSQL going away under a running server', () => {
+  let cluster: PrivateCluster;
+  let server: RunningServer;
+  beforeAll(async () => {
+    cluster = await startPrivateCluster();
+    server = await startServer({ sharedArgs: await sharedDeployment(cluster.url) });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await cluster?.destroy();
+  });
+
+  it('answers 503 while it is down, recovers by itself, and loses no acknowledged write', async () => {
+    const token = await server.token('alice');
+    const acknowledged: Record<string, string> = {};
+    for (let index = 0; index < 20; index += 1) {
+      const { status } = await call(server.url, token, ApiPath.setUserSecrets, { key: `BEFORE_${index}`, value: `v${index}` });
+      if (status === 200) acknowledged[`BEFORE_${index}`] = `v${index}`;
+    }
+    expect(Object.keys(acknowledged)).toHaveLength(20);
+
+    await cluster.stop();
+    const down = await call(server.url, token, ApiPath.setUserSecrets, { key: 'DURING', value: 'lost' });
+    expect(down.status).toBe(503);
+    expect(down.json).toMatchObject({ success: false, code: 'UNAVAILABLE', message: expect.stringContaining('database is unavailable') });
+    expect((await call(server.url, token, ApiPath.getUserSecrets)).status).toBe(503);
+    expect((await fetch(`${server.url}${ApiPath.health}`)).status).toBe(503);
+    expect(server.process.exitCode).toBeNull();
+
+    await cluster.start();
+    let recovered = 0;
+    for (let attempt = 0; attempt < 60 && recovered !== 200; attempt += 1) {
+      recovered = (await call(server.url, token, ApiPath.setUserSecrets, { key: 'AFTER', value: 'after' })).status;
+      if (recovered !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(recovered).toBe(200);
+    expect(await secretsOf(server.url, token)).toEqual({ ...acknowledged, AFTER: 'after' });
+  });
+});
