@@ -1,0 +1,123 @@
+// The whole panda-secrets flow on the embedded default, as a user would run it:
+// a panda-server on SQLite in a temporary data dir, the seed documentation's three secrets set with
+// pbook, a job submitted with `prun --useSecrets --wait` that reads them the way the seed's Python
+// snippet does, run by a panda-pilot, and its masked log. Everything started is stopped at the end.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const bin = (name) => join(root, 'apps', name === 'panda-server' ? 'server' : name === 'panda-pilot' ? 'pilot' : name, 'bin', `${name}.js`);
+const work = mkdtempSync(join(tmpdir(), 'panda-demo-'));
+const children = [];
+
+function step(text) {
+  process.stdout.write(`\n== ${text}\n`);
+}
+
+/** Runs a CLI to completion, echoing the command as a user would type it. */
+function run(name, args, { show = args, input, env = {} } = {}) {
+  process.stdout.write(`$ ${name} ${show.join(' ')}\n`);
+  const result = spawnSync(process.execPath, [bin(name), ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  process.stdout.write(result.stdout);
+  process.stdout.write(result.stderr);
+  if (result.status !== 0) throw new Error(`${name} exited with ${result.status}`);
+  return result.stdout;
+}
+
+function start(name, args) {
+  const child = spawn(process.execPath, [bin(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+function stopAll() {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+}
+
+async function main() {
+  const dataDir = join(work, 'server-data');
+  step('panda-server on the embedded default (SQLite), in a temporary data dir');
+  const server = start('panda-server', ['--data-dir', dataDir, '--port', '0', '--log-file', join(work, 'server.log')]);
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /listening on (\S+)/.exec(out);
+      if (match) resolve(match[1]);
+    });
+    server.stderr.pipe(process.stderr);
+    server.once('exit', (code) => reject(new Error(`panda-server exited with ${code}`)));
+  });
+  process.stdout.write(`panda-server listening on ${url}\n`);
+
+  const userToken = join(work, 'user.token');
+  const pilotToken = join(work, 'pilot.token');
+  writeFileSync(userToken, run('panda-server', ['token', '--data-dir', dataDir, '--user', 'jdoe'], { show: ['token', '--user', 'jdoe', '> user.token'] }), { mode: 0o600 });
+  writeFileSync(pilotToken, run('panda-server', ['token', '--data-dir', dataDir, '--user', 'pilot-1', '--role', 'pilot'], { show: ['token', '--user', 'pilot-1', '--role', 'pilot', '> pilot.token'] }), { mode: 0o600 });
+  const env = { PANDA_URL_SSL: url, OIDC_AUTH_TOKEN_FILE: userToken, NO_COLOR: '1' };
+
+  step("the seed's pbook session, typed into pbook's shell");
+  const secretFile = join(work, 'secret_file_path');
+  writeFileSync(secretFile, Buffer.concat([Buffer.from('demo certificate bytes\n'), Buffer.from([0, 1, 2, 253, 254, 255])]));
+  const session = [
+    "# set_secret(key, value)",
+    "set_secret('MY_SECRET', 'random_string')",
+    'import json',
+    "set_secret('MY_SECRET_DIC', json.dumps({'a_key': 'a_value'}))",
+    `set_secret('my_secret_file.dat', '${secretFile}', is_file=True)`,
+    'list_secrets()',
+  ].join('\n');
+  process.stdout.write(`${session.split('\n').map((line) => `>>> ${line}`).join('\n')}\n`);
+  run('pbook', [], { show: ['(stdin: the lines above)'], input: `${session}\n`, env });
+
+  step('panda-pilot waiting for jobs on the compute node');
+  const pilotWorkdir = join(work, 'pilot-work');
+  const pilot = start('panda-pilot', ['--server', url, '--token-file', pilotToken, '--workdir', pilotWorkdir, '--poll', '1']);
+  pilot.stderr.on('data', (chunk) => process.stdout.write(`[pilot] ${chunk}`));
+
+  step("a job that does what the seed's snippet does, submitted with prun --useSecrets --wait");
+  const payload = join(work, 'payload.py');
+  writeFileSync(
+    payload,
+    [
+      'import os',
+      'import json',
+      '# using an ordinary secret',
+      "my_secret = os.environ['MY_SECRET']",
+      '# using a dictionary secret',
+      "dict_secret = json.loads(os.environ['MY_SECRET_DIC'])",
+      '# using a secret file',
+      "with open('my_secret_file.dat', 'rb') as f:",
+      '    file_bytes = f.read()',
+      "print('MY_SECRET is', len(my_secret), 'characters long:', my_secret)",
+      "print('MY_SECRET_DIC parsed as JSON, a_key =', dict_secret['a_key'])",
+      "print('my_secret_file.dat is in', os.getcwd(), 'with', len(file_bytes), 'bytes, mode', oct(os.stat('my_secret_file.dat').st_mode & 0o777))",
+      '',
+    ].join('\n'),
+  );
+  const python = spawnSync('python3', ['--version']).status === 0;
+  const exec = python ? `python3 ${payload}` : `node -e "console.log('MY_SECRET is', process.env.MY_SECRET)"`;
+  run('prun', ['--exec', exec, '--outDS', 'user.jdoe.demo', '--useSecrets', '--wait'], { env });
+
+  step('done: the job printed its secret, and the log shows *** in its place');
+}
+
+let failed = false;
+try {
+  await main();
+} catch (error) {
+  failed = true;
+  process.stderr.write(`demo failed: ${error.message}\n`);
+} finally {
+  stopAll();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
