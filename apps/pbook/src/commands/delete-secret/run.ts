@@ -1,0 +1,8 @@
+import type { Deps, GlobalOptions } from '../../deps.js';
+import { SecretActions } from '../../secrets.js';
+import type { DeleteSecretOptions } from './index.js';
+
+/** Deletes one secret. */
+export async function runDeleteSecret(deps: Deps, global: GlobalOptions, options: DeleteSecretOptions): Promise<void> {
+  await new SecretActions(deps, global).delete(options.name);
+}

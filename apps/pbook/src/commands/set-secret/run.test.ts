@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAX_FILE_BYTES, MAX_VALUE_BYTES } from '@panda-secrets/protocol';
+import type { FileSystem } from '../../deps.js';
+import { runCommand } from '../../testing/fakes.js';
+import type { FakeSetup } from '../../testing/fakes.js';
+import { runSetSecret } from './run.js';
+import type { SetSecretOptions } from './index.js';
+
+const realFs = { stat, readFile };
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pbook-set-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function setSecret(options: SetSecretOptions, setup: FakeSetup = {}) {
+  return runCommand(runSetSecret, options, { fs: realFs, ...setup });
+}
+
+describe('set-secret values', () => {
+  it.each([
+    ['value\n', 'value'],
+    ['value\r\n', 'value'],
+    ['value\n\n', 'value\n'],
+    ['  spaced value  ', '  spaced value  '],
+    ['multi\nline\n', 'multi\nline'],
+  ])('reads piped stdin %j, dropping one trailing newline', async (stdin, value) => {
+    const run = await setSecret({ name: 'K' }, { stdin });
+    expect(run.error).toBeUndefined();
+    expect(run.client.secrets.get('K')).toBe(value);
+    expect(run.stderr).toBe('set K\n');
+  });
+
+  it('reads --value-file - from stdin even on a terminal', async () => {
+    const run = await setSecret({ name: 'K', valueFile: '-' }, { stdin: 'from-stdin\n', isTTY: { stdin: true, stdout: true } });
+    expect(run.client.secrets.get('K')).toBe('from-stdin');
+    expect(run.questions).toEqual([]);
+  });
+
+  it('reads --value-file PATH', async () => {
+    const path = join(dir, 'value.txt');
+    await writeFile(path, 'café value\n');
+    const run = await setSecret({ name: 'K', valueFile: path });
+    expect(run.client.secrets.get('K')).toBe('café value');
+  });
+
+  it('asks without echo on a terminal, never printing the value', async () => {
+    const run = await setSecret({ name: 'K' }, { isTTY: { stdin: true, stdout: true }, answers: ['typed-secret'] });
+    expect(run.questions).toEqual(['Value of K: ']);
+    expect(run.client.secrets.get('K')).toBe('typed-secret');
+    expect(run.stdout + run.stderr).not.toContain('typed-secret');
+  });
+
+  it('warns that a value shorter than 4 characters is not masked', async () => {
+    const run = await setSecret({ name: 'K' }, { stdin: 'abc' });
+    expect(run.stderr).toBe('set K\nwarning: the value of K is shorter than 4 characters, so it is not masked in job logs\n');
+  });
+
+  it('checks the name before asking for the value', async () => {
+    const run = await setSecret({ name: '1ABC' }, { isTTY: { stdin: true, stdout: true } });
+    expect(run.error?.code).toBe('INVALID_NAME');
+    expect(run.questions).toEqual([]);
+  });
+
+  it('accepts a value of exactly 1,024,000 UTF-8 bytes and rejects one more, sending nothing', async () => {
+    const atLimit = 'é'.repeat(MAX_VALUE_BYTES / 2);
+    expect((await setSecret({ name: 'K' }, { stdin: `${atLimit}\n` })).client.secrets.get('K')).toBe(atLimit);
+    const over = await setSecret({ name: 'K' }, { stdin: `${atLimit}x` });
+    expect(over.error?.code).toBe('TOO_LARGE');
+    expect(over.error?.message).toBe('the value of "K" is 1024001 bytes of UTF-8; the limit is 1024000 bytes (1000 kB)');
+    expect(over.client.calls).toEqual([]);
+  });
+
+  it('rejects a stdin far over the limit without keeping it all', async () => {
+    const run = await setSecret({ name: 'K' }, { stdin: Buffer.alloc(3 * MAX_VALUE_BYTES, 0x61) });
+    expect(run.error?.code).toBe('TOO_LARGE');
+    expect(run.error?.message).toBe('the value of "K" (stdin) is over the limit of 1024000 bytes of UTF-8 (1000 kB)');
+  });
+
+  it('rejects a value that is not UTF-8', async () => {
+    const run = await setSecret({ name: 'K' }, { stdin: Buffer.from([0x61, 0xff]) });
+    expect(run.error?.code).toBe('INVALID_INPUT');
+    expect(run.error?.message).toBe('the value of "K" (stdin) is not UTF-8 text; store binary data as a file with --file');
+  });
+});
+
+describe('set-secret --file', () => {
+  it('sends the bytes in base64 under the file key, byte-exact', async () => {
+    const bytes = Buffer.from([0, 1, 0xfe, 0xff, 0x0a, 0xc3, 0x28]);
+    const path = join(dir, 'binary.dat');
+    await writeFile(path, bytes);
+    const run = await setSecret({ name: 'binary.dat', file: path });
+    expect(run.error).toBeUndefined();
+    expect(Buffer.from(run.client.secrets.get('___file___:binary.dat') ?? '', 'base64')).toEqual(bytes);
+    expect(run.stderr).toBe('set file binary.dat (7 bytes)\n');
+  });
+
+  it('accepts a file of exactly 1,024,000 bytes', async () => {
+    const path = join(dir, 'limit.dat');
+    await writeFile(path, Buffer.alloc(MAX_FILE_BYTES, 7));
+    const run = await setSecret({ name: 'limit.dat', file: path });
+    expect(run.error).toBeUndefined();
+    expect(Buffer.from(run.client.secrets.get('___file___:limit.dat') ?? '', 'base64').length).toBe(MAX_FILE_BYTES);
+  });
+
+  it('rejects a file of 1,024,001 bytes by its size, without reading it', async () => {
+    const reads: string[] = [];
+    const fs: FileSystem = {
+      stat: async () => ({ size: MAX_FILE_BYTES + 1, isFile: () => true }),
+      readFile: async (path) => {
+        reads.push(path);
+        return new Uint8Array();
+      },
+    };
+    const run = await setSecret({ name: 'big.dat', file: '/data/big.dat' }, { fs });
+    expect(run.error?.code).toBe('TOO_LARGE');
+    expect(run.error?.message).toBe('the secret file "big.dat" is 1024001 bytes; the limit is 1024000 bytes (1000 kB)');
+    expect(reads).toEqual([]);
+    expect(run.client.calls).toEqual([]);
+  });
+
+  it('rejects a missing file, naming its path', async () => {
+    const path = join(dir, 'missing.dat');
+    const run = await setSecret({ name: 'x.dat', file: path });
+    expect([run.error?.code, run.error?.message]).toEqual(['INVALID_INPUT', `cannot read the file "${path}": no such file`]);
+  });
+
+  it('rejects a directory', async () => {
+    const run = await setSecret({ name: 'x.dat', file: dir });
+    expect(run.error?.message).toBe(`cannot read the file "${dir}": not a regular file`);
+  });
+
+  it.each(['../x', 'a/b', '.', '..'])('rejects the file name %j before touching the file', async (name) => {
+    const run = await setSecret({ name, file: join(dir, 'missing') });
+    expect(run.error?.code).toBe('INVALID_NAME');
+    expect(run.error?.message).toContain('a secret file name must be a plain file name');
+  });
+});

@@ -1,0 +1,69 @@
+import { MAX_VALUE_BYTES, PandaError, assertEnvName } from '@panda-secrets/protocol';
+import type { Deps, GlobalOptions } from '../../deps.js';
+import { SecretActions } from '../../secrets.js';
+import type { SetSecretOptions } from './index.js';
+
+/** The most a value source may hold: the limit plus the one trailing CR LF that is dropped. */
+const MAX_VALUE_SOURCE_BYTES = MAX_VALUE_BYTES + 2;
+
+function tooLarge(name: string, source: string): PandaError {
+  return new PandaError(
+    'TOO_LARGE',
+    `the value of ${JSON.stringify(name)} (${source}) is over the limit of ${MAX_VALUE_BYTES} bytes of UTF-8 (1000 kB)`,
+  );
+}
+
+/** Reads a stream, giving up (unread rest left alone) once it holds more than the limit. */
+async function readLimited(stream: NodeJS.ReadableStream, name: string): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > MAX_VALUE_SOURCE_BYTES) throw tooLarge(name, 'stdin');
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The value as text: strict UTF-8 (binary belongs in --file), one trailing newline dropped. */
+function decodeValue(name: string, bytes: Uint8Array, source: string): string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (error) {
+    throw new PandaError(
+      'INVALID_INPUT',
+      `the value of ${JSON.stringify(name)} (${source}) is not UTF-8 text; store binary data as a file with --file`,
+      { cause: error },
+    );
+  }
+  return text.replace(/\r?\n$/, '');
+}
+
+async function readValue(deps: Deps, actions: SecretActions, options: SetSecretOptions): Promise<string> {
+  const { name, valueFile } = options;
+  if (valueFile === '-' || (valueFile === undefined && !deps.isTTY.stdin)) {
+    return decodeValue(name, await readLimited(deps.stdin, name), 'stdin');
+  }
+  if (valueFile !== undefined) {
+    const source = `file "${valueFile}"`;
+    const bytes = await actions.readLocalFile(valueFile, (size) => {
+      if (size > MAX_VALUE_SOURCE_BYTES) throw tooLarge(name, source);
+    });
+    return decodeValue(name, bytes, source);
+  }
+  return deps.prompt.secret(`Value of ${name}: `);
+}
+
+/** Stores one secret: a file with --file, else a value from --value-file, piped stdin or a hidden prompt. */
+export async function runSetSecret(deps: Deps, global: GlobalOptions, options: SetSecretOptions): Promise<void> {
+  const actions = new SecretActions(deps, global);
+  if (options.file !== undefined) {
+    await actions.setFile(options.name, options.file);
+    return;
+  }
+  // Checked before asking for the value, so nobody types a secret for a name that is refused.
+  assertEnvName(options.name);
+  await actions.setValue(options.name, await readValue(deps, actions, options));
+}

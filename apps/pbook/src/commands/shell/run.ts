@@ -1,0 +1,70 @@
+import { PandaError, isPandaError } from '@panda-secrets/protocol';
+import type { Deps, GlobalOptions } from '../../deps.js';
+import { SecretActions, isYes } from '../../secrets.js';
+import { createLineReader } from '../../shell/lines.js';
+import { ShellSession } from '../../shell/session.js';
+import type { ShellOptions } from './index.js';
+
+const PROMPT = '>>> ';
+const BANNER = 'pbook shell: help() lists the functions; exit() or Ctrl-D leaves.\n';
+
+/** A line pasted from the documentation keeps its prompt; it is not part of the statement. */
+function withoutPrompt(line: string): string {
+  return line.replace(/^\s*>>> ?/, '');
+}
+
+/** What the shell prints for an error: one line, and the stack when --verbose. */
+function describeError(error: unknown, verbose: boolean): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const stack = verbose && error instanceof Error && !isPandaError(error) && error.stack ? `\n${error.stack}` : '';
+  return `error: ${message}${stack}\n`;
+}
+
+/**
+ * The shell. With -c it runs the statements and stops at the first error (thrown, so it decides
+ * the exit code); -i then continues at the prompt. At the prompt an error is one line and the
+ * prompt comes back. When stdin is not a terminal, lines are read without prompts and, if any
+ * failed, the session ends with the first failure's code.
+ */
+export async function runShell(deps: Deps, global: GlobalOptions, options: ShellOptions): Promise<void> {
+  const actions = new SecretActions(deps, global);
+  if (options.code !== undefined) {
+    const batch = new ShellSession({ actions, stdout: deps.stdout, echo: false });
+    await batch.run(options.code);
+    if (!options.interactive || batch.exited) return;
+  }
+
+  const terminal = deps.isTTY.stdin;
+  const reader = createLineReader(deps.stdin, deps.stderr, terminal);
+  const session = new ShellSession({
+    actions,
+    stdout: deps.stdout,
+    echo: true,
+    confirm: async (question) => isYes(await reader.read(question, true)),
+  });
+  if (terminal) deps.stderr.write(BANNER);
+  const failures: unknown[] = [];
+  try {
+    for (;;) {
+      const line = await reader.read(PROMPT);
+      if (line === null) {
+        if (terminal) deps.stderr.write('\n');
+        break;
+      }
+      try {
+        await session.run(withoutPrompt(line));
+      } catch (error) {
+        deps.stderr.write(describeError(error, global.verbose));
+        failures.push(error);
+      }
+      if (session.exited) break;
+    }
+  } finally {
+    reader.close();
+  }
+  const [first] = failures;
+  if (terminal || first === undefined) return;
+  if (!isPandaError(first)) throw first;
+  const count = failures.length === 1 ? '1 statement' : `${failures.length} statements`;
+  throw new PandaError(first.code, `${count} failed (see above)`, { cause: first });
+}

@@ -1,0 +1,40 @@
+import type { ClientOptions, PandaClient } from '@panda-secrets/client';
+
+/** The client calls pbook makes; unit tests pass a fake with these methods. */
+export type SecretsClient = Pick<PandaClient, 'setSecret' | 'deleteSecret' | 'deleteAllSecrets' | 'getSecrets'>;
+
+/** The file operations pbook needs: `stat` first, so an oversize file is never read. */
+export interface FileSystem {
+  stat(path: string): Promise<{ size: number; isFile(): boolean }>;
+  readFile(path: string): Promise<Uint8Array>;
+}
+
+/** Questions asked on the terminal; only called when stdin is a TTY. */
+export interface Prompter {
+  /** Reads a line without echoing it. */
+  secret(question: string): Promise<string>;
+  /** Asks a yes/no question whose default is no. */
+  confirm(question: string): Promise<boolean>;
+}
+
+/** Everything pbook takes from the process, injected so every command runs in tests. */
+export interface Deps {
+  createClient(options: ClientOptions): Promise<SecretsClient>;
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  isTTY: { stdin: boolean; stdout: boolean };
+  env: Readonly<Record<string, string | undefined>>;
+  fs: FileSystem;
+  prompt: Prompter;
+}
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  server?: string;
+  tokenFile?: string;
+  vo?: string;
+  verbose: boolean;
+  /** False with --no-color; colour also needs a TTY and no NO_COLOR. */
+  color: boolean;
+}

@@ -1,0 +1,52 @@
+import { createInterface } from 'node:readline';
+
+export interface LineReader {
+  /**
+   * The next line, or null at the end of input (Ctrl-D). On a terminal `prompt` is shown with
+   * line editing and history; when piped it is written only if `showWhenPiped`.
+   */
+  read(prompt: string, showWhenPiped?: boolean): Promise<string | null>;
+  close(): void;
+}
+
+/**
+ * Reads the shell's lines with node:readline. History stays in memory only: lines hold secret
+ * values, which must never be written to a history file.
+ */
+export function createLineReader(
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  terminal: boolean,
+): LineReader {
+  const readline = createInterface({
+    input,
+    ...(terminal ? { output } : {}),
+    terminal,
+    historySize: terminal ? 1000 : 0,
+    removeHistoryDuplicates: true,
+  });
+  // One iterator for every read, so piped lines that arrive together are all kept, also for a
+  // confirmation asked in the middle of them.
+  const lines = readline[Symbol.asyncIterator]();
+  readline.on('SIGINT', () => {
+    // As Python's prompt: Ctrl-C drops the line being typed and prompts again.
+    output.write('\nKeyboardInterrupt\n');
+    readline.write(null, { ctrl: true, name: 'u' });
+    readline.prompt();
+  });
+  return {
+    async read(prompt, showWhenPiped = false) {
+      if (terminal) {
+        readline.setPrompt(prompt);
+        readline.prompt();
+      } else if (showWhenPiped) {
+        output.write(prompt);
+      }
+      const next = await lines.next();
+      return next.done ? null : next.value;
+    },
+    close() {
+      readline.close();
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import { Readable, Writable } from 'node:stream';
+import { FILE_PREFIX, PandaError } from '@panda-secrets/protocol';
+import type { ClientOptions } from '@panda-secrets/client';
+import type { Runner } from '../commands/spec.js';
+import type { Deps, FileSystem, GlobalOptions, SecretsClient } from '../deps.js';
+import { main } from '../program.js';
+
+/** An in-memory stand-in for panda-server behind the client, for unit tests of pbook's commands. */
+export class FakeClient implements SecretsClient {
+  readonly secrets = new Map<string, string>();
+  readonly calls: string[] = [];
+
+  async setSecret(key: string, value: string): Promise<void> {
+    this.calls.push(`set ${key}`);
+    this.secrets.set(key, value);
+  }
+
+  async deleteSecret(key: string): Promise<void> {
+    this.calls.push(`delete ${key}`);
+    const stored = [key, FILE_PREFIX + key].find((candidate) => this.secrets.has(candidate));
+    if (stored === undefined) throw new PandaError('NOT_FOUND', `no secret named "${key}"`);
+    this.secrets.delete(stored);
+  }
+
+  async deleteAllSecrets(): Promise<void> {
+    this.calls.push('delete all');
+    this.secrets.clear();
+  }
+
+  async getSecrets(): Promise<Record<string, string>> {
+    this.calls.push('get');
+    return Object.fromEntries(this.secrets);
+  }
+}
+
+function collector(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+export interface FakeOutput {
+  stdout: string;
+  stderr: string;
+  client: FakeClient;
+  /** The options the client was made with (one entry per client made). */
+  clientOptions: ClientOptions[];
+  /** Questions asked through the injected prompter. */
+  questions: string[];
+}
+
+export interface FakeSetup {
+  stdin?: string | Buffer;
+  isTTY?: { stdin: boolean; stdout: boolean };
+  env?: Record<string, string | undefined>;
+  fs?: FileSystem;
+  /** Answers of the injected prompter, in order. */
+  answers?: string[];
+  client?: FakeClient;
+}
+
+const noFiles: FileSystem = {
+  stat: async (path) => {
+    throw Object.assign(new Error(`ENOENT: no such file, stat '${path}'`), { code: 'ENOENT' });
+  },
+  readFile: async () => {
+    throw new Error('readFile without stat');
+  },
+};
+
+/** Deps with a fake client, captured streams and scripted prompt answers; `output()` reads what happened. */
+export function fakeDeps(setup: FakeSetup = {}): { deps: Deps; output: () => FakeOutput } {
+  const client = setup.client ?? new FakeClient();
+  const stdout = collector();
+  const stderr = collector();
+  const clientOptions: ClientOptions[] = [];
+  const questions: string[] = [];
+  const answers = [...(setup.answers ?? [])];
+  const answer = async (question: string): Promise<string> => {
+    questions.push(question);
+    const next = answers.shift();
+    if (next === undefined) throw new Error(`unexpected question ${question}`);
+    return next;
+  };
+  const deps: Deps = {
+    createClient: async (options) => {
+      clientOptions.push(options);
+      return client;
+    },
+    stdin: Readable.from(setup.stdin === undefined ? [] : [Buffer.from(setup.stdin)]),
+    stdout: stdout.stream,
+    stderr: stderr.stream,
+    isTTY: setup.isTTY ?? { stdin: false, stdout: false },
+    env: { PANDA_AUTH_ID_TOKEN: 'test-token', ...setup.env },
+    fs: setup.fs ?? noFiles,
+    prompt: { secret: answer, confirm: async (question) => (await answer(question)) === 'y' },
+  };
+  return {
+    deps,
+    output: () => ({ stdout: stdout.text(), stderr: stderr.text(), client, clientOptions, questions }),
+  };
+}
+
+/** Runs pbook's entry in-process, as `pbook ARGS`, on fake deps. */
+export async function runPbook(args: string[], setup: FakeSetup = {}): Promise<FakeOutput & { code: number }> {
+  const { deps, output } = fakeDeps(setup);
+  const code = await main(args, deps, '1.2.3');
+  return { code, ...output() };
+}
+
+/** Calls one command's run function on fake deps; a thrown error is returned, not rethrown. */
+export async function runCommand<T>(
+  run: Runner<T>,
+  options: T,
+  setup: FakeSetup = {},
+  global: GlobalOptions = { verbose: false, color: true },
+): Promise<FakeOutput & { error: PandaError | undefined }> {
+  const { deps, output } = fakeDeps(setup);
+  try {
+    await run(deps, global, options);
+    return { error: undefined, ...output() };
+  } catch (error) {
+    return { error: error as PandaError, ...output() };
+  }
+}
