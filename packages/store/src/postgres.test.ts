@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createTestDatabase } from '@panda-secrets/testkit';
+import { createTestDatabase, startPrivateCluster } from '@panda-secrets/testkit';
 import type { TestDatabase } from '@panda-secrets/testkit';
 import pg from 'pg';
 import { createStore } from './create-store.js';
-import { createPostgresStore, migratePostgres } from './postgres.js';
+import { OWNER_LOCK_NAMESPACE, createPostgresStore, migratePostgres } from './postgres.js';
 import { POSTGRES_MIGRATIONS, applyMigrations } from './postgres-migrations.js';
 import { describeStoreConformance, expectEachJobClaimedOnce, fakeCiphertext, testClock } from './testing/conformance.js';
 import type { Store } from './types.js';
@@ -192,35 +192,82 @@ function describePostgres(db: TestDatabase): void {
       await expect(migratePostgres(nowhere)).rejects.toMatchObject(unavailable);
     });
 
-    it('answers UNAVAILABLE while the connection is cut and works again once it is back', async () => {
-      const relay = await startRelay(new URL(db.url));
-      const store = await open({ url: relay.url });
+    /** Polls until `condition` holds; the test's timeout bounds it. */
+    async function until(condition: () => Promise<boolean>): Promise<void> {
+      while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    /**
+     * Cuts the database off under a store with idle connections and one transaction in flight
+     * (held at the owner lock by a direct connection), then brings it back: every call in between
+     * answers UNAVAILABLE, nothing crashes or commits half-way, and the same store works afterwards.
+     */
+    async function expectOutageAndRecovery(
+      url: string,
+      directUrl: string,
+      outage: { cut(): Promise<void>; restore(): Promise<void> },
+    ) {
+      const store = await open({ url, poolSize: 6 });
       const quota = { maxSecrets: 10, maxTotalBytes: 1000 };
       const input = { owner: 'outage', key: 'A', ciphertext: fakeCiphertext('a'), keyId: 'k1', size: 1 };
-      await store.putSecret(input, quota, { actor: 'outage', action: 'set', key: 'A' });
-      // Open several connections, so idle ones die with the cut.
-      await Promise.all([store.ping(), store.ping(), store.ping()]);
+      const set = (key: string) => store.putSecret({ ...input, key }, quota, { actor: 'outage', action: 'set', key });
+      await set('A');
+      await Promise.all([store.ping(), store.ping(), store.ping(), store.ping()]);
 
-      await relay.cut();
+      const holder = new pg.Client({ connectionString: directUrl });
+      holder.on('error', () => undefined);
+      await holder.connect();
+      await holder.query('SELECT pg_advisory_lock($1, hashtext($2))', [OWNER_LOCK_NAMESPACE, 'outage']);
+      const inFlight = set('IN_FLIGHT');
+      await until(async () => {
+        const { rows } = await holder.query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory'",
+        );
+        return rows.length === 1;
+      });
+
+      await outage.cut();
+      await holder.end().catch(() => undefined);
       const attempts = [
-        store.ping(),
-        store.getSecrets('outage'),
-        store.putSecret({ ...input, key: 'B' }, quota, { actor: 'outage', action: 'set', key: 'B' }),
-        store.claimJobs('pilot', 1),
-        store.ping(),
+        () => inFlight,
+        () => store.ping(),
+        () => store.getSecrets('outage'),
+        () => set('B'),
+        () => store.claimJobs('pilot', 1),
+        () => store.ping(),
       ];
+      // One after another, so connections left idle meet the outage while idle, too.
       for (const attempt of attempts) {
-        await expect(attempt).rejects.toMatchObject({
+        await expect(attempt()).rejects.toMatchObject({
           ...unavailable,
-          message: expect.stringMatching(/^the database is unavailable: (connection refused|connection terminated)$/),
+          message: expect.stringMatching(
+            /^the database is unavailable: (connection refused|connection terminated|connection lost|the server was shut down)$/,
+          ),
         });
       }
 
-      await relay.restore();
+      await outage.restore();
       await store.ping();
       expect((await store.getSecrets('outage')).map((s) => s.key)).toEqual(['A']);
       await store.close();
-      await relay.cut();
+    }
+
+    it('answers UNAVAILABLE while the connection is cut and works again once it is back', async () => {
+      const relay = await startRelay(new URL(db.url));
+      try {
+        await expectOutageAndRecovery(relay.url, db.url, relay);
+      } finally {
+        await relay.cut();
+      }
+    });
+
+    it('answers UNAVAILABLE while PostgreSQL is shut down and works again once it is restarted', async () => {
+      const cluster = await startPrivateCluster();
+      try {
+        await expectOutageAndRecovery(cluster.url, cluster.url, { cut: () => cluster.stop(), restore: () => cluster.start() });
+      } finally {
+        await cluster.destroy();
+      }
     });
   });
 }

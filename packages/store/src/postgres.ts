@@ -25,7 +25,7 @@ export interface PostgresStoreOptions extends StoreClock {
 const CONNECT_TIMEOUT_MS = 2000;
 
 /** Namespace of the per-owner advisory locks (the two-key form, apart from the migration lock). */
-const OWNER_LOCK_NAMESPACE = 0x70616e64;
+export const OWNER_LOCK_NAMESPACE = 0x70616e64;
 
 /** Network and server-side reasons a database is out of reach, in a few words. */
 const LOST_CONNECTION_REASONS: Readonly<Record<string, string>> = {
