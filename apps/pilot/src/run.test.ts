@@ -1,0 +1,157 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { runJob, secretValues } from './run.js';
+import type { JobOutcome, RunJobOptions } from './run.js';
+
+let workRoot: string;
+let outside: string;
+
+beforeEach(async () => {
+  workRoot = await mkdtemp(join(tmpdir(), 'pilot-run-test-'));
+  outside = await mkdtemp(join(tmpdir(), 'pilot-run-outside-'));
+});
+
+afterEach(async () => {
+  await rm(workRoot, { recursive: true, force: true });
+  await rm(outside, { recursive: true, force: true });
+});
+
+/** A value that would run commands if it ever went through a shell. */
+const TRICKY = `it's "$(touch pwned)" \`touch pwned\` $HOME \\n \\\\ ;touch pwned\nline two\r\n€ 😀 ünïcode`;
+const FILE_BYTES = Buffer.from('\x1f\x8b\x00\xff binary\n', 'latin1');
+const NOTES = Buffer.from('first line of notes\nsecond line of notes\n', 'utf8');
+
+interface Run {
+  outcome: JobOutcome;
+  output: string;
+}
+
+async function run(command: string, overrides: Partial<RunJobOptions> = {}): Promise<Run> {
+  let output = '';
+  const outcome = await runJob({
+    jobId: 'job-1',
+    command,
+    secrets: { env: { TRICKY, MY_SECRET: 'random_string' }, files: { 'my_secret_file.dat': FILE_BYTES.toString('base64'), 'notes.txt': NOTES.toString('base64') } },
+    workRoot,
+    keepWorkdir: false,
+    baseEnv: { PATH: process.env.PATH, OUTSIDE: outside },
+    onOutput: (text) => {
+      output += text;
+    },
+    ...overrides,
+  });
+  return { outcome, output };
+}
+
+/** Waits until the payload has created `path`: the sign that it runs. */
+async function waitForFile(path: string): Promise<void> {
+  while (!existsSync(path)) await delay(20);
+}
+
+const hex = (bytes: Buffer): string => bytes.toString('hex');
+
+describe('runJob', () => {
+  it('hands the env secrets to the payload byte-exact, running nothing inside them', async () => {
+    const { outcome, output } = await run(
+      `printf %s "$TRICKY" | od -An -v -tx1 | tr -d ' \\n'; echo; ls -A; ls -A "$OUTSIDE"`,
+    );
+    expect(outcome).toEqual({ exitCode: 0, signal: null, aborted: false });
+    expect(output).toBe(`${hex(Buffer.from(TRICKY, 'utf8'))}\nmy_secret_file.dat\nnotes.txt\n`);
+  });
+
+  it('writes the file secrets byte-exact and 0600 into the current directory, and removes them after', async () => {
+    const { output } = await run('stat -c "%a %n" my_secret_file.dat; od -An -v -tx1 my_secret_file.dat | tr -d " \\n"');
+    expect(output).toBe(`600 my_secret_file.dat\n${hex(FILE_BYTES)}`);
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('masks the secrets the payload prints, on stdout and stderr, also printed in halves', async () => {
+    const { output } = await run(
+      [
+        'echo "one: $MY_SECRET"',
+        'echo "two: $TRICKY" >&2',
+        'printf "halves: %s" "${MY_SECRET:0:6}"; sleep 0.05; printf "%s\\n" "${MY_SECRET:6}"',
+        'printf "b64: %s\\n" "$(printf %s "$MY_SECRET" | base64)"',
+        'printf "file: "; head -n 1 notes.txt',
+        'python3 -c \'import json, os; print("json:", json.dumps(os.environ["TRICKY"]))\'',
+      ].join('; '),
+    );
+    expect(output.split('\n').sort()).toEqual(
+      ['one: ***', 'two: ***', 'halves: ***', 'b64: ***', 'file: ***', 'json: "***"', ''].sort(),
+    );
+  });
+
+  it('reports a failing payload with its exit code and still cleans up', async () => {
+    const { outcome } = await run('exit 7');
+    expect(outcome).toEqual({ exitCode: 7, signal: null, aborted: false });
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('reports a payload killed by SIGKILL as 137 and removes its files', async () => {
+    const { outcome } = await run('kill -KILL $$');
+    expect(outcome).toEqual({ exitCode: 137, signal: 'SIGKILL', aborted: false });
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('keeps the working directory without the secret files when asked', async () => {
+    await run('echo result > output.txt', { keepWorkdir: true });
+    const [dir] = await readdir(workRoot);
+    expect(await readdir(join(workRoot, dir!))).toEqual(['output.txt']);
+  });
+
+  it('stops the whole process group when aborted, and removes the files', async () => {
+    const controller = new AbortController();
+    const running = run('sleep 60 & echo $! > "$OUTSIDE/child.pid"; touch "$OUTSIDE/started"; wait', {
+      signal: controller.signal,
+    });
+    await waitForFile(join(outside, 'started'));
+    controller.abort();
+    const { outcome } = await running;
+    expect(outcome).toEqual({ exitCode: 143, signal: 'SIGTERM', aborted: true });
+    expect(await readdir(workRoot)).toEqual([]);
+    const childPid = Number(await readFile(join(outside, 'child.pid'), 'utf8'));
+    expect(() => process.kill(childPid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  });
+
+  it('kills a payload that ignores SIGTERM with SIGKILL after the grace time', async () => {
+    const controller = new AbortController();
+    const running = run(`trap '' TERM; touch "$OUTSIDE/started"; while :; do sleep 0.1; done`, {
+      signal: controller.signal,
+      killGraceMs: 100,
+    });
+    await waitForFile(join(outside, 'started'));
+    controller.abort();
+    const { outcome } = await running;
+    expect(outcome).toEqual({ exitCode: 137, signal: 'SIGKILL', aborted: true });
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('does not wait for background processes the payload left behind', async () => {
+    const { outcome, output } = await run('sleep 60 & echo done');
+    expect(outcome.exitCode).toBe(0);
+    expect(output).toBe('done\n');
+  });
+
+  it('refuses a bundle with a bad file name before running anything', async () => {
+    await expect(
+      run('touch "$OUTSIDE/ran"', { secrets: { env: {}, files: { '../escape': 'eA==' } } }),
+    ).rejects.toMatchObject({ code: 'INVALID_NAME' });
+    expect(await readdir(outside)).toEqual([]);
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+});
+
+describe('secretValues', () => {
+  it('lists env values, file contents as base64 and text files as text', () => {
+    expect(
+      secretValues({
+        env: { A: 'alpha' },
+        files: { 'text.txt': Buffer.from('plain text').toString('base64'), 'bin.dat': Buffer.from([0xff, 0xfe]).toString('base64') },
+      }),
+    ).toEqual(['alpha', 'cGxhaW4gdGV4dA==', '//4=', 'plain text']);
+  });
+});
