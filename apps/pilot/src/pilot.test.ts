@@ -1,0 +1,221 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { sealBundle } from '@panda-secrets/crypto';
+import { PandaError } from '@panda-secrets/protocol';
+import type { AcquiredJob, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
+import { runPilot } from './pilot.js';
+import type { PilotClient, PilotDeps, PilotOptions } from './pilot.js';
+
+const SECRET = 'random_string';
+const FILE_TEXT = 'secret file text\n';
+
+let workdir: string;
+
+beforeEach(async () => {
+  workdir = await mkdtemp(join(tmpdir(), 'pilot-loop-test-'));
+});
+
+afterEach(async () => {
+  await rm(workdir, { recursive: true, force: true });
+});
+
+function jobInfo(id: string, exec: string, secrets: string[]): JobInfo {
+  return {
+    id,
+    owner: 'alice',
+    spec: { exec, outDS: 'user.alice.test', secrets },
+    state: 'running',
+    exitCode: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+interface QueuedJob {
+  id: string;
+  exec: string;
+  /** The bundle's job id, when it should differ from the job's (a replayed bundle). */
+  bundleJobId?: string;
+  withSecrets?: boolean;
+}
+
+/** A fake server: hands out the queued jobs one per acquire, sealing each bundle to the key sent. */
+function fakeClient(queue: QueuedJob[], failures: Error[] = []) {
+  const keys: unknown[] = [];
+  const updates: UpdateJobRequest[] = [];
+  const client: PilotClient = {
+    async acquireJobs(publicKey, nJobs) {
+      expect(nJobs).toBe(1);
+      keys.push(publicKey);
+      const failure = failures.shift();
+      if (failure) throw failure;
+      const next = queue.shift();
+      if (next === undefined) return [];
+      const bundle: SecretBundle = {
+        jobId: next.bundleJobId ?? next.id,
+        env: { MY_SECRET: SECRET },
+        files: { 'notes.txt': Buffer.from(FILE_TEXT).toString('base64') },
+      };
+      const acquired: AcquiredJob = {
+        job: jobInfo(next.id, next.exec, next.withSecrets === false ? [] : ['MY_SECRET', '___file___:notes.txt']),
+        claimId: `claim-${next.id}`,
+        bundle: next.withSecrets === false ? null : await sealBundle(publicKey, bundle),
+      };
+      return [acquired];
+    },
+    async updateJob(update) {
+      updates.push(update);
+    },
+  };
+  return { client, keys, updates };
+}
+
+const OPTIONS: PilotOptions = {
+  workdir: '',
+  pollSeconds: 5,
+  once: false,
+  exitWhenIdle: true,
+  keepWorkdir: false,
+  verbose: false,
+};
+
+function pilotDeps(client: PilotClient, overrides: Partial<PilotDeps> = {}) {
+  const lines: string[] = [];
+  const sleeps: number[] = [];
+  const deps: PilotDeps = {
+    client,
+    log: (line) => lines.push(line),
+    payloadEnv: { PATH: process.env.PATH, PANDA_TEST_MARK: 'base env' },
+    signal: new AbortController().signal,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...overrides,
+  };
+  return { deps, lines, sleeps };
+}
+
+const logOf = (updates: UpdateJobRequest[], jobId: string): string =>
+  updates.filter((update) => update.jobId === jobId).map((update) => update.log ?? '').join('');
+
+describe('runPilot', () => {
+  it('runs a job with its secrets, sends the masked log and the final state', async () => {
+    const { client, updates } = fakeClient([
+      { id: 'job-1', exec: 'echo "secret=$MY_SECRET"; cat notes.txt; echo "$PANDA_TEST_MARK"' },
+    ]);
+    const { deps, lines } = pilotDeps(client);
+    const summary = await runPilot(deps, { ...OPTIONS, workdir });
+    expect(summary).toEqual({ jobs: 1, interruptedJob: false });
+    expect(updates[0]).toEqual({ jobId: 'job-1', claimId: 'claim-job-1', state: 'running' });
+    expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', claimId: 'claim-job-1', state: 'finished', exitCode: 0 });
+    expect(logOf(updates, 'job-1')).toBe('secret=***\n***base env\n');
+    expect(lines).toEqual([
+      'job job-1: acquired',
+      'job job-1: env secrets MY_SECRET; secret files notes.txt',
+      'job job-1: finished, exit code 0',
+      'no job is queued',
+    ]);
+    expect(await readdir(workdir)).toEqual([]);
+  });
+
+  it('sends a fresh public key with every acquire', async () => {
+    const { client, keys } = fakeClient([
+      { id: 'job-1', exec: 'true' },
+      { id: 'job-2', exec: 'true' },
+    ]);
+    await runPilot(pilotDeps(client).deps, { ...OPTIONS, workdir });
+    expect(keys).toHaveLength(3);
+    expect(new Set(keys.map((key) => JSON.stringify(key))).size).toBe(3);
+    for (const key of keys) expect(key).not.toHaveProperty('d');
+  });
+
+  it('reports a failing payload as failed with its exit code', async () => {
+    const { client, updates } = fakeClient([{ id: 'job-1', exec: 'echo oops >&2; exit 3', withSecrets: false }]);
+    const { deps, lines } = pilotDeps(client);
+    await runPilot(deps, { ...OPTIONS, workdir });
+    expect(updates.at(-1)).toMatchObject({ state: 'failed', exitCode: 3 });
+    expect(logOf(updates, 'job-1')).toBe('oops\n');
+    expect(lines).toContain('job job-1: env secrets (none); secret files (none)');
+  });
+
+  it('fails a job whose bundle was sealed for another job, without running it', async () => {
+    const { client, updates } = fakeClient([{ id: 'job-1', exec: `touch ${join(workdir, 'ran')}`, bundleJobId: 'job-9' }]);
+    const { deps } = pilotDeps(client);
+    await runPilot(deps, { ...OPTIONS, workdir });
+    expect(existsSync(join(workdir, 'ran'))).toBe(false);
+    expect(updates.at(-1)).toMatchObject({ state: 'failed', exitCode: null });
+    expect(logOf(updates, 'job-1')).toMatch(/^panda-pilot: the job could not run: /);
+  });
+
+  it('with --once takes one job and stops, or says no job is queued', async () => {
+    const { client, keys } = fakeClient([
+      { id: 'job-1', exec: 'true' },
+      { id: 'job-2', exec: 'true' },
+    ]);
+    const first = await runPilot(pilotDeps(client).deps, { ...OPTIONS, workdir, once: true, exitWhenIdle: false });
+    expect(first.jobs).toBe(1);
+    expect(keys).toHaveLength(1);
+
+    const idle = pilotDeps(fakeClient([]).client);
+    expect(await runPilot(idle.deps, { ...OPTIONS, workdir, once: true, exitWhenIdle: false })).toEqual({
+      jobs: 0,
+      interruptedJob: false,
+    });
+    expect(idle.lines).toEqual(['no job is queued']);
+  });
+
+  it('stops after --max-jobs jobs', async () => {
+    const { client } = fakeClient([
+      { id: 'job-1', exec: 'true' },
+      { id: 'job-2', exec: 'true' },
+      { id: 'job-3', exec: 'true' },
+    ]);
+    expect((await runPilot(pilotDeps(client).deps, { ...OPTIONS, workdir, maxJobs: 2 })).jobs).toBe(2);
+  });
+
+  it('polls while idle and retries when the server is briefly away, but not after an auth error', async () => {
+    const controller = new AbortController();
+    const unreachable = new PandaError('SERVER_UNREACHABLE', 'cannot reach http://127.0.0.1:1');
+    const { client } = fakeClient([{ id: 'job-1', exec: 'true' }], [unreachable]);
+    const { deps, sleeps, lines } = pilotDeps(client, {
+      signal: controller.signal,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        if (sleeps.length === 2) controller.abort('SIGTERM');
+      },
+    });
+    const summary = await runPilot(deps, { ...OPTIONS, workdir, exitWhenIdle: false, pollSeconds: 2 });
+    expect(summary).toEqual({ jobs: 1, interruptedJob: false });
+    expect(sleeps).toEqual([2000, 2000]);
+    expect(lines[0]).toBe('cannot acquire jobs (cannot reach http://127.0.0.1:1); trying again in 2 s');
+
+    const refused = fakeClient([], [new PandaError('AUTH_REFUSED', 'the token has expired')]);
+    await expect(runPilot(pilotDeps(refused.client).deps, { ...OPTIONS, workdir })).rejects.toMatchObject({
+      code: 'AUTH_REFUSED',
+    });
+  });
+
+  it('kills the job when the pilot is stopped, removes its files and reports it failed', async () => {
+    const controller = new AbortController();
+    const started = join(workdir, 'started');
+    const { client, updates } = fakeClient([
+      { id: 'job-1', exec: `ls; touch ${started}; sleep 60` },
+      { id: 'job-2', exec: 'true' },
+    ]);
+    const workRoot = join(workdir, 'jobs');
+    const { deps } = pilotDeps(client, { signal: controller.signal, killGraceMs: 100 });
+    const running = runPilot(deps, { ...OPTIONS, workdir: workRoot });
+    while (!existsSync(started)) await delay(20);
+    controller.abort('SIGTERM');
+    expect(await running).toEqual({ jobs: 1, interruptedJob: true });
+    expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', state: 'failed', exitCode: 143 });
+    expect(logOf(updates, 'job-1')).toBe(
+      'notes.txt\npanda-pilot: the pilot was stopped (SIGTERM); the job was killed\n',
+    );
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+});

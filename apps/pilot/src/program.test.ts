@@ -1,0 +1,88 @@
+import { describe, expect, it } from '@jest/globals';
+import { PassThrough } from 'node:stream';
+import type { ClientOptions } from '@panda-secrets/client';
+import { main, payloadEnvironment } from './program.js';
+import type { ProgramDeps } from './program.js';
+
+function collect(stream: PassThrough): () => string {
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
+async function runMain(args: string[], env: Record<string, string> = {}, files: Record<string, string> = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out = collect(stdout);
+  const err = collect(stderr);
+  const clients: ClientOptions[] = [];
+  const deps: ProgramDeps = {
+    createClient: async (options) => {
+      clients.push(options);
+      return { acquireJobs: async () => [], updateJob: async () => undefined };
+    },
+    readFile: async (path) => {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+      return Buffer.from(text);
+    },
+    env,
+    stdout,
+    stderr,
+    signal: new AbortController().signal,
+    sleep: async () => undefined,
+    now: () => new Date('2026-01-02T03:04:05.000Z'),
+    tmpdir: '/tmp',
+  };
+  const code = await main(args, deps, '0.1.0');
+  return { code, stdout: out(), stderr: err(), clients };
+}
+
+describe('panda-pilot main', () => {
+  it('reads the server and token, runs, and says so when no job is queued', async () => {
+    const result = await runMain(['--server', 'http://127.0.0.1:1', '--token-file', '/t', '--once'], {}, { '/t': 'tok\n' });
+    expect(result).toEqual({
+      code: 0,
+      stdout: '',
+      stderr: '2026-01-02T03:04:05.000Z panda-pilot: no job is queued\n',
+      clients: [{ server: 'http://127.0.0.1:1', token: 'tok' }],
+    });
+  });
+
+  it('takes the server and token from PanDA\'s environment variables', async () => {
+    const result = await runMain(['--once'], { PANDA_URL_SSL: 'https://panda:8443', PANDA_AUTH_ID_TOKEN: 'envtok', PANDA_AUTH_VO: 'atlas' });
+    expect(result.clients).toEqual([{ server: 'https://panda:8443', token: 'envtok', vo: 'atlas' }]);
+  });
+
+  it.each([
+    [['--poll', '0'], /--poll must be a positive number/],
+    [['--max-jobs', '1.5'], /--max-jobs must be a positive whole number/],
+    [['--bogus'], /Unknown argument: bogus/],
+  ])('refuses %j with exit code 2', async (args, message) => {
+    const result = await runMain([...args, '--token-file', '/t'], {}, { '/t': 'tok' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.clients).toEqual([]);
+  });
+
+  it('exits 4 without a token and 1 with a server address that is not a URL', async () => {
+    expect((await runMain(['--once'])).code).toBe(4);
+    expect((await runMain(['--once', '--token-file', '/missing'])).stderr).toMatch(/cannot read the token file "\/missing" \(--token-file\): no such file/);
+    expect((await runMain(['--server', 'nope', '--token-file', '/t'], {}, { '/t': 'x' })).code).toBe(1);
+  });
+
+  it('prints the help on stdout', async () => {
+    const result = await runMain(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/--keep-workdir/);
+  });
+});
+
+describe('payloadEnvironment', () => {
+  it('drops the variables that carry the pilot\'s credentials and keeps the rest', () => {
+    expect(payloadEnvironment({ PATH: '/bin', PANDA_AUTH_ID_TOKEN: 't', OIDC_AUTH_TOKEN_FILE: '/f', PANDA_URL_SSL: 'u' })).toEqual({
+      PATH: '/bin',
+      PANDA_URL_SSL: 'u',
+    });
+  });
+});
