@@ -3,6 +3,7 @@ import type { PandaError } from '@panda-secrets/protocol';
 import { bindArguments, evaluate } from './evaluate.js';
 import { dumps } from './json-dumps.js';
 import { parse } from './parser.js';
+import { rejectionOf } from '../testing/errors.js';
 import { floatRepr, repr } from './values.js';
 import type { PyFunction, PyValue } from './values.js';
 
@@ -17,15 +18,6 @@ async function value(source: string): Promise<PyValue> {
 function failure(run: () => unknown): PandaError {
   try {
     run();
-  } catch (error) {
-    return error as PandaError;
-  }
-  throw new Error('expected an error');
-}
-
-async function asyncFailure(promise: Promise<unknown>): Promise<PandaError> {
-  try {
-    await promise;
   } catch (error) {
     return error as PandaError;
   }
@@ -203,7 +195,7 @@ describe('calls', () => {
     ["'x'.upper", "AttributeError: 'str' object has no attribute 'upper'", 'USAGE'],
     ["-'x'", "TypeError: bad operand type for unary -: 'str'", 'USAGE'],
   ])('reports %s like Python', async (source, message, code) => {
-    const error = await asyncFailure(run(source));
+    const error = await rejectionOf(run(source));
     expect([error.message, error.code]).toEqual([message, code]);
   });
 

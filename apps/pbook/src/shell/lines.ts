@@ -28,6 +28,13 @@ export function createLineReader(
   // One iterator for every read, so piped lines that arrive together are all kept, also for a
   // confirmation asked in the middle of them.
   const lines = readline[Symbol.asyncIterator]();
+  // Ctrl-D can close the interface while typed-ahead lines are still queued. Those lines still
+  // run, but readline must not be prompted again: prompting resumes stdin, and a resumed stdin
+  // of a closed interface keeps the process alive after exit().
+  let closed = false;
+  readline.once('close', () => {
+    closed = true;
+  });
   readline.on('SIGINT', () => {
     // As Python's prompt: Ctrl-C drops the line being typed and prompts again.
     output.write('\nKeyboardInterrupt\n');
@@ -36,10 +43,10 @@ export function createLineReader(
   });
   return {
     async read(prompt, showWhenPiped = false) {
-      if (terminal) {
+      if (terminal && !closed) {
         readline.setPrompt(prompt);
         readline.prompt();
-      } else if (showWhenPiped) {
+      } else if (terminal || showWhenPiped) {
         output.write(prompt);
       }
       const next = await lines.next();
