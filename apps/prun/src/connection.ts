@@ -1,0 +1,72 @@
+import { DEFAULT_SERVER_HOST, DEFAULT_SERVER_PORT, PandaError } from '@panda-secrets/protocol';
+import type { ClientOptions } from '@panda-secrets/client';
+
+/** What the connection settings are read from: the environment and token files. */
+export interface ConnectionSource {
+  env: Readonly<Record<string, string | undefined>>;
+  readFile(path: string): Promise<Uint8Array>;
+}
+
+export interface ConnectionOptions {
+  server?: string;
+  tokenFile?: string;
+  vo?: string;
+}
+
+const NO_TOKEN_MESSAGE =
+  'no token: give one with --token-file FILE, or set PANDA_AUTH_ID_TOKEN to the token itself, ' +
+  'or OIDC_AUTH_TOKEN_FILE to a file holding it (panda-server token --user NAME prints one)';
+
+/** Reads a token file; a missing or empty one is an authentication problem, named with the file. */
+async function readTokenFile(source: ConnectionSource, path: string, from: string): Promise<string> {
+  let text: string;
+  try {
+    text = Buffer.from(await source.readFile(path)).toString('utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new PandaError('AUTH_REQUIRED', `cannot read the token file "${path}" (${from}): ${reason}`, { cause: error });
+  }
+  const token = text.trim();
+  if (token === '') throw new PandaError('AUTH_REQUIRED', `the token file "${path}" (${from}) is empty`);
+  return token;
+}
+
+async function resolveToken(source: ConnectionSource, options: ConnectionOptions): Promise<string> {
+  if (options.tokenFile !== undefined) return readTokenFile(source, options.tokenFile, '--token-file');
+  const token = source.env.PANDA_AUTH_ID_TOKEN?.trim();
+  if (token) return token;
+  const file = source.env.OIDC_AUTH_TOKEN_FILE;
+  if (file) return readTokenFile(source, file, 'OIDC_AUTH_TOKEN_FILE');
+  throw new PandaError('AUTH_REQUIRED', NO_TOKEN_MESSAGE);
+}
+
+function resolveServer(source: ConnectionSource, options: ConnectionOptions): string {
+  const [server, from] =
+    options.server !== undefined
+      ? [options.server, '--server']
+      : source.env.PANDA_URL_SSL
+        ? [source.env.PANDA_URL_SSL, 'PANDA_URL_SSL']
+        : [`http://${DEFAULT_SERVER_HOST}:${DEFAULT_SERVER_PORT}`, 'the default'];
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch (error) {
+    throw new PandaError('CONFIG', `the server address "${server}" (${from}) is not a URL such as https://host:port`, { cause: error });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new PandaError('CONFIG', `the server address "${server}" (${from}) must start with http:// or https://`);
+  }
+  return server;
+}
+
+/**
+ * The client options from the command line and PanDA's environment variables, as pbook reads
+ * them: server from --server, PANDA_URL_SSL or http://127.0.0.1:25080; token from --token-file,
+ * PANDA_AUTH_ID_TOKEN or OIDC_AUTH_TOKEN_FILE; VO from --vo or PANDA_AUTH_VO.
+ */
+export async function resolveClientOptions(source: ConnectionSource, options: ConnectionOptions): Promise<ClientOptions> {
+  const server = resolveServer(source, options);
+  const token = await resolveToken(source, options);
+  const vo = options.vo ?? (source.env.PANDA_AUTH_VO || undefined);
+  return vo === undefined ? { server, token } : { server, token, vo };
+}

@@ -1,0 +1,257 @@
+import { describe, expect, it } from '@jest/globals';
+import { PassThrough } from 'node:stream';
+import type { ClientOptions } from '@panda-secrets/client';
+import type { JobInfo, JobSpec, JobState } from '@panda-secrets/protocol';
+import { main } from './program.js';
+import type { ProgramDeps } from './program.js';
+import type { PrunClient } from './prun.js';
+
+const SECRETS: Record<string, string> = {
+  MY_SECRET: 'random_string_value',
+  MY_SECRET_DIC: '{"a_key": "a_value"}',
+  '___file___:my_secret_file.dat': 'SDRzSUFCbWp3V0VBQSszVFRVN0RNQkE=',
+};
+
+interface FakeJob {
+  /** The states getJob reports, one per call; the last one stays. */
+  states: JobState[];
+  exitCode: number | null;
+  log: string;
+}
+
+/** A fake server that fails the test if a call it does not expect arrives. */
+function fakeClient(jobs: FakeJob[] = []) {
+  const calls: string[] = [];
+  const submitted: JobSpec[][] = [];
+  const infos = new Map<string, { spec: JobSpec; fake: FakeJob; polls: number }>();
+  const info = (id: string, state: JobState): JobInfo => {
+    const entry = infos.get(id)!;
+    return {
+      id,
+      owner: 'alice',
+      spec: entry.spec,
+      state,
+      exitCode: state === 'finished' || state === 'failed' ? entry.fake.exitCode : null,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    };
+  };
+  const client: PrunClient = {
+    async getSecrets(keys) {
+      calls.push(`getSecrets ${JSON.stringify(keys ?? null)}`);
+      return Object.fromEntries(Object.entries(SECRETS).filter(([key]) => keys === undefined || keys.includes(key)));
+    },
+    async submitJobs(specs) {
+      submitted.push(specs);
+      return specs.map((spec, index) => {
+        const id = `job-${index + 1}`;
+        infos.set(id, { spec, fake: jobs[index] ?? { states: ['queued'], exitCode: null, log: '' }, polls: 0 });
+        return info(id, 'queued');
+      });
+    },
+    async getJob(id) {
+      const entry = infos.get(id)!;
+      const state = entry.fake.states[Math.min(entry.polls, entry.fake.states.length - 1)]!;
+      entry.polls += 1;
+      return info(id, state);
+    },
+    async getJobLog(id) {
+      const { fake } = infos.get(id)!;
+      return { id, state: fake.states.at(-1)!, log: fake.log };
+    },
+  };
+  return { client, calls, submitted };
+}
+
+function collect(stream: PassThrough): () => string {
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
+async function prun(args: string[], client: PrunClient, tty = false) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out = collect(stdout);
+  const err = collect(stderr);
+  const connections: ClientOptions[] = [];
+  const deps: ProgramDeps = {
+    createClient: async (options) => {
+      connections.push(options);
+      return client;
+    },
+    readFile: async () => Buffer.from('user-token\n'),
+    env: { PANDA_URL_SSL: 'http://127.0.0.1:1' },
+    stdout,
+    stderr,
+    isTTY: { stdout: tty, stderr: tty },
+    sleep: async () => undefined,
+    pollMs: 1000,
+  };
+  const code = await main(['--token-file', '/t', ...args], deps, '0.1.0');
+  return { code, stdout: out(), stderr: err(), connections };
+}
+
+const JOB = ['--exec', 'python3 job.py', '--outDS', 'user.alice.test'];
+
+function expectNoValues(...texts: string[]): void {
+  for (const text of texts) for (const value of Object.values(SECRETS)) expect(text).not.toContain(value);
+}
+
+describe('prun secrets', () => {
+  it('--useSecrets attaches the names of all secrets and never their values', async () => {
+    const fake = fakeClient();
+    const result = await prun([...JOB, '--useSecrets', '--json'], fake.client);
+    expect(result.code).toBe(0);
+    expect(fake.calls).toEqual(['getSecrets null']);
+    expect(fake.submitted).toEqual([
+      [{ exec: 'python3 job.py', outDS: 'user.alice.test', secrets: ['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat'] }],
+    ]);
+    expect(JSON.parse(result.stdout)).toEqual([
+      { id: 'job-1', state: 'queued', outDS: 'user.alice.test', secrets: 'MY_SECRET,MY_SECRET_DIC,___file___:my_secret_file.dat' },
+    ]);
+    expectNoValues(result.stdout, result.stderr, JSON.stringify(fake.submitted));
+  });
+
+  it('--secrets attaches only the names given, a file by its plain name, and asks only for those', async () => {
+    const fake = fakeClient();
+    const result = await prun([...JOB, '--secrets', 'my_secret_file.dat, MY_SECRET', '--nJobs', '2'], fake.client);
+    expect(result.code).toBe(0);
+    expect(fake.calls).toEqual([
+      `getSecrets ${JSON.stringify(['___file___:my_secret_file.dat', 'MY_SECRET', '___file___:MY_SECRET'])}`,
+    ]);
+    const secrets = ['___file___:my_secret_file.dat', 'MY_SECRET'];
+    expect(fake.submitted[0]?.map((spec) => spec.secrets)).toEqual([secrets, secrets]);
+  });
+
+  it('--secrets fails with exit 3 before submitting when a secret does not exist', async () => {
+    const fake = fakeClient();
+    const result = await prun([...JOB, '--secrets', 'MY_SECRET,NOPE'], fake.client);
+    expect(result).toMatchObject({
+      code: 3,
+      stdout: '',
+      stderr: 'prun: you have no secret "NOPE" (neither an env secret nor a secret file of that name); nothing was submitted\n',
+    });
+    expect(fake.submitted).toEqual([]);
+  });
+
+  it('--secrets refuses a name that can be no secret with exit 5', async () => {
+    const fake = fakeClient();
+    const result = await prun([...JOB, '--secrets', '../etc/passwd'], fake.client);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toMatch(/^prun: "..\/etc\/passwd" is neither a secret name/);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('without --useSecrets the jobs get no secrets and none are read', async () => {
+    const fake = fakeClient();
+    await prun(JOB, fake.client);
+    expect(fake.calls).toEqual([]);
+    expect(fake.submitted[0]?.[0]?.secrets).toEqual([]);
+  });
+});
+
+describe('prun --noSubmit', () => {
+  it('prints the spec readably, with secret names only, and submits nothing', async () => {
+    const fake = fakeClient();
+    const result = await prun([...JOB, '--useSecrets', '--noSubmit'], fake.client);
+    expect(result.stdout).toBe(
+      [
+        'prun would submit 1 job(s):',
+        '  exec:    python3 job.py',
+        '  outDS:   user.alice.test',
+        '  secrets: MY_SECRET, MY_SECRET_DIC, ___file___:my_secret_file.dat',
+        '',
+      ].join('\n'),
+    );
+    expect(fake.submitted).toEqual([]);
+    expectNoValues(result.stdout, result.stderr);
+  });
+
+  it('prints the specs as JSON and needs no server without secrets', async () => {
+    const fake = fakeClient();
+    const result = await prun([...JOB, '--noSubmit', '--json', '--nJobs', '2'], fake.client);
+    const spec = { exec: 'python3 job.py', outDS: 'user.alice.test', secrets: [] };
+    expect(JSON.parse(result.stdout)).toEqual({ jobs: [spec, spec] });
+    expect(result.connections).toEqual([]);
+  });
+});
+
+describe('prun output', () => {
+  it('prints tab-separated rows when piped and a table on a terminal', async () => {
+    const piped = await prun([...JOB, '--nJobs', '2'], fakeClient().client);
+    expect(piped.stdout).toBe('job-1\tqueued\tuser.alice.test\t\njob-2\tqueued\tuser.alice.test\t\n');
+    expect(piped.connections).toEqual([{ server: 'http://127.0.0.1:1', token: 'user-token' }]);
+    const tty = await prun(JOB, fakeClient().client, true);
+    expect(tty.stdout).toMatch(/Job ID.*State.*OutDS.*Secrets/);
+    expect(tty.stdout).toMatch(/job-1.*queued.*user\.alice\.test/);
+  });
+});
+
+describe('prun --wait', () => {
+  it('follows the job to its end quietly when piped, prints its log and exits 0', async () => {
+    const fake = fakeClient([{ states: ['queued', 'running', 'finished'], exitCode: 0, log: 'MY_SECRET is ***\n' }]);
+    const result = await prun([...JOB, '--useSecrets', '--wait'], fake.client);
+    expect(result).toMatchObject({ code: 0, stdout: 'MY_SECRET is ***\n', stderr: '' });
+  });
+
+  it('shows a progress line on a terminal and clears it', async () => {
+    const fake = fakeClient([{ states: ['running', 'finished'], exitCode: 0, log: 'done\n' }]);
+    const result = await prun([...JOB, '--wait'], fake.client, true);
+    expect(result.stderr).toBe('\r\x1b[K| waiting for 1 of 1 job(s): 1 running\r\x1b[K');
+    expect(result.stdout).toBe('done\n');
+  });
+
+  it.each([
+    [[{ states: ['failed'], exitCode: 7, log: '' }], 7],
+    [[{ states: ['failed'], exitCode: null, log: '' }], 1],
+    [[{ states: ['finished'], exitCode: 0, log: '' }, { states: ['failed'], exitCode: 137, log: '' }, { states: ['failed'], exitCode: 2, log: '' }], 137],
+  ] as Array<[FakeJob[], number]>)('exits with the jobs\' status (%#)', async (jobs, status) => {
+    const result = await prun([...JOB, '--wait', '--nJobs', String(jobs.length)], fakeClient(jobs).client);
+    expect(result.code).toBe(status);
+  });
+
+  it('prints each job\'s log under a header when there are several, or JSON', async () => {
+    const jobs: FakeJob[] = [
+      { states: ['finished'], exitCode: 0, log: 'one\n' },
+      { states: ['failed'], exitCode: 3, log: 'two\n' },
+    ];
+    const plain = await prun([...JOB, '--wait', '--nJobs', '2'], fakeClient(jobs).client);
+    expect(plain.stdout).toBe('== job job-1: finished, exit code 0\none\n== job job-2: failed, exit code 3\ntwo\n');
+    const json = await prun([...JOB, '--wait', '--nJobs', '2', '--json'], fakeClient(jobs).client);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { id: 'job-1', state: 'finished', exitCode: 0, log: 'one\n' },
+      { id: 'job-2', state: 'failed', exitCode: 3, log: 'two\n' },
+    ]);
+  });
+});
+
+describe('prun command line', () => {
+  it.each([
+    [['--outDS', 'x'], /Missing required argument: exec/],
+    [[...JOB, '--nJobs', '0'], /--nJobs must be a whole number of at least 1/],
+    [[...JOB, '--secrets', ' , '], /--secrets needs one or more secret names/],
+  ])('refuses %j with exit 2', async (args, message) => {
+    const result = await prun(args, fakeClient().client);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('exits 4 without a token', async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const err = collect(stderr);
+    const code = await main(JOB, {
+      createClient: async () => fakeClient().client,
+      readFile: async () => Buffer.from(''),
+      env: {},
+      stdout,
+      stderr,
+      isTTY: { stdout: false, stderr: false },
+      sleep: async () => undefined,
+      pollMs: 1,
+    }, '0.1.0');
+    expect(code).toBe(4);
+    expect(err()).toMatch(/^prun: no token/);
+  });
+});
