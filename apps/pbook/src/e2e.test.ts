@@ -118,6 +118,25 @@ describe("the seed's session", () => {
   });
 });
 
+describe('the terminal prompts of the script commands', () => {
+  it('reads a value typed at a hidden prompt, never echoing it', async () => {
+    const { code, screen } = await runPbookInTerminal(['set-secret', 'TYPED'], ['typed-in-secret'], await envOf('prompts'));
+    expect(code).toBe(0);
+    expect(screen).toBe('Value of TYPED: \nset TYPED\n');
+    expect(await secretsOf('prompts')).toEqual({ TYPED: 'typed-in-secret' });
+  });
+
+  it('asks before deleting all secrets, and keeps them on no', async () => {
+    const env = await envOf('prompts');
+    const kept = await runPbookInTerminal(['delete-all-secrets'], ['n'], env);
+    expect([kept.code, kept.screen]).toEqual([0, 'Delete all your secrets? [y/N] n\nnothing deleted\n']);
+    expect(await secretsOf('prompts')).toEqual({ TYPED: 'typed-in-secret' });
+    const deleted = await runPbookInTerminal(['delete-all-secrets'], ['yes'], env);
+    expect([deleted.code, deleted.screen]).toEqual([0, 'Delete all your secrets? [y/N] yes\ndeleted all secrets\n']);
+    expect(await secretsOf('prompts')).toEqual({});
+  });
+});
+
 describe('secret files', () => {
   it('round-trips random bytes, NUL and invalid UTF-8 included, byte-exact', async () => {
     const bytes = Buffer.concat([Buffer.from([0, 0xff, 0xfe, 0xc3, 0x28, 0x0d, 0x0a, 0]), randomBytes(64 * 1024)]);

@@ -45,7 +45,7 @@ function describeCauses(error: unknown): string {
  */
 export async function main(args: string[], deps: Deps, version: string): Promise<number> {
   let selected: { run: () => Promise<void>; verbose: boolean } | undefined;
-  const register = <T>(parser: Argv, spec: CommandSpec<T>): Argv =>
+  const register = <T>(parser: Argv, spec: CommandSpec<T>): void => {
     parser.command({
       command: spec.command,
       describe: spec.describe,
@@ -57,8 +57,9 @@ export async function main(args: string[], deps: Deps, version: string): Promise
         selected = { run: async () => (await spec.load())(deps, global, options), verbose: global.verbose };
       },
     });
+  };
 
-  let parser: Argv = yargs()
+  const parser: Argv = yargs()
     .scriptName('pbook')
     .locale('en')
     .exitProcess(false)
@@ -75,9 +76,13 @@ export async function main(args: string[], deps: Deps, version: string): Promise
     .alias('help', 'h')
     .version(version)
     .epilogue(EPILOGUE);
-  for (const spec of [shellCommand, ...pandaCallCommands, setSecretCommand, listSecretsCommand, deleteSecretCommand, deleteAllSecretsCommand]) {
-    parser = register(parser, spec as CommandSpec<unknown>);
-  }
+  // One call per command: each has its own options type. yargs registers in place.
+  register(parser, shellCommand);
+  for (const spec of pandaCallCommands) register(parser, spec);
+  register(parser, setSecretCommand);
+  register(parser, listSecretsCommand);
+  register(parser, deleteSecretCommand);
+  register(parser, deleteAllSecretsCommand);
 
   const parsed = await new Promise<{ error: Error | undefined; output: string }>((resolve) => {
     parser.parse(args, {}, (error, _argv, output) => resolve({ error: error ?? undefined, output }));

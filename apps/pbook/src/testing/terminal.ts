@@ -10,7 +10,7 @@ export interface TerminalRun {
 export interface TerminalOptions {
   /**
    * Paste: type every line at once, then end the input (a Ctrl-D right after the paste). Otherwise
-   * each line is typed once pbook shows a prompt (`>>> ` or `[y/N] `), like a person would, and
+   * each line is typed once pbook shows a prompt (`>>> `, `[y/N] ` or `Value of NAME: `), like a person would, and
    * the input ends (Ctrl-D) at the prompt after the last line unless pbook has exited by then.
    */
   paste?: boolean;
@@ -18,7 +18,7 @@ export interface TerminalOptions {
 }
 
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
-const PROMPT_AT_END = /(?:>>> |\[y\/N\] )$/;
+const PROMPT_AT_END = /(?:>>> |\[y\/N\] |Value of \w+: )$/;
 
 function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
