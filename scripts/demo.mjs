@@ -12,21 +12,25 @@ const bin = (name) => join(root, 'apps', name === 'panda-server' ? 'server' : na
 const work = mkdtempSync(join(tmpdir(), 'panda-demo-'));
 const children = [];
 
+function quote(word) {
+  return /^[\w@%+=:,./-]+$/.test(word) || word.startsWith('(') || word.startsWith('>') ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 function step(text) {
   process.stdout.write(`\n== ${text}\n`);
 }
 
 /** Runs a CLI to completion, echoing the command as a user would type it. */
-function run(name, args, { show = args, input, env = {} } = {}) {
-  process.stdout.write(`$ ${name} ${show.join(' ')}\n`);
+function run(name, args, { show = args, input, env = {}, echo = true } = {}) {
+  process.stdout.write(`$ ${name} ${show.map(quote).join(' ')}\n`);
   const result = spawnSync(process.execPath, [bin(name), ...args], {
     input,
     encoding: 'utf8',
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  process.stdout.write(result.stdout);
   process.stdout.write(result.stderr);
+  if (echo) process.stdout.write(result.stdout);
   if (result.status !== 0) throw new Error(`${name} exited with ${result.status}`);
   return result.stdout;
 }
@@ -59,8 +63,8 @@ async function main() {
 
   const userToken = join(work, 'user.token');
   const pilotToken = join(work, 'pilot.token');
-  writeFileSync(userToken, run('panda-server', ['token', '--data-dir', dataDir, '--user', 'jdoe'], { show: ['token', '--user', 'jdoe', '> user.token'] }), { mode: 0o600 });
-  writeFileSync(pilotToken, run('panda-server', ['token', '--data-dir', dataDir, '--user', 'pilot-1', '--role', 'pilot'], { show: ['token', '--user', 'pilot-1', '--role', 'pilot', '> pilot.token'] }), { mode: 0o600 });
+  writeFileSync(userToken, run('panda-server', ['token', '--data-dir', dataDir, '--user', 'jdoe'], { show: ['token', '--user', 'jdoe', '> user.token'], echo: false }), { mode: 0o600 });
+  writeFileSync(pilotToken, run('panda-server', ['token', '--data-dir', dataDir, '--user', 'pilot-1', '--role', 'pilot'], { show: ['token', '--user', 'pilot-1', '--role', 'pilot', '> pilot.token'], echo: false }), { mode: 0o600 });
   const env = { PANDA_URL_SSL: url, OIDC_AUTH_TOKEN_FILE: userToken, NO_COLOR: '1' };
 
   step("the seed's pbook session, typed into pbook's shell");
@@ -82,7 +86,7 @@ async function main() {
   const pilot = start('panda-pilot', ['--server', url, '--token-file', pilotToken, '--workdir', pilotWorkdir, '--poll', '1']);
   pilot.stderr.on('data', (chunk) => process.stdout.write(`[pilot] ${chunk}`));
 
-  step("a job that does what the seed's snippet does, submitted with prun --useSecrets --wait");
+  // The payload does what the seed's snippet does: env secrets, a JSON secret, a file in its cwd.
   const payload = join(work, 'payload.py');
   writeFileSync(
     payload,
@@ -104,6 +108,9 @@ async function main() {
   );
   const python = spawnSync('python3', ['--version']).status === 0;
   const exec = python ? `python3 ${payload}` : `node -e "console.log('MY_SECRET is', process.env.MY_SECRET)"`;
+  step('the job spec carries the names of the secrets, never their values');
+  run('prun', ['--exec', exec, '--outDS', 'user.jdoe.demo', '--useSecrets', '--noSubmit', '--json'], { env });
+  step('the job runs under the pilot; prun waits and prints its masked log');
   run('prun', ['--exec', exec, '--outDS', 'user.jdoe.demo', '--useSecrets', '--wait'], { env });
 
   step('done: the job printed its secret, and the log shows *** in its place');
