@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PandaError } from '@panda-secrets/protocol';
 import { FakeClient, runPbook } from './testing/fakes.js';
-import { NO_TOKEN_MESSAGE } from './connection.js';
+import { noTokenMessage } from '@panda-secrets/client';
 
 let dir: string;
 const realFs = { stat, readFile };
@@ -45,7 +45,7 @@ describe('connection settings', () => {
 
   it('exits 4 without a token, saying the three ways to give one', async () => {
     const run = await runPbook(['delete-secret', 'K'], { env: { PANDA_AUTH_ID_TOKEN: undefined } });
-    expect([run.code, run.stderr]).toEqual([4, `pbook: ${NO_TOKEN_MESSAGE}\n`]);
+    expect([run.code, run.stderr]).toEqual([4, `pbook: ${noTokenMessage()}\n`]);
     expect(run.client.calls).toEqual([]);
   });
 

@@ -11,7 +11,7 @@ import {
   isPandaError,
   parseWireKey,
 } from '@panda-secrets/protocol';
-import { resolveClientOptions } from './connection.js';
+import { resolveClientOptions } from '@panda-secrets/client';
 import type { Deps, GlobalOptions, SecretsClient } from './deps.js';
 
 export const DELETE_ALL_QUESTION = 'Delete all your secrets? [y/N] ';
@@ -64,7 +64,7 @@ export class SecretActions {
 
   #connect(): Promise<SecretsClient> {
     if (this.#client === undefined) {
-      const pending = resolveClientOptions(this.#deps, this.#options).then((options) => this.#deps.createClient(options));
+      const pending = resolveClientOptions({ env: this.#deps.env, readFile: (path) => this.#deps.fs.readFile(path) }, this.#options).then((options) => this.#deps.createClient(options));
       // A failed attempt (say, no token yet) must not stick: the shell's next call tries again.
       pending.catch(() => {
         if (this.#client === pending) this.#client = undefined;

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import yargs from 'yargs';
 import { ExitCode, PandaError, exitCodeFor, isPandaError } from '@panda-secrets/protocol';
 import type { ClientOptions } from '@panda-secrets/client';
-import { CREDENTIAL_ENV, resolveClientOptions } from './connection.js';
-import type { ConnectionSource } from './connection.js';
+import { resolveClientOptions, type ConnectionSource } from '@panda-secrets/client';
+import { CREDENTIAL_ENV } from './credentials.js';
 import type { PilotClient, PilotOptions } from './pilot.js';
 
 /** Everything panda-pilot takes from its process. */
@@ -115,7 +115,7 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
       return ExitCode.OK;
     }
     verbose = parsed.options.verbose;
-    const client = await deps.createClient(await resolveClientOptions(deps, parsed));
+    const client = await deps.createClient(await resolveClientOptions(deps, parsed, 'pilot'));
     const { runPilot } = await import('./pilot.js');
     const summary = await runPilot(
       { client, log, payloadEnv: payloadEnvironment(deps.env), signal: deps.signal, sleep: deps.sleep },

@@ -1,8 +1,6 @@
 import yargs from 'yargs';
 import { ExitCode, PandaError, exitCodeFor, isPandaError } from '@panda-secrets/protocol';
-import type { ClientOptions } from '@panda-secrets/client';
-import { resolveClientOptions } from './connection.js';
-import type { ConnectionOptions, ConnectionSource } from './connection.js';
+import { resolveClientOptions, type ClientOptions, type ConnectionOptions, type ConnectionSource } from '@panda-secrets/client';
 import type { PrunClient, PrunDeps, PrunOptions } from './prun.js';
 
 /** Everything prun takes from its process. */

@@ -1,5 +1,5 @@
 import { DEFAULT_SERVER_HOST, DEFAULT_SERVER_PORT, PandaError } from '@panda-secrets/protocol';
-import type { ClientOptions } from '@panda-secrets/client';
+import type { ClientOptions } from './client.js';
 
 /** What the connection settings are read from: the environment and token files. */
 export interface ConnectionSource {
@@ -13,12 +13,17 @@ export interface ConnectionOptions {
   vo?: string;
 }
 
-/** The environment variables that carry the pilot's own credentials: the payload never sees them. */
-export const CREDENTIAL_ENV = ['PANDA_AUTH_ID_TOKEN', 'OIDC_AUTH_TOKEN_FILE'] as const;
+/** Whose token a command needs: a user's, or a pilot's (minted with --role pilot). */
+export type TokenRole = 'user' | 'pilot';
 
-const NO_TOKEN_MESSAGE =
-  'no token: give the pilot token with --token-file FILE, or set PANDA_AUTH_ID_TOKEN to the token itself, ' +
-  'or OIDC_AUTH_TOKEN_FILE to a file holding it (panda-server token --user NAME --role pilot prints one)';
+/** What to say when no token was given: the three ways to give one, and how to get one. */
+export function noTokenMessage(role: TokenRole = 'user'): string {
+  const [what, mint] = role === 'pilot' ? ['the pilot token', ' --role pilot'] : ['one', ''];
+  return (
+    `no token: give ${what} with --token-file FILE, or set PANDA_AUTH_ID_TOKEN to the token itself, ` +
+    `or OIDC_AUTH_TOKEN_FILE to a file holding it (panda-server token --user NAME${mint} prints one)`
+  );
+}
 
 /** Reads a token file; a missing or empty one is an authentication problem, named with the file. */
 async function readTokenFile(source: ConnectionSource, path: string, from: string): Promise<string> {
@@ -34,13 +39,13 @@ async function readTokenFile(source: ConnectionSource, path: string, from: strin
   return token;
 }
 
-async function resolveToken(source: ConnectionSource, options: ConnectionOptions): Promise<string> {
+async function resolveToken(source: ConnectionSource, options: ConnectionOptions, role: TokenRole): Promise<string> {
   if (options.tokenFile !== undefined) return readTokenFile(source, options.tokenFile, '--token-file');
   const token = source.env.PANDA_AUTH_ID_TOKEN?.trim();
   if (token) return token;
   const file = source.env.OIDC_AUTH_TOKEN_FILE;
   if (file) return readTokenFile(source, file, 'OIDC_AUTH_TOKEN_FILE');
-  throw new PandaError('AUTH_REQUIRED', NO_TOKEN_MESSAGE);
+  throw new PandaError('AUTH_REQUIRED', noTokenMessage(role));
 }
 
 function resolveServer(source: ConnectionSource, options: ConnectionOptions): string {
@@ -63,13 +68,17 @@ function resolveServer(source: ConnectionSource, options: ConnectionOptions): st
 }
 
 /**
- * The client options from the command line and PanDA's environment variables, as pbook reads
- * them: server from --server, PANDA_URL_SSL or http://127.0.0.1:25080; token from --token-file,
+ * The client options from the command line and PanDA's environment variables, the same for
+ * every command: server from --server, PANDA_URL_SSL or http://127.0.0.1:25080; token from --token-file,
  * PANDA_AUTH_ID_TOKEN or OIDC_AUTH_TOKEN_FILE; VO from --vo or PANDA_AUTH_VO.
  */
-export async function resolveClientOptions(source: ConnectionSource, options: ConnectionOptions): Promise<ClientOptions> {
+export async function resolveClientOptions(
+  source: ConnectionSource,
+  options: ConnectionOptions,
+  role: TokenRole = 'user',
+): Promise<ClientOptions> {
   const server = resolveServer(source, options);
-  const token = await resolveToken(source, options);
+  const token = await resolveToken(source, options, role);
   const vo = options.vo ?? (source.env.PANDA_AUTH_VO || undefined);
   return vo === undefined ? { server, token } : { server, token, vo };
 }

@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import { noTokenMessage, resolveClientOptions, type ConnectionSource } from './index.js';
+
+function source(env: Record<string, string>, files: Record<string, string> = {}): ConnectionSource {
+  return {
+    env,
+    async readFile(path) {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      return Buffer.from(text);
+    },
+  };
+}
+
+describe('resolveClientOptions', () => {
+  it('prefers the command line, then PanDA\'s variables, then the default server', async () => {
+    const env = { PANDA_URL_SSL: 'https://env.example:25443', PANDA_AUTH_ID_TOKEN: 'env-token', PANDA_AUTH_VO: 'atlas' };
+    expect(await resolveClientOptions(source(env, { '/t': ' file-token\n' }), { server: 'http://cli:1', tokenFile: '/t', vo: 'cms' })).toEqual({
+      server: 'http://cli:1',
+      token: 'file-token',
+      vo: 'cms',
+    });
+    expect(await resolveClientOptions(source(env), {})).toEqual({ server: 'https://env.example:25443', token: 'env-token', vo: 'atlas' });
+    expect(await resolveClientOptions(source({ OIDC_AUTH_TOKEN_FILE: '/oidc' }, { '/oidc': 'oidc-token' }), {})).toEqual({
+      server: 'http://127.0.0.1:25080',
+      token: 'oidc-token',
+    });
+  });
+
+  it('says how to give a token when there is none, for users and for pilots', async () => {
+    await expect(resolveClientOptions(source({}), {})).rejects.toMatchObject({ code: 'AUTH_REQUIRED', message: noTokenMessage() });
+    await expect(resolveClientOptions(source({}), {}, 'pilot')).rejects.toThrow('--role pilot prints one');
+    await expect(resolveClientOptions(source({}), { tokenFile: '/missing' })).rejects.toThrow(
+      'cannot read the token file "/missing" (--token-file): no such file',
+    );
+    await expect(resolveClientOptions(source({}, { '/empty': '\n' }), { tokenFile: '/empty' })).rejects.toThrow('is empty');
+  });
+
+  it('refuses a server address that is not an http(s) URL', async () => {
+    const env = { PANDA_AUTH_ID_TOKEN: 't' };
+    await expect(resolveClientOptions(source(env), { server: 'not a url' })).rejects.toMatchObject({ code: 'CONFIG' });
+    await expect(resolveClientOptions(source({ ...env, PANDA_URL_SSL: 'ftp://x' }), {})).rejects.toThrow(
+      'the server address "ftp://x" (PANDA_URL_SSL) must start with http:// or https://',
+    );
+  });
+});
