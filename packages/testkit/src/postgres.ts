@@ -134,3 +134,14 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   await cluster.start();
   return cluster;
 }
+
+/** Runs one query on a test database and returns its rows, for assertions on what the server stored. */
+export async function queryDatabase<Row extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<Row>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
