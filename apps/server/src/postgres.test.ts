@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiPath } from '@panda-secrets/protocol';
-import { createTestDatabase, startPrivateCluster, startServer, type PrivateCluster, type RunningServer, type TestDatabase } from '@panda-secrets/testkit';
+import { cleanEnv, createTestDatabase, runCli, startPrivateCluster, startServer, type PrivateCluster, type RunningServer, type TestDatabase } from '@panda-secrets/testkit';
 
 const database = await createTestDatabase('panda_server');
 const describePostgres = database === null ? describe.skip : describe;
@@ -88,5 +88,25 @@ describePostgres('PostgreSQL going away under a running server', () => {
     }
     expect(recovered).toBe(200);
     expect(await secretsOf(server.url, token)).toEqual({ ...acknowledged, AFTER: 'after' });
+  });
+});
+
+describePostgres('panda-server migrate', () => {
+  it('applies the migrations once, from --db or PANDA_SERVER_DB, and is idempotent', async () => {
+    const fresh = await createTestDatabase('panda_migrate');
+    try {
+      const first = await runCli('panda-server', ['migrate', '--db', (fresh as TestDatabase).url]);
+      expect([first.code, first.stdout, first.stderr]).toEqual([0, 'applied migrations 1, 2\n', '']);
+      const again = await runCli('panda-server', ['migrate'], { env: cleanEnv({ PANDA_SERVER_DB: (fresh as TestDatabase).url }) });
+      expect([again.code, again.stdout]).toEqual([0, 'the schema is up to date\n']);
+    } finally {
+      await fresh?.drop();
+    }
+  });
+
+  it('says clearly when the database cannot be reached', async () => {
+    const result = await runCli('panda-server', ['migrate', '--db', 'postgres://postgres@127.0.0.1:9/none']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^panda-server: the database is unavailable: /);
   });
 });
