@@ -3,7 +3,7 @@
 // pbook, a job submitted with `prun --useSecrets --wait` that reads them the way the seed's Python
 // snippet does, run by a panda-pilot, and its masked log. Everything started is stopped at the end.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,19 +20,21 @@ function step(text) {
   process.stdout.write(`\n== ${text}\n`);
 }
 
-/** Runs a CLI to completion, echoing the command as a user would type it. */
-function run(name, args, { show = args, input, env = {}, echo = true } = {}) {
+/** Runs a CLI to completion, echoing the command as a user would type it (without blocking the pilot's output). */
+function run(name, args, { show = args, input = '', env = {}, echo = true } = {}) {
   process.stdout.write(`$ ${name} ${show.map(quote).join(' ')}\n`);
-  const result = spawnSync(process.execPath, [bin(name), ...args], {
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin(name), ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    child.stdout.on('data', (chunk) => {
+      out.push(chunk);
+      if (echo) process.stdout.write(chunk);
+    });
+    child.stderr.on('data', (chunk) => process.stdout.write(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${name} exited with ${code}`))));
+    child.stdin.end(input);
   });
-  process.stdout.write(result.stderr);
-  if (echo) process.stdout.write(result.stdout);
-  if (result.status !== 0) throw new Error(`${name} exited with ${result.status}`);
-  return result.stdout;
 }
 
 function start(name, args) {
@@ -63,8 +65,8 @@ async function main() {
 
   const userToken = join(work, 'user.token');
   const pilotToken = join(work, 'pilot.token');
-  writeFileSync(userToken, run('panda-server', ['token', '--data-dir', dataDir, '--user', 'jdoe'], { show: ['token', '--user', 'jdoe', '> user.token'], echo: false }), { mode: 0o600 });
-  writeFileSync(pilotToken, run('panda-server', ['token', '--data-dir', dataDir, '--user', 'pilot-1', '--role', 'pilot'], { show: ['token', '--user', 'pilot-1', '--role', 'pilot', '> pilot.token'], echo: false }), { mode: 0o600 });
+  writeFileSync(userToken, await run('panda-server', ['token', '--data-dir', dataDir, '--user', 'jdoe'], { show: ['token', '--user', 'jdoe', '> user.token'], echo: false }), { mode: 0o600 });
+  writeFileSync(pilotToken, await run('panda-server', ['token', '--data-dir', dataDir, '--user', 'pilot-1', '--role', 'pilot'], { show: ['token', '--user', 'pilot-1', '--role', 'pilot', '> pilot.token'], echo: false }), { mode: 0o600 });
   const env = { PANDA_URL_SSL: url, OIDC_AUTH_TOKEN_FILE: userToken, NO_COLOR: '1' };
 
   step("the seed's pbook session, typed into pbook's shell");
@@ -79,7 +81,7 @@ async function main() {
     'list_secrets()',
   ].join('\n');
   process.stdout.write(`${session.split('\n').map((line) => `>>> ${line}`).join('\n')}\n`);
-  run('pbook', [], { show: ['(stdin: the lines above)'], input: `${session}\n`, env });
+  await run('pbook', [], { show: ['(stdin: the lines above)'], input: `${session}\n`, env });
 
   step('panda-pilot waiting for jobs on the compute node');
   const pilotWorkdir = join(work, 'pilot-work');
@@ -109,10 +111,13 @@ async function main() {
   const python = spawnSync('python3', ['--version']).status === 0;
   const exec = python ? `python3 ${payload}` : `node -e "console.log('MY_SECRET is', process.env.MY_SECRET)"`;
   step('the job spec carries the names of the secrets, never their values');
-  run('prun', ['--exec', exec, '--outDS', 'user.jdoe.demo', '--useSecrets', '--noSubmit', '--json'], { env });
+  await run('prun', ['--exec', exec, '--outDS', 'user.jdoe.demo', '--useSecrets', '--noSubmit', '--json'], { env });
   step('the job runs under the pilot; prun waits and prints its masked log');
-  run('prun', ['--exec', exec, '--outDS', 'user.jdoe.demo', '--useSecrets', '--wait'], { env });
+  await run('prun', ['--exec', exec, '--outDS', 'user.jdoe.demo', '--useSecrets', '--wait'], { env });
 
+  const left = readdirSync(pilotWorkdir);
+  process.stdout.write(`the pilot's work dir after the job: ${left.length === 0 ? 'empty, the secret files are gone' : left.join(', ')}\n`);
+  if (left.length > 0) throw new Error('the job left files behind');
   step('done: the job printed its secret, and the log shows *** in its place');
 }
 
