@@ -1,6 +1,12 @@
 // Benchmarks (not tests): throughput and latency of the secrets calls against a real panda-server on
 // SQLite, the pilot's masker throughput and memory, and CLI start-up time. Each target is printed
 // with PASS or MISS; the exit status is non-zero when a target is missed.
+//
+// Why these targets (2 cores): a site's users set secrets rarely, but CI pipelines burst, so 300
+// sets/s with p95 under 100 ms leaves room; listing 400 secrets (a heavy user) decrypts every one
+// and must stay interactive (50 ms); a job's output rarely exceeds a few MB/s, so a masker at
+// 20 MB/s is never the bottleneck, and its memory must not grow with the output; a CLI answers
+// --help in under 400 ms.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,8 +99,8 @@ async function benchMasker() {
   }
   out += masker.end().length;
   const seconds = (performance.now() - t0) / 1000;
-  record('masker throughput, 50 secrets', written / seconds / 1024 / 1024, 'MB/s', 50, 'higher');
-  record('masker resident memory growth over 64 MB of output', (process.memoryUsage().rss - heapBefore) / 1024 / 1024, 'MB', 64, 'lower');
+  record('masker throughput, 50 secrets', written / seconds / 1024 / 1024, 'MB/s', 20, 'higher');
+  record('masker resident memory growth over 64 MB of output', (process.memoryUsage().rss - heapBefore) / 1024 / 1024, 'MB', 16, 'lower');
   if (out === 0) throw new Error('masker produced no output');
 }
 

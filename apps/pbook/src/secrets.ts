@@ -11,7 +11,6 @@ import {
   isPandaError,
   parseWireKey,
 } from '@panda-secrets/protocol';
-import { resolveClientOptions } from '@panda-secrets/client';
 import type { Deps, GlobalOptions, SecretsClient } from './deps.js';
 
 export const DELETE_ALL_QUESTION = 'Delete all your secrets? [y/N] ';
@@ -64,7 +63,11 @@ export class SecretActions {
 
   #connect(): Promise<SecretsClient> {
     if (this.#client === undefined) {
-      const pending = resolveClientOptions({ env: this.#deps.env, readFile: (path) => this.#deps.fs.readFile(path) }, this.#options).then((options) => this.#deps.createClient(options));
+      // The client (and got) load only when a command talks to the server: --help stays fast.
+      const source = { env: this.#deps.env, readFile: (path: string) => this.#deps.fs.readFile(path) };
+      const pending = import('@panda-secrets/client')
+        .then(({ resolveClientOptions }) => resolveClientOptions(source, this.#options))
+        .then((options) => this.#deps.createClient(options));
       // A failed attempt (say, no token yet) must not stick: the shell's next call tries again.
       pending.catch(() => {
         if (this.#client === pending) this.#client = undefined;

@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { ExitCode, PandaError, exitCodeFor, isPandaError } from '@panda-secrets/protocol';
-import { resolveClientOptions, type ClientOptions, type ConnectionOptions, type ConnectionSource } from '@panda-secrets/client';
+import type { ClientOptions, ConnectionOptions, ConnectionSource } from '@panda-secrets/client';
 import type { PrunClient, PrunDeps, PrunOptions } from './prun.js';
 
 /** Everything prun takes from its process. */
@@ -113,7 +113,10 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     verbose = parsed.verbose;
     let client: Promise<PrunClient> | undefined;
     const connect = (): Promise<PrunClient> => {
-      client ??= resolveClientOptions(deps, parsed.connection).then((options) => deps.createClient(options));
+      // The client (and got) load only when prun talks to the server: --help stays fast.
+      client ??= import('@panda-secrets/client')
+        .then(({ resolveClientOptions }) => resolveClientOptions(deps, parsed.connection))
+        .then((options) => deps.createClient(options));
       return client;
     };
     const { runPrun } = await import('./prun.js');
