@@ -27,6 +27,7 @@ if (database === null) {
 async function startRelay(target: URL) {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
+  let silent = false;
   let port = 0;
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -39,6 +40,7 @@ async function startRelay(target: URL) {
         const upstream = connect(Number(target.port || 5432), target.hostname);
         track(client);
         track(upstream);
+        if (silent) return;
         client.pipe(upstream).on('close', () => client.destroy());
         upstream.pipe(client).on('close', () => upstream.destroy());
         client.on('close', () => upstream.destroy());
@@ -61,7 +63,18 @@ async function startRelay(target: URL) {
       for (const socket of sockets) socket.destroy();
       await closed;
     },
-    restore: listen,
+    restore() {
+      silent = false;
+      return listen();
+    },
+    /** From now on connections stay open but nothing crosses them: packets silently dropped. */
+    silence() {
+      silent = true;
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
   };
 }
 
@@ -256,6 +269,25 @@ function describePostgres(db: TestDatabase): void {
       const relay = await startRelay(new URL(db.url));
       try {
         await expectOutageAndRecovery(relay.url, db.url, relay);
+      } finally {
+        await relay.cut();
+      }
+    });
+
+    it('fails a query as UNAVAILABLE when the network drops packets silently, then heals', async () => {
+      const relay = await startRelay(new URL(db.url));
+      try {
+        const store = await open({ url: relay.url, queryTimeoutMs: 500 });
+        await store.ping();
+        relay.silence();
+        await expect(store.getSecrets('silent')).rejects.toMatchObject({
+          code: 'UNAVAILABLE',
+          message: 'the database is unavailable: no answer within the query timeout',
+        });
+        await relay.cut();
+        await relay.restore();
+        await store.putSecret({ owner: 'silent', key: 'A', ciphertext: 'c', keyId: 'k', size: 1 }, { maxSecrets: 10, maxTotalBytes: 100 }, { actor: 'silent', action: 'set', key: 'A' });
+        expect((await store.getSecrets('silent')).map((secret) => secret.key)).toEqual(['A']);
       } finally {
         await relay.cut();
       }

@@ -19,10 +19,16 @@ export interface PostgresStoreOptions extends StoreClock {
   url: string;
   /** Connections in the pool; default 10. */
   poolSize?: number;
+  /**
+   * How long one query may take before it fails as UNAVAILABLE; default 10 s. A network that drops
+   * packets silently would otherwise hold a request until TCP keepalive gives up, minutes later.
+   */
+  queryTimeoutMs?: number;
 }
 
 /** Fail fast when the server is down rather than leaving a request hanging. */
 const CONNECT_TIMEOUT_MS = 2000;
+const QUERY_TIMEOUT_MS = 10_000;
 
 /** Namespace of the per-owner advisory locks (the two-key form, apart from the migration lock). */
 export const OWNER_LOCK_NAMESPACE = 0x70616e64;
@@ -48,6 +54,7 @@ const LOST_CONNECTION_MESSAGES: ReadonlyArray<[RegExp, string]> = [
   [/connection timeout|timeout exceeded when trying to connect/i, 'connection timed out'],
   [/connection terminated/i, 'connection terminated'],
   [/not queryable/i, 'connection lost'],
+  [/query read timeout/i, 'no answer within the query timeout'],
 ];
 
 function pgUnavailableReason(error: unknown): string | null {
@@ -63,11 +70,12 @@ function pgUnavailableReason(error: unknown): string | null {
   return LOST_CONNECTION_MESSAGES.find(([pattern]) => pattern.test(message))?.[1] ?? null;
 }
 
-function createPool(url: string, size: number): pg.Pool {
+function createPool(url: string, size: number, queryTimeoutMs = QUERY_TIMEOUT_MS): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: size,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: queryTimeoutMs,
     keepAlive: true,
   });
   // An idle client whose connection dies is already dropped by the pool; the next query opens a
@@ -124,7 +132,7 @@ export async function migratePostgres(url: string): Promise<{ applied: number[] 
  */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   const { now, newId } = resolveClock(options);
-  const pool = createPool(options.url, options.poolSize ?? 10);
+  const pool = createPool(options.url, options.poolSize ?? 10, options.queryTimeoutMs);
   try {
     await withClient(pool, (client) => applyMigrations(client, POSTGRES_MIGRATIONS));
   } catch (error) {
