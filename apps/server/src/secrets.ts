@@ -37,11 +37,9 @@ export async function readSecrets(
   keys?: readonly string[],
 ): Promise<Map<string, Uint8Array>> {
   const stored = await ctx.store.getSecrets(owner, keys);
-  const result = new Map<string, Uint8Array>();
-  for (const secret of stored) {
-    result.set(secret.key, await openAtRest(ctx.keyring, secret));
-  }
-  return result;
+  // WebCrypto decrypts off the main thread: all of them at once, not one after another.
+  const plaintexts = await Promise.all(stored.map((secret) => openAtRest(ctx.keyring, secret)));
+  return new Map(stored.map((secret, index) => [secret.key, plaintexts[index] as Uint8Array]));
 }
 
 /** The audit entry of a caller's action: who, which key, from where; never a value. */
