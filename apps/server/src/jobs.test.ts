@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
 import { ApiPath, FILE_PREFIX, type AcquiredJob, type JobInfo } from '@panda-secrets/protocol';
+import { MAX_JOB_LOG, MAX_LOG_CHUNK } from './routes/pilot.js';
 import { createFixture, type Fixture } from './testing/fixture.js';
 
 let fx: Fixture;
@@ -119,5 +120,19 @@ describe('roles and ownership', () => {
     const log = await getAs(alice, `${ApiPath.jobs}/${job.id}/log`);
     expect(log.json().data.state).toBe('failed');
     expect(log.json().data.log).toContain('SHORT_LIVED were deleted after it was submitted');
+  });
+});
+
+describe('job logs', () => {
+  it('keeps a runaway log to its cap, with one note where it stops', async () => {
+    const job = await submit([]);
+    const [acquired] = await acquire(pilotA, (await generatePilotKeyPair()).publicJwk);
+    const update = (log: string) =>
+      post(pilotA, ApiPath.updateJob, { jobId: job.id, claimId: acquired?.claimId, state: 'running', log });
+    const chunk = 'x'.repeat(MAX_LOG_CHUNK);
+    for (let index = 0; index < MAX_JOB_LOG / MAX_LOG_CHUNK + 2; index += 1) expect((await update(chunk)).statusCode).toBe(200);
+    expect((await update('x'.repeat(MAX_LOG_CHUNK + 1))).statusCode).toBe(413);
+    const { log } = (await getAs(alice, `${ApiPath.jobs}/${job.id}/log`)).json().data as { log: string };
+    expect(log).toBe(`${'x'.repeat(MAX_JOB_LOG)}\n[the log is truncated at ${MAX_JOB_LOG} characters]\n`);
   });
 });

@@ -7,6 +7,7 @@ import {
   assertWithinQuota,
   claimCount,
   deletionCandidates,
+  fitLogChunk,
   resolveClock,
   storeError,
   withStoreErrors,
@@ -262,7 +263,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     updateJob: (id, pilot, claimId, update) =>
       transaction(async (client) => {
         const { rows: found } = await client.query<JobOwnership>(
-          'SELECT state, pilot, claim_id AS "claimId" FROM jobs WHERE id = $1 FOR UPDATE',
+          'SELECT state, pilot, claim_id AS "claimId", length(log)::integer AS "logLength" FROM jobs WHERE id = $1 FOR UPDATE',
           [id],
         );
         assertJobUpdatable(id, found[0], pilot, claimId);
@@ -270,7 +271,14 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           `UPDATE jobs SET state = $2, exit_code = CASE WHEN $3 THEN $4::integer ELSE exit_code END,
              log = log || $5, updated_at = $6
            WHERE id = $1 RETURNING *`,
-          [id, update.state, update.exitCode !== undefined, update.exitCode ?? null, update.appendLog ?? '', now()],
+          [
+            id,
+            update.state,
+            update.exitCode !== undefined,
+            update.exitCode ?? null,
+            fitLogChunk(found[0]?.logLength ?? 0, update.appendLog ?? '', update.maxLogLength),
+            now(),
+          ],
         );
         return toJob(updated[0]!);
       }),

@@ -46,11 +46,28 @@ export function deletionCandidates(key: string): [string, string] {
   return [key, FILE_PREFIX + key];
 }
 
-/** The parts of a job row that decide whether a pilot may update it. */
+/** The parts of a job row that decide whether a pilot may update it, and how its log may grow. */
 export interface JobOwnership {
   state: string;
   pilot: string | null;
   claimId: string | null;
+  logLength: number;
+}
+
+/** What closes a log that reached its limit. */
+export function logTruncatedNote(maxLogLength: number): string {
+  return `\n[the log is truncated at ${maxLogLength} characters]\n`;
+}
+
+/**
+ * The part of `chunk` a log of `logLength` characters may still take under `maxLogLength`: all of
+ * it, or what fits followed by the truncation note; nothing once the note is there (only the note
+ * makes a log longer than its limit).
+ */
+export function fitLogChunk(logLength: number, chunk: string, maxLogLength: number | undefined): string {
+  if (maxLogLength === undefined || logLength + chunk.length <= maxLogLength) return chunk;
+  if (logLength > maxLogLength) return '';
+  return chunk.slice(0, maxLogLength - logLength) + logTruncatedNote(maxLogLength);
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   assertWithinQuota,
   claimCount,
   deletionCandidates,
+  fitLogChunk,
   resolveClock,
   storeError,
   withStoreErrors,
@@ -141,7 +142,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       `UPDATE jobs SET state = 'running', pilot = @pilot, claim_id = @claimId, updated_at = @at
        WHERE id = @id RETURNING *`,
     ),
-    jobOwnership: db.prepare<[string], JobOwnership>('SELECT state, pilot, claim_id AS claimId FROM jobs WHERE id = ?'),
+    jobOwnership: db.prepare<[string], JobOwnership>('SELECT state, pilot, claim_id AS claimId, length(log) AS logLength FROM jobs WHERE id = ?'),
     updateJob: db.prepare(
       `UPDATE jobs SET state = @state, exit_code = CASE WHEN @setExitCode THEN @exitCode ELSE exit_code END,
          log = log || @appendLog, updated_at = @at
@@ -223,13 +224,14 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
         .map(({ id }) => toJob(statements.claimJob.get({ id, pilot, claimId: newId(), at }) as JobColumns));
     }),
     updateJob: write((id, pilot, claimId, update) => {
-      assertJobUpdatable(id, statements.jobOwnership.get(id), pilot, claimId);
+      const job = statements.jobOwnership.get(id);
+      assertJobUpdatable(id, job, pilot, claimId);
       const row = statements.updateJob.get({
         id,
         state: update.state,
         setExitCode: update.exitCode === undefined ? 0 : 1,
         exitCode: update.exitCode ?? null,
-        appendLog: update.appendLog ?? '',
+        appendLog: fitLogChunk(job?.logLength ?? 0, update.appendLog ?? '', update.maxLogLength),
         at: ms(),
       });
       return toJob(row as JobColumns);

@@ -67,6 +67,8 @@ export interface JobUpdateInput {
   exitCode?: number | null;
   /** Appended to the job's log. */
   appendLog?: string;
+  /** The log's limit: what goes beyond it is dropped, after one note saying so. */
+  maxLogLength?: number;
 }
 
 /** A ciphertext rewritten by key rotation. */

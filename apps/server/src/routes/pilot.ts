@@ -18,6 +18,8 @@ import { ok, pilotOnly } from './reply.js';
 
 export const MAX_JOBS_PER_ACQUIRE = 10;
 export const MAX_LOG_CHUNK = 1_048_576;
+/** A job's whole log is kept up to this size; a runaway payload cannot fill the database. */
+export const MAX_JOB_LOG = 16 * MAX_LOG_CHUNK;
 const UPDATE_STATES = new Set(['running', 'finished', 'failed']);
 
 /** Decrypts the job's secrets and seals them, as one bundle, to the pilot's one-time key. */
@@ -98,7 +100,7 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const row = await ctx.store.updateJob(jobId, request.identity.subject, claimId, {
       state: state as 'running' | 'finished' | 'failed',
       exitCode: exitCode as number | null,
-      ...(log === undefined ? {} : { appendLog: log }),
+      ...(log === undefined ? {} : { appendLog: log, maxLogLength: MAX_JOB_LOG }),
     });
     return ok({ id: row.id, state: row.state });
   });

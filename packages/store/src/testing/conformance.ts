@@ -386,6 +386,21 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         expect(await store.getJob(id)).toEqual(done);
       });
 
+      it('keeps a log to its limit, with one note where it stops', async () => {
+        await store.createJobs('alice', [spec(1)]);
+        const [job] = await store.claimJobs('pilot-a', 1);
+        const append = (appendLog: string) =>
+          store.updateJob(job!.id, 'pilot-a', job!.claimId!, { state: 'running', appendLog, maxLogLength: 10 });
+        expect((await append('123456')).log).toBe('123456');
+        expect((await append('7890')).log).toBe('1234567890');
+        const full = '1234567890\n[the log is truncated at 10 characters]\n';
+        expect((await append('é')).log).toBe(full);
+        expect((await append('more')).log).toBe(full);
+        const [other] = await store.createJobs('alice', [spec(2)]).then(() => store.claimJobs('pilot-a', 1));
+        const cut = await store.updateJob(other!.id, 'pilot-a', other!.claimId!, { state: 'running', appendLog: 'abcdefghijkl', maxLogLength: 10 });
+        expect(cut.log).toBe('abcdefghij\n[the log is truncated at 10 characters]\n');
+      });
+
       it('refuses other pilots, other claims, unclaimed and unknown jobs', async () => {
         const [queued, claimed] = await store.createJobs('alice', [spec(1), spec(2)]);
         await store.claimJobs('pilot-a', 1);
