@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { REPO_ROOT } from './server.js';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,11 @@ export async function createTestDatabase(prefix = 'panda_test'): Promise<TestDat
     if (process.env.CI) throw new Error(`${reason}; CI needs it for the PostgreSQL tests`, { cause: error });
     if (!announcedSkip) {
       announcedSkip = true;
-      process.stderr.write(`PostgreSQL tests skipped: ${reason}; set PANDA_TEST_PG_URL to run them\n`);
+      const line = `PostgreSQL tests skipped: ${reason}; set PANDA_TEST_PG_URL to run them`;
+      process.stderr.write(`${line}\n`);
+      // The root test command repeats it once in its closing summary, whichever workspaces skipped.
+      mkdirSync(join(REPO_ROOT, '.test-results'), { recursive: true });
+      writeFileSync(join(REPO_ROOT, '.test-results', 'postgres-skipped.txt'), line);
     }
     await admin.end().catch(() => undefined);
     return null;
