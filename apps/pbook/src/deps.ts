@@ -1,4 +1,5 @@
 import type { ClientOptions, PandaClient } from '@panda-secrets/client';
+import type { CliDeps, ConnectionFlags } from '@panda-secrets/cli-kit';
 
 /** The client calls pbook makes; unit tests pass a fake with these methods. */
 export type SecretsClient = Pick<PandaClient, 'setSecret' | 'deleteSecret' | 'deleteAllSecrets' | 'getSecrets'>;
@@ -18,22 +19,15 @@ export interface Prompter {
 }
 
 /** Everything pbook takes from the process, injected so every command runs in tests. */
-export interface Deps {
-  createClient(options: ClientOptions): Promise<SecretsClient>;
+export interface Deps extends CliDeps<ClientOptions, SecretsClient> {
   stdin: NodeJS.ReadableStream;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
   isTTY: { stdin: boolean; stdout: boolean };
-  env: Readonly<Record<string, string | undefined>>;
   fs: FileSystem;
   prompt: Prompter;
 }
 
 /** Options every command takes. */
-export interface GlobalOptions {
-  server?: string;
-  tokenFile?: string;
-  vo?: string;
+export interface GlobalOptions extends ConnectionFlags {
   verbose: boolean;
   /** False with --no-color; colour also needs a TTY and no NO_COLOR. */
   color: boolean;

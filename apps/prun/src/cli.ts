@@ -1,23 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { hideBin } from 'yargs/helpers';
+import { cliContext } from '@panda-secrets/cli-kit';
 import { main } from './program.js';
 
 // The entry point: the only module that touches the process itself.
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const packageJson = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+const { args, version, deps } = cliContext(process, packageJson, () => import('@panda-secrets/client'));
+const isTTY = { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true };
 
-process.exitCode = await main(
-  hideBin(process.argv),
-  {
-    createClient: async (options) => new (await import('@panda-secrets/client')).PandaClient(options),
-    readFile,
-    env: process.env,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    isTTY: { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true },
-    sleep: (ms) => delay(ms),
-    pollMs: 1000,
-  },
-  version,
-);
+process.exitCode = await main(args, { ...deps, readFile, isTTY, sleep: (ms) => delay(ms), pollMs: 1000 }, version);

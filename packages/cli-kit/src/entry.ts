@@ -1,0 +1,66 @@
+import { hideBin } from 'yargs/helpers';
+import { PandaError } from '@panda-secrets/protocol';
+import type { OutputStreams } from './program.js';
+
+/** What a CLI's entry point hands over of its process; this package reads nothing else of it. */
+export interface CliProcess extends OutputStreams {
+  /** `process.argv`: node, the script, then the arguments. */
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The client package's export a CLI makes its client with. */
+export interface ClientModule<Options, Client> {
+  PandaClient: new (options: Options) => Client;
+}
+
+/** What every CLI's program takes from its entry point, besides what is its own. */
+export interface CliDeps<Options, Client> extends OutputStreams {
+  env: Readonly<Record<string, string | undefined>>;
+  /** Makes the API client; the client package (and got) load on the first call only. */
+  createClient(options: Options): Promise<Client>;
+}
+
+export interface CliContext<Options, Client> {
+  /** The arguments after the script's name. */
+  args: string[];
+  /** The version in the program's package.json. */
+  version: string;
+  deps: CliDeps<Options, Client>;
+}
+
+function packageVersion(packageJson: string): string {
+  const { version } = JSON.parse(packageJson) as { version?: unknown };
+  if (typeof version !== 'string') throw new PandaError('CONFIG', 'the package.json of this program names no version');
+  return version;
+}
+
+/**
+ * What a CLI's entry point hands its program: the arguments, the version from the text of its
+ * package.json, the process' environment and output streams, and a client factory that imports
+ * the client package only when the program makes a client, so that `--help` stays fast.
+ *
+ * @example
+ * const { args, version, deps } = cliContext(
+ *   process,
+ *   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+ *   () => import('@panda-secrets/client'),
+ * );
+ * process.exitCode = await main(args, { ...deps, readFile }, version);
+ */
+export function cliContext<Options, Client>(
+  proc: CliProcess,
+  packageJson: string,
+  loadClient: () => Promise<ClientModule<Options, Client>>,
+): CliContext<Options, Client> {
+  return {
+    args: hideBin([...proc.argv]),
+    version: packageVersion(packageJson),
+    deps: {
+      env: proc.env,
+      stdout: proc.stdout,
+      stderr: proc.stderr,
+      createClient: async (options) => new (await loadClient()).PandaClient(options),
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import { describe, expect, it } from '@jest/globals';
+import { PassThrough } from 'node:stream';
+import yargs from 'yargs';
+import { PandaError, isPandaError } from '@panda-secrets/protocol';
+import type { Argv } from 'yargs';
+import { addConnectionOptions, epilogue, runProgram } from './index.js';
+import type { Program } from './index.js';
+import { parseArguments, reportError } from './program.js';
+
+function collector(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+function report(error: unknown, verbose: boolean, usageHint?: string): { code: number; stderr: string } {
+  const stderr = collector();
+  const code = reportError(stderr.stream, error, { program: 'prog', verbose, ...(usageHint === undefined ? {} : { usageHint }) });
+  return { code, stderr: stderr.text() };
+}
+
+describe('reportError', () => {
+  const cause = new Error('disk full');
+  const error = new PandaError('SERVER_ERROR', 'the store failed', { cause });
+
+  it('writes one line without --verbose and exits with the code of the PandaError', () => {
+    expect(report(error, false)).toEqual({ code: 1, stderr: 'prog: the store failed\n' });
+    expect(report(new PandaError('NOT_FOUND', 'no secret named "K"'), false)).toEqual({ code: 3, stderr: 'prog: no secret named "K"\n' });
+    expect(report(new PandaError('AUTH_REFUSED', 'refused'), false).code).toBe(4);
+  });
+
+  it('adds the stack and each cause with --verbose', () => {
+    expect(report(error, true)).toEqual({ code: 1, stderr: `prog: the store failed\n${error.stack}\ncaused by: ${cause.stack}\n` });
+  });
+
+  it('shows a cause that is no Error as text and stops where causes loop', () => {
+    const looped = new Error('outer', { cause: 'inner text' });
+    expect(report(looped, true).stderr).toBe(`prog: outer\n${looped.stack}\ncaused by: inner text\n`);
+    const first = new Error('first');
+    const second = new Error('second', { cause: first });
+    first.cause = second;
+    expect(report(first, true).stderr).toBe(`prog: first\n${first.stack}\ncaused by: ${second.stack}\n`);
+  });
+
+  it('exits 1 for errors that are no PandaError, also for thrown non-errors', () => {
+    expect(report(new TypeError('x is undefined'), false)).toEqual({ code: 1, stderr: 'prog: x is undefined\n' });
+    expect(report('a string', true)).toEqual({ code: 1, stderr: 'prog: a string\n' });
+  });
+
+  it('adds the usage hint after a USAGE error only, below the stack', () => {
+    const usage = new PandaError('USAGE', 'Unknown argument: x');
+    const hint = 'Run "prog --help" for the options.';
+    expect(report(usage, false, hint)).toEqual({ code: 2, stderr: `prog: Unknown argument: x\n${hint}\n` });
+    expect(report(usage, true, hint).stderr).toBe(`prog: Unknown argument: x\n${usage.stack}\n${hint}\n`);
+    expect(report(error, false, hint).stderr).toBe('prog: the store failed\n');
+  });
+});
+
+describe('parseArguments', () => {
+  const parser = (): Argv => yargs().exitProcess(false).strict().locale('en').option('n', { type: 'number', demandOption: true });
+
+  it('turns what yargs refuses into a USAGE PandaError with its message and the cause', async () => {
+    const error = await parseArguments(parser(), []).catch((caught: unknown) => caught);
+    expect(isPandaError(error) && error.code).toBe('USAGE');
+    expect((error as PandaError).message).toBe('Missing required argument: n');
+    expect((error as PandaError).cause).toMatchObject({ name: 'YError', message: 'Missing required argument: n' });
+    await expect(parseArguments(parser(), ['-n', '1', '--bogus'])).rejects.toThrow('Unknown argument: bogus');
+  });
+
+  it('gives the parsed arguments, or the text of --help without printing it', async () => {
+    expect(await parseArguments(parser(), ['-n', '7'])).toMatchObject({ argv: { n: 7 } });
+    expect(await parseArguments(parser().help(), ['--help'])).toEqual({ output: expect.stringContaining('-n') });
+  });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ran: unknown[];
+}
+
+async function run(args: string[], program: Partial<Program<unknown>> = {}): Promise<Run> {
+  const stdout = collector();
+  const stderr = collector();
+  const ran: unknown[] = [];
+  const code = await runProgram({ stdout: stdout.stream, stderr: stderr.stream }, args, {
+    name: 'prog',
+    version: '1.2.3',
+    wrap: 80,
+    epilogue: 'The end.',
+    options: (parser) => parser.option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'stacks' }).option('n', { type: 'string' }),
+    read: (argv) => argv.n,
+    run: async (parsed) => {
+      ran.push(parsed);
+      return 0;
+    },
+    ...program,
+  });
+  return { code, stdout: stdout.text(), stderr: stderr.text(), ran };
+}
+
+describe('runProgram', () => {
+  it('reads, runs and returns the exit code of run', async () => {
+    expect(await run(['-n', '5'], { run: async () => 7 })).toEqual({ code: 7, stdout: '', stderr: '', ran: [] });
+    expect((await run(['-n', '007'])).ran).toEqual(['007']);
+  });
+
+  it('prints the help with the options in order, then --help and --version, then the epilogue', async () => {
+    const help = await run(['--help'], {
+      usage: '$0 --server URL [options]',
+      wrap: 120,
+      epilogue: epilogue({ environmentEnd: '.', exitCodes: ['Exit codes: 0 ok.'] }),
+      options: (parser) => addConnectionOptions(parser, { role: 'pilot' }),
+    });
+    expect(help).toEqual({
+      code: 0,
+      stdout: [
+        'prog --server URL [options]',
+        '',
+        'Options:',
+        '      --server      panda-server URL (else PANDA_URL_SSL, else http://127.0.0.1:25080)                          [string]',
+        '      --token-file  file holding the pilot token (else PANDA_AUTH_ID_TOKEN, else OIDC_AUTH_TOKEN_FILE)          [string]',
+        '      --vo          VO, sent as Origin (else PANDA_AUTH_VO)                                                     [string]',
+        '  -h, --help        Show help                                                                                  [boolean]',
+        '      --version     Show version number                                                                        [boolean]',
+        '',
+        'Environment: PANDA_URL_SSL (server), PANDA_AUTH_ID_TOKEN (the token), OIDC_AUTH_TOKEN_FILE',
+        '(a file holding the token), PANDA_AUTH_VO (VO).',
+        'Exit codes: 0 ok.',
+        '',
+      ].join('\n'),
+      stderr: '',
+      ran: [],
+    });
+    expect(await run(['--version'])).toEqual({ code: 0, stdout: '1.2.3\n', stderr: '', ran: [] });
+  });
+
+  it('exits 2 on a wrong command line, pointing to --help, and runs nothing', async () => {
+    expect(await run(['--bogus'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'prog: Unknown argument: bogus\nRun "prog --help" for the options.\n',
+      ran: [],
+    });
+    const read = (): never => {
+      throw new PandaError('USAGE', '-n must be a number');
+    };
+    expect((await run(['-n', 'x'], { read })).stderr).toBe('prog: -n must be a number\nRun "prog --help" for the options.\n');
+  });
+
+  it('offers the commands in the hint of a program that has commands', async () => {
+    const commands = (parser: Argv): void => {
+      parser.command('go', 'go somewhere');
+    };
+    expect((await run(['stop'], { commands })).stderr).toBe('prog: Unknown argument: stop\nRun "prog --help" for the commands and options.\n');
+  });
+
+  it('shows the stack with --verbose also when the command line is wrong', async () => {
+    const { code, stderr } = await run(['--bogus', '-v']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^prog: Unknown argument: bogus\nPandaError: Unknown argument: bogus\n\s+at [^]*\ncaused by: YError: Unknown argument: bogus\n[^]*\nRun "prog --help" for the options\.\n$/);
+  });
+
+  it('reports an error of run with its exit code, without the hint, and its stack only with --verbose', async () => {
+    const failure = new PandaError('USAGE', 'pass --yes to confirm when not on a terminal');
+    const quiet = await run([], { run: () => Promise.reject(failure) });
+    expect([quiet.code, quiet.stderr]).toEqual([2, 'prog: pass --yes to confirm when not on a terminal\n']);
+    const verbose = await run(['--verbose'], { run: () => Promise.reject(failure) });
+    expect(verbose.stderr).toBe(`prog: pass --yes to confirm when not on a terminal\n${failure.stack}\n`);
+    const crash = await run([], { run: () => Promise.reject(new RangeError('bad')) });
+    expect([crash.code, crash.stderr]).toEqual([1, 'prog: bad\n']);
+  });
+});

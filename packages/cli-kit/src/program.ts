@@ -1,0 +1,134 @@
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import { ExitCode, PandaError, exitCodeFor, isPandaError } from '@panda-secrets/protocol';
+
+/** Where a program writes: results to stdout, messages and errors to stderr. */
+export interface OutputStreams {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** How a program's command line is parsed and explained in its help. */
+export interface ParserSettings {
+  /** The name help shows and each error line starts with: `prun: <message>`. */
+  name: string;
+  version: string;
+  /** The usage line, `$0` standing for the name; without it yargs lists the commands. */
+  usage?: string;
+  /** The width help is wrapped to. */
+  wrap: number;
+  /** The text under the help, see epilogue(). */
+  epilogue: string;
+  /** Declares the program's options; help lists them in this order, then --help and --version. */
+  options(parser: Argv): Argv;
+  /** Registers the program's commands, if it has any; help then offers "the commands and options". */
+  commands?(parser: Argv): void;
+}
+
+/** A command line program as runProgram runs it: its parser's settings, then its work. */
+export interface Program<Parsed> extends ParserSettings {
+  /**
+   * Turns the parsed arguments into what `run` needs. A USAGE PandaError thrown here is a wrong
+   * command line, reported with the pointer to --help like yargs' own complaints.
+   */
+  read(argv: Record<string, unknown>): Parsed;
+  /** Does the program's work and returns its exit code. */
+  run(parsed: Parsed): Promise<number>;
+}
+
+type ParseResult = { argv: Record<string, unknown> } | { output: string };
+
+/** Parses without letting yargs print or exit: --help and --version come back as `output`. */
+export async function parseArguments(parser: Argv, args: readonly string[]): Promise<ParseResult> {
+  const { error, argv, output } = await new Promise<{ error: Error | undefined; argv: Record<string, unknown>; output: string }>((resolve) => {
+    parser.parse([...args], {}, (failure, parsed, text) => resolve({ error: failure ?? undefined, argv: parsed, output: text }));
+  });
+  if (error !== undefined) throw new PandaError('USAGE', error.message, { cause: error });
+  return output === '' ? { argv } : { output };
+}
+
+function describeCauses(error: Error): string {
+  let text = '';
+  // A cause chain can loop back on itself; each error is shown once.
+  const seen = new Set<unknown>([error]);
+  for (let cause = error.cause; cause !== undefined && !seen.has(cause); cause = (cause as Error).cause) {
+    seen.add(cause);
+    text += `caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`;
+  }
+  return text;
+}
+
+export interface ErrorReport {
+  program: string;
+  /** Add the stack and the causes' stacks. */
+  verbose: boolean;
+  /** A line to add after a USAGE error, such as where to read the usage. */
+  usageHint?: string;
+}
+
+/**
+ * Writes `<program>: <message>` to stderr, with the stack and causes when verbose and the usage
+ * hint after a USAGE error, and returns the exit code: exitCodeFor the PandaError's code, else 1.
+ */
+export function reportError(stderr: NodeJS.WritableStream, error: unknown, report: ErrorReport): number {
+  const message = error instanceof Error ? error.message : String(error);
+  const trace = report.verbose && error instanceof Error ? `${error.stack ?? ''}\n${describeCauses(error)}` : '';
+  const usage = isPandaError(error) && error.code === 'USAGE';
+  const hint = usage && report.usageHint !== undefined ? `${report.usageHint}\n` : '';
+  stderr.write(`${report.program}: ${message}\n${trace}${hint}`);
+  return isPandaError(error) ? exitCodeFor(error.code) : ExitCode.ERROR;
+}
+
+function createParser(program: ParserSettings): Argv {
+  const parser = yargs().scriptName(program.name).locale('en').exitProcess(false).strict().wrap(program.wrap);
+  if (program.usage !== undefined) parser.usage(program.usage);
+  program
+    .options(parser)
+    .help()
+    .alias('help', 'h')
+    .version(program.version)
+    .epilogue(program.epilogue);
+  program.commands?.(parser);
+  return parser;
+}
+
+/**
+ * Runs a program on its arguments and returns its exit code: the one place where errors become
+ * exit codes and `<name>: <message>` lines on stderr. --help and --version print to stdout and
+ * return 0; a wrong command line returns 2 with a pointer to --help; an error of `run` returns
+ * exitCodeFor its code (1 when it is no PandaError). Stacks and causes only with --verbose (-v),
+ * which the program declares.
+ *
+ * @example
+ * return runProgram(deps, args, {
+ *   name: 'prun', version, wrap: 110, epilogue: EPILOGUE,
+ *   options: (parser) => addConnectionOptions(parser.option('exec', { type: 'string', demandOption: true })),
+ *   read: (argv) => ({ exec: String(argv.exec), connection: readConnectionOptions(argv) }),
+ *   run: (parsed) => runPrun(deps, parsed),
+ * });
+ */
+export async function runProgram<T>(io: OutputStreams, args: readonly string[], program: Program<T>): Promise<number> {
+  let argv: Record<string, unknown>;
+  let parsed: T;
+  try {
+    const result = await parseArguments(createParser(program), args);
+    if ('output' in result) {
+      io.stdout.write(`${result.output}\n`);
+      return ExitCode.OK;
+    }
+    argv = result.argv;
+    parsed = program.read(argv);
+  } catch (error) {
+    return reportError(io.stderr, error, {
+      program: program.name,
+      // The command line may not have parsed, so --verbose is looked for among the words as given.
+      verbose: args.includes('--verbose') || args.includes('-v'),
+      usageHint: `Run "${program.name} --help" for ${program.commands === undefined ? 'the options' : 'the commands and options'}.`,
+    });
+  }
+  try {
+    return await program.run(parsed);
+  } catch (error) {
+    return reportError(io.stderr, error, { program: program.name, verbose: argv.verbose === true });
+  }
+}
