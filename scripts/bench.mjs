@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { listeningUrl } from './lib/server.mjs';
 
 const root = join(import.meta.dirname, '..');
 const serverBin = join(root, 'apps/server/bin/panda-server.js');
@@ -30,16 +31,7 @@ function percentile(sorted, p) {
 
 async function startServer(dataDir) {
   const child = spawn(process.execPath, [serverBin, '--data-dir', dataDir, '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (\S+)/.exec(out);
-      if (match) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`panda-server exited with ${code}`)));
-  });
-  return { child, url };
+  return { child, url: await listeningUrl(child) };
 }
 
 async function benchSecrets() {

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listeningUrl } from './lib/server.mjs';
 
 const root = join(import.meta.dirname, '..');
 const bin = (name) => join(root, 'apps', name === 'panda-server' ? 'server' : name === 'panda-pilot' ? 'pilot' : name, 'bin', `${name}.js`);
@@ -51,16 +52,8 @@ async function main() {
   const dataDir = join(work, 'server-data');
   step('panda-server on the embedded default (SQLite), in a temporary data dir');
   const server = start('panda-server', ['--data-dir', dataDir, '--port', '0', '--log-file', join(work, 'server.log')]);
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (\S+)/.exec(out);
-      if (match) resolve(match[1]);
-    });
-    server.stderr.pipe(process.stderr);
-    server.once('exit', (code) => reject(new Error(`panda-server exited with ${code}`)));
-  });
+  server.stderr.pipe(process.stderr);
+  const url = await listeningUrl(server);
   process.stdout.write(`panda-server listening on ${url}\n`);
 
   const userToken = join(work, 'user.token');
