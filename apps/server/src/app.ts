@@ -22,15 +22,19 @@ import { secretsRoutes } from './routes/secrets.js';
  */
 export const BODY_LIMIT = 8 * MAX_FILE_BYTES;
 
-/** Log fields that could carry a credential or a value; pino replaces them. */
-export const REDACTED_LOG_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.body',
-  'body',
-  'value',
-  'token',
-];
+/** Log fields that could carry a credential or a value; pino replaces them wherever they appear. */
+export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'req.body', 'body', 'value', 'token'];
+
+/** The request headers worth a log line; any other header is left out, so none can leak a credential. */
+export const LOGGED_HEADERS = ['user-agent', 'origin', 'content-type', 'content-length', 'accept-encoding', 'x-forwarded-for'];
+
+function loggedHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const logged: Record<string, unknown> = {};
+  for (const name of LOGGED_HEADERS) if (headers[name] !== undefined) logged[name] = headers[name];
+  // Its presence helps diagnose a refused request; its value is never written.
+  if (headers.authorization !== undefined) logged.authorization = '[redacted]';
+  return logged;
+}
 
 export interface CreateServerOptions {
   /** pino options for fastify's logger, or false for none. Redaction is always added. */
@@ -75,9 +79,15 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
         ? false
         : {
             ...options.logger,
-            // Headers are logged (user agent, PanDA's Origin) with the credentials redacted.
+            // Only headers known to carry no credential are logged: proxies and clients add
+            // their own token headers (proxy-authorization, x-api-key, x-forwarded-access-token...).
             serializers: {
-              req: (request) => ({ method: request.method, url: request.url, remoteAddress: request.ip, headers: request.headers }),
+              req: (request) => ({
+                method: request.method,
+                url: request.url,
+                remoteAddress: request.ip,
+                headers: loggedHeaders(request.headers),
+              }),
             },
             redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
           },

@@ -53,6 +53,27 @@ describe('encryption at rest', () => {
     }
   });
 
+  it('logs no credential-carrying header, only an allow-list', async () => {
+    const response = await fx.app.inject({
+      method: 'GET',
+      url: ApiPath.getUserSecrets,
+      headers: {
+        authorization: `Bearer ${alice}`,
+        'proxy-authorization': 'Basic cHJveHktY3JlZC05OQ==',
+        'x-api-key': 'api-key-cred-98',
+        'x-forwarded-access-token': 'forwarded-cred-97',
+        cookie: 'session=cookie-cred-96',
+        'user-agent': 'pbook-test-agent',
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    const log = fx.log();
+    expect(log).toContain('"user-agent":"pbook-test-agent"');
+    for (const credential of ['cHJveHktY3JlZC05OQ', 'api-key-cred-98', 'forwarded-cred-97', 'cookie-cred-96', alice]) {
+      expect(log).not.toContain(credential);
+    }
+  });
+
   it('creates the database, key ring and issuer key readable by the owner only', async () => {
     const { stat } = await import('node:fs/promises');
     for (const name of ['panda.db', 'keyring.json', 'issuer-key.json']) {

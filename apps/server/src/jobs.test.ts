@@ -61,6 +61,16 @@ describe('submitting and acquiring jobs', () => {
     await expect(openBundle(keys.privateKey, acquired?.bundle ?? '', 'another-job')).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
   });
 
+  it('seals a secret named __proto__ into the bundle like any other', async () => {
+    await post(alice, ApiPath.setUserSecrets, { key: '__proto__', value: 'proto-secret-value' });
+    const job = await submit(['__proto__']);
+    const keys = await generatePilotKeyPair();
+    const [acquired] = await acquire(pilotA, keys.publicJwk);
+    const bundle = await openBundle(keys.privateKey, acquired?.bundle ?? '', job.id);
+    expect(Object.entries(bundle.env)).toEqual([['__proto__', 'proto-secret-value']]);
+    await post(alice, ApiPath.setUserSecrets, { key: '__proto__', value: null });
+  });
+
   it('gives a job without secrets no bundle', async () => {
     const job = await submit([]);
     const [acquired] = await acquire(pilotA, (await generatePilotKeyPair()).publicJwk);
@@ -99,6 +109,8 @@ describe('roles and ownership', () => {
     const update = (token: string, body: object) => post(token, ApiPath.updateJob, { jobId: job.id, claimId, ...body });
     expect((await update(pilotB, { state: 'finished', exitCode: 0 })).statusCode).toBe(403);
     expect((await update(pilotA, { claimId: 'forged', state: 'finished', exitCode: 0 })).statusCode).toBe(403);
+    expect((await update(pilotA, { state: 'finished', exitCode: 1e300 })).statusCode).toBe(400);
+    expect((await update(pilotA, { state: 'finished', exitCode: -1 })).json().message).toContain('from 0 to 255');
     expect((await update(pilotA, { state: 'running', log: 'line 1\n' })).statusCode).toBe(200);
     expect((await update(pilotA, { state: 'finished', exitCode: 0, log: 'line 2\n' })).statusCode).toBe(200);
     expect((await update(pilotA, { state: 'failed', exitCode: 1 })).statusCode).toBe(403);

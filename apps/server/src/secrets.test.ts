@@ -101,6 +101,12 @@ describe('set_user_secrets and get_user_secrets', () => {
     await set(alice, { key: 'BIG', value: null });
   });
 
+  it('keeps a secret named __proto__ like any other', async () => {
+    expect((await set(alice, { key: '__proto__', value: 'proto-value' })).statusCode).toBe(200);
+    expect(await get(alice, '?keys=__proto__')).toEqual(JSON.parse('{"__proto__": "proto-value"}'));
+    expect((await set(alice, { key: '__proto__', value: null })).statusCode).toBe(200);
+  });
+
   it('refuses a body that is not JSON without quoting it', async () => {
     const response = await set(alice, '{"key": "K", "value": "hunter2-secret"');
     expect(response.statusCode).toBe(400);

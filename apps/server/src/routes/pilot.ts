@@ -29,13 +29,16 @@ async function sealJobSecrets(ctx: ServerContext, row: JobRow, publicKey: unknow
   if (missing.length > 0) {
     throw new PandaError('NOT_FOUND', `the job's secrets ${missing.join(', ')} were deleted after it was submitted`);
   }
-  const bundle: SecretBundle = { jobId: row.id, env: {}, files: {} };
+  const env: [string, string][] = [];
+  const files: [string, string][] = [];
   for (const [key, plaintext] of secrets) {
     const ref = parseWireKey(key);
     const bytes = Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
-    if (ref.kind === 'file') bundle.files[ref.name] = bytes.toString('base64');
-    else bundle.env[ref.name] = bytes.toString('utf8');
+    if (ref.kind === 'file') files.push([ref.name, bytes.toString('base64')]);
+    else env.push([ref.name, bytes.toString('utf8')]);
   }
+  // fromEntries defines own properties, so a secret named __proto__ is data, not a prototype.
+  const bundle: SecretBundle = { jobId: row.id, env: Object.fromEntries(env), files: Object.fromEntries(files) };
   return sealBundle(publicKey, bundle);
 }
 
@@ -90,6 +93,9 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     if (exitCode !== null && (typeof exitCode !== 'number' || !Number.isInteger(exitCode))) {
       throw new PandaError('INVALID_TYPE', typeErrorMessage('exitCode', 'int', exitCode));
+    }
+    if (exitCode !== null && (exitCode < 0 || exitCode > 255)) {
+      throw new PandaError('INVALID_INPUT', "'exitCode' must be a process exit status from 0 to 255");
     }
     if (log !== undefined && typeof log !== 'string') {
       throw new PandaError('INVALID_TYPE', typeErrorMessage('log', 'str', log));

@@ -65,8 +65,8 @@ export function secretsRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get(ApiPath.getUserSecrets, { preHandler: userOnly }, async (request) => {
     const secrets = await readSecrets(ctx, request.identity.owner, queryKeys(request.query));
-    const dict: Record<string, string> = {};
-    for (const [key, plaintext] of secrets) dict[key] = wireValue(key, plaintext);
+    // fromEntries defines own properties, so a secret named __proto__ is data, not a prototype.
+    const dict = Object.fromEntries([...secrets].map(([key, plaintext]) => [key, wireValue(key, plaintext)]));
     // PanDA's client json.loads the data: it is a JSON string, not an object.
     return ok(JSON.stringify(dict));
   });
