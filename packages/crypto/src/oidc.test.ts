@@ -14,7 +14,7 @@ const epoch = now.getTime() / 1000;
 /**
  * A real identity provider over HTTP: realm `good` publishes its RS256 key; realm `liar`'s
  * discovery document names realm `good` as its issuer; realm `nokeys` points at a key set that is
- * missing. `discoveryStatus` lets a test make discovery fail for a while.
+ * missing; realm `plainjwks` names a key set on plain http elsewhere. `discoveryStatus` lets a test make discovery fail for a while.
  */
 let server: Server;
 let base: string;
@@ -37,7 +37,8 @@ beforeAll(async () => {
     };
     if (rest.join('/') === '.well-known/openid-configuration') {
       if (discoveryStatus !== 200) return answer(discoveryStatus, { error: 'down' });
-      return answer(200, { issuer: `${base}/${realm === 'liar' ? 'good' : realm}`, jwks_uri: `${base}/${realm}/jwks` });
+      const jwksUri = realm === 'plainjwks' ? 'http://idp.example.org/jwks' : `${base}/${realm}/jwks`;
+      return answer(200, { issuer: `${base}/${realm === 'liar' ? 'good' : realm}`, jwks_uri: jwksUri });
     }
     if (realm !== 'nokeys' && rest.join('/') === 'jwks') return answer(200, jwks);
     return answer(404, { error: 'not found' });
@@ -87,6 +88,19 @@ describe('OIDC verifier', () => {
       const error = await pandaErrorOf(verifier.verify(await idpToken({ sub: 'b', groups })), 'FORBIDDEN');
       expect(error.message).toBe('the token is not in group "atlas"');
     }
+  });
+
+  it('insists on https for the issuer and its key set, but for loopback addresses', async () => {
+    expect(() => createOidcVerifier({ issuer: 'http://idp.example.org/realms/x', audience })).toThrow(
+      expect.objectContaining({ code: 'CONFIG', message: expect.stringContaining('must be an https URL') }),
+    );
+    expect(() => createOidcVerifier({ issuer: 'not a url', audience })).toThrow(expect.objectContaining({ code: 'CONFIG' }));
+    expect(() => createOidcVerifier({ issuer: 'https://idp.example.org/realms/x', audience })).not.toThrow();
+    await expect(verifierFor('plainjwks').verify(await idpToken({ sub: 'a' }))).rejects.toMatchObject({
+      code: 'SERVER_ERROR',
+      message: expect.stringContaining('must be served over https'),
+    });
+    expect(requests).not.toContain('/plainjwks/jwks');
   });
 
   it('refuses a discovery document that names another issuer', async () => {

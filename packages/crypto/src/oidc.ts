@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors } from 'jose';
 import type { JWTVerifyGetKey } from 'jose';
-import { PandaError, isPandaError } from '@panda-secrets/protocol';
+import { PandaError, isLoopbackHost, isPandaError } from '@panda-secrets/protocol';
 import { isNonEmptyString, isRecord, quote } from './lib/values.js';
 import { createVerifier } from './verify.js';
 import type { TokenVerifier } from './verify.js';
@@ -51,14 +51,28 @@ async function discoverKeySetUrl(issuer: string): Promise<URL> {
   if (!isNonEmptyString(jwksUri) || !URL.canParse(jwksUri) || !/^https?:$/.test(new URL(jwksUri).protocol)) {
     throw unreachable(`the discovery document at ${url} has no http(s) "jwks_uri"`);
   }
-  return new URL(jwksUri);
+  const jwksUrl = new URL(jwksUri);
+  if (!isTrustedTransport(jwksUrl)) {
+    // Whoever can alter a plain-HTTP answer could hand us signing keys and forge any token.
+    throw new PandaError(
+      'SERVER_ERROR',
+      `the OIDC key set ${quote(jwksUri)} must be served over https (plain http only on a loopback address)`,
+    );
+  }
+  return jwksUrl;
+}
+
+/** https anywhere, plain http only to this machine. */
+function isTrustedTransport(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
 }
 
 /**
  * Verifies tokens of an OpenID Connect issuer: on the first token it reads
  * `${issuer}/.well-known/openid-configuration`, checks that the document names the same issuer,
  * and from then on verifies signatures with the keys at its `jwks_uri` (cached and refreshed by
- * jose). Throws PandaError `UNAVAILABLE` when the issuer cannot be reached, `AUTH_REFUSED` for a
+ * jose). Throws PandaError `CONFIG` at once for an issuer that is not https (plain http only on
+ * a loopback address), `UNAVAILABLE` when the issuer cannot be reached, `AUTH_REFUSED` for a
  * bad token and `FORBIDDEN` when `group` is given and the token's `groups` claim lacks it.
  *
  * @example
@@ -71,6 +85,12 @@ export function createOidcVerifier(options: {
   group?: string;
   now?: () => Date;
 }): TokenVerifier {
+  if (!URL.canParse(options.issuer) || !isTrustedTransport(new URL(options.issuer))) {
+    throw new PandaError(
+      'CONFIG',
+      `the OIDC issuer ${quote(options.issuer)} must be an https URL (plain http only on a loopback address)`,
+    );
+  }
   let keySet: Promise<JWTVerifyGetKey> | undefined;
   const loadKeySet = async (): Promise<JWTVerifyGetKey> => {
     const jwksUrl = await discoverKeySetUrl(options.issuer);

@@ -28,6 +28,7 @@ export {
   wireKey,
   utf8Length,
   validateSecret,
+  isLoopbackHost,
 } from './names.js';
 export type { SecretKind, SecretRef } from './names.js';
 export { ApiPath, ROLE_CLAIM, FINAL_JOB_STATES, BUNDLE_JOB_HEADER } from './wire.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   FILE_PREFIX,
+  isLoopbackHost,
   MAX_FILE_BYTES,
   MAX_VALUE_BYTES,
   PandaError,
@@ -81,5 +82,14 @@ describe('validateSecret', () => {
 
   it('rejects a value that is not well-formed Unicode', () => {
     expect(() => validateSecret('K', 'a\ud800b')).toThrow(/not well-formed Unicode/);
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it.each(['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]'])('treats %s as loopback', (host) => {
+    expect(isLoopbackHost(host)).toBe(true);
+  });
+  it.each(['0.0.0.0', '10.0.0.1', 'example.org', '127.0.0.1.evil.org', '::', 'localhost.evil.org'])('treats %s as reachable from elsewhere', (host) => {
+    expect(isLoopbackHost(host)).toBe(false);
   });
 });

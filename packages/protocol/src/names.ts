@@ -134,3 +134,17 @@ export function validateSecret(key: string, value: string): { ref: SecretRef; pl
   const plaintext = Buffer.from(value, 'utf8');
   return { ref, plaintext, size: plaintext.length };
 }
+
+/**
+ * True for host names and addresses only this machine can reach: `localhost`, 127.0.0.0/8, ::1.
+ * Plain HTTP is acceptable only to such hosts.
+ *
+ * @example
+ * isLoopbackHost('127.0.0.1') // true
+ * isLoopbackHost('[::1]')      // true (as URL.hostname writes it)
+ */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare === 'localhost' || bare === '::1') return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}

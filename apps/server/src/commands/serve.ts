@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import { PandaError } from '@panda-secrets/protocol';
+import { PandaError, isLoopbackHost } from '@panda-secrets/protocol';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from '../app.js';
 import { openServerContext, type ServerSettings } from '../setup.js';
@@ -15,19 +14,12 @@ export interface ServeOptions {
   logLevel: string;
 }
 
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1' || host === '[::1]';
-}
-
 /** Refuses to serve secrets in clear text to the network. */
 export function checkTransport(options: Pick<ServeOptions, 'host' | 'tlsCert' | 'tlsKey' | 'insecure'>): void {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new PandaError('USAGE', 'TLS needs both --tls-cert and --tls-key');
   }
-  if (options.tlsCert === undefined && !options.insecure && !isLoopback(options.host)) {
+  if (options.tlsCert === undefined && !options.insecure && !isLoopbackHost(options.host)) {
     throw new PandaError(
       'USAGE',
       `refusing to listen on ${options.host} without TLS: tokens and secrets would cross the network in clear text; ` +
