@@ -161,6 +161,23 @@ describe('PandaClient errors', () => {
     expect([error.code, error.message]).toEqual([code, message]);
   });
 
+  it('never follows a redirect, so a value is sent nowhere else', async () => {
+    const elsewhere = await startFakeServer((_request, response) => answer(response, 200, OK));
+    try {
+      const { client } = await serve((_request, response) => {
+        response.writeHead(307, { location: `${elsewhere.url}/api/v1/creds/set_user_secrets` });
+        response.end();
+      });
+      const error = await failure(client.setSecret('REDIR', 'redirected-value-555'));
+      expect(error.code).toBe('SERVER_ERROR');
+      expect(error.message).toContain('307');
+      expect(error.message).not.toContain('redirected-value-555');
+      expect(elsewhere.requests).toEqual([]);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it('reports an answer that is not panda-server JSON by its status', async () => {
     const { client } = await serve((_request, response) => {
       response.writeHead(502, { 'content-type': 'text/html' });

@@ -81,6 +81,8 @@ export class PandaClient {
           computedValue === 0 ? 0 : retryDelayMs * 2 ** (attemptCount - 1),
       },
       throwHttpErrors: false,
+      // A redirect would re-send a secret's value to wherever it points; panda-server never redirects.
+      followRedirect: false,
       responseType: 'text',
       ...(options.ca === undefined ? {} : { https: { certificateAuthority: options.ca } }),
     });
