@@ -75,10 +75,11 @@ describe('command line', () => {
   });
 
   it.each([
-    [['--bogus'], 'Unknown argument: bogus'],
+    [['--bogus'], 'unknown option --bogus'],
+    [['set-secret', 'K1', 'valD-5555'], '1 unexpected argument (not shown, as it may hold a secret)'],
     [['set-secret'], 'Not enough non-option arguments: got 0, need at least 1'],
     [['set-secret', 'K', '--file', 'a', '--value-file', 'b'], 'Arguments value-file and file are mutually exclusive'],
-    [['no-such-command'], 'Unknown argument: no-such-command'],
+    [['no-such-command'], 'unknown command "no-such-command"'],
   ])('exits 2 on %j', async (args, message) => {
     const run = await runPbook(args);
     expect([run.code, run.stderr]).toEqual([2, `pbook: ${message}\nRun "pbook --help" for the commands and options.\n`]);
@@ -138,9 +139,10 @@ describe("PanDA's batch form", () => {
 
   it.each([
     [['set_secret', 'K'], 2, "pbook: TypeError: set_secret() missing 1 required positional argument: 'value'\n"],
-    [['set_secret', 'K', 'V', 'is_file=maybe'], 2, 'pbook: is_file must be True or False, not "maybe"\n'],
+    [['set_secret', 'K', 'V', 'is_file=maybe'], 2, 'pbook: is_file must be True or False (write is_file=True)\n'],
+    [['set_secret', 'K', 'V', 'EXTRA-2222'], 2, 'pbook: is_file must be True or False (write is_file=True)\n'],
     [['delete_secret'], 2, "pbook: TypeError: delete_secret() missing 1 required positional argument: 'key'\n"],
-    [['list_secrets', 'full=True', 'x'], 2, 'pbook: full must be True or False, not "x"\n'],
+    [['list_secrets', 'full=True', 'x'], 2, 'pbook: full must be True or False (write full=True)\n'],
     [['delete_secret', 'K'], 3, 'pbook: no secret named "K"\n'],
   ])('%j exits %i', async (args, code, stderr) => {
     const run = await runPbook(args);

@@ -57,7 +57,7 @@ describe('panda-pilot main', () => {
   it.each([
     [['--poll', '0'], /--poll must be a positive number/],
     [['--max-jobs', '1.5'], /--max-jobs must be a positive whole number/],
-    [['--bogus'], /Unknown argument: bogus/],
+    [['--bogus'], /unknown option --bogus/],
   ])('refuses %j with exit code 2', async (args, message) => {
     const result = await runMain([...args, '--token-file', '/t'], {}, { '/t': 'tok' });
     expect(result.code).toBe(2);

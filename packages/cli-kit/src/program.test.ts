@@ -65,7 +65,15 @@ describe('parseArguments', () => {
     expect(isPandaError(error) && error.code).toBe('USAGE');
     expect((error as PandaError).message).toBe('Missing required argument: n');
     expect((error as PandaError).cause).toMatchObject({ name: 'YError', message: 'Missing required argument: n' });
-    await expect(parseArguments(parser(), ['-n', '1', '--bogus'])).rejects.toThrow('Unknown argument: bogus');
+    await expect(parseArguments(parser(), ['-n', '1', '--bogus'])).rejects.toThrow('unknown option --bogus');
+  });
+
+  it('names unknown options but never repeats a stray word, which may be a secret value', async () => {
+    const error = await parseArguments(parser(), ['-n', '1', 's3cr3t-value-1', '--bogus', 'x', 'another-secret-2']).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'USAGE', message: 'unknown option --bogus; 2 unexpected arguments (not shown, as they may hold a secret)' });
+    expect((error as PandaError).cause).toBeUndefined();
+    const one = await parseArguments(parser(), ['-n', '1', 'valD-5555']).catch((caught: unknown) => caught);
+    expect((one as PandaError).message).toBe('1 unexpected argument (not shown, as it may hold a secret)');
   });
 
   it('gives the parsed arguments, or the text of --help without printing it', async () => {
@@ -141,7 +149,7 @@ describe('runProgram', () => {
     expect(await run(['--bogus'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'prog: Unknown argument: bogus\nRun "prog --help" for the options.\n',
+      stderr: 'prog: unknown option --bogus\nRun "prog --help" for the options.\n',
       ran: [],
     });
     const read = (): never => {
@@ -154,13 +162,13 @@ describe('runProgram', () => {
     const commands = (parser: Argv): void => {
       parser.command('go', 'go somewhere');
     };
-    expect((await run(['stop'], { commands })).stderr).toBe('prog: Unknown argument: stop\nRun "prog --help" for the commands and options.\n');
+    expect((await run(['stop'], { commands })).stderr).toBe('prog: unknown command "stop"\nRun "prog --help" for the commands and options.\n');
   });
 
   it('shows the stack with --verbose also when the command line is wrong', async () => {
     const { code, stderr } = await run(['--bogus', '-v']);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^prog: Unknown argument: bogus\nPandaError: Unknown argument: bogus\n\s+at [^]*\ncaused by: YError: Unknown argument: bogus\n[^]*\nRun "prog --help" for the options\.\n$/);
+    expect(stderr).toMatch(/^prog: unknown option --bogus\nPandaError: unknown option --bogus\n\s+at [^]*\nRun "prog --help" for the options\.\n$/);
   });
 
   it('reports an error of run with its exit code, without the hint, and its stack only with --verbose', async () => {

@@ -38,13 +38,41 @@ export interface Program<Parsed> extends ParserSettings {
 
 type ParseResult = { argv: Record<string, unknown> } | { output: string };
 
-/** Parses without letting yargs print or exit: --help and --version come back as `output`. */
-export async function parseArguments(parser: Argv, args: readonly string[]): Promise<ParseResult> {
+/**
+ * Parses without letting yargs print or exit: --help and --version come back as `output`. With
+ * `hasCommands`, an unknown first word is reported by name as an unknown command.
+ */
+export async function parseArguments(parser: Argv, args: readonly string[], hasCommands = false): Promise<ParseResult> {
   const { error, argv, output } = await new Promise<{ error: Error | undefined; argv: Record<string, unknown>; output: string }>((resolve) => {
     parser.parse([...args], {}, (failure, parsed, text) => resolve({ error: failure ?? undefined, argv: parsed, output: text }));
   });
-  if (error !== undefined) throw new PandaError('USAGE', error.message, { cause: error });
+  if (error !== undefined) throw usageError(error, args, hasCommands);
   return output === '' ? { argv } : { output };
+}
+
+const UNKNOWN_ARGUMENTS = /^Unknown arguments?: (.*)$/s;
+
+/**
+ * yargs' parse error as a USAGE error. yargs quotes unknown arguments, and a stray positional is
+ * often a secret value typed where it does not belong: unknown options are named, stray words
+ * only counted, and the yargs error (which quotes them) is not kept as the cause.
+ */
+function usageError(error: Error, args: readonly string[], hasCommands: boolean): PandaError {
+  const unknown = UNKNOWN_ARGUMENTS.exec(error.message);
+  if (unknown === null) return new PandaError('USAGE', error.message, { cause: error });
+  const options = new Set(args.filter((arg) => arg.startsWith('-')).map((arg) => arg.replace(/^-+/, '').split('=')[0]));
+  const command = hasCommands ? args.find((arg) => !arg.startsWith('-')) : undefined;
+  let words = unknown[1]?.split(', ') ?? [];
+  const unknownCommand = command !== undefined && words[0] === command;
+  if (unknownCommand) words = words.slice(1);
+  const named = words.filter((word) => options.has(word)).map((word) => (word.length === 1 ? `-${word}` : `--${word}`));
+  const stray = words.length - named.length;
+  const parts = [
+    ...(unknownCommand ? [`unknown command ${JSON.stringify(command)}`] : []),
+    ...(named.length > 0 ? [`unknown option${named.length > 1 ? 's' : ''} ${named.join(', ')}`] : []),
+    ...(stray > 0 ? [`${stray} unexpected argument${stray > 1 ? 's' : ''} (not shown, as ${stray > 1 ? 'they' : 'it'} may hold a secret)`] : []),
+  ];
+  return new PandaError('USAGE', parts.join('; '));
 }
 
 function describeCauses(error: Error): string {
@@ -111,7 +139,7 @@ export async function runProgram<T>(io: OutputStreams, args: readonly string[], 
   let argv: Record<string, unknown>;
   let parsed: T;
   try {
-    const result = await parseArguments(createParser(program), args);
+    const result = await parseArguments(createParser(program), args, program.commands !== undefined);
     if ('output' in result) {
       io.stdout.write(`${result.output}\n`);
       return ExitCode.OK;

@@ -21,7 +21,8 @@ const BOOL_WORDS: Record<string, boolean> = { True: true, False: false, true: tr
 
 function boolWord(word: string, name: string): boolean {
   const value = BOOL_WORDS[word];
-  if (value === undefined) throw new PandaError('USAGE', `${name} must be True or False, not ${JSON.stringify(word)}`);
+  // The word itself is not repeated: a misplaced word is often a secret value.
+  if (value === undefined) throw new PandaError('USAGE', `${name} must be True or False (write ${name}=True)`);
   return value;
 }
 
