@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { createMasker, maskedForms } from './mask.js';
+import type { MaskSecrets } from './mask.js';
+import { bundleMaskValues, createMasker, fileMaskedForms, maskPatterns, maskedForms } from './mask.js';
 
-function maskChunks(secrets: string[], chunks: Array<string | Uint8Array>): string {
+function maskChunks(secrets: string[] | MaskSecrets, chunks: Array<string | Uint8Array>): string {
   const masker = createMasker(secrets);
   return chunks.map((chunk) => masker.write(chunk)).join('') + masker.end();
 }
@@ -57,7 +58,7 @@ describe('createMasker', () => {
   });
 
   it('masks every occurrence and leaves other text alone', () => {
-    expect(maskChunks([SECRET], [`${SECRET}${SECRET} and ${SECRET}.`])).toBe('****** and ***.');
+    expect(maskChunks([SECRET], [`${SECRET}, ${SECRET} and ${SECRET}.`])).toBe('***, *** and ***.');
     expect(maskChunks([SECRET], ['nothing to hide\n'])).toBe('nothing to hide\n');
   });
 
@@ -100,11 +101,31 @@ describe('createMasker', () => {
     expect(maskChunks([SECRET], [SECRET.slice(0, half), `${SECRET.slice(half)}\n`])).toBe('***\n');
   });
 
-  it('prefers the longest match when values overlap or contain each other', () => {
+  it('prefers the longest match when values contain each other', () => {
     expect(maskChunks(['abcd', 'abcdefgh'], ['xabcdefghx abcdx'])).toBe('x***x ***x');
-    expect(maskChunks(['abcdefgh', 'efghijkl'], ['abcdefghijkl'])).toBe('***ijkl');
     expect(maskChunks(['abcd', 'abcdefgh'], ['xabc', 'defg', 'hx'])).toBe('x***x');
-    expect(maskChunks(['aaaa'], ['aaaaaaaaa'])).toBe('******a');
+  });
+
+  it('masks overlapping and touching matches as one stretch, leaving no piece of either', () => {
+    expect(maskChunks(['abcdef', 'cdefghijkl'], ['xx abcdefghijkl'])).toBe('xx ***');
+    expect(maskChunks(['abcdefgh', 'efghijkl'], ['abcdefghijkl'])).toBe('***');
+    expect(maskChunks(['aaaa'], ['aaaaaaaaa'])).toBe('***');
+    expect(maskChunks([SECRET], [`${SECRET}${SECRET} and ${SECRET}.`])).toBe('*** and ***.');
+    expect(maskChunks(['abcdef', 'ghijkl'], ['<abcdefghijkl>'])).toBe('<***>');
+  });
+
+  it.each([
+    [['abcdef', 'cdefghijkl'], 'xx abcdefghijkl', 'xx ***'],
+    [['abcdef', 'cdefghijkl', 'ijklmnop'], '[abcdefghijklmnop]', '[***]'],
+    [['abcdef', 'ghijkl'], 'abcdefghijkl abcdef', '*** ***'],
+    [['abcdefgh', 'cdef'], '-abcdefgh-cdef', '-***-***'],
+  ])('merges overlapping secrets %j in %j whatever the split into two or three writes', (secrets, output, expected) => {
+    for (let first = 0; first <= output.length; first += 1) {
+      for (let second = first; second <= output.length; second += 1) {
+        const chunks = [output.slice(0, first), output.slice(first, second), output.slice(second)];
+        expect(maskChunks(secrets, chunks)).toBe(expected);
+      }
+    }
   });
 
   it('leaves values shorter than four characters unmasked', () => {
@@ -133,10 +154,104 @@ describe('createMasker', () => {
     }
   });
 
-  it('holds back no more than a possible match and emits the rest at once', () => {
-    // The longest form of 'abcdefgh' is its 12 characters of base64.
+  it('holds back only from where a secret may be starting, and the last three characters', () => {
     const masker = createMasker(['abcdefgh']);
-    expect(masker.write('x'.repeat(100))).toBe('x'.repeat(89));
-    expect(masker.end()).toBe('x'.repeat(11));
+    expect(masker.write('x'.repeat(100))).toBe('x'.repeat(97));
+    expect(masker.write('abcd')).toBe('xxx');
+    expect(masker.write('efgh!')).toBe('***');
+    expect(masker.write('abcdefgX and more')).toBe('!abcdefgX and m');
+    expect(masker.end()).toBe('ore');
+  });
+});
+
+/** Masks `output` by the definition: every character inside any occurrence of a form becomes part of one `***` per stretch. */
+function referenceMask(patterns: string[], output: string): string {
+  const covered = new Array<boolean>(output.length).fill(false);
+  for (const pattern of patterns) {
+    for (let at = output.indexOf(pattern); at !== -1; at = output.indexOf(pattern, at + 1)) covered.fill(true, at, at + pattern.length);
+  }
+  return output.replace(/[^]/g, (char, at: number) => (covered[at] ? (at > 0 && covered[at - 1] ? '' : '***') : char));
+}
+
+describe('createMasker against the definition', () => {
+  it('masks exactly the stretches covered by some form, whatever the chunking (seeded random cases)', () => {
+    const random = seededRandom(7);
+    const secrets = ['abcdef', 'cdefghijkl', 'ijklmn', 'xyzw', 'xyzwxyzw', SECRET];
+    const patterns = maskPatterns({ texts: secrets, files: [] });
+    const pieces = [...secrets, 'abc', 'def', 'ghi', 'jkl', 'xyz', 'w', ' ', '\n', 'é', '😀', SECRET.slice(0, 5)];
+    for (let round = 0; round < 300; round += 1) {
+      let output = '';
+      const length = 1 + Math.floor(random() * 25);
+      for (let i = 0; i < length; i += 1) output += pieces[Math.floor(random() * pieces.length)];
+      const chunks: string[] = [];
+      for (let at = 0; at < output.length; ) {
+        const size = 1 + Math.floor(random() * 12);
+        chunks.push(output.slice(at, at + size));
+        at += size;
+      }
+      expect(maskChunks(secrets, chunks)).toBe(referenceMask(patterns, output));
+    }
+  });
+});
+
+/** What `base64` (coreutils, 76 columns) and `openssl base64` (64 columns) print. */
+const wrapped = (bytes: Buffer, width: number): string => `${bytes.toString('base64').replace(new RegExp(`.{${width}}`, 'g'), '$&\n').replace(/\n$/, '')}\n`;
+
+describe('the forms a payload prints secrets in', () => {
+  const LONG = `long secret ${'0123456789abcdef'.repeat(12)} end`;
+
+  it.each([76, 64])('masks each line of base64 wrapped at %i columns, of the value and of the value with a newline', (width) => {
+    for (const bytes of [Buffer.from(LONG), Buffer.from(`${LONG}\n`)]) {
+      const printed = wrapped(bytes, width);
+      expect(printed.split('\n').length).toBeGreaterThan(3);
+      expect(maskChunks([LONG], [printed])).toBe(printed.replace(/[^\n]+/g, '***'));
+    }
+  });
+
+  it('masks the string leaves of a JSON value, as Python prints the parsed value or one field of it', () => {
+    const dictionary = JSON.stringify({ a_key: 'a_value', nested: { list: ['first-item', 7, 'ab'] }, token: "it's" });
+    // python3 -c 'import json, os; d = json.loads(os.environ["D"]); print(d); print(d["a_key"])'
+    const printed = "{'a_key': 'a_value', 'nested': {'list': ['first-item', 7, 'ab']}, 'token': \"it's\"}\na_value\n";
+    expect(maskChunks([dictionary], [printed])).toBe("{'a_key': '***', 'nested': {'list': ['***', 7, 'ab']}, 'token': \"***\"}\n***\n");
+    expect(maskedForms('[["deep", ["deeper-leaf"]]]')).toEqual(expect.arrayContaining(['deep', 'deeper-leaf', Buffer.from('deeper-leaf').toString('base64')]));
+    expect(maskedForms('{"a_key": 12345}')).not.toContain('12345');
+  });
+
+  it("masks the single-quoted form bash's set -x prints", () => {
+    const value = "it's a 'quoted' secret";
+    // bash -c 'set -x; echo "$X"' writes: + echo 'it'\''s a '\''quoted'\'' secret'
+    expect(maskChunks([value], ["+ echo 'it'\\''s a '\\''quoted'\\'' secret'\n"])).toBe("+ echo '***'\n");
+  });
+});
+
+describe('fileMaskedForms', () => {
+  const BINARY = Buffer.concat([Buffer.from([0xff, 0xfe, 0]), Buffer.from('printable run\nline two\x01ab\x02'), Buffer.from([0x80, 0xc3])]);
+
+  it('masks a text file as text', () => {
+    expect(fileMaskedForms(Buffer.from('first line\nsecond line\n'))).toEqual(maskedForms('first line\nsecond line\n'));
+  });
+
+  it('masks a binary file in base64, decoded with U+FFFD, line by line, and in its printable runs', () => {
+    const forms = fileMaskedForms(BINARY);
+    const lossy = '\ufffd\ufffd\u0000printable run\nline two\u0001ab\u0002\ufffd\ufffd';
+    expect(forms).toEqual(
+      expect.arrayContaining([BINARY.toString('base64'), BINARY.toString('base64url'), lossy, 'line two\u0001ab\u0002\ufffd\ufffd', 'printable run', 'line two']),
+    );
+    expect(forms).not.toContain('ab');
+  });
+
+  it('masks a binary file as `cat` and `strings` print it', () => {
+    const files = [BINARY];
+    expect(maskChunks({ texts: [], files }, [Buffer.concat([Buffer.from('cat: '), BINARY, Buffer.from('\n')])])).toBe('cat: ***\n');
+    expect(maskChunks({ texts: [], files }, ['strings: printable run\n'])).toBe('strings: ***\n');
+  });
+});
+
+describe('bundleMaskValues', () => {
+  it('lists the env values and the bytes of each file', () => {
+    expect(bundleMaskValues({ env: { A: 'alpha' }, files: { 'bin.dat': Buffer.from([0xff, 0xfe]).toString('base64') } })).toEqual({
+      texts: ['alpha'],
+      files: [Buffer.from([0xff, 0xfe])],
+    });
   });
 });

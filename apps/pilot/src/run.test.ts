@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { runJob, secretValues } from './run.js';
+import { runJob } from './run.js';
 import type { JobOutcome, RunJobOptions } from './run.js';
 
 let workRoot: string;
@@ -98,6 +98,40 @@ describe('runJob', () => {
     );
   });
 
+  it('masks what real tools print: wrapped base64, a parsed JSON secret, set -x, cat and strings of a binary file', async () => {
+    const dictionary = JSON.stringify({ a_key: 'a_value', other: 'another value' });
+    const long = `long-${'0123456789'.repeat(15)}`;
+    const binary = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from('readable part of it\n'), Buffer.from([0x80, 0x81, 0x01])]);
+    const { output } = await run(
+      [
+        'printf "%s" "$LONG" | base64',
+        'printf "%s" "$LONG" | openssl base64',
+        'echo "$LONG" | base64',
+        'python3 -c \'import json, os; d = json.loads(os.environ["DICT"]); print(d); print(d["a_key"])\'',
+        '(set -x; : "$QUOTED") 2>&1',
+        'cat bin.dat; echo',
+        'strings bin.dat',
+      ].join('; '),
+      {
+        secrets: {
+          env: { LONG: long, DICT: dictionary, QUOTED: "it's quoted" },
+          files: { 'bin.dat': binary.toString('base64') },
+        },
+      },
+    );
+    expect(output.split('\n')).toEqual([
+      ...Array<string>(3).fill('***'),
+      ...Array<string>(4).fill('***'),
+      ...Array<string>(3).fill('***'),
+      "{'a_key': '***', 'other': '***'}",
+      '***',
+      "+ : '***'",
+      '***',
+      '***',
+      '',
+    ]);
+  });
+
   it('reports a failing payload with its exit code and still cleans up', async () => {
     const { outcome } = await run('exit 7');
     expect(outcome).toEqual({ exitCode: 7, signal: null, aborted: false });
@@ -155,16 +189,5 @@ describe('runJob', () => {
     ).rejects.toMatchObject({ code: 'INVALID_NAME' });
     expect(await readdir(outside)).toEqual([]);
     expect(await readdir(workRoot)).toEqual([]);
-  });
-});
-
-describe('secretValues', () => {
-  it('lists env values, file contents as base64 and text files as text', () => {
-    expect(
-      secretValues({
-        env: { A: 'alpha' },
-        files: { 'text.txt': Buffer.from('plain text').toString('base64'), 'bin.dat': Buffer.from([0xff, 0xfe]).toString('base64') },
-      }),
-    ).toEqual(['alpha', 'cGxhaW4gdGV4dA==', '//4=', 'plain text']);
   });
 });

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SecretBundle } from '@panda-secrets/protocol';
-import { createMasker } from './mask.js';
+import { bundleMaskValues, maskerFactory } from './mask.js';
 import type { Masker } from './mask.js';
 import { createJobDir, removeFiles, removeJobDir, writeSecretFiles } from './workdir.js';
 
@@ -39,22 +39,6 @@ export interface JobOutcome {
 const DEFAULT_KILL_GRACE_MS = 3000;
 /** How long output may keep flowing from processes that escaped the group after the payload ended. */
 const OUTPUT_DRAIN_MS = 2000;
-
-/**
- * Every value the job's log must not show: env values, file contents as given (base64) and, when
- * a file is text, the text itself.
- */
-export function secretValues(secrets: Pick<SecretBundle, 'env' | 'files'>): string[] {
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  const fileTexts = Object.values(secrets.files).flatMap((base64) => {
-    try {
-      return [utf8.decode(Buffer.from(base64, 'base64'))];
-    } catch {
-      return [];
-    }
-  });
-  return [...Object.values(secrets.env), ...Object.values(secrets.files), ...fileTexts];
-}
 
 /** Sends a signal to every process in the payload's group; a group that is gone already is fine. */
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -98,6 +82,7 @@ function maskStream(stream: NodeJS.ReadableStream, masker: Masker, onOutput: (te
 
 async function runPayload(options: RunJobOptions, cwd: string): Promise<JobOutcome> {
   const { command, secrets, baseEnv, onOutput, signal } = options;
+  const newMasker = maskerFactory(bundleMaskValues(secrets));
   // A new process group (detached), so that stopping the job reaches everything the payload started.
   const child = spawn('bash', ['-c', command], {
     cwd,
@@ -105,10 +90,7 @@ async function runPayload(options: RunJobOptions, cwd: string): Promise<JobOutco
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const values = secretValues(secrets);
-  const outputDone = Promise.all(
-    [child.stdout, child.stderr].map((stream) => maskStream(stream, createMasker(values), onOutput)),
-  );
+  const outputDone = Promise.all([child.stdout, child.stderr].map((stream) => maskStream(stream, newMasker(), onOutput)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal }));
