@@ -29,6 +29,8 @@ export {
   utf8Length,
   validateSecret,
   isLoopbackHost,
+  DATASET_NAME_PATTERN,
+  assertDatasetName,
 } from './names.js';
 export type { SecretKind, SecretRef } from './names.js';
 export { ApiPath, ROLE_CLAIM, FINAL_JOB_STATES, BUNDLE_JOB_HEADER } from './wire.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   FILE_PREFIX,
+  assertDatasetName,
   isLoopbackHost,
   MAX_FILE_BYTES,
   MAX_VALUE_BYTES,
@@ -91,5 +92,14 @@ describe('isLoopbackHost', () => {
   });
   it.each(['0.0.0.0', '10.0.0.1', 'example.org', '127.0.0.1.evil.org', '::', 'localhost.evil.org'])('treats %s as reachable from elsewhere', (host) => {
     expect(isLoopbackHost(host)).toBe(false);
+  });
+});
+
+describe('assertDatasetName', () => {
+  it('accepts PanDA-style dataset names and refuses others with the rule', () => {
+    expect(() => assertDatasetName('user.jdoe.test_01:sub/')).not.toThrow();
+    for (const name of ['', 'a b', 'x'.repeat(256), 'naïve']) {
+      expect(() => assertDatasetName(name)).toThrow(/invalid output dataset name .*: use 1 to 255 letters, digits/);
+    }
   });
 });

@@ -148,3 +148,15 @@ export function isLoopbackHost(host: string): boolean {
   if (bare === 'localhost' || bare === '::1') return true;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
+
+export const DATASET_NAME_PATTERN = /^[A-Za-z0-9._:/-]{1,255}$/;
+
+/** Throws INVALID_INPUT unless `name` is a dataset name (prun's --outDS). */
+export function assertDatasetName(name: string): void {
+  if (!DATASET_NAME_PATTERN.test(name)) {
+    throw new PandaError(
+      'INVALID_INPUT',
+      `invalid output dataset name ${quoteName(name)}: use 1 to 255 letters, digits or '.', '_', ':', '/', '-' (for example user.jdoe.test)`,
+    );
+  }
+}

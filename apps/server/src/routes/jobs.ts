@@ -1,6 +1,7 @@
 import {
   ApiPath,
   PandaError,
+  assertDatasetName,
   parseWireKey,
   type JobInfo,
   type JobLogResponseData,
@@ -15,7 +16,6 @@ import { ok, userOnly } from './reply.js';
 
 export const MAX_JOBS_PER_SUBMIT = 1000;
 export const MAX_EXEC_LENGTH = 65_536;
-const OUT_DS_PATTERN = /^[A-Za-z0-9._:/-]{1,255}$/;
 
 /** What the owner sees of a job; the spec holds secret names only, never values. */
 export function jobInfo(row: JobRow): JobInfo {
@@ -40,12 +40,8 @@ function parseSpec(raw: unknown, index: number): JobSpec {
   if (exec.trim() === '' || exec.length > MAX_EXEC_LENGTH) {
     throw new PandaError('INVALID_INPUT', `${where}.exec must be a non-empty command of at most ${MAX_EXEC_LENGTH} characters`);
   }
-  if (typeof outDS !== 'string' || !OUT_DS_PATTERN.test(outDS)) {
-    throw new PandaError(
-      'INVALID_INPUT',
-      `${where}.outDS must be a dataset name of 1 to 255 letters, digits or '.', '_', ':', '/', '-'`,
-    );
-  }
+  if (typeof outDS !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage(`${where}.outDS`, 'str', outDS));
+  assertDatasetName(outDS);
   if (!Array.isArray(secrets) || !secrets.every((key): key is string => typeof key === 'string')) {
     throw new PandaError('INVALID_TYPE', typeErrorMessage(`${where}.secrets`, 'list[str]', secrets));
   }
