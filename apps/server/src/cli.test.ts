@@ -6,7 +6,8 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { ApiPath } from '@panda-secrets/protocol';
+import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
+import { ApiPath, type AcquiredJob } from '@panda-secrets/protocol';
 import { runCli, startServer, type RunningServer } from '@panda-secrets/testkit';
 
 const started: RunningServer[] = [];
@@ -53,6 +54,29 @@ describe('panda-server on the embedded default', () => {
     const expected = Object.fromEntries(Array.from({ length: 5 }, (_, index) => [`KEY_${index}`, `value-${index}`]));
     expect(await secretsOf(second.url, token)).toEqual(expected);
     await second.stop();
+  });
+
+  it('keeps serving every secret, and sealing jobs, when rotate-key runs beside it', async () => {
+    const server = await start();
+    const token = await server.token('alice');
+    const expected: Record<string, string> = {};
+    for (let index = 0; index < 8; index += 1) {
+      expected[`ROTATED_${index}`] = `rotated-value-${index}`;
+      await call(server.url, token, ApiPath.setUserSecrets, { key: `ROTATED_${index}`, value: `rotated-value-${index}` });
+    }
+    const submitted = await call(server.url, token, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'ds', secrets: Object.keys(expected) }] });
+    const jobId = submitted.json.data.jobs[0].id as string;
+
+    const rotated = await runCli('panda-server', ['rotate-key', '--data-dir', server.dataDir]);
+    expect(rotated.stdout).toMatch(/^re-encrypted 8 secrets under key /);
+    expect(await secretsOf(server.url, token)).toEqual(expected);
+
+    await runCli('panda-server', ['rotate-key', '--data-dir', server.dataDir]);
+    const keys = await generatePilotKeyPair();
+    const acquired = await call(server.url, await server.token('pilot-1', { role: 'pilot' }), ApiPath.acquireJobs, { publicKey: keys.publicJwk });
+    expect(acquired.status).toBe(200);
+    const [job] = acquired.json.data.jobs as AcquiredJob[];
+    expect((await openBundle(keys.privateKey, job?.bundle ?? '', jobId)).env).toEqual(expected);
   });
 
   it('refuses to start with a missing or wrong key ring for an existing database', async () => {

@@ -4,8 +4,8 @@ import type { Quota, Store } from '@panda-secrets/store';
 /** Where the server gets its current key ring; a file-backed source re-reads after `rotate-key`. */
 export interface KeyringSource {
   current(): Keyring;
-  /** Re-reads the key ring (after another process rotated it); returns true when it changed. */
-  reload(): Promise<boolean>;
+  /** Re-reads the key ring (after another process rotated it); `current()` then returns a new ring if it changed. */
+  reload(): Promise<void>;
 }
 
 /** Everything the HTTP app needs, injected so tests build it in-process. */

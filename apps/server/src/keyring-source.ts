@@ -27,15 +27,23 @@ export class LoadedKeyring implements KeyringSource {
     return this.keyring;
   }
 
-  async reload(): Promise<boolean> {
-    if (!('file' in this.location)) return false;
+  #reloading: Promise<void> | undefined;
+
+  /** Re-reads the file; concurrent callers share one read. The ring object changes only if its keys did. */
+  reload(): Promise<void> {
+    this.#reloading ??= this.#read().finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
+  }
+
+  async #read(): Promise<void> {
+    if (!('file' in this.location)) return;
     const text = await readIfExists(this.location.file);
-    if (text === null) return false;
+    if (text === null) return;
     const next = parseKeyring(text);
     const known = new Set(this.keyring.keys.map((key) => key.kid));
-    const changed = next.keys.length !== known.size || next.keys.some((key) => !known.has(key.kid));
-    this.keyring = next;
-    return changed;
+    if (next.keys.length !== known.size || next.keys.some((key) => !known.has(key.kid))) this.keyring = next;
   }
 }
 

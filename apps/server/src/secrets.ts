@@ -14,13 +14,16 @@ export function sealAtRest(ctx: ServerContext, owner: string, key: string, plain
  */
 export async function openAtRest(keyring: KeyringSource, secret: StoredSecret): Promise<Uint8Array> {
   const address = { owner: secret.owner, key: secret.key };
+  const tried = keyring.current();
   try {
-    return await decryptAtRest(keyring.current(), address, secret.ciphertext);
+    return await decryptAtRest(tried, address, secret.ciphertext);
   } catch (error) {
-    if (isPandaError(error) && error.code === 'DECRYPT_FAILED' && (await keyring.reload())) {
-      return decryptAtRest(keyring.current(), address, secret.ciphertext);
-    }
-    throw error;
+    if (!isPandaError(error) || error.code !== 'DECRYPT_FAILED') throw error;
+    // Many decryptions fail at once after a rotation; whichever reload brought the new ring, each
+    // retries with the ring as it is now, if that is not the one it failed with.
+    await keyring.reload();
+    if (keyring.current() === tried) throw error;
+    return decryptAtRest(keyring.current(), address, secret.ciphertext);
   }
 }
 
