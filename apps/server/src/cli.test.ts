@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
 import { ApiPath, type AcquiredJob } from '@panda-secrets/protocol';
-import { runCli, startServer, type RunningServer } from '@panda-secrets/testkit';
+import { cleanEnv, runCli, startServer, type RunningServer } from '@panda-secrets/testkit';
 
 const started: RunningServer[] = [];
 afterAll(async () => {
@@ -105,6 +105,41 @@ describe('panda-server on the embedded default', () => {
     expect(await secretsOf(restored.url, token)).toEqual({ K: 'v' });
   });
 
+  it('refuses to rotate where there is no key ring or database, creating nothing', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'panda-')), 'typo');
+    const result = await runCli('panda-server', ['rotate-key', '--data-dir', dir]);
+    expect([result.code, result.stdout]).toEqual([1, '']);
+    expect(result.stderr).toContain(`there is no key ring at ${join(dir, 'keyring.json')}: nothing to rotate`);
+    await expect(readFile(join(dir, 'panda.db'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('takes the key ring from PANDA_SERVER_KEYRING and other options from PANDA_SERVER_*', async () => {
+    const first = await start();
+    await first.stop();
+    const keyring = await readFile(join(first.dataDir, 'keyring.json'), 'utf8');
+    await rm(join(first.dataDir, 'keyring.json'));
+    const env = cleanEnv({ PANDA_SERVER_KEYRING: keyring, PANDA_SERVER_LOG_LEVEL: 'warn', PANDA_SERVER_PORT: '0' });
+    const server = await start({ dataDir: first.dataDir, env });
+    expect((await call(server.url, await server.token('alice'), ApiPath.getUserSecrets)).status).toBe(200);
+    const token = await runCli('panda-server', ['token', '--data-dir', first.dataDir, '--user', 'bob'], { env });
+    expect(token.code).toBe(0);
+  });
+
+  it('checks --port, and prints its version', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'panda-'));
+    for (const port of ['99999', 'abc', '-1']) {
+      const result = await runCli('panda-server', ['--data-dir', dir, '--port', port]);
+      expect([result.code, result.stderr]).toEqual([2, 'panda-server: --port must be a whole number from 0 to 65535 (0 picks a free port)\n']);
+    }
+    const version = await runCli('panda-server', ['--version']);
+    expect([version.code, version.stdout]).toEqual([0, '0.1.0\n']);
+  });
+
+  it('writes its log file readable by the owner only', async () => {
+    const server = await start();
+    expect(((await stat(server.logFile)).mode & 0o777).toString(8)).toBe('600');
+  });
+
   it('refuses a non-loopback address without TLS, and says how to allow it', async () => {
     const result = await runCli('panda-server', ['--data-dir', await mkdtemp(join(tmpdir(), 'panda-')), '--host', '0.0.0.0', '--port', '0']);
     expect(result.code).toBe(2);
@@ -130,8 +165,14 @@ describe('panda-server on the embedded default', () => {
     expect(status).toBe(200);
   });
 
-  it('mints tokens with the OIDC claims PanDA\'s client reads', async () => {
+  it('mints tokens with the OIDC claims PanDA\'s client reads, once the server made its issuer key', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'panda-'));
+    const early = await runCli('panda-server', ['token', '--data-dir', dir, '--user', 'alice']);
+    expect([early.code, early.stdout]).toEqual([1, '']);
+    expect(early.stderr).toBe(
+      `panda-server: there is no issuer key at ${join(dir, 'issuer-key.json')}: start panda-server with this --data-dir once (it creates the key), or give --issuer-key-file\n`,
+    );
+    await (await start({ dataDir: dir })).stop();
     const result = await runCli('panda-server', ['token', '--data-dir', dir, '--user', 'alice', '--groups', 'atlas,cms', '--ttl', '2h']);
     expect(result.code).toBe(0);
     const payload = JSON.parse(Buffer.from(result.stdout.trim().split('.')[1] ?? '', 'base64url').toString('utf8'));

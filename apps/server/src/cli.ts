@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   DEFAULT_MAX_SECRETS_PER_USER,
@@ -13,7 +14,8 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ServerSettings } from './setup.js';
 
-interface CommonArgs {
+/** Every option any command takes; each command declares only the groups it uses. */
+interface Args {
   dataDir: string;
   db?: string;
   keyringFile?: string;
@@ -21,52 +23,125 @@ interface CommonArgs {
   oidcIssuer?: string;
   oidcAudience?: string;
   oidcGroup?: string;
-  maxSecrets: number;
-  maxTotalBytes: number;
+  maxSecrets?: number;
+  maxTotalBytes?: number;
   verbose: boolean;
 }
 
-function commonOptions<T>(argv: Argv<T>) {
+const KEYRING_VARIABLE = 'PANDA_SERVER_KEYRING';
+
+function dataDirOption<T>(argv: Argv<T>) {
   return argv
     .option('data-dir', { type: 'string', default: './.panda-server', describe: 'Directory of the SQLite database, key ring and local issuer key' })
+    .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces of errors' });
+}
+
+function storeOptions<T>(argv: Argv<T>) {
+  return dataDirOption(argv)
     .option('db', { type: 'string', describe: 'Database: postgres://user@host/db, or sqlite:PATH (default: SQLite in the data dir)' })
-    .option('keyring-file', { type: 'string', describe: 'Master key ring file (default: DATA_DIR/keyring.json); PANDA_SERVER_KEYRING may hold the key ring itself' })
-    .option('issuer-key-file', { type: 'string', describe: 'Signing key of the local token issuer (default: DATA_DIR/issuer-key.json)' })
-    .option('oidc-issuer', { type: 'string', describe: 'Verify tokens from this OIDC issuer (found by discovery) instead of the local issuer' })
+    .option('keyring-file', { type: 'string', describe: `Master key ring file (default: DATA_DIR/keyring.json); ${KEYRING_VARIABLE} may hold the key ring itself` });
+}
+
+function issuerOptions<T>(argv: Argv<T>) {
+  return argv.option('issuer-key-file', { type: 'string', describe: 'Signing key of the local token issuer (default: DATA_DIR/issuer-key.json)' });
+}
+
+function serveOptions<T>(argv: Argv<T>) {
+  return issuerOptions(storeOptions(argv))
+    .option('host', { type: 'string', default: DEFAULT_SERVER_HOST, describe: 'Address to listen on' })
+    .option('port', { type: 'number', default: DEFAULT_SERVER_PORT, describe: 'Port to listen on (0 picks a free one)' })
+    .option('tls-cert', { type: 'string', describe: 'PEM certificate file for HTTPS' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key file for HTTPS' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'Allow plain HTTP on a non-loopback address' })
+    .option('oidc-issuer', { type: 'string', describe: 'Verify tokens from this OIDC issuer (https, found by discovery) instead of the local issuer' })
     .option('oidc-audience', { type: 'string', describe: 'Audience tokens must carry in OIDC mode' })
     .option('oidc-group', { type: 'string', describe: 'In OIDC mode, only accept tokens whose groups claim holds this group' })
     .option('max-secrets', { type: 'number', default: DEFAULT_MAX_SECRETS_PER_USER, describe: 'Most secrets one user may keep' })
     .option('max-total-bytes', { type: 'number', default: DEFAULT_MAX_TOTAL_BYTES_PER_USER, describe: 'Most bytes of values and files one user may keep' })
-    .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces of errors' });
+    .option('log-file', { type: 'string', describe: 'Write the JSON log here (mode 0600) instead of stderr' })
+    .option('log-level', { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] });
 }
 
-function settingsFrom(args: CommonArgs, env: NodeJS.ProcessEnv): ServerSettings {
+function tokenOptions<T>(argv: Argv<T>) {
+  return issuerOptions(dataDirOption(argv))
+    .option('user', { type: 'string', demandOption: true, describe: 'User name (sub and preferred_username)' })
+    .option('role', { choices: ['user', 'pilot'] as const, default: 'user' as const, describe: 'pilot: a token that can only acquire and update jobs' })
+    .option('ttl', { type: 'string', default: '1h', describe: 'Lifetime: 90s, 30m, 1h, 7d' })
+    .option('name', { type: 'string', describe: 'Display name (default: the user name)' })
+    .option('groups', { type: 'string', default: '', describe: 'Comma-separated groups claim' });
+}
+
+function migrateOptions<T>(argv: Argv<T>) {
+  return dataDirOption(argv).option('db', { type: 'string', describe: 'Database: postgres://user@host/db, or sqlite:PATH (default: SQLite in the data dir)' });
+}
+
+const COMMAND_OPTIONS: Record<string, (argv: Argv) => Argv<unknown>> = {
+  serve: serveOptions,
+  token: tokenOptions,
+  'rotate-key': storeOptions,
+  migrate: migrateOptions,
+};
+
+/**
+ * Drops the PANDA_SERVER_* variables that are no option of the command being run, so a deployment
+ * can set, say, PANDA_SERVER_PORT for the server and still run `panda-server token` (strict
+ * parsing would refuse it as an unknown option).
+ */
+function keepCommandVariables(argv: readonly string[], env: NodeJS.ProcessEnv): void {
+  const command = argv.find((arg) => !arg.startsWith('-'));
+  const builder = COMMAND_OPTIONS[command !== undefined && command in COMMAND_OPTIONS ? command : 'serve'];
+  if (builder === undefined) return;
+  // getOptions is yargs' own API, missing from its type definitions.
+  const parser = builder(yargs([])) as unknown as { getOptions(): { key: Record<string, unknown> } };
+  const known = new Set(Object.keys(parser.getOptions().key).map((name) => `PANDA_SERVER_${name.toUpperCase().replace(/-/g, '_')}`));
+  for (const name of Object.keys(env)) if (name.startsWith('PANDA_SERVER_') && !known.has(name)) delete env[name];
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const number = value ?? fallback;
+  if (!Number.isSafeInteger(number) || number < 1) throw new PandaError('USAGE', `${name} must be a positive whole number`);
+  return number;
+}
+
+function settingsFrom(args: Args, keyringText: string | undefined): ServerSettings {
   if ((args.oidcIssuer === undefined) !== (args.oidcAudience === undefined)) {
     throw new PandaError('USAGE', 'OIDC mode needs both --oidc-issuer and --oidc-audience');
   }
-  for (const [name, value] of [['--max-secrets', args.maxSecrets], ['--max-total-bytes', args.maxTotalBytes]] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new PandaError('USAGE', `${name} must be a positive integer`);
-  }
-  const keyringText = env.PANDA_SERVER_KEYRING;
   return {
     dataDir: resolve(args.dataDir),
     ...(args.db ? { db: args.db } : {}),
     ...(args.keyringFile
       ? { keyring: { file: resolve(args.keyringFile) } }
       : keyringText
-        ? { keyring: { text: keyringText, origin: 'the PANDA_SERVER_KEYRING environment variable' } }
+        ? { keyring: { text: keyringText, origin: `the ${KEYRING_VARIABLE} environment variable` } }
         : {}),
     ...(args.issuerKeyFile ? { issuerKeyFile: resolve(args.issuerKeyFile) } : {}),
     ...(args.oidcIssuer && args.oidcAudience
       ? { oidc: { issuer: args.oidcIssuer, audience: args.oidcAudience, ...(args.oidcGroup ? { group: args.oidcGroup } : {}) } }
       : {}),
-    quota: { maxSecrets: args.maxSecrets, maxTotalBytes: args.maxTotalBytes },
+    quota: {
+      maxSecrets: positiveInteger('--max-secrets', args.maxSecrets, DEFAULT_MAX_SECRETS_PER_USER),
+      maxTotalBytes: positiveInteger('--max-total-bytes', args.maxTotalBytes, DEFAULT_MAX_TOTAL_BYTES_PER_USER),
+    },
   };
 }
 
-async function serve(args: CommonArgs & { host: string; port: number; tlsCert?: string; tlsKey?: string; insecure: boolean; logFile?: string; logLevel: string }) {
+interface ServeArgs extends Args {
+  host: string;
+  port: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecure: boolean;
+  logFile?: string;
+  logLevel: string;
+}
+
+async function serve(args: ServeArgs, keyringText: string | undefined) {
+  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) {
+    throw new PandaError('USAGE', '--port must be a whole number from 0 to 65535 (0 picks a free port)');
+  }
   const { runServe } = await import('./commands/serve.js');
-  const running = await runServe(settingsFrom(args, process.env), args, process.stderr);
+  const running = await runServe(settingsFrom(args, keyringText), args, process.stderr);
   process.stdout.write(`panda-server listening on ${running.url}\n`);
   const stop = () => {
     running.close().then(
@@ -88,53 +163,45 @@ function fail(error: unknown, verbose: boolean): never {
 async function main(): Promise<void> {
   const argv = hideBin(process.argv);
   const verbose = argv.includes('--verbose');
+  // The key ring is read from the environment here, not through yargs' PANDA_SERVER_* options:
+  // it is no command-line option (a command line is visible to every local user).
+  const keyringText = process.env[KEYRING_VARIABLE];
+  delete process.env[KEYRING_VARIABLE];
+  keepCommandVariables(argv, process.env);
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   try {
-    await commonOptions(yargs(argv))
+    await yargs(argv)
       .scriptName('panda-server')
       .env('PANDA_SERVER')
-      .command(
-        ['serve', '$0'],
-        'Run the server (the default command)',
-        (y) =>
-          y
-            .option('host', { type: 'string', default: DEFAULT_SERVER_HOST, describe: 'Address to listen on' })
-            .option('port', { type: 'number', default: DEFAULT_SERVER_PORT, describe: 'Port to listen on (0 picks a free one)' })
-            .option('tls-cert', { type: 'string', describe: 'PEM certificate file for HTTPS' })
-            .option('tls-key', { type: 'string', describe: 'PEM private key file for HTTPS' })
-            .option('insecure', { type: 'boolean', default: false, describe: 'Allow plain HTTP on a non-loopback address' })
-            .option('log-file', { type: 'string', describe: 'Write the JSON log here instead of stderr' })
-            .option('log-level', { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
-        (args) => serve(args as never),
-      )
+      .command(['serve', '$0'], 'Run the server (the default command)', serveOptions, (args) => serve(args as ServeArgs, keyringText))
       .command(
         'token',
-        'Print an ID token from the local issuer',
-        (y) =>
-          y
-            .option('user', { type: 'string', demandOption: true, describe: 'User name (sub and preferred_username)' })
-            .option('role', { choices: ['user', 'pilot'] as const, default: 'user' as const, describe: 'pilot: a token that can only acquire and update jobs' })
-            .option('ttl', { type: 'string', default: '1h', describe: 'Lifetime: 90s, 30m, 1h, 7d' })
-            .option('name', { type: 'string', describe: 'Display name (default: the user name)' })
-            .option('groups', { type: 'string', default: '', describe: 'Comma-separated groups claim' }),
+        'Print an ID token from the local issuer (run panda-server once first: it creates the issuer key)',
+        tokenOptions,
         async (args) => {
           const { runToken } = await import('./commands/token.js');
           const groups = args.groups.split(',').map((group) => group.trim()).filter(Boolean);
-          const token = await runToken(settingsFrom(args, process.env), { ...args, groups, role: args.role });
+          const token = await runToken(settingsFrom(args, keyringText), { ...args, groups, role: args.role });
           process.stdout.write(`${token}\n`);
         },
       )
-      .command('rotate-key', 'Add a new master key and re-encrypt every secret under it', (y) => y, async (args) => {
+      .command('rotate-key', 'Add a new master key and re-encrypt every secret under it', storeOptions, async (args) => {
         const { runRotateKey } = await import('./commands/rotate-key.js');
-        const { count, keyId } = await runRotateKey(settingsFrom(args, process.env));
+        const { count, keyId } = await runRotateKey(settingsFrom(args, keyringText));
         process.stdout.write(`re-encrypted ${count} secrets under key ${keyId}\n`);
       })
-      .command('migrate', 'Apply the database schema migrations and exit', (y) => y, async (args) => {
-        const { runMigrate } = await import('./commands/migrate.js');
-        process.stdout.write(`${await runMigrate(settingsFrom(args, process.env))}\n`);
-      })
+      .command(
+        'migrate',
+        'Apply the database schema migrations and exit',
+        migrateOptions,
+        async (args) => {
+          const { runMigrate } = await import('./commands/migrate.js');
+          process.stdout.write(`${await runMigrate(settingsFrom(args, keyringText))}\n`);
+        },
+      )
       .strict()
       .help()
-      .version(false)
+      .version(version)
       .fail((message, error) => {
         if (error) throw error;
         throw new PandaError('USAGE', `${message} (see panda-server --help)`);

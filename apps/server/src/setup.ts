@@ -8,9 +8,10 @@ import {
   type IssuerKey,
   type TokenVerifier,
 } from '@panda-secrets/crypto';
-import { createStore, type Quota, type Store } from '@panda-secrets/store';
+import { PandaError } from '@panda-secrets/protocol';
+import { SQLITE_FILE_NAME, createStore, type Quota, type Store } from '@panda-secrets/store';
 import type { ServerContext } from './context.js';
-import { ensurePrivateDir, readOrCreatePrivateFile } from './files.js';
+import { ensurePrivateDir, pathExists, readIfExists, readOrCreatePrivateFile } from './files.js';
 import { loadKeyring, type KeyringLocation, type LoadedKeyring } from './keyring-source.js';
 
 /** The local token issuer's names: tokens minted by `panda-server token` carry them. */
@@ -38,16 +39,39 @@ export function keyringLocation(settings: ServerSettings): KeyringLocation {
   return settings.keyring ?? { file: join(settings.dataDir, 'keyring.json') };
 }
 
-/** Opens the store; the data dir is created first (mode 0700) since the SQLite file lives there. */
-export async function openStore(settings: ServerSettings): Promise<Store> {
+/**
+ * Opens the store; the data dir is created first (mode 0700) since the SQLite file lives there.
+ * `existing: true` (the maintenance commands) refuses to create an embedded database that is not there.
+ */
+export async function openStore(settings: ServerSettings, options: { existing: boolean } = { existing: false }): Promise<Store> {
+  if (options.existing && settings.db === undefined) {
+    const file = join(settings.dataDir, SQLITE_FILE_NAME);
+    if (!(await pathExists(file))) {
+      throw new PandaError('CONFIG', `there is no database at ${file}: is --data-dir (or --db) right?`);
+    }
+  }
   await ensurePrivateDir(settings.dataDir);
   return createStore({ db: settings.db, dataDir: settings.dataDir });
 }
 
-/** The local issuer's signing key, created (mode 0600) on first use. */
-export async function loadIssuerKey(settings: ServerSettings): Promise<IssuerKey> {
-  await ensurePrivateDir(settings.dataDir);
+/**
+ * The local issuer's signing key. The server creates it (mode 0600) on its first start; `create:
+ * false` (the token command) refuses to make one, since a token signed by a key no server has
+ * would be refused: the usual cause is a mistyped data dir.
+ */
+export async function loadIssuerKey(settings: ServerSettings, options: { create: boolean } = { create: true }): Promise<IssuerKey> {
   const file = settings.issuerKeyFile ?? join(settings.dataDir, 'issuer-key.json');
+  if (!options.create) {
+    const text = await readIfExists(file);
+    if (text === null) {
+      throw new PandaError(
+        'CONFIG',
+        `there is no issuer key at ${file}: start panda-server with this --data-dir once (it creates the key), or give --issuer-key-file`,
+      );
+    }
+    return parseIssuerKey(text);
+  }
+  await ensurePrivateDir(settings.dataDir);
   const { text } = await readOrCreatePrivateFile(file, async () => serializeIssuerKey(await generateIssuerKey()));
   return parseIssuerKey(text);
 }

@@ -1,7 +1,7 @@
 import { decryptAtRest, encryptAtRest, rotateKeyring, serializeKeyring } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { CiphertextUpdate } from '@panda-secrets/store';
-import { writePrivateFile } from '../files.js';
+import { pathExists, writePrivateFile } from '../files.js';
 import { loadKeyring, refreshKeyringCheck } from '../keyring-source.js';
 import { keyringLocation, openStore, type ServerSettings } from '../setup.js';
 
@@ -19,7 +19,10 @@ export async function runRotateKey(settings: ServerSettings): Promise<RotateResu
   if (!('file' in location)) {
     throw new PandaError('CONFIG', `rotate-key writes the new key ring to a file; the key ring comes from ${location.origin}: use --keyring-file`);
   }
-  const store = await openStore(settings);
+  if (!(await pathExists(location.file))) {
+    throw new PandaError('CONFIG', `there is no key ring at ${location.file}: nothing to rotate (is --data-dir or --keyring-file right?)`);
+  }
+  const store = await openStore(settings, { existing: true });
   try {
     const loaded = await loadKeyring(store, location);
     const keyring = rotateKeyring(loaded.current());

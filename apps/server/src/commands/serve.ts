@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { PandaError, isLoopbackHost } from '@panda-secrets/protocol';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from '../app.js';
@@ -28,6 +28,16 @@ export function checkTransport(options: Pick<ServeOptions, 'host' | 'tlsCert' | 
   }
 }
 
+/** The log names users and keys: it is created (or tightened to) mode 0600 before pino appends to it. */
+async function createPrivateLog(path: string): Promise<void> {
+  const handle = await open(path, 'a', 0o600);
+  try {
+    await handle.chmod(0o600);
+  } finally {
+    await handle.close();
+  }
+}
+
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
@@ -41,6 +51,7 @@ export async function runServe(settings: ServerSettings, options: ServeOptions, 
     options.tlsCert !== undefined && options.tlsKey !== undefined
       ? { cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) }
       : undefined;
+  if (options.logFile !== undefined) await createPrivateLog(options.logFile);
   const opened = await openServerContext(settings);
   try {
     const app = await createServer(opened.context, {

@@ -13,7 +13,7 @@ export interface TokenOptions {
 
 /** Mints an ID token from the local issuer: sub, preferred_username, name and groups, as OIDC does. */
 export async function runToken(settings: ServerSettings, options: TokenOptions, now = new Date()): Promise<string> {
-  const key = await loadIssuerKey(settings);
+  const key = await loadIssuerKey(settings, { create: false });
   return signToken(
     key,
     {
