@@ -205,6 +205,8 @@ const UNDECIDED = -1;
 /** The patterns, arranged to find quickly the longest one that matches at a position. */
 interface Matcher {
   next: CandidateFinder;
+  /** True when `rest`, shorter than MIN_MASKED_LENGTH, is how some pattern begins. */
+  mayBegin(rest: string): boolean;
   /**
    * The length of the longest pattern that starts at `at` and ends after `after`; 0 when none
    * does; UNDECIDED when, unless `ended`, a longer one might still match once more text arrives.
@@ -225,8 +227,13 @@ function createMatcher(patterns: readonly string[]): Matcher {
     else groups.push({ length: pattern.length, patterns: new Set([pattern]) });
   }
   for (const groups of byPrefix.values()) groups.sort((a, b) => b.length - a.length);
+  const beginnings = new Set<string>();
+  for (const prefix of byPrefix.keys()) {
+    for (let length = 1; length < MIN_MASKED_LENGTH; length += 1) beginnings.add(prefix.slice(0, length));
+  }
   return {
     next: candidateFinder(new Set(byPrefix.keys())),
+    mayBegin: (rest) => beginnings.has(rest),
     probe(text, at, after, ended) {
       for (const { length, patterns: group } of byPrefix.get(text.substr(at, MIN_MASKED_LENGTH)) ?? []) {
         if (at + length <= after) break;
@@ -290,14 +297,22 @@ function streamMasker(prepared: Matcher | undefined): Masker {
    */
   let maskedUntil = -1;
 
+  /** Where the undecided end of `text` begins: its last code units, if a pattern may begin there. */
+  function undecidedTail(text: string): number {
+    for (let at = Math.max(0, text.length - (MIN_MASKED_LENGTH - 1)); at < text.length; at += 1) {
+      if (matcher.mayBegin(text.slice(at))) return at;
+    }
+    // A character's second half is still to come.
+    return text.length > 0 && isHighSurrogate(text.charCodeAt(text.length - 1)) ? text.length - 1 : text.length;
+  }
+
   /**
    * Masks `text` and returns what is decided. Unless the stream `ended`, it stops at the first
-   * position where a secret may be starting but has not arrived whole, and at the last code units,
-   * too few to tell; that rest waits in `pending` for the next write.
+   * position where a secret may be starting but has not arrived whole; that rest waits in
+   * `pending` for the next write.
    */
   function mask(text: string, ended: boolean): string {
-    let final = ended ? text.length : Math.max(0, text.length - (MIN_MASKED_LENGTH - 1));
-    if (final > 0 && final < text.length && isHighSurrogate(text.charCodeAt(final - 1))) final -= 1;
+    let final = ended ? text.length : undecidedTail(text);
     const out: string[] = [];
     let emitted = Math.max(0, maskedUntil);
     let coveredEnd = maskedUntil;
