@@ -12,6 +12,7 @@ import {
 } from '@panda-secrets/protocol';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import type { ServeOptions } from './commands/serve.js';
 import type { ServerSettings } from './setup.js';
 
 /** Every option any command takes; each command declares only the groups it uses. */
@@ -126,15 +127,7 @@ function settingsFrom(args: Args, keyringText: string | undefined): ServerSettin
   };
 }
 
-interface ServeArgs extends Args {
-  host: string;
-  port: number;
-  tlsCert?: string;
-  tlsKey?: string;
-  insecure: boolean;
-  logFile?: string;
-  logLevel: string;
-}
+interface ServeArgs extends Args, ServeOptions {}
 
 async function serve(args: ServeArgs, keyringText: string | undefined) {
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) {

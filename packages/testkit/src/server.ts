@@ -77,7 +77,7 @@ export interface StartServerOptions {
   dataDir?: string;
   /** Extra arguments of `panda-server serve`, e.g. ['--db', url]. */
   args?: readonly string[];
-  /** Arguments shared by `serve` and `token`, e.g. ['--issuer-key-file', f]. */
+  /** Arguments of `serve` that describe the deployment (e.g. ['--db', url, '--issuer-key-file', f]); `token` gets the issuer key file of them. */
   sharedArgs?: readonly string[];
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
@@ -147,10 +147,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     else child.once('exit', () => resolveExit());
   });
 
+  // `token` takes only the issuer's options of the shared ones.
+  const issuerArgs = shared.flatMap((arg, index) => (shared[index - 1] === '--issuer-key-file' ? ['--issuer-key-file', arg] : []));
+
   async function token(user: string, tokenOptions: TokenOptions = {}): Promise<string> {
     const result = await runCli(
       'panda-server',
-      ['token', '--data-dir', dataDir, ...shared, '--user', user, ...(tokenOptions.role ? ['--role', tokenOptions.role] : []), '--ttl', tokenOptions.ttl ?? '1h'],
+      ['token', '--data-dir', dataDir, ...issuerArgs, '--user', user, ...(tokenOptions.role ? ['--role', tokenOptions.role] : []), '--ttl', tokenOptions.ttl ?? '1h'],
       { env },
     );
     if (result.code !== 0) throw new Error(`panda-server token failed: ${result.stderr}`);
