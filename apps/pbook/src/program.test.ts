@@ -80,9 +80,24 @@ describe('command line', () => {
     [['set-secret'], 'Not enough non-option arguments: got 0, need at least 1'],
     [['set-secret', 'K', '--file', 'a', '--value-file', 'b'], 'Arguments value-file and file are mutually exclusive'],
     [['no-such-command'], 'unknown command "no-such-command"'],
+    // Not the group -d -a -s -h, which showed the help, exited 0 and stored nothing.
+    [['set-secret', 'K', '-dash'], 'unknown option --dash'],
+    [['-vc', 'list_secrets()'], 'unknown option --vc'],
   ])('exits 2 on %j', async (args, message) => {
     const run = await runPbook(args);
     expect([run.code, run.stderr]).toEqual([2, `pbook: ${message}\nRun "pbook --help" for the commands and options.\n`]);
+  });
+
+  it('takes the single-letter options one by one', async () => {
+    const client = new FakeClient();
+    client.secrets.set('K', 'value');
+    const code = await runPbook(['-i', '-c', 'list_secrets()'], { client });
+    expect([code.code, code.stdout]).toEqual([0, 'K\tenv\tvalue\n']);
+    expect((await runPbook(['-h'])).stdout).toContain('pbook set_secret [args..]');
+    const verbose = await runPbook(['delete-secret', 'NOPE', '-v'], { client });
+    expect(verbose.stderr).toMatch(/^pbook: no secret named "NOPE"\nPandaError: /);
+    const all = await runPbook(['delete-all-secrets', '-y'], { client });
+    expect([all.code, client.secrets.size]).toEqual([0, 0]);
   });
 
   it('maps error codes to exit codes and shows the stack only with --verbose', async () => {
@@ -107,11 +122,26 @@ describe("PanDA's batch form", () => {
     [['set_secret', 'K', 'True'], 'True'],
     [['set_secret', 'K', 'is_file=True'], 'is_file=True'],
     [['set_secret', 'K', '--', '-x y'], '-x y'],
+    [['set_secret', 'K', '--', '-dash'], '-dash'],
   ])('stores %j as the exact string', async (args, value) => {
     const run = await runPbook(args);
     expect(run.code).toBe(0);
     expect(run.client.secrets).toEqual(new Map([['K', value]]));
     expect(run.stderr.split('\n')[0]).toBe('set K');
+  });
+
+  it.each([
+    [['set_secret', 'K', '-dash'], 'unknown option --dash'],
+    [['set_secret', 'K', '-xyz'], 'unknown option --xyz'],
+    [['list_secrets', '-x'], 'unknown option -x'],
+  ])('refuses %j with exit 2, saying how to pass a value that starts with -', async (args, message) => {
+    const run = await runPbook(args);
+    expect([run.code, run.stderr]).toEqual([
+      2,
+      `pbook: ${message}\nRun "pbook --help" for the commands and options.\n` +
+        `A value that starts with '-' needs '--' before it, e.g. "pbook set_secret NAME -- -value".\n`,
+    ]);
+    expect([run.stdout, run.client.calls]).toEqual(['', []]);
   });
 
   it('stores a file with is_file=True', async () => {

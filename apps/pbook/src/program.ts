@@ -18,8 +18,10 @@ function globalOptions(argv: Record<string, unknown>): GlobalOptions {
 
 function declareOptions(parser: Argv): Argv {
   const configured = parser
-    // Secret names and values stay the exact strings given: '007' is not the number 7.
-    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false });
+    // Secret names and values stay the exact strings given: '007' is not the number 7. Without
+    // short option groups, a mistyped '-dash' is the unknown option --dash, not -d -a -s -h
+    // (which showed the help and stored nothing); -v, -c, -i, -y and -h work alone.
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'short-option-groups': false });
   return addConnectionOptions(configured, { global: true })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, global: true, describe: 'show stack traces of errors' })
     .option('color', { type: 'boolean', default: true, global: true, describe: 'colour on a terminal; --no-color (or NO_COLOR) turns it off' });
@@ -30,12 +32,17 @@ function declareOptions(parser: Argv): Argv {
  * exit codes and `pbook: <message>` lines.
  */
 export async function main(args: string[], deps: Deps, version: string): Promise<number> {
+  // yargs runs the builder of the command it chose, then, if the command line is right, its handler.
+  let chosenHint: string | undefined;
   let selected: (() => Promise<void>) | undefined;
   const register = <T>(parser: Argv, spec: CommandSpec<T>): void => {
     parser.command({
       command: spec.command,
       describe: spec.describe,
-      builder: spec.builder,
+      builder: (yargs) => {
+        chosenHint = spec.usageHint;
+        return spec.builder(yargs);
+      },
       handler: (argv) => {
         const parsed = argv as Record<string, unknown>;
         const global = globalOptions(parsed);
@@ -45,7 +52,7 @@ export async function main(args: string[], deps: Deps, version: string): Promise
     });
   };
 
-  return runProgram(deps, args, {
+  const code = await runProgram(deps, args, {
     name: 'pbook',
     version,
     wrap: 120,
@@ -71,4 +78,8 @@ export async function main(args: string[], deps: Deps, version: string): Promise
       return ExitCode.OK;
     },
   });
+  // A refused command line never reaches the handler. The hint follows runProgram's own lines,
+  // as runProgram has no place for a command's hint of its own.
+  if (code === ExitCode.USAGE && selected === undefined && chosenHint !== undefined) deps.stderr.write(`${chosenHint}\n`);
+  return code;
 }

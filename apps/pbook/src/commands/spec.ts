@@ -15,6 +15,8 @@ export interface CommandSpec<T> {
   builder(yargs: Argv): Argv;
   options(argv: Record<string, unknown>): T;
   load(): Promise<Runner<T>>;
+  /** A line added under the error when yargs refuses this command's command line. */
+  usageHint?: string;
 }
 
 /** A parsed string option that may be absent. */

@@ -7,6 +7,10 @@ export interface PandaCallOptions {
   words: string[];
 }
 
+// With short option groups off, yargs takes any word that starts with '-' for an option, and
+// these commands' words are often values.
+const DASH_VALUE_HINT = `A value that starts with '-' needs '--' before it, e.g. "pbook set_secret NAME -- -value".`;
+
 function pandaCall(name: string, describe: string): CommandSpec<PandaCallOptions> {
   return {
     command: `${name} [args..]`,
@@ -19,6 +23,7 @@ function pandaCall(name: string, describe: string): CommandSpec<PandaCallOptions
       words: [...((argv.args as string[] | undefined) ?? []), ...((argv._ as unknown[]) ?? []).slice(1).map(String)],
     }),
     load: async () => (await import('./run.js')).runPandaCall,
+    usageHint: DASH_VALUE_HINT,
   };
 }
 
