@@ -107,6 +107,6 @@ describePostgres('panda-server migrate', () => {
   it('says clearly when the database cannot be reached', async () => {
     const result = await runCli('panda-server', ['migrate', '--db', 'postgres://postgres@127.0.0.1:9/none']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^panda-server: the database is unavailable: /);
+    expect(result.stderr).toMatch(/^panda-server: the database is unavailable: connection refused \(PostgreSQL at 127\.0\.0\.1:9\)\n$/);
   });
 });

@@ -200,7 +200,7 @@ function describePostgres(db: TestDatabase): void {
       const nowhere = 'postgres://postgres@127.0.0.1:1/panda';
       await expect(createPostgresStore({ url: nowhere })).rejects.toMatchObject({
         ...unavailable,
-        message: 'the database is unavailable: connection refused',
+        message: 'the database is unavailable: connection refused (PostgreSQL at 127.0.0.1:1)',
       });
       await expect(migratePostgres(nowhere)).rejects.toMatchObject(unavailable);
     });
@@ -254,7 +254,7 @@ function describePostgres(db: TestDatabase): void {
         await expect(attempt()).rejects.toMatchObject({
           ...unavailable,
           message: expect.stringMatching(
-            /^the database is unavailable: (connection refused|connection terminated|connection lost|the server was shut down)$/,
+            /^the database is unavailable: (connection refused|connection terminated|connection lost|the server was shut down) \(PostgreSQL at 127\.0\.0\.1:\d+\)$/,
           ),
         });
       }
@@ -282,7 +282,7 @@ function describePostgres(db: TestDatabase): void {
         relay.silence();
         await expect(store.getSecrets('silent')).rejects.toMatchObject({
           code: 'UNAVAILABLE',
-          message: 'the database is unavailable: no answer within the query timeout',
+          message: expect.stringMatching(/^the database is unavailable: no answer within the query timeout \(PostgreSQL at 127\.0\.0\.1:\d+\)$/),
         });
         await relay.cut();
         await relay.restore();

@@ -58,6 +58,19 @@ const LOST_CONNECTION_MESSAGES: ReadonlyArray<[RegExp, string]> = [
   [/query read timeout/i, 'no answer within the query timeout'],
 ];
 
+/**
+ * The reason a lost database is given, naming the server (host and port only: the URL may hold a
+ * password), so a message says which database could not be reached.
+ */
+function unavailableAt(url: string): (error: unknown) => string | null {
+  const { hostname, port } = new URL(url);
+  const where = `PostgreSQL at ${hostname || 'localhost'}:${port || '5432'}`;
+  return (error) => {
+    const reason = pgUnavailableReason(error);
+    return reason === null ? null : `${reason} (${where})`;
+  };
+}
+
 function pgUnavailableReason(error: unknown): string | null {
   if (error instanceof AggregateError && error.errors.length > 0) return pgUnavailableReason(error.errors[0]);
   const code = (error as { code?: unknown }).code;
@@ -118,7 +131,7 @@ export async function migratePostgres(url: string): Promise<{ applied: number[] 
   try {
     return { applied: await withClient(pool, (client) => applyMigrations(client, POSTGRES_MIGRATIONS)) };
   } catch (error) {
-    throw storeError(error, pgUnavailableReason);
+    throw storeError(error, unavailableAt(url));
   } finally {
     await pool.end();
   }
@@ -138,7 +151,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await withClient(pool, (client) => applyMigrations(client, POSTGRES_MIGRATIONS));
   } catch (error) {
     await pool.end();
-    throw storeError(error, pgUnavailableReason);
+    throw storeError(error, unavailableAt(options.url));
   }
 
   function transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -303,5 +316,5 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
     close: () => (closing ??= pool.end()),
   };
-  return withStoreErrors(methods, pgUnavailableReason);
+  return withStoreErrors(methods, unavailableAt(options.url));
 }
