@@ -180,6 +180,19 @@ describe("PanDA's batch form", () => {
   });
 });
 
+describe('piped stdin', () => {
+  it('exits 2 after a delete_all_secrets(), which asks on a terminal only; -c does not ask', async () => {
+    const client = new FakeClient();
+    client.secrets.set('K', 'value');
+    const piped = await runPbook([], { client, stdin: "delete_all_secrets()\nset_secret('T2', 'tttt')\n" });
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toMatch(/^error: delete_all_secrets\(\) asks for a confirmation typed on a terminal.*\nset T2\npbook: 1 statement failed \(see above\)\n$/);
+    expect([...client.secrets.keys()]).toEqual(['K', 'T2']);
+    const batch = await runPbook(['-c', 'delete_all_secrets()'], { client });
+    expect([batch.code, client.secrets.size]).toEqual([0, 0]);
+  });
+});
+
 describe('-c', () => {
   it('runs the statements in order', async () => {
     const run = await runPbook(['-c', "import json; set_secret('D', json.dumps({'a': [1, None]}))\nlist_secrets()"]);

@@ -3,9 +3,9 @@ import { createInterface } from 'node:readline';
 export interface LineReader {
   /**
    * The next line, or null at the end of input (Ctrl-D). On a terminal `prompt` is shown with
-   * line editing and history; when piped it is written only if `showWhenPiped`.
+   * line editing and history; when piped it is not shown.
    */
-  read(prompt: string, showWhenPiped?: boolean): Promise<string | null>;
+  read(prompt: string): Promise<string | null>;
   close(): void;
 }
 
@@ -25,8 +25,8 @@ export function createLineReader(
     historySize: terminal ? 1000 : 0,
     removeHistoryDuplicates: true,
   });
-  // One iterator for every read, so piped lines that arrive together are all kept, also for a
-  // confirmation asked in the middle of them.
+  // One iterator for every read, so lines that arrive together are all kept, also for a
+  // confirmation asked in the middle of pasted lines.
   const lines = readline[Symbol.asyncIterator]();
   // Ctrl-D can close the interface while typed-ahead lines are still queued. Those lines still
   // run, but readline must not be prompted again: prompting resumes stdin, and a resumed stdin
@@ -42,11 +42,11 @@ export function createLineReader(
     readline.prompt();
   });
   return {
-    async read(prompt, showWhenPiped = false) {
+    async read(prompt) {
       if (terminal && !closed) {
         readline.setPrompt(prompt);
         readline.prompt();
-      } else if (terminal || showWhenPiped) {
+      } else if (terminal) {
         output.write(prompt);
       }
       const next = await lines.next();

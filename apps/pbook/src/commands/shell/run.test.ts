@@ -68,15 +68,18 @@ describe('the shell on piped stdin', () => {
     expect(run.stderr).toBe(`error: NameError: name 'json' is not defined (run "import json" first)\n`);
   });
 
-  it('asks before delete_all_secrets() and reads the answer from the next line', async () => {
+  it('refuses delete_all_secrets(), whose answer would be the next line, and runs that line', async () => {
     const client = new FakeClient();
     client.secrets.set('K', 'value');
-    const kept = await shell(['delete_all_secrets()', 'list_secrets()'], { client });
-    expect(kept.stderr).toBe('Delete all your secrets? [y/N] nothing deleted\n');
-    expect(client.secrets.size).toBe(1);
-    const deleted = await shell(['delete_all_secrets()', 'yes'], { client });
-    expect(deleted.stderr).toBe('Delete all your secrets? [y/N] deleted all secrets\n');
-    expect(client.secrets.size).toBe(0);
+    const run = await shell(['delete_all_secrets()', "set_secret('T2', 'tttt')"], { client });
+    expect(run.stderr).toBe(
+      'error: delete_all_secrets() asks for a confirmation typed on a terminal, and stdin is none: nothing was deleted. ' +
+        'In a script, use "pbook delete-all-secrets --yes" or "pbook -c \'delete_all_secrets()\'", which do not ask\n' +
+        'set T2\n',
+    );
+    expect([run.error?.code, run.error?.message]).toEqual(['USAGE', '1 statement failed (see above)']);
+    expect([client.calls, run.questions]).toEqual([['set T2'], []]);
+    expect(client.secrets).toEqual(new Map([['K', 'value'], ['T2', 'tttt']]));
   });
 
   it('shows help', async () => {

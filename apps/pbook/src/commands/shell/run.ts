@@ -7,6 +7,9 @@ import type { ShellOptions } from './index.js';
 
 const PROMPT = '>>> ';
 const BANNER = 'pbook shell: help() lists the functions; exit() or Ctrl-D leaves.\n';
+const NO_CONFIRMATION =
+  'delete_all_secrets() asks for a confirmation typed on a terminal, and stdin is none: nothing was deleted. ' +
+  'In a script, use "pbook delete-all-secrets --yes" or "pbook -c \'delete_all_secrets()\'", which do not ask';
 
 /** A line pasted from the documentation keeps its prompt; it is not part of the statement. */
 function withoutPrompt(line: string): string {
@@ -23,8 +26,9 @@ function describeError(error: unknown, verbose: boolean): string {
 /**
  * The shell. With -c it runs the statements and stops at the first error (thrown, so it decides
  * the exit code); -i then continues at the prompt. At the prompt an error is one line and the
- * prompt comes back. When stdin is not a terminal, lines are read without prompts and, if any
- * failed, the session ends with the first failure's code.
+ * prompt comes back. When stdin is not a terminal, lines are read without prompts,
+ * delete_all_secrets() fails instead of asking and, if any line failed, the session ends with the
+ * first failure's code.
  */
 export async function runShell(deps: Deps, global: GlobalOptions, options: ShellOptions): Promise<void> {
   const actions = new SecretActions(deps, global);
@@ -40,7 +44,12 @@ export async function runShell(deps: Deps, global: GlobalOptions, options: Shell
     actions,
     stdout: deps.stdout,
     echo: true,
-    confirm: async (question) => isYes(await reader.read(question, true)),
+    // Piped, the answer would be the script's next line: the question is asked on a terminal only.
+    confirm: terminal
+      ? async (question) => isYes(await reader.read(question))
+      : async () => {
+          throw new PandaError('USAGE', NO_CONFIRMATION);
+        },
   });
   if (terminal) deps.stderr.write(BANNER);
   const failures: unknown[] = [];
