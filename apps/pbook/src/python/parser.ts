@@ -32,10 +32,11 @@ function describe(token: Token): string {
       return 'a number';
     case 'string':
       return 'a string';
+    // No article: the description follows both "unexpected" and "found".
     case 'newline':
-      return 'the end of the line';
+      return 'end of line';
     case 'end':
-      return 'the end of the input';
+      return 'end of input';
   }
 }
 

@@ -124,7 +124,9 @@ describe('parse', () => {
   });
 
   it.each([
-    ["set_secret('K', 'V'", "SyntaxError: expected ',' but found the end of the input (column 20)"],
+    ["set_secret('K', 'V'", "SyntaxError: expected ',' but found end of input (column 20)"],
+    ['list_secrets(', 'SyntaxError: unexpected end of input (column 14)'],
+    ['json.\nf()', "SyntaxError: expected a name after '.' but found end of line (line 1, column 6)"],
     ["set_secret('K)", 'SyntaxError: unterminated string literal (column 12)'],
     ['x = 1', "SyntaxError: invalid syntax: unexpected '=' (column 3)"],
     ['f(a=1, 2)', 'SyntaxError: positional argument follows keyword argument (column 8)'],
