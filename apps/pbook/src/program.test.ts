@@ -173,6 +173,9 @@ describe("PanDA's batch form", () => {
     [['set_secret', 'K', 'V', 'EXTRA-2222'], 2, 'pbook: is_file must be True or False (write is_file=True)\n'],
     [['delete_secret'], 2, "pbook: TypeError: delete_secret() missing 1 required positional argument: 'key'\n"],
     [['list_secrets', 'full=True', 'x'], 2, 'pbook: full must be True or False (write full=True)\n'],
+    [['list_secrets', 'bogus=1'], 2, "pbook: TypeError: list_secrets() got an unexpected keyword argument 'bogus'\n"],
+    [['set_secret', 'K', 'V', 'bogus=val-9876'], 2, "pbook: TypeError: set_secret() got an unexpected keyword argument 'bogus'\n"],
+    [['set_secret', 'K', 'V', 'value=val-9876'], 2, "pbook: TypeError: set_secret() got multiple values for argument 'value'\n"],
     [['delete_secret', 'K'], 3, 'pbook: no secret named "K"\n'],
   ])('%j exits %i', async (args, code, stderr) => {
     const run = await runPbook(args);
@@ -215,6 +218,6 @@ describe('-c', () => {
 
   it('exits 2 on a syntax error', async () => {
     const run = await runPbook(['-c', "set_secret('K', 'V'"]);
-    expect([run.code, run.stderr]).toEqual([2, "pbook: SyntaxError: expected ',' but found the end of the input (column 20)\n"]);
+    expect([run.code, run.stderr]).toEqual([2, "pbook: SyntaxError: expected ',' but found end of input (column 20)\n"]);
   });
 });

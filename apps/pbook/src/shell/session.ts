@@ -82,7 +82,8 @@ export class ShellSession {
   /**
    * Calls a function with command-line words, as `pbook set_secret K V is_file=True` does: every
    * word is the exact string given, except bool parameters and, once the required arguments are
-   * given, words of the form `name=True|False` naming a bool parameter.
+   * given, words of the form `name=value`, which are keyword arguments as in Python (an unknown
+   * name is refused by name, its value never shown).
    */
   async callWithWords(name: string, words: string[]): Promise<void> {
     const fn = this.#functions[name];
@@ -91,10 +92,10 @@ export class ShellSession {
     const args: PyValue[] = [];
     const keywords: Array<[string, PyValue]> = [];
     words.forEach((word, index) => {
-      const [, keyword = '', text = ''] = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(word) ?? [];
-      const param = index >= required ? fn.params.find((candidate) => candidate.name === keyword && candidate.type === 'bool') : undefined;
-      if (param !== undefined) {
-        keywords.push([param.name, boolWord(text, param.name)]);
+      const [, keyword, text = ''] = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(word) ?? [];
+      if (keyword !== undefined && index >= required) {
+        const param = fn.params.find((candidate) => candidate.name === keyword);
+        keywords.push([keyword, param?.type === 'bool' ? boolWord(text, keyword) : text]);
       } else {
         const target = fn.params[args.length];
         args.push(target?.type === 'bool' ? boolWord(word, target.name) : word);
