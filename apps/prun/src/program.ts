@@ -1,4 +1,4 @@
-import { PandaError } from '@panda-secrets/protocol';
+import { PandaError, assertDatasetName } from '@panda-secrets/protocol';
 import type { ClientOptions, ConnectionOptions, ConnectionSource } from '@panda-secrets/client';
 import { EXIT_CODES_HELP, addConnectionOptions, epilogue, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
 import type { CliDeps } from '@panda-secrets/cli-kit';
@@ -56,12 +56,14 @@ function readArgs(argv: Record<string, unknown>): ParsedArgs {
   if (!/^[0-9]+$/.test(String(argv.nJobs)) || nJobs < 1) {
     throw new PandaError('USAGE', `--nJobs must be a whole number of at least 1, not "${String(argv.nJobs)}"`);
   }
+  const outDS = String(argv.outDS);
+  assertDatasetName(outDS);
   const secrets = argv.secrets === undefined ? undefined : secretNames(String(argv.secrets));
   return {
     connection: readConnectionOptions(argv),
     options: {
       exec,
-      outDS: String(argv.outDS),
+      outDS,
       nJobs,
       useSecrets: argv.useSecrets === true || secrets !== undefined,
       ...(secrets === undefined ? {} : { secrets }),

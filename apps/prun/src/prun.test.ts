@@ -237,6 +237,14 @@ describe('prun command line', () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it.each([[''], ['user.alice test'], ['x'.repeat(256)]])('refuses --outDS %j with exit 5 before anything is sent or printed', async (outDS) => {
+    const fake = fakeClient();
+    const result = await prun(['--exec', 'x', '--outDS', outDS, '--useSecrets', '--noSubmit'], fake.client);
+    expect(result).toMatchObject({ code: 5, stdout: '', connections: [] });
+    expect(result.stderr).toMatch(/^prun: invalid output dataset name ".*": use 1 to 255 letters, digits or '\.', '_', ':', '\/', '-' \(for example user\.jdoe\.test\)\n$/);
+    expect([fake.calls, fake.submitted]).toEqual([[], []]);
+  });
+
   it('exits 4 without a token', async () => {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
