@@ -108,7 +108,13 @@ describe('prun secrets', () => {
       [{ exec: 'python3 job.py', outDS: 'user.alice.test', secrets: ['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat'] }],
     ]);
     expect(JSON.parse(result.stdout)).toEqual([
-      { id: 'job-1', state: 'queued', outDS: 'user.alice.test', secrets: 'MY_SECRET,MY_SECRET_DIC,___file___:my_secret_file.dat' },
+      {
+        id: 'job-1',
+        state: 'queued',
+        outDS: 'user.alice.test',
+        secrets: ['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat'],
+        exitCode: null,
+      },
     ]);
     expectNoValues(result.stdout, result.stderr, JSON.stringify(fake.submitted));
   });
@@ -186,6 +192,13 @@ describe('prun output', () => {
     expect(tty.stdout).toMatch(/Job ID.*State.*OutDS.*Secrets/);
     expect(tty.stdout).toMatch(/job-1.*queued.*user\.alice\.test/);
   });
+
+  it('joins the secret names in rows and keeps them an array in JSON, also when there are none', async () => {
+    const rows = await prun([...JOB, '--secrets', 'MY_SECRET,my_secret_file.dat'], fakeClient().client);
+    expect(rows.stdout).toBe('job-1\tqueued\tuser.alice.test\tMY_SECRET,___file___:my_secret_file.dat\n');
+    const none = await prun([...JOB, '--json'], fakeClient().client);
+    expect(JSON.parse(none.stdout)).toEqual([{ id: 'job-1', state: 'queued', outDS: 'user.alice.test', secrets: [], exitCode: null }]);
+  });
 });
 
 describe('prun --wait', () => {
@@ -219,9 +232,10 @@ describe('prun --wait', () => {
     const plain = await prun([...JOB, '--wait', '--nJobs', '2'], fakeClient(jobs).client);
     expect(plain.stdout).toBe('== job job-1: finished, exit code 0\none\n== job job-2: failed, exit code 3\ntwo\n');
     const json = await prun([...JOB, '--wait', '--nJobs', '2', '--json'], fakeClient(jobs).client);
+    const job = { outDS: 'user.alice.test', secrets: [] };
     expect(JSON.parse(json.stdout)).toEqual([
-      { id: 'job-1', state: 'finished', exitCode: 0, log: 'one\n' },
-      { id: 'job-2', state: 'failed', exitCode: 3, log: 'two\n' },
+      { id: 'job-1', state: 'finished', ...job, exitCode: 0, log: 'one\n' },
+      { id: 'job-2', state: 'failed', ...job, exitCode: 3, log: 'two\n' },
     ]);
   });
 });

@@ -2,7 +2,6 @@ import { ENV_NAME_RULE, FILE_NAME_RULE, FILE_PREFIX, FINAL_JOB_STATES, PandaErro
 import type { JobInfo, JobSpec } from '@panda-secrets/protocol';
 import type { PandaClient } from '@panda-secrets/client';
 import { renderRows } from '@panda-secrets/table';
-import type { OutputFormat } from '@panda-secrets/table';
 
 /** The client calls prun makes; unit tests pass a fake with these methods. */
 export type PrunClient = Pick<PandaClient, 'getSecrets' | 'submitJobs' | 'getJob' | 'getJobLog'>;
@@ -87,9 +86,14 @@ function candidateKeys(name: string): string[] {
   return valid;
 }
 
-function outputFormat(deps: PrunDeps, options: PrunOptions): OutputFormat {
-  if (options.json) return 'json';
-  return deps.isTTY.stdout ? 'table' : 'plain';
+/** prun's --json output: stable, indented, one trailing newline. */
+function toJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** A job as every JSON output shows it: its secrets an array of names, its exit code a number or null. */
+function jobJson(job: JobInfo) {
+  return { id: job.id, state: job.state, outDS: job.spec.outDS, secrets: job.spec.secrets, exitCode: job.exitCode };
 }
 
 function describeSpecs(specs: JobSpec[]): string {
@@ -138,8 +142,7 @@ function waitExitCode(jobs: JobInfo[]): number {
 async function printLogs(deps: PrunDeps, client: PrunClient, jobs: JobInfo[], json: boolean): Promise<void> {
   const logs = await Promise.all(jobs.map((job) => client.getJobLog(job.id)));
   if (json) {
-    const result = jobs.map((job, index) => ({ id: job.id, state: job.state, exitCode: job.exitCode, log: logs[index]?.log ?? '' }));
-    deps.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    deps.stdout.write(toJson(jobs.map((job, index) => ({ ...jobJson(job), log: logs[index]?.log ?? '' }))));
     return;
   }
   jobs.forEach((job, index) => {
@@ -164,15 +167,18 @@ export async function runPrun(deps: PrunDeps, options: PrunOptions): Promise<num
     secrets: [...secrets],
   }));
   if (options.noSubmit) {
-    deps.stdout.write(options.json ? `${JSON.stringify({ jobs: specs }, null, 2)}\n` : describeSpecs(specs));
+    deps.stdout.write(options.json ? toJson({ jobs: specs }) : describeSpecs(specs));
     return 0;
   }
   const client = await deps.connect();
   const submitted = await client.submitJobs(specs);
   if (!options.wait) {
-    const format = outputFormat(deps, options);
-    const head = format === 'json' ? ['id', 'state', 'outDS', 'secrets'] : ['Job ID', 'State', 'OutDS', 'Secrets'];
-    deps.stdout.write(renderRows(head, jobRows(submitted), { format, color: deps.color }));
+    if (options.json) {
+      deps.stdout.write(toJson(submitted.map(jobJson)));
+    } else {
+      const format = deps.isTTY.stdout ? 'table' : 'plain';
+      deps.stdout.write(renderRows(['Job ID', 'State', 'OutDS', 'Secrets'], jobRows(submitted), { format, color: deps.color }));
+    }
     return 0;
   }
   const ended = await waitForJobs(deps, client, submitted.map((job) => job.id));
