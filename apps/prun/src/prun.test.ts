@@ -216,12 +216,24 @@ describe('prun --wait', () => {
   });
 
   it.each([
-    [[{ states: ['failed'], exitCode: 7, log: '' }], 7],
-    [[{ states: ['failed'], exitCode: null, log: '' }], 1],
-    [[{ states: ['finished'], exitCode: 0, log: '' }, { states: ['failed'], exitCode: 137, log: '' }, { states: ['failed'], exitCode: 2, log: '' }], 137],
-  ] as Array<[FakeJob[], number]>)('exits with the jobs\' status (%#)', async (jobs, status) => {
+    [[{ states: ['failed'], exitCode: 7, log: 'log\n' }], 7, ['job-1 failed, exit code 7']],
+    [[{ states: ['failed'], exitCode: null, log: 'log\n' }], 1, ['job-1 failed, no exit code']],
+    [
+      [
+        { states: ['finished'], exitCode: 0, log: '' },
+        { states: ['failed'], exitCode: 137, log: '' },
+        { states: ['finished'], exitCode: 2, log: '' },
+      ],
+      137,
+      ['job-2 failed, exit code 137', 'job-3 finished, exit code 2'],
+    ],
+  ] as Array<[FakeJob[], number, string[]]>)('exits with the jobs\' status and says on stderr how each failed one ended (%#)', async (jobs, status, ends) => {
     const result = await prun([...JOB, '--wait', '--nJobs', String(jobs.length)], fakeClient(jobs).client);
     expect(result.code).toBe(status);
+    expect(result.stderr).toBe(ends.map((end) => `prun: job ${end}\n`).join(''));
+    expect(result.stdout).not.toContain('prun:');
+    const json = await prun([...JOB, '--wait', '--nJobs', String(jobs.length), '--json'], fakeClient(jobs).client);
+    expect([json.code, json.stderr]).toEqual([status, result.stderr]);
   });
 
   it('prints each job\'s log under a header when there are several, or JSON', async () => {
@@ -231,6 +243,7 @@ describe('prun --wait', () => {
     ];
     const plain = await prun([...JOB, '--wait', '--nJobs', '2'], fakeClient(jobs).client);
     expect(plain.stdout).toBe('== job job-1: finished, exit code 0\none\n== job job-2: failed, exit code 3\ntwo\n');
+    expect(plain.stderr).toBe('prun: job job-2 failed, exit code 3\n');
     const json = await prun([...JOB, '--wait', '--nJobs', '2', '--json'], fakeClient(jobs).client);
     const job = { outDS: 'user.alice.test', secrets: [] };
     expect(JSON.parse(json.stdout)).toEqual([

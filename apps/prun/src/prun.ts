@@ -132,11 +132,20 @@ async function waitForJobs(deps: PrunDeps, client: PrunClient, ids: string[]): P
   }
 }
 
+function failed(job: JobInfo): boolean {
+  return job.state !== 'finished' || job.exitCode !== 0;
+}
+
+/** How a job ended, as its log header and prun's failure lines say it. */
+function describeEnd(job: JobInfo): string {
+  return `${job.state}, ${job.exitCode === null ? 'no exit code' : `exit code ${job.exitCode}`}`;
+}
+
 /** prun's exit status after --wait: 0 when every job finished with 0, else the first failure's code. */
 function waitExitCode(jobs: JobInfo[]): number {
-  const failed = jobs.find((job) => job.state !== 'finished' || job.exitCode !== 0);
-  if (failed === undefined) return 0;
-  return failed.exitCode !== null && failed.exitCode !== 0 ? failed.exitCode : 1;
+  const first = jobs.find(failed);
+  if (first === undefined) return 0;
+  return first.exitCode !== null && first.exitCode !== 0 ? first.exitCode : 1;
 }
 
 async function printLogs(deps: PrunDeps, client: PrunClient, jobs: JobInfo[], json: boolean): Promise<void> {
@@ -146,7 +155,7 @@ async function printLogs(deps: PrunDeps, client: PrunClient, jobs: JobInfo[], js
     return;
   }
   jobs.forEach((job, index) => {
-    if (jobs.length > 1) deps.stdout.write(`== job ${job.id}: ${job.state}, exit code ${job.exitCode ?? 'none'}\n`);
+    if (jobs.length > 1) deps.stdout.write(`== job ${job.id}: ${describeEnd(job)}\n`);
     deps.stdout.write(logs[index]?.log ?? '');
   });
 }
@@ -183,5 +192,7 @@ export async function runPrun(deps: PrunDeps, options: PrunOptions): Promise<num
   }
   const ended = await waitForJobs(deps, client, submitted.map((job) => job.id));
   await printLogs(deps, client, ended, options.json);
+  // On stderr, after the logs: a failed job's own log may well not say that it failed.
+  for (const job of ended.filter(failed)) deps.stderr.write(`prun: job ${job.id} ${describeEnd(job)}\n`);
   return waitExitCode(ended);
 }
