@@ -104,6 +104,59 @@ describe('renderSecrets', () => {
   });
 });
 
+describe('renderSecrets at a terminal width', () => {
+  const entries = secretEntries(SEED);
+  const full = (width: number | undefined, format: 'table' | 'plain' | 'json' = 'table') =>
+    renderSecrets(entries, { format, full: true, color: false, width });
+
+  it('wraps the values within the width, anywhere in a word', () => {
+    expect(full(50)).toBe(
+      [
+        '┌────────────────────┬──────┬────────────────────┐',
+        '│ Key                │ Type │ Value              │',
+        '├────────────────────┼──────┼────────────────────┤',
+        '│ MY_SECRET          │ env  │ random_string      │',
+        '│ MY_SECRET_DIC      │ env  │ {"a_key": "a_value │',
+        '│                    │      │ "}                 │',
+        '│ my_secret_file.dat │ file │ H4sIABmjwWEAA+3TTU │',
+        '│                    │      │ 7DMBAF4P2cwhdI6m4Q │',
+        '│                    │      │ AtGMEULxKCrgSB-tai │',
+        '│                    │      │ l                  │',
+        '└────────────────────┴──────┴────────────────────┘',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('leaves a table that fits as it is, and wraps from one column less', () => {
+    const natural = full(undefined);
+    const naturalWidth = natural.indexOf('\n');
+    expect(naturalWidth).toBe(87);
+    expect(full(naturalWidth)).toBe(natural);
+    const narrower = full(naturalWidth - 1).split('\n');
+    expect(narrower.slice(5, 8)).toEqual([
+      `│ my_secret_file.dat │ file │ ${LONG}-tai │`,
+      '│                    │      │ l                                                      │',
+      '└────────────────────┴──────┴────────────────────────────────────────────────────────┘',
+    ]);
+  });
+
+  it('keeps the last column as wide as its head on a very narrow terminal', () => {
+    expect(full(10).split('\n').slice(0, 4)).toEqual([
+      '┌────────────────────┬──────┬───────┐',
+      '│ Key                │ Type │ Value │',
+      '├────────────────────┼──────┼───────┤',
+      '│ MY_SECRET          │ env  │ rando │',
+    ]);
+  });
+
+  it('never wraps plain rows or JSON', () => {
+    expect(full(20, 'plain')).toBe(full(undefined, 'plain'));
+    expect(full(20, 'json')).toBe(full(undefined, 'json'));
+    expect(full(20, 'plain')).toContain(`my_secret_file.dat\tfile\t${LONG}-tail\n`);
+  });
+});
+
 describe('renderRows', () => {
   it('renders any head and rows in the three formats', () => {
     const rows = [['1', 'queued']];

@@ -10,6 +10,12 @@ export interface RenderOptions {
   format: OutputFormat;
   /** Colour the table head. Decided by the caller (TTY, NO_COLOR): this package never looks. */
   color: boolean;
+  /**
+   * The terminal's width in columns, for `table`: a table wider than this wraps the cells of its
+   * last column to fit, that column never narrower than its head. Plain rows and JSON are never
+   * wrapped, as pipes and programs read whole lines.
+   */
+  width?: number;
 }
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -19,15 +25,27 @@ function escapeCell(cell: string): string {
   return cell.replace(/[\\\t\n\r]/g, (char) => ESCAPES[char] ?? char);
 }
 
-function renderTable(head: string[], rows: string[][], color: boolean): string {
+function renderTable(head: string[], rows: string[][], color: boolean, width: number | undefined): string {
   const chalk = new Chalk({ level: color ? 1 : 0 });
-  // Empty style lists: cli-table3 would otherwise colour through a library that reads the environment.
-  const table = new Table({
-    head: head.map((title) => chalk.bold.cyan(title)),
-    style: { head: [], border: [], compact: true },
-  });
-  table.push(...rows.map((row) => row.map(escapeCell)));
-  return `${table.toString()}\n`;
+  const render = (layout: Table.TableConstructorOptions = {}): string => {
+    const table = new Table({
+      head: head.map((title) => chalk.bold.cyan(title)),
+      // Empty style lists: cli-table3 would otherwise colour through a library that reads the environment.
+      style: { head: [], border: [], compact: true },
+      ...layout,
+    });
+    table.push(...rows.map((row) => row.map(escapeCell)));
+    return `${table.toString()}\n`;
+  };
+  const natural = render();
+  // The top border has one character per screen column.
+  const top = natural.slice(0, natural.indexOf('\n'));
+  if (width === undefined || top.length <= width) return natural;
+  // The last column starts after the last '┬' (after '┌' when it is the only one) and ends before
+  // '┐'. The other columns keep their widths; its cells wrap anywhere, as base64 has no spaces.
+  const before = Math.max(top.lastIndexOf('┬'), 0) + 1;
+  const last = Math.max(width - before - 1, (head.at(-1) ?? '').length + 2);
+  return render({ colWidths: [...head.slice(0, -1).map(() => null), last], wordWrap: true, wrapOnWordBoundary: false });
 }
 
 /**
@@ -41,7 +59,7 @@ function renderTable(head: string[], rows: string[][], color: boolean): string {
 export function renderRows(head: string[], rows: string[][], options: RenderOptions): string {
   switch (options.format) {
     case 'table':
-      return renderTable(head, rows, options.color);
+      return renderTable(head, rows, options.color, options.width);
     case 'plain':
       return rows.map((row) => `${row.map(escapeCell).join('\t')}\n`).join('');
     case 'json':
