@@ -10,4 +10,6 @@ const { args, version, deps } = cliContext(process, packageJson, () => import('@
 const isTTY = { stdin: process.stdin.isTTY === true, stdout: process.stdout.isTTY === true };
 const prompt = terminalPrompter(process.stdin, process.stderr);
 
-process.exitCode = await main(args, { ...deps, stdin: process.stdin, isTTY, fs: { stat, readFile }, prompt }, version);
+const terminalWidth = (): number | undefined => process.stdout.columns;
+
+process.exitCode = await main(args, { ...deps, stdin: process.stdin, isTTY, terminalWidth, fs: { stat, readFile }, prompt }, version);

@@ -22,6 +22,11 @@ export interface Prompter {
 export interface Deps extends CliDeps<ClientOptions, SecretsClient> {
   stdin: NodeJS.ReadableStream;
   isTTY: { stdin: boolean; stdout: boolean };
+  /**
+   * stdout's width in columns now: a terminal can be resized between two listings of the shell.
+   * Undefined when stdout is no terminal, 0 when the terminal does not say.
+   */
+  terminalWidth(): number | undefined;
   fs: FileSystem;
   prompt: Prompter;
 }

@@ -137,6 +137,20 @@ describe('the terminal prompts of the script commands', () => {
   });
 });
 
+describe('list-secrets on a terminal', () => {
+  it('wraps long values within its width, and keeps them whole when piped', async () => {
+    const value = randomBytes(200).toString('base64');
+    await (await clientOf('wrap')).setSecret('___file___:wide.dat', value);
+    const { code, screen } = await runPbookInTerminal(['list-secrets', '--full'], [], await envOf('wrap'), { columns: 60 });
+    expect(code).toBe(0);
+    const lines = screen.trimEnd().split('\n');
+    expect(new Set(lines.map((line) => line.length))).toEqual(new Set([60]));
+    expect(lines.slice(3, -1).map((line) => line.split('│')[3]?.trim()).join('')).toBe(value);
+    const piped = await pbook('wrap', ['list-secrets', '--full']);
+    expect(piped.stdout).toBe(`wide.dat\tfile\t${value}\n`);
+  });
+});
+
 describe('secret files', () => {
   it('round-trips random bytes, NUL and invalid UTF-8 included, byte-exact', async () => {
     const bytes = Buffer.concat([Buffer.from([0, 0xff, 0xfe, 0xc3, 0x28, 0x0d, 0x0a, 0]), randomBytes(64 * 1024)]);

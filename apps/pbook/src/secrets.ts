@@ -126,14 +126,19 @@ export class SecretActions {
     return bytes;
   }
 
-  /** Prints the secrets: a table on a TTY, tab-separated rows when piped, or JSON. */
+  /**
+   * Prints the secrets: on a TTY a table that wraps long values within the terminal's width,
+   * tab-separated rows when piped, or JSON.
+   */
   async list(options: { full: boolean; json: boolean }): Promise<void> {
     const client = await this.#connect();
     const secrets = await client.getSecrets();
     const { renderSecrets, secretEntries } = await import('@panda-secrets/table');
     const format = options.json ? 'json' : this.#deps.isTTY.stdout ? 'table' : 'plain';
+    // 0: the terminal does not say how wide it is.
+    const width = this.#deps.terminalWidth() || undefined;
     this.#deps.stdout.write(
-      renderSecrets(secretEntries(secrets), { format, full: options.full, color: useColor(this.#deps, this.#options) }),
+      renderSecrets(secretEntries(secrets), { format, full: options.full, color: useColor(this.#deps, this.#options), width }),
     );
   }
 

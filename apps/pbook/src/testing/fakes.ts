@@ -57,6 +57,8 @@ export interface FakeOutput {
 export interface FakeSetup {
   stdin?: string | Buffer;
   isTTY?: { stdin: boolean; stdout: boolean };
+  /** What deps.terminalWidth() says. */
+  terminalWidth?: number;
   env?: Record<string, string | undefined>;
   fs?: FileSystem;
   /** Answers of the injected prompter, in order. */
@@ -96,6 +98,7 @@ export function fakeDeps(setup: FakeSetup = {}): { deps: Deps; output: () => Fak
     stdout: stdout.stream,
     stderr: stderr.stream,
     isTTY: setup.isTTY ?? { stdin: false, stdout: false },
+    terminalWidth: () => setup.terminalWidth,
     env: { PANDA_AUTH_ID_TOKEN: 'test-token', ...setup.env },
     fs: setup.fs ?? noFiles,
     prompt: { secret: answer, confirm: async (question) => (await answer(question)) === 'y' },

@@ -15,6 +15,8 @@ export interface TerminalOptions {
    */
   paste?: boolean;
   timeoutMs?: number;
+  /** The terminal's width; without it, the terminal does not say (0 columns). */
+  columns?: number;
 }
 
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
@@ -33,7 +35,8 @@ function screenOf(chunks: Buffer[]): string {
  * all TTYs as for a person at a terminal, and types `lines` into it.
  */
 export function runPbookInTerminal(args: string[], lines: string[], env: NodeJS.ProcessEnv, options: TerminalOptions = {}): Promise<TerminalRun> {
-  const command = [process.execPath, binPath('pbook'), ...args].map(shellQuote).join(' ');
+  const resize = options.columns === undefined ? '' : `stty cols ${options.columns}; exec `;
+  const command = resize + [process.execPath, binPath('pbook'), ...args].map(shellQuote).join(' ');
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       env: { ...env, TERM: 'xterm' },

@@ -36,6 +36,33 @@ describe('list-secrets', () => {
     expect(run.stdout).not.toContain('\u001b');
   });
 
+  it('wraps long values within the width of the terminal', async () => {
+    const run = await list({ full: true, json: false }, { isTTY: { stdin: true, stdout: true }, terminalWidth: 40 }, false);
+    expect(run.stdout).toBe(
+      [
+        '┌───────────┬──────┬───────────────────┐',
+        '│ Key       │ Type │ Value             │',
+        '├───────────┼──────┼───────────────────┤',
+        '│ MY_SECRET │ env  │ random_string     │',
+        `│ f.dat     │ file │ ${'A'.repeat(17)} │`,
+        `│           │      │ ${'A'.repeat(17)} │`,
+        `│           │      │ ${'A'.repeat(17)} │`,
+        `│           │      │ ${'A'.repeat(9)}         │`,
+        '└───────────┴──────┴───────────────────┘',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('does not wrap rows when piped, JSON, or on a terminal that does not say its width', async () => {
+    const piped = await list({ full: true, json: false }, { terminalWidth: 40 });
+    expect(piped.stdout).toBe(`MY_SECRET\tenv\trandom_string\nf.dat\tfile\t${'A'.repeat(60)}\n`);
+    const json = await list({ full: true, json: true }, { isTTY: { stdin: true, stdout: true }, terminalWidth: 40 });
+    expect(JSON.parse(json.stdout)).toContainEqual({ key: 'f.dat', type: 'file', value: 'A'.repeat(60) });
+    const unknown = await list({ full: true, json: false }, { isTTY: { stdin: true, stdout: true }, terminalWidth: 0 });
+    expect(unknown.stdout).toContain(`│ f.dat     │ file │ ${'A'.repeat(60)} │`);
+  });
+
   it('prints JSON with --json, truncated unless --full', async () => {
     const run = await list({ full: false, json: true }, { isTTY: { stdin: true, stdout: true } });
     expect(JSON.parse(run.stdout)).toEqual([
