@@ -94,7 +94,8 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
     define(
       'delete_all_secrets',
       [],
-      'Delete all your secrets. The shell asks first; batch use (pbook delete_all_secrets, pbook -c) does not.',
+      'Delete all your secrets. The shell asks first, on a terminal only (without one it deletes nothing);\n' +
+        'batch use (pbook delete_all_secrets, pbook -c) does not ask.',
       () => actions.deleteAll(context.confirm),
     ),
   ];

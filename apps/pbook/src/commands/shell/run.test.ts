@@ -87,6 +87,11 @@ describe('the shell on piped stdin', () => {
     expect(run.stdout).toContain('  set_secret(key, value, is_file=False)\n  list_secrets(full=False)\n');
     expect(run.stdout).toContain('set_secret(key, value, is_file=False)\n\n    Store a secret.');
     expect(run.stdout).toContain('list_secrets(full=False)\n\n    Show all your secrets');
+    const deleteAll = await shell(['help(delete_all_secrets)']);
+    expect(deleteAll.stdout).toBe(
+      'delete_all_secrets()\n\n    Delete all your secrets. The shell asks first, on a terminal only (without one it deletes nothing);\n' +
+        '    batch use (pbook delete_all_secrets, pbook -c) does not ask.\n',
+    );
     expect(run.stdout).toContain('no help for 1; help() lists the functions\n');
   });
 
