@@ -218,4 +218,24 @@ describe('runPilot', () => {
     );
     expect(await readdir(workRoot)).toEqual([]);
   });
+  it('after an update the server refuses for good, stops sending the log and keeps at most 1 MB of it', async () => {
+    const { client } = fakeClient([{ id: 'job-1', exec: 'head -c 3000000 /dev/zero | tr "\\0" x; sleep 0.3; echo end', withSecrets: false }]);
+    const logged: string[] = [];
+    const refusing: PilotClient = {
+      acquireJobs: client.acquireJobs,
+      async updateJob(update) {
+        if (update.log !== undefined && update.log !== '') {
+          logged.push(update.log);
+          throw new PandaError('FORBIDDEN', 'this job is not yours (any more)');
+        }
+      },
+    };
+    const { deps, lines } = pilotDeps(refusing);
+    await runPilot(deps, { ...OPTIONS, workdir });
+    expect(lines.filter((line) => line.includes('sending its log failed'))).toEqual([
+      'job job-1: sending its log failed (this job is not yours (any more)); no more tries until the job ends, keeping at most 1048576 characters of it',
+    ]);
+    expect(lines).toContain('job job-1: reporting its end failed: this job is not yours (any more)');
+    expect(logged).toHaveLength(2);
+  });
 });

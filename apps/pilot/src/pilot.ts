@@ -3,7 +3,7 @@ import type { PilotKeyPair } from '@panda-secrets/crypto';
 import type { PandaClient } from '@panda-secrets/client';
 import { isPandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
-import { createJobLog } from './job-log.js';
+import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
 import { runJob } from './run.js';
 import type { JobOutcome } from './run.js';
 
@@ -51,6 +51,10 @@ export interface PilotSummary {
 const TRANSIENT = new Set(['SERVER_UNREACHABLE', 'UNAVAILABLE', 'SERVER_ERROR']);
 const FINAL_UPDATE_ATTEMPTS = 3;
 
+function isTransient(error: unknown): boolean {
+  return isPandaError(error) && TRANSIENT.has(error.code);
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -74,7 +78,7 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
     try {
       acquired = await deps.client.acquireJobs(publicJwk as Record<string, unknown>, 1);
     } catch (error) {
-      if (options.once || !isPandaError(error) || !TRANSIENT.has(error.code)) throw error;
+      if (options.once || !isTransient(error)) throw error;
       deps.log(`cannot acquire jobs (${messageOf(error)}); trying again in ${options.pollSeconds} s`);
       await deps.sleep(pollMs, deps.signal);
       continue;
@@ -116,7 +120,16 @@ async function processJob(
 
   const jobLog = createJobLog({
     send: (log) => update({ state: 'running', log }),
-    onSendError: (error) => deps.log(`job ${job.id}: sending its log failed (${messageOf(error)}); will retry`),
+    onSendError: (error) => {
+      if (isTransient(error)) {
+        deps.log(`job ${job.id}: sending its log failed (${messageOf(error)}); will retry`);
+        return 'retry';
+      }
+      deps.log(
+        `job ${job.id}: sending its log failed (${messageOf(error)}); no more tries until the job ends, keeping at most ${MAX_UNSENT_LOG} characters of it`,
+      );
+      return 'stop';
+    },
   });
   let outcome: JobOutcome | undefined;
   try {
@@ -169,7 +182,7 @@ async function sendFinal(
         await send(piece, index === pieces.length - 1);
         break;
       } catch (error) {
-        if (attempt >= FINAL_UPDATE_ATTEMPTS || !isPandaError(error) || !TRANSIENT.has(error.code)) {
+        if (attempt >= FINAL_UPDATE_ATTEMPTS || !isTransient(error)) {
           deps.log(`job ${jobId}: reporting its end failed: ${messageOf(error)}`);
           return;
         }
