@@ -312,6 +312,50 @@ describe('the secret files', () => {
   });
 });
 
+describe('the other signals that would end the pilot', () => {
+  const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;
+
+  it(`stop it like SIGTERM (${SIGNALS.join(', ')}): the payload is killed, its files removed, the job failed`, async () => {
+    const marks = await mkdtemp(join(dir, 'marks-'));
+    // $PPID is the pilot that runs the payload: each payload marks its own pilot.
+    const exec = `sleep 60 & echo $! > ${marks}/sleep.$PPID; touch ${marks}/started.$PPID; wait`;
+    const submitted = await prun(['--exec', exec, '--outDS', 'user.alice.e2e', '--secrets', 'MY_SECRET,my_secret_file.dat', '--nJobs', String(SIGNALS.length), '--json']);
+    expect(submitted.code).toBe(0);
+    const pilots = await Promise.all(
+      SIGNALS.map(async (signal) => {
+        const workdir = await mkdtemp(join(dir, 'work-'));
+        const child = spawn(process.execPath, [binPath('panda-pilot'), ...(await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']))], {
+          env: cleanEnv(),
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString('utf8');
+        });
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+          child.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal })),
+        );
+        return { signal, child, workdir, exited, stderr: () => stderr };
+      }),
+    );
+    for (const pilot of pilots) {
+      while (!existsSync(join(marks, `started.${pilot.child.pid}`))) await delay(50);
+      pilot.child.kill(pilot.signal);
+    }
+    for (const pilot of pilots) {
+      expect(await pilot.exited).toEqual({ code: 1, signal: null });
+      pilotLogs.push(pilot.stderr());
+      expect(pilot.stderr()).toMatch(new RegExp(`stopped by ${pilot.signal} after 1 job\\(s\\)\\n$`));
+      expect(await readdir(pilot.workdir)).toEqual([]);
+      const [, jobId] = /job (\S+): acquired/.exec(pilot.stderr()) ?? [];
+      expect(await userClient().getJob(jobId!)).toMatchObject({ state: 'failed', exitCode: 143 });
+      expect((await userClient().getJobLog(jobId!)).log).toBe(`panda-pilot: the pilot was stopped (${pilot.signal}); the job was killed\n`);
+      const sleepPid = Number(await readFile(join(marks, `sleep.${pilot.child.pid}`), 'utf8'));
+      while (isRunning(sleepPid)) await delay(50);
+    }
+  }, 60_000);
+});
+
 /** True while `pid` is a live process (a killed one is gone, or a zombie until it is reaped). */
 function isRunning(pid: number): boolean {
   try {

@@ -32,7 +32,7 @@ export interface PilotDeps {
   log(line: string): void;
   /** The payload's environment before its env secrets: the pilot's own, minus its credentials. */
   payloadEnv: NodeJS.ProcessEnv;
-  /** Aborted when the pilot gets SIGTERM or SIGINT; its reason is the signal's name. */
+  /** Aborted when the pilot gets one of its stop signals (SIGTERM, SIGHUP, ...); its reason is the signal's name. */
   signal: AbortSignal;
   /** Waits `ms`, or less when `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;

@@ -10,7 +10,7 @@ import type { PilotClient, PilotOptions } from './pilot.js';
 
 /** Everything panda-pilot takes from its process. */
 export interface ProgramDeps extends ConnectionSource, CliDeps<ClientOptions, PilotClient> {
-  /** Aborted on SIGTERM or SIGINT, with the signal's name as reason. */
+  /** Aborted on any of STOP_SIGNALS, with the signal's name as reason. */
   signal: AbortSignal;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   now(): Date;
@@ -26,6 +26,13 @@ const EPILOGUE = epilogue({
   environmentEnd: '; the payload sees none of the token variables.',
   exitCodes: ['Exit codes: 0 ok, 1 error or a job killed because the pilot was stopped, 2 usage, 4 authentication.'],
 });
+
+/**
+ * The signals that stop the pilot in order: a running job is killed, its secrets removed, and it is
+ * reported failed before the pilot exits. Their default actions would end the pilot at once and
+ * leave the payload running with its secret files on disk (SIGUSR1 would open Node's inspector).
+ */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;
 
 interface ParsedArgs {
   connection: ConnectionOptions;

@@ -21,7 +21,7 @@ export interface RunJobOptions {
   baseEnv: NodeJS.ProcessEnv;
   /** Receives the payload's stdout and stderr, already masked, in order of arrival. */
   onOutput(text: string): void;
-  /** Aborting (the pilot got SIGTERM or SIGINT) kills the payload's whole process group. */
+  /** Aborting (the pilot got one of its stop signals) kills the payload's whole process group. */
   signal?: AbortSignal;
   /** How long a payload asked to stop with SIGTERM may take before SIGKILL. Default 3000 ms. */
   killGraceMs?: number;
