@@ -113,7 +113,7 @@ const SEED_REPORT = [
   `MY_SECRET_DIC ${sha256(SECRETS.MY_SECRET_DIC!)} True`,
   `my_secret_file.dat ${sha256(SEED_FILE)} 0o600 True`,
   `TRICKY ${sha256(TRICKY)}`,
-  "files ['my_secret_file.dat']",
+  "files ['.pilot-pid', 'my_secret_file.dat']",
   '',
 ].join('\n');
 
@@ -200,18 +200,18 @@ describe('masking', () => {
 });
 
 describe('which secrets a job gets', () => {
-  const exec = 'env | grep -oE "^(MY_SECRET|MY_SECRET_DIC|TRICKY|ONE|MULTI)=" | sort; ls -A';
+  const exec = 'env | grep -oE "^(MY_SECRET|MY_SECRET_DIC|TRICKY|ONE|MULTI)=" | sort; LC_ALL=C ls -A';
 
   it('without --useSecrets: none', async () => {
     const run = await runJob(exec, []);
-    expect(run.prun.stdout).toBe('');
+    expect(run.prun.stdout).toBe('.pilot-pid\n');
     expect(run.prun.code).toBe(0);
     expect(run.pilot.stderr).toMatch(/env secrets \(none\); secret files \(none\)/);
   });
 
   it('with --secrets: only those named, a file by its plain name', async () => {
     const run = await runJob(exec, ['--secrets', 'MY_SECRET,my_secret_file.dat']);
-    expect(run.prun.stdout).toBe('MY_SECRET=\nmy_secret_file.dat\n');
+    expect(run.prun.stdout).toBe('MY_SECRET=\n.pilot-pid\nmy_secret_file.dat\n');
     expect(run.prun.code).toBe(0);
   });
 
@@ -280,7 +280,7 @@ describe('the secret files', () => {
     const marks = await mkdtemp(join(dir, 'marks-'));
     const submitted = await prun([
       '--exec',
-      `ls -A > ${marks}/listing; sleep 60 & echo $! > ${marks}/sleep.pid; touch ${marks}/started; wait`,
+      `LC_ALL=C ls -A > ${marks}/listing; sleep 60 & echo $! > ${marks}/sleep.pid; touch ${marks}/started; wait`,
       '--outDS',
       'user.alice.e2e',
       '--secrets',
@@ -298,7 +298,7 @@ describe('the secret files', () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     while (!existsSync(join(marks, 'started'))) await delay(50);
-    expect(await readFile(join(marks, 'listing'), 'utf8')).toBe('my_secret_file.dat\n');
+    expect(await readFile(join(marks, 'listing'), 'utf8')).toBe('.pilot-pid\nmy_secret_file.dat\n');
     child.kill('SIGTERM');
     expect(await exited).toBe(1);
     pilotLogs.push(stderr);
@@ -354,6 +354,29 @@ describe('the other signals that would end the pilot', () => {
       while (isRunning(sleepPid)) await delay(50);
     }
   }, 60_000);
+});
+
+describe('a pilot killed with SIGKILL mid-job', () => {
+  it("leaves its job directory, which the next pilot on that work directory removes at start-up", async () => {
+    const workdir = await mkdtemp(join(dir, 'work-'));
+    const marks = await mkdtemp(join(dir, 'marks-'));
+    await prun(['--exec', `echo $$ > ${marks}/payload.pid; touch ${marks}/started; sleep 60`, '--outDS', 'user.alice.e2e', '--secrets', 'my_secret_file.dat', '--json']);
+    const child = spawn(process.execPath, [binPath('panda-pilot'), ...(await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']))], {
+      env: cleanEnv(),
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    while (!existsSync(join(marks, 'started'))) await delay(50);
+    child.kill('SIGKILL');
+    await exited;
+    const [left] = await readdir(workdir);
+    expect(await readdir(join(workdir, left!))).toEqual(['.pilot-pid', 'my_secret_file.dat']);
+    const next = await pilot('pilot-a', workdir, ['--exit-when-idle']);
+    expect(next.stderr).toContain(`panda-pilot: removed the job directory ${left} left by a pilot that is gone (pid ${child.pid})\n`);
+    expect(await readdir(workdir)).toEqual([]);
+    // The killed pilot could not stop its payload (that is what the stop signals are for): stop its group here.
+    process.kill(-Number(await readFile(join(marks, 'payload.pid'), 'utf8')), 'SIGKILL');
+  });
 });
 
 /** True while `pid` is a live process (a killed one is gone, or a zombie until it is reaped). */

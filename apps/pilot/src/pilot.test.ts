@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -218,6 +219,27 @@ describe('runPilot', () => {
     );
     expect(await readdir(workRoot)).toEqual([]);
   });
+
+  it('at start-up removes the job directories of pilots that are gone, logging each, and keeps those of live ones', async () => {
+    const dead = spawnSync('true').pid!;
+    for (const [name, pid] of [['job-stale-abc123', dead], ['job-live-def456', process.pid]] as const) {
+      await mkdir(join(workdir, name));
+      await writeFile(join(workdir, name, '.pilot-pid'), `${pid}\n`);
+      await writeFile(join(workdir, name, 'my_secret_file.dat'), 'left behind by a killed pilot');
+    }
+    const { deps, lines } = pilotDeps(fakeClient([]).client);
+    await runPilot(deps, { ...OPTIONS, workdir });
+    expect(lines).toEqual([`removed the job directory job-stale-abc123 left by a pilot that is gone (pid ${dead})`, 'no job is queued']);
+    expect(await readdir(workdir)).toEqual(['job-live-def456']);
+  });
+
+  it('refuses to start on a work directory others can write to, before acquiring anything', async () => {
+    const { client, keys } = fakeClient([{ id: 'job-1', exec: 'true' }]);
+    await chmod(workdir, 0o777);
+    await expect(runPilot(pilotDeps(client).deps, { ...OPTIONS, workdir })).rejects.toMatchObject({ code: 'CONFIG' });
+    expect(keys).toEqual([]);
+  });
+
   it('after an update the server refuses for good, stops sending the log and keeps at most 1 MB of it', async () => {
     const { client } = fakeClient([{ id: 'job-1', exec: 'head -c 3000000 /dev/zero | tr "\\0" x; sleep 0.3; echo end', withSecrets: false }]);
     const logged: string[] = [];

@@ -6,6 +6,7 @@ import type { AcquiredJob, SecretBundle, UpdateJobRequest } from '@panda-secrets
 import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
 import { runJob } from './run.js';
 import type { JobOutcome } from './run.js';
+import { prepareWorkRoot, removeStaleJobDirs } from './workdir.js';
 
 /** The server calls the pilot makes; unit tests pass a fake with these methods. */
 export type PilotClient = Pick<PandaClient, 'acquireJobs' | 'updateJob'>;
@@ -69,6 +70,10 @@ function keyList(names: string[]): string {
  * working directory only while it runs.
  */
 export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<PilotSummary> {
+  await prepareWorkRoot(options.workdir);
+  for (const stale of await removeStaleJobDirs(options.workdir)) {
+    deps.log(`removed the job directory ${stale.name} left by a pilot that is gone (pid ${stale.pid})`);
+  }
   const summary: PilotSummary = { jobs: 0, interruptedJob: false };
   const limit = options.once ? 1 : (options.maxJobs ?? Infinity);
   const pollMs = options.pollSeconds * 1000;

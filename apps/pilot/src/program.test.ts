@@ -1,4 +1,7 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ClientOptions } from '@panda-secrets/client';
 import { main, payloadEnvironment } from './program.js';
@@ -9,6 +12,16 @@ function collect(stream: PassThrough): () => string {
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   return () => Buffer.concat(chunks).toString('utf8');
 }
+
+let temporary: string;
+
+beforeAll(async () => {
+  temporary = await mkdtemp(join(tmpdir(), 'pilot-program-test-'));
+});
+
+afterAll(async () => {
+  await rm(temporary, { recursive: true, force: true });
+});
 
 async function runMain(args: string[], env: Record<string, string> = {}, files: Record<string, string> = {}) {
   const stdout = new PassThrough();
@@ -32,7 +45,7 @@ async function runMain(args: string[], env: Record<string, string> = {}, files: 
     signal: new AbortController().signal,
     sleep: async () => undefined,
     now: () => new Date('2026-01-02T03:04:05.000Z'),
-    tmpdir: '/tmp',
+    tmpdir: temporary,
   };
   const code = await main(args, deps, '0.1.0');
   return { code, stdout: out(), stderr: err(), clients };
@@ -47,6 +60,20 @@ describe('panda-pilot main', () => {
       stderr: '2026-01-02T03:04:05.000Z panda-pilot: no job is queued\n',
       clients: [{ server: 'http://127.0.0.1:1', token: 'tok' }],
     });
+    expect(await readdir(join(temporary, 'panda-pilot'))).toEqual([]);
+  });
+
+  it('refuses to start on a work directory others can write to, saying what is required', async () => {
+    const workdir = join(temporary, 'open-to-all');
+    await mkdir(workdir);
+    await chmod(workdir, 0o777);
+    const result = await runMain(['--workdir', workdir, '--once', '--token-file', '/t'], {}, { '/t': 'tok' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `panda-pilot: the work directory ${workdir} (--workdir) is writable by group or others (mode 0777); it must be a real ` +
+        `directory (not a symbolic link) owned by panda-pilot's user (uid ${process.getuid!()}) and not writable by group or others, ` +
+        'such as the one panda-pilot creates (mode 0711)\n',
+    );
   });
 
   it('takes the server and token from PanDA\'s environment variables', async () => {

@@ -73,7 +73,7 @@ describe('runJob', () => {
       `printf %s "$TRICKY" | od -An -v -tx1 | tr -d ' \\n'; echo; ls -A; ls -A "$OUTSIDE"`,
     );
     expect(outcome).toEqual({ exitCode: 0, signal: null, aborted: false });
-    expect(output).toBe(`${hex(Buffer.from(TRICKY, 'utf8'))}\nmy_secret_file.dat\nnotes.txt\n`);
+    expect(output).toBe(`${hex(Buffer.from(TRICKY, 'utf8'))}\n.pilot-pid\nmy_secret_file.dat\nnotes.txt\n`);
   });
 
   it('writes the file secrets byte-exact and 0600 into the current directory, and removes them after', async () => {

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SecretBundle } from '@panda-secrets/protocol';
 import { bundleMaskValues, maskerFactory } from './mask.js';
 import type { Masker } from './mask.js';
-import { createJobDir, removeFiles, removeJobDir, writeSecretFiles } from './workdir.js';
+import { PILOT_PID_FILE, createJobDir, removeEntries, removeJobDir, writeSecretFiles } from './workdir.js';
 
 export interface RunJobOptions {
   jobId: string;
@@ -141,7 +141,8 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     files = await writeSecretFiles(dir, options.secrets.files);
     return await runPayload(options, dir);
   } finally {
-    if (options.keepWorkdir) await removeFiles(files);
+    // A kept directory holds no secret, so no later pilot needs to find it by its .pilot-pid.
+    if (options.keepWorkdir) await removeEntries(dir, [...files, PILOT_PID_FILE]);
     else await removeJobDir(dir);
   }
 }

@@ -1,8 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createJobDir, removeFiles, removeJobDir, secretFilePath, writeSecretFiles } from './workdir.js';
+import {
+  PILOT_PID_FILE,
+  createJobDir,
+  prepareWorkRoot,
+  removeEntries,
+  removeJobDir,
+  removeStaleJobDirs,
+  secretFilePath,
+  writeSecretFiles,
+} from './workdir.js';
 
 let root: string;
 
@@ -18,14 +28,53 @@ const modeOf = async (path: string): Promise<number> => (await stat(path)).mode 
 const base64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString('base64');
 
 describe('createJobDir', () => {
-  it('makes a fresh 0700 directory per job under the root, creating the root', async () => {
-    const workRoot = join(root, 'panda-pilot');
-    const first = await createJobDir(workRoot, 'job/../1');
-    const second = await createJobDir(workRoot, 'job/../1');
+  it('makes a fresh 0700 directory per job under the root, holding the pilot\'s pid', async () => {
+    const first = await createJobDir(root, 'job/../1');
+    const second = await createJobDir(root, 'job/../1');
     expect(first).not.toBe(second);
-    expect(first.startsWith(join(workRoot, 'job-job1-'))).toBe(true);
+    expect(first.startsWith(join(root, 'job-job1-'))).toBe(true);
     expect(await modeOf(first)).toBe(0o700);
-    expect(await modeOf(workRoot)).toBe(0o700);
+    expect(await readdir(first)).toEqual([PILOT_PID_FILE]);
+    expect(await readFile(join(first, PILOT_PID_FILE), 'utf8')).toBe(`${process.pid}\n`);
+  });
+});
+
+describe('prepareWorkRoot', () => {
+  it('creates a missing work root 0711, also below missing folders, whatever the umask', async () => {
+    const workRoot = join(root, 'a', 'panda-pilot');
+    const umask = process.umask(0o077);
+    try {
+      await prepareWorkRoot(workRoot);
+    } finally {
+      process.umask(umask);
+    }
+    expect(await modeOf(workRoot)).toBe(0o711);
+  });
+
+  it('accepts an existing directory of the pilot\'s own that others cannot write to', async () => {
+    await chmod(root, 0o755);
+    await expect(prepareWorkRoot(root)).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['writable by its group', (path: string) => chmod(path, 0o770), /is writable by group or others \(mode 0770\)/],
+    ['writable by others', (path: string) => chmod(path, 0o1777), /is writable by group or others \(mode 0777\)/],
+    ['a symbolic link', async (path: string) => {
+      await rm(path, { recursive: true });
+      await symlink(tmpdir(), path);
+    }, /is a symbolic link/],
+    ['a file', async (path: string) => {
+      await rm(path, { recursive: true });
+      await writeFile(path, '');
+    }, /is not a directory/],
+  ])('refuses a work root that is %s, saying what is required', async (_, spoil, problem) => {
+    const workRoot = join(root, 'work');
+    await mkdir(workRoot);
+    await spoil(workRoot);
+    const refusal = prepareWorkRoot(workRoot);
+    await expect(refusal).rejects.toMatchObject({ code: 'CONFIG' });
+    await expect(refusal).rejects.toThrow(problem);
+    await expect(refusal).rejects.toThrow(/it must be a real directory \(not a symbolic link\) owned by panda-pilot's user \(uid \d+\) and not writable by group or others/);
   });
 });
 
@@ -46,7 +95,7 @@ describe('writeSecretFiles', () => {
       await expect(writeSecretFiles(dir, { 'first.dat': base64('one'), [name]: base64('two') })).rejects.toMatchObject({
         code: 'INVALID_NAME',
       });
-      expect(await readdir(dir)).toEqual([]);
+      expect(await readdir(dir)).toEqual([PILOT_PID_FILE]);
       expect(await readdir(root)).toEqual([dir.slice(root.length + 1)]);
     },
   );
@@ -65,7 +114,7 @@ describe('writeSecretFiles', () => {
     await expect(writeSecretFiles(dir, { 'a.dat': base64('a'), 'b.dat': 'not base64!' })).rejects.toMatchObject({
       code: 'INVALID_INPUT',
     });
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual([PILOT_PID_FILE]);
   });
 
   it('keeps names checked on their own too', () => {
@@ -80,11 +129,36 @@ describe('clean-up', () => {
     const paths = await writeSecretFiles(dir, { 'a.dat': base64('a'), 'b.dat': base64('b'), 'c.dat': base64('c') });
     await rm(paths[1]!);
     await rm(paths[2]!);
-    await createJobDir(paths[2]!, 'inner');
+    await mkdir(join(paths[2]!, 'inner'), { recursive: true });
     await writeFile(join(dir, 'output.txt'), 'result');
-    await removeFiles(paths);
+    await removeEntries(dir, [...paths, PILOT_PID_FILE]);
     expect(await readdir(dir)).toEqual(['output.txt']);
     await removeJobDir(dir);
     expect(await readdir(root)).toEqual([]);
+  });
+});
+
+/** A process that has ended: its pid names no process (until the system reuses it). */
+function deadPid(): number {
+  return spawnSync('true').pid!;
+}
+
+describe('removeStaleJobDirs', () => {
+  it("removes the job directories whose pilot is gone, and keeps those of live pilots and those without a pid", async () => {
+    const stale = await createJobDir(root, 'stale');
+    await writeFile(join(stale, PILOT_PID_FILE), `${deadPid()}\n`);
+    await writeFile(join(stale, 'secret.dat'), 'left behind');
+    const live = await createJobDir(root, 'live');
+    const starting = await createJobDir(root, 'starting');
+    await rm(join(starting, PILOT_PID_FILE));
+    const planted = await createJobDir(root, 'planted');
+    await rm(join(planted, PILOT_PID_FILE));
+    await symlink(join(stale, PILOT_PID_FILE), join(planted, PILOT_PID_FILE));
+    await mkdir(join(root, 'not-a-job'));
+    await writeFile(join(root, 'not-a-job', PILOT_PID_FILE), `${deadPid()}\n`);
+
+    const removed = await removeStaleJobDirs(root);
+    expect(removed).toEqual([{ name: stale.slice(root.length + 1), pid: expect.any(Number) }]);
+    expect((await readdir(root)).sort()).toEqual([live, planted, starting].map((dir) => dir.slice(root.length + 1)).concat('not-a-job').sort());
   });
 });
