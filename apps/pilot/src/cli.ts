@@ -15,4 +15,4 @@ for (const signal of STOP_SIGNALS) {
 }
 const sleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
 
-process.exitCode = await main(args, { ...deps, readFile, signal: stop.signal, sleep, now: () => new Date(), tmpdir: tmpdir() }, version);
+process.exitCode = await main(args, { ...deps, readFile, signal: stop.signal, sleep, now: () => new Date(), tmpdir: tmpdir(), uid: process.getuid?.() ?? -1 }, version);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -11,6 +11,7 @@ import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
 import type { JobInfo } from '@panda-secrets/protocol';
 import { binPath, cleanEnv, runCli, startServer } from '@panda-secrets/testkit';
 import type { CliResult, RunningServer } from '@panda-secrets/testkit';
+import { describeAsRoot, nobody } from './testing/root.js';
 
 // End-to-end: the built prun and panda-pilot as child processes against a real panda-server.
 
@@ -379,6 +380,54 @@ describe('a pilot killed with SIGKILL mid-job', () => {
   });
 });
 
+describeAsRoot('--run-as', () => {
+  /** Reports what the payload can reach, without printing any of it. */
+  const PROBE = [
+    'id -u',
+    'cat /proc/$PPID/environ > /dev/null 2>&1 && echo "pilot environment readable" || echo "pilot environment refused"',
+    'cat "$TOKEN_FILE" > /dev/null 2>&1 && echo "token file readable" || echo "token file refused"',
+    'stat -c "%U %a %n" . my_secret_file.dat',
+    'sha256sum < my_secret_file.dat | cut -c1-64',
+  ].join('; ');
+
+  /** One job of PROBE under a pilot that has its token in its environment, as PANDA_AUTH_ID_TOKEN. */
+  async function probe(extra: string[]): Promise<{ prun: CliResult; pilot: CliResult; workdir: string }> {
+    const root = await mkdtemp(join(tmpdir(), 'pilot-run-as-'));
+    await chmod(root, 0o711);
+    const workdir = join(root, 'work');
+    const tokenFile = await pilotTokenFile('pilot-a');
+    const exec = `TOKEN_FILE=${tokenFile}; ${PROBE}`;
+    const [pilotResult, prunResult] = await Promise.all([
+      runCli('panda-pilot', ['--server', server.url, '--workdir', workdir, '--poll', '0.2', '--max-jobs', '1', ...extra], {
+        env: cleanEnv({ PANDA_AUTH_ID_TOKEN: (await readFile(tokenFile, 'utf8')).trim() }),
+        cwd: dir,
+        timeoutMs: 60_000,
+      }),
+      prun(['--exec', exec, '--outDS', 'user.alice.e2e', '--secrets', 'my_secret_file.dat', '--wait']),
+    ]);
+    pilotLogs.push(pilotResult.stderr);
+    await rm(root, { recursive: true, force: true });
+    return { prun: prunResult, pilot: pilotResult, workdir };
+  }
+
+  it("runs the payload as that user: it reads its own secret file, not the pilot's token file nor its environment", async () => {
+    const user = await nobody();
+    const run = await probe(['--run-as', 'nobody']);
+    expect(run.prun.stdout).toBe(
+      [`${user.uid}`, 'pilot environment refused', 'token file refused', 'nobody 700 .', 'nobody 600 my_secret_file.dat', sha256(SEED_FILE), ''].join('\n'),
+    );
+    expect(run.prun.code).toBe(0);
+    expect(run.pilot.stderr).not.toMatch(/warning/);
+    expect(run.pilot.stderr).toMatch(/job \S+: finished, exit code 0\n/);
+  });
+
+  it("without it, the same payload reads the pilot's token file and environment, and the pilot warns at start-up", async () => {
+    const run = await probe([]);
+    expect(run.prun.stdout).toBe(['0', 'pilot environment readable', 'token file readable', 'root 700 .', 'root 600 my_secret_file.dat', sha256(SEED_FILE), ''].join('\n'));
+    expect(run.pilot.stderr).toMatch(/^\S+ panda-pilot: warning: payloads run as this pilot's own user and can read its credentials/);
+  });
+});
+
 /** True while `pid` is a live process (a killed one is gone, or a zombie until it is reaped). */
 function isRunning(pid: number): boolean {
   try {
@@ -402,7 +451,9 @@ describe('roles and claims', () => {
       env: cleanEnv({ PANDA_AUTH_ID_TOKEN: userToken }),
     });
     expect(refused.code).toBe(4);
-    expect(refused.stderr).toBe('panda-pilot: this call is for pilots: a user token cannot acquire or update jobs\n');
+    expect(refused.stderr).toMatch(
+      /^\S+ panda-pilot: warning: payloads run as this pilot's own user and can read its credentials \(its token file, its environment\); use --run-as USER\npanda-pilot: this call is for pilots: a user token cannot acquire or update jobs\n$/,
+    );
   });
 
   it("a pilot cannot update another pilot's job, nor open its bundle, nor replay a bundle for another job", async () => {

@@ -6,6 +6,7 @@ import type { AcquiredJob, SecretBundle, UpdateJobRequest } from '@panda-secrets
 import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
 import { runJob } from './run.js';
 import type { JobOutcome } from './run.js';
+import type { RunAsUser } from './users.js';
 import { prepareWorkRoot, removeStaleJobDirs } from './workdir.js';
 
 /** The server calls the pilot makes; unit tests pass a fake with these methods. */
@@ -24,6 +25,8 @@ export interface PilotOptions {
   exitWhenIdle: boolean;
   keepWorkdir: boolean;
   verbose: boolean;
+  /** The user payloads run as; without it they run as the pilot's own user. */
+  runAs?: RunAsUser;
 }
 
 /** Everything the pilot takes from its process, injected so that tests drive it. */
@@ -70,7 +73,7 @@ function keyList(names: string[]): string {
  * working directory only while it runs.
  */
 export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<PilotSummary> {
-  await prepareWorkRoot(options.workdir);
+  await prepareWorkRoot(options.workdir, options.runAs);
   for (const stale of await removeStaleJobDirs(options.workdir)) {
     deps.log(`removed the job directory ${stale.name} left by a pilot that is gone (pid ${stale.pid})`);
   }
@@ -153,6 +156,7 @@ async function processJob(
       onOutput: (text) => jobLog.add(text),
       signal: deps.signal,
       ...(deps.killGraceMs === undefined ? {} : { killGraceMs: deps.killGraceMs }),
+      runAs: options.runAs,
     });
     if (outcome.aborted) {
       jobLog.add(`panda-pilot: the pilot was stopped (${String(deps.signal.reason)}); the job was killed\n`);

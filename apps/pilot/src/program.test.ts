@@ -23,7 +23,10 @@ afterAll(async () => {
   await rm(temporary, { recursive: true, force: true });
 });
 
-async function runMain(args: string[], env: Record<string, string> = {}, files: Record<string, string> = {}) {
+const WARNING =
+  "2026-01-02T03:04:05.000Z panda-pilot: warning: payloads run as this pilot's own user and can read its credentials (its token file, its environment); use --run-as USER\n";
+
+async function runMain(args: string[], env: Record<string, string> = {}, files: Record<string, string> = {}, uid = 0) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out = collect(stdout);
@@ -46,6 +49,7 @@ async function runMain(args: string[], env: Record<string, string> = {}, files: 
     sleep: async () => undefined,
     now: () => new Date('2026-01-02T03:04:05.000Z'),
     tmpdir: temporary,
+    uid,
   };
   const code = await main(args, deps, '0.1.0');
   return { code, stdout: out(), stderr: err(), clients };
@@ -57,10 +61,25 @@ describe('panda-pilot main', () => {
     expect(result).toEqual({
       code: 0,
       stdout: '',
-      stderr: '2026-01-02T03:04:05.000Z panda-pilot: no job is queued\n',
+      stderr: `${WARNING}2026-01-02T03:04:05.000Z panda-pilot: no job is queued\n`,
       clients: [{ server: 'http://127.0.0.1:1', token: 'tok' }],
     });
     expect(await readdir(join(temporary, 'panda-pilot'))).toEqual([]);
+  });
+
+  it('refuses --run-as unless running as root, and users that do not exist or are root', async () => {
+    const notRoot = await runMain(['--run-as', 'nobody', '--token-file', '/t'], {}, { '/t': 'tok' }, 1000);
+    expect(notRoot.code).toBe(2);
+    expect(notRoot.stderr).toBe(
+      'panda-pilot: --run-as needs panda-pilot to run as root (it runs as uid 1000): only root can start a payload as another user\n' +
+        'Run "panda-pilot --help" for the options.\n',
+    );
+    const unknown = await runMain(['--run-as', 'no-such-user-here', '--token-file', '/t'], {}, { '/t': 'tok' });
+    expect(unknown).toMatchObject({ code: 2, stderr: 'panda-pilot: --run-as: there is no user "no-such-user-here" on this machine\n', clients: [] });
+    expect((await runMain(['--run-as', 'root', '--token-file', '/t'], {}, { '/t': 'tok' })).stderr).toBe(
+      'panda-pilot: --run-as must name an unprivileged user, not root (uid 0)\n',
+    );
+    expect((await runMain(['--run-as=-x', '--token-file', '/t'], {}, { '/t': 'tok' })).stderr).toMatch(/--run-as takes a user name or a numeric uid/);
   });
 
   it('refuses to start on a work directory others can write to, saying what is required', async () => {
@@ -70,7 +89,7 @@ describe('panda-pilot main', () => {
     const result = await runMain(['--workdir', workdir, '--once', '--token-file', '/t'], {}, { '/t': 'tok' });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      `panda-pilot: the work directory ${workdir} (--workdir) is writable by group or others (mode 0777); it must be a real ` +
+      `${WARNING}panda-pilot: the work directory ${workdir} (--workdir) is writable by group or others (mode 0777); it must be a real ` +
         `directory (not a symbolic link) owned by panda-pilot's user (uid ${process.getuid!()}) and not writable by group or others, ` +
         'such as the one panda-pilot creates (mode 0711)\n',
     );
@@ -102,6 +121,7 @@ describe('panda-pilot main', () => {
     const result = await runMain(['--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/--keep-workdir/);
+    expect(result.stdout).toMatch(/--run-as +run payloads as this user/);
   });
 });
 

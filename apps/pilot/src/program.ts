@@ -15,6 +15,8 @@ export interface ProgramDeps extends ConnectionSource, CliDeps<ClientOptions, Pi
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   now(): Date;
   tmpdir: string;
+  /** The pilot's own uid: --run-as needs root. */
+  uid: number;
 }
 
 const EPILOGUE = epilogue({
@@ -34,9 +36,14 @@ const EPILOGUE = epilogue({
  */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;
 
+const SHARED_USER_WARNING =
+  "warning: payloads run as this pilot's own user and can read its credentials (its token file, its environment); use --run-as USER";
+
 interface ParsedArgs {
   connection: ConnectionOptions;
-  options: PilotOptions;
+  options: Omit<PilotOptions, 'runAs'>;
+  /** The --run-as user as given, resolved when the pilot starts. */
+  runAs?: string;
 }
 
 function positive(name: string, value: unknown, integer: boolean): number {
@@ -55,13 +62,19 @@ function declareOptions(parser: Argv, tmpdir: string): Argv {
     .option('workdir', { type: 'string', requiresArg: true, describe: 'where job working directories are made', default: join(tmpdir, 'panda-pilot') })
     .option('poll', { type: 'number', requiresArg: true, default: 5, describe: 'seconds between polls while no job is queued' })
     .option('keep-workdir', { type: 'boolean', default: false, describe: 'keep each job\'s working directory (its secret files are always removed)' })
+    .option('run-as', { type: 'string', requiresArg: true, describe: 'run payloads as this user (name or uid; the pilot must run as root), so they cannot reach its credentials' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log each poll; stack traces of errors' });
 }
 
 /** Checks what yargs cannot and builds the pilot's options. */
-function readArgs(argv: Record<string, unknown>): ParsedArgs {
+function readArgs(argv: Record<string, unknown>, uid: number): ParsedArgs {
   const maxJobs = argv.maxJobs === undefined ? undefined : positive('max-jobs', argv.maxJobs, true);
+  const runAs = argv.runAs === undefined ? undefined : String(argv.runAs);
+  if (runAs !== undefined && uid !== 0) {
+    throw new PandaError('USAGE', `--run-as needs panda-pilot to run as root (it runs as uid ${uid}): only root can start a payload as another user`);
+  }
   return {
+    runAs,
     connection: readConnectionOptions(argv),
     options: {
       workdir: String(argv.workdir),
@@ -97,13 +110,15 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     wrap: 110,
     epilogue: EPILOGUE,
     options: (parser) => declareOptions(parser, deps.tmpdir),
-    read: readArgs,
+    read: (argv) => readArgs(argv, deps.uid),
     run: async (parsed) => {
+      if (parsed.runAs === undefined) log(SHARED_USER_WARNING);
+      const runAs = parsed.runAs === undefined ? undefined : await (await import('./users.js')).lookupUser(parsed.runAs);
       const client = await deps.createClient(await resolveClientOptions(deps, parsed.connection, 'pilot'));
       const { runPilot } = await import('./pilot.js');
       const summary = await runPilot(
         { client, log, payloadEnv: payloadEnvironment(deps.env), signal: deps.signal, sleep: deps.sleep },
-        parsed.options,
+        { ...parsed.options, runAs },
       );
       if (deps.signal.aborted) log(`stopped by ${String(deps.signal.reason)} after ${summary.jobs} job(s)`);
       return summary.interruptedJob ? ExitCode.ERROR : ExitCode.OK;

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runJob } from './run.js';
 import type { JobOutcome, RunJobOptions } from './run.js';
+import { describeAsRoot, nobody } from './testing/root.js';
 
 let workRoot: string;
 let outside: string;
@@ -189,5 +190,74 @@ describe('runJob', () => {
     ).rejects.toMatchObject({ code: 'INVALID_NAME' });
     expect(await readdir(outside)).toEqual([]);
     expect(await readdir(workRoot)).toEqual([]);
+  });
+});
+
+describeAsRoot('runJob with runAs', () => {
+  it("runs the payload as that user, who reads its own secret files but not the pilot's token file or environment", async () => {
+    const user = await nobody();
+    await chmod(workRoot, 0o711);
+    await chmod(outside, 0o711);
+    const tokenFile = `${outside}/pilot.token`;
+    await writeFile(tokenFile, 'the pilot token\n', { mode: 0o600 });
+    const { outcome, output } = await run(
+      [
+        'id -u; id -g; echo "$HOME $USER $LOGNAME"',
+        'stat -c "%u %g %a %n" . my_secret_file.dat notes.txt',
+        'od -An -v -tx1 my_secret_file.dat | tr -d " \\n"; echo',
+        `cat ${tokenFile} > /dev/null 2>&1 && echo "token file readable" || echo "token file refused"`,
+        // $PPID is the process that started the payload: here the test runner, in the pilot the pilot.
+        'cat /proc/$PPID/environ > /dev/null 2>&1 && echo "environ readable" || echo "environ refused"',
+        'rm -f notes.txt && echo "own file removed"',
+      ].join('; '),
+      { runAs: user },
+    );
+    expect(outcome.exitCode).toBe(0);
+    expect(output).toBe(
+      [
+        `${user.uid}`,
+        `${user.gid}`,
+        `${user.home} nobody nobody`,
+        `${user.uid} ${user.gid} 700 .`,
+        `${user.uid} ${user.gid} 600 my_secret_file.dat`,
+        `${user.uid} ${user.gid} 600 notes.txt`,
+        hex(FILE_BYTES),
+        'token file refused',
+        'environ refused',
+        'own file removed',
+        '',
+      ].join('\n'),
+    );
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it("as the pilot's own user instead, the payload reads the pilot's environment: what runAs prevents", async () => {
+    const { output } = await run('cat /proc/$PPID/environ > /dev/null 2>&1 && echo "environ readable" || echo "environ refused"');
+    expect(output).toBe('environ readable\n');
+  });
+
+  it('removes what a payload left as that user, also when stopped, and keeps only its outputs with keepWorkdir', async () => {
+    const user = await nobody();
+    await chmod(workRoot, 0o711);
+    await run('mkdir -p out/locked && touch out/locked/x && chmod 500 out/locked && cp my_secret_file.dat copy.dat', { runAs: user });
+    expect(await readdir(workRoot)).toEqual([]);
+
+    const controller = new AbortController();
+    let sleepPid = 0;
+    const stopped = await run('cp notes.txt copy.txt; sleep 60 & echo "$!"; wait', {
+      runAs: user,
+      signal: controller.signal,
+      onOutput: (text) => {
+        sleepPid = Number(text);
+        controller.abort();
+      },
+    });
+    expect(stopped.outcome).toEqual({ exitCode: 143, signal: 'SIGTERM', aborted: true });
+    expect(await readdir(workRoot)).toEqual([]);
+    await waitUntil(() => !isRunning(sleepPid));
+
+    await run('echo result > output.txt', { runAs: user, keepWorkdir: true });
+    const [dir] = await readdir(workRoot);
+    expect(await readdir(join(workRoot, dir!))).toEqual(['output.txt']);
   });
 });

@@ -5,7 +5,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SecretBundle } from '@panda-secrets/protocol';
 import { bundleMaskValues, maskerFactory } from './mask.js';
 import type { Masker } from './mask.js';
-import { PILOT_PID_FILE, createJobDir, removeEntries, removeJobDir, writeSecretFiles } from './workdir.js';
+import type { RunAsUser } from './users.js';
+import { userEnvironment } from './users.js';
+import { PILOT_PID_FILE, createJobDir, handOverJobDir, removeEntries, removeJobDir, writeSecretFiles } from './workdir.js';
 
 export interface RunJobOptions {
   jobId: string;
@@ -25,6 +27,11 @@ export interface RunJobOptions {
   signal?: AbortSignal;
   /** How long a payload asked to stop with SIGTERM may take before SIGKILL. Default 3000 ms. */
   killGraceMs?: number;
+  /**
+   * The user the payload runs as (the pilot must be root): its directory and secret files become
+   * that user's, so the payload cannot read the pilot's token file or its process' environment.
+   */
+  runAs?: RunAsUser;
 }
 
 export interface JobOutcome {
@@ -81,14 +88,15 @@ function maskStream(stream: NodeJS.ReadableStream, masker: Masker, onOutput: (te
 }
 
 async function runPayload(options: RunJobOptions, cwd: string): Promise<JobOutcome> {
-  const { command, secrets, baseEnv, onOutput, signal } = options;
+  const { command, secrets, baseEnv, onOutput, signal, runAs } = options;
   const newMasker = maskerFactory(bundleMaskValues(secrets));
   // A new process group (detached), so that stopping the job reaches everything the payload started.
   const child = spawn('bash', ['-c', command], {
     cwd,
-    env: { ...baseEnv, ...secrets.env },
+    env: { ...baseEnv, ...(runAs === undefined ? {} : userEnvironment(runAs)), ...secrets.env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(runAs === undefined ? {} : { uid: runAs.uid, gid: runAs.gid }),
   });
   const outputDone = Promise.all([child.stdout, child.stderr].map((stream) => maskStream(stream, newMasker(), onOutput)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
@@ -127,8 +135,9 @@ async function runPayload(options: RunJobOptions, cwd: string): Promise<JobOutco
 
 /**
  * Runs one job: makes its fresh working directory, writes the file secrets there (0600, O_EXCL),
- * runs the payload with the env secrets in its environment only, masks its output, and removes
- * the secret files and the directory (unless `keepWorkdir`) whatever happens.
+ * hands both to the `runAs` user if given, runs the payload (as that user) with the env secrets in
+ * its environment only, masks its output, and removes the secret files and the directory (unless
+ * `keepWorkdir`) whatever happens.
  *
  * @example
  * const outcome = await runJob({ jobId, command: 'python3 job.py', secrets: bundle, workRoot,
@@ -138,7 +147,8 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const dir = await createJobDir(options.workRoot, options.jobId);
   let files: string[] = [];
   try {
-    files = await writeSecretFiles(dir, options.secrets.files);
+    files = await writeSecretFiles(dir, options.secrets.files, options.runAs);
+    if (options.runAs !== undefined) await handOverJobDir(dir, options.runAs);
     return await runPayload(options, dir);
   } finally {
     // A kept directory holds no secret, so no later pilot needs to find it by its .pilot-pid.

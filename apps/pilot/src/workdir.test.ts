@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeAsRoot, nobody } from './testing/root.js';
 import {
   PILOT_PID_FILE,
   createJobDir,
+  handOverJobDir,
   prepareWorkRoot,
   removeEntries,
   removeJobDir,
@@ -75,6 +77,30 @@ describe('prepareWorkRoot', () => {
     await expect(refusal).rejects.toMatchObject({ code: 'CONFIG' });
     await expect(refusal).rejects.toThrow(problem);
     await expect(refusal).rejects.toThrow(/it must be a real directory \(not a symbolic link\) owned by panda-pilot's user \(uid \d+\) and not writable by group or others/);
+  });
+});
+
+describeAsRoot('prepareWorkRoot, as root', () => {
+  it('refuses a work root owned by another user', async () => {
+    const workRoot = join(root, 'work');
+    await mkdir(workRoot);
+    await chown(workRoot, (await nobody()).uid, (await nobody()).gid);
+    await expect(prepareWorkRoot(workRoot)).rejects.toThrow(/is owned by uid 65534; it must be/);
+  });
+
+  it('with --run-as, refuses a work root the user cannot pass through, and accepts one it can', async () => {
+    const user = await nobody();
+    const workRoot = join(root, 'work');
+    await mkdir(workRoot, { mode: 0o700 });
+    await chmod(root, 0o711);
+    await expect(prepareWorkRoot(workRoot, user)).rejects.toThrow(
+      `the work directory ${workRoot} (--workdir) cannot be reached by the --run-as user nobody (uid ${user.uid}): ${workRoot} (mode 0700) does not let it pass`,
+    );
+    await chmod(workRoot, 0o711);
+    await chmod(root, 0o700);
+    await expect(prepareWorkRoot(workRoot, user)).rejects.toThrow(`${root} (mode 0700) does not let it pass`);
+    await chmod(root, 0o711);
+    await expect(prepareWorkRoot(workRoot, user)).resolves.toBeUndefined();
   });
 });
 
@@ -160,5 +186,40 @@ describe('removeStaleJobDirs', () => {
     const removed = await removeStaleJobDirs(root);
     expect(removed).toEqual([{ name: stale.slice(root.length + 1), pid: expect.any(Number) }]);
     expect((await readdir(root)).sort()).toEqual([live, planted, starting].map((dir) => dir.slice(root.length + 1)).concat('not-a-job').sort());
+  });
+});
+
+describeAsRoot('a job directory handed to another user', () => {
+  it('is removed, with what its owner locked, by that owner and then the pilot', async () => {
+    const user = await nobody();
+    await chmod(root, 0o711);
+    const dir = await createJobDir(root, 'j');
+    const [file] = await writeSecretFiles(dir, { 'a.dat': base64('secret') }, user);
+    await handOverJobDir(dir, user);
+    expect(await lstat(dir)).toMatchObject({ uid: user.uid, gid: user.gid });
+    expect(await lstat(file!)).toMatchObject({ uid: user.uid, gid: user.gid });
+    expect(await modeOf(file!)).toBe(0o600);
+    // What the payload may leave: a folder it took its own write permission from, and a link out of the job.
+    const locked = join(dir, 'locked');
+    await mkdir(join(locked, 'deeper'), { recursive: true });
+    await writeFile(join(locked, 'deeper', 'x'), 'x');
+    await symlink(root, join(dir, 'link-out'));
+    await chown(locked, user.uid, user.gid);
+    await chown(join(locked, 'deeper'), user.uid, user.gid);
+    await chmod(locked, 0o500);
+    await removeJobDir(dir);
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('is removed with its owner\'s rights only: what the owner could not delete stays, and the removal fails', async () => {
+    const user = await nobody();
+    await chmod(root, 0o711);
+    const dir = await createJobDir(root, 'j');
+    await handOverJobDir(dir, user);
+    const rootOwned = join(dir, 'root-owned');
+    await mkdir(rootOwned, { mode: 0o755 });
+    await writeFile(join(rootOwned, 'keep'), 'not the payload\'s to delete');
+    await expect(removeJobDir(dir)).rejects.toThrow(`could not remove ./root-owned in ${dir} as its owner (uid ${user.uid})`);
+    expect(await readFile(join(rootOwned, 'keep'), 'utf8')).toBe('not the payload\'s to delete');
   });
 });

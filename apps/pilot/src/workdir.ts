@@ -1,12 +1,14 @@
+import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, readdir, rm, rmdir } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, open, readdir, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PandaError, assertFileName, decodeFileValue } from '@panda-secrets/protocol';
+import type { RunAsUser } from './users.js';
 
 /** The file in each job directory that names the pilot running the job, for clean-up after a crash. */
 export const PILOT_PID_FILE = '.pilot-pid';
-/** The work root's mode when panda-pilot creates it: others may pass through, not list it. */
+/** The work root's mode when panda-pilot creates it: others may pass through to their own job directory, not list it. */
 const WORK_ROOT_MODE = 0o711;
 const JOB_DIR_PREFIX = 'job-';
 
@@ -26,12 +28,36 @@ function workRootError(root: string, problem: string): PandaError {
   );
 }
 
+/** True when a process of `user` (with no supplementary groups, as the payload has) may pass through `path`. */
+async function searchableBy(path: string, user: RunAsUser): Promise<boolean> {
+  const { uid, gid, mode } = await stat(path);
+  if (uid === user.uid) return (mode & 0o100) !== 0;
+  if (gid === user.gid) return (mode & 0o010) !== 0;
+  return (mode & 0o001) !== 0;
+}
+
+/** Fails unless `user` can pass through `root` and every folder above it. */
+async function assertReachable(root: string, user: RunAsUser): Promise<void> {
+  for (let path = await realpath(root); ; path = dirname(path)) {
+    if (!(await searchableBy(path, user))) {
+      throw new PandaError(
+        'CONFIG',
+        `the work directory ${root} (--workdir) cannot be reached by the --run-as user ${user.name} (uid ${user.uid}): ` +
+          `${path} (mode ${octal((await stat(path)).mode)}) does not let it pass; each folder down to the work directory ` +
+          `needs search permission for that user, for example chmod o+x ${path}`,
+      );
+    }
+    if (path === dirname(path)) return;
+  }
+}
+
 /**
  * Makes sure the work root is safe to hold job directories: creates it with mode 0711 if missing;
  * if it exists, it must be a real directory owned by the pilot's uid and not writable by group or
- * others, or else someone else could plant or swap the directories secrets are written to.
+ * others, or else someone else could plant or swap the directories secrets are written to. With a
+ * --run-as user, that user must also be able to pass through it to its own job directory.
  */
-export async function prepareWorkRoot(root: string): Promise<void> {
+export async function prepareWorkRoot(root: string, runAs?: RunAsUser): Promise<void> {
   const created = await mkdir(root, { recursive: true, mode: WORK_ROOT_MODE }).catch((error: NodeJS.ErrnoException) => {
     // Something that is no directory is in the way: the checks below say what.
     if (error.code === 'EEXIST' || error.code === 'ENOTDIR') return undefined;
@@ -44,6 +70,7 @@ export async function prepareWorkRoot(root: string): Promise<void> {
   if (!info.isDirectory()) throw workRootError(root, 'is not a directory');
   if (info.uid !== pilotUid()) throw workRootError(root, `is owned by uid ${info.uid}`);
   if ((info.mode & 0o022) !== 0) throw workRootError(root, `is writable by group or others (mode ${octal(info.mode)})`);
+  if (runAs !== undefined) await assertReachable(root, runAs);
 }
 
 /**
@@ -55,6 +82,14 @@ export async function createJobDir(root: string, jobId: string): Promise<string>
   const dir = await mkdtemp(join(root, `${JOB_DIR_PREFIX}${label}-`));
   await writeExclusive(join(dir, PILOT_PID_FILE), `${process.pid}\n`, 0o644);
   return dir;
+}
+
+/**
+ * Hands the job's directory to the user its payload runs as, once its secret files are in place
+ * (they were handed over as they were written): no process of that user can enter it earlier.
+ */
+export async function handOverJobDir(dir: string, user: RunAsUser): Promise<void> {
+  await chown(dir, user.uid, user.gid);
 }
 
 /**
@@ -71,9 +106,10 @@ export function secretFilePath(dir: string, name: string): string {
 }
 
 /** Creates `path` with `mode`, failing if anything is there already (O_EXCL), and writes `data`. */
-async function writeExclusive(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+async function writeExclusive(path: string, data: string | Uint8Array, mode: number, owner?: RunAsUser): Promise<void> {
   const handle: FileHandle = await open(path, 'wx', mode);
   try {
+    if (owner !== undefined) await handle.chown(owner.uid, owner.gid);
     await handle.writeFile(data);
   } finally {
     await handle.close();
@@ -81,17 +117,18 @@ async function writeExclusive(path: string, data: string | Uint8Array, mode: num
 }
 
 /**
- * Writes each file secret (name to base64 bytes) into `dir` with mode 0600, failing if a file of
- * that name exists already (O_EXCL), so nothing planted in the directory is followed or reused.
- * Returns the paths written; on failure removes the ones already written.
+ * Writes each file secret (name to base64 bytes) into `dir` with mode 0600, owned by `owner` if
+ * given, failing if a file of that name exists already (O_EXCL), so nothing planted in the
+ * directory is followed or reused. Returns the paths written; on failure removes the ones already
+ * written.
  */
-export async function writeSecretFiles(dir: string, files: Record<string, string>): Promise<string[]> {
+export async function writeSecretFiles(dir: string, files: Record<string, string>, owner?: RunAsUser): Promise<string[]> {
   const written: string[] = [];
   try {
     for (const [name, base64] of Object.entries(files)) {
       const path = secretFilePath(dir, name);
       const bytes = decodeFileValue(name, base64);
-      await writeExclusive(path, bytes, 0o600);
+      await writeExclusive(path, bytes, 0o600, owner);
       written.push(path);
     }
     return written;
@@ -101,12 +138,41 @@ export async function writeSecretFiles(dir: string, files: Record<string, string
   }
 }
 
+function runAsOwner(user: { uid: number; gid: number }, cwd: string, script: string, args: readonly string[]): Promise<number | null> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('bash', ['-c', script, 'panda-pilot-cleanup', ...args], {
+      cwd,
+      uid: user.uid,
+      gid: user.gid,
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+      stdio: 'ignore',
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolvePromise(code));
+  });
+}
+
 /**
- * Removes the entries `paths` (files or whole trees) of `dir`; an entry already gone, or replaced
- * by a directory, is fine: the payload may have done either.
+ * Removes the entries `paths` (files or whole trees) of `dir`; an entry already gone is fine, as
+ * the payload may have removed or replaced it. Where the pilot runs as root and `dir` belongs to
+ * the payload's user, the removal runs as that user: a root `rm -rf` in a tree that user can still
+ * change (through a process that escaped the job) could be led by a swapped-in symbolic link to
+ * delete files anywhere.
  */
 export async function removeEntries(dir: string, paths: readonly string[]): Promise<void> {
-  await Promise.all(paths.map((path) => rm(resolve(dir, path), { force: true, recursive: true })));
+  if (paths.length === 0) return;
+  const owner = await lstat(dir);
+  if (pilotUid() !== 0 || owner.uid === 0) {
+    await Promise.all(paths.map((path) => rm(resolve(dir, path), { force: true, recursive: true })));
+    return;
+  }
+  const names = paths.map((path) => `./${resolve(dir, path).slice(resolve(dir).length + 1)}`);
+  // The payload may have taken its own write permission off a folder; its owner may give it back.
+  await runAsOwner(owner, dir, 'chmod -R u+rwX -- "$@" 2>/dev/null; rm -rf -- "$@"', names);
+  const left = (await Promise.all(names.map((name) => lstat(join(dir, name)).then(() => name, () => undefined)))).filter(Boolean);
+  if (left.length > 0) {
+    throw new PandaError('CONFIG', `could not remove ${left.join(', ')} in ${dir} as its owner (uid ${owner.uid})`);
+  }
 }
 
 /** Removes the job's working directory and everything the payload left in it. */
