@@ -62,7 +62,7 @@ function declareOptions(parser: Argv, tmpdir: string): Argv {
     .option('workdir', { type: 'string', requiresArg: true, describe: 'where job working directories are made', default: join(tmpdir, 'panda-pilot') })
     .option('poll', { type: 'number', requiresArg: true, default: 5, describe: 'seconds between polls while no job is queued' })
     .option('keep-workdir', { type: 'boolean', default: false, describe: 'keep each job\'s working directory (its secret files are always removed)' })
-    .option('run-as', { type: 'string', requiresArg: true, describe: 'run payloads as this user (name or uid; the pilot must run as root), so they cannot reach its credentials' })
+    .option('run-as', { type: 'string', requiresArg: true, describe: 'run payloads as this user, a name or uid (the pilot must be root)' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log each poll; stack traces of errors' });
 }
 
