@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 
 /** Reads a text file, or returns null when it does not exist. */
 export async function readIfExists(path: string): Promise<string | null> {
@@ -55,17 +55,22 @@ export async function writePrivateFile(path: string, text: string): Promise<void
 
 /**
  * Reads a private file, creating it from `generate()` when it does not exist. Two processes
- * starting at once agree on one file: the loser of the exclusive create reads the winner's.
+ * starting at once agree on one file: it appears whole or not at all (written aside, then
+ * hard-linked into place, which fails if it exists), and the loser of the race reads the winner's.
  */
 export async function readOrCreatePrivateFile(path: string, generate: () => Promise<string> | string): Promise<{ text: string; created: boolean }> {
   const existing = await readIfExists(path);
   if (existing !== null) return { text: existing, created: false };
   const text = await generate();
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await createPrivateFile(temporary, text);
   try {
-    await createPrivateFile(path, text);
+    await link(temporary, path);
     return { text, created: true };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     return { text: await readFile(path, 'utf8'), created: false };
+  } finally {
+    await rm(temporary, { force: true });
   }
 }

@@ -34,7 +34,11 @@ describePostgres('two panda-server instances on one PostgreSQL database', () => 
   const servers: RunningServer[] = [];
   beforeAll(async () => {
     const shared = await sharedDeployment((database as TestDatabase).url);
-    servers.push(...(await Promise.all([startServer({ sharedArgs: shared }), startServer({ sharedArgs: shared })])));
+    // Both start at once, as instances of one deployment do; each that started is stopped afterwards.
+    const starts = await Promise.allSettled([startServer({ sharedArgs: shared }), startServer({ sharedArgs: shared })]);
+    for (const start of starts) if (start.status === 'fulfilled') servers.push(start.value);
+    const failed = starts.find((start): start is PromiseRejectedResult => start.status === 'rejected');
+    if (failed) throw failed.reason;
   });
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.stop()));
