@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import {
   DEFAULT_MAX_SECRETS_PER_USER,
   DEFAULT_MAX_TOTAL_BYTES_PER_USER,
+  DEFAULT_MAX_UNFINISHED_JOBS_PER_USER,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
   ExitCode,
@@ -26,6 +27,7 @@ interface Args {
   oidcGroup?: string;
   maxSecrets?: number;
   maxTotalBytes?: number;
+  maxJobs?: number;
   verbose: boolean;
 }
 
@@ -59,6 +61,7 @@ function serveOptions<T>(argv: Argv<T>) {
     .option('oidc-group', { type: 'string', describe: 'In OIDC mode, only accept tokens whose groups claim holds this group' })
     .option('max-secrets', { type: 'number', default: DEFAULT_MAX_SECRETS_PER_USER, describe: 'Most secrets one user may keep' })
     .option('max-total-bytes', { type: 'number', default: DEFAULT_MAX_TOTAL_BYTES_PER_USER, describe: 'Most bytes of values and files one user may keep' })
+    .option('max-jobs', { type: 'number', default: DEFAULT_MAX_UNFINISHED_JOBS_PER_USER, describe: 'Most unfinished (queued or running) jobs one user may have' })
     .option('log-file', { type: 'string', describe: 'Write the JSON log here (mode 0600) instead of stderr' })
     .option('log-level', { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] });
 }
@@ -124,6 +127,7 @@ function settingsFrom(args: Args, keyringText: string | undefined): ServerSettin
       maxSecrets: positiveInteger('--max-secrets', args.maxSecrets, DEFAULT_MAX_SECRETS_PER_USER),
       maxTotalBytes: positiveInteger('--max-total-bytes', args.maxTotalBytes, DEFAULT_MAX_TOTAL_BYTES_PER_USER),
     },
+    maxUnfinishedJobs: positiveInteger('--max-jobs', args.maxJobs, DEFAULT_MAX_UNFINISHED_JOBS_PER_USER),
   };
 }
 

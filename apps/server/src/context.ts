@@ -14,6 +14,8 @@ export interface ServerContext {
   keyring: KeyringSource;
   verifier: TokenVerifier;
   quota: Quota;
+  /** Most unfinished (queued or running) jobs one user may have. */
+  maxUnfinishedJobs: number;
 }
 
 declare module 'fastify' {

@@ -148,3 +148,30 @@ describe('job logs', () => {
     expect(log).toBe(`${'x'.repeat(MAX_JOB_LOG)}\n[the log is truncated at ${MAX_JOB_LOG} characters]\n`);
   });
 });
+
+describe('the per-user job cap', () => {
+  it('refuses a submission that would pass the cap of unfinished jobs, submitting nothing', async () => {
+    const small = await createFixture({ maxUnfinishedJobs: 3 });
+    try {
+      const carol = await small.token('carol');
+      const submitJobs = (count: number) =>
+        small.app.inject({
+          method: 'POST',
+          url: ApiPath.submitJobs,
+          headers: { authorization: `Bearer ${carol}` },
+          payload: { jobs: Array.from({ length: count }, () => ({ exec: 'true', outDS: 'ds', secrets: [] })) },
+        });
+      expect((await submitJobs(2)).statusCode).toBe(200);
+      const refused = await submitJobs(2);
+      expect(refused.statusCode).toBe(413);
+      expect(refused.json()).toMatchObject({
+        code: 'QUOTA_EXCEEDED',
+        message: 'you have 2 unfinished jobs and submitted 2; the limit is 3 queued or running jobs per user: nothing was submitted',
+      });
+      expect(await small.opened.context.store.countUnfinishedJobs('carol')).toBe(2);
+      expect((await submitJobs(1)).statusCode).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -33,6 +33,8 @@ export interface ServerSettings {
   issuerKeyFile?: string;
   oidc?: OidcSettings;
   quota: Quota;
+  /** Most unfinished (queued or running) jobs one user may have. */
+  maxUnfinishedJobs: number;
 }
 
 export function keyringLocation(settings: ServerSettings): KeyringLocation {
@@ -95,7 +97,7 @@ export async function openServerContext(settings: ServerSettings): Promise<Opene
     const keyring = await loadKeyring(store, keyringLocation(settings));
     const verifier = await tokenVerifier(settings);
     return {
-      context: { store, keyring, verifier, quota: settings.quota },
+      context: { store, keyring, verifier, quota: settings.quota, maxUnfinishedJobs: settings.maxUnfinishedJobs },
       keyring,
       close: () => store.close(),
     };

@@ -254,6 +254,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       const [row] = await rows<JobColumns>('SELECT * FROM jobs WHERE id = $1', [id]);
       return row === undefined ? null : toJob(row);
     },
+    countUnfinishedJobs: async (owner) => {
+      const [row] = await rows<{ n: number }>(
+        "SELECT count(*)::integer AS n FROM jobs WHERE owner = $1 AND state IN ('queued', 'running')",
+        [owner],
+      );
+      return row?.n ?? 0;
+    },
     claimJobs: async (pilot, limit) => {
       const count = claimCount(limit);
       if (count === 0) return [];

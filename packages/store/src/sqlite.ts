@@ -135,6 +135,9 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
        VALUES (@id, @owner, @spec, 'queued', @at, @at) RETURNING *`,
     ),
     getJob: db.prepare<[string], JobColumns>('SELECT * FROM jobs WHERE id = ?'),
+    countUnfinishedJobs: db.prepare<[string], { n: number }>(
+      "SELECT count(*) AS n FROM jobs WHERE owner = ? AND state IN ('queued', 'running')",
+    ),
     queuedJobIds: db.prepare<[number], { id: string }>(
       "SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, seq LIMIT ?",
     ),
@@ -217,6 +220,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       const row = statements.getJob.get(id);
       return row === undefined ? null : toJob(row);
     },
+    countUnfinishedJobs: (owner) => statements.countUnfinishedJobs.get(owner)?.n ?? 0,
     claimJobs: write((pilot, limit) => {
       const at = ms();
       return statements.queuedJobIds

@@ -103,6 +103,8 @@ export interface Store {
   /** Creates queued jobs for the owner, in order. */
   createJobs(owner: string, specs: readonly JobSpec[]): Promise<JobRow[]>;
   getJob(id: string): Promise<JobRow | null>;
+  /** How many of the owner's jobs have not ended (queued or running), for the per-user job cap. */
+  countUnfinishedJobs(owner: string): Promise<number>;
   /**
    * Atomically claims up to `limit` queued jobs, oldest first, for `pilot`: they become `running`
    * with a fresh claim id each. No job is ever returned to two callers.

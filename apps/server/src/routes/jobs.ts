@@ -68,6 +68,13 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     const specs = jobs.map(parseSpec);
     const owner = request.identity.owner;
+    const unfinished = await ctx.store.countUnfinishedJobs(owner);
+    if (unfinished + specs.length > ctx.maxUnfinishedJobs) {
+      throw new PandaError(
+        'QUOTA_EXCEEDED',
+        `you have ${unfinished} unfinished jobs and submitted ${specs.length}; the limit is ${ctx.maxUnfinishedJobs} queued or running jobs per user: nothing was submitted`,
+      );
+    }
     const referenced = [...new Set(specs.flatMap((spec) => spec.secrets))];
     if (referenced.length > 0) {
       const existing = new Set((await ctx.store.getSecrets(owner, referenced)).map((secret) => secret.key));

@@ -21,7 +21,7 @@ export interface Fixture {
 
 export async function createFixture(overrides: Partial<ServerSettings> = {}): Promise<Fixture> {
   const dataDir = await mkdtemp(join(tmpdir(), 'panda-server-test-'));
-  const settings: ServerSettings = { dataDir, quota: { maxSecrets: 500, maxTotalBytes: 50 * 1024 * 1024 }, ...overrides };
+  const settings: ServerSettings = { dataDir, quota: { maxSecrets: 500, maxTotalBytes: 50 * 1024 * 1024 }, maxUnfinishedJobs: 10_000, ...overrides };
   const opened = await openServerContext(settings);
   const chunks: string[] = [];
   const stream = new Writable({

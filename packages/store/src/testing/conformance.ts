@@ -318,6 +318,17 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
     });
 
     describe('jobs', () => {
+      it('counts an owner\'s unfinished jobs: queued and running, not ended', async () => {
+        expect(await store.countUnfinishedJobs('alice')).toBe(0);
+        await store.createJobs('alice', [spec(1), spec(2), spec(3)]);
+        await store.createJobs('bob', [spec(4)]);
+        const [claimed] = await store.claimJobs('pilot-a', 1);
+        expect(await store.countUnfinishedJobs('alice')).toBe(3);
+        await store.updateJob(claimed!.id, 'pilot-a', claimed!.claimId!, { state: 'finished', exitCode: 0 });
+        expect(await store.countUnfinishedJobs('alice')).toBe(2);
+        expect(await store.countUnfinishedJobs('bob')).toBe(1);
+      });
+
       it('creates queued jobs in order and reads them back', async () => {
         const jobs = await store.createJobs('alice', [spec(1), spec(2)]);
         const queued = (id: string, n: number) => ({
