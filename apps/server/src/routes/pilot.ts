@@ -12,7 +12,7 @@ import type { JobRow } from '@panda-secrets/store';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { typeErrorMessage } from '../python-types.js';
-import { auditEntry, readSecrets } from '../secrets.js';
+import { auditEntry, readSecrets, wireValue } from '../secrets.js';
 import { jobInfo } from './jobs.js';
 import { ok, pilotOnly } from './reply.js';
 
@@ -33,9 +33,8 @@ async function sealJobSecrets(ctx: ServerContext, row: JobRow, publicKey: unknow
   const files: [string, string][] = [];
   for (const [key, plaintext] of secrets) {
     const ref = parseWireKey(key);
-    const bytes = Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
-    if (ref.kind === 'file') files.push([ref.name, bytes.toString('base64')]);
-    else env.push([ref.name, bytes.toString('utf8')]);
+    // A bundle carries values in their wire form: text for env secrets, base64 for files.
+    (ref.kind === 'file' ? files : env).push([ref.name, wireValue(key, plaintext)]);
   }
   // fromEntries defines own properties, so a secret named __proto__ is data, not a prototype.
   const bundle: SecretBundle = { jobId: row.id, env: Object.fromEntries(env), files: Object.fromEntries(files) };
