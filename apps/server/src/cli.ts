@@ -8,9 +8,8 @@ import {
   DEFAULT_SERVER_PORT,
   ExitCode,
   PandaError,
-  exitCodeFor,
-  isPandaError,
 } from '@panda-secrets/protocol';
+import { reportError } from '@panda-secrets/cli-kit';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ServeOptions } from './commands/serve.js';
@@ -150,12 +149,6 @@ async function serve(args: ServeArgs, keyringText: string | undefined) {
   process.once('SIGINT', stop);
 }
 
-function fail(error: unknown, verbose: boolean): never {
-  const panda = isPandaError(error) ? error : new PandaError('SERVER_ERROR', (error as Error)?.message ?? String(error));
-  process.stderr.write(`panda-server: ${panda.message}\n`);
-  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  process.exit(exitCodeFor(panda.code));
-}
 
 async function main(): Promise<void> {
   const argv = hideBin(process.argv);
@@ -205,7 +198,7 @@ async function main(): Promise<void> {
       })
       .parseAsync();
   } catch (error) {
-    fail(error, verbose);
+    process.exit(reportError(process.stderr, error, { program: 'panda-server', verbose }));
   }
 }
 

@@ -1,5 +1,5 @@
-export { runProgram } from './program.js';
-export type { OutputStreams, ParserSettings, Program } from './program.js';
+export { reportError, runProgram } from './program.js';
+export type { ErrorReport, OutputStreams, ParserSettings, Program } from './program.js';
 export { addConnectionOptions, readConnectionOptions } from './connection.js';
 export type { ConnectionFlags, ConnectionOptionsSettings } from './connection.js';
 export { EXIT_CODES_HELP, epilogue } from './help.js';
