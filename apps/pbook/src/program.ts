@@ -52,7 +52,7 @@ export async function main(args: string[], deps: Deps, version: string): Promise
     });
   };
 
-  const code = await runProgram(deps, args, {
+  return runProgram(deps, args, {
     name: 'pbook',
     version,
     wrap: 120,
@@ -77,9 +77,7 @@ export async function main(args: string[], deps: Deps, version: string): Promise
       await command();
       return ExitCode.OK;
     },
+    // A refused command line never reaches the handler: the chosen command's own hint then applies.
+    extraUsageHint: () => (selected === undefined ? chosenHint : undefined),
   });
-  // A refused command line never reaches the handler. The hint follows runProgram's own lines,
-  // as runProgram has no place for a command's hint of its own.
-  if (code === ExitCode.USAGE && selected === undefined && chosenHint !== undefined) deps.stderr.write(`${chosenHint}\n`);
-  return code;
 }

@@ -158,6 +158,16 @@ describe('runProgram', () => {
     expect((await run(['-n', 'x'], { read })).stderr).toBe('prog: -n must be a number\nRun "prog --help" for the options.\n');
   });
 
+  it('adds the program\'s extra hint after the pointer to --help, only for a refused command line', async () => {
+    const extraUsageHint = () => 'A value that starts with - needs -- before it.';
+    expect((await run(['--bogus'], { extraUsageHint })).stderr).toBe(
+      'prog: unknown option --bogus\nRun "prog --help" for the options.\nA value that starts with - needs -- before it.\n',
+    );
+    const failure = new PandaError('NOT_FOUND', 'no secret named "K"');
+    expect((await run([], { extraUsageHint, run: () => Promise.reject(failure) })).stderr).toBe('prog: no secret named "K"\n');
+    expect((await run(['--bogus'], { extraUsageHint: () => undefined })).stderr).toBe('prog: unknown option --bogus\nRun "prog --help" for the options.\n');
+  });
+
   it('offers the commands in the hint of a program that has commands', async () => {
     const commands = (parser: Argv): void => {
       parser.command('go', 'go somewhere');

@@ -34,6 +34,11 @@ export interface Program<Parsed> extends ParserSettings {
   read(argv: Record<string, unknown>): Parsed;
   /** Does the program's work and returns its exit code. */
   run(parsed: Parsed): Promise<number>;
+  /**
+   * A line to add after the pointer to --help when the command line is refused, for a hint that
+   * depends on what was typed (asked only then, after parsing).
+   */
+  extraUsageHint?(): string | undefined;
 }
 
 type ParseResult = { argv: Record<string, unknown> } | { output: string };
@@ -147,11 +152,14 @@ export async function runProgram<T>(io: OutputStreams, args: readonly string[], 
     argv = result.argv;
     parsed = program.read(argv);
   } catch (error) {
+    const extra = program.extraUsageHint?.();
     return reportError(io.stderr, error, {
       program: program.name,
       // The command line may not have parsed, so --verbose is looked for among the words as given.
       verbose: args.includes('--verbose') || args.includes('-v'),
-      usageHint: `Run "${program.name} --help" for ${program.commands === undefined ? 'the options' : 'the commands and options'}.`,
+      usageHint:
+        `Run "${program.name} --help" for ${program.commands === undefined ? 'the options' : 'the commands and options'}.` +
+        (extra === undefined ? '' : `\n${extra}`),
     });
   }
   try {
