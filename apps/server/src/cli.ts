@@ -177,8 +177,13 @@ async function main(): Promise<void> {
       )
       .command('rotate-key', 'Add a new master key and re-encrypt every secret under it', storeOptions, async (args) => {
         const { runRotateKey } = await import('./commands/rotate-key.js');
-        const { count, keyId } = await runRotateKey(settingsFrom(args, keyringText));
+        const { count, keyId, left } = await runRotateKey(settingsFrom(args, keyringText));
         process.stdout.write(`re-encrypted ${count} secrets under key ${keyId}\n`);
+        if (left > 0) {
+          process.stderr.write(
+            `panda-server: ${left} secrets written during the rotation stay under an older key (still readable); run rotate-key again\n`,
+          );
+        }
       })
       .command(
         'migrate',

@@ -59,6 +59,11 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_job ON audit (job_id, id);
     `,
   },
+  {
+    version: 3,
+    // Each write gives its row a fresh revision; key rotation rewrites a row only at the revision it read.
+    sql: `ALTER TABLE secrets ADD COLUMN revision text NOT NULL DEFAULT '';`,
+  },
 ];
 
 /** Key of the advisory lock that serializes migrations across every instance sharing the database. */

@@ -147,7 +147,7 @@ function describePostgres(db: TestDatabase): void {
     it('applies each version once, also when two instances migrate at the same time', async () => {
       const { url } = await freshDatabase();
       const both = await Promise.all([migratePostgres(url), migratePostgres(url)]);
-      expect(both.map((result) => result.applied).sort()).toEqual([[], [1, 2]]);
+      expect(both.map((result) => result.applied).sort()).toEqual([[], [1, 2, 3]]);
       expect(await migratePostgres(url)).toEqual({ applied: [] });
       const store = await open({ url });
       await expect(store.ping()).resolves.toBeUndefined();
@@ -175,7 +175,7 @@ function describePostgres(db: TestDatabase): void {
         await client.end();
       }
 
-      expect(await migratePostgres(url)).toEqual({ applied: [2] });
+      expect(await migratePostgres(url)).toEqual({ applied: [2, 3] });
 
       const store = await open({ url, ...testClock() });
       expect((await store.allSecrets()).map((s) => [s.owner, s.key, s.ciphertext, s.size])).toEqual([
@@ -190,6 +190,16 @@ function describePostgres(db: TestDatabase): void {
       ]);
       expect(await store.getMeta('keyring-check')).toBe('v');
       expect((await store.updateJob('job-1', 'p', 'c', { state: 'finished', exitCode: 0 })).state).toBe('finished');
+      // Rows from before revisions exist can be rotated, and a write after the read still wins.
+      const [alice, bob] = await store.allSecrets();
+      expect([alice!.revision, bob!.revision]).toEqual(['', '']);
+      await store.putSecret({ owner: 'bob', key: '___file___:f', ciphertext: fakeCiphertext('new'), keyId: 'k1', size: 3 }, { maxSecrets: 9, maxTotalBytes: 99 }, { actor: 'bob', action: 'set', key: '___file___:f' });
+      const rotate = (s: typeof alice) => ({ owner: s!.owner, key: s!.key, ciphertext: fakeCiphertext('rotated'), keyId: 'k2', revision: s!.revision });
+      expect(await store.replaceCiphertexts([rotate(alice), rotate(bob)])).toBe(1);
+      expect((await store.allSecrets()).map((s) => [s.key, s.ciphertext])).toEqual([
+        ['TOKEN', fakeCiphertext('rotated')],
+        ['___file___:f', fakeCiphertext('new')],
+      ]);
     });
   });
 

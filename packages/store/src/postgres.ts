@@ -9,6 +9,7 @@ import {
   deletionCandidates,
   fitLogChunk,
   resolveClock,
+  newRevision,
   storeError,
   withStoreErrors,
 } from './rules.js';
@@ -184,11 +185,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         assertWithinQuota(input.key, input.size, { count: Number(count), bytes: Number(bytes) }, quota);
         const at = now();
         await client.query(
-          `INSERT INTO secrets (owner, key, ciphertext, key_id, size, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $6)
+          `INSERT INTO secrets (owner, key, ciphertext, key_id, size, created_at, updated_at, revision)
+           VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
            ON CONFLICT (owner, key) DO UPDATE SET ciphertext = excluded.ciphertext, key_id = excluded.key_id,
-             size = excluded.size, updated_at = excluded.updated_at`,
-          [input.owner, input.key, input.ciphertext, input.keyId, input.size, at],
+             size = excluded.size, updated_at = excluded.updated_at, revision = excluded.revision`,
+          [input.owner, input.key, input.ciphertext, input.keyId, input.size, at, newRevision()],
         );
         await writeAudit(client, audit, at);
       }),
@@ -224,14 +225,17 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       (await rows<SecretColumns>('SELECT * FROM secrets ORDER BY owner COLLATE "C", key COLLATE "C"')).map(toSecret),
     replaceCiphertexts: async (updates) => {
       const { rowCount } = await pool.query(
-        `UPDATE secrets SET ciphertext = u.ciphertext, key_id = u.key_id
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u (owner, key, ciphertext, key_id)
-         WHERE secrets.owner = u.owner AND secrets.key = u.key`,
+        `UPDATE secrets SET ciphertext = u.ciphertext, key_id = u.key_id, revision = u.next
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+           AS u (owner, key, ciphertext, key_id, revision, next)
+         WHERE secrets.owner = u.owner AND secrets.key = u.key AND secrets.revision = u.revision`,
         [
           updates.map((u) => u.owner),
           updates.map((u) => u.key),
           updates.map((u) => u.ciphertext),
           updates.map((u) => u.keyId),
+          updates.map((u) => u.revision),
+          updates.map(() => newRevision()),
         ],
       );
       return rowCount ?? 0;

@@ -15,6 +15,7 @@ export interface SecretColumns {
   size: number;
   created_at: Time;
   updated_at: Time;
+  revision: string;
 }
 
 export interface JobColumns {
@@ -49,6 +50,7 @@ export function toSecret(row: SecretColumns): StoredSecret {
     size: Number(row.size),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
+    revision: row.revision,
   };
 }
 

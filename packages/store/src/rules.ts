@@ -14,6 +14,14 @@ export function resolveClock(options: StoreClock): Required<StoreClock> {
   return { now: options.now ?? (() => new Date()), newId: options.newId ?? randomUUID };
 }
 
+/**
+ * A fresh revision for a secret row, written with every change to it. A random id rather than a
+ * counter: a key deleted and set again never comes back to a revision a reader saw before.
+ */
+export function newRevision(): string {
+  return randomUUID();
+}
+
 /** What the owner holds apart from the key being written (a replaced key is counted once). */
 export interface QuotaUsage {
   count: number;

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createSqliteStore } from './sqlite.js';
 import { describeStoreConformance, fakeCiphertext, testClock } from './testing/conformance.js';
@@ -16,6 +17,40 @@ describeStoreConformance('SQLite store', {
     file = join(root, `conformance-${++files}`, 'panda.db');
   },
   open: (clock) => createSqliteStore({ ...clock, file }),
+});
+
+describe('SQLite store: a database file from an older version', () => {
+  it('adds the revision column to an existing secrets table and rotates its rows by compare-and-set', async () => {
+    const path = join(root, 'old-schema', 'panda.db');
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new Database(path);
+    old.exec(`CREATE TABLE secrets (owner TEXT NOT NULL, key TEXT NOT NULL, ciphertext TEXT NOT NULL, key_id TEXT NOT NULL,
+      size INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (owner, key))`);
+    old.prepare('INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?)').run('alice', 'A', fakeCiphertext('a'), 'k1', 1, 0, 0);
+    old.prepare('INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?)').run('alice', 'B', fakeCiphertext('b'), 'k1', 1, 0, 0);
+    old.close();
+
+    const store = await createSqliteStore({ ...testClock(), file: path });
+    try {
+      const [a, b] = await store.allSecrets();
+      expect([a!.revision, b!.revision]).toEqual(['', '']);
+      await store.putSecret(
+        { owner: 'alice', key: 'B', ciphertext: fakeCiphertext('b2'), keyId: 'k1', size: 2 },
+        { maxSecrets: 10, maxTotalBytes: 100 },
+        { actor: 'alice', action: 'set', key: 'B' },
+      );
+      const rotate = (s: typeof a) => ({ owner: 'alice', key: s!.key, ciphertext: fakeCiphertext('rotated'), keyId: 'k2', revision: s!.revision });
+      expect(await store.replaceCiphertexts([rotate(a), rotate(b)])).toBe(1);
+      expect((await store.allSecrets()).map((s) => [s.key, s.ciphertext])).toEqual([
+        ['A', fakeCiphertext('rotated')],
+        ['B', fakeCiphertext('b2')],
+      ]);
+    } finally {
+      await store.close();
+    }
+    // Opening it again finds the column there and changes nothing.
+    await (await createSqliteStore({ file: path })).close();
+  });
 });
 
 describe('SQLite store: the file', () => {

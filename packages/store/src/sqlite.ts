@@ -10,6 +10,7 @@ import {
   deletionCandidates,
   fitLogChunk,
   resolveClock,
+  newRevision,
   storeError,
   withStoreErrors,
 } from './rules.js';
@@ -31,6 +32,7 @@ CREATE TABLE IF NOT EXISTS secrets (
   size INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
+  revision TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (owner, key)
 );
 CREATE TABLE IF NOT EXISTS jobs (
@@ -63,6 +65,21 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 );
 `;
+
+/**
+ * Columns added after the first release. CREATE TABLE IF NOT EXISTS leaves the table of an older
+ * database file as it was, so each missing column is added when the file is opened.
+ */
+const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; definition: string }> = [
+  { table: 'secrets', column: 'revision', definition: "TEXT NOT NULL DEFAULT ''" },
+];
+
+function addMissingColumns(db: Database.Database): void {
+  for (const { table, column, definition } of ADDED_COLUMNS) {
+    const present = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all();
+    if (!present.some((row) => row.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+}
 
 /** SQLite result codes that mean the database cannot be used right now, in a few words. */
 function sqliteUnavailableReason(error: unknown): string | null {
@@ -115,10 +132,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       'SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes FROM secrets WHERE owner = ? AND key <> ?',
     ),
     upsertSecret: db.prepare(
-      `INSERT INTO secrets (owner, key, ciphertext, key_id, size, created_at, updated_at)
-       VALUES (@owner, @key, @ciphertext, @keyId, @size, @at, @at)
+      `INSERT INTO secrets (owner, key, ciphertext, key_id, size, created_at, updated_at, revision)
+       VALUES (@owner, @key, @ciphertext, @keyId, @size, @at, @at, @revision)
        ON CONFLICT (owner, key) DO UPDATE SET ciphertext = excluded.ciphertext, key_id = excluded.key_id,
-         size = excluded.size, updated_at = excluded.updated_at`,
+         size = excluded.size, updated_at = excluded.updated_at, revision = excluded.revision`,
     ),
     ownerSecrets: db.prepare<{ owner: string; keys: string | null }, SecretColumns>(
       `SELECT * FROM secrets
@@ -128,7 +145,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     deleteSecret: db.prepare<[string, string]>('DELETE FROM secrets WHERE owner = ? AND key = ?'),
     deleteOwnerSecrets: db.prepare<[string]>('DELETE FROM secrets WHERE owner = ?'),
     replaceCiphertext: db.prepare(
-      'UPDATE secrets SET ciphertext = @ciphertext, key_id = @keyId WHERE owner = @owner AND key = @key',
+      `UPDATE secrets SET ciphertext = @ciphertext, key_id = @keyId, revision = @next
+       WHERE owner = @owner AND key = @key AND revision = @revision`,
     ),
     insertJob: db.prepare(
       `INSERT INTO jobs (id, owner, spec, state, created_at, updated_at)
@@ -187,7 +205,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     putSecret: write((input, quota, audit) => {
       assertWithinQuota(input.key, input.size, statements.usageExcept.get(input.owner, input.key)!, quota);
       const at = ms();
-      statements.upsertSecret.run({ ...input, at });
+      statements.upsertSecret.run({ ...input, at, revision: newRevision() });
       writeAudit(audit, at);
     }),
     getSecrets: (owner, keys) =>
@@ -208,7 +226,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     }),
     allSecrets: () => statements.allSecrets.all().map(toSecret),
     replaceCiphertexts: write((updates) =>
-      updates.reduce((changed, update) => changed + statements.replaceCiphertext.run(update).changes, 0),
+      updates.reduce(
+        (changed, update) => changed + statements.replaceCiphertext.run({ ...update, next: newRevision() }).changes,
+        0,
+      ),
     ),
     createJobs: write((owner, specs) => {
       const at = ms();
@@ -266,7 +287,10 @@ function openDatabase(file: string): Database.Database {
     db.pragma('synchronous = NORMAL');
     // Deleted ciphertexts are overwritten rather than left in free pages.
     db.pragma('secure_delete = ON');
-    db.transaction(() => db.exec(SCHEMA)).immediate();
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      addMissingColumns(db);
+    }).immediate();
     restrictCompanionFiles(file);
     return db;
   } catch (error) {

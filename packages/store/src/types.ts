@@ -13,6 +13,8 @@ export interface StoredSecret {
   size: number;
   createdAt: Date;
   updatedAt: Date;
+  /** Changes with every write of the row: the version a compare-and-set (key rotation) checks. */
+  revision: string;
 }
 
 export type AuditAction = 'set' | 'delete' | 'delete_all' | 'job_secrets';
@@ -71,12 +73,14 @@ export interface JobUpdateInput {
   maxLogLength?: number;
 }
 
-/** A ciphertext rewritten by key rotation. */
+/** A ciphertext rewritten by key rotation, from the row as it was read. */
 export interface CiphertextUpdate {
   owner: string;
   key: string;
   ciphertext: string;
   keyId: string;
+  /** The revision the row had when it was read: the rewrite happens only if it still has it. */
+  revision: string;
 }
 
 /**
@@ -97,7 +101,11 @@ export interface Store {
   deleteAllSecrets(owner: string, audit: AuditInput): Promise<number>;
   /** Every secret of every owner, for key rotation and checks. */
   allSecrets(): Promise<StoredSecret[]>;
-  /** Rewrites ciphertexts in one transaction (key rotation). Returns how many rows changed. */
+  /**
+   * Rewrites ciphertexts in one transaction (key rotation), each only if its row still has the
+   * revision that was read (compare-and-set): a value written meanwhile is never replaced by the
+   * re-encryption of an older one. Returns how many rows changed.
+   */
   replaceCiphertexts(updates: readonly CiphertextUpdate[]): Promise<number>;
 
   /** Creates queued jobs for the owner, in order. */

@@ -182,3 +182,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     },
   };
 }
+
+/** One call to a running server's HTTP API with a bearer token: GET without a body, else POST of its JSON. */
+export async function callApi(url: string, token: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; json: any }> {
+  const response = await fetch(`${url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  return { status: response.status, headers: response.headers, json: await response.json() };
+}

@@ -6,13 +6,24 @@ import { loadKeyring, refreshKeyringCheck } from '../keyring-source.js';
 import { keyringLocation, openStore, type ServerSettings } from '../setup.js';
 
 export interface RotateResult {
+  /** Rows re-encrypted under the new key. */
   count: number;
   keyId: string;
+  /** Rows still under an older key: written again under it (by a server not yet on the new ring) in every pass. */
+  left: number;
 }
 
 /**
+ * Passes over the rows not yet under the new key. A row written while a pass runs is left alone
+ * by that pass's compare-and-set and taken up by the next one.
+ */
+const MAX_PASSES = 5;
+
+/**
  * Adds a new newest master key and re-encrypts every stored secret under it. The key ring file is
- * written first, so a crash midway leaves rows under keys the ring still holds.
+ * written first, so a crash midway leaves rows under keys the ring still holds. Servers may go on
+ * writing meanwhile: each row is rewritten only at the revision that was read, so a value they
+ * store is never replaced by the re-encryption of the value before it.
  */
 export async function runRotateKey(settings: ServerSettings): Promise<RotateResult> {
   const location = keyringLocation(settings);
@@ -27,16 +38,25 @@ export async function runRotateKey(settings: ServerSettings): Promise<RotateResu
     const loaded = await loadKeyring(store, location);
     const keyring = rotateKeyring(loaded.current());
     await writePrivateFile(location.file, serializeKeyring(keyring));
-    const updates: CiphertextUpdate[] = [];
-    for (const secret of await store.allSecrets()) {
-      const address = { owner: secret.owner, key: secret.key };
-      const plaintext = await decryptAtRest(keyring, address, secret.ciphertext);
-      const sealed = await encryptAtRest(keyring, address, plaintext);
-      updates.push({ ...address, ciphertext: sealed.ciphertext, keyId: sealed.keyId });
+    const keyId = keyring.keys[keyring.keys.length - 1]!.kid;
+    let count = 0;
+    let left = 0;
+    for (let pass = 0; pass < MAX_PASSES; pass += 1) {
+      const stale = (await store.allSecrets()).filter((secret) => secret.keyId !== keyId);
+      const updates: CiphertextUpdate[] = [];
+      for (const secret of stale) {
+        const address = { owner: secret.owner, key: secret.key };
+        const plaintext = await decryptAtRest(keyring, address, secret.ciphertext);
+        const sealed = await encryptAtRest(keyring, address, plaintext);
+        updates.push({ ...address, ciphertext: sealed.ciphertext, keyId: sealed.keyId, revision: secret.revision });
+      }
+      const changed = await store.replaceCiphertexts(updates);
+      count += changed;
+      left = stale.length - changed;
+      if (left === 0) break;
     }
-    const count = await store.replaceCiphertexts(updates);
     await refreshKeyringCheck(store, keyring);
-    return { count, keyId: keyring.keys[keyring.keys.length - 1]!.kid };
+    return { count, keyId, left };
   } finally {
     await store.close();
   }

@@ -127,6 +127,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             size: 12,
             createdAt: new Date('2024-05-01T10:00:00.000Z'),
             updatedAt: new Date('2024-05-01T10:00:00.000Z'),
+            revision: expect.stringMatching(/^[0-9a-f-]{36}$/),
           },
         ]);
       });
@@ -144,6 +145,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             size: 30,
             createdAt: new Date('2024-05-01T10:00:00.000Z'),
             updatedAt: new Date('2024-05-01T10:01:00.000Z'),
+            revision: expect.stringMatching(/^[0-9a-f-]{36}$/),
           },
         ]);
       });
@@ -204,10 +206,11 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         await put(store, secret('alice', 'A'));
         await put(store, secret('alice', '___file___:f', 7));
         clock.advance(1000);
+        const read = new Map((await store.allSecrets()).map((s) => [`${s.owner}/${s.key}`, s.revision]));
         const changed = await store.replaceCiphertexts([
-          { owner: 'alice', key: 'A', ciphertext: fakeCiphertext('rotated-A'), keyId: 'k2' },
-          { owner: 'bob', key: 'B', ciphertext: fakeCiphertext('rotated-B'), keyId: 'k2' },
-          { owner: 'bob', key: 'MISSING', ciphertext: fakeCiphertext('none'), keyId: 'k2' },
+          { owner: 'alice', key: 'A', ciphertext: fakeCiphertext('rotated-A'), keyId: 'k2', revision: read.get('alice/A')! },
+          { owner: 'bob', key: 'B', ciphertext: fakeCiphertext('rotated-B'), keyId: 'k2', revision: read.get('bob/B')! },
+          { owner: 'bob', key: 'MISSING', ciphertext: fakeCiphertext('none'), keyId: 'k2', revision: '' },
         ]);
         expect(changed).toBe(2);
         expect(await store.replaceCiphertexts([])).toBe(0);
@@ -219,6 +222,33 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         ]);
         // Rotation re-encrypts the same value: the user's timestamps stay.
         expect(all.every((s) => s.updatedAt.getTime() === Date.parse('2024-05-01T10:00:00.000Z'))).toBe(true);
+      });
+
+      it('rewrites a ciphertext only at the revision that was read (compare-and-set)', async () => {
+        await put(store, secret('alice', 'A', 10, 'v1'));
+        await put(store, secret('alice', 'B', 10, 'b1'));
+        await put(store, secret('alice', 'C', 10, 'c1'));
+        const [a, b, c] = await store.allSecrets();
+        expect(new Set([a!.revision, b!.revision, c!.revision]).size).toBe(3);
+        // Written again after the read: A changed, B was deleted and set again with another value.
+        await put(store, secret('alice', 'A', 11, 'v2'));
+        await store.deleteSecret('alice', 'B', audit('alice', 'delete', 'B'));
+        await put(store, secret('alice', 'B', 12, 'b2'));
+        const changed = await store.replaceCiphertexts(
+          [a!, b!, c!].map((s) => ({ owner: s.owner, key: s.key, ciphertext: fakeCiphertext(`rotated-${s.key}`), keyId: 'k2', revision: s.revision })),
+        );
+        expect(changed).toBe(1);
+        const after = await store.getSecrets('alice');
+        expect(after.map((s) => [s.key, s.ciphertext, s.keyId, s.size])).toEqual([
+          ['A', fakeCiphertext('v2'), 'k1', 11],
+          ['B', fakeCiphertext('b2'), 'k1', 12],
+          ['C', fakeCiphertext('rotated-C'), 'k2', 10],
+        ]);
+        // The rewrite is itself a new revision: a second rewrite from the same read changes nothing.
+        expect(after[2]!.revision).not.toBe(c!.revision);
+        expect(
+          await store.replaceCiphertexts([{ owner: 'alice', key: 'C', ciphertext: fakeCiphertext('again'), keyId: 'k3', revision: c!.revision }]),
+        ).toBe(0);
       });
 
       it('keeps every one of 100 concurrent puts of distinct keys', async () => {
