@@ -1,4 +1,4 @@
-import { PandaError, assertDatasetName } from '@panda-secrets/protocol';
+import { MAX_JOBS_PER_SUBMIT, PandaError, assertDatasetName } from '@panda-secrets/protocol';
 import type { ClientOptions, ConnectionOptions, ConnectionSource } from '@panda-secrets/client';
 import { EXIT_CODES_HELP, addConnectionOptions, epilogue, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
 import type { CliDeps } from '@panda-secrets/cli-kit';
@@ -55,6 +55,12 @@ function readArgs(argv: Record<string, unknown>): ParsedArgs {
   const nJobs = Number(argv.nJobs);
   if (!/^[0-9]+$/.test(String(argv.nJobs)) || nJobs < 1) {
     throw new PandaError('USAGE', `--nJobs must be a whole number of at least 1, not "${String(argv.nJobs)}"`);
+  }
+  if (nJobs > MAX_JOBS_PER_SUBMIT) {
+    throw new PandaError(
+      'INVALID_INPUT',
+      `--nJobs ${nJobs} is more than one submission may hold: at most ${MAX_JOBS_PER_SUBMIT} jobs (submit the rest with another prun)`,
+    );
   }
   const outDS = String(argv.outDS);
   assertDatasetName(outDS);

@@ -272,6 +272,19 @@ describe('prun command line', () => {
     expect([fake.calls, fake.submitted]).toEqual([[], []]);
   });
 
+  it('states the most jobs one submission may hold before anything is sent (exit 5)', async () => {
+    const fake = fakeClient();
+    const result = await prun([...JOB, '--nJobs', '1001'], fake.client);
+    expect(result).toMatchObject({
+      code: 5,
+      stdout: '',
+      stderr: 'prun: --nJobs 1001 is more than one submission may hold: at most 1000 jobs (submit the rest with another prun)\n',
+      connections: [],
+    });
+    expect([fake.calls, fake.submitted]).toEqual([[], []]);
+    expect((await prun([...JOB, '--nJobs', '1000', '--noSubmit', '--json'], fakeClient().client)).code).toBe(0);
+  });
+
   it('exits 4 without a token', async () => {
     const stdout = new PassThrough();
     const stderr = new PassThrough();

@@ -3,6 +3,7 @@ import type { Identity } from '@panda-secrets/crypto';
 import {
   ApiPath,
   PandaError,
+  assertNoNul,
   httpStatusFor,
   isPandaError,
   MAX_FILE_BYTES,
@@ -22,11 +23,20 @@ import { secretsRoutes } from './routes/secrets.js';
  */
 export const BODY_LIMIT = 8 * MAX_FILE_BYTES;
 
+/** Refuses bytes that are not UTF-8 rather than replacing them with U+FFFD. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Log fields that could carry a credential or a value; pino replaces them wherever they appear. */
 export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'req.body', 'body', 'value', 'token'];
 
 /** The request headers worth a log line; any other header is left out, so none can leak a credential. */
 export const LOGGED_HEADERS = ['user-agent', 'origin', 'content-type', 'content-length', 'accept-encoding', 'x-forwarded-for'];
+
+/** A request URL without its query string. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
 
 function loggedHeaders(headers: Record<string, unknown>): Record<string, unknown> {
   const logged: Record<string, unknown> = {};
@@ -84,7 +94,8 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
             serializers: {
               req: (request) => ({
                 method: request.method,
-                url: request.url,
+                // The path only: a query string may carry a credential (?access_token=...) or a key name.
+                url: pathOf(request.url),
                 remoteAddress: request.ip,
                 headers: loggedHeaders(request.headers),
               }),
@@ -94,17 +105,34 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
     ...(options.https ? { https: options.https } : {}),
   });
 
-  // JSON.parse's own messages quote the body (and so a value); replace them with a safe one.
+  // JSON.parse's own messages quote the body (and so a value); replace them with a safe one. The
+  // body is decoded strictly: a replacement character stored in place of bad bytes would change a value.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    if (body === '') {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    let text: string;
+    try {
+      text = strictUtf8.decode(body as Buffer);
+    } catch {
+      done(new PandaError('INVALID_INPUT', 'the request body is not valid UTF-8: send JSON text encoded as UTF-8 (a file goes base64-encoded)'), undefined);
+      return;
+    }
+    if (text === '') {
       done(null, undefined);
       return;
     }
     try {
-      done(null, JSON.parse(body as string));
+      done(null, JSON.parse(text));
     } catch {
       done(new PandaError('INVALID_INPUT', 'the request body is not valid JSON'), undefined);
+    }
+  });
+
+  // A NUL in a path segment or query value could reach a query (a job id, a key name): refused here.
+  app.addHook('preValidation', async (request) => {
+    for (const [part, fields] of [['path', request.params], ['query', request.query]] as const) {
+      for (const [name, value] of Object.entries((fields ?? {}) as Record<string, unknown>)) {
+        for (const text of [value].flat()) if (typeof text === 'string') assertNoNul(`the URL's ${part} parameter "${name}"`, text);
+      }
     }
   });
 
@@ -122,7 +150,7 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
   });
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send(failure(`no such call: ${request.method} ${request.url.split('?')[0]}`, 'NOT_FOUND'));
+    void reply.status(404).send(failure(`no such call: ${request.method} ${pathOf(request.url)}`, 'NOT_FOUND'));
   });
 
   app.get(ApiPath.health, async () => {

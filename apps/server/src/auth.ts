@@ -1,5 +1,5 @@
 import type { Identity, TokenVerifier } from '@panda-secrets/crypto';
-import { PandaError, type Role } from '@panda-secrets/protocol';
+import { PandaError, assertNoNul, type Role } from '@panda-secrets/protocol';
 import type { FastifyRequest } from 'fastify';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -17,7 +17,11 @@ export async function authenticate(request: FastifyRequest, verifier: TokenVerif
   if (!match?.[1]) {
     throw new PandaError('AUTH_REFUSED', 'the Authorization header must be "Bearer <token>"');
   }
-  return verifier.verify(match[1]);
+  const identity = await verifier.verify(match[1]);
+  // The user name keys every row the caller owns: text no store may hold is refused up front.
+  assertNoNul("the token's user name (preferred_username, else sub)", identity.owner);
+  assertNoNul("the token's subject (sub)", identity.subject);
+  return identity;
 }
 
 /** Throws FORBIDDEN unless the caller has the role a route needs. */

@@ -9,6 +9,7 @@ export {
   DEFAULT_MAX_SECRETS_PER_USER,
   DEFAULT_MAX_TOTAL_BYTES_PER_USER,
   DEFAULT_MAX_UNFINISHED_JOBS_PER_USER,
+  MAX_JOBS_PER_SUBMIT,
   MIN_MASKED_LENGTH,
   LIST_TRUNCATE_AT,
   DEFAULT_SERVER_HOST,
@@ -32,6 +33,7 @@ export {
   isLoopbackHost,
   DATASET_NAME_PATTERN,
   assertDatasetName,
+  assertNoNul,
 } from './names.js';
 export type { SecretKind, SecretRef } from './names.js';
 export { ApiPath, ROLE_CLAIM, FINAL_JOB_STATES, BUNDLE_JOB_HEADER } from './wire.js';

@@ -8,6 +8,8 @@ export const MAX_NAME_LENGTH = 255;
 export const DEFAULT_MAX_SECRETS_PER_USER = 500;
 /** Default cap on the total stored size (bytes of values and files) per user: 50 MB. */
 export const DEFAULT_MAX_TOTAL_BYTES_PER_USER = 50 * 1024 * 1024;
+/** The most jobs one submission may hold (prun --nJobs). */
+export const MAX_JOBS_PER_SUBMIT = 1000;
 /** Default cap on one user's unfinished (queued or running) jobs. */
 export const DEFAULT_MAX_UNFINISHED_JOBS_PER_USER = 10_000;
 /** Values shorter than this are not masked in job logs (they would mask too much). */

@@ -160,3 +160,13 @@ export function assertDatasetName(name: string): void {
     );
   }
 }
+
+/**
+ * Throws INVALID_INPUT when `text` holds a NUL character: no command line, user name or other text
+ * the server stores can carry one (PostgreSQL text cannot, nor can an argument of `execve`).
+ */
+export function assertNoNul(field: string, text: string): void {
+  const at = text.indexOf('\0');
+  if (at === -1) return;
+  throw new PandaError('INVALID_INPUT', `${field} holds a NUL character (at position ${at}), which no command, name or stored text may contain`);
+}

@@ -101,6 +101,12 @@ export function assertJobUpdatable(
 }
 
 /**
+ * PostgreSQL's SQLSTATEs for text it cannot hold (a NUL in text, `\u0000` in jsonb). Callers refuse
+ * such input first with a message of their own; this keeps any they miss a 400, never a 500.
+ */
+const TEXT_NOT_STORABLE: ReadonlySet<string> = new Set(['22021', '22P05']);
+
+/**
  * The error a store method reports: PandaErrors pass through; a lost database becomes UNAVAILABLE
  * (`unavailableReason` says whether it is lost, and why, in a few words); anything else SERVER_ERROR.
  */
@@ -109,6 +115,9 @@ export function storeError(error: unknown, unavailableReason: (error: unknown) =
   const reason = unavailableReason(error);
   if (reason !== null) {
     return new PandaError('UNAVAILABLE', `the database is unavailable: ${reason}`, { cause: error });
+  }
+  if (TEXT_NOT_STORABLE.has((error as { code?: unknown }).code as string)) {
+    return new PandaError('INVALID_INPUT', 'the request holds text the database cannot store (a NUL character): nothing was changed', { cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new PandaError('SERVER_ERROR', `the database failed: ${message}`, { cause: error });

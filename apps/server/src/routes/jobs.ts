@@ -1,6 +1,8 @@
 import {
   ApiPath,
+  MAX_JOBS_PER_SUBMIT,
   PandaError,
+  assertNoNul,
   assertDatasetName,
   parseWireKey,
   type JobInfo,
@@ -14,7 +16,6 @@ import type { ServerContext } from '../context.js';
 import { typeErrorMessage } from '../python-types.js';
 import { ok, userOnly } from './reply.js';
 
-export const MAX_JOBS_PER_SUBMIT = 1000;
 export const MAX_EXEC_LENGTH = 65_536;
 
 /** What the owner sees of a job; the spec holds secret names only, never values. */
@@ -40,6 +41,7 @@ function parseSpec(raw: unknown, index: number): JobSpec {
   if (exec.trim() === '' || exec.length > MAX_EXEC_LENGTH) {
     throw new PandaError('INVALID_INPUT', `${where}.exec must be a non-empty command of at most ${MAX_EXEC_LENGTH} characters`);
   }
+  assertNoNul(`${where}.exec`, exec);
   if (typeof outDS !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage(`${where}.outDS`, 'str', outDS));
   assertDatasetName(outDS);
   if (!Array.isArray(secrets) || !secrets.every((key): key is string => typeof key === 'string')) {
