@@ -1,4 +1,5 @@
 import compress from '@fastify/compress';
+import rateLimit from '@fastify/rate-limit';
 import type { Identity } from '@panda-secrets/crypto';
 import {
   ApiPath,
@@ -12,6 +13,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authenticate } from './auth.js';
 import type { ServerContext } from './context.js';
+import { BUSY_RETRY_AFTER_SECONDS, releaseHeld } from './load.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pilotRoutes } from './routes/pilot.js';
 import { ok } from './routes/reply.js';
@@ -141,6 +143,8 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
   app.setErrorHandler((error, request, reply) => {
     const panda = asPandaError(error);
     const status = httpStatusFor(panda.code);
+    // The rate limiter has set its own; a refusal for concurrency asks for a short wait.
+    if (panda.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) void reply.header('retry-after', BUSY_RETRY_AFTER_SECONDS);
     if (status >= 500) {
       request.log.error({ code: panda.code, cause: (panda.cause as Error | undefined)?.message }, panda.message);
     } else {
@@ -162,6 +166,23 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
     api.decorateRequest('identity', null as unknown as Identity);
     api.addHook('onRequest', async (request) => {
       request.identity = await authenticate(request, ctx.verifier);
+    });
+    api.addHook('onResponse', releaseHeld);
+    api.addHook('onRequestAbort', releaseHeld);
+    // Counted per authenticated caller (after the auth hook), so users behind one address do not
+    // share a budget and a refused token costs nobody's.
+    await api.register(rateLimit, {
+      hook: 'preHandler',
+      max: ctx.load.limits.requestsPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => request.identity.owner,
+      // Many pilots may share one pilot token, and their calls carry the jobs' progress.
+      allowList: (request) => request.identity.role === 'pilot',
+      errorResponseBuilder: (_request, context) =>
+        new PandaError(
+          'RATE_LIMITED',
+          `too many requests: at most ${context.max} per minute per user; try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`,
+        ),
     });
     secretsRoutes(api, ctx);
     jobRoutes(api, ctx);

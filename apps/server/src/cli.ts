@@ -13,6 +13,7 @@ import { reportError } from '@panda-secrets/cli-kit';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ServeOptions } from './commands/serve.js';
+import { DEFAULT_LOAD_LIMITS } from './load.js';
 import type { ServerSettings } from './setup.js';
 
 /** Every option any command takes; each command declares only the groups it uses. */
@@ -27,6 +28,9 @@ interface Args {
   maxSecrets?: number;
   maxTotalBytes?: number;
   maxJobs?: number;
+  rateLimit?: number;
+  maxConcurrentReads?: number;
+  maxInflightBytes?: number;
   verbose: boolean;
 }
 
@@ -61,6 +65,9 @@ function serveOptions<T>(argv: Argv<T>) {
     .option('max-secrets', { type: 'number', default: DEFAULT_MAX_SECRETS_PER_USER, describe: 'Most secrets one user may keep' })
     .option('max-total-bytes', { type: 'number', default: DEFAULT_MAX_TOTAL_BYTES_PER_USER, describe: 'Most bytes of values and files one user may keep' })
     .option('max-jobs', { type: 'number', default: DEFAULT_MAX_UNFINISHED_JOBS_PER_USER, describe: 'Most unfinished (queued or running) jobs one user may have' })
+    .option('rate-limit', { type: 'number', default: DEFAULT_LOAD_LIMITS.requestsPerMinute, describe: 'Most requests one user may make per minute (then 429 with Retry-After)' })
+    .option('max-concurrent-reads', { type: 'number', default: DEFAULT_LOAD_LIMITS.concurrentReadsPerUser, describe: 'Most reads of their secrets one user may have in progress at once (then 429)' })
+    .option('max-inflight-bytes', { type: 'number', default: DEFAULT_LOAD_LIMITS.inflightBytes, describe: 'Memory all reads of secrets together may take at once (estimated as 8 times their size); further reads wait' })
     .option('log-file', { type: 'string', describe: 'Write the JSON log here (mode 0600) instead of stderr' })
     .option('log-level', { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] });
 }
@@ -127,6 +134,11 @@ function settingsFrom(args: Args, keyringText: string | undefined): ServerSettin
       maxTotalBytes: positiveInteger('--max-total-bytes', args.maxTotalBytes, DEFAULT_MAX_TOTAL_BYTES_PER_USER),
     },
     maxUnfinishedJobs: positiveInteger('--max-jobs', args.maxJobs, DEFAULT_MAX_UNFINISHED_JOBS_PER_USER),
+    load: {
+      requestsPerMinute: positiveInteger('--rate-limit', args.rateLimit, DEFAULT_LOAD_LIMITS.requestsPerMinute),
+      concurrentReadsPerUser: positiveInteger('--max-concurrent-reads', args.maxConcurrentReads, DEFAULT_LOAD_LIMITS.concurrentReadsPerUser),
+      inflightBytes: positiveInteger('--max-inflight-bytes', args.maxInflightBytes, DEFAULT_LOAD_LIMITS.inflightBytes),
+    },
   };
 }
 

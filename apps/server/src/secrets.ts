@@ -33,13 +33,18 @@ export function wireValue(key: string, plaintext: Uint8Array): string {
   return parseWireKey(key).kind === 'file' ? bytes.toString('base64') : bytes.toString('utf8');
 }
 
-/** Decrypts the owner's secrets (only `keys`, when given) into their wire form, sorted by key. */
+/**
+ * Decrypts the owner's secrets (only `keys`, when given) into their wire form, sorted by key.
+ * `beforeDecrypt` sees the rows (their sizes) first, to wait for room in memory.
+ */
 export async function readSecrets(
   ctx: ServerContext,
   owner: string,
   keys?: readonly string[],
+  beforeDecrypt?: (stored: readonly StoredSecret[]) => Promise<void>,
 ): Promise<Map<string, Uint8Array>> {
   const stored = await ctx.store.getSecrets(owner, keys);
+  await beforeDecrypt?.(stored);
   // WebCrypto decrypts off the main thread: all of them at once, not one after another.
   const plaintexts = await Promise.all(stored.map((secret) => openAtRest(ctx.keyring, secret)));
   return new Map(stored.map((secret, index) => [secret.key, plaintexts[index] as Uint8Array]));

@@ -12,6 +12,7 @@ import { PandaError } from '@panda-secrets/protocol';
 import { SQLITE_FILE_NAME, createStore, type Quota, type Store } from '@panda-secrets/store';
 import type { ServerContext } from './context.js';
 import { ensurePrivateDir, pathExists, readIfExists, readOrCreatePrivateFile } from './files.js';
+import { DEFAULT_LOAD_LIMITS, LoadGate, type LoadLimits } from './load.js';
 import { loadKeyring, type KeyringLocation, type LoadedKeyring } from './keyring-source.js';
 
 /** The local token issuer's names: tokens minted by `panda-server token` carry them. */
@@ -35,6 +36,8 @@ export interface ServerSettings {
   quota: Quota;
   /** Most unfinished (queued or running) jobs one user may have. */
   maxUnfinishedJobs: number;
+  /** Rate and memory limits; the defaults where absent. */
+  load?: Partial<LoadLimits>;
 }
 
 export function keyringLocation(settings: ServerSettings): KeyringLocation {
@@ -97,7 +100,14 @@ export async function openServerContext(settings: ServerSettings): Promise<Opene
     const keyring = await loadKeyring(store, keyringLocation(settings));
     const verifier = await tokenVerifier(settings);
     return {
-      context: { store, keyring, verifier, quota: settings.quota, maxUnfinishedJobs: settings.maxUnfinishedJobs },
+      context: {
+        store,
+        keyring,
+        verifier,
+        quota: settings.quota,
+        maxUnfinishedJobs: settings.maxUnfinishedJobs,
+        load: new LoadGate({ ...DEFAULT_LOAD_LIMITS, ...settings.load }),
+      },
       keyring,
       close: () => store.close(),
     };

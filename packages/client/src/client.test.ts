@@ -150,6 +150,8 @@ describe('PandaClient errors', () => {
     [500, { code: 'DECRYPT_FAILED', message: 'cannot decrypt "K"' }, 'DECRYPT_FAILED', 'cannot decrypt "K"'],
     [500, { message: 'boom' }, 'SERVER_ERROR', 'boom'],
     [503, { code: 'UNAVAILABLE', message: 'the store is down' }, 'UNAVAILABLE', 'the store is down'],
+    [429, { code: 'RATE_LIMITED', message: 'try again in 7 s' }, 'RATE_LIMITED', 'try again in 7 s'],
+    [429, { message: 'slow down' }, 'RATE_LIMITED', 'slow down'],
     [400, { code: 'NO_SUCH_CODE', message: 'odd' }, 'INVALID_INPUT', 'odd'],
     [200, { message: 'refused' }, 'SERVER_ERROR', 'refused'],
   ])('maps HTTP %i %j to %s', async (status, fields, code, message) => {
@@ -243,6 +245,16 @@ describe('PandaClient retries', () => {
     const { client, requests } = await serve(unavailable, { retries: 2 });
     expect((await failure(client.getSecrets())).code).toBe('UNAVAILABLE');
     expect(requests).toHaveLength(3);
+  });
+
+  it('does not repeat a GET refused with 429, whatever Retry-After says: the user gets the wait to make', async () => {
+    const { client, requests } = await serve((_request, response) => {
+      response.setHeader('retry-after', '1');
+      answer(response, 429, { success: false, message: 'too many requests: at most 5 per minute per user; try again in 1 s', data: null, code: 'RATE_LIMITED' });
+    });
+    const error = await failure(client.getSecrets());
+    expect([error.code, error.message]).toEqual(['RATE_LIMITED', 'too many requests: at most 5 per minute per user; try again in 1 s']);
+    expect(requests).toHaveLength(1);
   });
 
   it('does not repeat a GET that failed for good', async () => {

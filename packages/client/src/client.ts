@@ -22,7 +22,7 @@ export interface ClientOptions {
   vo?: string;
   /** Time allowed for one whole request, in milliseconds. Default 30000. */
   timeoutMs?: number;
-  /** Retries of GET calls after a connection failure or a 429/502/503/504. Default 2. */
+  /** Retries of GET calls after a connection failure or a 502/503/504. Default 2. */
   retries?: number;
   /** Delay before the first retry in milliseconds, doubling with each further retry. Default 1000. */
   retryDelayMs?: number;
@@ -30,8 +30,11 @@ export interface ClientOptions {
   ca?: string;
 }
 
-/** Statuses worth another GET: the server or a proxy in front of it is briefly overloaded. */
-const RETRY_STATUSES = [429, 502, 503, 504];
+/**
+ * Statuses worth another GET: the server or a proxy in front of it is briefly overloaded. Not 429:
+ * a user over their rate gets the server's message (how long to wait) rather than blind retries.
+ */
+const RETRY_STATUSES = [502, 503, 504];
 
 interface CallOptions {
   json?: unknown;

@@ -18,6 +18,7 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   SERVER_UNREACHABLE: true,
   SERVER_ERROR: true,
   UNAVAILABLE: true,
+  RATE_LIMITED: true,
   DECRYPT_FAILED: true,
   KEYRING: true,
   USAGE: true,

@@ -10,6 +10,7 @@ describe('error codes', () => {
     expect(exitCodeFor('INVALID_NAME')).toBe(5);
     expect(exitCodeFor('TOO_LARGE')).toBe(5);
     expect(exitCodeFor('SERVER_UNREACHABLE')).toBe(1);
+    expect(exitCodeFor('RATE_LIMITED')).toBe(6);
   });
 
   it('maps codes to HTTP statuses and back', () => {
@@ -18,6 +19,7 @@ describe('error codes', () => {
     expect(errorCodeForStatus(404)).toBe('NOT_FOUND');
     expect(errorCodeForStatus(503)).toBe('UNAVAILABLE');
     expect(errorCodeForStatus(502)).toBe('SERVER_ERROR');
+    expect([httpStatusFor('RATE_LIMITED'), errorCodeForStatus(429)]).toEqual([429, 'RATE_LIMITED']);
   });
 
   it('keeps the cause and recognises its own errors', () => {

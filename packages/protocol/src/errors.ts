@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'SERVER_ERROR'
   /** The server is up but its store is not (for example the database is down). */
   | 'UNAVAILABLE'
+  /** Too many requests of one user (rate or concurrency): wait as the server says, then try again. */
+  | 'RATE_LIMITED'
   /** A ciphertext failed to decrypt: tampered, moved to another owner or key, or wrong key. */
   | 'DECRYPT_FAILED'
   /** The key ring is missing, unreadable or does not match the data. */
@@ -86,6 +88,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'UNAVAILABLE':
     case 'SERVER_UNREACHABLE':
       return 503;
+    case 'RATE_LIMITED':
+      return 429;
     case 'DECRYPT_FAILED':
     case 'KEYRING':
     case 'SERVER_ERROR':
@@ -100,6 +104,7 @@ export function errorCodeForStatus(status: number): ErrorCode {
   if (status === 401) return 'AUTH_REQUIRED';
   if (status === 403) return 'AUTH_REFUSED';
   if (status === 413) return 'TOO_LARGE';
+  if (status === 429) return 'RATE_LIMITED';
   if (status === 503) return 'UNAVAILABLE';
   if (status >= 400 && status < 500) return 'INVALID_INPUT';
   return 'SERVER_ERROR';

@@ -8,6 +8,7 @@ export const ExitCode = {
   NOT_FOUND: 3,
   AUTH: 4,
   REJECTED: 5,
+  RATE_LIMITED: 6,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -29,6 +30,8 @@ export function exitCodeFor(code: ErrorCode): ExitCodeValue {
     case 'INVALID_INPUT':
     case 'QUOTA_EXCEEDED':
       return ExitCode.REJECTED;
+    case 'RATE_LIMITED':
+      return ExitCode.RATE_LIMITED;
     default:
       return ExitCode.ERROR;
   }

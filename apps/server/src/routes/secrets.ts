@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { typeErrorMessage } from '../python-types.js';
 import { auditEntry, readSecrets, sealAtRest, secretNotFound, wireValue } from '../secrets.js';
+import { holdUntilDone, readMemoryEstimate } from '../load.js';
 import { ok, userOnly } from './reply.js';
 
 interface SetBody {
@@ -64,7 +65,12 @@ export function secretsRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.get(ApiPath.getUserSecrets, { preHandler: userOnly }, async (request) => {
-    const secrets = await readSecrets(ctx, request.identity.owner, queryKeys(request.query));
+    // The heavy call: each user may have only a few at once, and all together hold bounded bytes.
+    holdUntilDone(request, ctx.load.enterRead(request.identity.owner));
+    const secrets = await readSecrets(ctx, request.identity.owner, queryKeys(request.query), async (stored) => {
+      const plaintextBytes = stored.reduce((sum, secret) => sum + secret.size, 0);
+      holdUntilDone(request, await ctx.load.reserveBytes(readMemoryEstimate(plaintextBytes)));
+    });
     // fromEntries defines own properties, so a secret named __proto__ is data, not a prototype.
     const dict = Object.fromEntries([...secrets].map(([key, plaintext]) => [key, wireValue(key, plaintext)]));
     // PanDA's client json.loads the data: it is a JSON string, not an object.

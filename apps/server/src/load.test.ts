@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { ApiPath, FILE_PREFIX, MAX_FILE_BYTES } from '@panda-secrets/protocol';
+import { callApi, startServer, type RunningServer } from '@panda-secrets/testkit';
+import { LoadGate } from './load.js';
+import { createFixture, type Fixture } from './testing/fixture.js';
+
+describe('LoadGate', () => {
+  it('caps each user\'s reads in progress, and counts a release once', () => {
+    const gate = new LoadGate({ requestsPerMinute: 10, concurrentReadsPerUser: 2, inflightBytes: 100 });
+    const first = gate.enterRead('alice');
+    gate.enterRead('alice');
+    expect(() => gate.enterRead('alice')).toThrow(
+      expect.objectContaining({ code: 'RATE_LIMITED', message: 'you have 2 reads of your secrets in progress, the most one user may have at once: try again when one has finished (in 1 s)' }),
+    );
+    expect(() => gate.enterRead('bob')).not.toThrow();
+    first();
+    first();
+    gate.enterRead('alice');
+    expect(() => gate.enterRead('alice')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED' }));
+  });
+
+  it('admits reads while their bytes fit, a small one beside a waiting large one, and a read over the limit alone', async () => {
+    const gate = new LoadGate({ requestsPerMinute: 10, concurrentReadsPerUser: 2, inflightBytes: 100 });
+    const admitted: string[] = [];
+    const reserve = (name: string, bytes: number) => gate.reserveBytes(bytes).then((release) => (admitted.push(name), release));
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    const a = await reserve('a', 60);
+    const b = reserve('b', 50);
+    const huge = reserve('huge', 500);
+    const c = await reserve('c', 10); // fits now, though b waits
+    await tick();
+    expect([admitted, gate.inflightBytes]).toEqual([['a', 'c'], 70]);
+    a();
+    const releaseB = await b;
+    await tick();
+    expect([admitted, gate.inflightBytes]).toEqual([['a', 'c', 'b'], 60]);
+    releaseB();
+    c();
+    c();
+    (await huge)();
+    expect([admitted, gate.inflightBytes]).toEqual([['a', 'c', 'b', 'huge'], 0]);
+  });
+});
+
+describe('per-user limits over HTTP', () => {
+  let fx: Fixture;
+  afterEach(() => fx.close());
+
+  function get(token: string) {
+    return fx.app.inject({ method: 'GET', url: ApiPath.getUserSecrets, headers: { authorization: `Bearer ${token}` } });
+  }
+
+  it('answers a user over --rate-limit with 429, Retry-After and RATE_LIMITED, and no one else', async () => {
+    fx = await createFixture({ load: { requestsPerMinute: 3 } });
+    const [alice, bob, pilot] = [await fx.token('alice'), await fx.token('bob'), await fx.token('pilot-1', 'pilot')];
+    for (let n = 0; n < 3; n += 1) expect((await get(alice)).statusCode).toBe(200);
+    const refused = await get(alice);
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(refused.json()).toEqual({
+      success: false,
+      message: expect.stringMatching(/^too many requests: at most 3 per minute per user; try again in \d+ s$/),
+      data: null,
+      code: 'RATE_LIMITED',
+    });
+    expect((await get(bob)).statusCode).toBe(200);
+    // Pilots (many may share one token) are not counted.
+    for (let n = 0; n < 5; n += 1) {
+      const polled = await fx.app.inject({ method: 'POST', url: ApiPath.acquireJobs, headers: { authorization: `Bearer ${pilot}` }, payload: { publicKey: { kty: 'EC' }, nJobs: 0 } });
+      expect(polled.statusCode).not.toBe(429);
+    }
+  });
+
+  it('refuses a user a read past --max-concurrent-reads (429, Retry-After: 1) while another user is served', async () => {
+    fx = await createFixture({ load: { concurrentReadsPerUser: 1, inflightBytes: 1000 } });
+    const [alice, bob] = [await fx.token('alice'), await fx.token('bob')];
+    const set = (token: string, key: string, value: string) =>
+      fx.app.inject({ method: 'POST', url: ApiPath.setUserSecrets, headers: { authorization: `Bearer ${token}` }, payload: { key, value } });
+    expect((await set(alice, 'A', 'alice-value')).statusCode).toBe(200);
+    expect((await set(bob, 'B', 'bob-value')).statusCode).toBe(200);
+
+    // Memory is full: alice's first read holds her one slot while it waits for room.
+    const full = await fx.opened.context.load.reserveBytes(999);
+    const first = get(alice);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = await get(alice);
+    expect([second.statusCode, second.headers['retry-after'], second.json().code]).toEqual([429, '1', 'RATE_LIMITED']);
+    const bobs = get(bob);
+    full();
+    expect([(await first).statusCode, JSON.parse((await first).json().data)]).toEqual([200, { A: 'alice-value' }]);
+    expect([(await bobs).statusCode, JSON.parse((await bobs).json().data)]).toEqual([200, { B: 'bob-value' }]);
+    // Every slot and byte is given back once the answers are out.
+    expect(fx.opened.context.load.inflightBytes).toBe(0);
+    expect((await get(alice)).statusCode).toBe(200);
+  });
+});
+
+describe('one user reading the largest quota ten times at once', () => {
+  let server: RunningServer;
+  afterAll(() => server?.stop());
+
+  /** The most resident memory the process has had, in bytes (Linux). */
+  const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+
+  it('keeps the server\'s memory bounded and another user served promptly', async () => {
+    server = await startServer();
+    const [alice, bob] = [await server.token('alice'), await server.token('bob')];
+    // 51 files of 1000 kB: just within the default quota of 50 MB.
+    const file = Buffer.alloc(MAX_FILE_BYTES, 7).toString('base64');
+    for (let n = 0; n < 51; n += 3) {
+      await Promise.all(
+        [n, n + 1, n + 2].filter((i) => i < 51).map(async (i) => {
+          expect((await callApi(server.url, alice, ApiPath.setUserSecrets, { key: `${FILE_PREFIX}f${i}.bin`, value: file })).status).toBe(200);
+        }),
+      );
+    }
+    expect((await callApi(server.url, bob, ApiPath.setUserSecrets, { key: 'SMALL', value: 'small-value' })).status).toBe(200);
+    const before = peakRss(server.process.pid!);
+
+    const reads = Array.from({ length: 10 }, () => callApi(server.url, alice, ApiPath.getUserSecrets));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    const small = await callApi(server.url, bob, ApiPath.getUserSecrets);
+    const smallMs = Date.now() - started;
+    const answers = await Promise.all(reads);
+
+    expect([small.status, JSON.parse(small.json.data as string)]).toEqual([200, { SMALL: 'small-value' }]);
+    const statuses = answers.map((answer) => answer.status).sort();
+    // Two at a time per user (the default); the rest are told to come back, not queued in memory.
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(2);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(10 - statuses.filter((s) => s === 200).length);
+    for (const answer of answers.filter((a) => a.status === 200)) {
+      expect(Object.keys(JSON.parse(answer.json.data as string) as object)).toHaveLength(51);
+    }
+    const growth = peakRss(server.process.pid!) - before;
+    process.stderr.write(`peak RSS growth ${Math.round(growth / 2 ** 20)} MiB, small read ${smallMs} ms\n`);
+    expect(growth).toBeLessThan(1024 * 2 ** 20);
+    // Generous for a loaded machine: before the limits it took the server to over 2 GB and others waited far longer.
+    expect(smallMs).toBeLessThan(20_000);
+  }, 240_000);
+});

@@ -1,0 +1,126 @@
+import { PandaError } from '@panda-secrets/protocol';
+import type { FastifyRequest } from 'fastify';
+
+/** How much of the server one user, and all users together, may take at once. */
+export interface LoadLimits {
+  /** Requests one user (or pilot) may make per minute; beyond it, 429 with Retry-After. */
+  requestsPerMinute: number;
+  /** Reads of secrets (get_user_secrets) one user may have in progress at once; beyond it, 429. */
+  concurrentReadsPerUser: number;
+  /**
+   * Memory all reads in progress together may take, estimated from their secrets' sizes
+   * (`readMemoryEstimate`); a read that would go past it waits until there is room.
+   */
+  inflightBytes: number;
+}
+
+export const DEFAULT_LOAD_LIMITS: LoadLimits = {
+  requestsPerMinute: 600,
+  concurrentReadsPerUser: 2,
+  inflightBytes: 512 * 1024 * 1024,
+};
+
+/**
+ * The memory a read of secrets of `plaintextBytes` takes at its peak: the ciphertexts (base64, a
+ * third larger), the plaintexts, their wire form (a file's base64), the JSON of the dict, the
+ * response's JSON with that string escaped, and the compressed copy. Measured at about 7.5 times
+ * the plaintext for a user holding the largest quota of files.
+ */
+export function readMemoryEstimate(plaintextBytes: number): number {
+  return 8 * plaintextBytes;
+}
+
+/** Seconds a caller refused for concurrency is asked to wait: a read of the largest quota takes about that. */
+export const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/** Counts each user's reads in progress and the decrypted bytes all of them hold. */
+export class LoadGate {
+  readonly #readers = new Map<string, number>();
+  #inflight = 0;
+  readonly #waiting: Array<{ bytes: number; admit: () => void }> = [];
+
+  constructor(readonly limits: LoadLimits) {}
+
+  /** Counts one more read of `owner`'s, or throws RATE_LIMITED when they have the most already. */
+  enterRead(owner: string): () => void {
+    const running = this.#readers.get(owner) ?? 0;
+    if (running >= this.limits.concurrentReadsPerUser) {
+      throw new PandaError(
+        'RATE_LIMITED',
+        `you have ${running} reads of your secrets in progress, the most one user may have at once: ` +
+          `try again when one has finished (in ${BUSY_RETRY_AFTER_SECONDS} s)`,
+      );
+    }
+    this.#readers.set(owner, running + 1);
+    return once(() => {
+      const left = (this.#readers.get(owner) ?? 1) - 1;
+      if (left === 0) this.#readers.delete(owner);
+      else this.#readers.set(owner, left);
+    });
+  }
+
+  /**
+   * Waits until `bytes` more fit under the in-flight limit (a read larger than the limit goes
+   * alone), then holds them until the returned release is called. A small read that fits goes
+   * ahead of a large one that waits, so one user's large reads never hold up another's small one.
+   */
+  async reserveBytes(bytes: number): Promise<() => void> {
+    if (!this.#fits(bytes)) {
+      await new Promise<void>((admit) => this.#waiting.push({ bytes, admit }));
+    } else {
+      this.#inflight += bytes;
+    }
+    return once(() => {
+      this.#inflight -= bytes;
+      this.#admitWaiting();
+    });
+  }
+
+  /** Decrypted bytes held now (for tests and diagnostics). */
+  get inflightBytes(): number {
+    return this.#inflight;
+  }
+
+  #fits(bytes: number): boolean {
+    return this.#inflight === 0 || this.#inflight + bytes <= this.limits.inflightBytes;
+  }
+
+  #admitWaiting(): void {
+    for (let index = 0; index < this.#waiting.length; ) {
+      const next = this.#waiting[index]!;
+      if (!this.#fits(next.bytes)) {
+        index += 1;
+        continue;
+      }
+      this.#waiting.splice(index, 1);
+      this.#inflight += next.bytes;
+      next.admit();
+    }
+  }
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
+const RELEASES = Symbol('load releases');
+
+/**
+ * Keeps `release` until the request is over: its response sent, or the client gone. The bytes of
+ * a read stay held while its answer is serialized, compressed and written.
+ */
+export function holdUntilDone(request: FastifyRequest, release: () => void): void {
+  const holder = request as FastifyRequest & { [RELEASES]?: Array<() => void> };
+  (holder[RELEASES] ??= []).push(release);
+}
+
+/** The hook that releases what `holdUntilDone` kept; registered for onResponse and onRequestAbort. */
+export async function releaseHeld(request: FastifyRequest): Promise<void> {
+  const holder = request as FastifyRequest & { [RELEASES]?: Array<() => void> };
+  for (const release of holder[RELEASES]?.splice(0) ?? []) release();
+}
