@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { ApiPath, FILE_PREFIX, MAX_FILE_BYTES } from '@panda-secrets/protocol';
 import { callApi, cleanEnv, runCli, startServer, type RunningServer } from '@panda-secrets/testkit';
-import { LoadGate } from './load.js';
+import type { FastifyRequest } from 'fastify';
+import { LoadGate, holdUntilDone, releaseHeld } from './load.js';
 import { createFixture, type Fixture } from './testing/fixture.js';
 
 describe('LoadGate', () => {
@@ -40,6 +41,21 @@ describe('LoadGate', () => {
     c();
     (await huge)();
     expect([admitted, gate.inflightBytes]).toEqual([['a', 'c', 'b', 'huge'], 0]);
+  });
+});
+
+describe('holding until a request is over', () => {
+  it('releases at the end what was held, and at once what comes after a client has gone', async () => {
+    const request = {} as FastifyRequest;
+    const released: string[] = [];
+    holdUntilDone(request, () => released.push('slot'));
+    holdUntilDone(request, () => released.push('bytes'));
+    expect(released).toEqual([]);
+    await releaseHeld(request); // the response is out, or the client aborted
+    expect(released).toEqual(['slot', 'bytes']);
+    holdUntilDone(request, () => released.push('late bytes'));
+    await releaseHeld(request);
+    expect(released).toEqual(['slot', 'bytes', 'late bytes']);
   });
 });
 

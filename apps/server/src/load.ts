@@ -110,17 +110,27 @@ function once(fn: () => void): () => void {
 
 const RELEASES = Symbol('load releases');
 
+/** What a request holds; `done` once its response is out or its client has gone. */
+type Holder = FastifyRequest & { [RELEASES]?: { done: boolean; releases: Array<() => void> } };
+
+function heldBy(request: FastifyRequest) {
+  return ((request as Holder)[RELEASES] ??= { done: false, releases: [] });
+}
+
 /**
  * Keeps `release` until the request is over: its response sent, or the client gone. The bytes of
- * a read stay held while its answer is serialized, compressed and written.
+ * a read stay held while its answer is serialized, compressed and written. What a request gets
+ * after it is over (a read admitted once its client had left) is given back at once.
  */
 export function holdUntilDone(request: FastifyRequest, release: () => void): void {
-  const holder = request as FastifyRequest & { [RELEASES]?: Array<() => void> };
-  (holder[RELEASES] ??= []).push(release);
+  const held = heldBy(request);
+  if (held.done) release();
+  else held.releases.push(release);
 }
 
 /** The hook that releases what `holdUntilDone` kept; registered for onResponse and onRequestAbort. */
 export async function releaseHeld(request: FastifyRequest): Promise<void> {
-  const holder = request as FastifyRequest & { [RELEASES]?: Array<() => void> };
-  for (const release of holder[RELEASES]?.splice(0) ?? []) release();
+  const held = heldBy(request);
+  held.done = true;
+  for (const release of held.releases.splice(0)) release();
 }
