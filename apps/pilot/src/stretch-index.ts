@@ -141,33 +141,34 @@ export function createStretchIndex(forms: readonly LongForm[], tailOnly: readonl
   const hashes = new Int32Array(capacity);
   const formOf = new Int32Array(capacity);
   const offsetOf = new Int32Array(capacity);
+  const next = new Int32Array(capacity);
+  const bits = Math.max(4, Math.ceil(Math.log2(capacity + 1)));
+  const heads = new Int32Array(1 << bits).fill(-1);
   let count = 0;
   for (const [formIndex, form] of forms.entries()) {
-    // Per distinct anchor of this form: the entry of its first occurrence (n >= 0), then of its latest (-1 - n).
-    const kept = new Map<number, number>();
     forEachAnchorOffset(form.length, tailOnly[formIndex] === true, (offset) => {
       if (offset !== 0 && isUniform(form, offset)) return;
       const hash = anchorHash(form, offset);
-      const same = kept.get(hash);
-      if (same !== undefined && same < 0) {
-        // From the first and the latest occurrence a match extends to both ends of a repeated run.
-        offsetOf[-1 - same] = offset;
-        return;
+      const bucket = Math.imul(hash, GOLDEN) >>> (32 - bits);
+      // A substring that recurs in one form keeps two entries, its first occurrence and its
+      // latest: from them a match extends to both ends of a repeated run, and a repetitive secret
+      // adds no long chains. Entries go in at the head, so the latest is met first.
+      let latest = -1;
+      for (let entry = heads[bucket]!; entry !== -1; entry = next[entry]!) {
+        if (hashes[entry] !== hash || formOf[entry] !== formIndex) continue;
+        if (latest !== -1) {
+          offsetOf[latest] = offset;
+          return;
+        }
+        latest = entry;
       }
-      kept.set(hash, same === undefined ? count : -1 - count);
       hashes[count] = hash;
       formOf[count] = formIndex;
       offsetOf[count] = offset;
+      next[count] = heads[bucket]!;
+      heads[bucket] = count;
       count += 1;
     });
-  }
-  const bits = Math.max(4, Math.ceil(Math.log2(count + 1)));
-  const heads = new Int32Array(1 << bits).fill(-1);
-  const next = new Int32Array(count);
-  for (let entry = 0; entry < count; entry += 1) {
-    const bucket = Math.imul(hashes[entry]!, GOLDEN) >>> (32 - bits);
-    next[entry] = heads[bucket]!;
-    heads[bucket] = entry;
   }
 
   /** Extends the anchor match at output `at`, form position `offset`, both ways; returns the stretch or undefined. */
