@@ -6,10 +6,12 @@
 // strings, the case that once took 197 s and 3.1 GB for 30 files, 5 binary files of 1 MB and
 // 450 short values) it must stay within seconds and well inside a small pilot's heap (384 MB);
 // for one 1,000,000-byte file it must not cost tens of MB (a pilot's whole job stays within +16 MB).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** A 1,000,000-byte JSON array of short random strings. */
 function jsonArrayFile() {
@@ -50,5 +52,57 @@ export function benchMaskerSetup(work, record) {
     const { seconds, peakGrowthMB } = JSON.parse(run.stdout);
     record(`masker set-up time, ${name}`, seconds, 's', TARGETS[name].seconds, 'lower');
     record(`masker set-up peak memory growth, ${name}`, peakGrowthMB, 'MB', TARGETS[name].megabytes, 'lower');
+  }
+}
+
+/** Resident size now and its peak since the last reset, in bytes, from /proc. */
+function residentSizes(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kilobytes('VmRSS'), peak: kilobytes('VmHWM') };
+}
+
+/**
+ * A real panda-pilot runs one job with one 1,000,000-byte secret file against a real
+ * panda-server; records the growth of the pilot's peak resident size over its idle size (the
+ * peak is reset through /proc/PID/clear_refs once the pilot idles).
+ */
+export async function benchPilotFileSecret(work, record, startServer, serverBin) {
+  const dataDir = join(work, 'pilot-rss-server');
+  const { child: server, url } = await startServer(dataDir);
+  const children = [server];
+  try {
+    const token = (role) =>
+      spawnSync(process.execPath, [serverBin, 'token', '--data-dir', dataDir, '--user', role === 'pilot' ? 'pilot-1' : 'bench', '--role', role], { encoding: 'utf8' }).stdout.trim();
+    const userHeaders = { authorization: `Bearer ${token('user')}`, 'content-type': 'application/json' };
+    const call = async (path, body) => {
+      const response = await fetch(`${url}${path}`, body === undefined ? { headers: userHeaders } : { method: 'POST', headers: userHeaders, body: JSON.stringify(body) });
+      const answer = await response.json();
+      if (!answer.success) throw new Error(`${path} answered ${response.status}: ${answer.message}`);
+      return answer.data;
+    };
+    await call('/api/v1/creds/set_user_secrets', { key: '___file___:big.bin', value: randomBytes(1_000_000).toString('base64') });
+    const tokenFile = join(work, 'pilot-token');
+    writeFileSync(tokenFile, token('pilot'), { mode: 0o600 });
+    const workdir = join(work, 'pilot-rss-work');
+    const pilot = spawn(process.execPath, [join(import.meta.dirname, '../../apps/pilot/bin/panda-pilot.js'), '--server', url, '--token-file', tokenFile, '--workdir', workdir, '--poll', '0.2'], {
+      stdio: 'ignore',
+    });
+    children.push(pilot);
+    await delay(3000);
+    writeFileSync(`/proc/${pilot.pid}/clear_refs`, '5');
+    const idle = residentSizes(pilot.pid);
+    const [job] = (await call('/api/v1/jobs/submit', { jobs: [{ exec: 'wc -c < big.bin', outDS: 'user.bench.rss', secrets: ['___file___:big.bin'] }] })).jobs;
+    let state = job.state;
+    while (state !== 'finished' && state !== 'failed') {
+      await delay(100);
+      ({ state } = await call(`/api/v1/jobs/${job.id}`));
+    }
+    const { log } = await call(`/api/v1/jobs/${job.id}/log`);
+    if (state !== 'finished' || log.trim() !== '1000000') throw new Error(`the pilot's job ended ${state}: ${log}`);
+    record('pilot peak resident size growth, one job with one 1,000,000-byte secret file', (residentSizes(pilot.pid).peak - idle.rss) / 1024 / 1024, 'MB', 16, 'lower');
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
   }
 }
