@@ -115,6 +115,13 @@ describe('assertJobEnvFits', () => {
       `the job's 11 env secrets take ${11 * each} bytes of its environment together; at most 1048576 bytes fit beside the payload's own environment: name fewer with --secrets, or store large values as secret files`,
     );
   });
+
+  it('refuses one env secret stored before its size was limited to what an environment variable can carry', () => {
+    expect(() => assertJobEnvFits([{ name: 'OLD', size: 500_000 }])).toThrow(
+      'the env secret "OLD" is 500000 bytes, more than an environment variable can carry (131067 bytes under this name): store it as a secret file instead (at most 1024000 bytes, any bytes), or leave it out with --secrets',
+    );
+    expect(() => assertJobEnvFits([{ name: 'OLD', size: 131_067 }])).not.toThrow();
+  });
 });
 
 describe('validateSecret', () => {

@@ -116,11 +116,22 @@ export function assertEnvValue(name: string, value: string): void {
 }
 
 /**
- * Throws TOO_LARGE unless a job's env secrets (`name` and value size in UTF-8 bytes) fit together
- * in the budget `execve` leaves them (MAX_JOB_ENV_BYTES): a job that could never start is refused
- * when it is submitted.
+ * Throws TOO_LARGE unless a job's env secrets (`name` and value size in UTF-8 bytes) can be
+ * passed: each within what one environment variable can carry, all together within the budget
+ * `execve` leaves them (MAX_JOB_ENV_BYTES). A job that could never start is refused when it is
+ * submitted.
  */
 export function assertJobEnvFits(secrets: ReadonlyArray<{ name: string; size: number }>): void {
+  // A value stored before the limit was what the operating system can pass would fail every job.
+  for (const { name, size } of secrets) {
+    if (size > maxEnvValueBytes(name)) {
+      throw new PandaError(
+        'TOO_LARGE',
+        `the env secret ${quoteName(name)} is ${size} bytes, more than an environment variable can carry ` +
+          `(${maxEnvValueBytes(name)} bytes under this name): ${AS_A_FILE}, or leave it out with --secrets`,
+      );
+    }
+  }
   const POINTER_BYTES = 8;
   const total = secrets.reduce((sum, { name, size }) => sum + envEntryBytes(name, size) + POINTER_BYTES, 0);
   if (total > MAX_JOB_ENV_BYTES) {
