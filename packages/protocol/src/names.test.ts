@@ -91,6 +91,10 @@ describe('secret sizes', () => {
     );
     expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, 'not base64!'))).toBe('INVALID_INPUT');
     expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, 'abc'))).toBe('INVALID_INPUT');
+    for (const bad of ['A===', 'AA=A', '====', 'AAAA====', 'AA-_', 'AA\nA']) expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, bad))).toBe('INVALID_INPUT');
+    for (const [good, bytes] of [['', 0], ['AA==', 1], ['AAA=', 2], ['AAAA', 3], ['+/+/', 3]] as const) {
+      expect(validateSecret(`${FILE_PREFIX}f`, good).size).toBe(bytes);
+    }
   });
 
   it('never puts the value into the message', () => {
