@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { benchMaskerSetup, benchPilotFileSecret } from './lib/masker-bench.mjs';
 import { listeningUrl } from './lib/server.mjs';
 
 const root = join(import.meta.dirname, '..');
@@ -113,6 +114,8 @@ function benchStartup() {
 try {
   await benchSecrets();
   await benchMasker();
+  benchMaskerSetup(work, record);
+  await benchPilotFileSecret(work, record, startServer, serverBin);
   benchStartup();
 } finally {
   rmSync(work, { recursive: true, force: true });

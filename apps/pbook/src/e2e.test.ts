@@ -189,22 +189,36 @@ describe('secret files', () => {
 });
 
 describe('string values', () => {
-  const atLimit = 'é'.repeat(MAX_VALUE_BYTES / 2);
+  // The largest value of a four-letter name: NAME=value and its NUL take 131072 bytes.
+  const atLimit = 'é'.repeat((MAX_VALUE_BYTES - 3) / 2);
 
-  it('accepts exactly 1,024,000 UTF-8 bytes and rejects 1,024,001 at pbook', async () => {
+  it('accepts the largest value an environment variable can carry and rejects one byte more at pbook', async () => {
     const ok = await pbook('value-limit', ['set-secret', 'BIG'], { input: `${atLimit}\n` });
     expect([ok.code, ok.stderr]).toEqual([0, 'set BIG\n']);
     const over = await pbook('value-limit', ['set-secret', 'OVER'], { input: `${atLimit}x` });
-    expect([over.code, over.stderr]).toEqual([5, 'pbook: the value of "OVER" is 1024001 bytes of UTF-8; the limit is 1024000 bytes (1000 kB)\n']);
+    expect([over.code, over.stderr]).toEqual([
+      5,
+      'pbook: the value of "OVER" is 131067 bytes of UTF-8; an environment variable can carry at most 131066 bytes under this name ' +
+        '(131072 bytes for NAME=value): store it as a secret file instead (at most 1024000 bytes, any bytes)\n',
+    ]);
     expect(await secretsOf('value-limit')).toEqual({ BIG: atLimit });
   });
 
-  it('accepts exactly 1,024,000 UTF-8 bytes and rejects 1,024,001 sent raw to the server', async () => {
+  it('refuses a value holding NUL with exit 5, storing nothing', async () => {
+    const run = await pbook('nul-value', ['set-secret', 'WITH_NUL'], { input: 'nul-s3cr3t\0tail' });
+    expect([run.code, run.stderr]).toEqual([
+      5,
+      'pbook: the value of "WITH_NUL" holds a NUL character, which no environment variable can carry: store it as a secret file instead (at most 1024000 bytes, any bytes)\n',
+    ]);
+    expect(await secretsOf('nul-value')).toEqual({});
+  });
+
+  it('accepts the largest value and rejects one byte more sent raw to the server', async () => {
     const client = await clientOf('value-limit-raw');
     await client.setSecret('BIG', atLimit);
     const error = await rejectionOf(client.setSecret('OVER', `${atLimit}x`));
     expect(error.code).toBe('TOO_LARGE');
-    expect(error.message).toContain('1024000');
+    expect(error.message).toContain('at most 131066 bytes under this name');
     expect(await client.getSecrets()).toEqual({ BIG: atLimit });
   });
 

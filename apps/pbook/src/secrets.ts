@@ -7,7 +7,7 @@ import {
   assertEnvName,
   assertFileName,
   assertFileSize,
-  assertValueSize,
+  assertEnvValue,
   isPandaError,
   parseWireKey,
 } from '@panda-secrets/protocol';
@@ -84,7 +84,7 @@ export class SecretActions {
   /** Stores a string secret; warns when the value is too short to be masked in job logs. */
   async setValue(name: string, value: string): Promise<void> {
     assertEnvName(name);
-    assertValueSize(name, value);
+    assertEnvValue(name, value);
     const client = await this.#connect();
     await client.setSecret(name, value);
     this.#say(`set ${name}`);

@@ -1,5 +1,9 @@
 import { MIN_MASKED_LENGTH } from '@panda-secrets/protocol';
 import type { SecretBundle } from '@panda-secrets/protocol';
+import { DerivedBudget, fileForms, isLongEnough, textForms } from './mask-forms.js';
+import type { Forms } from './mask-forms.js';
+import { MIN_STRETCH, base64Form, base64Length, createStretchIndex, textForm } from './stretch-index.js';
+import type { LongForm, StretchIndex } from './stretch-index.js';
 
 /** What replaces every masked stretch of output. */
 export const MASK = '***';
@@ -21,123 +25,12 @@ export interface MaskSecrets {
   files: readonly Uint8Array[];
 }
 
-/** Line widths at which common tools wrap base64: coreutils `base64` (76) and openssl / PEM (64). */
-const BASE64_WRAP_WIDTHS = [76, 64];
-/** The shortest run of printable ASCII in a binary file that `strings`-like output is masked for. */
-const MIN_PRINTABLE_RUN = 8;
-
-/** Length in characters (code points), the unit of MIN_MASKED_LENGTH. */
-function characterCount(text: string): number {
-  let count = 0;
-  for (const _ of text) count += 1;
-  return count;
-}
-
-function isLongEnough(text: string): boolean {
-  // A code point is one or two code units: only lengths in between need counting.
-  if (text.length >= 2 * MIN_MASKED_LENGTH) return true;
-  return text.length >= MIN_MASKED_LENGTH && characterCount(text) >= MIN_MASKED_LENGTH;
-}
-
-function linesOf(text: string): string[] {
-  return text.split(/\r?\n/).filter(isLongEnough);
-}
-
-/** The form `json.dumps(value)` has in Python by default (ensure_ascii): non-ASCII and DEL as `\uXXXX`. */
-function asciiJsonEscaped(jsonEscaped: string): string {
-  return jsonEscaped.replace(/[\u007f-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** How bash's `set -x` writes a value inside single quotes: each `'` as `'\''`. */
-function bashSingleQuoted(value: string): string {
-  return value.replace(/'/g, "'\\''");
-}
-
-/** The lines of `encoded` wrapped at `width` columns; a last partial line only if long enough. */
-function wrappedLines(encoded: string, width: number): string[] {
-  const lines: string[] = [];
-  for (let at = 0; at < encoded.length; at += width) lines.push(encoded.slice(at, at + width));
-  return lines.filter((line) => line.length >= MIN_MASKED_LENGTH);
-}
-
-function base64Forms(bytes: Uint8Array): string[] {
+/** The base64 forms of a short byte string, written out: standard and base64url, with and without padding. */
+function shortBase64Forms(bytes: Uint8Array): string[] {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const standard = buffer.toString('base64');
   const url = buffer.toString('base64url');
-  return [
-    standard,
-    // Padding is often stripped.
-    standard.replace(/=+$/, ''),
-    url,
-    url + standard.slice(url.length),
-    ...BASE64_WRAP_WIDTHS.flatMap((width) => wrappedLines(standard, width)),
-  ];
-}
-
-/** The string leaves of a value that parses as a JSON object or array, found without recursion. */
-function jsonStringLeaves(value: string): string[] {
-  const start = value.trimStart()[0];
-  if (start !== '{' && start !== '[') return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return [];
-  }
-  const leaves: string[] = [];
-  const stack: unknown[] = [parsed];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node === 'string') leaves.push(node);
-    else if (Array.isArray(node)) stack.push(...node);
-    else if (node !== null && typeof node === 'object') stack.push(...Object.values(node));
-  }
-  return leaves;
-}
-
-/**
- * Every form in which a payload may print the text `value`: as is, each line of a multi-line
- * value, JSON-escaped (as JavaScript and as Python's `json.dumps` write it), single-quoted as
- * bash's `set -x` shows it, base64 (standard and base64url, with and without padding, also of the
- * value followed by a newline, also wrapped at 76 and 64 columns), and when the value is a JSON
- * object or array, each string in it with its own forms.
- */
-export function maskedForms(value: string): string[] {
-  if (!isLongEnough(value)) return [];
-  const jsonEscaped = JSON.stringify(value).slice(1, -1);
-  const forms = [
-    value,
-    ...linesOf(value),
-    jsonEscaped,
-    asciiJsonEscaped(jsonEscaped),
-    bashSingleQuoted(value),
-    ...base64Forms(Buffer.from(value, 'utf8')),
-    // `echo "$X" | base64` encodes the value with a trailing newline.
-    ...base64Forms(Buffer.from(`${value}\n`, 'utf8')),
-    ...jsonStringLeaves(value).flatMap(maskedForms),
-  ];
-  return [...new Set(forms)];
-}
-
-/** Printable ASCII runs (with tabs) in `bytes`, as `strings` shows them. */
-function printableRuns(bytes: Uint8Array): string[] {
-  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  return latin1.match(new RegExp(`[\\t\\x20-\\x7e]{${MIN_PRINTABLE_RUN},}`, 'g')) ?? [];
-}
-
-/**
- * Every form in which a payload may print the secret file `bytes`: a UTF-8 text file as text
- * (see {@link maskedForms}); any other file in base64 (as maskedForms writes it), decoded as UTF-8
- * with U+FFFD for what is not, each line of that, and its runs of printable ASCII.
- */
-export function fileMaskedForms(bytes: Uint8Array): string[] {
-  try {
-    return maskedForms(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    const lossy = new TextDecoder('utf-8').decode(bytes);
-    const forms = [...base64Forms(bytes), lossy, ...linesOf(lossy), ...printableRuns(bytes)];
-    return [...new Set(forms.filter(isLongEnough))];
-  }
+  return [standard, standard.replace(/=+$/, ''), url, url + standard.slice(url.length)];
 }
 
 /** What to mask in the log of a job that received `bundle`: its env values and its files' bytes. */
@@ -146,6 +39,46 @@ export function bundleMaskValues(bundle: Pick<SecretBundle, 'env' | 'files'>): M
     texts: Object.values(bundle.env),
     files: Object.values(bundle.files).map((base64) => Buffer.from(base64, 'base64')),
   };
+}
+
+/** Every form of every secret, sorted by how the masker finds them. */
+export interface PreparedForms {
+  /** Forms shorter than MIN_STRETCH: masked where they appear whole. */
+  short: Set<string>;
+  /** Forms of MIN_STRETCH or more: masked by stretches (see createStretchIndex). */
+  long: LongForm[];
+  /** Parallel to `long`: a form that repeats the one before it except at its end. */
+  tailOnly: boolean[];
+}
+
+/** Lists the forms of every secret once (see textForms and fileForms), within one job's budget of derived forms. */
+export function prepareForms(secrets: MaskSecrets): PreparedForms {
+  const budget = new DerivedBudget();
+  const prepared: PreparedForms = { short: new Set(), long: [], tailOnly: [] };
+  const longTexts = new Set<string>();
+  const add = (forms: Forms): void => {
+    for (const text of forms.texts) {
+      if (text.length < MIN_STRETCH) prepared.short.add(text);
+      else if (!longTexts.has(text)) {
+        longTexts.add(text);
+        prepared.long.push(textForm(text));
+        prepared.tailOnly.push(false);
+      }
+    }
+    if (forms.encoded === undefined) return;
+    for (const withNewline of forms.withNewline === true ? [false, true] : [false]) {
+      if (base64Length(forms.encoded.length + (withNewline ? 1 : 0)) < MIN_STRETCH) {
+        const bytes = withNewline ? Buffer.concat([forms.encoded, Buffer.from('\n')]) : forms.encoded;
+        for (const text of shortBase64Forms(bytes)) if (isLongEnough(text)) prepared.short.add(text);
+      } else {
+        prepared.long.push(base64Form(forms.encoded, withNewline));
+        prepared.tailOnly.push(withNewline);
+      }
+    }
+  };
+  for (const text of secrets.texts) add(textForms(text, MIN_STRETCH, budget));
+  for (const bytes of secrets.files) add(fileForms(bytes, MIN_STRETCH, budget));
+  return prepared;
 }
 
 /** One length of the patterns that share a prefix, longest first. */
@@ -249,13 +182,23 @@ function createMatcher(patterns: readonly string[]): Matcher {
   };
 }
 
-/** Every form of every secret, once. */
-export function maskPatterns(secrets: MaskSecrets): string[] {
-  return [...new Set([...secrets.texts.flatMap(maskedForms), ...secrets.files.flatMap(fileMaskedForms)])];
-}
-
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
+}
+
+/** The matchers of one job's secrets, built once and shared by the maskers of its output streams. */
+interface PreparedMasking {
+  short?: Matcher;
+  long?: StretchIndex;
+}
+
+/** Builds the matchers: the set-up cost of masking, paid once per job. */
+function prepareMasking(secrets: MaskSecrets): PreparedMasking {
+  const forms = prepareForms(secrets);
+  return {
+    ...(forms.short.size === 0 ? {} : { short: createMatcher([...forms.short]) }),
+    ...(forms.long.length === 0 ? {} : { long: createStretchIndex(forms.long, forms.tailOnly) }),
+  };
 }
 
 /**
@@ -263,17 +206,18 @@ function isHighSurrogate(code: number): boolean {
  * output stream) from it; see {@link createMasker}.
  */
 export function maskerFactory(secrets: readonly string[] | MaskSecrets): () => Masker {
-  const patterns = maskPatterns(Array.isArray(secrets) ? { texts: secrets, files: [] } : (secrets as MaskSecrets));
-  const matcher = patterns.length === 0 ? undefined : createMatcher(patterns);
-  return () => streamMasker(matcher);
+  const prepared = prepareMasking(Array.isArray(secrets) ? { texts: secrets, files: [] } : (secrets as MaskSecrets));
+  return () => streamMasker(prepared);
 }
 
 /**
- * Creates a masker that replaces every form (see {@link maskedForms} and {@link fileMaskedForms})
- * of each secret with `***`, the longest match at a position first. Where matches overlap or
- * touch, the whole stretch they cover becomes one `***`, so no piece of a secret is left between
- * two masks. Values shorter than MIN_MASKED_LENGTH characters are left alone: they would mask
- * ordinary output. A list of strings is taken as text secrets.
+ * Creates a masker that replaces the forms of each secret (see textForms and fileForms) with
+ * `***`: a form shorter than MIN_STRETCH characters where it appears whole, the longest at a
+ * position first; a longer form wherever MIN_STRETCH or more of its characters appear in a row,
+ * as far as they go. Where matches overlap or touch, the whole stretch they cover becomes one
+ * `***`, so no piece of a secret is left between two masks. Values shorter than MIN_MASKED_LENGTH
+ * characters are left alone: they would mask ordinary output. A list of strings is taken as text
+ * secrets.
  *
  * @example
  * const masker = createMasker(['s3cr3t-token']);
@@ -283,11 +227,11 @@ export function createMasker(secrets: readonly string[] | MaskSecrets): Masker {
   return maskerFactory(secrets)();
 }
 
-function streamMasker(prepared: Matcher | undefined): Masker {
+function streamMasker(prepared: PreparedMasking): Masker {
   const decoder = new TextDecoder('utf-8');
   const decode = (chunk: Uint8Array | string): string => (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-  if (prepared === undefined) return { write: decode, end: () => decoder.decode() };
-  const matcher = prepared;
+  const { short, long } = prepared;
+  if (short === undefined && long === undefined) return { write: decode, end: () => decoder.decode() };
 
   /** Text not yet decided: from the first position where a secret may be starting. */
   let pending = '';
@@ -297,13 +241,19 @@ function streamMasker(prepared: Matcher | undefined): Masker {
    */
   let maskedUntil = -1;
 
-  /** Where the undecided end of `text` begins: its last code units, if a pattern may begin there. */
+  /**
+   * Where the undecided end of `text` begins: the last code units if a short form may begin
+   * there; with long forms, also what follows the last line break (at most MIN_STRETCH - 1 code
+   * units), since a stretch may be starting there. Whole lines pass at once, so output that
+   * waits for input (a prompt, a process id to act on) is not held back.
+   */
   function undecidedTail(text: string): number {
-    for (let at = Math.max(0, text.length - (MIN_MASKED_LENGTH - 1)); at < text.length; at += 1) {
-      if (matcher.mayBegin(text.slice(at))) return at;
+    const from = long === undefined ? text.length : Math.max(text.lastIndexOf('\n') + 1, text.length - (MIN_STRETCH - 1));
+    for (let at = Math.max(0, text.length - (MIN_MASKED_LENGTH - 1)); at < from; at += 1) {
+      if (short?.mayBegin(text.slice(at))) return at;
     }
     // A character's second half is still to come.
-    return text.length > 0 && isHighSurrogate(text.charCodeAt(text.length - 1)) ? text.length - 1 : text.length;
+    return from === text.length && from > 0 && isHighSurrogate(text.charCodeAt(from - 1)) ? from - 1 : from;
   }
 
   /**
@@ -313,19 +263,34 @@ function streamMasker(prepared: Matcher | undefined): Masker {
    */
   function mask(text: string, ended: boolean): string {
     let final = ended ? text.length : undecidedTail(text);
+    const matches: Array<[start: number, end: number]> = [];
+    for (const stretch of long?.find(text, ended) ?? []) {
+      if (stretch.open) final = Math.min(final, stretch.start);
+      else matches.push([stretch.start, stretch.end]);
+    }
+    if (short !== undefined) {
+      let shortCovered = -1;
+      for (let at = short.next(text, 0, final); at !== -1; at = short.next(text, at + 1, final)) {
+        const length = short.probe(text, at, Math.max(at, shortCovered), ended);
+        if (length === UNDECIDED) {
+          final = at;
+          break;
+        }
+        if (length === 0) continue;
+        matches.push([at, at + length]);
+        shortCovered = at + length;
+      }
+    }
+    matches.sort((a, b) => a[0] - b[0]);
     const out: string[] = [];
     let emitted = Math.max(0, maskedUntil);
     let coveredEnd = maskedUntil;
-    for (let at = matcher.next(text, 0, final); at !== -1; at = matcher.next(text, at + 1, final)) {
-      const length = matcher.probe(text, at, Math.max(at, coveredEnd), ended);
-      if (length === UNDECIDED) {
-        final = at;
-        break;
-      }
-      if (length === 0) continue;
-      if (at > coveredEnd) out.push(text.slice(emitted, at), MASK);
-      coveredEnd = at + length;
-      emitted = coveredEnd;
+    for (const [start, end] of matches) {
+      if (start >= final) break;
+      if (end <= coveredEnd) continue;
+      if (start > coveredEnd) out.push(text.slice(emitted, start), MASK);
+      coveredEnd = end;
+      emitted = end;
     }
     if (coveredEnd < final) {
       out.push(text.slice(emitted, final));

@@ -4,6 +4,8 @@ import type { PandaClient } from '@panda-secrets/client';
 import { isPandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
 import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
+import { bundleMaskValues, maskerFactory } from './mask.js';
+import { describeRunError, redactor } from './redact.js';
 import { runJob } from './run.js';
 import type { JobOutcome } from './run.js';
 import type { RunAsUser } from './users.js';
@@ -124,16 +126,19 @@ async function processJob(
   const { job, claimId } = acquired;
   const update = (fields: Omit<UpdateJobRequest, 'jobId' | 'claimId'>): Promise<void> =>
     deps.client.updateJob({ jobId: job.id, claimId, ...fields });
-  deps.log(`job ${job.id}: acquired`);
+  // Once the job's secrets are known, everything the pilot writes about the job is masked first.
+  let redact = (text: string): string => text;
+  const log = (line: string): void => deps.log(redact(line));
+  log(`job ${job.id}: acquired`);
 
   const jobLog = createJobLog({
     send: (log) => update({ state: 'running', log }),
     onSendError: (error) => {
       if (isTransient(error)) {
-        deps.log(`job ${job.id}: sending its log failed (${messageOf(error)}); will retry`);
+        log(`job ${job.id}: sending its log failed (${messageOf(error)}); will retry`);
         return 'retry';
       }
-      deps.log(
+      log(
         `job ${job.id}: sending its log failed (${messageOf(error)}); no more tries until the job ends, keeping at most ${MAX_UNSENT_LOG} characters of it`,
       );
       return 'stop';
@@ -142,7 +147,9 @@ async function processJob(
   let outcome: JobOutcome | undefined;
   try {
     const secrets = await openSecrets(privateKey, acquired);
-    deps.log(
+    const newMasker = maskerFactory(bundleMaskValues(secrets));
+    redact = redactor(newMasker);
+    log(
       `job ${job.id}: env secrets ${keyList(Object.keys(secrets.env))}; secret files ${keyList(Object.keys(secrets.files))}`,
     );
     await update({ state: 'running' });
@@ -157,24 +164,26 @@ async function processJob(
       signal: deps.signal,
       ...(deps.killGraceMs === undefined ? {} : { killGraceMs: deps.killGraceMs }),
       runAs: options.runAs,
+      newMasker,
     });
     if (outcome.aborted) {
-      jobLog.add(`panda-pilot: the pilot was stopped (${String(deps.signal.reason)}); the job was killed\n`);
+      jobLog.add(redact(`panda-pilot: the pilot was stopped (${String(deps.signal.reason)}); the job was killed\n`));
     }
   } catch (error) {
     // Setting the job up failed (its bundle, its files, starting bash): the job fails with the reason.
-    deps.log(`job ${job.id}: could not run: ${messageOf(error)}`);
-    jobLog.add(`panda-pilot: the job could not run: ${messageOf(error)}\n`);
+    const reason = describeRunError(error);
+    log(`job ${job.id}: could not run: ${reason}`);
+    jobLog.add(redact(`panda-pilot: the job could not run: ${reason}\n`));
   }
 
   const finished = outcome !== undefined && outcome.exitCode === 0 && !outcome.aborted;
   const state = finished ? 'finished' : 'failed';
   const exitCode = outcome?.exitCode ?? null;
   const pieces = await jobLog.close();
-  await sendFinal(deps, job.id, pieces, (log, last) =>
+  await sendFinal({ ...deps, log }, job.id, pieces, (log, last) =>
     update(last ? { state, exitCode, log } : { state: 'running', log }),
   );
-  deps.log(`job ${job.id}: ${state}, exit code ${exitCode ?? 'none'}`);
+  log(`job ${job.id}: ${state}, exit code ${exitCode ?? 'none'}`);
   return outcome;
 }
 

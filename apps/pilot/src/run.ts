@@ -32,6 +32,8 @@ export interface RunJobOptions {
    * that user's, so the payload cannot read the pilot's token file or its process' environment.
    */
   runAs?: RunAsUser;
+  /** Makes the maskers of the payload's output, when the caller has prepared them for `secrets` already. */
+  newMasker?: () => Masker;
 }
 
 export interface JobOutcome {
@@ -89,7 +91,7 @@ function maskStream(stream: NodeJS.ReadableStream, masker: Masker, onOutput: (te
 
 async function runPayload(options: RunJobOptions, cwd: string): Promise<JobOutcome> {
   const { command, secrets, baseEnv, onOutput, signal, runAs } = options;
-  const newMasker = maskerFactory(bundleMaskValues(secrets));
+  const newMasker = options.newMasker ?? maskerFactory(bundleMaskValues(secrets));
   // A new process group (detached), so that stopping the job reaches everything the payload started.
   const child = spawn('bash', ['-c', command], {
     cwd,

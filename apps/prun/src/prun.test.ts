@@ -20,7 +20,7 @@ interface FakeJob {
 }
 
 /** A fake server that fails the test if a call it does not expect arrives. */
-function fakeClient(jobs: FakeJob[] = []) {
+function fakeClient(jobs: FakeJob[] = [], secrets: Record<string, string> = SECRETS) {
   const calls: string[] = [];
   const submitted: JobSpec[][] = [];
   const infos = new Map<string, { spec: JobSpec; fake: FakeJob; polls: number }>();
@@ -39,7 +39,7 @@ function fakeClient(jobs: FakeJob[] = []) {
   const client: PrunClient = {
     async getSecrets(keys) {
       calls.push(`getSecrets ${JSON.stringify(keys ?? null)}`);
-      return Object.fromEntries(Object.entries(SECRETS).filter(([key]) => keys === undefined || keys.includes(key)));
+      return Object.fromEntries(Object.entries(secrets).filter(([key]) => keys === undefined || keys.includes(key)));
     },
     async submitJobs(specs) {
       submitted.push(specs);
@@ -147,6 +147,22 @@ describe('prun secrets', () => {
     expect(result.code).toBe(5);
     expect(result.stderr).toMatch(/^prun: "..\/etc\/passwd" is neither a secret name/);
     expect(fake.calls).toEqual([]);
+  });
+
+  it('refuses with exit 5, before submitting, jobs whose env secrets together exceed what execve can carry, naming --secrets', async () => {
+    const big = Object.fromEntries(Array.from({ length: 9 }, (_, index) => [`BIG_${index}`, 'b'.repeat(120_000)]));
+    const fake = fakeClient([], { ...big, '___file___:large.bin': 'A'.repeat(1_300_000) });
+    const result = await prun([...JOB, '--useSecrets'], fake.client);
+    expect(result).toMatchObject({
+      code: 5,
+      stdout: '',
+      stderr:
+        "prun: the job's 9 env secrets take 1080135 bytes of its environment together; at most 1048576 bytes fit beside the payload's own environment: name fewer with --secrets, or store large values as secret files\n",
+    });
+    expect(fake.submitted).toEqual([]);
+    const fewer = await prun([...JOB, '--secrets', 'BIG_0,BIG_1,BIG_2,BIG_3,BIG_4,BIG_5,BIG_6,BIG_7,large.bin'], fake.client);
+    expect(fewer.code).toBe(0);
+    expect(fake.submitted).toHaveLength(1);
   });
 
   it('without --useSecrets the jobs get no secrets and none are read', async () => {

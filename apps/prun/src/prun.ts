@@ -1,4 +1,13 @@
-import { ENV_NAME_RULE, FILE_NAME_RULE, FILE_PREFIX, FINAL_JOB_STATES, PandaError, parseWireKey } from '@panda-secrets/protocol';
+import {
+  ENV_NAME_RULE,
+  FILE_NAME_RULE,
+  FILE_PREFIX,
+  FINAL_JOB_STATES,
+  PandaError,
+  assertJobEnvFits,
+  parseWireKey,
+  utf8Length,
+} from '@panda-secrets/protocol';
 import type { JobInfo, JobSpec } from '@panda-secrets/protocol';
 import type { PandaClient } from '@panda-secrets/client';
 import { renderRows } from '@panda-secrets/table';
@@ -41,13 +50,15 @@ async function secretReferences(deps: PrunDeps, options: PrunOptions): Promise<s
   if (options.secrets === undefined && !options.useSecrets) return [];
   const client = await deps.connect();
   if (options.secrets === undefined) {
-    const keys = Object.keys(await client.getSecrets()).sort();
+    const secrets = await client.getSecrets();
+    const keys = Object.keys(secrets).sort();
     if (keys.length === 0) deps.stderr.write('prun: warning: you have no secrets; the jobs get none\n');
-    return keys;
+    return checkedEnvSize(keys, secrets);
   }
   const candidates = options.secrets.map(candidateKeys);
-  const existing = new Set(Object.keys(await client.getSecrets([...new Set(candidates.flat())])));
-  return [
+  const secrets = await client.getSecrets([...new Set(candidates.flat())]);
+  const existing = new Set(Object.keys(secrets));
+  const keys = [
     ...new Set(
       options.secrets.map((name, index) => {
         const found = candidates[index]?.find((key) => existing.has(key));
@@ -61,6 +72,15 @@ async function secretReferences(deps: PrunDeps, options: PrunOptions): Promise<s
       }),
     ),
   ];
+  return checkedEnvSize(keys, secrets);
+}
+
+/** Refuses, before submitting, jobs whose env secrets could never be passed to a payload together (the server checks too). */
+function checkedEnvSize(keys: string[], secrets: Record<string, string>): string[] {
+  assertJobEnvFits(
+    keys.filter((key) => !key.startsWith(FILE_PREFIX)).map((name) => ({ name, size: utf8Length(secrets[name] ?? '') })),
+  );
+  return keys;
 }
 
 /**

@@ -84,6 +84,25 @@ describe('submitting and acquiring jobs', () => {
     expect(await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).toEqual([]);
   });
 
+  it('refuses a job whose env secrets together exceed what execve can carry, naming --secrets, creating nothing', async () => {
+    const big = 'b'.repeat(120_000);
+    const names = Array.from({ length: 9 }, (_, index) => `BIG_${index}`);
+    for (const name of names) expect((await post(alice, ApiPath.setUserSecrets, { key: name, value: big })).statusCode).toBe(200);
+    // Eight fit (files never count), nine do not.
+    expect((await post(alice, ApiPath.setUserSecrets, { key: `${FILE_PREFIX}big.bin`, value: Buffer.alloc(1_000_000).toString('base64') })).statusCode).toBe(200);
+    const fitting = await submit([...names.slice(0, 8), `${FILE_PREFIX}big.bin`]);
+    expect(fitting.state).toBe('queued');
+    const response = await post(alice, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'ds', secrets: ['MY_SECRET'] }, { exec: 'true', outDS: 'ds', secrets: names }] });
+    expect(response.statusCode).toBe(413);
+    expect(response.json().message).toBe(
+      "the job's 9 env secrets take 1080135 bytes of its environment together; at most 1048576 bytes fit beside the payload's own environment: name fewer with --secrets, or store large values as secret files",
+    );
+    // Nothing of the refused submission was queued, not even its first, fitting job.
+    expect((await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).map((job) => job.job.id)).toEqual([fitting.id]);
+    expect(await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).toEqual([]);
+    for (const name of [...names, 'big.bin']) await post(alice, ApiPath.setUserSecrets, { key: name, value: null });
+  });
+
   it('refuses a key that is not a public EC key before claiming any job', async () => {
     const job = await submit(['MY_SECRET']);
     const keys = await generatePilotKeyPair();

@@ -82,12 +82,25 @@ describe('set_user_secrets and get_user_secrets', () => {
     expect(response.json().message).toContain('must be a plain file name');
   });
 
-  it('takes a value of exactly 1,024,000 UTF-8 bytes and refuses one more, naming the limit', async () => {
-    expect((await set(alice, { key: 'BIG', value: 'é'.repeat(MAX_VALUE_BYTES / 2) })).statusCode).toBe(200);
-    const over = await set(alice, { key: 'BIG', value: `${'é'.repeat(MAX_VALUE_BYTES / 2)}x` });
+  it('takes the largest value an environment variable can carry and refuses one byte more, pointing to files', async () => {
+    const atLimit = `${'é'.repeat((MAX_VALUE_BYTES - 3) / 2)}x`;
+    expect((await set(alice, { key: 'BIG', value: atLimit })).statusCode).toBe(200);
+    const over = await set(alice, { key: 'BIG', value: `${atLimit}x` });
     expect(over.statusCode).toBe(413);
-    expect(over.json().message).toBe('the value of "BIG" is 1024001 bytes of UTF-8; the limit is 1024000 bytes (1000 kB)');
-    expect((await get(alice, '?keys=BIG')).BIG).toBe('é'.repeat(MAX_VALUE_BYTES / 2));
+    expect(over.json().message).toBe(
+      'the value of "BIG" is 131068 bytes of UTF-8; an environment variable can carry at most 131067 bytes under this name ' +
+        '(131072 bytes for NAME=value): store it as a secret file instead (at most 1024000 bytes, any bytes)',
+    );
+    expect((await get(alice, '?keys=BIG')).BIG).toBe(atLimit);
+  });
+
+  it('refuses a value holding NUL with 400, storing nothing and quoting nothing of it', async () => {
+    const response = await set(alice, { key: 'WITH_NUL', value: 'nul-s3cr3t\u0000tail' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toBe(
+      'the value of "WITH_NUL" holds a NUL character, which no environment variable can carry: store it as a secret file instead (at most 1024000 bytes, any bytes)',
+    );
+    expect(await get(alice, '?keys=WITH_NUL')).toEqual({});
   });
 
   it('takes a file of exactly 1,024,000 bytes and refuses one more, sent raw', async () => {

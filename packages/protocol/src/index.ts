@@ -4,6 +4,8 @@ export { ExitCode, exitCodeFor } from './exit-codes.js';
 export type { ExitCodeValue } from './exit-codes.js';
 export {
   MAX_VALUE_BYTES,
+  MAX_ENV_ENTRY_BYTES,
+  MAX_JOB_ENV_BYTES,
   MAX_FILE_BYTES,
   MAX_NAME_LENGTH,
   DEFAULT_MAX_SECRETS_PER_USER,
@@ -23,7 +25,10 @@ export {
   FILE_NAME_RULE,
   assertEnvName,
   assertFileName,
-  assertValueSize,
+  assertEnvValue,
+  assertJobEnvFits,
+  envEntryBytes,
+  maxEnvValueBytes,
   assertFileSize,
   decodeFileValue,
   parseWireKey,

@@ -1,5 +1,18 @@
-/** The largest string value: 1000 kB of UTF-8. */
-export const MAX_VALUE_BYTES = 1_024_000;
+/**
+ * The most one environment variable can carry: Linux's MAX_ARG_STRLEN, the largest string
+ * `execve` passes, counted as `NAME=value` plus its terminating NUL. An env secret's value is
+ * limited by it (less its name), so every value that can be stored can be delivered.
+ */
+export const MAX_ENV_ENTRY_BYTES = 131_072;
+/** The largest env value (UTF-8 bytes), reached with a one-character name; larger text belongs in a file. */
+export const MAX_VALUE_BYTES = MAX_ENV_ENTRY_BYTES - 3;
+/**
+ * What a job's env secrets may take together of `execve`'s budget: each counted as its
+ * `NAME=value` string with its NUL plus the 8-byte pointer to it. Linux gives argv and the
+ * environment together a quarter of the stack limit (2 MiB with the usual 8 MiB); half of that is
+ * left to the payload's own environment (the pilot's, minus its credentials) and `bash -c CMD`.
+ */
+export const MAX_JOB_ENV_BYTES = 1_048_576;
 /** The largest secret file: 1000 kB of raw bytes. */
 export const MAX_FILE_BYTES = 1_024_000;
 /** The longest secret name (env or file). */

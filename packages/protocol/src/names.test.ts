@@ -1,11 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
 import {
   FILE_PREFIX,
   assertDatasetName,
   isLoopbackHost,
   MAX_FILE_BYTES,
+  MAX_ENV_ENTRY_BYTES,
+  MAX_JOB_ENV_BYTES,
   MAX_VALUE_BYTES,
   PandaError,
+  assertJobEnvFits,
+  envEntryBytes,
+  maxEnvValueBytes,
   parseWireKey,
   validateSecret,
   wireKey,
@@ -41,13 +47,39 @@ describe('secret names', () => {
 });
 
 describe('secret sizes', () => {
-  it('accepts a value of exactly the limit in UTF-8 bytes and rejects one byte more', () => {
-    const atLimit = 'é'.repeat(MAX_VALUE_BYTES / 2);
+  it('accepts a value whose NAME=value fits what execve passes (131072 bytes with its NUL), and no byte more', () => {
+    const atLimit = `${'é'.repeat((MAX_VALUE_BYTES - 1) / 2)}x`;
     expect(validateSecret('K', atLimit).size).toBe(MAX_VALUE_BYTES);
-    const over = `${atLimit}x`;
-    expect(() => validateSecret('K', over)).toThrow(
-      'the value of "K" is 1024001 bytes of UTF-8; the limit is 1024000 bytes (1000 kB)',
+    expect(envEntryBytes('K', MAX_VALUE_BYTES)).toBe(MAX_ENV_ENTRY_BYTES);
+    expect(() => validateSecret('K', `${atLimit}x`)).toThrow(
+      'the value of "K" is 131070 bytes of UTF-8; an environment variable can carry at most 131069 bytes under this name ' +
+        '(131072 bytes for NAME=value): store it as a secret file instead (at most 1024000 bytes, any bytes)',
     );
+    // The name counts too.
+    const longName = 'N'.repeat(255);
+    expect(maxEnvValueBytes(longName)).toBe(131072 - 257);
+    expect(validateSecret(longName, 'v'.repeat(131072 - 257)).size).toBe(131072 - 257);
+    expect(codeOf(() => validateSecret(longName, 'v'.repeat(131072 - 256)))).toBe('TOO_LARGE');
+  });
+
+  it('delivers every value it accepts: the largest value spawns a process, one byte more fails with E2BIG', () => {
+    const name = 'SOME_NAME';
+    const atLimit = 'v'.repeat(maxEnvValueBytes(name));
+    validateSecret(name, atLimit);
+    const spawned = spawnSync('/bin/sh', ['-c', `test "\${#${name}}" = ${atLimit.length}`], { env: { [name]: atLimit } });
+    expect([spawned.error, spawned.status]).toEqual([undefined, 0]);
+    const refused = spawnSync('/bin/true', [], { env: { [name]: `${atLimit}v` } });
+    expect((refused.error as NodeJS.ErrnoException | undefined)?.code).toBe('E2BIG');
+  });
+
+  it('refuses a value with a NUL character, which no environment can carry, without quoting it', () => {
+    for (const value of ['\0', 's3cr3t\0tail', `${'x'.repeat(100)}\0`]) {
+      expect(codeOf(() => validateSecret('K', value))).toBe('INVALID_INPUT');
+      expect(() => validateSecret('K', value)).toThrow(
+        'the value of "K" holds a NUL character, which no environment variable can carry: store it as a secret file instead (at most 1024000 bytes, any bytes)',
+      );
+    }
+    expect(validateSecret(`${FILE_PREFIX}f`, Buffer.from('a\0b').toString('base64')).size).toBe(3);
   });
 
   it('measures files in raw bytes and decodes base64 strictly', () => {
@@ -59,6 +91,10 @@ describe('secret sizes', () => {
     );
     expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, 'not base64!'))).toBe('INVALID_INPUT');
     expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, 'abc'))).toBe('INVALID_INPUT');
+    for (const bad of ['A===', 'AA=A', '====', 'AAAA====', 'AA-_', 'AA\nA']) expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, bad))).toBe('INVALID_INPUT');
+    for (const [good, bytes] of [['', 0], ['AA==', 1], ['AAA=', 2], ['AAAA', 3], ['+/+/', 3]] as const) {
+      expect(validateSecret(`${FILE_PREFIX}f`, good).size).toBe(bytes);
+    }
   });
 
   it('never puts the value into the message', () => {
@@ -69,6 +105,26 @@ describe('secret sizes', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('s3cr3t');
     }
+  });
+});
+
+describe('assertJobEnvFits', () => {
+  it('counts each env secret as NAME=value, its NUL and a pointer, and names --secrets when they are too many', () => {
+    const each = envEntryBytes('K_00', 100_000) + 8;
+    const fitting = Array.from({ length: Math.floor(MAX_JOB_ENV_BYTES / each) }, (_, index) => ({ name: `K_${String(index).padStart(2, '0')}`, size: 100_000 }));
+    expect(() => assertJobEnvFits(fitting)).not.toThrow();
+    const over = [...fitting, { name: 'K_99', size: 100_000 }];
+    expect(codeOf(() => assertJobEnvFits(over))).toBe('TOO_LARGE');
+    expect(() => assertJobEnvFits(over)).toThrow(
+      `the job's 11 env secrets take ${11 * each} bytes of its environment together; at most 1048576 bytes fit beside the payload's own environment: name fewer with --secrets, or store large values as secret files`,
+    );
+  });
+
+  it('refuses one env secret stored before its size was limited to what an environment variable can carry', () => {
+    expect(() => assertJobEnvFits([{ name: 'OLD', size: 500_000 }])).toThrow(
+      'the env secret "OLD" is 500000 bytes, more than an environment variable can carry (131067 bytes under this name): store it as a secret file instead (at most 1024000 bytes, any bytes), or leave it out with --secrets',
+    );
+    expect(() => assertJobEnvFits([{ name: 'OLD', size: 131_067 }])).not.toThrow();
   });
 });
 

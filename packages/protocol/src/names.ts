@@ -1,5 +1,5 @@
 import { PandaError } from './errors.js';
-import { MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './limits.js';
+import { MAX_ENV_ENTRY_BYTES, MAX_FILE_BYTES, MAX_JOB_ENV_BYTES, MAX_NAME_LENGTH } from './limits.js';
 
 /** The prefix PanDA's wire protocol puts before the name of a file secret. */
 export const FILE_PREFIX = '___file___:';
@@ -73,13 +73,73 @@ export function utf8Length(value: string): number {
   return Buffer.byteLength(value, 'utf8');
 }
 
-/** Throws TOO_LARGE if a string value is over the limit; the message never holds the value. */
-export function assertValueSize(name: string, value: string): void {
+/** The bytes the env secret `name` with a value of `valueBytes` takes as `NAME=value` with its NUL. */
+export function envEntryBytes(name: string, valueBytes: number): number {
+  return utf8Length(name) + 1 + valueBytes + 1;
+}
+
+/** The largest value (UTF-8 bytes) the env secret `name` can hold: what `execve` passes, less the name. */
+export function maxEnvValueBytes(name: string): number {
+  return MAX_ENV_ENTRY_BYTES - envEntryBytes(name, 0);
+}
+
+const AS_A_FILE = `store it as a secret file instead (at most ${MAX_FILE_BYTES} bytes, any bytes)`;
+
+/**
+ * Throws unless `value` can be delivered as the environment variable `name`: well-formed
+ * Unicode (it is sent as UTF-8), no NUL character (which ends a C string, so no environment can
+ * hold it) and at most what the operating system passes as one variable. The message never holds
+ * the value.
+ */
+export function assertEnvValue(name: string, value: string): void {
   const size = utf8Length(value);
-  if (size > MAX_VALUE_BYTES) {
+  const max = maxEnvValueBytes(name);
+  if (size > max) {
     throw new PandaError(
       'TOO_LARGE',
-      `the value of ${quoteName(name)} is ${size} bytes of UTF-8; the limit is ${MAX_VALUE_BYTES} bytes (1000 kB)`,
+      `the value of ${quoteName(name)} is ${size} bytes of UTF-8; an environment variable can carry at most ` +
+        `${max} bytes under this name (${MAX_ENV_ENTRY_BYTES} bytes for NAME=value): ${AS_A_FILE}`,
+    );
+  }
+  if (value.includes('\0')) {
+    throw new PandaError(
+      'INVALID_INPUT',
+      `the value of ${quoteName(name)} holds a NUL character, which no environment variable can carry: ${AS_A_FILE}`,
+    );
+  }
+  if (!value.isWellFormed()) {
+    throw new PandaError(
+      'INVALID_INPUT',
+      `the value of ${quoteName(name)} is not well-formed Unicode (it holds a lone surrogate); a value must be text that encodes to UTF-8`,
+    );
+  }
+}
+
+/**
+ * Throws TOO_LARGE unless a job's env secrets (`name` and value size in UTF-8 bytes) can be
+ * passed: each within what one environment variable can carry, all together within the budget
+ * `execve` leaves them (MAX_JOB_ENV_BYTES). A job that could never start is refused when it is
+ * submitted.
+ */
+export function assertJobEnvFits(secrets: ReadonlyArray<{ name: string; size: number }>): void {
+  // A value stored before the limit was what the operating system can pass would fail every job.
+  for (const { name, size } of secrets) {
+    if (size > maxEnvValueBytes(name)) {
+      throw new PandaError(
+        'TOO_LARGE',
+        `the env secret ${quoteName(name)} is ${size} bytes, more than an environment variable can carry ` +
+          `(${maxEnvValueBytes(name)} bytes under this name): ${AS_A_FILE}, or leave it out with --secrets`,
+      );
+    }
+  }
+  const POINTER_BYTES = 8;
+  const total = secrets.reduce((sum, { name, size }) => sum + envEntryBytes(name, size) + POINTER_BYTES, 0);
+  if (total > MAX_JOB_ENV_BYTES) {
+    throw new PandaError(
+      'TOO_LARGE',
+      `the job's ${secrets.length} env secrets take ${total} bytes of its environment together; at most ` +
+        `${MAX_JOB_ENV_BYTES} bytes fit beside the payload's own environment: name fewer with --secrets, ` +
+        `or store large values as secret files`,
     );
   }
 }
@@ -94,7 +154,22 @@ export function assertFileSize(name: string, size: number): void {
   }
 }
 
-const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+function isBase64Letter(code: number): boolean {
+  return (
+    (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 43 || code === 47
+  );
+}
+
+/**
+ * True for standard base64 with its padding. A loop, not a regular expression: a pattern that
+ * repeats a group keeps backtracking state for each repetition, about 33 MB for a 1 MB file.
+ */
+function isStrictBase64(value: string): boolean {
+  if (value.length % 4 !== 0) return false;
+  const end = value.endsWith('==') ? value.length - 2 : value.endsWith('=') ? value.length - 1 : value.length;
+  for (let at = 0; at < end; at += 1) if (!isBase64Letter(value.charCodeAt(at))) return false;
+  return true;
+}
 
 /**
  * Decodes the base64 wire value of a file secret strictly, checking the raw size limit first
@@ -104,7 +179,7 @@ export function decodeFileValue(name: string, value: string): Buffer {
   const padding = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
   const rawSize = Math.floor((value.length * 3) / 4) - padding;
   assertFileSize(name, rawSize);
-  if (value.length % 4 !== 0 || !BASE64_PATTERN.test(value)) {
+  if (!isStrictBase64(value)) {
     throw new PandaError(
       'INVALID_INPUT',
       `the value of secret file ${quoteName(name)} must be the file's bytes in standard base64 (A-Z, a-z, 0-9, '+', '/', '=' padding)`,
@@ -115,7 +190,7 @@ export function decodeFileValue(name: string, value: string): Buffer {
 
 /**
  * Validates a key and its value as the server receives them: the name rule for the key's kind,
- * well-formed Unicode and the UTF-8 limit for a string value, strict base64 and the raw-byte limit
+ * what an environment variable can carry for a string value (see assertEnvValue), strict base64 and the raw-byte limit
  * for a file. Returns the parsed reference, the plaintext bytes to store and their size.
  */
 export function validateSecret(key: string, value: string): { ref: SecretRef; plaintext: Buffer; size: number } {
@@ -124,13 +199,7 @@ export function validateSecret(key: string, value: string): { ref: SecretRef; pl
     const plaintext = decodeFileValue(ref.name, value);
     return { ref, plaintext, size: plaintext.length };
   }
-  assertValueSize(ref.name, value);
-  if (!value.isWellFormed()) {
-    throw new PandaError(
-      'INVALID_INPUT',
-      `the value of ${quoteName(ref.name)} is not well-formed Unicode (it holds a lone surrogate); a value must be text that encodes to UTF-8`,
-    );
-  }
+  assertEnvValue(ref.name, value);
   const plaintext = Buffer.from(value, 'utf8');
   return { ref, plaintext, size: plaintext.length };
 }

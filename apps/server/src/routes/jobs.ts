@@ -4,6 +4,7 @@ import {
   PandaError,
   assertNoNul,
   assertDatasetName,
+  assertJobEnvFits,
   parseWireKey,
   type JobInfo,
   type JobLogResponseData,
@@ -51,6 +52,11 @@ function parseSpec(raw: unknown, index: number): JobSpec {
   return { exec, outDS, secrets: [...new Set(secrets)] };
 }
 
+/** The names and stored sizes of the env secrets among `keys` (files do not enter the environment). */
+function envSecretSizes(keys: readonly string[], sizes: ReadonlyMap<string, number>): Array<{ name: string; size: number }> {
+  return keys.filter((key) => parseWireKey(key).kind === 'env').map((name) => ({ name, size: sizes.get(name) ?? 0 }));
+}
+
 /** The job, if the caller owns it; another owner's job is reported as absent, not forbidden. */
 async function ownJob(ctx: ServerContext, request: FastifyRequest): Promise<JobRow> {
   const { id } = request.params as { id: string };
@@ -79,11 +85,12 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     const referenced = [...new Set(specs.flatMap((spec) => spec.secrets))];
     if (referenced.length > 0) {
-      const existing = new Set((await ctx.store.getSecrets(owner, referenced)).map((secret) => secret.key));
-      const missing = referenced.filter((key) => !existing.has(key));
+      const sizes = new Map((await ctx.store.getSecrets(owner, referenced)).map((secret) => [secret.key, secret.size]));
+      const missing = referenced.filter((key) => !sizes.has(key));
       if (missing.length > 0) {
         throw new PandaError('NOT_FOUND', `the job refers to secrets you do not have: ${missing.join(', ')}`);
       }
+      for (const spec of specs) assertJobEnvFits(envSecretSizes(spec.secrets, sizes));
     }
     const rows = await ctx.store.createJobs(owner, specs);
     const data: SubmitJobsResponseData = { jobs: rows.map(jobInfo) };

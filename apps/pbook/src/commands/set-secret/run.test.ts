@@ -69,19 +69,33 @@ describe('set-secret values', () => {
     expect(run.questions).toEqual([]);
   });
 
-  it('accepts a value of exactly 1,024,000 UTF-8 bytes and rejects one more, sending nothing', async () => {
-    const atLimit = 'é'.repeat(MAX_VALUE_BYTES / 2);
+  it('accepts the largest value an environment variable can carry and rejects one byte more, sending nothing', async () => {
+    const atLimit = `${'é'.repeat((MAX_VALUE_BYTES - 1) / 2)}x`;
     expect((await setSecret({ name: 'K' }, { stdin: `${atLimit}\n` })).client.secrets.get('K')).toBe(atLimit);
     const over = await setSecret({ name: 'K' }, { stdin: `${atLimit}x` });
     expect(over.error?.code).toBe('TOO_LARGE');
-    expect(over.error?.message).toBe('the value of "K" is 1024001 bytes of UTF-8; the limit is 1024000 bytes (1000 kB)');
+    expect(over.error?.message).toBe(
+      'the value of "K" is 131070 bytes of UTF-8; an environment variable can carry at most 131069 bytes under this name ' +
+        '(131072 bytes for NAME=value): store it as a secret file instead (at most 1024000 bytes, any bytes)',
+    );
     expect(over.client.calls).toEqual([]);
+  });
+
+  it('rejects a value holding NUL with the rule, sending nothing', async () => {
+    const run = await setSecret({ name: 'K' }, { stdin: 'nul-s3cr3t\0tail\n' });
+    expect(run.error?.code).toBe('INVALID_INPUT');
+    expect(run.error?.message).toBe(
+      'the value of "K" holds a NUL character, which no environment variable can carry: store it as a secret file instead (at most 1024000 bytes, any bytes)',
+    );
+    expect(run.client.calls).toEqual([]);
   });
 
   it('rejects a stdin far over the limit without keeping it all', async () => {
     const run = await setSecret({ name: 'K' }, { stdin: Buffer.alloc(3 * MAX_VALUE_BYTES, 0x61) });
     expect(run.error?.code).toBe('TOO_LARGE');
-    expect(run.error?.message).toBe('the value of "K" (stdin) is over the limit of 1024000 bytes of UTF-8 (1000 kB)');
+    expect(run.error?.message).toBe(
+      'the value of "K" (stdin) is over the 131069 bytes of UTF-8 an environment variable can carry: store it as a secret file with --file (at most 1024000 bytes)',
+    );
   });
 
   it('rejects a value that is not UTF-8', async () => {

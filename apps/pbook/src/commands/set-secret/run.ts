@@ -1,4 +1,4 @@
-import { MAX_VALUE_BYTES, PandaError, assertEnvName } from '@panda-secrets/protocol';
+import { MAX_FILE_BYTES, MAX_VALUE_BYTES, PandaError, assertEnvName } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
 import { SecretActions } from '../../secrets.js';
 import type { SetSecretOptions } from './index.js';
@@ -9,7 +9,8 @@ const MAX_VALUE_SOURCE_BYTES = MAX_VALUE_BYTES + 2;
 function tooLarge(name: string, source: string): PandaError {
   return new PandaError(
     'TOO_LARGE',
-    `the value of ${JSON.stringify(name)} (${source}) is over the limit of ${MAX_VALUE_BYTES} bytes of UTF-8 (1000 kB)`,
+    `the value of ${JSON.stringify(name)} (${source}) is over the ${MAX_VALUE_BYTES} bytes of UTF-8 an environment variable can carry: ` +
+      `store it as a secret file with --file (at most ${MAX_FILE_BYTES} bytes)`,
   );
 }
 

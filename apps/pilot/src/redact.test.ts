@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PandaClient } from '@panda-secrets/client';
+import { sealBundle } from '@panda-secrets/crypto';
+import { PandaError } from '@panda-secrets/protocol';
+import { startServer } from '@panda-secrets/testkit';
+import type { RunningServer } from '@panda-secrets/testkit';
+import { createMasker } from './mask.js';
+import { runPilot } from './pilot.js';
+import type { PilotClient } from './pilot.js';
+import { describeRunError, redactor } from './redact.js';
+
+// A value that cannot be delivered reaches the spawn, whose error (Node's ERR_INVALID_ARG_VALUE)
+// quotes the environment. The server refuses such values now; this stands for one stored before,
+// or any error text built from a payload's environment: none of it may reach a log.
+const CANARY = 'undeliverable-canary-7f3a9c';
+const UNDELIVERABLE = `nul\0${CANARY}`;
+const OTHER = 'other-env-secret-5d81e2';
+
+let server: RunningServer;
+let workdir: string;
+
+beforeAll(async () => {
+  [server, workdir] = await Promise.all([startServer(), mkdtemp(join(tmpdir(), 'pilot-redact-'))]);
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await Promise.all([server?.dataDir, workdir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })));
+});
+
+/** The real server's pilot calls, with the bundle of each job replaced by one holding the values given. */
+function pilotClientSealing(real: PandaClient, env: Record<string, string>): PilotClient {
+  return {
+    async acquireJobs(publicKey, nJobs) {
+      const acquired = await real.acquireJobs(publicKey, nJobs);
+      return Promise.all(
+        acquired.map(async (job) => ({ ...job, bundle: await sealBundle(publicKey, { jobId: job.job.id, env, files: {} }) })),
+      );
+    },
+    updateJob: (update) => real.updateJob(update),
+  };
+}
+
+describe("a spawn error quoting the job's environment", () => {
+  it("reaches neither the pilot's log nor the job's log, nor the server's database file or WAL", async () => {
+    const user = new PandaClient({ server: server.url, token: await server.token('alice') });
+    const [job] = await user.submitJobs([{ exec: 'echo never runs', outDS: 'user.alice.redact', secrets: [] }]);
+    const pilot = new PandaClient({ server: server.url, token: await server.token('pilot-1', { role: 'pilot' }) });
+    const lines: string[] = [];
+    await runPilot(
+      {
+        client: pilotClientSealing(pilot, { OTHER, BAD: UNDELIVERABLE }),
+        log: (line) => lines.push(line),
+        payloadEnv: { PATH: process.env.PATH },
+        signal: new AbortController().signal,
+        sleep: async () => undefined,
+      },
+      { workdir, pollSeconds: 1, once: true, exitWhenIdle: true, keepWorkdir: false, verbose: false },
+    );
+
+    const log = await user.getJobLog(job!.id);
+    expect(log.state).toBe('failed');
+    expect(log.log).toBe("panda-pilot: the job could not run: ERR_INVALID_ARG_VALUE (its message is not shown: it may quote the job's environment)\n");
+    expect(lines).toContain(`job ${job!.id}: could not run: ERR_INVALID_ARG_VALUE (its message is not shown: it may quote the job's environment)`);
+    const files = await readdir(server.dataDir);
+    expect(files.some((name) => name.endsWith('-wal'))).toBe(true);
+    for (const text of [...lines, log.log]) {
+      for (const part of [CANARY, OTHER]) expect(text).not.toContain(part);
+    }
+    for (const name of files) {
+      const bytes = await readFile(join(server.dataDir, name));
+      for (const part of [CANARY, OTHER]) expect(bytes.includes(part)).toBe(false);
+    }
+  }, 60_000);
+});
+
+describe('describeRunError', () => {
+  it('keeps our own messages, names system errors by code and call, and drops any other message', () => {
+    expect(describeRunError(new PandaError('INVALID_NAME', 'invalid secret file name "a/b"'))).toBe('invalid secret file name "a/b"');
+    const e2big = Object.assign(new Error('spawn bash E2BIG'), { code: 'E2BIG', syscall: 'spawn bash', path: 'bash' });
+    expect(describeRunError(e2big)).toBe('spawn bash: E2BIG');
+    const eacces = Object.assign(new Error("EACCES: permission denied, open '/w/job/f'"), { code: 'EACCES', syscall: 'open', path: '/w/job/f' });
+    expect(describeRunError(eacces)).toBe('open /w/job/f: EACCES');
+    const quoting = Object.assign(new TypeError(`Received '${UNDELIVERABLE}'`), { code: 'ERR_INVALID_ARG_VALUE' });
+    expect(describeRunError(quoting)).not.toContain(CANARY);
+    expect(describeRunError(new Error(CANARY))).not.toContain(CANARY);
+  });
+});
+
+describe('redactor', () => {
+  it("masks every form of the job's secrets in a whole text", () => {
+    const redact = redactor(() => createMasker([OTHER]));
+    expect(redact(`x ${OTHER} y ${JSON.stringify(OTHER)} ${Buffer.from(OTHER).toString('base64')}`)).toBe('x *** y "***" ***');
+  });
+});
