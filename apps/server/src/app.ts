@@ -11,6 +11,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authenticate } from './auth.js';
 import type { ServerContext } from './context.js';
+import { authConfigRoutes } from './routes/auth-config.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pilotRoutes } from './routes/pilot.js';
 import { ok } from './routes/reply.js';
@@ -129,6 +130,8 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
     await ctx.store.ping();
     return ok({ status: 'ok' });
   });
+
+  if (ctx.authConfig !== undefined) authConfigRoutes(app, ctx.authConfig);
 
   await app.register(async (api) => {
     api.decorateRequest('identity', null as unknown as Identity);

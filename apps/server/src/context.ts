@@ -1,5 +1,6 @@
 import type { Identity, Keyring, TokenVerifier } from '@panda-secrets/crypto';
 import type { Quota, Store } from '@panda-secrets/store';
+import type { PublishedAuthConfig } from './routes/auth-config.js';
 
 /** Where the server gets its current key ring; a file-backed source re-reads after `rotate-key`. */
 export interface KeyringSource {
@@ -16,6 +17,8 @@ export interface ServerContext {
   quota: Quota;
   /** Most unfinished (queued or running) jobs one user may have. */
   maxUnfinishedJobs: number;
+  /** PanDA's auth config for the device flow, when the server is told the OIDC client to publish. */
+  authConfig?: PublishedAuthConfig;
 }
 
 declare module 'fastify' {

@@ -13,6 +13,7 @@ import { SQLITE_FILE_NAME, createStore, type Quota, type Store } from '@panda-se
 import type { ServerContext } from './context.js';
 import { ensurePrivateDir, pathExists, readIfExists, readOrCreatePrivateFile } from './files.js';
 import { loadKeyring, type KeyringLocation, type LoadedKeyring } from './keyring-source.js';
+import type { PublishedAuthConfig } from './routes/auth-config.js';
 
 /** The local token issuer's names: tokens minted by `panda-server token` carry them. */
 export const LOCAL_ISSUER = 'panda-server:local';
@@ -22,6 +23,30 @@ export interface OidcSettings {
   issuer: string;
   audience: string;
   group?: string;
+  /** The OIDC client that users sign in with (the device flow), published as PanDA's auth config. */
+  client?: OidcClientSettings;
+}
+
+export interface OidcClientSettings {
+  id: string;
+  /** Published to every client as PanDA does: only for a provider that treats the client as public. */
+  secret?: string;
+  /** The VOs the auth config is published for; empty: any. */
+  vos: string[];
+}
+
+/** PanDA's auth config for the OIDC settings, or undefined when no client is configured. */
+export function publishedAuthConfig(oidc: OidcSettings | undefined): PublishedAuthConfig | undefined {
+  if (oidc?.client === undefined) return undefined;
+  return {
+    config: {
+      client_id: oidc.client.id,
+      client_secret: oidc.client.secret ?? '',
+      audience: oidc.audience,
+      oidc_config_url: `${oidc.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`,
+    },
+    vos: oidc.client.vos,
+  };
 }
 
 /** Where a server instance keeps its state, resolved from options and environment by the CLI. */
@@ -96,8 +121,16 @@ export async function openServerContext(settings: ServerSettings): Promise<Opene
   try {
     const keyring = await loadKeyring(store, keyringLocation(settings));
     const verifier = await tokenVerifier(settings);
+    const authConfig = publishedAuthConfig(settings.oidc);
     return {
-      context: { store, keyring, verifier, quota: settings.quota, maxUnfinishedJobs: settings.maxUnfinishedJobs },
+      context: {
+        store,
+        keyring,
+        verifier,
+        quota: settings.quota,
+        maxUnfinishedJobs: settings.maxUnfinishedJobs,
+        ...(authConfig === undefined ? {} : { authConfig }),
+      },
       keyring,
       close: () => store.close(),
     };
