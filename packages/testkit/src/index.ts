@@ -2,3 +2,5 @@ export { createTestDatabase, queryDatabase, startPrivateCluster, TEST_PG_ADMIN_U
 export type { PrivateCluster, TestDatabase } from './postgres.js';
 export { REPO_ROOT, binPath, cleanEnv, runCli, startServer } from './server.js';
 export type { BinName, CliResult, RunCliOptions, RunningServer, StartServerOptions, TokenOptions } from './server.js';
+export { DEFAULT_TEST_ACCOUNT, startOidcProvider } from './oidc-provider.js';
+export type { OidcProviderOptions, RunningOidcProvider, TestAccount } from './oidc-provider.js';
