@@ -4,5 +4,7 @@ export { addConnectionOptions, readConnectionOptions } from './connection.js';
 export type { ConnectionFlags, ConnectionOptionsSettings } from './connection.js';
 export { EXIT_CODES_HELP, epilogue } from './help.js';
 export type { EpilogueText } from './help.js';
-export { cliContext } from './entry.js';
+export { cliContext, processSignIn } from './entry.js';
+export { DEFAULT_CONFIG_ROOT, TOKEN_CACHE_NAME, fileTokenCache, tokenCachePath } from './token-cache.js';
+export { devicePromptText, showDevicePrompt } from './device-prompt.js';
 export type { CliContext, CliDeps, CliProcess, ClientModule } from './entry.js';

@@ -20,7 +20,7 @@ export interface SignInSource {
   now(): number;
   sleep(ms: number): Promise<void>;
   /** Shows the URL and code to a person; absent when nobody can see them (no terminal). */
-  prompt?: (device: DevicePrompt) => void;
+  prompt?: (device: DevicePrompt) => void | Promise<void>;
   /** A progress message for the person (never a token). */
   say(message: string): void;
   /** Replaces the HTTP exchange (tests); by default got, with the trust of `ca`. */
@@ -233,7 +233,7 @@ export class SignIn {
       throw new PandaError('AUTH_REQUIRED', `${PROVIDER} refused to start a sign-in (HTTP ${authorization.status})${reason}`);
     }
     const expiresIn = typeof device.expires_in === 'number' ? device.expires_in : 600;
-    prompt({
+    await prompt({
       verificationUri: device.verification_uri,
       ...(typeof device.verification_uri_complete === 'string' ? { verificationUriComplete: device.verification_uri_complete } : {}),
       userCode: device.user_code,
