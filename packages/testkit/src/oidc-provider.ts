@@ -64,6 +64,18 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
   const address = server.address();
   const issuer = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
 
+  // oidc-provider's notices about its development defaults (in-memory store, its own pages) are
+  // expected here; they are kept out of the test output while the provider runs.
+  const consoleInfo = console.info;
+  const consoleWarn = console.warn;
+  const quiet =
+    (write: (...args: unknown[]) => void) =>
+    (...args: unknown[]): void => {
+      if (!(typeof args[0] === 'string' && args[0].includes('oidc-provider '))) write(...args);
+    };
+  console.info = quiet(consoleInfo);
+  console.warn = quiet(consoleWarn);
+
   const signingKey = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
   const provider = new Provider(issuer, {
     clients: [
@@ -127,6 +139,8 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     completeDeviceSignIn: (verificationUri, userCode, person) => browseDeviceSignIn(verificationUri, userCode, person),
     close: () =>
       new Promise<void>((resolve) => {
+        console.info = consoleInfo;
+        console.warn = consoleWarn;
         server.closeAllConnections();
         server.close(() => resolve());
       }),
