@@ -17,7 +17,8 @@ const folders: string[] = [];
 const servers: RunningServer[] = [];
 
 beforeAll(async () => {
-  idp = await startOidcProvider({ clientId: 'panda-cli' });
+  // A confidential client, its secret published in the auth config (the interop test uses a public one).
+  idp = await startOidcProvider({ clientId: 'panda-cli', clientSecret: 'published-client-secret' });
   server = await startServer({
     args: ['--oidc-issuer', idp.issuer, '--oidc-client-id', 'panda-cli', '--oidc-client-secret', idp.clientSecret, '--oidc-vo', 'atlas'],
   });

@@ -11,7 +11,11 @@ export interface TestAccount {
 
 export interface OidcProviderOptions {
   clientId?: string;
-  /** The client's secret; the client then authenticates with client_secret_post, as PanDA's client does. */
+  /**
+   * Gives the client a secret (client_secret_post). Without it the client is public (auth method
+   * none), as RFC 8628 foresees for devices and as PanDA's client needs: it sends no secret when
+   * it asks for a device code.
+   */
   clientSecret?: string;
   accounts?: TestAccount[];
   /** Seconds an ID token is valid (default 3600); changeable later with setTtl. */
@@ -23,6 +27,7 @@ export interface OidcProviderOptions {
 export interface RunningOidcProvider {
   issuer: string;
   clientId: string;
+  /** Empty for a public client. */
   clientSecret: string;
   /** Changes the lifetime of the ID tokens and device codes issued from now on. */
   setTtl(ttl: { idToken?: number; deviceCode?: number }): void;
@@ -53,7 +58,7 @@ export const DEFAULT_TEST_ACCOUNT: TestAccount = { login: 'jdoe', name: 'Jane Do
  */
 export async function startOidcProvider(options: OidcProviderOptions = {}): Promise<RunningOidcProvider> {
   const clientId = options.clientId ?? 'panda-cli';
-  const clientSecret = options.clientSecret ?? `secret-${randomUUID()}`;
+  const clientSecret = options.clientSecret ?? '';
   const accounts = new Map((options.accounts ?? [DEFAULT_TEST_ACCOUNT]).map((account) => [account.login, account]));
   const ttl = { idToken: options.idTokenTtl ?? 3600, deviceCode: options.deviceCodeTtl ?? 600 };
   let tokenRequests = 0;
@@ -81,11 +86,10 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     clients: [
       {
         client_id: clientId,
-        client_secret: clientSecret,
+        ...(clientSecret === '' ? { token_endpoint_auth_method: 'none' } : { client_secret: clientSecret, token_endpoint_auth_method: 'client_secret_post' }),
         grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
         response_types: [],
         redirect_uris: [],
-        token_endpoint_auth_method: 'client_secret_post',
       },
     ],
     jwks: { keys: [signingKey] },
@@ -132,7 +136,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     async revoke(token) {
       const response = await fetch(`${issuer}/token/revocation`, {
         method: 'POST',
-        body: new URLSearchParams({ token, client_id: clientId, client_secret: clientSecret }),
+        body: new URLSearchParams({ token, client_id: clientId, ...(clientSecret === '' ? {} : { client_secret: clientSecret }) }),
       });
       if (response.status !== 200) throw new Error(`revocation failed: HTTP ${response.status} ${await response.text()}`);
     },
