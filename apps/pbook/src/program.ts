@@ -13,7 +13,7 @@ import { whoamiCommand } from './commands/whoami/index.js';
 import type { CommandSpec } from './commands/spec.js';
 import type { Deps, GlobalOptions } from './deps.js';
 
-const EPILOGUE = epilogue({ environmentEnd: ', NO_COLOR.', exitCodes: [`${EXIT_CODES_HELP}.`] });
+const EPILOGUE = epilogue({ environmentEnd: ', PANDA_CONFIG_ROOT (the saved sign-in), NO_COLOR.', exitCodes: [`${EXIT_CODES_HELP}.`] });
 
 function globalOptions(argv: Record<string, unknown>): GlobalOptions {
   return { ...readConnectionOptions(argv), verbose: argv.verbose === true, color: argv.color !== false };
