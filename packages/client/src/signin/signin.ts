@@ -215,7 +215,7 @@ export class SignIn {
       throw new PandaError(
         'AUTH_REQUIRED',
         `no token, and signing in needs a person at a terminal: run "${this.#target.loginCommand}" on one ` +
-          `(the sign-in is saved in ${this.#source.cache.path} and renewed from there), or ${this.#target.noTokenHint}`,
+          `(the sign-in is saved in ${this.#source.cache.path} and renewed from there), ${this.#target.noTokenHint}`,
       );
     }
     const { config, endpoints } = provider;
