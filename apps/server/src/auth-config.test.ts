@@ -55,3 +55,20 @@ describe("GET /auth/{VO}_auth_config.json, PanDA's auth config", () => {
     expect((await local.app.inject({ method: 'GET', url: authConfigPath('atlas') })).statusCode).toBe(404);
   });
 });
+
+describe('panda-server --oidc-client-id, --oidc-client-secret, --oidc-vo', () => {
+  it('refuses client options without an issuer or a client id, and a VO that is no name, before starting', async () => {
+    const { runCli, cleanEnv } = await import('@panda-secrets/testkit');
+    const cases: Array<[string[], string]> = [
+      [['--oidc-client-id', 'panda-cli'], '--oidc-audience and --oidc-client-id need --oidc-issuer'],
+      [['--oidc-issuer', issuer], 'OIDC mode needs --oidc-audience (or --oidc-client-id, which is then the audience)'],
+      [['--oidc-issuer', issuer, '--oidc-audience', 'a', '--oidc-vo', 'atlas'], '--oidc-client-secret and --oidc-vo need --oidc-client-id'],
+      [['--oidc-issuer', issuer, '--oidc-client-id', 'c', '--oidc-vo', 'at las'], '--oidc-vo "at las" is no VO name: 1 to 64 letters, digits, ".", "_" or "-"'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli('panda-server', ['serve', '--data-dir', '/nonexistent/never-made', '--port', '0', ...args], { env: cleanEnv() });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(`panda-server: ${message}\n`);
+    }
+  });
+});
