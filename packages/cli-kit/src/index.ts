@@ -8,3 +8,4 @@ export { cliContext, processSignIn } from './entry.js';
 export { DEFAULT_CONFIG_ROOT, TOKEN_CACHE_NAME, fileTokenCache, tokenCachePath } from './token-cache.js';
 export { devicePromptText, showDevicePrompt } from './device-prompt.js';
 export type { CliContext, CliDeps, CliProcess, ClientModule } from './entry.js';
+export { createPrivateFile, writePrivateFile } from './private-file.js';

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenCacheFile } from '@panda-secrets/client';
+import { writePrivateFile } from './private-file.js';
 
 /** PanDA's default configuration folder, where its client keeps the token cache too. */
 export const DEFAULT_CONFIG_ROOT = '~/.pathena';
@@ -39,19 +39,7 @@ export function fileTokenCache(path: string): TokenCacheFile {
     async write(text) {
       await mkdir(folder, { recursive: true, mode: 0o700 });
       await chmod(folder, 0o700);
-      const aside = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-      try {
-        const handle = await open(aside, 'wx', 0o600);
-        try {
-          await handle.writeFile(text, 'utf8');
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(aside, path);
-      } finally {
-        await rm(aside, { force: true });
-      }
+      await writePrivateFile(path, text);
     },
     async remove() {
       try {

@@ -1,4 +1,4 @@
-import { DEFAULT_SERVER_HOST, DEFAULT_SERVER_PORT, PandaError } from '@panda-secrets/protocol';
+import { DEFAULT_SERVER_HOST, DEFAULT_SERVER_PORT, PandaError, type ErrorCode } from '@panda-secrets/protocol';
 import type { ClientOptions } from './client.js';
 import { createOAuthHttp } from './signin/http.js';
 import { SignIn, type SignInSource } from './signin/signin.js';
@@ -32,16 +32,19 @@ export function noTokenMessage(role: TokenRole = 'user'): string {
   );
 }
 
-/** Reads a token file; a missing or empty one is an authentication problem, named with the file. */
-async function readTokenFile(source: ConnectionSource, path: string, from: string): Promise<string> {
-  let text: string;
+/** Reads a text file the user named; a missing or unreadable one is a `code` error naming the file and `from`. */
+async function readNamedFile(source: ConnectionSource, path: string, what: string, from: string, code: ErrorCode): Promise<string> {
   try {
-    text = Buffer.from(await source.readFile(path)).toString('utf8');
+    return Buffer.from(await source.readFile(path)).toString('utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new PandaError('AUTH_REQUIRED', `cannot read the token file "${path}" (${from}): ${reason}`, { cause: error });
+    throw new PandaError(code, `cannot read the ${what} "${path}" (${from}): ${reason}`, { cause: error });
   }
-  const token = text.trim();
+}
+
+/** Reads a token file; a missing or empty one is an authentication problem, named with the file. */
+async function readTokenFile(source: ConnectionSource, path: string, from: string): Promise<string> {
+  const token = (await readNamedFile(source, path, 'token file', from, 'AUTH_REQUIRED')).trim();
   if (token === '') throw new PandaError('AUTH_REQUIRED', `the token file "${path}" (${from}) is empty`);
   return token;
 }
@@ -60,13 +63,7 @@ async function givenToken(source: ConnectionSource, options: ConnectionOptions):
 async function resolveCa(source: ConnectionSource, options: ConnectionOptions): Promise<string | undefined> {
   const [path, from] = options.caFile !== undefined ? [options.caFile, '--ca-file'] : [source.env.PANDA_CA_FILE, 'PANDA_CA_FILE'];
   if (!path) return undefined;
-  let pem: string;
-  try {
-    pem = Buffer.from(await source.readFile(path)).toString('utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new PandaError('CONFIG', `cannot read the CA file "${path}" (${from}): ${reason}`, { cause: error });
-  }
+  const pem = await readNamedFile(source, path, 'CA file', from, 'CONFIG');
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new PandaError('CONFIG', `the CA file "${path}" (${from}) holds no PEM certificate`);
   return pem;
 }
