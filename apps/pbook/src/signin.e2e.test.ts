@@ -81,6 +81,8 @@ describe('signing in with the device flow', () => {
     expect(JSON.parse(who.stdout)).toMatchObject({ user: 'jdoe', name: 'Jane Doe', groups: ['atlas', 'atlas/users'], issuer: idp.issuer, source: cache, expired: false });
     const text = await runCli('pbook', ['whoami'], { env });
     expect(text.stdout).toMatch(/^user    jdoe\nname    Jane Doe\ngroups  atlas, atlas\/users\nissuer  http:\/\/127\.0\.0\.1:\d+\nexpires .*\(in (59|60) minutes\)\ntoken   from .*\.token\n$/);
+    const shell = await runCli('pbook', ['-c', 'whoami()'], { env });
+    expect(shell.stdout).toMatch(/^user    jdoe\n/);
     expect(idp.tokenRequests()).toBe(requests);
     expect((await cacheOf(cache)).id_token).toBe(saved.id_token);
     const prun = await runCli('prun', ['--exec', 'true', '--outDS', 'user.jdoe.x', '--useSecrets', '--noSubmit', '--json'], { env });

@@ -22,12 +22,19 @@ export interface ConnectionOptions {
 /** Whose token a command needs: a user's, or a pilot's (minted with --role pilot). */
 export type TokenRole = 'user' | 'pilot';
 
-/** What to say when no token was given: the three ways to give one, and how to get one. */
-export function noTokenMessage(role: TokenRole = 'user'): string {
+/** The three ways to give a token, and how to get one. */
+function giveTokenHint(role: TokenRole): string {
   const [what, mint] = role === 'pilot' ? ['the pilot token', ' --role pilot'] : ['one', ''];
   return (
-    `no token: give ${what} with --token-file FILE, or set PANDA_AUTH_ID_TOKEN to the token itself, ` +
-    `or OIDC_AUTH_TOKEN_FILE to a file holding it (panda-server token --user NAME${mint} prints one)` +
+    `give ${what} with --token-file FILE, or set PANDA_AUTH_ID_TOKEN to the token itself, ` +
+    `or OIDC_AUTH_TOKEN_FILE to a file holding it (panda-server token --user NAME${mint} prints one)`
+  );
+}
+
+/** What to say when no token was given: the three ways to give one, and how to get one. */
+export function noTokenMessage(role: TokenRole = 'user'): string {
+  return (
+    `no token: ${giveTokenHint(role)}` +
     (role === 'pilot' ? '' : '; or sign in with "pbook login" where the server publishes an auth config (PANDA_AUTH_VO names your VO)')
   );
 }
@@ -105,7 +112,7 @@ function signInFor(signIn: SignInSource, resolved: Resolved): SignIn {
     server: resolved.server,
     ...(resolved.vo === undefined ? {} : { vo: resolved.vo }),
     http: signIn.http ?? createOAuthHttp(resolved.ca === undefined ? {} : { ca: resolved.ca }),
-    noTokenHint: 'or give a token with --token-file FILE, PANDA_AUTH_ID_TOKEN or OIDC_AUTH_TOKEN_FILE',
+    noTokenHint: giveTokenHint('user'),
     loginCommand: 'pbook login',
   });
 }

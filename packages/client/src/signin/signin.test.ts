@@ -58,7 +58,7 @@ function source(setup: { cache?: string; prompt?: boolean } = {}) {
 }
 
 function signInWith(signIn: SignInSource, http: OAuthHttp, server = 'https://panda.example:25443'): SignIn {
-  return new SignIn(signIn, { server, vo: 'atlas', http, noTokenHint: 'or give a token', loginCommand: 'pbook login' });
+  return new SignIn(signIn, { server, vo: 'atlas', http, noTokenHint: 'give a token', loginCommand: 'pbook login' });
 }
 
 const authConfigUrl = 'https://panda.example:25443/auth/atlas_auth_config.json';

@@ -32,7 +32,7 @@ export interface SignInTarget {
   server: string;
   vo?: string;
   http: OAuthHttp;
-  /** How the caller could give a token instead, for the messages that end in "no token". */
+  /** How to give a token instead ("give one with --token-file FILE, ..."), to end the messages with. */
   noTokenHint: string;
   /** The command that signs in (`pbook login`), for the messages. */
   loginCommand: string;
@@ -215,7 +215,7 @@ export class SignIn {
       throw new PandaError(
         'AUTH_REQUIRED',
         `no token, and signing in needs a person at a terminal: run "${this.#target.loginCommand}" on one ` +
-          `(the sign-in is saved in ${this.#source.cache.path} and renewed from there), ${this.#target.noTokenHint}`,
+          `(the sign-in is saved in ${this.#source.cache.path} and renewed from there), or ${this.#target.noTokenHint}`,
       );
     }
     const { config, endpoints } = provider;
