@@ -138,7 +138,7 @@ describe('SignIn', () => {
     expect(await signInWith(source({ cache: JSON.stringify({ id_token: local }) }).signIn, http).idToken()).toBe(local);
     await expect(signInWith(source({ cache: JSON.stringify({ id_token: idToken(-1) }) }).signIn, http).idToken()).rejects.toMatchObject({
       code: 'AUTH_REQUIRED',
-      message: 'no token, and signing in is not possible: https://panda.example:25443 publishes no auth config for the VO "atlas"; or give a token',
+      message: 'no token, and signing in is not possible: https://panda.example:25443 publishes no auth config for the VO "atlas"; give a token',
     });
   });
 });
