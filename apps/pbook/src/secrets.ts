@@ -87,7 +87,7 @@ export class SecretActions {
   /** Removes the saved sign-in (`pbook logout`, `logout()`). */
   async logout(): Promise<void> {
     const { logout } = await import('./signin.js');
-    await logout(this.#deps);
+    await logout(this.#deps, this.#options);
     this.#client = undefined;
   }
 

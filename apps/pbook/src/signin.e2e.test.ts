@@ -88,6 +88,18 @@ describe('signing in with the device flow', () => {
     const prun = await runCli('prun', ['--exec', 'true', '--outDS', 'user.jdoe.x', '--useSecrets', '--noSubmit', '--json'], { env });
     expect(prun.code).toBe(0);
     expect(prun.stdout).toContain('SIGNED_IN');
+
+    // Signing out revokes the refresh token at the provider: it can no longer renew anything.
+    const logout = await runCli('pbook', ['logout'], { env });
+    expect(logout.code).toBe(0);
+    expect(logout.stderr).toBe(`revoked the refresh token at the identity provider\nsigned out: removed ${cache}\n`);
+    const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+    const renewal = await fetch(discovery.token_endpoint, {
+      method: 'POST',
+      body: new URLSearchParams({ client_id: 'panda-cli', client_secret: idp.clientSecret, grant_type: 'refresh_token', refresh_token: saved.refresh_token }),
+    });
+    expect(renewal.status).toBe(400);
+    expect(await renewal.json()).toMatchObject({ error: 'invalid_grant' });
   }, 90_000);
 
   it('renews an expired ID token with the refresh token, without a person', async () => {

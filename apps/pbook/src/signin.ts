@@ -27,10 +27,12 @@ export async function login(deps: Deps, options: GlobalOptions): Promise<void> {
   deps.stderr.write(`the sign-in is saved in ${source.cache.path}\n`);
 }
 
-/** Removes the saved sign-in. */
-export async function logout(deps: Deps): Promise<void> {
-  const { cache } = signInSource(deps);
-  deps.stderr.write((await cache.remove()) ? `signed out: removed ${cache.path}\n` : `not signed in: there is no ${cache.path}\n`);
+/** Removes the saved sign-in, revoking its refresh token at the provider when it can. */
+export async function logout(deps: Deps, options: GlobalOptions): Promise<void> {
+  const source = signInSource(deps);
+  const { openSignIn } = await import('@panda-secrets/client');
+  const removed = await (await openSignIn(connectionSource(deps, source), options)).signOut();
+  deps.stderr.write(removed ? `signed out: removed ${source.cache.path}\n` : `not signed in: there is no ${source.cache.path}\n`);
 }
 
 /** Who the token says its holder is, where the token came from and when it expires. */

@@ -268,8 +268,35 @@ export class SignIn {
     }
   }
 
-  /** Removes the saved sign-in; false when there was none. */
+  /**
+   * Removes the saved sign-in; false when there was none. Its refresh token is revoked at the
+   * provider first when the provider offers a revocation endpoint; that is best effort: a failure
+   * is said, and the cache is removed all the same.
+   */
   async signOut(): Promise<boolean> {
+    const text = await this.#source.cache.read().catch(() => undefined);
+    let refreshToken: string | undefined;
+    try {
+      refreshToken = text === undefined ? undefined : parseTokenResponse(text, 'the saved sign-in').refreshToken;
+    } catch {
+      // A damaged cache holds nothing to revoke; it is removed below.
+    }
+    if (refreshToken !== undefined) {
+      try {
+        const revocation = (await this.#findProvider(true))?.endpoints.revocation;
+        if (revocation !== undefined) {
+          const { config } = this.#provider as Provider;
+          const response = await this.#target.http(
+            { url: revocation, form: { ...this.#clientForm(config), token: refreshToken, token_type_hint: 'refresh_token' } },
+            PROVIDER,
+          );
+          if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+          this.#source.say('revoked the refresh token at the identity provider');
+        }
+      } catch (error) {
+        this.#source.say(`warning: the refresh token could not be revoked (${(error as Error).message}); it stays valid until it expires`);
+      }
+    }
     return this.#source.cache.remove();
   }
 }
