@@ -286,6 +286,7 @@ describe('exit codes', () => {
     const none = await runCli('pbook', ['list-secrets'], { env: cleanEnv({ PANDA_URL_SSL: server.url }) });
     expect(none.code).toBe(4);
     expect(none.stderr).toContain('--token-file FILE, or set PANDA_AUTH_ID_TOKEN');
+    expect(none.stderr).toContain('signing in needs your VO (--vo or PANDA_AUTH_VO)');
     const forged = await runCli('pbook', ['list-secrets'], {
       env: cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_ID_TOKEN: 'not.a.token' }),
     });

@@ -4,13 +4,16 @@ import { ExitCode } from '@panda-secrets/protocol';
 import { deleteAllSecretsCommand } from './commands/delete-all-secrets/index.js';
 import { deleteSecretCommand } from './commands/delete-secret/index.js';
 import { listSecretsCommand } from './commands/list-secrets/index.js';
+import { loginCommand } from './commands/login/index.js';
+import { logoutCommand } from './commands/logout/index.js';
 import { pandaCallCommands } from './commands/panda-call/index.js';
 import { setSecretCommand } from './commands/set-secret/index.js';
 import { shellCommand } from './commands/shell/index.js';
+import { whoamiCommand } from './commands/whoami/index.js';
 import type { CommandSpec } from './commands/spec.js';
 import type { Deps, GlobalOptions } from './deps.js';
 
-const EPILOGUE = epilogue({ environmentEnd: ', NO_COLOR.', exitCodes: [`${EXIT_CODES_HELP}.`] });
+const EPILOGUE = epilogue({ environmentEnd: ', PANDA_CONFIG_ROOT (the saved sign-in), NO_COLOR.', exitCodes: [`${EXIT_CODES_HELP}.`] });
 
 function globalOptions(argv: Record<string, unknown>): GlobalOptions {
   return { ...readConnectionOptions(argv), verbose: argv.verbose === true, color: argv.color !== false };
@@ -66,6 +69,9 @@ export async function main(args: string[], deps: Deps, version: string): Promise
       register(parser, listSecretsCommand);
       register(parser, deleteSecretCommand);
       register(parser, deleteAllSecretsCommand);
+      register(parser, loginCommand);
+      register(parser, logoutCommand);
+      register(parser, whoamiCommand);
     },
     // yargs ran the chosen command's handler while parsing. With the default command ($0) one is
     // always chosen, except for --help and --version, which never reach read.

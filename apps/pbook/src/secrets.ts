@@ -64,7 +64,7 @@ export class SecretActions {
   #connect(): Promise<SecretsClient> {
     if (this.#client === undefined) {
       // The client (and got) load only when a command talks to the server: --help stays fast.
-      const source = { env: this.#deps.env, readFile: (path: string) => this.#deps.fs.readFile(path) };
+      const source = { env: this.#deps.env, readFile: (path: string) => this.#deps.fs.readFile(path), signIn: this.#deps.signIn };
       const pending = import('@panda-secrets/client')
         .then(({ resolveClientOptions }) => resolveClientOptions(source, this.#options))
         .then((options) => this.#deps.createClient(options));
@@ -75,6 +75,27 @@ export class SecretActions {
       this.#client = pending;
     }
     return this.#client;
+  }
+
+  /** Signs in anew with the device flow (`pbook login`, `login()`); the next call uses the new token. */
+  async login(): Promise<void> {
+    const { login } = await import('./signin.js');
+    await login(this.#deps, this.#options);
+    this.#client = undefined;
+  }
+
+  /** Removes the saved sign-in (`pbook logout`, `logout()`). */
+  async logout(): Promise<void> {
+    const { logout } = await import('./signin.js');
+    await logout(this.#deps, this.#options);
+    this.#client = undefined;
+  }
+
+  /** Prints who the token says the user is (`pbook whoami`, `whoami()`). */
+  async whoami(options: { json: boolean }): Promise<void> {
+    const { whoAmI, whoAmIJson, whoAmIText } = await import('./signin.js');
+    const who = await whoAmI(this.#deps, this.#options);
+    this.#deps.stdout.write(options.json ? whoAmIJson(who) : whoAmIText(who, this.#deps.signIn?.now() ?? Date.now()));
   }
 
   #say(message: string): void {

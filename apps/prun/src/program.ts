@@ -13,7 +13,7 @@ const EPILOGUE = epilogue({
     'Secrets reach the job as environment variables and as files in its working directory; the job spec',
     'holds their names only. --secrets takes plain names or file names (my_secret_file.dat).',
   ],
-  environmentEnd: ', NO_COLOR.',
+  environmentEnd: ', PANDA_CONFIG_ROOT (the saved sign-in), NO_COLOR.',
   exitCodes: [
     `${EXIT_CODES_HELP};`,
     'with --wait the jobs\' status: 0 when all finished with 0, else the first failed job\'s exit code (1 if none).',

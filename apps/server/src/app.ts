@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { authenticate } from './auth.js';
 import type { ServerContext } from './context.js';
 import { BUSY_RETRY_AFTER_SECONDS, releaseHeld } from './load.js';
+import { authConfigRoutes } from './routes/auth-config.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pilotRoutes } from './routes/pilot.js';
 import { ok } from './routes/reply.js';
@@ -161,6 +162,8 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
     await ctx.store.ping();
     return ok({ status: 'ok' });
   });
+
+  if (ctx.authConfig !== undefined) authConfigRoutes(app, ctx.authConfig);
 
   await app.register(async (api) => {
     api.decorateRequest('identity', null as unknown as Identity);

@@ -8,6 +8,7 @@ import {
   DEFAULT_SERVER_PORT,
   ExitCode,
   PandaError,
+  VO_NAME_PATTERN,
 } from '@panda-secrets/protocol';
 import { reportError } from '@panda-secrets/cli-kit';
 import yargs, { type Argv } from 'yargs';
@@ -25,6 +26,9 @@ interface Args {
   oidcIssuer?: string;
   oidcAudience?: string;
   oidcGroup?: string;
+  oidcClientId?: string;
+  oidcClientSecret?: string;
+  oidcVo?: string[];
   maxSecrets?: number;
   maxTotalBytes?: number;
   maxJobs?: number;
@@ -60,8 +64,11 @@ function serveOptions<T>(argv: Argv<T>) {
     .option('tls-key', { type: 'string', describe: 'PEM private key file for HTTPS' })
     .option('insecure', { type: 'boolean', default: false, describe: 'Allow plain HTTP on a non-loopback address' })
     .option('oidc-issuer', { type: 'string', describe: 'Verify tokens from this OIDC issuer (https, found by discovery) instead of the local issuer' })
-    .option('oidc-audience', { type: 'string', describe: 'Audience tokens must carry in OIDC mode' })
+    .option('oidc-audience', { type: 'string', describe: 'Audience tokens must carry in OIDC mode (default: --oidc-client-id)' })
     .option('oidc-group', { type: 'string', describe: 'In OIDC mode, only accept tokens whose groups claim holds this group' })
+    .option('oidc-client-id', { type: 'string', describe: "The provider's client users sign in with (device flow); publishes PanDA's auth config at /auth/VO_auth_config.json" })
+    .option('oidc-client-secret', { type: 'string', describe: "That client's secret, if the provider gives it one: it is published to every client, as PanDA does" })
+    .option('oidc-vo', { type: 'string', array: true, describe: 'Publish the auth config for this VO only (repeatable; default: any VO name)' })
     .option('max-secrets', { type: 'number', default: DEFAULT_MAX_SECRETS_PER_USER, describe: 'Most secrets one user may keep' })
     .option('max-total-bytes', { type: 'number', default: DEFAULT_MAX_TOTAL_BYTES_PER_USER, describe: 'Most bytes of values and files one user may keep' })
     .option('max-jobs', { type: 'number', default: DEFAULT_MAX_UNFINISHED_JOBS_PER_USER, describe: 'Most unfinished (queued or running) jobs one user may have' })
@@ -114,9 +121,27 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 }
 
 function settingsFrom(args: Args, keyringText: string | undefined): ServerSettings {
-  if ((args.oidcIssuer === undefined) !== (args.oidcAudience === undefined)) {
-    throw new PandaError('USAGE', 'OIDC mode needs both --oidc-issuer and --oidc-audience');
+  const oidcAudience = args.oidcAudience ?? args.oidcClientId;
+  if ((args.oidcIssuer === undefined) !== (oidcAudience === undefined)) {
+    throw new PandaError(
+      'USAGE',
+      args.oidcIssuer === undefined
+        ? '--oidc-audience and --oidc-client-id need --oidc-issuer'
+        : 'OIDC mode needs --oidc-audience (or --oidc-client-id, which is then the audience)',
+    );
   }
+  if (args.oidcClientId === undefined && (args.oidcClientSecret !== undefined || args.oidcVo !== undefined)) {
+    throw new PandaError('USAGE', '--oidc-client-secret and --oidc-vo need --oidc-client-id');
+  }
+  const vos = (args.oidcVo ?? []).map(String);
+  const badVo = vos.find((vo) => !VO_NAME_PATTERN.test(vo));
+  if (badVo !== undefined) {
+    throw new PandaError('USAGE', `--oidc-vo ${JSON.stringify(badVo)} is no VO name: 1 to 64 letters, digits, ".", "_" or "-"`);
+  }
+  const oidcClient =
+    args.oidcClientId === undefined
+      ? {}
+      : { client: { id: args.oidcClientId, vos, ...(args.oidcClientSecret ? { secret: args.oidcClientSecret } : {}) } };
   return {
     dataDir: resolve(args.dataDir),
     ...(args.db ? { db: args.db } : {}),
@@ -126,8 +151,8 @@ function settingsFrom(args: Args, keyringText: string | undefined): ServerSettin
         ? { keyring: { text: keyringText, origin: `the ${KEYRING_VARIABLE} environment variable` } }
         : {}),
     ...(args.issuerKeyFile ? { issuerKeyFile: resolve(args.issuerKeyFile) } : {}),
-    ...(args.oidcIssuer && args.oidcAudience
-      ? { oidc: { issuer: args.oidcIssuer, audience: args.oidcAudience, ...(args.oidcGroup ? { group: args.oidcGroup } : {}) } }
+    ...(args.oidcIssuer && oidcAudience
+      ? { oidc: { issuer: args.oidcIssuer, audience: oidcAudience, ...(args.oidcGroup ? { group: args.oidcGroup } : {}), ...oidcClient } }
       : {}),
     quota: {
       maxSecrets: positiveInteger('--max-secrets', args.maxSecrets, DEFAULT_MAX_SECRETS_PER_USER),

@@ -1,6 +1,7 @@
 import type { Identity, Keyring, TokenVerifier } from '@panda-secrets/crypto';
 import type { Quota, Store } from '@panda-secrets/store';
 import type { LoadGate } from './load.js';
+import type { PublishedAuthConfig } from './routes/auth-config.js';
 
 /** Where the server gets its current key ring; a file-backed source re-reads after `rotate-key`. */
 export interface KeyringSource {
@@ -19,6 +20,8 @@ export interface ServerContext {
   maxUnfinishedJobs: number;
   /** Per-user rate and concurrency, and the bytes all reads may hold at once. */
   load: LoadGate;
+  /** PanDA's auth config for the device flow, when the server is told the OIDC client to publish. */
+  authConfig?: PublishedAuthConfig;
 }
 
 declare module 'fastify' {

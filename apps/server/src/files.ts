@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { createPrivateFile, writePrivateFile } from '@panda-secrets/cli-kit';
 
 /** Reads a text file, or returns null when it does not exist. */
 export async function readIfExists(path: string): Promise<string | null> {
@@ -27,31 +28,7 @@ export async function ensurePrivateDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 });
 }
 
-/** Creates `path` exclusively with mode 0600 and writes `text` to disk (EEXIST if it exists). */
-async function createPrivateFile(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'wx', 0o600);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Writes a file of key material with mode 0600, atomically: a temporary file created exclusively,
- * then renamed over the target, so a reader never sees half a key ring.
- */
-export async function writePrivateFile(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await createPrivateFile(temporary, text);
-  try {
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-}
+export { writePrivateFile };
 
 /**
  * Reads a private file, creating it from `generate()` when it does not exist. Two processes

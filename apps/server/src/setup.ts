@@ -14,6 +14,7 @@ import type { ServerContext } from './context.js';
 import { ensurePrivateDir, pathExists, readIfExists, readOrCreatePrivateFile } from './files.js';
 import { DEFAULT_LOAD_LIMITS, LoadGate, type LoadLimits } from './load.js';
 import { loadKeyring, type KeyringLocation, type LoadedKeyring } from './keyring-source.js';
+import type { PublishedAuthConfig } from './routes/auth-config.js';
 
 /** The local token issuer's names: tokens minted by `panda-server token` carry them. */
 export const LOCAL_ISSUER = 'panda-server:local';
@@ -23,6 +24,30 @@ export interface OidcSettings {
   issuer: string;
   audience: string;
   group?: string;
+  /** The OIDC client that users sign in with (the device flow), published as PanDA's auth config. */
+  client?: OidcClientSettings;
+}
+
+export interface OidcClientSettings {
+  id: string;
+  /** Published to every client as PanDA does: only for a provider that treats the client as public. */
+  secret?: string;
+  /** The VOs the auth config is published for; empty: any. */
+  vos: string[];
+}
+
+/** PanDA's auth config for the OIDC settings, or undefined when no client is configured. */
+export function publishedAuthConfig(oidc: OidcSettings | undefined): PublishedAuthConfig | undefined {
+  if (oidc?.client === undefined) return undefined;
+  return {
+    config: {
+      client_id: oidc.client.id,
+      client_secret: oidc.client.secret ?? '',
+      audience: oidc.audience,
+      oidc_config_url: `${oidc.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`,
+    },
+    vos: oidc.client.vos,
+  };
 }
 
 /** Where a server instance keeps its state, resolved from options and environment by the CLI. */
@@ -99,6 +124,7 @@ export async function openServerContext(settings: ServerSettings): Promise<Opene
   try {
     const keyring = await loadKeyring(store, keyringLocation(settings));
     const verifier = await tokenVerifier(settings);
+    const authConfig = publishedAuthConfig(settings.oidc);
     return {
       context: {
         store,
@@ -107,6 +133,7 @@ export async function openServerContext(settings: ServerSettings): Promise<Opene
         quota: settings.quota,
         maxUnfinishedJobs: settings.maxUnfinishedJobs,
         load: new LoadGate({ ...DEFAULT_LOAD_LIMITS, ...settings.load }),
+        ...(authConfig === undefined ? {} : { authConfig }),
       },
       keyring,
       close: () => store.close(),

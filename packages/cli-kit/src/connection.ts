@@ -9,6 +9,7 @@ export interface ConnectionFlags {
   server?: string;
   tokenFile?: string;
   vo?: string;
+  caFile?: string;
 }
 
 export interface ConnectionOptionsSettings {
@@ -36,7 +37,8 @@ export function addConnectionOptions(parser: Argv, settings: ConnectionOptionsSe
   return parser
     .option('server', { type: 'string', requiresArg: true, global, describe: 'panda-server URL (else PANDA_URL_SSL, else http://127.0.0.1:25080)' })
     .option('token-file', { type: 'string', requiresArg: true, global, describe: `file holding ${holder.token} (else PANDA_AUTH_ID_TOKEN, else OIDC_AUTH_TOKEN_FILE)` })
-    .option('vo', { type: 'string', requiresArg: true, global, describe: `${holder.vo}, sent as Origin (else PANDA_AUTH_VO)` });
+    .option('vo', { type: 'string', requiresArg: true, global, describe: `${holder.vo}, sent as Origin (else PANDA_AUTH_VO)` })
+    .option('ca-file', { type: 'string', requiresArg: true, global, describe: 'PEM file of a private CA to trust besides the public ones (else PANDA_CA_FILE)' });
 }
 
 /**
@@ -50,9 +52,11 @@ export function readConnectionOptions(argv: Readonly<Record<string, unknown>>): 
   const server = argv.server;
   const tokenFile = argv['token-file'];
   const vo = argv.vo;
+  const caFile = argv['ca-file'];
   return {
     ...(server === undefined ? {} : { server: String(server) }),
     ...(tokenFile === undefined ? {} : { tokenFile: String(tokenFile) }),
     ...(vo === undefined ? {} : { vo: String(vo) }),
+    ...(caFile === undefined ? {} : { caFile: String(caFile) }),
   };
 }

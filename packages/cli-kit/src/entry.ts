@@ -1,6 +1,9 @@
 import { hideBin } from 'yargs/helpers';
+import type { SignInSource } from '@panda-secrets/client';
 import { PandaError } from '@panda-secrets/protocol';
+import { showDevicePrompt } from './device-prompt.js';
 import type { OutputStreams } from './program.js';
+import { fileTokenCache, tokenCachePath } from './token-cache.js';
 
 /** What a CLI's entry point hands over of its process; this package reads nothing else of it. */
 export interface CliProcess extends OutputStreams {
@@ -19,6 +22,11 @@ export interface CliDeps<Options, Client> extends OutputStreams {
   env: Readonly<Record<string, string | undefined>>;
   /** Makes the API client; the client package (and got) load on the first call only. */
   createClient(options: Options): Promise<Client>;
+  /**
+   * How a person is signed in when no token is given: PanDA's token cache, and the device flow's
+   * prompt on stderr when stderr is a terminal (without one, nobody would see it).
+   */
+  signIn?: SignInSource;
 }
 
 export interface CliContext<Options, Client> {
@@ -33,6 +41,18 @@ function packageVersion(packageJson: string): string {
   const { version } = JSON.parse(packageJson) as { version?: unknown };
   if (typeof version !== 'string') throw new PandaError('CONFIG', 'the package.json of this program names no version');
   return version;
+}
+
+/** The sign-in as a process does it: its clock, PanDA's cache file, its stderr. */
+export function processSignIn(proc: Pick<CliProcess, 'env' | 'stderr'>): SignInSource {
+  const onTerminal = (proc.stderr as { isTTY?: boolean }).isTTY === true;
+  return {
+    cache: fileTokenCache(tokenCachePath(proc.env)),
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    say: (message) => proc.stderr.write(`${message}\n`),
+    ...(onTerminal ? { prompt: (device) => showDevicePrompt(proc.stderr, device, { qr: true }) } : {}),
+  };
 }
 
 /**
@@ -61,6 +81,7 @@ export function cliContext<Options, Client>(
       stdout: proc.stdout,
       stderr: proc.stderr,
       createClient: async (options) => new (await loadClient()).PandaClient(options),
+      signIn: processSignIn(proc),
     },
   };
 }

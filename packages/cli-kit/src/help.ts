@@ -7,7 +7,7 @@ export const EXIT_CODES_HELP = 'Exit codes: 0 ok, 1 error, 2 usage, 3 not found,
 // Broken by hand: yargs would wrap a long line at a different place in each program.
 const CONNECTION_ENVIRONMENT = [
   'Environment: PANDA_URL_SSL (server), PANDA_AUTH_ID_TOKEN (the token), OIDC_AUTH_TOKEN_FILE',
-  '(a file holding the token), PANDA_AUTH_VO (VO)',
+  '(a file holding the token), PANDA_AUTH_VO (VO), PANDA_CA_FILE (a private CA)',
 ] as const;
 
 export interface EpilogueText {

@@ -198,7 +198,7 @@ describe('PandaClient errors', () => {
     const error = await failure(client.setSecret('K', 'secret-value'));
     expect(error.code).toBe('SERVER_UNREACHABLE');
     expect(error.message).toBe(
-      `cannot reach panda-server at ${url} (connection refused); check that the server address is right, ` +
+      `cannot reach panda-server at ${url} (connection refused); check that the address is right, ` +
         'that panda-server is running there and that the network allows the connection',
     );
     expect(error.message).not.toContain('secret-value');

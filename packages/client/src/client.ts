@@ -12,6 +12,7 @@ import type {
   UpdateJobRequest,
 } from '@panda-secrets/protocol';
 import { checkedBody, malformedData, unreachableError } from './errors.js';
+import { trustedCertificates } from './signin/http.js';
 
 export interface ClientOptions {
   /** Base URL of panda-server, e.g. `http://127.0.0.1:25080`. */
@@ -87,7 +88,8 @@ export class PandaClient {
       // A redirect would re-send a secret's value to wherever it points; panda-server never redirects.
       followRedirect: false,
       responseType: 'text',
-      ...(options.ca === undefined ? {} : { https: { certificateAuthority: options.ca } }),
+      // An extra CA adds to the public roots: the identity provider may use a public one.
+      ...(options.ca === undefined ? {} : { https: { certificateAuthority: trustedCertificates(options.ca) } }),
     });
   }
 

@@ -42,20 +42,41 @@ const NETWORK_REASONS: Record<string, string> = {
   ETIMEDOUT: 'timed out',
 };
 
+/** Node's codes for a TLS certificate that was refused: trust, not reachability, is the problem. */
+const TLS_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /**
- * The SERVER_UNREACHABLE error for a request that got no HTTP answer: names the server and what
- * to check, keeps the original error as the cause.
+ * The error for a request that got no HTTP answer, naming what was called (`panda-server`, `the
+ * identity provider`) and where, and what to check; the original error is kept as the cause. A
+ * refused TLS certificate is CONFIG, with the way to trust a private CA; anything else is
+ * SERVER_UNREACHABLE.
  */
-export function unreachableError(server: string, error: unknown): PandaError {
+export function unreachableError(server: string, error: unknown, what = 'panda-server'): PandaError {
   const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && TLS_CERTIFICATE_CODES.has(code)) {
+    return new PandaError(
+      'CONFIG',
+      `the TLS certificate of ${what} at ${server} is not trusted (${code}); if it comes from a private CA, ` +
+        'give that CA\'s PEM file with --ca-file or PANDA_CA_FILE',
+      { cause: error },
+    );
+  }
   const reason =
     typeof code === 'string'
       ? (NETWORK_REASONS[code] ?? `${code}: ${(error as Error).message}`)
       : String((error as Error).message ?? error);
   return new PandaError(
     'SERVER_UNREACHABLE',
-    `cannot reach panda-server at ${server} (${reason}); check that the server address is right, ` +
-      `that panda-server is running there and that the network allows the connection`,
+    `cannot reach ${what} at ${server} (${reason}); check that the address is right, ` +
+      `that ${what} is running there and that the network allows the connection`,
     { cause: error },
   );
 }

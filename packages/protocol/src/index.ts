@@ -41,7 +41,7 @@ export {
   assertNoNul,
 } from './names.js';
 export type { SecretKind, SecretRef } from './names.js';
-export { ApiPath, ROLE_CLAIM, FINAL_JOB_STATES, BUNDLE_JOB_HEADER } from './wire.js';
+export { ApiPath, ROLE_CLAIM, FINAL_JOB_STATES, BUNDLE_JOB_HEADER, VO_NAME_PATTERN, authConfigPath } from './wire.js';
 export type {
   ApiResponse,
   SetUserSecretsRequest,
@@ -57,4 +57,5 @@ export type {
   AcquireJobsResponseData,
   UpdateJobRequest,
   SecretBundle,
+  AuthConfig,
 } from './wire.js';

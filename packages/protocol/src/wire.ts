@@ -108,3 +108,32 @@ export interface SecretBundle {
 
 /** The protected-header parameter that binds a sealed bundle to its job. */
 export const BUNDLE_JOB_HEADER = 'job_id';
+
+/**
+ * PanDA's auth config, published by panda-server at `authConfigPath(vo)` for the clients that sign
+ * people in with the device flow. The field names are PanDA's, so that PanDA's own client reads it.
+ */
+export interface AuthConfig {
+  client_id: string;
+  /** Empty for a public client; PanDA's client reads the field unconditionally, so it is always there. */
+  client_secret: string;
+  /** The audience the server verifies ID tokens against. */
+  audience: string;
+  /** The identity provider's discovery document, `ISSUER/.well-known/openid-configuration`. */
+  oidc_config_url: string;
+  /** `wlcg` asks for the WLCG scopes as well, as PanDA's client does. */
+  jwt_profile?: string;
+}
+
+/** The VO names an auth config may be published for: they become part of a URL path. */
+export const VO_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Where panda-server publishes the auth config of a VO, on the server's root (PanDA's path).
+ *
+ * @example
+ * authConfigPath('atlas') // '/auth/atlas_auth_config.json'
+ */
+export function authConfigPath(vo: string): string {
+  return `/auth/${vo}_auth_config.json`;
+}

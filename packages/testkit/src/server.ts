@@ -41,7 +41,9 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   for (const name of Object.keys(env)) {
     if (/^(PANDA_|OIDC_AUTH_|NO_COLOR$|FORCE_COLOR$)/.test(name)) delete env[name];
   }
-  return { ...env, ...extra };
+  // No saved sign-in of the person running the tests (~/.pathena/.token) takes part: tests that
+  // sign in name their own PANDA_CONFIG_ROOT.
+  return { ...env, PANDA_CONFIG_ROOT: join(tmpdir(), 'panda-tests-without-sign-in'), ...extra };
 }
 
 /** Runs a CLI as a real child process and collects its output. */

@@ -99,15 +99,21 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
       () => actions.deleteAll(context.confirm),
     ),
   ];
+  const accountFunctions = [
+    define('login', [], 'Sign in anew with the identity provider the server names (the device flow).', () => actions.login()),
+    define('logout', [], 'Forget the saved sign-in.', () => actions.logout()),
+    define('whoami', [], 'Show who your token says you are, its groups and when it expires.', () => actions.whoami({ json: false })),
+  ];
   const leave = (name: string): PyFunction => define(name, [], 'Leave the shell (Ctrl-D does too).', async () => context.exit());
   const functions: Record<string, PyFunction> = Object.fromEntries(
-    [...secretFunctions, leave('exit'), leave('quit')].map((fn) => [fn.name, fn]),
+    [...secretFunctions, ...accountFunctions, leave('exit'), leave('quit')].map((fn) => [fn.name, fn]),
   );
 
   const overview = [
     'pbook manages your secrets on panda-server. Functions:',
     '',
     ...secretFunctions.map((fn) => `  ${signature(fn)}`),
+    ...accountFunctions.map((fn) => `  ${signature(fn)}`),
     '  help(function)',
     '  exit(), quit() or Ctrl-D',
     '',

@@ -1,0 +1,9 @@
+import type { CommandSpec } from '../spec.js';
+
+export const logoutCommand: CommandSpec<Record<string, never>> = {
+  command: 'logout',
+  describe: "Forget the saved sign-in (remove PanDA's token cache)",
+  builder: (yargs) => yargs,
+  options: () => ({}),
+  load: async () => (await import('./run.js')).runLogout,
+};

@@ -1,0 +1,7 @@
+import type { Deps, GlobalOptions } from '../../deps.js';
+import { SecretActions } from '../../secrets.js';
+
+/** `pbook logout`. */
+export async function runLogout(deps: Deps, global: GlobalOptions): Promise<void> {
+  await new SecretActions(deps, global).logout();
+}
