@@ -48,7 +48,7 @@ function escaping(marker: string): string {
 const SECRETS = { env: { JOB_SECRET: 'the-env-secret-value' }, files: { 'secret.dat': Buffer.from('the-file-secret').toString('base64') } };
 
 /** runJob in a process of its own (a pilot), as `user` if given, so that the test can kill it with SIGKILL. */
-function pilotProcess(options: Pick<RunJobOptions, 'command' | 'runAs'> & { workRoot: string }, user?: RunAsUser, secrets = SECRETS) {
+function pilotProcess(options: Pick<RunJobOptions, 'command' | 'runAs'> & { workRoot: string }, user?: RunAsUser, secrets: RunJobOptions['secrets'] = SECRETS) {
   const run = fileURLToPath(new URL('../dist/run.js', import.meta.url));
   const script = `
     import { runJob } from ${JSON.stringify(run)};

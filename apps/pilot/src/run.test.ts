@@ -133,8 +133,9 @@ describe('runJob', () => {
   });
 
   it('reports a payload killed by SIGKILL as 137 and removes its files', async () => {
-    const { outcome } = await run('kill -KILL $$');
+    const { outcome, output } = await run('kill -KILL $$');
     expect(outcome).toEqual({ exitCode: 137, signal: 'SIGKILL', aborted: false });
+    expect(output).toBe('');
     expect(await readdir(workRoot)).toEqual([]);
   });
 

@@ -53,7 +53,8 @@ mount -t tmpfs -o size=16k,nr_inodes=16,mode=0711 panda-job "$root" &&
   cd "$root/$name" || exit 125
 "$@" &
 child=$!
-exec 3<&-
+# The payload keeps stdout and stderr; bash's own notes ("Killed") are not the job's output.
+exec 3<&- 2>/dev/null
 trap 'kill -TERM -1 2>/dev/null' TERM
 while :; do wait "$child"; status=$?; kill -0 "$child" 2>/dev/null || break; done
 exit "$status"
