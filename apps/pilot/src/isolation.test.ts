@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,4 +171,33 @@ describeAsRoot('two jobs of one user', () => {
     expect(await pilot.outcome()).toEqual({ exitCode: 0, signal: null, aborted: false });
     expect(await readdir(workRoot)).toEqual([]);
   }, 90_000);
+});
+
+/** Runs `argv` as uid 65534 of a user namespace whose parent then allows no more user namespaces. */
+const WITHOUT_USER_NAMESPACES = `
+d=$(mktemp -d); mkfifo "$d/ready" "$d/go"
+unshare --user --map-user=65534 --map-group=65534 -- bash -c 'echo > "$1/ready"; read x < "$1/go"; shift; exec "$@"' inner "$d" "$@" &
+read x < "$d/ready"; echo 0 > /proc/sys/user/max_user_namespaces; echo > "$d/go"; wait $!; status=$?; rm -r "$d"; exit $status`;
+
+describeAsRoot('a machine that cannot isolate jobs', () => {
+  it('makes panda-pilot refuse to start, saying what it lacks, before it takes any job', async () => {
+    const tokenFile = join(parent, 'token');
+    await writeFile(tokenFile, 'not.a.token\n', { mode: 0o600 });
+    const pilot = fileURLToPath(new URL('../bin/panda-pilot.js', import.meta.url));
+    const argv = [process.execPath, pilot, '--server', 'http://127.0.0.1:9', '--token-file', tokenFile, '--workdir', workRoot, '--once'];
+    const child = spawn('unshare', ['--user', '--map-root-user', 'bash', '-c', WITHOUT_USER_NAMESPACES, 'outer', ...argv], {
+      env: { PATH: process.env.PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(stderr).toMatch(
+      /panda-pilot: cannot run jobs in their own PID and mount namespaces on this machine \(unshare: unshare failed: No space left on device; exit code 1\); .* unprivileged user namespaces \(sysctl user.max_user_namespaces > 0\)\n$/,
+    );
+    expect(code).toBe(1);
+    expect(await readdir(workRoot)).toEqual([]);
+  }, 60_000);
 });
