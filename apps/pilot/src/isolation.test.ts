@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +123,46 @@ describeAsRoot('a job that escaped its process group', () => {
     await chown(workRoot, user.uid, user.gid);
     await escapeAndEnd(ending, undefined, user);
   }, 90_000);
+});
+
+/** The pids of this process' children running `script`. */
+function childrenRunning(script: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+        const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parentPid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(script);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe('a job whose supervisor is killed with SIGKILL', () => {
+  it('dies with it (parent-death signal), and the pilot removes its files and reports the job could not finish', async () => {
+    const marker = newMarker();
+    let output = '';
+    const running = runJob({
+      jobId: 'j',
+      command: `setsid -f sleep ${marker}; echo ready; sleep ${marker}`,
+      secrets: SECRETS,
+      workRoot,
+      keepWorkdir: false,
+      baseEnv: { PATH: process.env.PATH },
+      onOutput: (text) => {
+        output += text;
+      },
+    });
+    expect(await eventually(() => output === 'ready\n', 30_000)).toBe(true);
+    const [supervisor] = childrenRunning('supervisor-main.js');
+    process.kill(supervisor!, 'SIGKILL');
+    await expect(running).rejects.toThrow("the job's supervisor ended before reporting the job's end (SIGKILL)");
+    expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
+    expect(await readdir(workRoot)).toEqual([]);
+  }, 60_000);
 });
 
 /** What a job of the same user can find of a running job's secrets: a line per way it tries. */

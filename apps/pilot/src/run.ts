@@ -33,7 +33,7 @@ export interface RunJobOptions {
   killGraceMs?: number;
   /**
    * The user the payload runs as (the pilot must be root): its directory and secret files become
-   * that user's, so the payload cannot read the pilot's token file or its process' environment.
+   * that user's, so the payload cannot read the pilot's token file.
    */
   runAs?: RunAsUser;
 }
@@ -41,7 +41,7 @@ export interface RunJobOptions {
 export interface JobOutcome {
   /** The payload's exit code; 128 + the signal number when a signal killed it (the shell's rule). */
   exitCode: number;
-  /** The signal that killed the payload, if one did. */
+  /** The signal that killed the payload, if one did (an exit code of 128 + N reads as signal N, as in the shell). */
   signal: NodeJS.Signals | null;
   /** True when the run was stopped through `signal`. */
   aborted: boolean;
