@@ -76,8 +76,7 @@ exec -a bash "$2" -c "$1"
 export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * The command that starts `request`'s payload in its own PID and mount namespaces, and the
- * mechanism's name for messages. As root: the namespaces of the machine's user namespace, the
+ * The command that starts `request`'s payload in its own PID and mount namespaces. As root: the namespaces of the machine's user namespace, the
  * payload switched to the --run-as user by setpriv. Otherwise: a user namespace mapping the pilot's
  * user to root, for the set-up, and a nested one mapping it back, so the payload runs under the
  * pilot's uid without any capability.
