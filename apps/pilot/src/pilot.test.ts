@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,17 +220,18 @@ describe('runPilot', () => {
     expect(await readdir(workRoot)).toEqual([]);
   });
 
-  it('at start-up removes the job directories of pilots that are gone, logging each, and keeps those of live ones', async () => {
+  it('at start-up removes the job directories of supervisors that are gone, logging each, and keeps those of live ones', async () => {
     const dead = spawnSync('true').pid!;
-    for (const [name, pid] of [['job-stale-abc123', dead], ['job-live-def456', process.pid]] as const) {
+    const live = `${process.pid} ${readFileSync(`/proc/${process.pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[19]}`;
+    for (const [name, owner] of [['job-stale-abc123', `${dead} 1`], ['job-live-def456', live]] as const) {
       await mkdir(join(workdir, name));
-      await writeFile(join(workdir, name, '.pilot-pid'), `${pid}\n`);
+      await writeFile(join(workdir, `${name}.owner`), `${owner}\n`);
       await writeFile(join(workdir, name, 'my_secret_file.dat'), 'left behind by a killed pilot');
     }
     const { deps, lines } = pilotDeps(fakeClient([]).client);
     await runPilot(deps, { ...OPTIONS, workdir });
-    expect(lines).toEqual([`removed the job directory job-stale-abc123 left by a pilot that is gone (pid ${dead})`, 'no job is queued']);
-    expect(await readdir(workdir)).toEqual(['job-live-def456']);
+    expect(lines).toEqual([`removed the job directory job-stale-abc123 left by a job supervisor that is gone (pid ${dead})`, 'no job is queued']);
+    expect((await readdir(workdir)).sort()).toEqual(['job-live-def456', 'job-live-def456.owner']);
   });
 
   it('refuses to start on a work directory others can write to, before acquiring anything', async () => {

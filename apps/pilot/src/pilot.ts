@@ -6,7 +6,7 @@ import type { AcquiredJob, SecretBundle, UpdateJobRequest } from '@panda-secrets
 import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
 import { bundleMaskValues, maskerFactory } from './mask.js';
 import { describeRunError, redactor } from './redact.js';
-import { runJob } from './run.js';
+import { checkIsolation, runJob } from './run.js';
 import type { JobOutcome } from './run.js';
 import type { RunAsUser } from './users.js';
 import { prepareWorkRoot, removeStaleJobDirs } from './workdir.js';
@@ -75,10 +75,11 @@ function keyList(names: string[]): string {
  * working directory only while it runs.
  */
 export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<PilotSummary> {
-  await prepareWorkRoot(options.workdir, options.runAs);
-  for (const stale of await removeStaleJobDirs(options.workdir)) {
-    deps.log(`removed the job directory ${stale.name} left by a pilot that is gone (pid ${stale.pid})`);
+  const workdir = await prepareWorkRoot(options.workdir, options.runAs);
+  for (const stale of await removeStaleJobDirs(workdir)) {
+    deps.log(`removed the job directory ${stale.name} left by a job supervisor that is gone (pid ${stale.pid})`);
   }
+  await checkIsolation(workdir, options.runAs);
   const summary: PilotSummary = { jobs: 0, interruptedJob: false };
   const limit = options.once ? 1 : (options.maxJobs ?? Infinity);
   const pollMs = options.pollSeconds * 1000;
@@ -103,7 +104,7 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
       await deps.sleep(pollMs, deps.signal);
       continue;
     }
-    const outcome = await processJob(deps, options, job, privateKey);
+    const outcome = await processJob(deps, { ...options, workdir }, job, privateKey);
     summary.jobs += 1;
     if (outcome?.aborted) summary.interruptedJob = true;
   }

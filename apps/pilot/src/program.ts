@@ -37,7 +37,7 @@ const EPILOGUE = epilogue({
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;
 
 const SHARED_USER_WARNING =
-  "warning: payloads run as this pilot's own user and can read its credentials (its token file, its environment); use --run-as USER";
+  "warning: payloads run as this pilot's own user and can read its credentials (its token file); use --run-as USER";
 
 interface ParsedArgs {
   connection: ConnectionOptions;

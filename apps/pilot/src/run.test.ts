@@ -1,11 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runJob } from './run.js';
 import type { JobOutcome, RunJobOptions } from './run.js';
+import { killMarkedProcesses, markedProcesses, newMarker } from './testing/processes.js';
 import { describeAsRoot, nobody } from './testing/root.js';
 
 let workRoot: string;
@@ -20,6 +21,8 @@ afterEach(async () => {
   await rm(workRoot, { recursive: true, force: true });
   await rm(outside, { recursive: true, force: true });
 });
+
+afterAll(killMarkedProcesses);
 
 /** A value that would run commands if it ever went through a shell. */
 const TRICKY = `it's "$(touch pwned)" \`touch pwned\` $HOME \\n \\\\ ;touch pwned\nline two\r\n€ 😀 ünïcode`;
@@ -56,16 +59,6 @@ async function waitUntil(condition: () => boolean): Promise<void> {
 /** Waits until the payload has created `path`: the sign that it runs. */
 const waitForFile = (path: string): Promise<void> => waitUntil(() => existsSync(path));
 
-/** True while `pid` is a live process: a killed one is gone or a zombie waiting to be reaped. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 const hex = (bytes: Buffer): string => bytes.toString('hex');
 
 describe('runJob', () => {
@@ -74,7 +67,7 @@ describe('runJob', () => {
       `printf %s "$TRICKY" | od -An -v -tx1 | tr -d ' \\n'; echo; ls -A; ls -A "$OUTSIDE"`,
     );
     expect(outcome).toEqual({ exitCode: 0, signal: null, aborted: false });
-    expect(output).toBe(`${hex(Buffer.from(TRICKY, 'utf8'))}\n.pilot-pid\nmy_secret_file.dat\nnotes.txt\n`);
+    expect(output).toBe(`${hex(Buffer.from(TRICKY, 'utf8'))}\nmy_secret_file.dat\nnotes.txt\n`);
   });
 
   it('writes the file secrets byte-exact and 0600 into the current directory, and removes them after', async () => {
@@ -141,8 +134,9 @@ describe('runJob', () => {
   });
 
   it('reports a payload killed by SIGKILL as 137 and removes its files', async () => {
-    const { outcome } = await run('kill -KILL $$');
+    const { outcome, output } = await run('kill -KILL $$');
     expect(outcome).toEqual({ exitCode: 137, signal: 'SIGKILL', aborted: false });
+    expect(output).toBe('');
     expect(await readdir(workRoot)).toEqual([]);
   });
 
@@ -152,9 +146,10 @@ describe('runJob', () => {
     expect(await readdir(join(workRoot, dir!))).toEqual(['output.txt']);
   });
 
-  it('stops the whole process group when aborted, and removes the files', async () => {
+  it('stops every process of the job when aborted, and removes the files', async () => {
     const controller = new AbortController();
-    const running = run('sleep 60 & echo $! > "$OUTSIDE/child.pid"; touch "$OUTSIDE/started"; wait', {
+    const marker = newMarker();
+    const running = run(`sleep ${marker} & touch "$OUTSIDE/started"; wait`, {
       signal: controller.signal,
     });
     await waitForFile(join(outside, 'started'));
@@ -162,8 +157,16 @@ describe('runJob', () => {
     const { outcome } = await running;
     expect(outcome).toEqual({ exitCode: 143, signal: 'SIGTERM', aborted: true });
     expect(await readdir(workRoot)).toEqual([]);
-    const childPid = Number(await readFile(join(outside, 'child.pid'), 'utf8'));
-    await waitUntil(() => !isRunning(childPid));
+    expect(markedProcesses(marker)).toEqual([]);
+  });
+
+  it('delivers a secret file of any valid name, also the one the pilot once kept its bookkeeping in', async () => {
+    const { outcome, output } = await run('cat .pilot-pid; echo; ls -A', {
+      secrets: { env: {}, files: { '.pilot-pid': Buffer.from('not a pid').toString('base64') } },
+    });
+    expect(outcome.exitCode).toBe(0);
+    expect(output).toBe('***\n.pilot-pid\n');
+    expect(await readdir(workRoot)).toEqual([]);
   });
 
   it('kills a payload that ignores SIGTERM with SIGKILL after the grace time', async () => {
@@ -179,10 +182,12 @@ describe('runJob', () => {
     expect(await readdir(workRoot)).toEqual([]);
   });
 
-  it('does not wait for background processes the payload left behind', async () => {
-    const { outcome, output } = await run('sleep 60 & echo done');
+  it('does not wait for background processes the payload left behind: they end with it', async () => {
+    const marker = newMarker();
+    const { outcome, output } = await run(`sleep ${marker} & echo done`);
     expect(outcome.exitCode).toBe(0);
     expect(output).toBe('done\n');
+    expect(markedProcesses(marker)).toEqual([]);
   });
 
   it('refuses a bundle with a bad file name before running anything', async () => {
@@ -207,7 +212,7 @@ describeAsRoot('runJob with runAs', () => {
         'stat -c "%u %g %a %n" . my_secret_file.dat notes.txt',
         'od -An -v -tx1 my_secret_file.dat | tr -d " \\n"; echo',
         `cat ${tokenFile} > /dev/null 2>&1 && echo "token file readable" || echo "token file refused"`,
-        // $PPID is the process that started the payload: here the test runner, in the pilot the pilot.
+        // $PPID is the job's init, a root process, the only one outside the payload that it can see.
         'cat /proc/$PPID/environ > /dev/null 2>&1 && echo "environ readable" || echo "environ refused"',
         'rm -f notes.txt && echo "own file removed"',
       ].join('; '),
@@ -232,7 +237,7 @@ describeAsRoot('runJob with runAs', () => {
     expect(await readdir(workRoot)).toEqual([]);
   });
 
-  it("as the pilot's own user instead, the payload reads the pilot's environment: what runAs prevents", async () => {
+  it('as root instead, the payload reads what root can read: what runAs prevents', async () => {
     const { output } = await run('cat /proc/$PPID/environ > /dev/null 2>&1 && echo "environ readable" || echo "environ refused"');
     expect(output).toBe('environ readable\n');
   });
@@ -244,18 +249,15 @@ describeAsRoot('runJob with runAs', () => {
     expect(await readdir(workRoot)).toEqual([]);
 
     const controller = new AbortController();
-    let sleepPid = 0;
-    const stopped = await run('cp notes.txt copy.txt; sleep 60 & echo "$!"; wait', {
+    const marker = newMarker();
+    const stopped = await run(`cp notes.txt copy.txt; sleep ${marker} & echo started; wait`, {
       runAs: user,
       signal: controller.signal,
-      onOutput: (text) => {
-        sleepPid = Number(text);
-        controller.abort();
-      },
+      onOutput: () => controller.abort(),
     });
     expect(stopped.outcome).toEqual({ exitCode: 143, signal: 'SIGTERM', aborted: true });
     expect(await readdir(workRoot)).toEqual([]);
-    await waitUntil(() => !isRunning(sleepPid));
+    expect(markedProcesses(marker)).toEqual([]);
 
     await run('echo result > output.txt', { runAs: user, keepWorkdir: true });
     const [dir] = await readdir(workRoot);

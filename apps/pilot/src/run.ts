@@ -1,13 +1,17 @@
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { SecretBundle } from '@panda-secrets/protocol';
+import { fileURLToPath } from 'node:url';
+import { PandaError } from '@panda-secrets/protocol';
+import type { ErrorCode, SecretBundle } from '@panda-secrets/protocol';
 import { bundleMaskValues, maskerFactory } from './mask.js';
 import type { Masker } from './mask.js';
+import { SYSTEM_PATH } from './supervisor.js';
+import type { SupervisorEvent, SupervisorRequest } from './supervisor.js';
 import type { RunAsUser } from './users.js';
 import { userEnvironment } from './users.js';
-import { PILOT_PID_FILE, createJobDir, handOverJobDir, removeEntries, removeJobDir, writeSecretFiles } from './workdir.js';
+import { removeStaleJobDirs } from './workdir.js';
 
 export interface RunJobOptions {
   jobId: string;
@@ -23,13 +27,13 @@ export interface RunJobOptions {
   baseEnv: NodeJS.ProcessEnv;
   /** Receives the payload's stdout and stderr, already masked, in order of arrival. */
   onOutput(text: string): void;
-  /** Aborting (the pilot got one of its stop signals) kills the payload's whole process group. */
+  /** Aborting (the pilot got one of its stop signals) stops every process of the job: SIGTERM, SIGKILL after the grace time. */
   signal?: AbortSignal;
   /** How long a payload asked to stop with SIGTERM may take before SIGKILL. Default 3000 ms. */
   killGraceMs?: number;
   /**
    * The user the payload runs as (the pilot must be root): its directory and secret files become
-   * that user's, so the payload cannot read the pilot's token file or its process' environment.
+   * that user's, so the payload cannot read the pilot's token file.
    */
   runAs?: RunAsUser;
   /** Makes the maskers of the payload's output, when the caller has prepared them for `secrets` already. */
@@ -39,29 +43,28 @@ export interface RunJobOptions {
 export interface JobOutcome {
   /** The payload's exit code; 128 + the signal number when a signal killed it (the shell's rule). */
   exitCode: number;
-  /** The signal that killed the payload, if one did. */
+  /** The signal that killed the payload, if one did (an exit code of 128 + N reads as signal N, as in the shell). */
   signal: NodeJS.Signals | null;
   /** True when the run was stopped through `signal`. */
   aborted: boolean;
 }
 
 const DEFAULT_KILL_GRACE_MS = 3000;
-/** How long output may keep flowing from processes that escaped the group after the payload ended. */
+/** How long output may keep flowing after the supervisor ended (its namespace is gone by then). */
 const OUTPUT_DRAIN_MS = 2000;
-
-/** Sends a signal to every process in the payload's group; a group that is gone already is fine. */
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
-}
+/** The supervisor's compiled entry point: the same path from src/ (tests) and dist/. */
+const SUPERVISOR = fileURLToPath(new URL('../dist/supervisor-main.js', import.meta.url));
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   return 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+}
+
+/** The signal a status of 128 + N stands for, as the shell reports a process killed by signal N. */
+function signalOf(exitCode: number): NodeJS.Signals | null {
+  const number = exitCode - 128;
+  const entry = Object.entries(constants.signals).find(([, value]) => value === number);
+  return entry === undefined ? null : (entry[0] as NodeJS.Signals);
 }
 
 /** A line longer than this is passed on in pieces rather than held until its end. */
@@ -89,72 +92,131 @@ function maskStream(stream: NodeJS.ReadableStream, masker: Masker, onOutput: (te
   });
 }
 
-async function runPayload(options: RunJobOptions, cwd: string): Promise<JobOutcome> {
-  const { command, secrets, baseEnv, onOutput, signal, runAs } = options;
-  const newMasker = options.newMasker ?? maskerFactory(bundleMaskValues(secrets));
-  // A new process group (detached), so that stopping the job reaches everything the payload started.
-  const child = spawn('bash', ['-c', command], {
-    cwd,
-    env: { ...baseEnv, ...(runAs === undefined ? {} : userEnvironment(runAs)), ...secrets.env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(runAs === undefined ? {} : { uid: runAs.uid, gid: runAs.gid }),
+/** Reads the supervisor's events, one JSON line each. */
+function readEvents(stream: NodeJS.ReadableStream): Promise<SupervisorEvent[]> {
+  return new Promise((resolve) => {
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    stream.once('close', () =>
+      resolve(
+        text
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => JSON.parse(line) as SupervisorEvent),
+      ),
+    );
   });
-  const outputDone = Promise.all([child.stdout, child.stderr].map((stream) => maskStream(stream, newMasker(), onOutput)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal }));
-  });
-
-  let aborted = false;
-  let forceKill: NodeJS.Timeout | undefined;
-  const stop = (): void => {
-    aborted = true;
-    signalGroup(child, 'SIGTERM');
-    forceKill = setTimeout(() => signalGroup(child, 'SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-  };
-  if (signal?.aborted) stop();
-  else signal?.addEventListener('abort', stop, { once: true });
-  try {
-    const exit = await exited;
-    // Nothing the payload started may outlive it while its secret files are being removed.
-    signalGroup(child, 'SIGKILL');
-    const drained = await Promise.race([
-      outputDone.then(() => true),
-      delay(OUTPUT_DRAIN_MS, false, { ref: false }),
-    ]);
-    if (!drained) {
-      child.stdout.destroy();
-      child.stderr.destroy();
-      await outputDone;
-    }
-    return { exitCode: exitCodeOf(exit.code, exit.signal), signal: exit.signal, aborted };
-  } finally {
-    clearTimeout(forceKill);
-    signal?.removeEventListener('abort', stop);
-  }
 }
 
 /**
- * Runs one job: makes its fresh working directory, writes the file secrets there (0600, O_EXCL),
- * hands both to the `runAs` user if given, runs the payload (as that user) with the env secrets in
- * its environment only, masks its output, and removes the secret files and the directory (unless
- * `keepWorkdir`) whatever happens.
+ * Runs one job under its own supervisor process, which makes the job's fresh working directory,
+ * writes the file secrets there (0600, O_EXCL), hands both to the `runAs` user if given, runs the
+ * payload (as that user) in its own PID and mount namespaces with the env secrets in its environment
+ * only, and removes the secret files and the directory (unless `keepWorkdir`) whatever happens: also
+ * when this pilot is killed with SIGKILL, which the supervisor notices as the end of its stdin. The
+ * payload's output is masked here.
  *
  * @example
  * const outcome = await runJob({ jobId, command: 'python3 job.py', secrets: bundle, workRoot,
  *   keepWorkdir: false, baseEnv, onOutput: (text) => logs.add(text) });
  */
 export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
-  const dir = await createJobDir(options.workRoot, options.jobId);
-  let files: string[] = [];
+  const { secrets, runAs, signal } = options;
+  const request: SupervisorRequest = {
+    jobId: options.jobId,
+    command: options.command,
+    env: Object.fromEntries(
+      Object.entries({ ...options.baseEnv, ...(runAs === undefined ? {} : userEnvironment(runAs)), ...secrets.env }).filter(
+        (entry): entry is [string, string] => entry[1] !== undefined,
+      ),
+    ),
+    files: secrets.files,
+    workRoot: options.workRoot,
+    keepWorkdir: options.keepWorkdir,
+    killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    ...(runAs === undefined ? {} : { runAs }),
+  };
+  const newMasker = options.newMasker ?? maskerFactory(bundleMaskValues(secrets));
+  // Detached: a Ctrl-C meant for the pilot reaches the supervisor only as the pilot's `stop`.
+  const supervisor = spawn(process.execPath, [SUPERVISOR], {
+    env: { PATH: SYSTEM_PATH },
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+  });
+  const { stdout, stderr } = supervisor;
+  const eventStream = supervisor.stdio[3] as Readable;
+  const outputDone = Promise.all([stdout, stderr].map((stream) => maskStream(stream, newMasker(), (text) => options.onOutput(text))));
+  const events = readEvents(eventStream);
+  const ended = new Promise<void>((resolve, reject) => {
+    supervisor.once('error', reject);
+    supervisor.once('close', () => resolve());
+  });
+  supervisor.stdin.on('error', () => undefined);
+  supervisor.stdin.write(`${JSON.stringify(request)}\n`);
+
+  let aborted = false;
+  const stop = (): void => {
+    aborted = true;
+    supervisor.stdin.write('stop\n');
+  };
+  if (signal?.aborted) stop();
+  else signal?.addEventListener('abort', stop, { once: true });
   try {
-    files = await writeSecretFiles(dir, options.secrets.files, options.runAs);
-    if (options.runAs !== undefined) await handOverJobDir(dir, options.runAs);
-    return await runPayload(options, dir);
+    await ended;
+    const drained = await Promise.race([outputDone.then(() => true), delay(OUTPUT_DRAIN_MS, false, { ref: false })]);
+    if (!drained) {
+      stdout.destroy();
+      stderr.destroy();
+      await outputDone;
+    }
   } finally {
-    // A kept directory holds no secret, so no later pilot needs to find it by its .pilot-pid.
-    if (options.keepWorkdir) await removeEntries(dir, [...files, PILOT_PID_FILE]);
-    else await removeJobDir(dir);
+    signal?.removeEventListener('abort', stop);
+    supervisor.stdin.end();
   }
+  const reported = await events;
+  const failed = reported.find((event) => event.type === 'failed');
+  if (failed !== undefined) throw new PandaError(failed.code as ErrorCode, failed.message);
+  const exited = reported.find((event) => event.type === 'exited');
+  if (exited === undefined) {
+    // The supervisor itself was killed: its namespace went with it (parent-death signal); its directory is left.
+    await removeStaleJobDirs(options.workRoot);
+    throw new PandaError('CONFIG', `the job's supervisor ended before reporting the job's end (${supervisor.signalCode ?? `exit code ${supervisor.exitCode}`})`);
+  }
+  const exitCode = exitCodeOf(exited.code, exited.signal);
+  return { exitCode, signal: exited.signal ?? signalOf(exitCode), aborted };
+}
+
+/**
+ * Runs an empty job the way every job runs, so that a machine where jobs cannot be isolated is
+ * refused when the pilot starts, not when a job with secrets comes.
+ */
+export async function checkIsolation(workRoot: string, runAs?: RunAsUser): Promise<void> {
+  let output = '';
+  try {
+    const outcome = await runJob({
+      jobId: 'isolation-check',
+      command: 'true',
+      secrets: { env: {}, files: {} },
+      workRoot,
+      keepWorkdir: false,
+      baseEnv: {},
+      onOutput: (text) => {
+        output += text;
+      },
+      ...(runAs === undefined ? {} : { runAs }),
+    });
+    if (outcome.exitCode === 0) return;
+    output += `exit code ${outcome.exitCode}`;
+  } catch (error) {
+    output += error instanceof Error ? error.message : String(error);
+  }
+  throw new PandaError(
+    'CONFIG',
+    `cannot run jobs in their own PID and mount namespaces on this machine (${output.trim().replaceAll('\n', '; ')}); ` +
+      'panda-pilot needs them so that no process of a job outlives it or sees another job. It needs util-linux 2.38 or later ' +
+      '(unshare, setpriv, mount) and, when not run as root, unprivileged user namespaces (sysctl user.max_user_namespaces > 0)',
+  );
 }

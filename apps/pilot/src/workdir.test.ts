@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeAsRoot, nobody } from './testing/root.js';
 import {
-  PILOT_PID_FILE,
   createJobDir,
   handOverJobDir,
   prepareWorkRoot,
@@ -30,14 +29,17 @@ const modeOf = async (path: string): Promise<number> => (await stat(path)).mode 
 const base64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString('base64');
 
 describe('createJobDir', () => {
-  it('makes a fresh 0700 directory per job under the root, holding the pilot\'s pid', async () => {
+  it('makes a fresh empty 0700 directory per job under the root, and beside it a file naming its owner process', async () => {
     const first = await createJobDir(root, 'job/../1');
     const second = await createJobDir(root, 'job/../1');
     expect(first).not.toBe(second);
     expect(first.startsWith(join(root, 'job-job1-'))).toBe(true);
     expect(await modeOf(first)).toBe(0o700);
-    expect(await readdir(first)).toEqual([PILOT_PID_FILE]);
-    expect(await readFile(join(first, PILOT_PID_FILE), 'utf8')).toBe(`${process.pid}\n`);
+    expect(await readdir(first)).toEqual([]);
+    expect(await readFile(`${first}.owner`, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\n$`));
+    expect(await modeOf(`${first}.owner`)).toBe(0o600);
+    await removeJobDir(first);
+    expect((await readdir(root)).sort()).toEqual([second, `${second}.owner`].map((path) => path.slice(root.length + 1)).sort());
   });
 });
 
@@ -55,7 +57,7 @@ describe('prepareWorkRoot', () => {
 
   it('accepts an existing directory of the pilot\'s own that others cannot write to', async () => {
     await chmod(root, 0o755);
-    await expect(prepareWorkRoot(root)).resolves.toBeUndefined();
+    await expect(prepareWorkRoot(root)).resolves.toBe(root);
   });
 
   it.each([
@@ -65,15 +67,27 @@ describe('prepareWorkRoot', () => {
       await rm(path, { recursive: true });
       await symlink(tmpdir(), path);
     }, /is a symbolic link/],
+    ['a symbolic link, given with a trailing slash', async (path: string) => {
+      await rm(path, { recursive: true });
+      await mkdir(`${path}-target`, { mode: 0o700 });
+      await symlink(`${path}-target`, path);
+      return `${path}/`;
+    }, /is a symbolic link/],
+    ['a symbolic link, given as LINK/.', async (path: string) => {
+      await rm(path, { recursive: true });
+      await mkdir(`${path}-target`, { mode: 0o700 });
+      await symlink(`${path}-target`, path);
+      return `${path}//.`;
+    }, /is a symbolic link/],
     ['a file', async (path: string) => {
       await rm(path, { recursive: true });
       await writeFile(path, '');
     }, /is not a directory/],
-  ])('refuses a work root that is %s, saying what is required', async (_, spoil, problem) => {
+  ] as Array<[string, (path: string) => Promise<string | void>, RegExp]>)('refuses a work root that is %s, saying what is required', async (_, spoil, problem) => {
     const workRoot = join(root, 'work');
     await mkdir(workRoot);
-    await spoil(workRoot);
-    const refusal = prepareWorkRoot(workRoot);
+    const given = (await spoil(workRoot)) ?? workRoot;
+    const refusal = prepareWorkRoot(given);
     await expect(refusal).rejects.toMatchObject({ code: 'CONFIG' });
     await expect(refusal).rejects.toThrow(problem);
     await expect(refusal).rejects.toThrow(/it must be a real directory \(not a symbolic link\) owned by panda-pilot's user \(uid \d+\) and not writable by group or others/);
@@ -100,7 +114,7 @@ describeAsRoot('prepareWorkRoot, as root', () => {
     await chmod(root, 0o700);
     await expect(prepareWorkRoot(workRoot, user)).rejects.toThrow(`${root} (mode 0700) does not let it pass`);
     await chmod(root, 0o711);
-    await expect(prepareWorkRoot(workRoot, user)).resolves.toBeUndefined();
+    await expect(prepareWorkRoot(workRoot, user)).resolves.toBe(workRoot);
   });
 });
 
@@ -121,8 +135,7 @@ describe('writeSecretFiles', () => {
       await expect(writeSecretFiles(dir, { 'first.dat': base64('one'), [name]: base64('two') })).rejects.toMatchObject({
         code: 'INVALID_NAME',
       });
-      expect(await readdir(dir)).toEqual([PILOT_PID_FILE]);
-      expect(await readdir(root)).toEqual([dir.slice(root.length + 1)]);
+      expect(await readdir(dir)).toEqual([]);
     },
   );
 
@@ -140,7 +153,7 @@ describe('writeSecretFiles', () => {
     await expect(writeSecretFiles(dir, { 'a.dat': base64('a'), 'b.dat': 'not base64!' })).rejects.toMatchObject({
       code: 'INVALID_INPUT',
     });
-    expect(await readdir(dir)).toEqual([PILOT_PID_FILE]);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('keeps names checked on their own too', () => {
@@ -157,7 +170,7 @@ describe('clean-up', () => {
     await rm(paths[2]!);
     await mkdir(join(paths[2]!, 'inner'), { recursive: true });
     await writeFile(join(dir, 'output.txt'), 'result');
-    await removeEntries(dir, [...paths, PILOT_PID_FILE]);
+    await removeEntries(dir, paths);
     expect(await readdir(dir)).toEqual(['output.txt']);
     await removeJobDir(dir);
     expect(await readdir(root)).toEqual([]);
@@ -170,22 +183,35 @@ function deadPid(): number {
 }
 
 describe('removeStaleJobDirs', () => {
-  it("removes the job directories whose pilot is gone, and keeps those of live pilots and those without a pid", async () => {
+  it('removes the job directories whose owner process is gone, and keeps the others', async () => {
     const stale = await createJobDir(root, 'stale');
-    await writeFile(join(stale, PILOT_PID_FILE), `${deadPid()}\n`);
+    await writeFile(`${stale}.owner`, `${deadPid()} 12345\n`);
     await writeFile(join(stale, 'secret.dat'), 'left behind');
+    const reused = await createJobDir(root, 'reused');
+    // A live process, but not the one that made the directory: its start time differs.
+    await writeFile(`${reused}.owner`, `${process.pid} 1\n`);
     const live = await createJobDir(root, 'live');
     const starting = await createJobDir(root, 'starting');
-    await rm(join(starting, PILOT_PID_FILE));
-    const planted = await createJobDir(root, 'planted');
-    await rm(join(planted, PILOT_PID_FILE));
-    await symlink(join(stale, PILOT_PID_FILE), join(planted, PILOT_PID_FILE));
+    await writeFile(`${starting}.owner`, '');
     await mkdir(join(root, 'not-a-job'));
-    await writeFile(join(root, 'not-a-job', PILOT_PID_FILE), `${deadPid()}\n`);
 
     const removed = await removeStaleJobDirs(root);
-    expect(removed).toEqual([{ name: stale.slice(root.length + 1), pid: expect.any(Number) }]);
-    expect((await readdir(root)).sort()).toEqual([live, planted, starting].map((dir) => dir.slice(root.length + 1)).concat('not-a-job').sort());
+    expect(removed.map((entry) => entry.name).sort()).toEqual([stale, reused].map((dir) => dir.slice(root.length + 1)).sort());
+    expect((await readdir(root)).sort()).toEqual(
+      [live, `${live}.owner`, starting, `${starting}.owner`].map((dir) => dir.slice(root.length + 1)).concat('not-a-job').sort(),
+    );
+  });
+
+  it('removes a directory whose payload took its own rights away (chmod 000, chmod 500)', async () => {
+    const stale = await createJobDir(root, 'locked');
+    await writeFile(`${stale}.owner`, `${deadPid()} 12345\n`);
+    await mkdir(join(stale, 'sub', 'deeper'), { recursive: true });
+    await writeFile(join(stale, 'sub', 'deeper', 'x'), 'x');
+    await chmod(join(stale, 'sub', 'deeper'), 0o000);
+    await chmod(join(stale, 'sub'), 0o500);
+    await chmod(stale, 0o000);
+    await removeStaleJobDirs(root);
+    expect(await readdir(root)).toEqual([]);
   });
 });
 

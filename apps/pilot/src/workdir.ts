@@ -1,13 +1,17 @@
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { chmod, chown, lstat, mkdir, mkdtemp, open, readdir, realpath, rm, rmdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, lstat, mkdir, open, readFile, readdir, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PandaError, assertFileName, decodeFileValue } from '@panda-secrets/protocol';
 import type { RunAsUser } from './users.js';
 
-/** The file in each job directory that names the pilot running the job, for clean-up after a crash. */
-export const PILOT_PID_FILE = '.pilot-pid';
+/**
+ * Beside each job directory `job-…` in the work root, the file `job-….owner` names the process that
+ * removes it (the job's supervisor), for clean-up after a crash. It sits in the work root, which only
+ * panda-pilot's user may write and which no payload sees, so nothing a payload can touch decides clean-up.
+ */
+const OWNER_SUFFIX = '.owner';
 /** The work root's mode when panda-pilot creates it: others may pass through to their own job directory, not list it. */
 const WORK_ROOT_MODE = 0o711;
 const JOB_DIR_PREFIX = 'job-';
@@ -57,7 +61,9 @@ async function assertReachable(root: string, user: RunAsUser): Promise<void> {
  * others, or else someone else could plant or swap the directories secrets are written to. With a
  * --run-as user, that user must also be able to pass through it to its own job directory.
  */
-export async function prepareWorkRoot(root: string, runAs?: RunAsUser): Promise<void> {
+export async function prepareWorkRoot(given: string, runAs?: RunAsUser): Promise<string> {
+  // Without trailing slashes or dots (`LINK/`, `LINK/.`), which would make lstat follow a final symbolic link.
+  const root = resolve(given);
   const created = await mkdir(root, { recursive: true, mode: WORK_ROOT_MODE }).catch((error: NodeJS.ErrnoException) => {
     // Something that is no directory is in the way: the checks below say what.
     if (error.code === 'EEXIST' || error.code === 'ENOTDIR') return undefined;
@@ -66,21 +72,36 @@ export async function prepareWorkRoot(root: string, runAs?: RunAsUser): Promise<
   // The umask may have taken bits off.
   if (created !== undefined) await chmod(root, WORK_ROOT_MODE);
   const info = await lstat(root);
-  if (info.isSymbolicLink()) throw workRootError(root, 'is a symbolic link');
-  if (!info.isDirectory()) throw workRootError(root, 'is not a directory');
-  if (info.uid !== pilotUid()) throw workRootError(root, `is owned by uid ${info.uid}`);
-  if ((info.mode & 0o022) !== 0) throw workRootError(root, `is writable by group or others (mode ${octal(info.mode)})`);
+  if (info.isSymbolicLink()) throw workRootError(given, 'is a symbolic link');
+  if (!info.isDirectory()) throw workRootError(given, 'is not a directory');
+  if (info.uid !== pilotUid()) throw workRootError(given, `is owned by uid ${info.uid}`);
+  if ((info.mode & 0o022) !== 0) throw workRootError(given, `is writable by group or others (mode ${octal(info.mode)})`);
   if (runAs !== undefined) await assertReachable(root, runAs);
+  return realpath(root);
+}
+
+/** A process as /proc knows it: its pid and its start time, which tells it from a later process given the same pid. */
+async function processIdentity(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+    // The fields after the command's closing parenthesis start with the 3rd; the start time is the 22nd.
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return startTime === undefined ? undefined : `${pid} ${startTime}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * Creates the job's fresh working directory (mode 0700) under `root` with a `.pilot-pid` file
- * naming this pilot. The directory's name holds the job id only as far as it is a safe file name.
+ * Creates the job's fresh working directory (mode 0700) under `root`, after the owner file beside it
+ * that names this process, so that a directory is never there without the process that removes it
+ * being known. The directory's name holds the job id only as far as it is a safe file name.
  */
 export async function createJobDir(root: string, jobId: string): Promise<string> {
   const label = jobId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64);
-  const dir = await mkdtemp(join(root, `${JOB_DIR_PREFIX}${label}-`));
-  await writeExclusive(join(dir, PILOT_PID_FILE), `${process.pid}\n`, 0o644);
+  const dir = join(root, `${JOB_DIR_PREFIX}${label}-${randomBytes(6).toString('hex')}`);
+  await writeExclusive(`${dir}${OWNER_SUFFIX}`, `${await processIdentity(process.pid)}\n`, 0o600);
+  await mkdir(dir, { mode: 0o700 });
   return dir;
 }
 
@@ -153,67 +174,55 @@ function runAsOwner(user: { uid: number; gid: number }, cwd: string, script: str
 }
 
 /**
- * Removes the entries `paths` (files or whole trees) of `dir`; an entry already gone is fine, as
- * the payload may have removed or replaced it. Where the pilot runs as root and `dir` belongs to
- * the payload's user, the removal runs as that user: a root `rm -rf` in a tree that user can still
- * change (through a process that escaped the job) could be led by a swapped-in symbolic link to
- * delete files anywhere.
+ * Gives the owner back the rights the payload may have taken from it (`chmod 500 .`, `chmod 000`
+ * on a folder: find changes a folder before it enters it, and follows no link), then removes the
+ * entries given.
+ */
+const REMOVE_AS_OWNER = 'chmod u+rwx . && find . -type d ! -perm -u=rwx -exec chmod u+rwx -- {} \\; 2>/dev/null; rm -rf -- "$@"';
+
+/**
+ * Removes the entries `paths` (files or whole trees) of `dir`, whatever permissions the payload set
+ * on them or on `dir`; an entry already gone is fine, as the payload may have removed or replaced
+ * it. The removal runs as the owner of `dir`: a root `rm -rf` in a tree the payload's user can still
+ * change could be led by a swapped-in symbolic link to delete files anywhere.
  */
 export async function removeEntries(dir: string, paths: readonly string[]): Promise<void> {
   if (paths.length === 0) return;
   const owner = await lstat(dir);
-  if (pilotUid() !== 0 || owner.uid === 0) {
-    await Promise.all(paths.map((path) => rm(resolve(dir, path), { force: true, recursive: true })));
-    return;
-  }
   const names = paths.map((path) => `./${resolve(dir, path).slice(resolve(dir).length + 1)}`);
-  // The payload may have taken its own write permission off a folder; its owner may give it back.
-  await runAsOwner(owner, dir, 'chmod -R u+rwX -- "$@" 2>/dev/null; rm -rf -- "$@"', names);
+  await runAsOwner(owner, dir, REMOVE_AS_OWNER, names);
   const left = (await Promise.all(names.map((name) => lstat(join(dir, name)).then(() => name, () => undefined)))).filter(Boolean);
   if (left.length > 0) {
     throw new PandaError('CONFIG', `could not remove ${left.join(', ')} in ${dir} as its owner (uid ${owner.uid})`);
   }
 }
 
-/** Removes the job's working directory and everything the payload left in it. */
+/** Removes the job's working directory and everything the payload left in it, then its owner file. */
 export async function removeJobDir(dir: string): Promise<void> {
-  let entries: string[];
+  let entries: string[] = [];
   try {
+    // A payload of the pilot's own user may have taken the right to list its directory (`chmod 000 .`).
+    if (pilotUid() !== 0 && (await lstat(dir)).uid === pilotUid()) await chmod(dir, 0o700);
     entries = await readdir(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  await removeEntries(dir, entries);
-  await rmdir(dir);
+  if (entries.length > 0) await removeEntries(dir, entries);
+  await rmdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  await forgetJobDir(dir);
 }
 
-/** The pid in a job directory's `.pilot-pid`, read without following a link or blocking on a FIFO the payload put there. */
-async function pilotPidOf(dir: string): Promise<number | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(join(dir, PILOT_PID_FILE), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    if (!(await handle.stat()).isFile()) return undefined;
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(32), 0, 32, 0);
-    const text = buffer.subarray(0, bytesRead).toString('latin1');
-    return /^[1-9]\d{0,9}\n?$/.test(text) ? Number.parseInt(text, 10) : undefined;
-  } finally {
-    await handle.close();
-  }
+/** Removes the owner file of job directory `dir`: no clean-up of it is due any more. */
+export async function forgetJobDir(dir: string): Promise<void> {
+  await rm(`${dir}${OWNER_SUFFIX}`, { force: true });
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, as another user's.
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
+/** The process named in an owner file: its pid and start time, as processIdentity gives them. */
+async function ownerOf(file: string): Promise<string | undefined> {
+  const text = await readFile(file, 'latin1').catch(() => '');
+  return /^[1-9]\d{0,9} \d+\n$/.test(text) ? text.trimEnd() : undefined;
 }
 
 /** A job directory left by a pilot that died without cleaning up. */
@@ -223,19 +232,21 @@ export interface StaleJobDir {
 }
 
 /**
- * Removes the job directories under `root` whose pilot (the pid in their `.pilot-pid`) is gone,
- * as a pilot killed with SIGKILL leaves them, secret files and all. Directories without a readable
- * pid are left alone: a pilot may be creating them right now. Returns what it removed.
+ * Removes the job directories under `root` whose supervisor (named in their owner file) is gone,
+ * secret files and all: what a supervisor killed with SIGKILL leaves. A job directory whose owner
+ * file is still being written is left alone. Returns what it removed.
  */
 export async function removeStaleJobDirs(root: string): Promise<StaleJobDir[]> {
   const removed: StaleJobDir[] = [];
   for (const entry of await readdir(root, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !entry.name.startsWith(JOB_DIR_PREFIX)) continue;
-    const dir = join(root, entry.name);
-    const pid = await pilotPidOf(dir);
-    if (pid === undefined || processExists(pid)) continue;
-    await removeJobDir(dir);
-    removed.push({ name: entry.name, pid });
+    if (!entry.isFile() || !entry.name.startsWith(JOB_DIR_PREFIX) || !entry.name.endsWith(OWNER_SUFFIX)) continue;
+    const name = entry.name.slice(0, -OWNER_SUFFIX.length);
+    const owner = await ownerOf(join(root, entry.name));
+    if (owner === undefined) continue;
+    const pid = Number.parseInt(owner, 10);
+    if ((await processIdentity(pid)) === owner) continue;
+    await removeJobDir(join(root, name));
+    removed.push({ name, pid });
   }
   return removed;
 }

@@ -1,0 +1,244 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runJob } from './run.js';
+import type { JobOutcome, RunJobOptions } from './run.js';
+import { eventually, killMarkedProcesses, markedProcesses, newMarker } from './testing/processes.js';
+import { describeAsRoot, nobody } from './testing/root.js';
+import type { RunAsUser } from './users.js';
+
+// What is left of a job after it ends, however it ends and whatever its processes did to escape:
+// nothing. Each test marks the processes it starts with a unique sleep duration and scans /proc for it.
+
+let parent: string;
+let workRoot: string;
+
+beforeEach(async () => {
+  parent = await mkdtemp(join(tmpdir(), 'pilot-isolation-test-'));
+  await chmod(parent, 0o711);
+  workRoot = join(parent, 'work');
+  await mkdir(workRoot, { mode: 0o711 });
+});
+
+afterEach(async () => {
+  await rm(parent, { recursive: true, force: true });
+});
+
+afterAll(killMarkedProcesses);
+
+/**
+ * Four ways out of the payload's process group, each a sleep marked with `marker`: setsid, setsid -f
+ * (a daemon's double fork and new session), a double fork in subshells, nohup with disown. The
+ * payload then waits until all four run and says `ready`.
+ */
+function escaping(marker: string): string {
+  return [
+    `setsid sleep ${marker} &`,
+    `setsid -f sleep ${marker}`,
+    `( (sleep ${marker} &) & )`,
+    `nohup sleep ${marker} >/dev/null 2>&1 & disown`,
+    `until [ "$(pgrep -cxf "sleep ${marker}")" -ge 4 ]; do sleep 0.05; done`,
+    'echo ready',
+  ].join('\n');
+}
+
+const SECRETS = { env: { JOB_SECRET: 'the-env-secret-value' }, files: { 'secret.dat': Buffer.from('the-file-secret').toString('base64') } };
+
+/** runJob in a process of its own (a pilot), as `user` if given, so that the test can kill it with SIGKILL. */
+function pilotProcess(options: Pick<RunJobOptions, 'command' | 'runAs'> & { workRoot: string }, user?: RunAsUser, secrets: RunJobOptions['secrets'] = SECRETS) {
+  const run = fileURLToPath(new URL('../dist/run.js', import.meta.url));
+  const script = `
+    import { runJob } from ${JSON.stringify(run)};
+    const stop = new AbortController();
+    process.on('SIGTERM', () => stop.abort('SIGTERM'));
+    const options = JSON.parse(process.argv[1]);
+    const outcome = await runJob({ ...options, jobId: 'j', keepWorkdir: false, baseEnv: { PATH: process.env.PATH },
+      signal: stop.signal, onOutput: (text) => process.stdout.write(text) }).catch((error) => ({ error: error.message }));
+    process.stderr.write(JSON.stringify(outcome));`;
+  const asUser = user === undefined ? [] : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'];
+  const argv = [...asUser, process.execPath, '--input-type=module', '-e', script, JSON.stringify({ ...options, secrets })];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let result = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    result += chunk.toString('utf8');
+  });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  return {
+    child,
+    output: () => output,
+    ready: () => eventually(() => output.includes('ready\n'), 30_000),
+    outcome: async (): Promise<JobOutcome & { error?: string }> => {
+      await exited;
+      return JSON.parse(result) as JobOutcome & { error?: string };
+    },
+  };
+}
+
+type Ending = 'the payload exits' | 'the pilot is stopped (SIGTERM)' | 'the pilot is killed (SIGKILL)';
+const ENDINGS: Ending[] = ['the payload exits', 'the pilot is stopped (SIGTERM)', 'the pilot is killed (SIGKILL)'];
+
+/** Runs a payload that escapes four ways, ends it as `ending` says, and checks that nothing of it is left. */
+async function escapeAndEnd(ending: Ending, runAs: RunAsUser | undefined, pilotUser: RunAsUser | undefined): Promise<void> {
+  const marker = newMarker();
+  const command = `${escaping(marker)}\n${ending === 'the payload exits' ? 'exit 0' : `sleep ${marker}`}`;
+  const pilot = pilotProcess({ command, workRoot, ...(runAs === undefined ? {} : { runAs }) }, pilotUser);
+  expect(await pilot.ready()).toBe(true);
+  if (ending !== 'the payload exits') expect(markedProcesses(marker).length).toBeGreaterThanOrEqual(4);
+  if (ending === 'the pilot is stopped (SIGTERM)') pilot.child.kill('SIGTERM');
+  if (ending === 'the pilot is killed (SIGKILL)') pilot.child.kill('SIGKILL');
+  if (ending !== 'the pilot is killed (SIGKILL)') {
+    expect(await pilot.outcome()).toEqual(
+      ending === 'the payload exits'
+        ? { exitCode: 0, signal: null, aborted: false }
+        : { exitCode: 143, signal: 'SIGTERM', aborted: true },
+    );
+    expect(markedProcesses(marker)).toEqual([]);
+  }
+  // Within a few seconds (the machine may be loaded), no process is left, nor any file.
+  expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
+  expect(await eventually(async () => (await readdir(workRoot)).length === 0)).toBe(true);
+}
+
+describe('a job that escaped its process group, as the pilot\'s own user', () => {
+  it.each(ENDINGS)('leaves no process and no file when %s', async (ending) => {
+    await escapeAndEnd(ending, undefined, undefined);
+  }, 90_000);
+});
+
+describeAsRoot('a job that escaped its process group', () => {
+  it.each(ENDINGS)('under --run-as, leaves no process and no file when %s', async (ending) => {
+    await escapeAndEnd(ending, await nobody(), undefined);
+  }, 90_000);
+
+  it.each(ENDINGS)('under a pilot that is not root, leaves no process and no file when %s', async (ending) => {
+    const user = await nobody();
+    await chown(workRoot, user.uid, user.gid);
+    await escapeAndEnd(ending, undefined, user);
+  }, 90_000);
+});
+
+/** The pids of this process' children running `script`. */
+function childrenRunning(script: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+        const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parentPid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(script);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe('a job whose supervisor is killed with SIGKILL', () => {
+  it('dies with it (parent-death signal), and the pilot removes its files and reports the job could not finish', async () => {
+    const marker = newMarker();
+    let output = '';
+    const running = runJob({
+      jobId: 'j',
+      command: `setsid -f sleep ${marker}; echo ready; sleep ${marker}`,
+      secrets: SECRETS,
+      workRoot,
+      keepWorkdir: false,
+      baseEnv: { PATH: process.env.PATH },
+      onOutput: (text) => {
+        output += text;
+      },
+    });
+    expect(await eventually(() => output === 'ready\n', 30_000)).toBe(true);
+    const [supervisor] = childrenRunning('supervisor-main.js');
+    process.kill(supervisor!, 'SIGKILL');
+    await expect(running).rejects.toThrow("the job's supervisor ended before reporting the job's end (SIGKILL)");
+    expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
+    expect(await readdir(workRoot)).toEqual([]);
+  }, 60_000);
+});
+
+/** What a job of the same user can find of a running job's secrets: a line per way it tries. */
+const PEEK = [
+  '[ -e "$OTHER" ] && echo "directory visible" || echo "directory hidden"',
+  'grep -l the-first-env-secret /proc/*/environ 2>/dev/null | wc -l',
+  'cat /proc/*/cwd/first.dat 2>/dev/null | wc -c',
+  'cat "$OTHER/first.dat" 2>/dev/null | wc -c',
+  'ls /proc | grep -c "^[0-9]"',
+].join('; ');
+
+const FIRST_SECRETS = { env: { JOB_SECRET: 'the-first-env-secret' }, files: { 'first.dat': Buffer.from('the first file secret').toString('base64') } };
+
+/** Runs a job that keeps running, then a second one of the same user that looks for the first one's secrets. */
+async function peekAtOtherJob(runAs: RunAsUser | undefined, pilotUser: RunAsUser | undefined): Promise<string> {
+  const marker = newMarker();
+  const first = pilotProcess({ command: `echo ready; sleep ${marker}`, workRoot, ...(runAs === undefined ? {} : { runAs }) }, pilotUser, FIRST_SECRETS);
+  expect(await first.ready()).toBe(true);
+  const [firstDir] = (await readdir(workRoot)).filter((name) => !name.endsWith('.owner'));
+  // Seen from outside, the first job's secrets are there to be found.
+  expect(await readdir(join(workRoot, firstDir!))).toEqual(['first.dat']);
+  const second = pilotProcess({ command: `OTHER=${join(workRoot, firstDir!)}; ${PEEK}`, workRoot, ...(runAs === undefined ? {} : { runAs }) }, pilotUser);
+  expect(await second.outcome()).toEqual({ exitCode: 0, signal: null, aborted: false });
+  first.child.kill('SIGTERM');
+  await first.outcome();
+  return second.output();
+}
+
+describeAsRoot('two jobs of one user', () => {
+  it('under --run-as, one cannot read the other\'s environment or files', async () => {
+    const output = await peekAtOtherJob(await nobody(), undefined);
+    // Not the other job's directory, environment or files; its own processes only (init, bash, ls, grep).
+    expect(output).toMatch(/^directory hidden\n0\n0\n0\n[1-6]\n$/);
+  }, 90_000);
+
+  it('under a pilot that is not root, one cannot read the other\'s environment or files', async () => {
+    const user = await nobody();
+    await chown(workRoot, user.uid, user.gid);
+    const output = await peekAtOtherJob(undefined, user);
+    expect(output).toMatch(/^directory hidden\n0\n0\n0\n[1-6]\n$/);
+  }, 90_000);
+
+  it('under a pilot that is not root, a payload that took its own rights away is still removed, and its exit 0 is a success', async () => {
+    const user = await nobody();
+    await chown(workRoot, user.uid, user.gid);
+    const pilot = pilotProcess({ command: 'mkdir -p out/locked && touch out/locked/x && chmod 000 out/locked out && chmod 500 .', workRoot }, user);
+    expect(await pilot.outcome()).toEqual({ exitCode: 0, signal: null, aborted: false });
+    expect(await readdir(workRoot)).toEqual([]);
+  }, 90_000);
+});
+
+/** Runs `argv` as uid 65534 of a user namespace whose parent then allows no more user namespaces. */
+const WITHOUT_USER_NAMESPACES = `
+d=$(mktemp -d); mkfifo "$d/ready" "$d/go"
+unshare --user --map-user=65534 --map-group=65534 -- bash -c 'echo > "$1/ready"; read x < "$1/go"; shift; exec "$@"' inner "$d" "$@" &
+read x < "$d/ready"; echo 0 > /proc/sys/user/max_user_namespaces; echo > "$d/go"; wait $!; status=$?; rm -r "$d"; exit $status`;
+
+describeAsRoot('a machine that cannot isolate jobs', () => {
+  it('makes panda-pilot refuse to start, saying what it lacks, before it takes any job', async () => {
+    const tokenFile = join(parent, 'token');
+    await writeFile(tokenFile, 'not.a.token\n', { mode: 0o600 });
+    const pilot = fileURLToPath(new URL('../bin/panda-pilot.js', import.meta.url));
+    const argv = [process.execPath, pilot, '--server', 'http://127.0.0.1:9', '--token-file', tokenFile, '--workdir', workRoot, '--once'];
+    const child = spawn('unshare', ['--user', '--map-root-user', 'bash', '-c', WITHOUT_USER_NAMESPACES, 'outer', ...argv], {
+      env: { PATH: process.env.PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(stderr).toMatch(
+      /panda-pilot: cannot run jobs in their own PID and mount namespaces on this machine \(unshare: unshare failed: No space left on device; exit code 1\); .* unprivileged user namespaces \(sysctl user.max_user_namespaces > 0\)\n$/,
+    );
+    expect(code).toBe(1);
+    expect(await readdir(workRoot)).toEqual([]);
+  }, 60_000);
+});

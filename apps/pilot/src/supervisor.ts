@@ -1,0 +1,190 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { PandaError, isPandaError } from '@panda-secrets/protocol';
+import type { RunAsUser } from './users.js';
+import { createJobDir, forgetJobDir, handOverJobDir, removeEntries, removeJobDir, writeSecretFiles } from './workdir.js';
+
+/**
+ * One job for a supervisor, sent by the pilot as the first line on the supervisor's stdin. Nothing
+ * of it is in an argument or an environment variable, where other processes could read it.
+ */
+export interface SupervisorRequest {
+  jobId: string;
+  /** The payload, run as `bash -c command`. */
+  command: string;
+  /** The payload's whole environment, env secrets included. */
+  env: Record<string, string>;
+  /** File secrets: name to base64 bytes. */
+  files: Record<string, string>;
+  /** The work root, as prepareWorkRoot resolved it. */
+  workRoot: string;
+  keepWorkdir: boolean;
+  killGraceMs: number;
+  runAs?: RunAsUser;
+}
+
+/** What a supervisor tells the pilot, one JSON line each on its file descriptor 3. */
+export type SupervisorEvent =
+  | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null }
+  | { type: 'failed'; code: string; message: string };
+
+/**
+ * How a running job is to end: `stop` asks the payload with SIGTERM and kills what is left after
+ * the grace time (the pilot was stopped); `kill` kills at once (the pilot is gone).
+ */
+export type StopRequest = 'stop' | 'kill';
+
+/**
+ * PID 1 of the job's PID namespace, run as root (or as root of the job's user namespace) with a clean
+ * environment. It hides the work root behind an empty tmpfs but for the job's own directory (other
+ * jobs' directories and the pilot's owner files are not there for the payload), starts the payload
+ * ("$@") as its child and ends with the payload's status. When it ends, the kernel kills every
+ * other process of the namespace, however it left the payload's process group or session. On
+ * SIGTERM it passes SIGTERM to every process of the namespace.
+ */
+const INIT_SCRIPT = String.raw`
+root=$1 name=$2
+shift 2
+mount -t tmpfs -o size=16k,nr_inodes=16,mode=0711 panda-job "$root" &&
+  mkdir "$root/$name" &&
+  mount --no-canonicalize --bind . "$root/$name" &&
+  cd "$root/$name" || exit 125
+"$@" &
+child=$!
+# The payload keeps stdout and stderr; bash's own notes ("Killed") are not the job's output.
+exec 3<&- 2>/dev/null
+trap 'kill -TERM -1 2>/dev/null' TERM
+while :; do wait "$child"; status=$?; kill -0 "$child" 2>/dev/null || break; done
+exit "$status"
+`;
+
+/**
+ * Run as the payload's user, after the switch: takes the payload's environment from file descriptor
+ * 3 (NUL-separated NAME=value, as the supervisor writes it) and runs the payload. Nothing that runs
+ * with more rights than the payload ever sees the payload's environment (a secret named BASH_ENV or
+ * LD_PRELOAD would act on it).
+ */
+const LOADER_SCRIPT = String.raw`
+mapfile -d '' -u 3 vars && exec 3<&- || exit 125
+for var in "${'$'}{vars[@]}"; do export "$var" 2>/dev/null; done
+exec -a bash "$2" -c "$1"
+`;
+
+/** The directories searched for the programs a job is started with, whatever PATH the payload is given. */
+export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The command that starts `request`'s payload in its own PID and mount namespaces. As root: the namespaces of the machine's user namespace, the
+ * payload switched to the --run-as user by setpriv. Otherwise: a user namespace mapping the pilot's
+ * user to root, for the set-up, and a nested one mapping it back, so the payload runs under the
+ * pilot's uid without any capability.
+ */
+function isolatedCommand(request: SupervisorRequest, dir: string, bash: string): string[] {
+  const asRoot = process.getuid?.() === 0;
+  const namespaces = ['--pid', '--fork', '--kill-child', '--mount', '--mount-proc', '--propagation', 'private'];
+  const userSwitch = asRoot
+    ? request.runAs === undefined
+      ? []
+      : ['setpriv', `--reuid=${request.runAs.uid}`, `--regid=${request.runAs.gid}`, '--clear-groups', '--']
+    : ['unshare', '--user', `--map-user=${process.getuid?.()}`, `--map-group=${process.getgid?.()}`, '--'];
+  return [
+    // If this supervisor dies, unshare dies, and with it (--kill-child) the namespace's init and every process of the job.
+    'setpriv', '--pdeathsig', 'KILL', '--',
+    'unshare', ...(asRoot ? [] : ['--user', '--map-root-user']), ...namespaces, '--',
+    'bash', '-c', INIT_SCRIPT, 'panda-job-init', request.workRoot, basename(dir),
+    ...userSwitch,
+    bash, '-c', LOADER_SCRIPT, 'panda-job', request.command, bash,
+  ];
+}
+
+/** The pid of the namespace's init: unshare's only child. */
+async function initPid(unsharePid: number): Promise<number | undefined> {
+  const children = await readFile(`/proc/${unsharePid}/task/${unsharePid}/children`, 'latin1').catch(() => '');
+  const pid = Number.parseInt(children, 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function signal(pid: number | undefined, name: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Gone already.
+  }
+}
+
+/** The environment as the loader reads it; a value holding NUL could not be told from the next variable. */
+function environmentBlock(env: Record<string, string>): Buffer {
+  for (const [name, value] of Object.entries(env)) {
+    if (name.includes('\0') || name.includes('=') || value.includes('\0')) {
+      throw new PandaError('INVALID_INPUT', `the environment variable ${JSON.stringify(name.replaceAll('\0', ''))} holds a NUL character or its name an "=", which no process environment can carry`);
+    }
+  }
+  return Buffer.from(Object.entries(env).map(([name, value]) => `${name}=${value}\0`).join(''), 'utf8');
+}
+
+/** Runs the payload in its namespaces until it ends or `stopped` says how to end it. */
+async function runIsolated(request: SupervisorRequest, dir: string, stopped: Promise<StopRequest>, bash: string): Promise<SupervisorEvent> {
+  const env = environmentBlock(request.env);
+  const [program, ...args] = isolatedCommand(request, dir, bash);
+  const child = spawn(program!, args, { cwd: dir, env: { PATH: SYSTEM_PATH }, stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+  const exited = new Promise<SupervisorEvent>((resolve) => {
+    child.once('error', (error) => resolve({ type: 'failed', code: 'CONFIG', message: `cannot start the job's namespaces: ${error.message}` }));
+    child.once('exit', (code, exitSignal) => resolve({ type: 'exited', code, signal: exitSignal }));
+  });
+  const envPipe = child.stdio[3] as NodeJS.WritableStream;
+  envPipe.on('error', () => undefined);
+  envPipe.end(env);
+  void stopped.then(async (how) => {
+    const init = child.pid === undefined ? undefined : await initPid(child.pid);
+    if (how === 'stop' && init !== undefined) {
+      signal(init, 'SIGTERM');
+      const ended = await Promise.race([exited.then(() => true), delay(request.killGraceMs, false, { ref: false })]);
+      if (ended) return;
+    }
+    signal(init, 'SIGKILL');
+    signal(child.pid, 'SIGKILL');
+  });
+  return exited;
+}
+
+function failure(error: unknown): SupervisorEvent {
+  return isPandaError(error) ? { type: 'failed', code: error.code, message: error.message } : { type: 'failed', code: 'CONFIG', message: error instanceof Error ? error.message : String(error) };
+}
+
+/**
+ * Runs one job to its end and cleans up after it: the job's directory and owner file, its secret
+ * files, the payload in its namespaces, and the removal of it all whatever happens. Reports through
+ * `send`. `bash` is the absolute path of bash.
+ */
+export async function supervise(
+  request: SupervisorRequest,
+  stopped: Promise<StopRequest>,
+  send: (event: SupervisorEvent) => void,
+  bash: string,
+): Promise<void> {
+  let dir: string | undefined;
+  let files: string[] = [];
+  try {
+    dir = await createJobDir(request.workRoot, request.jobId);
+    files = await writeSecretFiles(dir, request.files, request.runAs);
+    if (request.runAs !== undefined) await handOverJobDir(dir, request.runAs);
+    send(await runIsolated(request, dir, stopped, bash));
+  } catch (error) {
+    send(failure(error));
+  } finally {
+    try {
+      if (dir !== undefined && request.keepWorkdir) {
+        // A kept directory holds no secret: no later pilot needs to find it.
+        await removeEntries(dir, files);
+        await forgetJobDir(dir);
+      } else if (dir !== undefined) {
+        await removeJobDir(dir);
+      }
+    } catch (error) {
+      send(failure(error));
+    }
+  }
+}
