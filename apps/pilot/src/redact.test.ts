@@ -63,8 +63,10 @@ describe("a spawn error quoting the job's environment", () => {
 
     const log = await user.getJobLog(job!.id);
     expect(log.state).toBe('failed');
-    expect(log.log).toBe("panda-pilot: the job could not run: ERR_INVALID_ARG_VALUE (its message is not shown: it may quote the job's environment)\n");
-    expect(lines).toContain(`job ${job!.id}: could not run: ERR_INVALID_ARG_VALUE (its message is not shown: it may quote the job's environment)`);
+    // The job's supervisor refuses the variable by its name alone, before anything is spawned.
+    const refusal = 'the environment variable "BAD" holds a NUL character or its name an "=", which no process environment can carry';
+    expect(log.log).toBe(`panda-pilot: the job could not run: ${refusal}\n`);
+    expect(lines).toContain(`job ${job!.id}: could not run: ${refusal}`);
     const files = await readdir(server.dataDir);
     expect(files.some((name) => name.endsWith('-wal'))).toBe(true);
     for (const text of [...lines, log.log]) {
