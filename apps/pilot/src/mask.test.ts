@@ -285,6 +285,13 @@ describe('long secrets, masked by stretches', () => {
     expect(maskAll(chunks)).toBe('<***>');
   });
 
+  it('masks a repetitive long secret printed whole in one pass, not one per repetition', () => {
+    const periodic = 'abcdefg'.repeat(40_000);
+    const started = process.hrtime.bigint();
+    expect(maskChunks([periodic], [`<${periodic}>`, `(${periodic.slice(0, 100_000)})`])).toBe('<***>(***)');
+    expect(Number(process.hrtime.bigint() - started) / 1e9).toBeLessThan(10);
+  });
+
   it('passes whole lines on at once, holding back only an unfinished line, also with long secrets', () => {
     const masker = maskerFactory({ texts: [], files: [LONG_FILE] })();
     expect(masker.write('12345\n')).toBe('12345\n');

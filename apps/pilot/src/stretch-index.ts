@@ -209,12 +209,25 @@ export function createStretchIndex(forms: readonly LongForm[], tailOnly: readonl
   return {
     find(text, ended) {
       const found: Stretch[] = [];
-      if (text.length < ANCHOR_LENGTH) return found;
       /** The alignments already extended whose stretch reaches the current position. */
       let active: Alignment[] = [];
+      /** The end of the stretches found so far. */
+      let covered = 0;
       let hash = 0;
-      for (let i = 0; i < ANCHOR_LENGTH; i += 1) hash = (Math.imul(hash, HASH_BASE) + canonical(text.charCodeAt(i))) | 0;
-      for (let at = 0; ; at += 1) {
+      for (let at = 0; at + ANCHOR_LENGTH <= text.length; at += 1) {
+        // Inside what is covered already, only the last 2 * MIN_STRETCH positions are looked at:
+        // a stretch that goes on past the covered end holds a whole anchor there (twice the
+        // stretch, for the line breaks of wrapped base64 and the anchors of a form indexed at its
+        // end only), and so a repetitive secret printed whole costs one pass, not one per repetition.
+        const resume = covered - 2 * MIN_STRETCH;
+        if (at === 0 || at < resume) {
+          at = Math.max(at, resume);
+          hash = 0;
+          for (let i = at; i < at + ANCHOR_LENGTH; i += 1) hash = (Math.imul(hash, HASH_BASE) + canonical(text.charCodeAt(i))) | 0;
+        } else {
+          hash =
+            (Math.imul(hash, HASH_BASE) + canonical(text.charCodeAt(at + ANCHOR_LENGTH - 1)) - Math.imul(canonical(text.charCodeAt(at - 1)), HASH_DROP)) | 0;
+        }
         for (let entry = heads[Math.imul(hash, GOLDEN) >>> (32 - bits)]!; entry !== -1; entry = next[entry]!) {
           if (hashes[entry] !== hash) continue;
           const form = formOf[entry]!;
@@ -224,11 +237,9 @@ export function createStretchIndex(forms: readonly LongForm[], tailOnly: readonl
           const stretch = extend(text, forms[form]!, at, offsetOf[entry]!, ended);
           if (stretch === undefined) continue;
           found.push(stretch);
+          covered = Math.max(covered, stretch.end);
           active.push({ form, shift, end: Math.max(stretch.end, at + 1) });
         }
-        if (at + ANCHOR_LENGTH >= text.length) break;
-        hash =
-          (Math.imul(hash, HASH_BASE) + canonical(text.charCodeAt(at + ANCHOR_LENGTH)) - Math.imul(canonical(text.charCodeAt(at)), HASH_DROP)) | 0;
       }
       return found;
     },

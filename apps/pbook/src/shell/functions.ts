@@ -1,4 +1,4 @@
-import { MAX_FILE_BYTES } from '@panda-secrets/protocol';
+import { MAX_ENV_ENTRY_BYTES, MAX_FILE_BYTES } from '@panda-secrets/protocol';
 import { dumps } from '../python/json-dumps.js';
 import { repr } from '../python/values.js';
 import type { PyFunction, PyModule, PyParam, PyValue } from '../python/values.js';
@@ -76,7 +76,9 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
       ],
       'Store a secret. key is the name of the environment variable jobs get: letters, digits and\n' +
         'underscores, not starting with a digit. value must be a str: serialize other data first,\n' +
-        "e.g. with json.dumps. With is_file=True, key is the name of the file jobs get in their\n" +
+        `e.g. with json.dumps; without NUL characters and, with the key, at most ${MAX_ENV_ENTRY_BYTES} bytes of\n` +
+        'UTF-8, what an environment variable can carry (larger data belongs in a file).\n' +
+        "With is_file=True, key is the name of the file jobs get in their\n" +
         `working directory and value is the path of a local file of at most ${MAX_FILE_BYTES} bytes (1000 kB).`,
       (args) =>
         bool(args, 'is_file') ? actions.setFile(str(args, 'key'), str(args, 'value')) : actions.setValue(str(args, 'key'), str(args, 'value')),

@@ -16,7 +16,7 @@ export const setSecretCommand: CommandSpec<SetSecretOptions> = {
     yargs
       .positional('name', { type: 'string', describe: 'the environment variable name (with --file: the file name jobs get)' })
       .option('value-file', { type: 'string', requiresArg: true, describe: 'read the value from this file (- for stdin), minus one trailing newline' })
-      .option('file', { type: 'string', requiresArg: true, describe: 'store this local file (at most 1000 kB) as a secret file' })
+      .option('file', { type: 'string', requiresArg: true, describe: 'store this local file (at most 1000 kB, any bytes) as a secret file: for values over the 128 KiB an environment variable can carry, or holding NUL' })
       .conflicts('value-file', 'file'),
   options: (argv) => {
     const valueFile = optionalString(argv.valueFile);
