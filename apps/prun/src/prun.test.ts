@@ -290,14 +290,9 @@ describe('prun command line', () => {
 
   it('states the most jobs one submission may hold before anything is sent (exit 5)', async () => {
     const fake = fakeClient();
-    const result = await prun([...JOB, '--nJobs', '1001'], fake.client);
-    expect(result).toMatchObject({
-      code: 5,
-      stdout: '',
-      stderr: 'prun: --nJobs 1001 is more than one submission may hold: at most 1000 jobs (submit the rest with another prun)\n',
-      connections: [],
-    });
-    expect([fake.calls, fake.submitted]).toEqual([[], []]);
+    const { code, stdout, stderr, connections } = await prun([...JOB, '--nJobs', '1001'], fake.client);
+    const refusal = 'prun: --nJobs 1001 is more than one submission may hold: at most 1000 jobs (submit the rest with another prun)\n';
+    expect([code, stdout, stderr, connections, fake.calls, fake.submitted]).toEqual([5, '', refusal, [], [], []]);
     expect((await prun([...JOB, '--nJobs', '1000', '--noSubmit', '--json'], fakeClient().client)).code).toBe(0);
   });
 
