@@ -25,6 +25,16 @@ export function noTokenMessage(role: TokenRole = 'user'): string {
   );
 }
 
+/**
+ * A token is one word: a line break or space inside it (two tokens pasted, a wrapped copy) would
+ * otherwise fail deep in the HTTP layer as if the server could not be reached.
+ */
+function assertOneToken(token: string, origin: string): void {
+  if (/[\s\x00-\x1f\x7f]/.test(token)) {
+    throw new PandaError('AUTH_REQUIRED', `${origin} holds more than one word: a token is a single line without spaces; write only the token there`);
+  }
+}
+
 /** Reads a token file; a missing or empty one is an authentication problem, named with the file. */
 async function readTokenFile(source: ConnectionSource, path: string, from: string): Promise<string> {
   let text: string;
@@ -36,13 +46,17 @@ async function readTokenFile(source: ConnectionSource, path: string, from: strin
   }
   const token = text.trim();
   if (token === '') throw new PandaError('AUTH_REQUIRED', `the token file "${path}" (${from}) is empty`);
+  assertOneToken(token, `the token file "${path}" (${from})`);
   return token;
 }
 
 async function resolveToken(source: ConnectionSource, options: ConnectionOptions, role: TokenRole): Promise<string> {
   if (options.tokenFile !== undefined) return readTokenFile(source, options.tokenFile, '--token-file');
   const token = source.env.PANDA_AUTH_ID_TOKEN?.trim();
-  if (token) return token;
+  if (token) {
+    assertOneToken(token, 'PANDA_AUTH_ID_TOKEN');
+    return token;
+  }
   const file = source.env.OIDC_AUTH_TOKEN_FILE;
   if (file) return readTokenFile(source, file, 'OIDC_AUTH_TOKEN_FILE');
   throw new PandaError('AUTH_REQUIRED', noTokenMessage(role));
@@ -64,7 +78,9 @@ function resolveServer(source: ConnectionSource, options: ConnectionOptions): st
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new PandaError('CONFIG', `the server address "${server}" (${from}) must start with http:// or https://`);
   }
-  return server;
+  // As PanDA's own client does, only the scheme and host:port are taken: PanDA users have
+  // PANDA_URL_SSL=https://host:25443/server/panda, and every call goes to /api/v1/... there.
+  return url.origin;
 }
 
 /**
