@@ -1,8 +1,12 @@
-export { reportError, runProgram } from './program.js';
+export { columnsOf, fitHelp, parseArguments, reportError, runProgram } from './program.js';
 export type { ErrorReport, OutputStreams, ParserSettings, Program } from './program.js';
 export { addConnectionOptions, readConnectionOptions } from './connection.js';
 export type { ConnectionFlags, ConnectionOptionsSettings } from './connection.js';
-export { EXIT_CODES_HELP, epilogue } from './help.js';
+export { EXIT_CODES_HELP, epilogue, examplesText, wrapHelp } from './help.js';
 export type { EpilogueText } from './help.js';
-export { cliContext } from './entry.js';
+export { cliContext, endQuietlyOnClosedOutput } from './entry.js';
+export { COMPLETION_FLAG, COMPLETION_SHELLS, completionRequest, completionScript, completionShell, optionsFor } from './completion.js';
+export type { CompletionShell } from './completion.js';
+export { closestWord } from './suggest.js';
+export { writePrivateOutput } from './private-file.js';
 export type { CliContext, CliDeps, CliProcess, ClientModule } from './entry.js';

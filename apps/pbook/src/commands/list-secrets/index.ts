@@ -13,5 +13,9 @@ export const listSecretsCommand: CommandSpec<ListSecretsOptions> = {
       .option('full', { type: 'boolean', default: false, describe: 'show whole values (otherwise cut at 50 characters)' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON array of {key, type, value}' }),
   options: (argv) => ({ full: argv.full === true, json: argv.json === true }),
+  examples: [
+    ['$0 list-secrets', 'a table on a terminal, tab-separated rows when piped'],
+    ['$0 list-secrets --json --full > backup.json', 'every secret with its whole value, as JSON'],
+  ],
   load: async () => (await import('./run.js')).runListSecrets,
 };

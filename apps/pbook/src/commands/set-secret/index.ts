@@ -27,5 +27,11 @@ export const setSecretCommand: CommandSpec<SetSecretOptions> = {
       ...(file === undefined ? {} : { file }),
     };
   },
+  examples: [
+    ['$0 set-secret MY_SECRET', 'type the value at a hidden prompt'],
+    ['$0 set-secret MY_SECRET --value-file ./secret.txt', 'read the value from a file'],
+    ['printf %s "$VALUE" | $0 set-secret MY_SECRET', 'read the value from stdin'],
+    ['$0 set-secret my_secret_file.dat --file ./cert.p12', 'store a local file as the secret file my_secret_file.dat'],
+  ],
   load: async () => (await import('./run.js')).runSetSecret,
 };
