@@ -15,6 +15,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { pilotRoutes } from './routes/pilot.js';
 import { ok } from './routes/reply.js';
 import { secretsRoutes } from './routes/secrets.js';
+import { secretsBulkRoutes } from './routes/secrets-bulk.js';
 
 /**
  * The largest request body: a file of MAX_FILE_BYTES in base64 inside JSON, with room for a
@@ -136,6 +137,7 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
       request.identity = await authenticate(request, ctx.verifier);
     });
     secretsRoutes(api, ctx);
+    secretsBulkRoutes(api, ctx);
     jobRoutes(api, ctx);
     pilotRoutes(api, ctx);
   });

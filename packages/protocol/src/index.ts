@@ -50,4 +50,7 @@ export type {
   AcquireJobsResponseData,
   UpdateJobRequest,
   SecretBundle,
+  SecretMetadata,
+  ImportSecretsRequest,
+  ImportSecretsResponseData,
 } from './wire.js';
