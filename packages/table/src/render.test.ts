@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import { describe, expect, it } from '@jest/globals';
 import { renderRows, renderSecrets, secretEntries, truncateValue } from './index.js';
 
@@ -141,13 +142,44 @@ describe('renderSecrets at a terminal width', () => {
     ]);
   });
 
-  it('keeps the last column as wide as its head on a very narrow terminal', () => {
-    expect(full(10).split('\n').slice(0, 4)).toEqual([
-      '┌────────────────────┬──────┬───────┐',
-      '│ Key                │ Type │ Value │',
-      '├────────────────────┼──────┼───────┤',
-      '│ MY_SECRET          │ env  │ rando │',
+  it('keeps each column as wide as its head on a terminal too narrow for the heads', () => {
+    expect(full(10).split('\n').slice(0, 5)).toEqual([
+      '┌─────┬──────┬───────┐',
+      '│ Key │ Type │ Value │',
+      '├─────┼──────┼───────┤',
+      '│ MY_ │ env  │ rando │',
+      '│ SEC │      │ m_str │',
     ]);
+  });
+
+  const width = (line: string) => stringWidth(line);
+  const long = secretEntries({ A_VERY_LONG_SECRET_NAME_THAT_GOES_ON_AND_ON: 'v'.repeat(80), '___file___:f.dat': 'x' });
+
+  it.each([40, 60, 200])('fits %i columns, wrapping a long key as well as the value', (columns) => {
+    const table = renderSecrets(long, { format: 'table', full: true, color: true, width: columns });
+    const lines = table.trimEnd().split('\n');
+    for (const line of lines) expect(width(line)).toBeLessThanOrEqual(columns);
+    // Every character is still there, in order, once the borders and padding are taken away.
+    const cellText = (column: number) => lines.slice(3, -1).map((line) => line.split('│')[column]?.trim() ?? '').join('');
+    expect(cellText(1)).toBe('A_VERY_LONG_SECRET_NAME_THAT_GOES_ON_AND_ONf.dat');
+    expect(cellText(3)).toBe(`${'v'.repeat(80)}x`);
+  });
+
+  it('never splits the escape sequences of a coloured head', () => {
+    for (const columns of [40, 41, 50, 60]) {
+      const table = renderSecrets(long, { format: 'table', full: true, color: true, width: columns });
+      const head = table.split('\n')[1] ?? '';
+      expect(head).toMatch(/^│ \u001b\[1m\u001b\[36mKey\u001b\[39m\u001b\[22m +│ \u001b\[1m\u001b\[36mType\u001b\[39m\u001b\[22m │ \u001b\[1m\u001b\[36mValue\u001b\[39m\u001b\[22m +│$/);
+      expect(table).not.toMatch(/\[3\dm(?!\u001b|Key|Type|Value)/);
+    }
+  });
+
+  it('keeps CJK and emoji whole, measured as two columns each', () => {
+    const value = '秘密のパスワード🔑🐼ok';
+    const table = renderSecrets(secretEntries({ K: value }), { format: 'table', full: true, color: false, width: 24 });
+    const lines = table.trimEnd().split('\n');
+    for (const line of lines) expect(width(line)).toBeLessThanOrEqual(24);
+    expect(lines.slice(3, -1).map((line) => line.split('│')[3]?.trim()).join('')).toBe(value);
   });
 
   it('never wraps plain rows or JSON', () => {

@@ -1,5 +1,6 @@
 import { Chalk } from 'chalk';
 import Table from 'cli-table3';
+import stringWidth from 'string-width';
 import { truncateValue } from './secrets.js';
 import type { SecretEntry } from './secrets.js';
 
@@ -11,9 +12,10 @@ export interface RenderOptions {
   /** Colour the table head. Decided by the caller (TTY, NO_COLOR): this package never looks. */
   color: boolean;
   /**
-   * The terminal's width in columns, for `table`: a table wider than this wraps the cells of its
-   * last column to fit, that column never narrower than its head. Plain rows and JSON are never
-   * wrapped, as pipes and programs read whole lines.
+   * The terminal's width in columns, for `table`: a table wider than this narrows its widest
+   * columns (each never narrower than its head) and wraps their cells to fit, measured in screen
+   * columns (CJK and emoji count two). Plain rows and JSON are never wrapped, as pipes and
+   * programs read whole lines.
    */
   width?: number;
 }
@@ -25,27 +27,66 @@ function escapeCell(cell: string): string {
   return cell.replace(/[\\\t\n\r]/g, (char) => ESCAPES[char] ?? char);
 }
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * A cell's text cut into lines of at most `width` screen columns, between characters as the
+ * screen shows them (a CJK character or an emoji is two columns and never cut in two).
+ */
+function wrapCell(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const size = stringWidth(segment);
+    if (used + size > width && line !== '') {
+      lines.push(line);
+      line = '';
+      used = 0;
+    }
+    line += segment;
+    used += size;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/**
+ * The widths of the columns, natural when the table fits `available` columns of text; else the
+ * widest are narrowed to one cap, found by bisection, each column kept at least as wide as its
+ * head (so a head, coloured or not, is never cut).
+ */
+function fitWidths(natural: readonly number[], minimum: readonly number[], available: number): number[] {
+  const capped = (cap: number) => natural.map((width, index) => Math.min(width, Math.max(cap, minimum[index] ?? 1)));
+  const total = (widths: readonly number[]) => widths.reduce((sum, width) => sum + width, 0);
+  if (total(natural) <= available) return [...natural];
+  let low = 1;
+  let high = Math.max(...natural);
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (total(capped(middle)) <= available) low = middle;
+    else high = middle - 1;
+  }
+  return capped(low);
+}
+
 function renderTable(head: string[], rows: string[][], color: boolean, width: number | undefined): string {
   const chalk = new Chalk({ level: color ? 1 : 0 });
-  const render = (layout: Table.TableConstructorOptions = {}): string => {
-    const table = new Table({
-      head: head.map((title) => chalk.bold.cyan(title)),
-      // Empty style lists: cli-table3 would otherwise colour through a library that reads the environment.
-      style: { head: [], border: [], compact: true },
-      ...layout,
-    });
-    table.push(...rows.map((row) => row.map(escapeCell)));
-    return `${table.toString()}\n`;
-  };
-  const natural = render();
-  // The top border has one character per screen column.
-  const top = natural.slice(0, natural.indexOf('\n'));
-  if (width === undefined || top.length <= width) return natural;
-  // The last column starts after the last '┬' (after '┌' when it is the only one) and ends before
-  // '┐'. The other columns keep their widths; its cells wrap anywhere, as base64 has no spaces.
-  const before = Math.max(top.lastIndexOf('┬'), 0) + 1;
-  const last = Math.max(width - before - 1, (head.at(-1) ?? '').length + 2);
-  return render({ colWidths: [...head.slice(0, -1).map(() => null), last], wordWrap: true, wrapOnWordBoundary: false });
+  const cells = rows.map((row) => head.map((_, index) => escapeCell(row[index] ?? '')));
+  const minimum = head.map((title) => stringWidth(title));
+  const natural = head.map((_, index) => Math.max(minimum[index] ?? 0, ...cells.map((row) => stringWidth(row[index] ?? ''))));
+  // Each column has one space of padding on either side, and there are columns + 1 borders.
+  const chrome = head.length * 3 + 1;
+  const widths = width === undefined ? natural : fitWidths(natural, minimum, width - chrome);
+  const table = new Table({
+    // The head is coloured after the widths are set: its escapes are never measured or cut.
+    head: head.map((title) => chalk.bold.cyan(title)),
+    colWidths: widths.map((columnWidth) => columnWidth + 2),
+    // Empty style lists: cli-table3 would otherwise colour through a library that reads the environment.
+    style: { head: [], border: [], compact: true },
+  });
+  table.push(...cells.map((row) => row.map((cell, index) => wrapCell(cell, widths[index] ?? 1).join('\n'))));
+  return `${table.toString()}\n`;
 }
 
 /**
