@@ -1,6 +1,6 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from '@jest/globals';
-import { renderRows, renderSecrets, secretEntries, truncateValue } from './index.js';
+import { relativeTime, renderRows, renderSecrets, secretEntries, truncateValue } from './index.js';
 
 const LONG = 'H4sIABmjwWEAA+3TTU7DMBAF4P2cwhdI6m4QAtGMEULxKCrgSB'; // 50 characters
 const SEED = {
@@ -82,18 +82,40 @@ describe('renderSecrets', () => {
     expect(output).toBe('K\tenv\ta\\tb\\nc\\rd\\\\e\n');
   });
 
-  it('renders stable JSON with the same truncation', () => {
+  it('renders stable JSON with whole values, also without full: a program cannot tell a cut value', () => {
     expect(renderSecrets(entries, { format: 'json', full: false, color: true })).toBe(
       `${JSON.stringify(
         [
           { key: 'MY_SECRET', type: 'env', value: 'random_string' },
           { key: 'MY_SECRET_DIC', type: 'env', value: '{"a_key": "a_value"}' },
-          { key: 'my_secret_file.dat', type: 'file', value: `${LONG}...` },
+          { key: 'my_secret_file.dat', type: 'file', value: `${LONG}-tail` },
         ],
         null,
         2,
       )}\n`,
     );
+  });
+
+  it('adds size and the time of the last update when the server described the secrets', () => {
+    const now = new Date('2026-11-27T12:00:00.000Z');
+    const described = secretEntries({ A: 'x'.repeat(60), '___file___:f.dat': 'AAE=' }, [
+      { key: 'A', size: 60, updatedAt: '2026-11-27T11:55:00.000Z' },
+      { key: '___file___:f.dat', size: 2048, updatedAt: '2026-11-20T12:00:00.000Z' },
+    ]);
+    expect(renderSecrets(described, { format: 'table', full: false, color: false, now }).split('\n').slice(3, 5)).toEqual([
+      `│ A     │ env  │ 60 B   │ 5 minutes ago │ ${'x'.repeat(50)}... │`,
+      `│ f.dat │ file │ 2.0 kB │ 7 days ago    │ AAE=${' '.repeat(49)} │`,
+    ]);
+    expect(renderSecrets(described, { format: 'plain', full: false, color: false, now })).toBe(
+      `A\tenv\t${'x'.repeat(50)}...\t60\t2026-11-27T11:55:00.000Z\nf.dat\tfile\tAAE=\t2048\t2026-11-20T12:00:00.000Z\n`,
+    );
+    expect(JSON.parse(renderSecrets(described, { format: 'json', full: false, color: false, now }))).toEqual([
+      { key: 'A', type: 'env', value: 'x'.repeat(60), size: 60, updatedAt: '2026-11-27T11:55:00.000Z' },
+      { key: 'f.dat', type: 'file', value: 'AAE=', size: 2048, updatedAt: '2026-11-20T12:00:00.000Z' },
+    ]);
+    expect(relativeTime(new Date('2026-11-27T11:59:30.000Z'), now)).toBe('just now');
+    expect(relativeTime(new Date('2026-11-26T11:00:00.000Z'), now)).toBe('yesterday');
+    expect(relativeTime(new Date('2026-09-01T00:00:00.000Z'), now)).toBe('2026-09-01');
   });
 
   it('renders no secrets as an empty head-only table, no rows, or []', () => {
@@ -110,15 +132,15 @@ describe('renderSecrets at a terminal width', () => {
   const full = (width: number | undefined, format: 'table' | 'plain' | 'json' = 'table') =>
     renderSecrets(entries, { format, full: true, color: false, width });
 
-  it('wraps the values within the width, anywhere in a word', () => {
+  it('wraps the values within the width, between words where there are spaces, else anywhere', () => {
     expect(full(50)).toBe(
       [
         '┌────────────────────┬──────┬────────────────────┐',
         '│ Key                │ Type │ Value              │',
         '├────────────────────┼──────┼────────────────────┤',
         '│ MY_SECRET          │ env  │ random_string      │',
-        '│ MY_SECRET_DIC      │ env  │ {"a_key": "a_value │',
-        '│                    │      │ "}                 │',
+        '│ MY_SECRET_DIC      │ env  │ {"a_key":          │',
+        '│                    │      │ "a_value"}         │',
         '│ my_secret_file.dat │ file │ H4sIABmjwWEAA+3TTU │',
         '│                    │      │ 7DMBAF4P2cwhdI6m4Q │',
         '│                    │      │ AtGMEULxKCrgSB-tai │',

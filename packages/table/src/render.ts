@@ -1,7 +1,7 @@
 import { Chalk } from 'chalk';
 import Table from 'cli-table3';
 import stringWidth from 'string-width';
-import { truncateValue } from './secrets.js';
+import { humanSize, relativeTime, truncateValue } from './secrets.js';
 import type { SecretEntry } from './secrets.js';
 
 /** `table` for people at a terminal, `plain` tab-separated rows for pipes, `json` for programs. */
@@ -30,24 +30,30 @@ function escapeCell(cell: string): string {
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /**
- * A cell's text cut into lines of at most `width` screen columns, between characters as the
- * screen shows them (a CJK character or an emoji is two columns and never cut in two).
+ * A cell's text cut into lines of at most `width` screen columns: between words where it has
+ * spaces, else between characters as the screen shows them (a CJK character or an emoji is two
+ * columns and never cut in two), as base64 has no spaces.
  */
 function wrapCell(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   let used = 0;
-  for (const { segment } of graphemes.segment(text)) {
-    const size = stringWidth(segment);
-    if (used + size > width && line !== '') {
-      lines.push(line);
-      line = '';
-      used = 0;
+  const breakLine = () => {
+    lines.push(line.trimEnd());
+    line = '';
+    used = 0;
+  };
+  for (const word of text.split(/(?<= )/)) {
+    if (used > 0 && used + stringWidth(word.trimEnd()) > width) breakLine();
+    for (const { segment } of graphemes.segment(word)) {
+      const size = stringWidth(segment);
+      if (used + size > width && line !== '' && segment !== ' ') breakLine();
+      if (segment === ' ' && used === 0 && lines.length > 0) continue;
+      line += segment;
+      used += size;
     }
-    line += segment;
-    used += size;
   }
-  lines.push(line);
+  lines.push(line.trimEnd());
   return lines;
 }
 
@@ -112,15 +118,48 @@ export function renderRows(head: string[], rows: string[][], options: RenderOpti
   }
 }
 
+/** The narrowest terminal whose table shows Size and Updated. */
+const METADATA_MIN_WIDTH = 60;
+
 /**
- * Renders the secrets list: columns Key, Type and Value, values truncated unless `full`. The JSON
- * form is an array of `{key, type, value}`.
+ * Renders the secrets list: columns Key, Type and Value, and when the entries carry metadata,
+ * Size and Updated (relative to `now` in a table, ISO 8601 in rows and JSON). Values are cut at
+ * 50 characters in tables and rows unless `full`; JSON always carries them whole, since a
+ * program cannot tell a cut value from a whole one. The JSON form is an array of
+ * `{key, type, value}`, plus `size` and `updatedAt` with metadata.
  *
  * @example
  * renderSecrets(secretEntries(await client.getSecrets()), { format: 'table', full: false, color: true })
  */
-export function renderSecrets(entries: SecretEntry[], options: RenderOptions & { full: boolean }): string {
-  const head = options.format === 'json' ? ['key', 'type', 'value'] : ['Key', 'Type', 'Value'];
-  const rows = entries.map((entry) => [entry.key, entry.type, truncateValue(entry.value, options.full)]);
-  return renderRows(head, rows, options);
+export function renderSecrets(entries: SecretEntry[], options: RenderOptions & { full: boolean; now?: Date }): string {
+  const withMetadata = entries.some((entry) => entry.updatedAt !== undefined);
+  if (options.format === 'json') {
+    const objects = entries.map(({ key, type, value, size, updatedAt }) => ({
+      key,
+      type,
+      value,
+      ...(withMetadata ? { size: size ?? null, updatedAt: updatedAt?.toISOString() ?? null } : {}),
+    }));
+    return `${JSON.stringify(objects, null, 2)}\n`;
+  }
+  const value = (entry: SecretEntry) => truncateValue(entry.value, options.full);
+  if (!withMetadata) return renderRows(['Key', 'Type', 'Value'], entries.map((entry) => [entry.key, entry.type, value(entry)]), options);
+  if (options.format === 'plain') {
+    // Size and time go after the value, so scripts that cut the third field keep working.
+    const rows = entries.map((entry) => [entry.key, entry.type, value(entry), String(entry.size ?? ''), entry.updatedAt?.toISOString() ?? '']);
+    return renderRows(['Key', 'Type', 'Value', 'Size', 'Updated'], rows, options);
+  }
+  // Below 60 columns the value would be squeezed to a sliver: size and time give way to it.
+  if (options.width !== undefined && options.width < METADATA_MIN_WIDTH) {
+    return renderRows(['Key', 'Type', 'Value'], entries.map((entry) => [entry.key, entry.type, value(entry)]), options);
+  }
+  const now = options.now ?? new Date();
+  const rows = entries.map((entry) => [
+    entry.key,
+    entry.type,
+    entry.size === undefined ? '' : humanSize(entry.size),
+    entry.updatedAt === undefined ? '' : relativeTime(entry.updatedAt, now),
+    value(entry),
+  ]);
+  return renderRows(['Key', 'Type', 'Size', 'Updated', 'Value'], rows, options);
 }
