@@ -7,6 +7,8 @@ export interface SetSecretOptions {
   valueFile?: string;
   /** Store this local file as the secret file `name`. */
   file?: string;
+  /** Accept an empty value: without it, an empty value is refused (an Enter pressed by mistake). */
+  allowEmpty: boolean;
 }
 
 export const setSecretCommand: CommandSpec<SetSecretOptions> = {
@@ -17,12 +19,14 @@ export const setSecretCommand: CommandSpec<SetSecretOptions> = {
       .positional('name', { type: 'string', describe: 'the environment variable name (with --file: the file name jobs get)' })
       .option('value-file', { type: 'string', requiresArg: true, describe: 'read the value from this file (- for stdin), minus one trailing newline' })
       .option('file', { type: 'string', requiresArg: true, describe: 'store this local file (at most 1000 kB) as a secret file' })
+      .option('allow-empty', { type: 'boolean', default: false, describe: 'store an empty value (refused otherwise: an Enter at the prompt is no value)' })
       .conflicts('value-file', 'file'),
   options: (argv) => {
     const valueFile = optionalString(argv.valueFile);
     const file = optionalString(argv.file);
     return {
       name: String(argv.name),
+      allowEmpty: argv.allowEmpty === true,
       ...(valueFile === undefined ? {} : { valueFile }),
       ...(file === undefined ? {} : { file }),
     };
