@@ -3,6 +3,8 @@ import { EXIT_CODES_HELP, addConnectionOptions, epilogue, examplesText, readConn
 import { ExitCode, parseWireKey } from '@panda-secrets/protocol';
 import { deleteAllSecretsCommand } from './commands/delete-all-secrets/index.js';
 import { deleteSecretCommand } from './commands/delete-secret/index.js';
+import { getSecretCommand } from './commands/get-secret/index.js';
+import { importCommand } from './commands/import/index.js';
 import { listSecretsCommand } from './commands/list-secrets/index.js';
 import { pandaCallCommands } from './commands/panda-call/index.js';
 import { setSecretCommand } from './commands/set-secret/index.js';
@@ -28,7 +30,7 @@ function declareOptions(parser: Argv): Argv {
 }
 
 /** The commands whose first argument is one of your secrets' names. */
-const NAMED_SECRET_COMMANDS = new Set(['set-secret', 'delete-secret', 'set_secret', 'delete_secret']);
+const NAMED_SECRET_COMMANDS = new Set(['set-secret', 'delete-secret', 'get-secret', 'set_secret', 'delete_secret']);
 
 /**
  * Your secrets' names that start with `current`, for Tab completion after a command that takes
@@ -95,6 +97,8 @@ export async function main(args: string[], deps: Deps, version: string): Promise
       register(parser, listSecretsCommand);
       register(parser, deleteSecretCommand);
       register(parser, deleteAllSecretsCommand);
+      register(parser, getSecretCommand);
+      register(parser, importCommand);
     },
     // yargs ran the chosen command's handler while parsing. With the default command ($0) one is
     // always chosen, except for --help and --version, which never reach read.
