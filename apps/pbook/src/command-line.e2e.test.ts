@@ -131,6 +131,42 @@ describe('help on a terminal', () => {
   }, 60_000);
 });
 
+describe("a PanDA user's settings and mistakes", () => {
+  it("works with PanDA's PANDA_URL_SSL form, https://host:port/server/panda, and with such a --server", async () => {
+    await client().setSecret('PANDA_FORM', 'carried over');
+    const viaEnv = await runCli('pbook', ['list-secrets', '--names'], { env: cleanEnv({ PANDA_URL_SSL: `${server.url}/server/panda`, PANDA_AUTH_ID_TOKEN: token }) });
+    expect({ code: viaEnv.code, stderr: viaEnv.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(viaEnv.stdout).toContain('PANDA_FORM\n');
+    const viaFlag = await runCli('pbook', ['--server', `${server.url}/server/panda/`, 'get-secret', 'PANDA_FORM'], { env: env() });
+    expect({ code: viaFlag.code, stdout: viaFlag.stdout }).toEqual({ code: 0, stdout: 'carried over' });
+  }, 30_000);
+
+  it('says what was wrong and what to do, instead of misleading messages', async () => {
+    const tokenFile = join(dir, 'two-lines');
+    await writeFile(tokenFile, `${token}\n${token}\n`);
+    const twoLines = await runCli('pbook', ['list-secrets', '--token-file', tokenFile], { env: cleanEnv({ PANDA_URL_SSL: server.url }) });
+    expect({ code: twoLines.code, stderr: twoLines.stderr }).toEqual({
+      code: 4,
+      stderr: `pbook: the token file "${tokenFile}" (--token-file) holds more than one word: a token is a single line without spaces; write only the token there\n`,
+    });
+    const https = server.url.replace('http:', 'https:');
+    const tls = await runCli('pbook', ['list-secrets', '--server', https], { env: env() });
+    expect({ code: tls.code, stderr: tls.stderr }).toEqual({
+      code: 1,
+      stderr: `pbook: panda-server at ${https} does not answer HTTPS: if it serves plain HTTP (as it does without --tls-cert), use the address with http://, else check that the address names the right port\n`,
+    });
+    const words = await runCli('pbook', ['set_secret', 'K', 'hello', 'world'], { env: env() });
+    expect({ code: words.code, stderr: words.stderr }).toEqual({
+      code: 2,
+      stderr: 'pbook: set_secret takes KEY VALUE is_file=..., but got 3 words: quote a value that has spaces as one word, e.g. pbook set_secret KEY "hello world"\n',
+    });
+    const json = await runCli('pbook', ['list_secrets', '--json'], { env: env() });
+    expect(json.code).toBe(2);
+    expect(json.stderr).not.toContain("starts with '-'");
+    expect(json.stderr).toContain('for JSON, names only or metadata use "pbook list-secrets --json"');
+  }, 30_000);
+});
+
 describe('panda-server token --out', () => {
   it('writes the token to a 0600 file and refuses a symbolic link', async () => {
     const out = join(dir, 'token');

@@ -41,12 +41,23 @@ const NETWORK_REASONS: Record<string, string> = {
   ETIMEDOUT: 'timed out',
 };
 
+/** OpenSSL's words when what answered an https:// address does not speak TLS (say, plain HTTP). */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|http request/i;
+
 /**
  * The SERVER_UNREACHABLE error for a request that got no HTTP answer: names the server and what
  * to check, keeps the original error as the cause.
  */
 export function unreachableError(server: string, error: unknown): PandaError {
   const code = (error as { code?: unknown }).code;
+  if (server.startsWith('https:') && NOT_TLS.test(String((error as Error).message ?? ''))) {
+    return new PandaError(
+      'SERVER_UNREACHABLE',
+      `panda-server at ${server} does not answer HTTPS: if it serves plain HTTP (as it does without --tls-cert), ` +
+        `use the address with http://, else check that the address names the right port`,
+      { cause: error },
+    );
+  }
   const reason =
     typeof code === 'string'
       ? (NETWORK_REASONS[code] ?? `${code}: ${(error as Error).message}`)

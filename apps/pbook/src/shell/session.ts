@@ -98,6 +98,14 @@ export class ShellSession {
         keywords.push([keyword, param?.type === 'bool' ? boolWord(text, keyword) : text]);
       } else {
         const target = fn.params[args.length];
+        // A third word for set_secret is most often the rest of a value with a space in it.
+        if (target?.type === 'bool' && !(word in BOOL_WORDS) && required > 0 && args.length >= required) {
+          const takes = fn.params.map((param) => ('default' in param ? `${param.name}=...` : param.name.toUpperCase())).join(' ');
+          throw new PandaError(
+            'USAGE',
+            `${name} takes ${takes}, but got ${words.length} words: quote a value that has spaces as one word, e.g. pbook ${name} KEY "hello world"`,
+          );
+        }
         args.push(target?.type === 'bool' ? boolWord(word, target.name) : word);
       }
     });
