@@ -46,6 +46,14 @@ function assertDeletableName(name: string): void {
   }
 }
 
+/**
+ * The confirmation delete_all_secrets asks for in every form on a terminal; undefined without
+ * one, where the batch forms do not ask (as PanDA's pbook).
+ */
+export function confirmOnTerminal(deps: Deps): ((question: string) => Promise<boolean>) | undefined {
+  return deps.isTTY.stdin ? (question) => deps.prompt.confirm(question) : undefined;
+}
+
 /** What a listing shows. */
 export interface ListOptions {
   full: boolean;

@@ -61,6 +61,27 @@ export const jsonModule: PyModule = {
 };
 
 /**
+ * The getpass module `import getpass` makes available: getpass.getpass(prompt) reads a line
+ * without showing it, as in Python, so `set_secret('K', getpass.getpass())` keeps the value off
+ * the screen (and out of the shell's history).
+ */
+export function getpassModule(readHidden: (prompt: string) => Promise<string>): PyModule {
+  return {
+    type: 'module',
+    name: 'getpass',
+    members: {
+      getpass: {
+        type: 'function',
+        name: 'getpass',
+        params: [{ name: 'prompt', type: 'str', default: 'Password: ' }],
+        doc: 'Read a line without echoing it and return it as a str, as Python\'s getpass.getpass does.',
+        call: async (args) => readHidden(String(args.get('prompt') ?? 'Password: ')),
+      },
+    },
+  };
+}
+
+/**
  * The shell's functions, PanDA's pbook secrets API: set_secret, list_secrets, delete_secret,
  * delete_all_secrets, plus help, exit and quit.
  */
