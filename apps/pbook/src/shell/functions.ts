@@ -7,7 +7,7 @@ import type { SecretActions } from '../secrets.js';
 export interface FunctionContext {
   actions: SecretActions;
   stdout: NodeJS.WritableStream;
-  /** Asks before delete_all_secrets(); absent in batch use, which does not ask (as PanDA's pbook). */
+  /** Asks before delete_all_secrets(); absent in piped batch use, which does not ask (as PanDA's pbook). */
   confirm?: (question: string) => Promise<boolean>;
   /** Called by exit() and quit(). */
   exit(): void;
@@ -115,8 +115,8 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
     define(
       'delete_all_secrets',
       [],
-      'Delete all your secrets. The shell asks first, on a terminal only (without one it deletes nothing);\n' +
-        'batch use (pbook delete_all_secrets, pbook -c) does not ask.',
+      'Delete all your secrets. On a terminal every form asks first (Ctrl-C or Ctrl-D answer no). Without one,\n' +
+        'the shell deletes nothing, and the batch forms (pbook delete_all_secrets, pbook -c) delete without asking.',
       () => actions.deleteAll(context.confirm),
     ),
   ];
