@@ -50,9 +50,10 @@ async function secretNames(deps: Deps, words: readonly string[], current: string
     { env: deps.env, readFile: (path) => deps.fs.readFile(path) },
     { ...(tokenFile === undefined ? {} : { tokenFile }), ...(server === undefined ? {} : { server }) },
   );
-  const secrets = await (await deps.createClient(options)).getSecrets();
-  return Object.keys(secrets)
-    .map((key) => parseWireKey(key).name)
+  // The metadata call: names without values, which a completion never needs.
+  const described = await (await deps.createClient(options)).getSecretsMetadata();
+  return described
+    .map(({ key }) => parseWireKey(key).name)
     .filter((name) => name.startsWith(current));
 }
 
