@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { rm } from 'node:fs/promises';
+import stringWidth from 'string-width';
 import { PandaClient } from '@panda-secrets/client';
 import { cleanEnv, startServer } from '@panda-secrets/testkit';
 import type { RunningServer } from '@panda-secrets/testkit';
@@ -47,6 +48,36 @@ describe('delete_all_secrets on a terminal', () => {
     expect(screen).toContain('>>> delete_all_secrets()\nDelete all your secrets? [y/N] \nnothing deleted\n>>> ');
     expect(screen).toContain(">>> set_secret('AFTER', 'still here')\nset AFTER\n");
     expect(await client.getSecrets()).toEqual({ KEEP_ME: 'kept value', AFTER: 'still here' });
+  }, 30_000);
+});
+
+describe('list-secrets on a terminal', () => {
+  it.each([60, 200])('fits %i columns with a long key and CJK and emoji values, colours intact', async (columns) => {
+    const { client, env } = await user(`table-${columns}`);
+    const key = 'A_VERY_LONG_SECRET_NAME_THAT_DOES_NOT_FIT_A_NARROW_TERMINAL_AT_ALL';
+    const value = '秘密のパスワード🔑🐼'.repeat(6);
+    await client.setSecret(key, value);
+    // With colour: TERM is set and NO_COLOR is not.
+    const { code, screen } = await runPbookInTerminal(['list-secrets', '--full'], [], { ...env, NO_COLOR: undefined }, { columns });
+    expect(code).toBe(0);
+    const rows = screen.trimEnd().split('\n');
+    for (const row of rows) expect(stringWidth(row)).toBeLessThanOrEqual(columns);
+    // The head's escape sequences were removed whole: no part of one is left as text.
+    expect(screen).not.toMatch(/\[\d+m/);
+    expect(rows[1]).toMatch(/^│ Key +│ Type │/);
+    const column = (at: number) => rows.slice(3, -1).map((row) => row.split('│')[at]?.trim() ?? '').join('');
+    expect(column(1)).toContain(key);
+    expect(column(rows[1]?.includes('Updated') ? 5 : 3)).toContain(value);
+  }, 30_000);
+});
+
+describe('set-secret at the hidden prompt', () => {
+  it.each([60, 200])('refuses an Enter alone (%i columns): the old value stays, exit 5', async (columns) => {
+    const { client, env } = await user(`empty-${columns}`);
+    const { code, screen } = await runPbookInTerminal(['set-secret', 'KEEP_ME'], [''], env, { columns });
+    expect(code).toBe(5);
+    expect(screen).toContain('Value of KEEP_ME: \npbook: no value given for KEEP_ME: nothing was stored (to store an empty value, pass --allow-empty)\n');
+    expect(await client.getSecrets()).toEqual({ KEEP_ME: 'kept value' });
   }, 30_000);
 });
 
