@@ -2,7 +2,10 @@ import type { ClientOptions, PandaClient } from '@panda-secrets/client';
 import type { CliDeps, ConnectionFlags } from '@panda-secrets/cli-kit';
 
 /** The client calls pbook makes; unit tests pass a fake with these methods. */
-export type SecretsClient = Pick<PandaClient, 'setSecret' | 'deleteSecret' | 'deleteAllSecrets' | 'getSecrets'>;
+export type SecretsClient = Pick<
+  PandaClient,
+  'setSecret' | 'deleteSecret' | 'deleteAllSecrets' | 'getSecrets' | 'getSecretsMetadata' | 'importSecrets'
+>;
 
 /** The file operations pbook needs: `stat` first, so an oversize file is never read. */
 export interface FileSystem {

@@ -145,9 +145,11 @@ describe('list-secrets on a terminal', () => {
     expect(code).toBe(0);
     const lines = screen.trimEnd().split('\n');
     expect(new Set(lines.map((line) => line.length))).toEqual(new Set([60]));
-    expect(lines.slice(3, -1).map((line) => line.split('│')[3]?.trim()).join('')).toBe(value);
+    // Key, Type, Size, Updated, Value: the value is the fifth column.
+    expect(lines.slice(3, -1).map((line) => line.split('│')[5]?.trim()).join('')).toBe(value);
+    expect(lines[3]).toMatch(/^│ wide\.dat │ file │ 200 B │ just now │ /);
     const piped = await pbook('wrap', ['list-secrets', '--full']);
-    expect(piped.stdout).toBe(`wide.dat\tfile\t${value}\n`);
+    expect(piped.stdout).toMatch(new RegExp(`^wide\\.dat\tfile\t${value.replace(/[+/]/g, '\\$&')}\t200\t\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\n$`));
   });
 });
 

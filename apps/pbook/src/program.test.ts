@@ -133,7 +133,6 @@ describe("PanDA's batch form", () => {
   it.each([
     [['set_secret', 'K', '-dash'], 'unknown option --dash'],
     [['set_secret', 'K', '-xyz'], 'unknown option --xyz'],
-    [['list_secrets', '-x'], 'unknown option -x'],
   ])('refuses %j with exit 2, saying how to pass a value that starts with -', async (args, message) => {
     const run = await runPbook(args);
     expect([run.code, run.stderr]).toEqual([
@@ -142,6 +141,15 @@ describe("PanDA's batch form", () => {
         `A value that starts with '-' needs '--' before it, e.g. "pbook set_secret NAME -- -value".\n`,
     ]);
     expect([run.stdout, run.client.calls]).toEqual(['', []]);
+  });
+
+  it('answers an option given to list_secrets with the listing options of list-secrets, not the hint about values', async () => {
+    const run = await runPbook(['list_secrets', '--json']);
+    expect([run.code, run.stderr]).toEqual([
+      2,
+      'pbook: unknown option --json\nRun "pbook --help" for the commands and options.\n' +
+        'list_secrets takes only full=True; for JSON, names only or metadata use "pbook list-secrets --json" (see pbook list-secrets --help).\n',
+    ]);
   });
 
   it('stores a file with is_file=True', async () => {
@@ -170,7 +178,7 @@ describe("PanDA's batch form", () => {
   it.each([
     [['set_secret', 'K'], 2, "pbook: TypeError: set_secret() missing 1 required positional argument: 'value'\n"],
     [['set_secret', 'K', 'V', 'is_file=maybe'], 2, 'pbook: is_file must be True or False (write is_file=True)\n'],
-    [['set_secret', 'K', 'V', 'EXTRA-2222'], 2, 'pbook: is_file must be True or False (write is_file=True)\n'],
+    [['set_secret', 'K', 'hello', 'world'], 2, 'pbook: set_secret takes KEY VALUE is_file=..., but got 3 words: quote a value that has spaces as one word, e.g. pbook set_secret KEY "hello world"\n'],
     [['delete_secret'], 2, "pbook: TypeError: delete_secret() missing 1 required positional argument: 'key'\n"],
     [['list_secrets', 'full=True', 'x'], 2, 'pbook: full must be True or False (write full=True)\n'],
     [['list_secrets', 'bogus=1'], 2, "pbook: TypeError: list_secrets() got an unexpected keyword argument 'bogus'\n"],

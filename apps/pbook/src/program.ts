@@ -1,8 +1,10 @@
 import type { Argv } from 'yargs';
-import { EXIT_CODES_HELP, addConnectionOptions, epilogue, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
-import { ExitCode } from '@panda-secrets/protocol';
+import { EXIT_CODES_HELP, addConnectionOptions, epilogue, examplesText, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
+import { ExitCode, parseWireKey } from '@panda-secrets/protocol';
 import { deleteAllSecretsCommand } from './commands/delete-all-secrets/index.js';
 import { deleteSecretCommand } from './commands/delete-secret/index.js';
+import { getSecretCommand } from './commands/get-secret/index.js';
+import { importCommand } from './commands/import/index.js';
 import { listSecretsCommand } from './commands/list-secrets/index.js';
 import { loginCommand } from './commands/login/index.js';
 import { logoutCommand } from './commands/logout/index.js';
@@ -30,6 +32,34 @@ function declareOptions(parser: Argv): Argv {
     .option('color', { type: 'boolean', default: true, global: true, describe: 'colour on a terminal; --no-color (or NO_COLOR) turns it off' });
 }
 
+/** The commands whose first argument is one of your secrets' names. */
+const NAMED_SECRET_COMMANDS = new Set(['set-secret', 'delete-secret', 'get-secret', 'set_secret', 'delete_secret']);
+
+/**
+ * Your secrets' names that start with `current`, for Tab completion after a command that takes
+ * one: only with a token at hand (else none, silently), and only names are ever printed.
+ */
+async function secretNames(deps: Deps, words: readonly string[], current: string): Promise<string[]> {
+  const command = words.find((word) => !word.startsWith('-'));
+  if (command === undefined || !NAMED_SECRET_COMMANDS.has(command) || words.indexOf(command) !== words.length - 1) return [];
+  const flag = (name: string) => {
+    const at = words.indexOf(name);
+    return at === -1 ? undefined : words[at + 1];
+  };
+  const tokenFile = flag('--token-file');
+  const server = flag('--server');
+  const { resolveClientOptions } = await import('@panda-secrets/client');
+  const options = await resolveClientOptions(
+    { env: deps.env, readFile: (path) => deps.fs.readFile(path) },
+    { ...(tokenFile === undefined ? {} : { tokenFile }), ...(server === undefined ? {} : { server }) },
+  );
+  // The metadata call: names without values, which a completion never needs.
+  const described = await (await deps.createClient(options)).getSecretsMetadata();
+  return described
+    .map(({ key }) => parseWireKey(key).name)
+    .filter((name) => name.startsWith(current));
+}
+
 /**
  * Runs pbook with the given arguments and returns the exit code; runProgram turns errors into
  * exit codes and `pbook: <message>` lines.
@@ -44,7 +74,7 @@ export async function main(args: string[], deps: Deps, version: string): Promise
       describe: spec.describe,
       builder: (yargs) => {
         chosenHint = spec.usageHint;
-        return spec.builder(yargs);
+        return spec.builder(yargs).epilogue(`${examplesText('pbook', spec.examples)}\n\n${EPILOGUE}`);
       },
       handler: (argv) => {
         const parsed = argv as Record<string, unknown>;
@@ -59,7 +89,9 @@ export async function main(args: string[], deps: Deps, version: string): Promise
     name: 'pbook',
     version,
     wrap: 120,
-    epilogue: EPILOGUE,
+    // Each command, the default one too, shows its own examples above this text.
+    epilogue: '',
+    examples: [],
     options: declareOptions,
     commands: (parser) => {
       // One call per command: each has its own options type. yargs registers in place.
@@ -72,6 +104,8 @@ export async function main(args: string[], deps: Deps, version: string): Promise
       register(parser, loginCommand);
       register(parser, logoutCommand);
       register(parser, whoamiCommand);
+      register(parser, getSecretCommand);
+      register(parser, importCommand);
     },
     // yargs ran the chosen command's handler while parsing. With the default command ($0) one is
     // always chosen, except for --help and --version, which never reach read.
@@ -83,6 +117,7 @@ export async function main(args: string[], deps: Deps, version: string): Promise
       await command();
       return ExitCode.OK;
     },
+    complete: (words, current) => secretNames(deps, words, current),
     // A refused command line never reaches the handler: the chosen command's own hint then applies.
     extraUsageHint: () => (selected === undefined ? chosenHint : undefined),
   });

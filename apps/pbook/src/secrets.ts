@@ -47,6 +47,24 @@ function assertDeletableName(name: string): void {
 }
 
 /**
+ * The confirmation delete_all_secrets asks for in every form on a terminal; undefined without
+ * one, where the batch forms do not ask (as PanDA's pbook).
+ */
+export function confirmOnTerminal(deps: Deps): ((question: string) => Promise<boolean>) | undefined {
+  return deps.isTTY.stdin ? (question) => deps.prompt.confirm(question) : undefined;
+}
+
+/** What a listing shows. */
+export interface ListOptions {
+  full: boolean;
+  json: boolean;
+  /** Add each secret's size and last update (pbook list-secrets; PanDA's list_secrets() has none). */
+  metadata?: boolean;
+  /** Only the names. */
+  names?: boolean;
+}
+
+/**
  * The secret operations all three forms of pbook share: validation before anything is sent,
  * messages (never values) to stderr, listings to stdout. The client is made on first use, so
  * `help()` needs no token.
@@ -59,6 +77,11 @@ export class SecretActions {
   constructor(deps: Deps, options: GlobalOptions) {
     this.#deps = deps;
     this.#options = options;
+  }
+
+  /** The client, made on first use (commands of their own, such as import, call it directly). */
+  client(): Promise<SecretsClient> {
+    return this.#connect();
   }
 
   #connect(): Promise<SecretsClient> {
@@ -151,16 +174,38 @@ export class SecretActions {
    * Prints the secrets: on a TTY a table that wraps long values within the terminal's width,
    * tab-separated rows when piped, or JSON.
    */
-  async list(options: { full: boolean; json: boolean }): Promise<void> {
+  async list(options: ListOptions): Promise<void> {
     const client = await this.#connect();
-    const secrets = await client.getSecrets();
+    if (options.names) {
+      await this.#listNames(client, options.json);
+      return;
+    }
+    const [secrets, metadata] = await Promise.all([client.getSecrets(), options.metadata ? client.getSecretsMetadata() : []]);
     const { renderSecrets, secretEntries } = await import('@panda-secrets/table');
     const format = options.json ? 'json' : this.#deps.isTTY.stdout ? 'table' : 'plain';
     // 0: the terminal does not say how wide it is.
     const width = this.#deps.terminalWidth() || undefined;
     this.#deps.stdout.write(
-      renderSecrets(secretEntries(secrets), { format, full: options.full, color: useColor(this.#deps, this.#options), width }),
+      renderSecrets(secretEntries(secrets, metadata), { format, full: options.full, color: useColor(this.#deps, this.#options), width }),
     );
+  }
+
+  /** The names alone, one a line (or JSON with type, size and time): no value is even fetched. */
+  async #listNames(client: SecretsClient, json: boolean): Promise<void> {
+    const described = (await client.getSecretsMetadata()).map(({ key, size, updatedAt }) => {
+      const { kind, name } = parseWireKey(key);
+      return { key: name, type: kind, size, updatedAt };
+    });
+    this.#deps.stdout.write(json ? `${JSON.stringify(described, null, 2)}\n` : described.map(({ key }) => `${key}\n`).join(''));
+  }
+
+  /** One secret by name, the env secret first, else the secret file; undefined when neither exists. */
+  async getOne(name: string): Promise<{ key: string; value: string } | undefined> {
+    assertDeletableName(name);
+    const client = await this.#connect();
+    const secrets = await client.getSecrets([name, FILE_PREFIX + name]);
+    const key = [name, FILE_PREFIX + name].find((candidate) => Object.hasOwn(secrets, candidate));
+    return key === undefined ? undefined : { key, value: secrets[key] as string };
   }
 
   /** Deletes one secret, env or file; NOT_FOUND when it does not exist. */

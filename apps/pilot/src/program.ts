@@ -109,6 +109,12 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     usage: '$0 --server URL --token-file FILE [options]',
     wrap: 110,
     epilogue: EPILOGUE,
+    examples: [
+      ['$0 --token-file ~/.pilot-token', 'poll for jobs and run them until stopped'],
+      ['$0 --token-file ~/.pilot-token --once', 'run one queued job, if there is one, and exit'],
+      ['$0 --token-file /etc/panda/pilot-token --run-as nobody --exit-when-idle', 'as root: run payloads as nobody until the queue is empty'],
+      ['$0 completion bash >> ~/.bashrc', 'Tab completion of the options in bash (or zsh)'],
+    ],
     options: (parser) => declareOptions(parser, deps.tmpdir),
     read: (argv) => readArgs(argv, deps.uid),
     run: async (parsed) => {

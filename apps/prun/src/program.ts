@@ -92,6 +92,12 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     usage: '$0 --exec "CMD" --outDS NAME [options]',
     wrap: 110,
     epilogue: EPILOGUE,
+    examples: [
+      ['$0 --exec \'echo "$MY_SECRET" | wc -c\' --outDS user.jdoe.test --useSecrets --wait', 'run a job with all your secrets and print its masked log'],
+      ['$0 --exec ./analysis.sh --outDS user.jdoe.run1 --secrets MY_SECRET,my_secret_file.dat --nJobs 10', 'ten jobs with two of your secrets'],
+      ['$0 --exec true --outDS user.jdoe.test --useSecrets --noSubmit', 'show the job spec (secret names only) and submit nothing'],
+      ['$0 completion bash >> ~/.bashrc', 'Tab completion of the options in bash (or zsh)'],
+    ],
     options: declareOptions,
     read: readArgs,
     run: async (parsed) => {

@@ -19,6 +19,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { pilotRoutes } from './routes/pilot.js';
 import { ok } from './routes/reply.js';
 import { secretsRoutes } from './routes/secrets.js';
+import { secretsBulkRoutes } from './routes/secrets-bulk.js';
 
 /**
  * The largest request body: a file of MAX_FILE_BYTES in base64 inside JSON, with room for a
@@ -188,6 +189,7 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
         ),
     });
     secretsRoutes(api, ctx);
+    secretsBulkRoutes(api, ctx);
     jobRoutes(api, ctx);
     pilotRoutes(api, ctx);
   });

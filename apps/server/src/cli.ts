@@ -10,7 +10,19 @@ import {
   PandaError,
   VO_NAME_PATTERN,
 } from '@panda-secrets/protocol';
-import { reportError } from '@panda-secrets/cli-kit';
+import {
+  columnsOf,
+  completionRequest,
+  completionScript,
+  completionShell,
+  endQuietlyOnClosedOutput,
+  examplesText,
+  fitHelp,
+  optionsFor,
+  parseArguments,
+  reportError,
+  writePrivateOutput,
+} from '@panda-secrets/cli-kit';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ServeOptions } from './commands/serve.js';
@@ -85,7 +97,8 @@ function tokenOptions<T>(argv: Argv<T>) {
     .option('role', { choices: ['user', 'pilot'] as const, default: 'user' as const, describe: 'pilot: a token that can only acquire and update jobs' })
     .option('ttl', { type: 'string', default: '1h', describe: 'Lifetime: 90s, 30m, 1h, 7d' })
     .option('name', { type: 'string', describe: 'Display name (default: the user name)' })
-    .option('groups', { type: 'string', default: '', describe: 'Comma-separated groups claim' });
+    .option('groups', { type: 'string', default: '', describe: 'Comma-separated groups claim' })
+    .option('out', { type: 'string', requiresArg: true, describe: 'Write the token to this file (mode 0600; a symbolic link is refused) instead of stdout' });
 }
 
 function migrateOptions<T>(argv: Argv<T>) {
@@ -187,9 +200,102 @@ async function serve(args: ServeArgs, keyringText: string | undefined) {
 }
 
 
+/**
+ * What the completion scripts ask for: the commands, or the options of the command typed. The
+ * parser here has the commands' options and no handlers, so that nothing can start.
+ */
+async function completions(words: readonly string[]): Promise<string[]> {
+  const current = words.at(-1) ?? '';
+  const before = words.slice(0, -1);
+  const parser = yargs().exitProcess(false);
+  for (const [name, options] of Object.entries(COMMAND_OPTIONS)) parser.command(name === 'serve' ? ['serve', '$0'] : name, '', options);
+  if (!current.startsWith('-') && before.every((word) => word.startsWith('-'))) {
+    return [...Object.keys(COMMAND_OPTIONS), 'completion'].filter((name) => name.startsWith(current));
+  }
+  return (await optionsFor(parser, before)).filter((option) => option.startsWith(current));
+}
+
+type Examples = ReadonlyArray<readonly [command: string, meaning: string]>;
+
+const SERVE_EXAMPLES: Examples = [
+  ['$0', 'serve on 127.0.0.1:25080 with SQLite in ./.panda-server'],
+  ['$0 --db postgres://panda@db:5432/panda --keyring-file /etc/panda/keyring.json', 'serve on PostgreSQL'],
+  ['$0 token --user jdoe --out ~/.panda-token', 'a user token, valid 1 hour, written to a 0600 file'],
+  ['$0 completion bash >> ~/.bashrc', 'Tab completion of commands and options in bash (or zsh)'],
+];
+
+const COMMAND_EXAMPLES: Record<string, Examples> = {
+  serve: SERVE_EXAMPLES,
+  token: [
+    ['$0 token --user jdoe --out ~/.panda-token', 'a user token, valid 1 hour, written to a 0600 file'],
+    ['$0 token --user pilot-1 --role pilot --ttl 7d --out ~/.pilot-token', 'a pilot token valid 7 days'],
+  ],
+  'rotate-key': [['$0 rotate-key --data-dir ./.panda-server', 're-encrypt every secret under a new master key']],
+  migrate: [['$0 migrate --db postgres://panda@db:5432/panda', 'apply the PostgreSQL schema migrations']],
+};
+
+/** A command's options with its examples under its help. */
+function withExamples(command: string): (argv: Argv) => Argv<unknown> {
+  const options = COMMAND_OPTIONS[command] as (argv: Argv) => Argv<unknown>;
+  return (argv) => options(argv).epilogue(examplesText('panda-server', COMMAND_EXAMPLES[command] ?? []));
+}
+
+/** panda-server's commands and options; each command's handler runs it. */
+function commandLine(keyringText: string | undefined, version: string): Argv {
+  return yargs()
+    .scriptName('panda-server')
+    .env('PANDA_SERVER')
+    .command(['serve', '$0'], 'Run the server (the default command)', withExamples('serve') as typeof serveOptions, (args) => serve(args as ServeArgs, keyringText))
+    .command(
+      'token',
+      'Print an ID token from the local issuer (run panda-server once first: it creates the issuer key)',
+      withExamples('token') as typeof tokenOptions,
+      async (args) => {
+        const { runToken } = await import('./commands/token.js');
+        const groups = args.groups.split(',').map((group) => group.trim()).filter(Boolean);
+        const token = await runToken(settingsFrom(args, keyringText), { ...args, groups, role: args.role });
+        if (args.out === undefined) process.stdout.write(`${token}\n`);
+        else await writePrivateOutput(args.out, `${token}\n`);
+      },
+    )
+    .command('rotate-key', 'Add a new master key and re-encrypt every secret under it', withExamples('rotate-key') as typeof storeOptions, async (args) => {
+      const { runRotateKey } = await import('./commands/rotate-key.js');
+      const { count, keyId, left } = await runRotateKey(settingsFrom(args, keyringText));
+      process.stdout.write(`re-encrypted ${count} secrets under key ${keyId}\n`);
+      if (left > 0) {
+        process.stderr.write(
+          `panda-server: ${left} secrets written during the rotation stay under an older key (still readable); run rotate-key again\n`,
+        );
+      }
+    })
+    .command(
+      'migrate',
+      'Apply the database schema migrations and exit',
+      withExamples('migrate') as typeof migrateOptions,
+      async (args) => {
+        const { runMigrate } = await import('./commands/migrate.js');
+        process.stdout.write(`${await runMigrate(settingsFrom(args, keyringText))}\n`);
+      },
+    )
+    .strict()
+    .help()
+    .version(version)
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new PandaError('USAGE', `${message} (see panda-server --help)`);
+    });
+}
+
 async function main(): Promise<void> {
+  endQuietlyOnClosedOutput([process.stdout, process.stderr], (code) => process.exit(code));
   const argv = hideBin(process.argv);
   const verbose = argv.includes('--verbose');
+  // yargs' hidden completion flag lists completions and nothing else: the server never starts.
+  const completing = completionRequest(argv);
+  if (completing !== undefined) {
+    process.stdout.write((await completions(completing)).map((word) => `${word}\n`).join(''));
+    return;
+  }
   // The key ring is read from the environment here, not through yargs' PANDA_SERVER_* options:
   // it is no command-line option (a command line is visible to every local user).
   const keyringText = process.env[KEYRING_VARIABLE];
@@ -197,48 +303,22 @@ async function main(): Promise<void> {
   keepCommandVariables(argv, process.env);
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   try {
-    await yargs(argv)
-      .scriptName('panda-server')
-      .env('PANDA_SERVER')
-      .command(['serve', '$0'], 'Run the server (the default command)', serveOptions, (args) => serve(args as ServeArgs, keyringText))
-      .command(
-        'token',
-        'Print an ID token from the local issuer (run panda-server once first: it creates the issuer key)',
-        tokenOptions,
-        async (args) => {
-          const { runToken } = await import('./commands/token.js');
-          const groups = args.groups.split(',').map((group) => group.trim()).filter(Boolean);
-          const token = await runToken(settingsFrom(args, keyringText), { ...args, groups, role: args.role });
-          process.stdout.write(`${token}\n`);
-        },
-      )
-      .command('rotate-key', 'Add a new master key and re-encrypt every secret under it', storeOptions, async (args) => {
-        const { runRotateKey } = await import('./commands/rotate-key.js');
-        const { count, keyId, left } = await runRotateKey(settingsFrom(args, keyringText));
-        process.stdout.write(`re-encrypted ${count} secrets under key ${keyId}\n`);
-        if (left > 0) {
-          process.stderr.write(
-            `panda-server: ${left} secrets written during the rotation stay under an older key (still readable); run rotate-key again\n`,
-          );
-        }
-      })
-      .command(
-        'migrate',
-        'Apply the database schema migrations and exit',
-        migrateOptions,
-        async (args) => {
-          const { runMigrate } = await import('./commands/migrate.js');
-          process.stdout.write(`${await runMigrate(settingsFrom(args, keyringText))}\n`);
-        },
-      )
-      .strict()
-      .help()
-      .version(version)
-      .fail((message, error) => {
-        if (error) throw error;
-        throw new PandaError('USAGE', `${message} (see panda-server --help)`);
-      })
-      .parseAsync();
+    if (argv[0] === 'completion') {
+      process.stdout.write(await completionScript('panda-server', completionShell(argv.slice(1), process.env)));
+      return;
+    }
+    const parser = (width: number | null) => commandLine(keyringText, version).wrap(width);
+    const helpWidth = Math.min(110, columnsOf(process.stdout) ?? 110);
+    // Help is laid out unbounded, then fitted to the terminal between words. Only a command line
+    // asking for help or the version is parsed here: no handler runs for those.
+    if (argv.includes('--help') || argv.includes('--version')) {
+      const asked = await parseArguments(parser(null), argv).catch(() => undefined);
+      if (asked !== undefined && 'output' in asked) {
+        process.stdout.write(`${await fitHelp(parser, argv, asked.output, helpWidth)}\n`);
+        return;
+      }
+    }
+    await parser(helpWidth).parseAsync(argv);
   } catch (error) {
     process.exit(reportError(process.stderr, error, { program: 'panda-server', verbose }));
   }

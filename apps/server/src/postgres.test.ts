@@ -93,6 +93,26 @@ describePostgres('PostgreSQL going away under a running server', () => {
     expect(recovered).toBe(200);
     expect(await secretsOf(server.url, token)).toEqual({ ...acknowledged, AFTER: 'after' });
   });
+
+  it('leaves an import whole or absent when the database stops while it runs', async () => {
+    const token = await server.token('importer');
+    const secrets = Array.from({ length: 400 }, (_, index) => ({ key: `IMPORTED_${index}`, value: `${index}-`.padEnd(20_000, 'x') }));
+    // The stop races the import: whichever wins, the batch must be all there or not there at all.
+    const importing = call(server.url, token, ApiPath.importSecrets, { secrets }).catch(() => ({ status: 0, json: null }));
+    await cluster.stop();
+    const { status } = await importing;
+    await cluster.start();
+    let stored: Record<string, string> | undefined;
+    for (let attempt = 0; attempt < 60 && stored === undefined; attempt += 1) {
+      const answer = await call(server.url, token, ApiPath.getUserSecrets);
+      if (answer.status === 200) stored = JSON.parse(answer.json.data as string) as Record<string, string>;
+      else await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const keys = Object.keys(stored ?? {});
+    expect(keys.length === 0 || keys.length === secrets.length).toBe(true);
+    // An acknowledged import is all there (a failure reported while the commit landed may leave it whole too).
+    if (status === 200) expect(keys).toHaveLength(secrets.length);
+  }, 120_000);
 });
 
 describePostgres('panda-server migrate', () => {

@@ -13,6 +13,7 @@ async function roundTrip(args: string[], declare: (parser: Argv) => Argv = (pars
     version: '1.0.0',
     wrap: 80,
     epilogue: '',
+    examples: [],
     options: declare,
     read: readConnectionOptions,
     run: async (flags) => {
@@ -53,6 +54,7 @@ describe('connection options', () => {
         version: '1.0.0',
         wrap: 120,
         epilogue: '',
+        examples: [],
         options: (parser) => addConnectionOptions(parser, { role }),
         read: () => undefined,
         run: async () => 0,

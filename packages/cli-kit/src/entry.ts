@@ -10,6 +10,23 @@ export interface CliProcess extends OutputStreams {
   /** `process.argv`: node, the script, then the arguments. */
   argv: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
+  /** Ends the process; given, a closed stdout or stderr ends it quietly (see endQuietlyOnClosedOutput). */
+  exit?(code?: number): void;
+}
+
+/**
+ * Makes a reader that stops reading (`pbook list-secrets | head -1`) end the program quietly with
+ * exit 0, as git and other Unix tools do, instead of crashing with an EPIPE stack trace: once a
+ * stream's reader is gone, what is left to write has nowhere to go. Other stream errors are
+ * left alone.
+ */
+export function endQuietlyOnClosedOutput(streams: readonly NodeJS.WritableStream[], exit: (code: number) => void): void {
+  for (const stream of streams) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') exit(0);
+      else throw error;
+    });
+  }
 }
 
 /** The client package's export a CLI makes its client with. */
@@ -73,6 +90,7 @@ export function cliContext<Options, Client>(
   packageJson: string,
   loadClient: () => Promise<ClientModule<Options, Client>>,
 ): CliContext<Options, Client> {
+  if (proc.exit !== undefined) endQuietlyOnClosedOutput([proc.stdout, proc.stderr], proc.exit);
   return {
     args: hideBin([...proc.argv]),
     version: packageVersion(packageJson),

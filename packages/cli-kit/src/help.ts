@@ -19,6 +19,60 @@ export interface EpilogueText {
   exitCodes: readonly string[];
 }
 
+/** `words` joined by spaces into lines of at most `width` characters; a longer word gets a line of its own. */
+function fill(words: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
+/**
+ * A help text laid out by yargs on unbounded lines, wrapped to `width` columns between words only
+ * (yargs' own wrapping cuts words in two). A row of a column table (`  --name  meaning [type]`)
+ * goes on under its meaning column while that column keeps at least a third of the width; other
+ * lines go on at their own indentation.
+ *
+ * @example
+ * wrapHelp('  --vo  your VO, sent as Origin  [string]', 24)
+ * // '  --vo  your VO, sent as\n        Origin [string]'
+ */
+export function wrapHelp(text: string, width: number): string {
+  return text
+    .split('\n')
+    .flatMap((line) => {
+      if (line.length <= width) return [line];
+      const column = /^(\s*\S(?:.*?\S)?\s{2,})\S/.exec(line);
+      const leading = /^\s*/.exec(line)?.[0].length ?? 0;
+      const head = column?.[1] !== undefined && column[1].length <= (width * 2) / 3 ? column[1] : ' '.repeat(leading);
+      const indent = ' '.repeat(head.length);
+      const [first = '', ...rest] = fill(line.slice(head.length).split(/\s+/).filter(Boolean), Math.max(width - head.length, 1));
+      return [`${head}${first}`, ...rest.map((part) => `${indent}${part}`)];
+    })
+    .join('\n');
+}
+
+/**
+ * The "Examples:" section of a help: each command line on its own line, what it does indented
+ * under it. yargs' own two-column examples cut long command lines in the middle of a word; this
+ * text is wrapped like the rest of the help, between words. `$0` stands for the program's name.
+ *
+ * @example
+ * examplesText('pbook', [['$0 list-secrets', 'a table on a terminal']])
+ * // 'Examples:\n  pbook list-secrets\n      a table on a terminal'
+ */
+export function examplesText(name: string, examples: ReadonlyArray<readonly [command: string, meaning: string]>): string {
+  return ['Examples:', ...examples.flatMap(([command, meaning]) => [`  ${command.replace(/\$0/g, name)}`, `      ${meaning}`])].join('\n');
+}
+
 /**
  * The text under a program's help: what it does, the environment variables it reads (the
  * connection variables of every program, then its own) and its exit codes.

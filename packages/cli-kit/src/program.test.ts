@@ -98,13 +98,14 @@ async function run(args: string[], program: Partial<Program<unknown>> = {}): Pro
     version: '1.2.3',
     wrap: 80,
     epilogue: 'The end.',
+    examples: [],
     options: (parser) => parser.option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'stacks' }).option('n', { type: 'string' }),
     read: (argv) => argv.n,
     run: async (parsed) => {
       ran.push(parsed);
       return 0;
     },
-    ...program,
+    ...(program as Partial<Program<unknown>> & { examples?: Program<unknown>["examples"] }),
   });
   return { code, stdout: stdout.text(), stderr: stderr.text(), ran };
 }

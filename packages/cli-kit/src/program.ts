@@ -1,6 +1,9 @@
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { ExitCode, PandaError, exitCodeFor, isPandaError } from '@panda-secrets/protocol';
+import { completionRequest, completionScript, completionShell, optionsFor } from './completion.js';
+import { closestWord } from './suggest.js';
+import { examplesText, wrapHelp } from './help.js';
 
 /** Where a program writes: results to stdout, messages and errors to stderr. */
 export interface OutputStreams {
@@ -15,8 +18,10 @@ export interface ParserSettings {
   version: string;
   /** The usage line, `$0` standing for the name; without it yargs lists the commands. */
   usage?: string;
-  /** The width help is wrapped to. */
+  /** The widest help is wrapped to; on a narrower terminal, its width. */
   wrap: number;
+  /** Command lines with what each does, shown under "Examples:" in the help. */
+  examples: readonly (readonly [command: string, meaning: string])[];
   /** The text under the help, see epilogue(). */
   epilogue: string;
   /** Declares the program's options; help lists them in this order, then --help and --version. */
@@ -39,6 +44,11 @@ export interface Program<Parsed> extends ParserSettings {
    * depends on what was typed (asked only then, after parsing).
    */
   extraUsageHint?(): string | undefined;
+  /**
+   * Values to offer for the word being completed (`current`) after `words`, besides commands and
+   * options: pbook offers the names of the user's secrets. Never runs a command.
+   */
+  complete?(words: readonly string[], current: string): Promise<string[]>;
 }
 
 type ParseResult = { argv: Record<string, unknown> } | { output: string };
@@ -47,11 +57,11 @@ type ParseResult = { argv: Record<string, unknown> } | { output: string };
  * Parses without letting yargs print or exit: --help and --version come back as `output`. With
  * `hasCommands`, an unknown first word is reported by name as an unknown command.
  */
-export async function parseArguments(parser: Argv, args: readonly string[], hasCommands = false): Promise<ParseResult> {
+export async function parseArguments(parser: Argv, args: readonly string[], commands?: readonly string[]): Promise<ParseResult> {
   const { error, argv, output } = await new Promise<{ error: Error | undefined; argv: Record<string, unknown>; output: string }>((resolve) => {
     parser.parse([...args], {}, (failure, parsed, text) => resolve({ error: failure ?? undefined, argv: parsed, output: text }));
   });
-  if (error !== undefined) throw usageError(error, args, hasCommands);
+  if (error !== undefined) throw usageError(error, args, commands);
   return output === '' ? { argv } : { output };
 }
 
@@ -62,18 +72,21 @@ const UNKNOWN_ARGUMENTS = /^Unknown arguments?: (.*)$/s;
  * often a secret value typed where it does not belong: unknown options are named, stray words
  * only counted, and the yargs error (which quotes them) is not kept as the cause.
  */
-function usageError(error: Error, args: readonly string[], hasCommands: boolean): PandaError {
+function usageError(error: Error, args: readonly string[], commands: readonly string[] | undefined): PandaError {
   const unknown = UNKNOWN_ARGUMENTS.exec(error.message);
   if (unknown === null) return new PandaError('USAGE', error.message, { cause: error });
   const options = new Set(args.filter((arg) => arg.startsWith('-')).map((arg) => arg.replace(/^-+/, '').split('=')[0]));
-  const command = hasCommands ? args.find((arg) => !arg.startsWith('-')) : undefined;
+  const command = commands !== undefined ? args.find((arg) => !arg.startsWith('-')) : undefined;
   let words = unknown[1]?.split(', ') ?? [];
   const unknownCommand = command !== undefined && words[0] === command;
   if (unknownCommand) words = words.slice(1);
   const named = words.filter((word) => options.has(word)).map((word) => (word.length === 1 ? `-${word}` : `--${word}`));
   const stray = words.length - named.length;
+  // A mistyped command is offered its nearest command; a word far from every command may be a
+  // secret value and is not echoed back in a suggestion.
+  const suggestion = unknownCommand && command !== undefined ? closestWord(command, commands ?? []) : undefined;
   const parts = [
-    ...(unknownCommand ? [`unknown command ${JSON.stringify(command)}`] : []),
+    ...(unknownCommand ? [`unknown command ${JSON.stringify(command)}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`] : []),
     ...(named.length > 0 ? [`unknown option${named.length > 1 ? 's' : ''} ${named.join(', ')}`] : []),
     ...(stray > 0 ? [`${stray} unexpected argument${stray > 1 ? 's' : ''} (not shown, as ${stray > 1 ? 'they' : 'it'} may hold a secret)`] : []),
   ];
@@ -112,17 +125,69 @@ export function reportError(stderr: NodeJS.WritableStream, error: unknown, repor
   return isPandaError(error) ? exitCodeFor(error.code) : ExitCode.ERROR;
 }
 
-function createParser(program: ParserSettings): Argv {
-  const parser = yargs().scriptName(program.name).locale('en').exitProcess(false).strict().wrap(program.wrap);
+/** The terminal's width in columns when `stream` is a terminal that says, else undefined. */
+export function columnsOf(stream: NodeJS.WritableStream): number | undefined {
+  const { isTTY, columns } = stream as { isTTY?: boolean; columns?: number };
+  return isTTY === true && typeof columns === 'number' && columns > 0 ? columns : undefined;
+}
+
+/** The names of the commands a parser has, as typed (without their positional arguments). */
+function commandNames(parser: Argv): string[] {
+  const usage = (parser as unknown as { getInternalMethods(): { getUsageInstance(): { getCommands(): [string, string, boolean, string[]][] } } })
+    .getInternalMethods()
+    .getUsageInstance();
+  return usage
+    .getCommands()
+    .flatMap(([command, , , aliases]) => [command, ...aliases])
+    .map((command) => command.split(' ')[0] ?? '')
+    .filter((name) => name !== '' && name !== '$0');
+}
+
+function createParser(program: ParserSettings, width: number | null = null): Argv {
+  const parser = yargs().scriptName(program.name).locale('en').exitProcess(false).strict().wrap(width);
   if (program.usage !== undefined) parser.usage(program.usage);
+  const examples = program.examples.length === 0 ? [] : [examplesText(program.name, program.examples), ''];
   program
     .options(parser)
     .help()
     .alias('help', 'h')
-    .version(program.version)
-    .epilogue(program.epilogue);
+    .version(program.version);
+  const epilogueText = [...examples, program.epilogue].join('\n');
+  if (epilogueText !== '') parser.epilogue(epilogueText);
   program.commands?.(parser);
   return parser;
+}
+
+const words = (text: string): string[] => text.split(/\s+/).filter(Boolean);
+
+/**
+ * The help (or version) text `unbounded`, laid out by yargs on unbounded lines, fitted to `width`
+ * columns. yargs' own layout at that width (types aligned on the right) is kept when it cut no
+ * word in two, which it does when a column is narrow; else wrapHelp wraps it between words.
+ * `build` makes the program's parser with yargs' wrap width (null: unbounded).
+ *
+ * @example
+ * await fitHelp((width) => makeParser().wrap(width), ['--help'], unbounded, 60)
+ */
+export async function fitHelp(build: (width: number | null) => Argv, args: readonly string[], unbounded: string, width: number): Promise<string> {
+  const laidOut = await parseArguments(build(width), args).catch(() => undefined);
+  if (laidOut !== undefined && 'output' in laidOut && words(laidOut.output).join(' ') === words(unbounded).join(' ')) return laidOut.output;
+  return wrapHelp(unbounded, width);
+}
+
+/**
+ * What the completion scripts ask for: the commands, options and (through `complete`) values that
+ * fit the word being typed after `words`. Nothing is run.
+ */
+async function completions<T>(program: Program<T>, words: readonly string[]): Promise<string[]> {
+  const current = words.at(-1) ?? '';
+  const before = words.slice(0, -1);
+  const options = async () => optionsFor(createParser(program), before);
+  if (current.startsWith('-')) return (await options()).filter((option) => option.startsWith(current));
+  const commands = program.commands !== undefined && before.every((word) => word.startsWith('-')) ? [...commandNames(createParser(program)), 'completion'] : [];
+  const values = (await program.complete?.(before, current).catch(() => [])) ?? [];
+  const offered = [...commands, ...values].filter((word) => word.startsWith(current));
+  return offered.length > 0 || current !== '' ? offered : options();
 }
 
 /**
@@ -140,13 +205,26 @@ function createParser(program: ParserSettings): Argv {
  *   run: (parsed) => runPrun(deps, parsed),
  * });
  */
-export async function runProgram<T>(io: OutputStreams, args: readonly string[], program: Program<T>): Promise<number> {
+export async function runProgram<T>(io: OutputStreams & { env?: Readonly<Record<string, string | undefined>> }, args: readonly string[], program: Program<T>): Promise<number> {
+  // yargs' hidden completion flag only ever lists completions, whatever else the line holds.
+  const completing = completionRequest(args);
+  if (completing !== undefined) {
+    const offered = await completions(program, completing);
+    io.stdout.write(offered.map((word) => `${word}\n`).join(''));
+    return ExitCode.OK;
+  }
   let argv: Record<string, unknown>;
   let parsed: T;
   try {
-    const result = await parseArguments(createParser(program), args, program.commands !== undefined);
+    if (args[0] === 'completion') {
+      io.stdout.write(await completionScript(program.name, completionShell(args.slice(1), io.env ?? {})));
+      return ExitCode.OK;
+    }
+    const parser = createParser(program);
+    const result = await parseArguments(parser, args, program.commands === undefined ? undefined : commandNames(parser));
     if ('output' in result) {
-      io.stdout.write(`${result.output}\n`);
+      const width = Math.min(program.wrap, columnsOf(io.stdout) ?? program.wrap);
+      io.stdout.write(`${await fitHelp((wrap) => createParser(program, wrap), args, result.output, width)}\n`);
       return ExitCode.OK;
     }
     argv = result.argv;

@@ -4,9 +4,11 @@ import { ApiPath } from '@panda-secrets/protocol';
 import type {
   AcquireJobsResponseData,
   AcquiredJob,
+  ImportSecretsResponseData,
   JobInfo,
   JobLogResponseData,
   JobSpec,
+  SecretMetadata,
   SetUserSecretsRequest,
   SubmitJobsResponseData,
   UpdateJobRequest,
@@ -150,6 +152,27 @@ export class PandaClient {
       throw malformedData('the secrets are not an object of strings');
     }
     return secrets as Record<string, string>;
+  }
+
+  /** Each secret's wire key, size and last update, sorted by key; never a value (our own call). */
+  async getSecretsMetadata(): Promise<SecretMetadata[]> {
+    const data = await this.#call('GET', ApiPath.secretsMetadata);
+    const valid = (entry: unknown): entry is SecretMetadata =>
+      isRecord(entry) && typeof entry.key === 'string' && typeof entry.size === 'number' && typeof entry.updatedAt === 'string';
+    if (!Array.isArray(data) || !data.every(valid)) throw malformedData('the metadata is not a list of {key, size, updatedAt}');
+    return data;
+  }
+
+  /**
+   * Sets every secret of `secrets` (wire key to value) in one request and one transaction: all
+   * of them, or, when one is refused or the server fails, none (our own call).
+   */
+  async importSecrets(secrets: ReadonlyArray<{ key: string; value: string }>): Promise<ImportSecretsResponseData> {
+    const data = await this.#call('POST', ApiPath.importSecrets, { json: { secrets } });
+    if (!isRecord(data) || typeof data.created !== 'number' || typeof data.replaced !== 'number') {
+      throw malformedData('the import result is not {created, replaced}');
+    }
+    return { created: data.created, replaced: data.replaced };
   }
 
   /** Submits jobs; returns them as queued. */

@@ -36,6 +36,20 @@ describe('resolveClientOptions', () => {
     await expect(resolveClientOptions(source({}, { '/empty': '\n' }), { tokenFile: '/empty' })).rejects.toThrow('is empty');
   });
 
+  it("takes only the scheme and host:port of the address, as PanDA's client does", async () => {
+    const env = { PANDA_AUTH_ID_TOKEN: 't', PANDA_URL_SSL: 'https://panda.example:25443/server/panda' };
+    expect((await resolveClientOptions(source(env), {})).server).toBe('https://panda.example:25443');
+    expect((await resolveClientOptions(source(env), { server: 'http://127.0.0.1:25080/server/panda/?x=1#y' })).server).toBe('http://127.0.0.1:25080');
+  });
+
+  it('refuses a token of more than one word, saying so rather than failing later as unreachable', async () => {
+    await expect(resolveClientOptions(source({}, { '/two': 'first\nsecond\n' }), { tokenFile: '/two' })).rejects.toMatchObject({
+      code: 'AUTH_REQUIRED',
+      message: 'the token file "/two" (--token-file) holds more than one word: a token is a single line without spaces; write only the token there',
+    });
+    await expect(resolveClientOptions(source({ PANDA_AUTH_ID_TOKEN: 'a b' }), {})).rejects.toMatchObject({ code: 'AUTH_REQUIRED' });
+  });
+
   it('refuses a server address that is not an http(s) URL', async () => {
     const env = { PANDA_AUTH_ID_TOKEN: 't' };
     await expect(resolveClientOptions(source(env), { server: 'not a url' })).rejects.toMatchObject({ code: 'CONFIG' });

@@ -31,6 +31,16 @@ function giveTokenHint(role: TokenRole): string {
   );
 }
 
+/**
+ * A token is one word: a line break or space inside it (two tokens pasted, a wrapped copy) would
+ * otherwise fail deep in the HTTP layer as if the server could not be reached.
+ */
+function assertOneToken(token: string, origin: string): void {
+  if (/[\s\x00-\x1f\x7f]/.test(token)) {
+    throw new PandaError('AUTH_REQUIRED', `${origin} holds more than one word: a token is a single line without spaces; write only the token there`);
+  }
+}
+
 /** What to say when no token was given: the three ways to give one, and how to get one. */
 export function noTokenMessage(role: TokenRole = 'user'): string {
   return (
@@ -53,6 +63,7 @@ async function readNamedFile(source: ConnectionSource, path: string, what: strin
 async function readTokenFile(source: ConnectionSource, path: string, from: string): Promise<string> {
   const token = (await readNamedFile(source, path, 'token file', from, 'AUTH_REQUIRED')).trim();
   if (token === '') throw new PandaError('AUTH_REQUIRED', `the token file "${path}" (${from}) is empty`);
+  assertOneToken(token, `the token file "${path}" (${from})`);
   return token;
 }
 
@@ -60,7 +71,10 @@ async function readTokenFile(source: ConnectionSource, path: string, from: strin
 async function givenToken(source: ConnectionSource, options: ConnectionOptions): Promise<{ token: string; from: string } | undefined> {
   if (options.tokenFile !== undefined) return { token: await readTokenFile(source, options.tokenFile, '--token-file'), from: '--token-file' };
   const token = source.env.PANDA_AUTH_ID_TOKEN?.trim();
-  if (token) return { token, from: 'PANDA_AUTH_ID_TOKEN' };
+  if (token) {
+    assertOneToken(token, 'PANDA_AUTH_ID_TOKEN');
+    return { token, from: 'PANDA_AUTH_ID_TOKEN' };
+  }
   const file = source.env.OIDC_AUTH_TOKEN_FILE;
   if (file) return { token: await readTokenFile(source, file, 'OIDC_AUTH_TOKEN_FILE'), from: 'OIDC_AUTH_TOKEN_FILE' };
   return undefined;
@@ -91,7 +105,9 @@ function resolveServer(source: ConnectionSource, options: ConnectionOptions): st
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new PandaError('CONFIG', `the server address "${server}" (${from}) must start with http:// or https://`);
   }
-  return server;
+  // As PanDA's own client does, only the scheme and host:port are taken: PanDA users have
+  // PANDA_URL_SSL=https://host:25443/server/panda, and every call goes to /api/v1/... there.
+  return url.origin;
 }
 
 interface Resolved {

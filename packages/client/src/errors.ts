@@ -52,6 +52,8 @@ const TLS_CERTIFICATE_CODES = new Set([
   'CERT_NOT_YET_VALID',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
+/** OpenSSL's words when what answered an https:// address does not speak TLS (say, plain HTTP). */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|http request/i;
 
 /**
  * The error for a request that got no HTTP answer, naming what was called (`panda-server`, `the
@@ -66,6 +68,14 @@ export function unreachableError(server: string, error: unknown, what = 'panda-s
       'CONFIG',
       `the TLS certificate of ${what} at ${server} is not trusted (${code}); if it comes from a private CA, ` +
         'give that CA\'s PEM file with --ca-file or PANDA_CA_FILE',
+      { cause: error },
+    );
+  }
+  if (server.startsWith('https:') && NOT_TLS.test(String((error as Error).message ?? ''))) {
+    return new PandaError(
+      'SERVER_UNREACHABLE',
+      `${what} at ${server} does not answer HTTPS: if it serves plain HTTP (as it does without --tls-cert), ` +
+        `use the address with http://, else check that the address names the right port`,
       { cause: error },
     );
   }

@@ -58,4 +58,7 @@ export type {
   UpdateJobRequest,
   SecretBundle,
   AuthConfig,
+  SecretMetadata,
+  ImportSecretsRequest,
+  ImportSecretsResponseData,
 } from './wire.js';

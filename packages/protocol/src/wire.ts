@@ -19,7 +19,32 @@ export const ApiPath = {
   acquireJobs: '/api/v1/pilot/acquire_jobs',
   updateJob: '/api/v1/pilot/update_job',
   health: '/api/v1/health',
+  /** Ours, beside PanDA's two calls: each secret's name, size and last update, never a value. */
+  secretsMetadata: '/api/v1/secrets/metadata',
+  /** Ours: set several secrets in one transaction, all or none. */
+  importSecrets: '/api/v1/secrets/import',
 } as const;
+
+/** One secret as `secrets/metadata` describes it: no value. */
+export interface SecretMetadata {
+  /** The wire key: `NAME`, or `___file___:NAME` for a file. */
+  key: string;
+  /** Bytes of the value as UTF-8, or of the file. */
+  size: number;
+  /** When it was last set, ISO 8601 in UTC. */
+  updatedAt: string;
+}
+
+/** Body of `secrets/import`: secrets by wire key, each value as set_user_secrets takes it. */
+export interface ImportSecretsRequest {
+  secrets: Array<{ key: string; value: string }>;
+}
+
+/** What `secrets/import` stored: how many secrets it created and how many it replaced. */
+export interface ImportSecretsResponseData {
+  created: number;
+  replaced: number;
+}
 
 /** Body of `set_user_secrets`: key and value strings upsert; value null deletes; key null deletes all. */
 export interface SetUserSecretsRequest {

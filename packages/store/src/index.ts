@@ -13,6 +13,7 @@ export type {
   JobRow,
   JobUpdateInput,
   PutSecretInput,
+  SecretWrite,
   Quota,
   Store,
   StoredSecret,

@@ -4,7 +4,7 @@ import type { AuditColumns, JobColumns, SecretColumns } from './rows.js';
 import { POSTGRES_MIGRATIONS, applyMigrations, inTransaction } from './postgres-migrations.js';
 import {
   assertJobUpdatable,
-  assertWithinQuota,
+  assertBatchWithinQuota,
   claimCount,
   deletionCandidates,
   fitLogChunk,
@@ -173,25 +173,31 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   let closing: Promise<void> | undefined;
 
   const methods: StoreMethods = {
-    putSecret: (input, quota, audit) =>
+    putSecret: (input, quota, audit) => {
+      const { owner, ...write } = input;
+      return methods.putSecrets(owner, [write], quota, audit);
+    },
+    putSecrets: (owner, inputs, quota, audit) =>
       transaction(async (client) => {
-        // Serializes this owner's writers, so two can never both pass the quota check.
-        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [OWNER_LOCK_NAMESPACE, input.owner]);
+        // The same per-owner lock as putSecret: no other writer can pass the quota check meanwhile.
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [OWNER_LOCK_NAMESPACE, owner]);
         const usage = await client.query<{ count: string; bytes: string }>(
-          'SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes FROM secrets WHERE owner = $1 AND key <> $2',
-          [input.owner, input.key],
+          'SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes FROM secrets WHERE owner = $1 AND key <> ALL($2::text[])',
+          [owner, inputs.map((input) => input.key)],
         );
         const { count, bytes } = usage.rows[0]!;
-        assertWithinQuota(input.key, input.size, { count: Number(count), bytes: Number(bytes) }, quota);
+        assertBatchWithinQuota(inputs, { count: Number(count), bytes: Number(bytes) }, quota);
         const at = now();
-        await client.query(
-          `INSERT INTO secrets (owner, key, ciphertext, key_id, size, created_at, updated_at, revision)
-           VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
-           ON CONFLICT (owner, key) DO UPDATE SET ciphertext = excluded.ciphertext, key_id = excluded.key_id,
-             size = excluded.size, updated_at = excluded.updated_at, revision = excluded.revision`,
-          [input.owner, input.key, input.ciphertext, input.keyId, input.size, at, newRevision()],
-        );
-        await writeAudit(client, audit, at);
+        for (const input of inputs) {
+          await client.query(
+            `INSERT INTO secrets (owner, key, ciphertext, key_id, size, created_at, updated_at, revision)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+             ON CONFLICT (owner, key) DO UPDATE SET ciphertext = excluded.ciphertext, key_id = excluded.key_id,
+               size = excluded.size, updated_at = excluded.updated_at, revision = excluded.revision`,
+            [owner, input.key, input.ciphertext, input.keyId, input.size, at, newRevision()],
+          );
+          await writeAudit(client, { ...audit, key: input.key }, at);
+        }
       }),
     getSecrets: async (owner, keys) =>
       (

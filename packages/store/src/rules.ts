@@ -44,6 +44,28 @@ export function assertWithinQuota(key: string, size: number, others: QuotaUsage,
   );
 }
 
+/**
+ * Throws QUOTA_EXCEEDED when storing the batch `inputs` would take the owner past either cap.
+ * `others` must exclude the batch's keys, so a secret the batch replaces counts only once.
+ */
+export function assertBatchWithinQuota(inputs: readonly { key: string; size: number }[], others: QuotaUsage, quota: Quota): void {
+  const [only] = inputs;
+  if (inputs.length === 1 && only !== undefined) {
+    assertWithinQuota(only.key, only.size, others, quota);
+    return;
+  }
+  const size = inputs.reduce((sum, input) => sum + input.size, 0);
+  const count = others.count + inputs.length;
+  const bytes = others.bytes + size;
+  if (count <= quota.maxSecrets && bytes <= quota.maxTotalBytes) return;
+  throw new PandaError(
+    'QUOTA_EXCEEDED',
+    `storing these ${inputs.length} secrets (${size} bytes) would make ${count} secrets of ${bytes} bytes in total; ` +
+      `you have ${others.count} other secrets of ${others.bytes} bytes and the limits are ` +
+      `${quota.maxSecrets} secrets and ${quota.maxTotalBytes} bytes per user: nothing was changed`,
+  );
+}
+
 /** How many jobs a claim of `limit` may take: a whole number, never negative. */
 export function claimCount(limit: number): number {
   return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;

@@ -5,7 +5,7 @@ import { toAudit, toJob, toSecret } from './rows.js';
 import type { AuditColumns, JobColumns, SecretColumns } from './rows.js';
 import {
   assertJobUpdatable,
-  assertWithinQuota,
+  assertBatchWithinQuota,
   claimCount,
   deletionCandidates,
   fitLogChunk,
@@ -15,7 +15,7 @@ import {
   withStoreErrors,
 } from './rules.js';
 import type { JobOwnership, QuotaUsage, StoreClock, StoreMethods } from './rules.js';
-import type { AuditInput, Store } from './types.js';
+import type { AuditInput, Quota, SecretWrite, Store } from './types.js';
 
 export interface SqliteStoreOptions extends StoreClock {
   /** The database file; created (with its directory) when missing. */
@@ -128,8 +128,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   const ms = () => now().getTime();
 
   const statements = {
-    usageExcept: db.prepare<[string, string], QuotaUsage>(
-      'SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes FROM secrets WHERE owner = ? AND key <> ?',
+    usageExceptKeys: db.prepare<[string, string], QuotaUsage>(
+      'SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes FROM secrets WHERE owner = ? AND key NOT IN (SELECT value FROM json_each(?))',
     ),
     upsertSecret: db.prepare(
       `INSERT INTO secrets (owner, key, ciphertext, key_id, size, created_at, updated_at, revision)
@@ -201,13 +201,22 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     return (...args: A) => transaction.immediate(...args);
   }
 
+  /** Upserts an owner's secrets, all or none, after checking the quota for all of them. */
+  const putSecrets = write((owner: string, inputs: readonly SecretWrite[], quota: Quota, audit: AuditInput) => {
+    assertBatchWithinQuota(inputs, statements.usageExceptKeys.get(owner, JSON.stringify(inputs.map((input) => input.key)))!, quota);
+    const at = ms();
+    for (const input of inputs) {
+      statements.upsertSecret.run({ ...input, owner, at, revision: newRevision() });
+      writeAudit({ ...audit, key: input.key }, at);
+    }
+  });
+
   const methods: StoreMethods = {
-    putSecret: write((input, quota, audit) => {
-      assertWithinQuota(input.key, input.size, statements.usageExcept.get(input.owner, input.key)!, quota);
-      const at = ms();
-      statements.upsertSecret.run({ ...input, at, revision: newRevision() });
-      writeAudit(audit, at);
-    }),
+    putSecret: (input, quota, audit) => {
+      const { owner, ...write } = input;
+      putSecrets(owner, [write], quota, audit);
+    },
+    putSecrets: (owner, inputs, quota, audit) => putSecrets(owner, inputs, quota, audit),
     getSecrets: (owner, keys) =>
       statements.ownerSecrets.all({ owner, keys: keys === undefined ? null : JSON.stringify(keys) }).map(toSecret),
     deleteSecret: write((owner, key, audit) => {

@@ -48,6 +48,9 @@ export interface PutSecretInput {
   size: number;
 }
 
+/** One secret of a batch written by putSecrets: its owner is the batch's. */
+export type SecretWrite = Omit<PutSecretInput, 'owner'>;
+
 export interface JobRow {
   id: string;
   owner: string;
@@ -90,6 +93,12 @@ export interface CiphertextUpdate {
 export interface Store {
   /** Upserts one secret after checking the owner's quota, and records the audit entry, atomically. */
   putSecret(input: PutSecretInput, quota: Quota, audit: AuditInput): Promise<void>;
+  /**
+   * Upserts several secrets of one owner in one transaction, all or none: the quota is checked
+   * for the batch as a whole (the secrets it replaces counted once), and each secret gets the
+   * audit entry `audit` with its key. Keys must be distinct.
+   */
+  putSecrets(owner: string, inputs: readonly SecretWrite[], quota: Quota, audit: AuditInput): Promise<void>;
   /** The owner's secrets (only those keys, when given), sorted by key. */
   getSecrets(owner: string, keys?: readonly string[]): Promise<StoredSecret[]>;
   /**

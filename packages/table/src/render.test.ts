@@ -1,5 +1,6 @@
+import stringWidth from 'string-width';
 import { describe, expect, it } from '@jest/globals';
-import { renderRows, renderSecrets, secretEntries, truncateValue } from './index.js';
+import { relativeTime, renderRows, renderSecrets, secretEntries, truncateValue } from './index.js';
 
 const LONG = 'H4sIABmjwWEAA+3TTU7DMBAF4P2cwhdI6m4QAtGMEULxKCrgSB'; // 50 characters
 const SEED = {
@@ -81,18 +82,40 @@ describe('renderSecrets', () => {
     expect(output).toBe('K\tenv\ta\\tb\\nc\\rd\\\\e\n');
   });
 
-  it('renders stable JSON with the same truncation', () => {
+  it('renders stable JSON with whole values, also without full: a program cannot tell a cut value', () => {
     expect(renderSecrets(entries, { format: 'json', full: false, color: true })).toBe(
       `${JSON.stringify(
         [
           { key: 'MY_SECRET', type: 'env', value: 'random_string' },
           { key: 'MY_SECRET_DIC', type: 'env', value: '{"a_key": "a_value"}' },
-          { key: 'my_secret_file.dat', type: 'file', value: `${LONG}...` },
+          { key: 'my_secret_file.dat', type: 'file', value: `${LONG}-tail` },
         ],
         null,
         2,
       )}\n`,
     );
+  });
+
+  it('adds size and the time of the last update when the server described the secrets', () => {
+    const now = new Date('2026-11-27T12:00:00.000Z');
+    const described = secretEntries({ A: 'x'.repeat(60), '___file___:f.dat': 'AAE=' }, [
+      { key: 'A', size: 60, updatedAt: '2026-11-27T11:55:00.000Z' },
+      { key: '___file___:f.dat', size: 2048, updatedAt: '2026-11-20T12:00:00.000Z' },
+    ]);
+    expect(renderSecrets(described, { format: 'table', full: false, color: false, now }).split('\n').slice(3, 5)).toEqual([
+      `│ A     │ env  │ 60 B   │ 5 minutes ago │ ${'x'.repeat(50)}... │`,
+      `│ f.dat │ file │ 2.0 kB │ 7 days ago    │ AAE=${' '.repeat(49)} │`,
+    ]);
+    expect(renderSecrets(described, { format: 'plain', full: false, color: false, now })).toBe(
+      `A\tenv\t${'x'.repeat(50)}...\t60\t2026-11-27T11:55:00.000Z\nf.dat\tfile\tAAE=\t2048\t2026-11-20T12:00:00.000Z\n`,
+    );
+    expect(JSON.parse(renderSecrets(described, { format: 'json', full: false, color: false, now }))).toEqual([
+      { key: 'A', type: 'env', value: 'x'.repeat(60), size: 60, updatedAt: '2026-11-27T11:55:00.000Z' },
+      { key: 'f.dat', type: 'file', value: 'AAE=', size: 2048, updatedAt: '2026-11-20T12:00:00.000Z' },
+    ]);
+    expect(relativeTime(new Date('2026-11-27T11:59:30.000Z'), now)).toBe('just now');
+    expect(relativeTime(new Date('2026-11-26T11:00:00.000Z'), now)).toBe('yesterday');
+    expect(relativeTime(new Date('2026-09-01T00:00:00.000Z'), now)).toBe('2026-09-01');
   });
 
   it('renders no secrets as an empty head-only table, no rows, or []', () => {
@@ -109,15 +132,15 @@ describe('renderSecrets at a terminal width', () => {
   const full = (width: number | undefined, format: 'table' | 'plain' | 'json' = 'table') =>
     renderSecrets(entries, { format, full: true, color: false, width });
 
-  it('wraps the values within the width, anywhere in a word', () => {
+  it('wraps the values within the width, between words where there are spaces, else anywhere', () => {
     expect(full(50)).toBe(
       [
         '┌────────────────────┬──────┬────────────────────┐',
         '│ Key                │ Type │ Value              │',
         '├────────────────────┼──────┼────────────────────┤',
         '│ MY_SECRET          │ env  │ random_string      │',
-        '│ MY_SECRET_DIC      │ env  │ {"a_key": "a_value │',
-        '│                    │      │ "}                 │',
+        '│ MY_SECRET_DIC      │ env  │ {"a_key":          │',
+        '│                    │      │ "a_value"}         │',
         '│ my_secret_file.dat │ file │ H4sIABmjwWEAA+3TTU │',
         '│                    │      │ 7DMBAF4P2cwhdI6m4Q │',
         '│                    │      │ AtGMEULxKCrgSB-tai │',
@@ -141,13 +164,44 @@ describe('renderSecrets at a terminal width', () => {
     ]);
   });
 
-  it('keeps the last column as wide as its head on a very narrow terminal', () => {
-    expect(full(10).split('\n').slice(0, 4)).toEqual([
-      '┌────────────────────┬──────┬───────┐',
-      '│ Key                │ Type │ Value │',
-      '├────────────────────┼──────┼───────┤',
-      '│ MY_SECRET          │ env  │ rando │',
+  it('keeps each column as wide as its head on a terminal too narrow for the heads', () => {
+    expect(full(10).split('\n').slice(0, 5)).toEqual([
+      '┌─────┬──────┬───────┐',
+      '│ Key │ Type │ Value │',
+      '├─────┼──────┼───────┤',
+      '│ MY_ │ env  │ rando │',
+      '│ SEC │      │ m_str │',
     ]);
+  });
+
+  const width = (line: string) => stringWidth(line);
+  const long = secretEntries({ A_VERY_LONG_SECRET_NAME_THAT_GOES_ON_AND_ON: 'v'.repeat(80), '___file___:f.dat': 'x' });
+
+  it.each([40, 60, 200])('fits %i columns, wrapping a long key as well as the value', (columns) => {
+    const table = renderSecrets(long, { format: 'table', full: true, color: true, width: columns });
+    const lines = table.trimEnd().split('\n');
+    for (const line of lines) expect(width(line)).toBeLessThanOrEqual(columns);
+    // Every character is still there, in order, once the borders and padding are taken away.
+    const cellText = (column: number) => lines.slice(3, -1).map((line) => line.split('│')[column]?.trim() ?? '').join('');
+    expect(cellText(1)).toBe('A_VERY_LONG_SECRET_NAME_THAT_GOES_ON_AND_ONf.dat');
+    expect(cellText(3)).toBe(`${'v'.repeat(80)}x`);
+  });
+
+  it('never splits the escape sequences of a coloured head', () => {
+    for (const columns of [40, 41, 50, 60]) {
+      const table = renderSecrets(long, { format: 'table', full: true, color: true, width: columns });
+      const head = table.split('\n')[1] ?? '';
+      expect(head).toMatch(/^│ \u001b\[1m\u001b\[36mKey\u001b\[39m\u001b\[22m +│ \u001b\[1m\u001b\[36mType\u001b\[39m\u001b\[22m │ \u001b\[1m\u001b\[36mValue\u001b\[39m\u001b\[22m +│$/);
+      expect(table).not.toMatch(/\[3\dm(?!\u001b|Key|Type|Value)/);
+    }
+  });
+
+  it('keeps CJK and emoji whole, measured as two columns each', () => {
+    const value = '秘密のパスワード🔑🐼ok';
+    const table = renderSecrets(secretEntries({ K: value }), { format: 'table', full: true, color: false, width: 24 });
+    const lines = table.trimEnd().split('\n');
+    for (const line of lines) expect(width(line)).toBeLessThanOrEqual(24);
+    expect(lines.slice(3, -1).map((line) => line.split('│')[3]?.trim()).join('')).toBe(value);
   });
 
   it('never wraps plain rows or JSON', () => {

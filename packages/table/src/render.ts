@@ -1,6 +1,7 @@
 import { Chalk } from 'chalk';
 import Table from 'cli-table3';
-import { truncateValue } from './secrets.js';
+import stringWidth from 'string-width';
+import { humanSize, relativeTime, truncateValue } from './secrets.js';
 import type { SecretEntry } from './secrets.js';
 
 /** `table` for people at a terminal, `plain` tab-separated rows for pipes, `json` for programs. */
@@ -11,9 +12,10 @@ export interface RenderOptions {
   /** Colour the table head. Decided by the caller (TTY, NO_COLOR): this package never looks. */
   color: boolean;
   /**
-   * The terminal's width in columns, for `table`: a table wider than this wraps the cells of its
-   * last column to fit, that column never narrower than its head. Plain rows and JSON are never
-   * wrapped, as pipes and programs read whole lines.
+   * The terminal's width in columns, for `table`: a table wider than this narrows its widest
+   * columns (each never narrower than its head) and wraps their cells to fit, measured in screen
+   * columns (CJK and emoji count two). Plain rows and JSON are never wrapped, as pipes and
+   * programs read whole lines.
    */
   width?: number;
 }
@@ -25,27 +27,72 @@ function escapeCell(cell: string): string {
   return cell.replace(/[\\\t\n\r]/g, (char) => ESCAPES[char] ?? char);
 }
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * A cell's text cut into lines of at most `width` screen columns: between words where it has
+ * spaces, else between characters as the screen shows them (a CJK character or an emoji is two
+ * columns and never cut in two), as base64 has no spaces.
+ */
+function wrapCell(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  let used = 0;
+  const breakLine = () => {
+    lines.push(line.trimEnd());
+    line = '';
+    used = 0;
+  };
+  for (const word of text.split(/(?<= )/)) {
+    if (used > 0 && used + stringWidth(word.trimEnd()) > width) breakLine();
+    for (const { segment } of graphemes.segment(word)) {
+      const size = stringWidth(segment);
+      if (used + size > width && line !== '' && segment !== ' ') breakLine();
+      if (segment === ' ' && used === 0 && lines.length > 0) continue;
+      line += segment;
+      used += size;
+    }
+  }
+  lines.push(line.trimEnd());
+  return lines;
+}
+
+/**
+ * The widths of the columns, natural when the table fits `available` columns of text; else the
+ * widest are narrowed to one cap, found by bisection, each column kept at least as wide as its
+ * head (so a head, coloured or not, is never cut).
+ */
+function fitWidths(natural: readonly number[], minimum: readonly number[], available: number): number[] {
+  const capped = (cap: number) => natural.map((width, index) => Math.min(width, Math.max(cap, minimum[index] ?? 1)));
+  const total = (widths: readonly number[]) => widths.reduce((sum, width) => sum + width, 0);
+  if (total(natural) <= available) return [...natural];
+  let low = 1;
+  let high = Math.max(...natural);
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (total(capped(middle)) <= available) low = middle;
+    else high = middle - 1;
+  }
+  return capped(low);
+}
+
 function renderTable(head: string[], rows: string[][], color: boolean, width: number | undefined): string {
   const chalk = new Chalk({ level: color ? 1 : 0 });
-  const render = (layout: Table.TableConstructorOptions = {}): string => {
-    const table = new Table({
-      head: head.map((title) => chalk.bold.cyan(title)),
-      // Empty style lists: cli-table3 would otherwise colour through a library that reads the environment.
-      style: { head: [], border: [], compact: true },
-      ...layout,
-    });
-    table.push(...rows.map((row) => row.map(escapeCell)));
-    return `${table.toString()}\n`;
-  };
-  const natural = render();
-  // The top border has one character per screen column.
-  const top = natural.slice(0, natural.indexOf('\n'));
-  if (width === undefined || top.length <= width) return natural;
-  // The last column starts after the last '┬' (after '┌' when it is the only one) and ends before
-  // '┐'. The other columns keep their widths; its cells wrap anywhere, as base64 has no spaces.
-  const before = Math.max(top.lastIndexOf('┬'), 0) + 1;
-  const last = Math.max(width - before - 1, (head.at(-1) ?? '').length + 2);
-  return render({ colWidths: [...head.slice(0, -1).map(() => null), last], wordWrap: true, wrapOnWordBoundary: false });
+  const cells = rows.map((row) => head.map((_, index) => escapeCell(row[index] ?? '')));
+  const minimum = head.map((title) => stringWidth(title));
+  const natural = head.map((_, index) => Math.max(minimum[index] ?? 0, ...cells.map((row) => stringWidth(row[index] ?? ''))));
+  // Each column has one space of padding on either side, and there are columns + 1 borders.
+  const chrome = head.length * 3 + 1;
+  const widths = width === undefined ? natural : fitWidths(natural, minimum, width - chrome);
+  const table = new Table({
+    // The head is coloured after the widths are set: its escapes are never measured or cut.
+    head: head.map((title) => chalk.bold.cyan(title)),
+    colWidths: widths.map((columnWidth) => columnWidth + 2),
+    // Empty style lists: cli-table3 would otherwise colour through a library that reads the environment.
+    style: { head: [], border: [], compact: true },
+  });
+  table.push(...cells.map((row) => row.map((cell, index) => wrapCell(cell, widths[index] ?? 1).join('\n'))));
+  return `${table.toString()}\n`;
 }
 
 /**
@@ -71,15 +118,48 @@ export function renderRows(head: string[], rows: string[][], options: RenderOpti
   }
 }
 
+/** The narrowest terminal whose table shows Size and Updated. */
+const METADATA_MIN_WIDTH = 60;
+
 /**
- * Renders the secrets list: columns Key, Type and Value, values truncated unless `full`. The JSON
- * form is an array of `{key, type, value}`.
+ * Renders the secrets list: columns Key, Type and Value, and when the entries carry metadata,
+ * Size and Updated (relative to `now` in a table, ISO 8601 in rows and JSON). Values are cut at
+ * 50 characters in tables and rows unless `full`; JSON always carries them whole, since a
+ * program cannot tell a cut value from a whole one. The JSON form is an array of
+ * `{key, type, value}`, plus `size` and `updatedAt` with metadata.
  *
  * @example
  * renderSecrets(secretEntries(await client.getSecrets()), { format: 'table', full: false, color: true })
  */
-export function renderSecrets(entries: SecretEntry[], options: RenderOptions & { full: boolean }): string {
-  const head = options.format === 'json' ? ['key', 'type', 'value'] : ['Key', 'Type', 'Value'];
-  const rows = entries.map((entry) => [entry.key, entry.type, truncateValue(entry.value, options.full)]);
-  return renderRows(head, rows, options);
+export function renderSecrets(entries: SecretEntry[], options: RenderOptions & { full: boolean; now?: Date }): string {
+  const withMetadata = entries.some((entry) => entry.updatedAt !== undefined);
+  if (options.format === 'json') {
+    const objects = entries.map(({ key, type, value, size, updatedAt }) => ({
+      key,
+      type,
+      value,
+      ...(withMetadata ? { size: size ?? null, updatedAt: updatedAt?.toISOString() ?? null } : {}),
+    }));
+    return `${JSON.stringify(objects, null, 2)}\n`;
+  }
+  const value = (entry: SecretEntry) => truncateValue(entry.value, options.full);
+  if (!withMetadata) return renderRows(['Key', 'Type', 'Value'], entries.map((entry) => [entry.key, entry.type, value(entry)]), options);
+  if (options.format === 'plain') {
+    // Size and time go after the value, so scripts that cut the third field keep working.
+    const rows = entries.map((entry) => [entry.key, entry.type, value(entry), String(entry.size ?? ''), entry.updatedAt?.toISOString() ?? '']);
+    return renderRows(['Key', 'Type', 'Value', 'Size', 'Updated'], rows, options);
+  }
+  // Below 60 columns the value would be squeezed to a sliver: size and time give way to it.
+  if (options.width !== undefined && options.width < METADATA_MIN_WIDTH) {
+    return renderRows(['Key', 'Type', 'Value'], entries.map((entry) => [entry.key, entry.type, value(entry)]), options);
+  }
+  const now = options.now ?? new Date();
+  const rows = entries.map((entry) => [
+    entry.key,
+    entry.type,
+    entry.size === undefined ? '' : humanSize(entry.size),
+    entry.updatedAt === undefined ? '' : relativeTime(entry.updatedAt, now),
+    value(entry),
+  ]);
+  return renderRows(['Key', 'Type', 'Size', 'Updated', 'Value'], rows, options);
 }

@@ -1,4 +1,5 @@
 import { FILE_PREFIX, LIST_TRUNCATE_AT } from '@panda-secrets/protocol';
+import type { SecretMetadata } from '@panda-secrets/protocol';
 
 /** One secret as the list view shows it. */
 export interface SecretEntry {
@@ -6,6 +7,10 @@ export interface SecretEntry {
   key: string;
   type: 'env' | 'file';
   value: string;
+  /** Bytes of the value as UTF-8, or of the file, when the server said (secrets/metadata). */
+  size?: number;
+  /** When it was last set, when the server said. */
+  updatedAt?: Date;
 }
 
 function compareEntries(a: SecretEntry, b: SecretEntry): number {
@@ -21,14 +26,51 @@ function compareEntries(a: SecretEntry, b: SecretEntry): number {
  * secretEntries({ B: 'x', '___file___:a.dat': 'AAE=' })
  * // [{ key: 'B', type: 'env', value: 'x' }, { key: 'a.dat', type: 'file', value: 'AAE=' }]
  */
-export function secretEntries(secrets: Record<string, string>): SecretEntry[] {
+export function secretEntries(secrets: Record<string, string>, metadata: readonly SecretMetadata[] = []): SecretEntry[] {
+  const described = new Map(metadata.map((entry) => [entry.key, entry]));
   return Object.entries(secrets)
-    .map(([key, value]): SecretEntry =>
-      key.startsWith(FILE_PREFIX)
-        ? { key: key.slice(FILE_PREFIX.length), type: 'file', value }
-        : { key, type: 'env', value },
-    )
+    .map(([key, value]): SecretEntry => {
+      const about = described.get(key);
+      const extra = about === undefined ? {} : { size: about.size, updatedAt: new Date(about.updatedAt) };
+      return key.startsWith(FILE_PREFIX)
+        ? { key: key.slice(FILE_PREFIX.length), type: 'file', value, ...extra }
+        : { key, type: 'env', value, ...extra };
+    })
     .sort(compareEntries);
+}
+
+const RELATIVE = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+const UNITS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
+  ['day', 86_400_000],
+  ['hour', 3_600_000],
+  ['minute', 60_000],
+];
+
+/**
+ * When something happened, as people read it on a terminal: "just now", "5 minutes ago",
+ * "yesterday", "3 days ago"; after 30 days the date itself.
+ *
+ * @example
+ * relativeTime(new Date('2026-01-01T10:00:00Z'), new Date('2026-01-01T12:30:00Z')) // '2 hours ago'
+ */
+export function relativeTime(at: Date, now: Date): string {
+  const ago = now.getTime() - at.getTime();
+  if (ago > 30 * 86_400_000 || ago < -60_000) return at.toISOString().slice(0, 10);
+  for (const [unit, ms] of UNITS) if (ago >= ms) return RELATIVE.format(-Math.floor(ago / ms), unit);
+  return 'just now';
+}
+
+/**
+ * A size as people read it: bytes up to 1000, then kB and MB with one decimal (1 kB = 1000 bytes,
+ * as the limits are stated).
+ *
+ * @example
+ * humanSize(2048) // '2.0 kB'
+ */
+export function humanSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} kB`;
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
 /**

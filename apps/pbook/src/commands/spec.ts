@@ -15,6 +15,8 @@ export interface CommandSpec<T> {
   builder(yargs: Argv): Argv;
   options(argv: Record<string, unknown>): T;
   load(): Promise<Runner<T>>;
+  /** Command lines with what each does, under "Examples:" in the command's help. */
+  examples: ReadonlyArray<readonly [command: string, meaning: string]>;
   /** A line added under the error when yargs refuses this command's command line. */
   usageHint?: string;
 }

@@ -7,7 +7,7 @@ import type { SecretActions } from '../secrets.js';
 export interface FunctionContext {
   actions: SecretActions;
   stdout: NodeJS.WritableStream;
-  /** Asks before delete_all_secrets(); absent in batch use, which does not ask (as PanDA's pbook). */
+  /** Asks before delete_all_secrets(); absent in piped batch use, which does not ask (as PanDA's pbook). */
   confirm?: (question: string) => Promise<boolean>;
   /** Called by exit() and quit(). */
   exit(): void;
@@ -61,6 +61,27 @@ export const jsonModule: PyModule = {
 };
 
 /**
+ * The getpass module `import getpass` makes available: getpass.getpass(prompt) reads a line
+ * without showing it, as in Python, so `set_secret('K', getpass.getpass())` keeps the value off
+ * the screen (and out of the shell's history).
+ */
+export function getpassModule(readHidden: (prompt: string) => Promise<string>): PyModule {
+  return {
+    type: 'module',
+    name: 'getpass',
+    members: {
+      getpass: {
+        type: 'function',
+        name: 'getpass',
+        params: [{ name: 'prompt', type: 'str', default: 'Password: ' }],
+        doc: 'Read a line without echoing it and return it as a str, as Python\'s getpass.getpass does.',
+        call: async (args) => readHidden(String(args.get('prompt') ?? 'Password: ')),
+      },
+    },
+  };
+}
+
+/**
  * The shell's functions, PanDA's pbook secrets API: set_secret, list_secrets, delete_secret,
  * delete_all_secrets, plus help, exit and quit.
  */
@@ -96,8 +117,8 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
     define(
       'delete_all_secrets',
       [],
-      'Delete all your secrets. The shell asks first, on a terminal only (without one it deletes nothing);\n' +
-        'batch use (pbook delete_all_secrets, pbook -c) does not ask.',
+      'Delete all your secrets. On a terminal every form asks first (Ctrl-C or Ctrl-D answer no). Without one,\n' +
+        'the shell deletes nothing, and the batch forms (pbook delete_all_secrets, pbook -c) delete without asking.',
       () => actions.deleteAll(context.confirm),
     ),
   ];

@@ -4,9 +4,10 @@ import { parse } from '../python/parser.js';
 import { pythonError, repr } from '../python/values.js';
 import type { PyFunction, PyModule, PyValue } from '../python/values.js';
 import type { SecretActions } from '../secrets.js';
-import { jsonModule, shellFunctions } from './functions.js';
+import { getpassModule, jsonModule, shellFunctions } from './functions.js';
 
-const MODULES: Record<string, PyModule> = { json: jsonModule };
+/** What the shell asks of the terminal for `getpass.getpass()`: a line read without echo. */
+export type HiddenReader = (prompt: string) => Promise<string>;
 
 export interface SessionOptions {
   actions: SecretActions;
@@ -15,6 +16,8 @@ export interface SessionOptions {
   echo: boolean;
   /** Asks before delete_all_secrets(); without it the shell does not ask (batch use). */
   confirm?: (question: string) => Promise<boolean>;
+  /** Reads a line without echo, for getpass.getpass(); without it getpass cannot be imported. */
+  readHidden?: HiddenReader;
 }
 
 const BOOL_WORDS: Record<string, boolean> = { True: true, False: false, true: true, false: false };
@@ -34,10 +37,12 @@ export class ShellSession {
   readonly #options: SessionOptions;
   readonly #functions: Record<string, PyFunction>;
   readonly #imported = new Map<string, PyModule>();
+  readonly #modules: Record<string, PyModule>;
   #exited = false;
 
   constructor(options: SessionOptions) {
     this.#options = options;
+    this.#modules = { json: jsonModule, ...(options.readHidden === undefined ? {} : { getpass: getpassModule(options.readHidden) }) };
     this.#functions = shellFunctions({
       actions: options.actions,
       stdout: options.stdout,
@@ -48,6 +53,43 @@ export class ShellSession {
     });
   }
 
+  /**
+   * What Tab offers at the end of `line`, as readline's completer wants it: the candidates and
+   * the word they complete. Functions (and, once imported, module functions) complete with `(`,
+   * module names after `import`, and inside a call the function's keyword arguments with `=`.
+   */
+  complete(line: string): [string[], string] {
+    const word = /[A-Za-z_][A-Za-z0-9_.]*$/.exec(line)?.[0] ?? '';
+    const before = line.slice(0, line.length - word.length);
+    if (/^\s*import\s+(?:[A-Za-z_]\w*\s*,\s*)*$/.test(before)) {
+      return [Object.keys(this.#modules).filter((name) => name.startsWith(word)), word];
+    }
+    const functions = Object.values(this.#functions).map((fn) => `${fn.name}(`);
+    const members = [...this.#imported].flatMap(([name, module]) => Object.keys(module.members).map((member) => `${name}.${member}(`));
+    const keywords = this.#callAt(before)?.params.map((param) => `${param.name}=`) ?? [];
+    const imports = before.trim() === '' ? ['import '] : [];
+    return [[...keywords, ...functions, ...members, ...imports].filter((candidate) => candidate.startsWith(word)), word];
+  }
+
+  /** The function whose call is open at the end of `text` (its `(` not closed yet), if any. */
+  #callAt(text: string): PyFunction | undefined {
+    let depth = 0;
+    for (let at = text.length - 1; at >= 0; at -= 1) {
+      const char = text[at];
+      if (char === ')') depth += 1;
+      else if (char === '(') {
+        if (depth === 0) {
+          const name = /([A-Za-z_][A-Za-z0-9_.]*)\s*$/.exec(text.slice(0, at))?.[1] ?? '';
+          const [module, member] = name.split('.');
+          const found = member === undefined ? this.#functions[name] : this.#imported.get(module ?? '')?.members[member];
+          return typeof found === 'object' && found !== null && !Array.isArray(found) && (found as PyFunction).type === 'function' ? (found as PyFunction) : undefined;
+        }
+        depth -= 1;
+      }
+    }
+    return undefined;
+  }
+
   /** True once exit() or quit() ran. */
   get exited(): boolean {
     return this.#exited;
@@ -55,7 +97,7 @@ export class ShellSession {
 
   #lookup(name: string): PyValue | undefined {
     const value = this.#imported.get(name) ?? this.#functions[name];
-    if (value === undefined && name in MODULES) {
+    if (value === undefined && name in this.#modules) {
       throw pythonError('NameError', `name '${name}' is not defined (run "import ${name}" first)`);
     }
     return value;
@@ -67,8 +109,11 @@ export class ShellSession {
     for (const statement of parse(source)) {
       if (statement.kind === 'import') {
         for (const name of statement.modules) {
-          const module = MODULES[name];
-          if (module === undefined) throw pythonError('ModuleNotFoundError', `only "import json" is supported, not "import ${name}"`);
+          const module = this.#modules[name];
+          if (module === undefined) {
+            const supported = Object.keys(this.#modules).map((known) => `"import ${known}"`).join(' and ');
+            throw pythonError('ModuleNotFoundError', `only ${supported} ${Object.keys(this.#modules).length > 1 ? 'are' : 'is'} supported, not "import ${name}"`);
+          }
           this.#imported.set(name, module);
         }
       } else {
@@ -98,6 +143,14 @@ export class ShellSession {
         keywords.push([keyword, param?.type === 'bool' ? boolWord(text, keyword) : text]);
       } else {
         const target = fn.params[args.length];
+        // A third word for set_secret is most often the rest of a value with a space in it.
+        if (target?.type === 'bool' && !(word in BOOL_WORDS) && required > 0 && args.length >= required) {
+          const takes = fn.params.map((param) => ('default' in param ? `${param.name}=...` : param.name.toUpperCase())).join(' ');
+          throw new PandaError(
+            'USAGE',
+            `${name} takes ${takes}, but got ${words.length} words: quote a value that has spaces as one word, e.g. pbook ${name} KEY "hello world"`,
+          );
+        }
         args.push(target?.type === 'bool' ? boolWord(word, target.name) : word);
       }
     });

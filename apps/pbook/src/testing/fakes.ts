@@ -1,9 +1,13 @@
 import { Readable, Writable } from 'node:stream';
 import { FILE_PREFIX, PandaError } from '@panda-secrets/protocol';
+import type { SecretMetadata } from '@panda-secrets/protocol';
 import type { ClientOptions } from '@panda-secrets/client';
 import type { Runner } from '../commands/spec.js';
 import type { Deps, FileSystem, GlobalOptions, SecretsClient } from '../deps.js';
 import { main } from '../program.js';
+
+/** When the fake server says every secret was last set. */
+export const FAKE_UPDATED_AT = '2026-11-27T10:00:00.000Z';
 
 /** An in-memory stand-in for panda-server behind the client, for unit tests of pbook's commands. */
 export class FakeClient implements SecretsClient {
@@ -27,9 +31,25 @@ export class FakeClient implements SecretsClient {
     this.secrets.clear();
   }
 
-  async getSecrets(): Promise<Record<string, string>> {
+  async getSecrets(keys?: string[]): Promise<Record<string, string>> {
     this.calls.push('get');
-    return Object.fromEntries(this.secrets);
+    const all = Object.fromEntries(this.secrets);
+    return keys === undefined ? all : Object.fromEntries(Object.entries(all).filter(([key]) => keys.includes(key)));
+  }
+
+  /** Every secret was last set at FAKE_UPDATED_AT. */
+  async getSecretsMetadata(): Promise<SecretMetadata[]> {
+    this.calls.push('metadata');
+    return [...this.secrets]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, value]) => ({ key, size: key.startsWith(FILE_PREFIX) ? Buffer.from(value, 'base64').length : Buffer.byteLength(value), updatedAt: FAKE_UPDATED_AT }));
+  }
+
+  async importSecrets(secrets: ReadonlyArray<{ key: string; value: string }>): Promise<{ created: number; replaced: number }> {
+    this.calls.push(`import ${secrets.map((entry) => entry.key).join(',')}`);
+    const replaced = secrets.filter((entry) => this.secrets.has(entry.key)).length;
+    for (const { key, value } of secrets) this.secrets.set(key, value);
+    return { created: secrets.length - replaced, replaced };
   }
 }
 

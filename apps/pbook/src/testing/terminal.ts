@@ -20,7 +20,7 @@ export interface TerminalOptions {
 }
 
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
-const PROMPT_AT_END = /(?:>>> |\[y\/N\] |Value of \w+: )$/;
+const PROMPT_AT_END = /(?:>>> |\[y\/N\] |Value of \w+: |Password: |Value: )$/;
 
 function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
@@ -53,7 +53,22 @@ export function runPbookInTerminal(args: string[], lines: string[], env: NodeJS.
       typedAt = screen.length;
       const line = pending.shift();
       if (line === undefined) child.stdin.end();
-      else child.stdin.write(`${line}\n`);
+      else void typeLine(line);
+    };
+    // A Ctrl-C or Ctrl-D alone is pressed without Enter. A Tab is pressed on its own, a moment
+    // after what precedes it: readline takes a Tab that arrives with other characters as pasted text.
+    const typeLine = async (line: string): Promise<void> => {
+      if (/^[\u0003\u0004]$/.test(line)) {
+        child.stdin.write(line);
+        return;
+      }
+      const parts = line.split(/(\t)/);
+      for (const part of parts) {
+        if (part === '') continue;
+        child.stdin.write(part);
+        if (parts.length > 1) await new Promise((wait) => setTimeout(wait, 300));
+      }
+      child.stdin.write('\n');
     };
     const collect = (chunk: Buffer): void => {
       output.push(chunk);

@@ -292,6 +292,42 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         ]);
       });
 
+      it('checks a batch as a whole and writes all of it or none of it', async () => {
+        const quota = { maxSecrets: 3, maxTotalBytes: 1000 };
+        await put(store, secret('alice', 'A', 10), quota);
+        const before = { secrets: await store.allSecrets(), audit: await store.listAudit() };
+        const batch = ['A', 'B', 'C', 'D'].map((key) => {
+          const { owner: _owner, ...write } = secret('alice', key, 5, `batch-${key}`);
+          return write;
+        });
+        expect(await failure(store.putSecrets('alice', batch, quota, audit('alice', 'set', null)))).toEqual({
+          code: 'QUOTA_EXCEEDED',
+          message:
+            'storing these 4 secrets (20 bytes) would make 4 secrets of 20 bytes in total; you have 0 other secrets of 0 bytes ' +
+            'and the limits are 3 secrets and 1000 bytes per user: nothing was changed',
+        });
+        expect({ secrets: await store.allSecrets(), audit: await store.listAudit() }).toEqual(before);
+
+        // The database itself refuses the third row half-way through: the first two are not kept.
+        const broken = [...batch.slice(0, 2), { ...batch[2]!, ciphertext: null as unknown as string }];
+        expect(await codeOf(store.putSecrets('alice', broken, quota, audit('alice', 'set', null)))).toBe('SERVER_ERROR');
+        expect({ secrets: await store.allSecrets(), audit: await store.listAudit() }).toEqual(before);
+
+        clock.advance(1000);
+        await store.putSecrets('alice', batch.slice(0, 3), quota, audit('alice', 'set', null));
+        expect((await store.getSecrets('alice')).map((s) => [s.key, s.size, s.ciphertext, s.updatedAt.toISOString()])).toEqual([
+          ['A', 5, fakeCiphertext('batch-A'), '2024-05-01T10:00:01.000Z'],
+          ['B', 5, fakeCiphertext('batch-B'), '2024-05-01T10:00:01.000Z'],
+          ['C', 5, fakeCiphertext('batch-C'), '2024-05-01T10:00:01.000Z'],
+        ]);
+        expect((await store.listAudit({ actor: 'alice' })).map((entry) => [entry.action, entry.key])).toEqual([
+          ['set', 'A'],
+          ['set', 'A'],
+          ['set', 'B'],
+          ['set', 'C'],
+        ]);
+      });
+
       it('cannot be overrun by concurrent puts', async () => {
         const quota = { maxSecrets: 10, maxTotalBytes: 1000 };
         const results = await Promise.allSettled(

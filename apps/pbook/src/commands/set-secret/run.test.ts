@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_FILE_BYTES, MAX_VALUE_BYTES } from '@panda-secrets/protocol';
 import type { FileSystem } from '../../deps.js';
-import { runCommand } from '../../testing/fakes.js';
+import { FakeClient, runCommand } from '../../testing/fakes.js';
 import type { FakeSetup } from '../../testing/fakes.js';
 import { runSetSecret } from './run.js';
 import type { SetSecretOptions } from './index.js';
@@ -20,9 +20,29 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function setSecret(options: SetSecretOptions, setup: FakeSetup = {}) {
-  return runCommand(runSetSecret, options, { fs: realFs, ...setup });
+function setSecret(options: Omit<SetSecretOptions, 'allowEmpty'> & { allowEmpty?: boolean }, setup: FakeSetup = {}) {
+  return runCommand(runSetSecret, { allowEmpty: false, ...options }, { fs: realFs, ...setup });
 }
+
+describe('an empty value', () => {
+  it('is refused, from the hidden prompt, stdin or a file, and the old value stays', async () => {
+    const tty = { stdin: true, stdout: true };
+    for (const setup of [{ isTTY: tty, answers: [''] }, { stdin: '\n' }, { stdin: '' }]) {
+      const client = new FakeClient();
+      client.secrets.set('K', 'old value');
+      const run = await setSecret({ name: 'K' }, { client, ...setup });
+      expect(run.error).toMatchObject({ code: 'INVALID_INPUT', message: 'no value given for K: nothing was stored (to store an empty value, pass --allow-empty)' });
+      expect(client.secrets.get('K')).toBe('old value');
+    }
+  });
+
+  it('is stored with --allow-empty, with the warning about short values', async () => {
+    const run = await setSecret({ name: 'K', allowEmpty: true }, { isTTY: { stdin: true, stdout: true }, answers: [''] });
+    expect(run.error).toBeUndefined();
+    expect(run.client.secrets.get('K')).toBe('');
+    expect(run.stderr).toContain('set K\n');
+  });
+});
 
 describe('set-secret values', () => {
   it.each([

@@ -66,5 +66,12 @@ export async function runSetSecret(deps: Deps, global: GlobalOptions, options: S
   }
   // Checked before asking for the value, so nobody types a secret for a name that is refused.
   assertEnvName(options.name);
-  await actions.setValue(options.name, await readValue(deps, actions, options));
+  const value = await readValue(deps, actions, options);
+  if (value === '' && !options.allowEmpty) {
+    throw new PandaError(
+      'INVALID_INPUT',
+      `no value given for ${options.name}: nothing was stored (to store an empty value, pass --allow-empty)`,
+    );
+  }
+  await actions.setValue(options.name, value);
 }

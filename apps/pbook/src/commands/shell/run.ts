@@ -1,6 +1,6 @@
 import { PandaError, isPandaError } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions, isYes } from '../../secrets.js';
+import { SecretActions, confirmOnTerminal, isYes } from '../../secrets.js';
 import { createLineReader } from '../../shell/lines.js';
 import { ShellSession } from '../../shell/session.js';
 import type { ShellOptions } from './index.js';
@@ -33,24 +33,37 @@ function describeError(error: unknown, verbose: boolean): string {
 export async function runShell(deps: Deps, global: GlobalOptions, options: ShellOptions): Promise<void> {
   const actions = new SecretActions(deps, global);
   if (options.code !== undefined) {
-    const batch = new ShellSession({ actions, stdout: deps.stdout, echo: false });
+    // On a terminal, -c's delete_all_secrets() asks too; piped, it does not (as PanDA's pbook).
+    const confirm = confirmOnTerminal(deps);
+    const batch = new ShellSession({
+      actions,
+      stdout: deps.stdout,
+      echo: false,
+      readHidden: (prompt) => deps.prompt.secret(prompt),
+      ...(confirm === undefined ? {} : { confirm }),
+    });
     await batch.run(options.code);
     if (!options.interactive || batch.exited) return;
   }
 
   const terminal = deps.isTTY.stdin;
-  const reader = createLineReader(deps.stdin, deps.stderr, terminal);
+  // Tab completes through the session, which is made next (it asks the reader its questions).
+  let completeWith: ShellSession | undefined;
+  const reader = createLineReader(deps.stdin, deps.stderr, terminal, (line) => completeWith?.complete(line) ?? [[], line]);
   const session = new ShellSession({
     actions,
     stdout: deps.stdout,
     echo: true,
+    // As Python's getpass: on a terminal without echo, piped the next line.
+    readHidden: async (prompt) => (await reader.hidden(prompt)) ?? '',
     // Piped, the answer would be the script's next line: the question is asked on a terminal only.
     confirm: terminal
-      ? async (question) => isYes(await reader.read(question))
+      ? async (question) => isYes(await reader.ask(question))
       : async () => {
           throw new PandaError('USAGE', NO_CONFIRMATION);
         },
   });
+  completeWith = session;
   if (terminal) deps.stderr.write(BANNER);
   const failures: unknown[] = [];
   try {

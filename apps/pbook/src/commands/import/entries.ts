@@ -1,0 +1,63 @@
+import { parse } from 'dotenv';
+import { FILE_PREFIX, PandaError, validateSecret } from '@panda-secrets/protocol';
+import type { ImportFormat } from './index.js';
+
+/** One secret of an import, by wire key (`NAME`, or `___file___:NAME` with the bytes in base64). */
+export interface ImportEntry {
+  key: string;
+  value: string;
+}
+
+function invalid(file: string, problems: readonly string[]): PandaError {
+  const [first] = problems;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).join('; ')})` : '';
+  return new PandaError('INVALID_INPUT', `${file}: ${first}${more}; nothing was imported`);
+}
+
+/** The entries of the JSON `pbook list-secrets --json --full` prints: [{key, type, value, ...}]. */
+function jsonEntries(text: string, file: string): Array<{ entry?: ImportEntry; problem?: string }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new PandaError('INVALID_INPUT', `${file} is not valid JSON (${(error as Error).message}); give the output of pbook list-secrets --json --full, or a .env file`);
+  }
+  if (!Array.isArray(parsed)) throw new PandaError('INVALID_INPUT', `${file} must hold a JSON array of {key, type, value}, as pbook list-secrets --json --full prints`);
+  return parsed.map((item: unknown, index) => {
+    const { key, type, value } = (item ?? {}) as { key?: unknown; type?: unknown; value?: unknown };
+    const where = typeof key === 'string' ? JSON.stringify(key) : `entry ${index + 1}`;
+    if (typeof key !== 'string' || typeof value !== 'string' || (type !== 'env' && type !== 'file')) {
+      return { problem: `${where} is not {"key": string, "type": "env" or "file", "value": string}` };
+    }
+    return { entry: { key: type === 'file' ? FILE_PREFIX + key : key, value } };
+  });
+}
+
+/**
+ * The secrets a file holds, every one checked (name, size, and base64 for files) before anything
+ * is sent: all problems are reported together, naming keys but never values.
+ */
+export function importEntries(text: string, file: string, format: ImportFormat | undefined): ImportEntry[] {
+  const asJson = format === 'json' || (format === undefined && text.trimStart().startsWith('['));
+  const read: Array<{ entry?: ImportEntry; problem?: string }> = asJson ? jsonEntries(text, file) : Object.entries(parse(text)).map(([key, value]) => ({ entry: { key, value } }));
+  const problems: string[] = [];
+  const entries: ImportEntry[] = [];
+  const seen = new Set<string>();
+  for (const { entry, problem } of read) {
+    if (entry === undefined) {
+      problems.push(problem ?? 'an unreadable entry');
+      continue;
+    }
+    if (seen.has(entry.key)) problems.push(`${JSON.stringify(entry.key)} appears more than once`);
+    seen.add(entry.key);
+    try {
+      validateSecret(entry.key, entry.value);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+    entries.push(entry);
+  }
+  if (problems.length > 0) throw invalid(file, problems);
+  if (entries.length === 0) throw new PandaError('INVALID_INPUT', `${file} holds no secrets: nothing was imported`);
+  return entries;
+}
