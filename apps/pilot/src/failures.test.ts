@@ -231,6 +231,14 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
     }
   }, 120_000);
 
+  it('a payload printing NUL bytes and invalid UTF-8 finishes, its log stored and read back', async () => {
+    const { taskId } = await submitOne(String.raw`printf 'nul\000here\n'; printf 'bad \377\376 bytes\n'; printf '\000'`);
+    const pilot = await startPilot('pilot-bytes', ['--max-jobs', '1']);
+    expect(await pilot.exited).toBe(0);
+    expect(await jobOf(taskId)).toMatchObject({ state: 'finished', exitCode: 0 });
+    expect((await alice.getTaskJobLog(taskId, 1)).log).toBe('nul\u0000here\nbad \ufffd\ufffd bytes\n\u0000');
+  }, 120_000);
+
   it('a pilot whose token file is renewed in place keeps working after the old token expired, and warns first', async () => {
     const tokenDir = await mkdtemp(join(dir, 'token-'));
     const file = join(tokenDir, 'pilot.token');
