@@ -202,7 +202,7 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
       ],
       [[1, 'pilot-retry', 'finished', 0]],
     ]);
-    expect((await alice.getTaskJobLog(taskId, 2)).log).toBe('\npanda-server: killed by alice\n\npanda-server: retried by its owner after attempt 0; the job is queued again\nran\n');
+    expect((await alice.getTaskJobLog(taskId, 2)).log).toBe('\npanda-server: killed by alice\n\npanda-server: retried by its owner; the job is queued again\nran\n');
   }, 120_000);
 
   it('a server restarted while a job ends: the pilot sends its end again until the server takes it', async () => {
