@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -307,18 +307,34 @@ describe('the secret files', () => {
     expect(await exited).toBe(1);
     pilotLogs.push(stderr);
     expect(await readdir(workdir)).toEqual([]);
-    const job = await userClient().getJob(row!.id);
-    expect(job).toMatchObject({ state: 'failed', exitCode: 143 });
-    expect((await userClient().getJobLog(row!.id)).log).toBe('panda-pilot: the pilot was stopped (SIGTERM); the job was killed\n');
+    const { taskId } = await userClient().getJob(row!.id);
+    try {
+      await expectHandedBack(row!.id, 'SIGTERM');
+    } finally {
+      // The job handed back must not reach the pilots of later tests.
+      await userClient().killTask(taskId).catch(() => undefined);
+    }
     expect(stderr).toMatch(/stopped by SIGTERM after 1 job\(s\)\n$/);
     expect(markedProcesses(marker)).toEqual([]);
   });
 });
 
+/** Checks that a pilot stopped by `signal` handed the job back as a new attempt (not a failure). */
+async function expectHandedBack(jobId: string, signal: string): Promise<void> {
+  const job = await userClient().getJob(jobId);
+  expect(job).toMatchObject({ state: 'queued', attemptNr: 1, exitCode: null, reason: null });
+  expect((await userClient().getJobLog(jobId)).log).toBe(
+    `panda-pilot: the pilot was stopped (${signal}); the job was killed and handed back to the queue\n` +
+      '\npanda-server: attempt 1 of 3 ended released: pilot pilot-a was stopped and handed the job back; the job is queued again\n',
+  );
+  const { jobs } = await userClient().getTask(job.taskId);
+  expect(jobs.find((entry) => entry.id === jobId)?.attempts).toMatchObject([{ attemptNr: 1, outcome: 'released', exitCode: 143 }]);
+}
+
 describe('the other signals that would end the pilot', () => {
   const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;
 
-  it(`stop it like SIGTERM (${SIGNALS.join(', ')}): the payload is killed, its files removed, the job failed`, async () => {
+  it(`stop it like SIGTERM (${SIGNALS.join(', ')}): the payload is killed, its files removed, the job handed back`, async () => {
     const marks = await mkdtemp(join(dir, 'marks-'));
     const marker = newMarker();
     // Each pilot has a work directory of its own, the parent of its payload's: each payload marks its own pilot.
@@ -342,18 +358,25 @@ describe('the other signals that would end the pilot', () => {
         return { signal, child, workdir, name: basename(workdir), exited, stderr: () => stderr };
       }),
     );
-    for (const pilot of pilots) {
-      while (!existsSync(join(marks, `started.${pilot.name}`))) await delay(50);
-      pilot.child.kill(pilot.signal);
-    }
-    for (const pilot of pilots) {
-      expect(await pilot.exited).toEqual({ code: 1, signal: null });
-      pilotLogs.push(pilot.stderr());
-      expect(pilot.stderr()).toMatch(new RegExp(`stopped by ${pilot.signal} after 1 job\\(s\\)\\n$`));
-      expect(await readdir(pilot.workdir)).toEqual([]);
-      const [, jobId] = /job (\S+): acquired/.exec(pilot.stderr()) ?? [];
-      expect(await userClient().getJob(jobId!)).toMatchObject({ state: 'failed', exitCode: 143 });
-      expect((await userClient().getJobLog(jobId!)).log).toBe(`panda-pilot: the pilot was stopped (${pilot.signal}); the job was killed\n`);
+    const [first] = JSON.parse(submitted.stdout) as Array<{ id: string }>;
+    const { taskId } = await userClient().getJob(first!.id);
+    try {
+      // Every pilot holds its job before any is stopped, so no job handed back goes to another of them.
+      for (const pilot of pilots) {
+        while (!existsSync(join(marks, `started.${pilot.name}`))) await delay(50);
+      }
+      for (const pilot of pilots) pilot.child.kill(pilot.signal);
+      for (const pilot of pilots) {
+        expect(await pilot.exited).toEqual({ code: 1, signal: null });
+        pilotLogs.push(pilot.stderr());
+        expect(pilot.stderr()).toMatch(new RegExp(`stopped by ${pilot.signal} after 1 job\\(s\\)\\n$`));
+        expect(await readdir(pilot.workdir)).toEqual([]);
+        const [, jobId] = /job (\S+): acquired/.exec(pilot.stderr()) ?? [];
+        await expectHandedBack(jobId!, pilot.signal);
+      }
+    } finally {
+      // The jobs handed back must not reach the pilots of later tests.
+      await userClient().killTask(taskId).catch(() => undefined);
     }
     expect(markedProcesses(marker)).toEqual([]);
   }, 60_000);
@@ -425,5 +448,94 @@ describeAsRoot('--run-as', () => {
     const run = await probe([]);
     expect(run.prun.stdout).toBe(['0', 'pilot environment out of reach', 'token file readable', 'root 700 .', 'root 600 my_secret_file.dat', sha256(SEED_FILE), ''].join('\n'));
     expect(run.pilot.stderr).toMatch(/^\S+ panda-pilot: warning: payloads run as this pilot's own user and can read its credentials/);
+  });
+});
+
+
+describe('roles and claims', () => {
+  it('a pilot token cannot list or set secrets, and a user token cannot acquire jobs', async () => {
+    const asPilot = await pilotClient('pilot-a');
+    await expect(asPilot.getSecrets()).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(asPilot.setSecret('STOLEN', 'x')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const { publicJwk } = await generatePilotKeyPair();
+    await expect(userClient().acquireJobs(publicJwk as Record<string, unknown>, 1)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    const refused = await runCli('panda-pilot', ['--server', server.url, '--once'], {
+      env: cleanEnv({ PANDA_AUTH_ID_TOKEN: userToken }),
+    });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(
+      /^\S+ panda-pilot: warning: payloads run as this pilot's own user and can read its credentials \(its token file\); use --run-as USER\npanda-pilot: this call is for pilots: a user token cannot acquire or update jobs\n$/,
+    );
+  });
+
+  it("a pilot cannot update another pilot's job, nor open its bundle, nor replay a bundle for another job", async () => {
+    const specs = [1, 2].map(() => ({ exec: 'true', outDS: 'user.alice.e2e', secrets: ['MY_SECRET'] }));
+    const { jobs: submitted } = await userClient().submitJobs(specs);
+    const [pilotA, pilotB] = await Promise.all([pilotClient('pilot-a'), pilotClient('pilot-b')]);
+    const keyA = await generatePilotKeyPair();
+    const keyB = await generatePilotKeyPair();
+    const acquired = await pilotA.acquireJobs(keyA.publicJwk as Record<string, unknown>, 2);
+    expect(acquired.map((entry) => entry.job.id).sort()).toEqual(submitted.map((job) => job.id).sort());
+    const [first, second] = acquired as [(typeof acquired)[0], (typeof acquired)[0]];
+
+    await expect(pilotB.updateJob({ jobId: first.job.id, claimId: first.claimId, state: 'finished', exitCode: 0 })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(openBundle(keyB.privateKey, first.bundle!, first.job.id)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
+    await expect(openBundle(keyA.privateKey, first.bundle!, second.job.id)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
+    expect((await openBundle(keyA.privateKey, first.bundle!, first.job.id)).env).toEqual({ MY_SECRET: 'random_string' });
+
+    for (const entry of acquired) {
+      await pilotA.updateJob({ jobId: entry.job.id, claimId: entry.claimId, state: 'finished', exitCode: 0 });
+    }
+    expect((await userClient().getJob(first.job.id)).state).toBe('finished');
+  });
+});
+
+describe('two pilots racing', () => {
+  it('run each of 50 jobs exactly once', async () => {
+    const submitted = await prun(['--exec', 'echo "ran $MY_SECRET"', '--outDS', 'user.alice.race', '--secrets', 'MY_SECRET', '--nJobs', '50', '--json']);
+    const ids = (JSON.parse(submitted.stdout) as Array<{ id: string }>).map((row) => row.id);
+    expect(new Set(ids).size).toBe(50);
+    const [a, b] = await Promise.all(
+      ['pilot-a', 'pilot-b'].map(async (name) => pilot(name, await mkdtemp(join(dir, 'work-')), ['--exit-when-idle'])),
+    );
+    const ranBy = (run: CliResult): string[] => [...run.stderr.matchAll(/job (\S+): acquired/g)].map((match) => match[1]!);
+    const ranA = ranBy(a!);
+    const ranB = ranBy(b!);
+    expect([...ranA, ...ranB].sort()).toEqual([...ids].sort());
+    const client = userClient();
+    const jobs: JobInfo[] = await Promise.all(ids.map((id) => client.getJob(id)));
+    expect(jobs.every((job) => job.state === 'finished' && job.exitCode === 0)).toBe(true);
+    const logs = await Promise.all(ids.map((id) => client.getJobLog(id)));
+    expect(new Set(logs.map((log) => log.log))).toEqual(new Set(['ran ***\n']));
+    jobIds.push(...ids.slice(0, 3));
+  }, 120_000);
+});
+
+/** Every file below `path`, read whole. */
+async function filesBelow(path: string): Promise<Buffer[]> {
+  const entries = await readdir(path, { withFileTypes: true, recursive: true });
+  return Promise.all(
+    entries.filter((entry) => entry.isFile()).map((entry) => readFile(join(entry.parentPath, entry.name))),
+  );
+}
+
+describe('no secret value anywhere', () => {
+  it("not in the server's database or log, the stored specs, the pilots' logs or prun's output", async () => {
+    const values = Object.values(SECRETS);
+    const stored = await filesBelow(server.dataDir);
+    expect(stored.length).toBeGreaterThan(1);
+    for (const bytes of [...values.map((value) => Buffer.from(value, 'utf8')), SEED_FILE]) {
+      for (const file of stored) expect(file.includes(bytes)).toBe(false);
+    }
+    const specs = await Promise.all(jobIds.map(async (id) => JSON.stringify(await userClient().getJob(id))));
+    expect(specs.length).toBeGreaterThan(2);
+    expect(pilotLogs.length).toBeGreaterThan(5);
+    for (const text of [...pilotLogs, ...prunOutputs, ...specs]) {
+      for (const value of values) expect(text.includes(value)).toBe(false);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { ExitCode, PandaError } from '@panda-secrets/protocol';
 import type { ClientOptions, ConnectionOptions } from '@panda-secrets/client';
-import { resolveClientOptions, type ConnectionSource } from '@panda-secrets/client';
+import { resolveClientOptions, tokenFileOf, type ConnectionSource } from '@panda-secrets/client';
 import { addConnectionOptions, epilogue, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
 import type { CliDeps } from '@panda-secrets/cli-kit';
 import { CREDENTIAL_ENV } from './credentials.js';
@@ -26,12 +26,12 @@ const EPILOGUE = epilogue({
     'directory; its output is masked before it leaves the node.',
   ],
   environmentEnd: '; the payload sees none of the token variables.',
-  exitCodes: ['Exit codes: 0 ok, 1 error or a job killed because the pilot was stopped, 2 usage, 4 authentication.'],
+  exitCodes: ['Exit codes: 0 ok, 1 error or a job handed back because the pilot was stopped, 2 usage, 4 authentication.'],
 });
 
 /**
  * The signals that stop the pilot in order: a running job is killed, its secrets removed, and it is
- * reported failed before the pilot exits. Their default actions would end the pilot at once and
+ * handed back to the queue (a new attempt) before the pilot exits. Their default actions would end the pilot at once and
  * leave the payload running with its secret files on disk (SIGUSR1 would open Node's inspector).
  */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;
@@ -120,7 +120,14 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     run: async (parsed) => {
       if (parsed.runAs === undefined) log(SHARED_USER_WARNING);
       const runAs = parsed.runAs === undefined ? undefined : await (await import('./users.js')).lookupUser(parsed.runAs);
-      const client = await deps.createClient(await resolveClientOptions(deps, parsed.connection, 'pilot'));
+      const clientOptions = await resolveClientOptions(deps, parsed.connection, 'pilot');
+      const tokenFile = tokenFileOf(deps, parsed.connection);
+      const { tokenReader } = await import('./token.js');
+      const client = await deps.createClient(
+        tokenFile === undefined || clientOptions.token === undefined
+          ? clientOptions
+          : { ...clientOptions, tokenSource: tokenReader({ readFile: deps.readFile, now: deps.now, log }, tokenFile, clientOptions.token) },
+      );
       const { runPilot } = await import('./pilot.js');
       const summary = await runPilot(
         { client, log, payloadEnv: payloadEnvironment(deps.env), signal: deps.signal, sleep: deps.sleep },

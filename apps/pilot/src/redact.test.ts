@@ -41,13 +41,16 @@ function pilotClientSealing(real: PandaClient, env: Record<string, string>): Pil
       );
     },
     updateJob: (update) => real.updateJob(update),
+    heartbeat: (request) => real.heartbeat(request),
   };
 }
 
 describe("a spawn error quoting the job's environment", () => {
   it("reaches neither the pilot's log nor the job's log, nor the server's database file or WAL", async () => {
     const user = new PandaClient({ server: server.url, token: await server.token('alice') });
-    const [job] = await user.submitJobs([{ exec: 'echo never runs', outDS: 'user.alice.redact', secrets: [] }]);
+    const {
+      jobs: [job],
+    } = await user.submitJobs([{ exec: 'echo never runs', outDS: 'user.alice.redact', secrets: [] }]);
     const pilot = new PandaClient({ server: server.url, token: await server.token('pilot-1', { role: 'pilot' }) });
     const lines: string[] = [];
     await runPilot(

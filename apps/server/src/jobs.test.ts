@@ -151,6 +151,9 @@ describe('roles and ownership', () => {
     const log = await getAs(alice, `${ApiPath.jobs}/${job.id}/log`);
     expect(log.json().data.state).toBe('failed');
     expect(log.json().data.log).toContain('SHORT_LIVED were deleted after it was submitted');
+    expect((await getAs(alice, `${ApiPath.jobs}/${job.id}`)).json().data.reason).toBe(
+      "the job could not be given its secrets: the job's secrets SHORT_LIVED were deleted after it was submitted",
+    );
   });
 });
 
@@ -164,7 +167,7 @@ describe('job logs', () => {
     for (let index = 0; index < MAX_JOB_LOG / MAX_LOG_CHUNK + 2; index += 1) expect((await update(chunk)).statusCode).toBe(200);
     expect((await update('x'.repeat(MAX_LOG_CHUNK + 1))).statusCode).toBe(413);
     const { log } = (await getAs(alice, `${ApiPath.jobs}/${job.id}/log`)).json().data as { log: string };
-    expect(log).toBe(`${'x'.repeat(MAX_JOB_LOG)}\n[the log is truncated at ${MAX_JOB_LOG} characters]\n`);
+    expect(log).toBe(`${'x'.repeat(MAX_JOB_LOG)}\n[the log is truncated at ${MAX_JOB_LOG} bytes]\n`);
   });
 });
 

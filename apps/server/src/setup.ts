@@ -8,9 +8,15 @@ import {
   type IssuerKey,
   type TokenVerifier,
 } from '@panda-secrets/crypto';
-import { PandaError } from '@panda-secrets/protocol';
+import {
+  DEFAULT_JOB_LEASE_SECONDS,
+  DEFAULT_JOB_RETENTION_SECONDS,
+  DEFAULT_LOG_BYTES_PER_USER,
+  DEFAULT_MAX_ATTEMPTS,
+  PandaError,
+} from '@panda-secrets/protocol';
 import { SQLITE_FILE_NAME, createStore, type Quota, type Store } from '@panda-secrets/store';
-import type { ServerContext } from './context.js';
+import type { JobPolicy, ServerContext } from './context.js';
 import { ensurePrivateDir, pathExists, readIfExists, readOrCreatePrivateFile } from './files.js';
 import { DEFAULT_LOAD_LIMITS, LoadGate, type LoadLimits } from './load.js';
 import { loadKeyring, type KeyringLocation, type LoadedKeyring } from './keyring-source.js';
@@ -63,6 +69,19 @@ export interface ServerSettings {
   maxUnfinishedJobs: number;
   /** Rate and memory limits; the defaults where absent. */
   load?: Partial<LoadLimits>;
+  /** Leases, attempts and retention of jobs; each rule absent takes its default. */
+  jobs?: Partial<JobPolicy>;
+}
+
+/** The job rules of `settings`, defaults filled in. */
+export function jobPolicy(settings: ServerSettings): JobPolicy {
+  return {
+    leaseMs: DEFAULT_JOB_LEASE_SECONDS * 1000,
+    maxAttempts: DEFAULT_MAX_ATTEMPTS,
+    retentionMs: DEFAULT_JOB_RETENTION_SECONDS * 1000,
+    logBudgetBytes: DEFAULT_LOG_BYTES_PER_USER,
+    ...settings.jobs,
+  };
 }
 
 export function keyringLocation(settings: ServerSettings): KeyringLocation {
@@ -134,6 +153,7 @@ export async function openServerContext(settings: ServerSettings): Promise<Opene
         maxUnfinishedJobs: settings.maxUnfinishedJobs,
         load: new LoadGate({ ...DEFAULT_LOAD_LIMITS, ...settings.load }),
         ...(authConfig === undefined ? {} : { authConfig }),
+        jobs: jobPolicy(settings),
       },
       keyring,
       close: () => store.close(),

@@ -15,7 +15,7 @@ describe('epilogue', () => {
         'Environment: PANDA_URL_SSL (server), PANDA_AUTH_ID_TOKEN (the token), OIDC_AUTH_TOKEN_FILE',
         '(a file holding the token), PANDA_AUTH_VO (VO), PANDA_CA_FILE (a private CA), NO_COLOR.',
         'Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 authentication or permission, 5 rejected input,',
-        '6 rate limited;',
+        '6 conflict (the task\'s state does not allow it), 7 rate limited;',
         'with --wait the jobs\' status.',
       ].join('\n'),
     );

@@ -2,7 +2,8 @@
  * The exit codes of pbook and prun as their help states them, without the sentence's end: each
  * program ends it, or goes on with codes of its own.
  */
-export const EXIT_CODES_HELP = 'Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 authentication or permission, 5 rejected input,\n6 rate limited';
+export const EXIT_CODES_HELP =
+  "Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 authentication or permission, 5 rejected input,\n6 conflict (the task's state does not allow it), 7 rate limited";
 
 // Broken by hand: yargs would wrap a long line at a different place in each program.
 const CONNECTION_ENVIRONMENT = [

@@ -31,6 +31,12 @@ function giveTokenHint(role: TokenRole): string {
   );
 }
 
+/** A file a token is read from, and the option or variable that named it. */
+export interface TokenFile {
+  path: string;
+  from: string;
+}
+
 /**
  * A token is one word: a line break or space inside it (two tokens pasted, a wrapped copy) would
  * otherwise fail deep in the HTTP layer as if the server could not be reached.
@@ -50,7 +56,7 @@ export function noTokenMessage(role: TokenRole = 'user'): string {
 }
 
 /** Reads a text file the user named; a missing or unreadable one is a `code` error naming the file and `from`. */
-async function readNamedFile(source: ConnectionSource, path: string, what: string, from: string, code: ErrorCode): Promise<string> {
+async function readNamedFile(source: Pick<ConnectionSource, 'readFile'>, path: string, what: string, from: string, code: ErrorCode): Promise<string> {
   try {
     return Buffer.from(await source.readFile(path)).toString('utf8');
   } catch (error) {
@@ -60,23 +66,33 @@ async function readNamedFile(source: ConnectionSource, path: string, what: strin
 }
 
 /** Reads a token file; a missing or empty one is an authentication problem, named with the file. */
-async function readTokenFile(source: ConnectionSource, path: string, from: string): Promise<string> {
+export async function readTokenFile(source: Pick<ConnectionSource, 'readFile'>, { path, from }: TokenFile): Promise<string> {
   const token = (await readNamedFile(source, path, 'token file', from, 'AUTH_REQUIRED')).trim();
   if (token === '') throw new PandaError('AUTH_REQUIRED', `the token file "${path}" (${from}) is empty`);
   assertOneToken(token, `the token file "${path}" (${from})`);
   return token;
 }
 
+/**
+ * The file the token comes from, if it comes from one: --token-file, else OIDC_AUTH_TOKEN_FILE
+ * unless PANDA_AUTH_ID_TOKEN holds the token itself (the order resolveClientOptions reads them in).
+ */
+export function tokenFileOf(source: Pick<ConnectionSource, 'env'>, options: ConnectionOptions): TokenFile | undefined {
+  if (options.tokenFile !== undefined) return { path: options.tokenFile, from: '--token-file' };
+  if (source.env.PANDA_AUTH_ID_TOKEN?.trim()) return undefined;
+  const file = source.env.OIDC_AUTH_TOKEN_FILE;
+  return file ? { path: file, from: 'OIDC_AUTH_TOKEN_FILE' } : undefined;
+}
+
 /** The token given by --token-file, PANDA_AUTH_ID_TOKEN or OIDC_AUTH_TOKEN_FILE, in that order. */
 async function givenToken(source: ConnectionSource, options: ConnectionOptions): Promise<{ token: string; from: string } | undefined> {
-  if (options.tokenFile !== undefined) return { token: await readTokenFile(source, options.tokenFile, '--token-file'), from: '--token-file' };
+  const file = tokenFileOf(source, options);
+  if (file !== undefined) return { token: await readTokenFile(source, file), from: file.from };
   const token = source.env.PANDA_AUTH_ID_TOKEN?.trim();
   if (token) {
     assertOneToken(token, 'PANDA_AUTH_ID_TOKEN');
     return { token, from: 'PANDA_AUTH_ID_TOKEN' };
   }
-  const file = source.env.OIDC_AUTH_TOKEN_FILE;
-  if (file) return { token: await readTokenFile(source, file, 'OIDC_AUTH_TOKEN_FILE'), from: 'OIDC_AUTH_TOKEN_FILE' };
   return undefined;
 }
 

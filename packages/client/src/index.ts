@@ -1,7 +1,7 @@
 export { PandaClient } from './client.js';
 export type { ClientOptions } from './client.js';
-export { noTokenMessage, resolveClientOptions } from './connection.js';
-export type { ConnectionOptions, ConnectionSource, TokenRole } from './connection.js';
+export { noTokenMessage, readTokenFile, resolveClientOptions, tokenFileOf } from './connection.js';
+export type { ConnectionOptions, ConnectionSource, TokenFile, TokenRole } from './connection.js';
 export { openSignIn, resolveTokenSource } from './connection.js';
 export { SignIn, RENEW_BEFORE_EXPIRY_MS } from './signin/signin.js';
 export type { DevicePrompt, SignInSource, SignInTarget } from './signin/signin.js';

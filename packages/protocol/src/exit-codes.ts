@@ -8,7 +8,9 @@ export const ExitCode = {
   NOT_FOUND: 3,
   AUTH: 4,
   REJECTED: 5,
-  RATE_LIMITED: 6,
+  /** The task's state does not allow it (kill of an ended task, retry with nothing to retry). */
+  CONFLICT: 6,
+  RATE_LIMITED: 7,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -20,6 +22,8 @@ export function exitCodeFor(code: ErrorCode): ExitCodeValue {
       return ExitCode.USAGE;
     case 'NOT_FOUND':
       return ExitCode.NOT_FOUND;
+    case 'CONFLICT':
+      return ExitCode.CONFLICT;
     case 'AUTH_REQUIRED':
     case 'AUTH_REFUSED':
     case 'FORBIDDEN':
