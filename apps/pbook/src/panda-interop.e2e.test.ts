@@ -50,7 +50,7 @@ describePeer("sharing PanDA's token cache with PanDA's own pbook", () => {
     const requests = idp.tokenRequests();
     const listed = await runCli('pbook', ['list-secrets', '--json'], { env: envOf(root) });
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toEqual([{ key: 'FROM_PANDA', type: 'env', value: 'panda-value' }]);
+    expect(JSON.parse(listed.stdout)).toEqual([{ key: 'FROM_PANDA', type: 'env', value: 'panda-value', size: 11, updatedAt: expect.any(String) }]);
     const who = await runCli('pbook', ['whoami', '--json'], { env: envOf(root) });
     expect(JSON.parse(who.stdout)).toMatchObject({ user: 'jdoe', groups: ['atlas', 'atlas/users'] });
     expect(idp.tokenRequests()).toBe(requests);
