@@ -33,6 +33,8 @@ const results = [];
 /** Start-up runs per command (after one warm-up), HTTP seconds per load run. */
 const RUNS = quick ? 5 : 15;
 const LOAD_SECONDS = quick ? 3 : 8;
+/** Load runs of each side; the servers are warm from the set-up, so there is no warm-up run. */
+const LOAD_ROUNDS = { rounds: quick ? 1 : 2, warmup: false };
 const CONNECTIONS = 8;
 const children = new Set();
 
@@ -75,22 +77,25 @@ function timeRun(command, args, env = process.env) {
 }
 
 /**
- * Runs A and B in turn (A B A B ...) after a warm-up of each, and returns the median of the A/B
- * ratios pair by pair, so a drift of the machine's speed hits both sides of each pair.
+ * Measures A and B in turn (A B A B ...), after a warm-up of each unless `warmup` is false, and
+ * returns the median of the A/B ratios pair by pair, so a drift of the machine's speed hits both
+ * sides of each pair, with the median figure of each side.
  */
-function pairedRatio(a, b) {
-  a();
-  b();
-  const ratios = [];
-  const times = { a: [], b: [] };
-  for (let index = 0; index < RUNS; index += 1) {
-    const ta = a();
-    const tb = b();
-    times.a.push(ta);
-    times.b.push(tb);
-    ratios.push(ta / tb);
+function paired(a, b, { rounds = RUNS, warmup = true } = {}) {
+  if (warmup) {
+    a();
+    b();
   }
-  return { ratio: median(ratios), a: median(times.a), b: median(times.b) };
+  const ratios = [];
+  const figures = { a: [], b: [] };
+  for (let round = 0; round < rounds; round += 1) {
+    const fa = a();
+    const fb = b();
+    figures.a.push(fa);
+    figures.b.push(fb);
+    ratios.push(fa / fb);
+  }
+  return { ratio: median(ratios), a: median(figures.a), b: median(figures.b) };
 }
 
 const ms = (value) => `${value.toFixed(0)} ms`;
@@ -148,31 +153,16 @@ function requestsPerSecond(url, options = {}) {
   return report.requests.average;
 }
 
-/** Alternates reference and ours (twice when not quick) and returns the median ratio ours/reference. */
-function pairedRate(ours, reference) {
-  const ratios = [];
-  const rates = { ours: [], reference: [] };
-  for (let round = 0; round < (quick ? 1 : 2); round += 1) {
-    const r = reference();
-    const o = ours();
-    rates.reference.push(r);
-    rates.ours.push(o);
-    ratios.push(o / r);
-  }
-  return { ratio: median(ratios), ours: median(rates.ours), reference: median(rates.reference) };
-}
-
 const perSecond = (value) => `${value.toFixed(0)}/s`;
 
 // --- start-up rows --------------------------------------------------------------------------------
 
 function benchHelpStartup() {
-  for (const name of ['pbook', 'prun', 'server']) {
-    const { ratio, a, b } = pairedRatio(() => timeRun(process.execPath, [bin[name], '--help']), nodeBaseline);
-    recordRatio(`${name === 'server' ? 'panda-server' : name} --help / node -e 0`, ratio, 1.4, 'lower', `${ms(a)} vs ${ms(b)}`);
+  const names = { pbook: 'pbook', prun: 'prun', server: 'panda-server', pilot: 'panda-pilot' };
+  for (const [key, name] of Object.entries(names)) {
+    const { ratio, a, b } = paired(() => timeRun(process.execPath, [bin[key], '--help']), nodeBaseline);
+    recordRatio(`${name} --help / node -e 0`, ratio, 1.4, 'lower', `${ms(a)} vs ${ms(b)}`);
   }
-  const { ratio, a, b } = pairedRatio(() => timeRun(process.execPath, [bin.pilot, '--help']), nodeBaseline);
-  recordRatio('panda-pilot --help / node -e 0', ratio, 1.4, 'lower', `${ms(a)} vs ${ms(b)}`);
 }
 
 /** The environment both pbooks read: server URL and token (PanDA's reads it from PANDA_AUTH_ID_TOKEN). */
@@ -183,7 +173,7 @@ function pbookEnv(server) {
 function benchListSecretsStartup(server) {
   const env = pbookEnv(server);
   const ours = () => timeRun(process.execPath, [bin.pbook, 'list_secrets'], env);
-  const { ratio, a, b } = pairedRatio(ours, nodeBaseline);
+  const { ratio, a, b } = paired(ours, nodeBaseline);
   recordRatio('pbook list_secrets (10 secrets) / node -e 0', ratio, 2.2, 'lower', `${ms(a)} vs ${ms(b)}`);
 }
 
@@ -226,7 +216,7 @@ async function benchPandaPbook(server) {
   const theirs = () =>
     timeRun(python, ['-c', 'from pandaclient import PBookCore; PBookCore.PBookCore().list_secrets()'], pandaEnv);
   const ours = () => timeRun(process.execPath, [bin.pbook, 'list_secrets'], pbookEnv(server));
-  const { ratio, a, b } = pairedRatio(ours, theirs);
+  const { ratio, a, b } = paired(ours, theirs);
   recordRatio(name, ratio, 0.7, 'lower', `${ms(a)} vs ${ms(b)}`);
 }
 
@@ -238,18 +228,20 @@ async function benchServerRates(server) {
   const authorization = `Bearer ${readFileSync(server.user, 'utf8').trim()}`;
   const json = { 'content-type': 'application/json' };
 
-  const get = pairedRate(
+  const get = paired(
     () => requestsPerSecond(`${server.url}/api/v1/creds/get_user_secrets`, { headers: { authorization } }),
     () => requestsPerSecond(`${bare}/hello`),
+    LOAD_ROUNDS,
   );
-  recordRatio('get_user_secrets (10 secrets) req/s / bare fastify GET', get.ratio, 0.25, 'higher', `${perSecond(get.ours)} vs ${perSecond(get.reference)}`);
+  recordRatio('get_user_secrets (10 secrets) req/s / bare fastify GET', get.ratio, 0.25, 'higher', `${perSecond(get.a)} vs ${perSecond(get.b)}`);
 
   const body = JSON.stringify({ key: 'BENCH_SET', value: 'v'.repeat(100) });
-  const set = pairedRate(
+  const set = paired(
     () => requestsPerSecond(`${server.url}/api/v1/creds/set_user_secrets`, { headers: { authorization, ...json }, body }),
     () => requestsPerSecond(`${bare}/json`, { headers: json, body }),
+    LOAD_ROUNDS,
   );
-  recordRatio('set_user_secrets req/s / bare fastify JSON POST', set.ratio, 0.35, 'higher', `${perSecond(set.ours)} vs ${perSecond(set.reference)}`);
+  recordRatio('set_user_secrets req/s / bare fastify JSON POST', set.ratio, 0.35, 'higher', `${perSecond(set.a)} vs ${perSecond(set.b)}`);
   reference.kill('SIGTERM');
 }
 
