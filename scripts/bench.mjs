@@ -7,8 +7,9 @@
 // status is 1 when a target is missed.
 //
 // Usage: node scripts/bench.mjs [--quick]
-//   --quick: fewer and shorter runs, and loose targets (CI machines are noisy): a ratio that must
-//   stay under t may reach 2 t, one that must reach t may fall to t / 4. CI runs it.
+//   --quick: fewer and shorter runs, and loose targets that catch gross regressions only (CI machines
+//   are noisy and shared): a ratio that must stay under t may reach 2.5 t, one that must reach t may
+//   fall to t / 8. CI runs it.
 // Environment: PANDA_CLIENT_DIR, a checkout of PanDA's Python client for the pbook comparison (by
 // default shared/peers/panda-client beside the repository); the row is skipped when it or Python's
 // `rich` is missing.
@@ -46,10 +47,10 @@ const median = (values) => {
 
 /**
  * Records one row: `ratio` against `target`, `better` 'lower' (≤) or 'higher' (≥). In quick mode a
- * target is loosened: ≤ t becomes ≤ 2 t, ≥ t becomes ≥ t / 4.
+ * target is loosened: ≤ t becomes ≤ 2.5 t, ≥ t becomes ≥ t / 8.
  */
 function recordRatio(name, ratio, target, better, detail = '') {
-  const limit = quick ? (better === 'lower' ? target * 2 : target / 4) : target;
+  const limit = quick ? (better === 'lower' ? target * 2.5 : target / 8) : target;
   const pass = better === 'lower' ? ratio <= limit : ratio >= limit;
   results.push(pass);
   const sign = better === 'lower' ? '<=' : '>=';
