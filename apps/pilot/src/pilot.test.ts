@@ -5,7 +5,7 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { sealBundle } from '@panda-secrets/crypto';
+import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, HeartbeatRequest, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
 import { runPilot } from './pilot.js';
@@ -78,7 +78,7 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 3
       const acquired: AcquiredJob = {
         job: jobInfo(next.id, next.exec, next.withSecrets === false ? [] : ['MY_SECRET', '___file___:notes.txt']),
         claimId: `claim-${next.id}`,
-        bundle: next.withSecrets === false ? null : await sealBundle(publicKey, bundle),
+        bundle: next.withSecrets === false ? null : await sealBundle(await importPilotPublicKey(publicKey), bundle),
         leaseExpiresAt: '2026-01-01T00:05:00.000Z',
         leaseSeconds,
       };

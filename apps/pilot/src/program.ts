@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { ExitCode, PandaError } from '@panda-secrets/protocol';
-import type { ClientOptions, ConnectionOptions } from '@panda-secrets/client';
-import { resolveClientOptions, tokenFileOf, type ConnectionSource } from '@panda-secrets/client';
+import type { ClientOptions, ConnectionOptions, ConnectionSource } from '@panda-secrets/client';
 import { addConnectionOptions, epilogue, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
 import type { CliDeps } from '@panda-secrets/cli-kit';
 import { CREDENTIAL_ENV } from './credentials.js';
@@ -120,6 +119,8 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     run: async (parsed) => {
       if (parsed.runAs === undefined) log(SHARED_USER_WARNING);
       const runAs = parsed.runAs === undefined ? undefined : await (await import('./users.js')).lookupUser(parsed.runAs);
+      // The client package (and got) load only here, never for --help or a usage error.
+      const { resolveClientOptions, tokenFileOf } = await import('@panda-secrets/client');
       const clientOptions = await resolveClientOptions(deps, parsed.connection, 'pilot');
       const tokenFile = tokenFileOf(deps, parsed.connection);
       const { tokenReader } = await import('./token.js');

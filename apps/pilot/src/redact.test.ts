@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PandaClient } from '@panda-secrets/client';
-import { sealBundle } from '@panda-secrets/crypto';
+import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import { startServer } from '@panda-secrets/testkit';
 import type { RunningServer } from '@panda-secrets/testkit';
@@ -36,8 +36,9 @@ function pilotClientSealing(real: PandaClient, env: Record<string, string>): Pil
   return {
     async acquireJobs(publicKey, nJobs) {
       const acquired = await real.acquireJobs(publicKey, nJobs);
+      const key = await importPilotPublicKey(publicKey);
       return Promise.all(
-        acquired.map(async (job) => ({ ...job, bundle: await sealBundle(publicKey, { jobId: job.job.id, env, files: {} }) })),
+        acquired.map(async (job) => ({ ...job, bundle: await sealBundle(key, { jobId: job.job.id, env, files: {} }) })),
       );
     },
     updateJob: (update) => real.updateJob(update),

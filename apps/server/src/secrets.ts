@@ -45,7 +45,6 @@ export async function readSecrets(
 ): Promise<Map<string, Uint8Array>> {
   const stored = await ctx.store.getSecrets(owner, keys);
   await beforeDecrypt?.(stored);
-  // WebCrypto decrypts off the main thread: all of them at once, not one after another.
   const plaintexts = await Promise.all(stored.map((secret) => openAtRest(ctx.keyring, secret)));
   return new Map(stored.map((secret, index) => [secret.key, plaintexts[index] as Uint8Array]));
 }

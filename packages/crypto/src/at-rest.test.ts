@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { base64url, decodeProtectedHeader } from 'jose';
+import { CompactEncrypt, base64url, compactDecrypt, decodeProtectedHeader } from 'jose';
 import { decryptAtRest, encryptAtRest, generateKeyring, rotateKeyring } from './index.js';
 import type { Keyring, SecretAddress } from './index.js';
 import { pandaErrorOf } from './testing/errors.js';
@@ -126,6 +126,39 @@ describe('encryption at rest', () => {
     const { ciphertext } = await encryptAtRest(keyring, address, plaintext);
     const impostor: Keyring = { keys: [{ ...generateKeyring().keys[0]!, kid: keyring.keys[0]!.kid }] };
     await expectDecryptFailure(impostor, address, ciphertext, altered);
+  });
+
+  it('writes what jose decrypts, and reads what jose encrypted, in the same stored format', async () => {
+    const key = keyring.keys[0]!;
+    const { ciphertext } = await encryptAtRest(keyring, address, plaintext);
+    const opened = await compactDecrypt(ciphertext, key.secret, {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    });
+    expect(new TextDecoder().decode(opened.plaintext)).toBe(secretText);
+    expect(opened.protectedHeader).toEqual({ alg: 'dir', enc: 'A256GCM', kid: key.kid, owner: 'alice', key: 'MY_TOKEN' });
+
+    const fromJose = await new CompactEncrypt(plaintext)
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: key.kid, owner: 'alice', key: 'MY_TOKEN' })
+      .encrypt(key.secret);
+    expect(new TextDecoder().decode(await decryptAtRest(keyring, address, fromJose))).toBe(secretText);
+    for (const part of [0, 2, 3, 4]) await expectDecryptFailure(keyring, address, flipBit(fromJose, part), altered);
+  });
+
+  it('refuses a jose JWE of another algorithm, with compression or critical members, or a short tag', async () => {
+    const key = keyring.keys[0]!;
+    const header = { alg: 'dir', enc: 'A256GCM', kid: key.kid, owner: 'alice', key: 'MY_TOKEN' };
+    const cbc = await new CompactEncrypt(plaintext)
+      .setProtectedHeader({ ...header, enc: 'A128CBC-HS256' })
+      .encrypt(new Uint8Array(32));
+    await expectDecryptFailure(keyring, address, cbc, altered);
+    const { ciphertext } = await encryptAtRest(keyring, address, plaintext);
+    await expectDecryptFailure(keyring, address, rewriteHeader(ciphertext, { crit: ['exp'], exp: 1 }), altered);
+    await expectDecryptFailure(keyring, address, rewriteHeader(ciphertext, { zip: 'DEF' }), altered);
+    const parts = ciphertext.split('.');
+    parts[4] = base64url.encode(base64url.decode(parts[4]!).subarray(0, 12));
+    await expectDecryptFailure(keyring, address, parts.join('.'), altered);
+    await expectDecryptFailure(keyring, address, `${ciphertext}=`, altered);
   });
 
   it('refuses to encrypt with an empty key ring', async () => {

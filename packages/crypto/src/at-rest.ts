@@ -1,8 +1,8 @@
-import { CompactEncrypt, compactDecrypt } from 'jose';
-import type { CompactJWEHeaderParameters, CryptoKey, DecryptOptions } from 'jose';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { Keyring, MasterKey } from './keyring.js';
-import { quote } from './lib/values.js';
+import { isRecord, quote } from './lib/values.js';
 
 /** Where a secret is stored: its owner and its wire key. Bound into the ciphertext's header. */
 export interface SecretAddress {
@@ -11,21 +11,29 @@ export interface SecretAddress {
   key: string;
 }
 
-const AT_REST_ALGORITHMS: DecryptOptions = { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] };
-
-/**
- * Each master key imported once as a non-extractable AES-GCM CryptoKey: importing the raw bytes on
- * every call costs a third of a decryption, and the server decrypts every secret it lists.
+/*
+ * The stored format is a compact JWE (RFC 7516) with `alg: dir` and `enc: A256GCM`, readable and
+ * writable by any JOSE library (jose among them):
+ *   BASE64URL(protected header) "." "" "." BASE64URL(iv) "." BASE64URL(ciphertext) "." BASE64URL(tag)
+ * with a 96-bit iv, a 128-bit tag, and the ASCII of the first part as the AEAD's additional data.
+ * It is written and read with node:crypto directly: WebCrypto's per-call overhead cost 3 to 4
+ * times the CPU of the same AES-GCM work, and the server decrypts every secret it lists.
  */
-const importedKeys = new WeakMap<MasterKey, Promise<CryptoKey>>();
+const CIPHER = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
-function cryptoKeyOf(key: MasterKey): Promise<CryptoKey> {
-  let imported = importedKeys.get(key);
-  if (imported === undefined) {
-    imported = crypto.subtle.importKey('raw', key.secret, 'AES-GCM', false, ['encrypt', 'decrypt']);
-    importedKeys.set(key, imported);
+/** Each master key wrapped once as a KeyObject, so no call copies or re-validates the raw bytes. */
+const keyObjects = new WeakMap<MasterKey, KeyObject>();
+
+function keyObjectOf(key: MasterKey): KeyObject {
+  let keyObject = keyObjects.get(key);
+  if (keyObject === undefined) {
+    keyObject = createSecretKey(key.secret);
+    keyObjects.set(key, keyObject);
   }
-  return imported;
+  return keyObject;
 }
 
 function currentKey(keyring: Keyring): MasterKey {
@@ -49,10 +57,46 @@ export async function encryptAtRest(
   plaintext: Uint8Array,
 ): Promise<{ ciphertext: string; keyId: string }> {
   const key = currentKey(keyring);
-  const ciphertext = await new CompactEncrypt(plaintext)
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: key.kid, owner: address.owner, key: address.key })
-    .encrypt(await cryptoKeyOf(key));
+  const header = { alg: 'dir', enc: 'A256GCM', kid: key.kid, owner: address.owner, key: address.key };
+  const protectedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(CIPHER, keyObjectOf(key), iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.from(protectedHeader, 'ascii'));
+  const encrypted = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const ciphertext = [
+    protectedHeader,
+    '',
+    iv.toString('base64url'),
+    encrypted.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+  ].join('.');
   return { ciphertext, keyId: key.kid };
+}
+
+/** A compact `dir`/A256GCM JWE split into its parts, or undefined when it is not one. */
+function parseCompactJwe(
+  ciphertext: string,
+): { header: Record<string, unknown>; protectedHeader: string; iv: Buffer; encrypted: Buffer; tag: Buffer } | undefined {
+  if (typeof ciphertext !== 'string') return undefined;
+  const parts = ciphertext.split('.');
+  if (parts.length !== 5 || !parts.every((part) => BASE64URL.test(part))) return undefined;
+  const [protectedHeader, encryptedKey, ivPart, encryptedPart, tagPart] = parts as [string, string, string, string, string];
+  // `dir` carries no encrypted key; anything else there is an altered or foreign JWE.
+  if (protectedHeader === '' || encryptedKey !== '') return undefined;
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(protectedHeader, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  // Only what this module writes is read: no compression, no critical extensions.
+  if (!isRecord(header) || header.alg !== 'dir' || header.enc !== 'A256GCM') return undefined;
+  if ('zip' in header || 'crit' in header) return undefined;
+  const iv = Buffer.from(ivPart, 'base64url');
+  const tag = Buffer.from(tagPart, 'base64url');
+  // A short tag would weaken the authentication GCM gives; node:crypto would accept one.
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return undefined;
+  return { header, protectedHeader, iv, encrypted: Buffer.from(encryptedPart, 'base64url'), tag };
 }
 
 /**
@@ -66,35 +110,38 @@ export async function encryptAtRest(
  */
 export async function decryptAtRest(keyring: Keyring, address: SecretAddress, ciphertext: string): Promise<Uint8Array> {
   const secretName = quote(address.key);
-  const findKey = (header: CompactJWEHeaderParameters): Promise<CryptoKey> => {
-    const key = keyring.keys.find((candidate) => candidate.kid === header.kid);
-    if (key === undefined) {
-      const kid = typeof header.kid === 'string' ? quote(header.kid) : '(none)';
-      throw new PandaError(
-        'DECRYPT_FAILED',
-        `the stored secret ${secretName} was encrypted under the master key ${kid}, which is not in the key ring`,
-      );
-    }
-    return cryptoKeyOf(key);
-  };
-  let result;
-  try {
-    result = await compactDecrypt(ciphertext, findKey, AT_REST_ALGORITHMS);
-  } catch (error) {
-    if (error instanceof PandaError) throw error;
-    throw new PandaError(
+  const altered = (cause?: unknown): PandaError =>
+    new PandaError(
       'DECRYPT_FAILED',
       `the stored secret ${secretName} could not be decrypted: the ciphertext was altered or the key ring is wrong`,
-      { cause: error },
+      { cause },
+    );
+  const jwe = parseCompactJwe(ciphertext);
+  if (jwe === undefined) throw altered();
+  const { header } = jwe;
+  const key = keyring.keys.find((candidate) => candidate.kid === header.kid);
+  if (key === undefined) {
+    const kid = typeof header.kid === 'string' ? quote(header.kid) : '(none)';
+    throw new PandaError(
+      'DECRYPT_FAILED',
+      `the stored secret ${secretName} was encrypted under the master key ${kid}, which is not in the key ring`,
     );
   }
-  const { owner, key } = result.protectedHeader;
-  if (owner !== address.owner || key !== address.key) {
+  let plaintext: Buffer;
+  try {
+    const decipher = createDecipheriv(CIPHER, keyObjectOf(key), jwe.iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(jwe.protectedHeader, 'ascii'));
+    decipher.setAuthTag(jwe.tag);
+    plaintext = Buffer.concat([decipher.update(jwe.encrypted), decipher.final()]);
+  } catch (error) {
+    throw altered(error);
+  }
+  if (header.owner !== address.owner || header.key !== address.key) {
     throw new PandaError(
       'DECRYPT_FAILED',
       `the stored secret ${secretName} of owner ${quote(address.owner)} does not belong to this address: ` +
         'it was encrypted for another owner or key',
     );
   }
-  return result.plaintext;
+  return new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { CompactEncrypt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { SecretBundle } from '@panda-secrets/protocol';
-import { generatePilotKeyPair, openBundle, sealBundle } from './index.js';
+import { generatePilotKeyPair, importPilotPublicKey, openBundle, sealBundle } from './index.js';
 import { pandaErrorOf } from './testing/errors.js';
 
 const secretValue = 'env-s3cr3t-never-in-messages';
@@ -32,7 +32,7 @@ describe('pilot key pair', () => {
 describe('sealed bundles', () => {
   it('round-trip through the JSON a pilot sends, bound to the job in the header', async () => {
     const pilot = await generatePilotKeyPair();
-    const jwe = await sealBundle(JSON.parse(JSON.stringify(pilot.publicJwk)), bundle);
+    const jwe = await sealBundle(await importPilotPublicKey(JSON.parse(JSON.stringify(pilot.publicJwk))), bundle);
     expect(decodeProtectedHeader(jwe)).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', job_id: 'job-1' });
     expect(jwe).not.toContain(secretValue);
     expect(await openBundle(pilot.privateKey, jwe, 'job-1')).toEqual(bundle);
@@ -41,14 +41,14 @@ describe('sealed bundles', () => {
   it('cannot be opened with another pilot key', async () => {
     const pilotA = await generatePilotKeyPair();
     const pilotB = await generatePilotKeyPair();
-    const jwe = await sealBundle(pilotA.publicJwk, bundle);
+    const jwe = await sealBundle(await importPilotPublicKey(pilotA.publicJwk), bundle);
     const error = await pandaErrorOf(openBundle(pilotB.privateKey, jwe, 'job-1'), 'DECRYPT_FAILED');
     expect(error.message).toBe('the secrets bundle could not be opened with this pilot key');
   });
 
   it('cannot be opened when altered', async () => {
     const pilot = await generatePilotKeyPair();
-    const parts = (await sealBundle(pilot.publicJwk, bundle)).split('.');
+    const parts = (await sealBundle(await importPilotPublicKey(pilot.publicJwk), bundle)).split('.');
     parts[3] = `${parts[3]!.startsWith('A') ? 'B' : 'A'}${parts[3]!.slice(1)}`;
     const error = await pandaErrorOf(openBundle(pilot.privateKey, parts.join('.'), 'job-1'), 'DECRYPT_FAILED');
     expect(error.message).toBe('the secrets bundle could not be opened with this pilot key');
@@ -56,7 +56,7 @@ describe('sealed bundles', () => {
 
   it('for job 1 is refused as job 2', async () => {
     const pilot = await generatePilotKeyPair();
-    const jwe = await sealBundle(pilot.publicJwk, bundle);
+    const jwe = await sealBundle(await importPilotPublicKey(pilot.publicJwk), bundle);
     const error = await pandaErrorOf(openBundle(pilot.privateKey, jwe, 'job-2'), 'DECRYPT_FAILED');
     expect(error.message).toBe('the secrets bundle is bound to job "job-1", not job "job-2"');
   });
@@ -94,7 +94,7 @@ describe('sealed bundles', () => {
   });
 });
 
-describe('sealBundle key checks', () => {
+describe('pilot public key checks', () => {
   const rule = 'the pilot public key must be a public EC P-256 JWK: kty "EC", crv "P-256", x and y, and no private part "d"';
 
   it.each([
@@ -110,14 +110,14 @@ describe('sealBundle key checks', () => {
     ['a string', async () => 'EC P-256', 'it is not a JSON object'],
     ['null', async () => null, 'it is not a JSON object'],
   ])('rejects %s with INVALID_INPUT', async (_what, makeKey, problem) => {
-    const error = await pandaErrorOf(sealBundle(await makeKey(), bundle), 'INVALID_INPUT');
+    const error = await pandaErrorOf(importPilotPublicKey(await makeKey()), 'INVALID_INPUT');
     expect(error.message).toBe(`${rule}; ${problem}`);
   });
 
   it('rejects a malformed bundle without quoting its values', async () => {
     const { publicJwk } = await generatePilotKeyPair();
     const malformed = { ...bundle, env: { 'BAD NAME': secretValue } };
-    const error = await pandaErrorOf(sealBundle(publicJwk, malformed), 'INVALID_INPUT');
+    const error = await pandaErrorOf(sealBundle(await importPilotPublicKey(publicJwk), malformed), 'INVALID_INPUT');
     expect(error.message).toContain('the secrets bundle is not valid: invalid secret name "BAD NAME"');
     expect(error.message).not.toContain(secretValue);
   });

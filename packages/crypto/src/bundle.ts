@@ -10,6 +10,9 @@ export interface PilotKeyPair {
   privateKey: CryptoKey;
 }
 
+/** A pilot's public key as {@link importPilotPublicKey} checked and imported it, ready to seal to. */
+export type PilotPublicKey = CryptoKey;
+
 const BUNDLE_ALG = 'ECDH-ES+A256KW';
 const BUNDLE_ENC = 'A256GCM';
 const BUNDLE_ALGORITHMS: DecryptOptions = {
@@ -39,7 +42,7 @@ const PUBLIC_KEY_RULE = 'a public EC P-256 JWK: kty "EC", crv "P-256", x and y, 
  * @example
  * await importPilotPublicKey(request.body.publicKey); // throws PandaError INVALID_INPUT
  */
-export async function importPilotPublicKey(jwk: unknown): Promise<CryptoKey> {
+export async function importPilotPublicKey(jwk: unknown): Promise<PilotPublicKey> {
   const refuse = (problem: string, cause?: unknown): PandaError =>
     new PandaError('INVALID_INPUT', `the pilot public key must be ${PUBLIC_KEY_RULE}; ${problem}`, { cause });
   if (!isRecord(jwk)) throw refuse('it is not a JSON object');
@@ -85,15 +88,15 @@ function bundleProblem(value: unknown): string | undefined {
 }
 
 /**
- * Seals a job's secrets to a pilot's public key: a compact JWE (ECDH-ES+A256KW, A256GCM) whose
- * protected header binds the job id. Throws PandaError `INVALID_INPUT` unless `publicJwk` is a
- * public EC P-256 JWK and the bundle is well formed.
+ * Seals a job's secrets to a pilot's public key, imported once per acquire by
+ * {@link importPilotPublicKey}: a compact JWE (ECDH-ES+A256KW, A256GCM) whose protected header
+ * binds the job id. Throws PandaError `INVALID_INPUT` unless the bundle is well formed.
  *
  * @example
- * const jwe = await sealBundle(request.publicKey, { jobId: job.id, env: { TOKEN: 's3cr3t' }, files: {} });
+ * const publicKey = await importPilotPublicKey(request.body.publicKey);
+ * const jwe = await sealBundle(publicKey, { jobId: job.id, env: { TOKEN: 's3cr3t' }, files: {} });
  */
-export async function sealBundle(publicJwk: unknown, bundle: SecretBundle): Promise<string> {
-  const publicKey = await importPilotPublicKey(publicJwk);
+export async function sealBundle(publicKey: PilotPublicKey, bundle: SecretBundle): Promise<string> {
   const problem = bundleProblem(bundle);
   if (problem !== undefined) throw new PandaError('INVALID_INPUT', `the secrets bundle is not valid: ${problem}`);
   return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(bundle)))

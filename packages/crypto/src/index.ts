@@ -3,7 +3,7 @@ export type { MasterKey, Keyring } from './keyring.js';
 export { encryptAtRest, decryptAtRest } from './at-rest.js';
 export type { SecretAddress } from './at-rest.js';
 export { generatePilotKeyPair, importPilotPublicKey, sealBundle, openBundle } from './bundle.js';
-export type { PilotKeyPair } from './bundle.js';
+export type { PilotKeyPair, PilotPublicKey } from './bundle.js';
 export { generateIssuerKey, serializeIssuerKey, parseIssuerKey, signToken } from './tokens.js';
 export type { TokenClaims, IssuerKey } from './tokens.js';
 export { createLocalVerifier } from './verify.js';

@@ -4,6 +4,7 @@ import type { CryptoKey, JWTPayload } from 'jose';
 import { createLocalVerifier, generateIssuerKey, parseIssuerKey, serializeIssuerKey, signToken } from './index.js';
 import type { IssuerKey, TokenClaims } from './index.js';
 import { pandaErrorOf } from './testing/errors.js';
+import { createVerifier } from './verify.js';
 
 const issuer = 'panda-server:local';
 const audience = 'panda-server';
@@ -199,5 +200,78 @@ describe('local verifier', () => {
     const broken = createLocalVerifier({ publicJwk: { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' }, issuer, audience });
     const error = await pandaErrorOf(broken.verify(await sign({ sub: 'alice' })), 'KEYRING');
     expect(error.message).toBe('the issuer public key is not an EC P-256 JWK');
+  });
+});
+
+describe('verified token cache', () => {
+  /** A verifier over the issuer key that counts signature checks (key look-ups), at a movable clock. */
+  function countingVerifier(options: { cacheEntries?: number; group?: string } = {}) {
+    const clock = { now: inSeconds(60) };
+    const counter = { checks: 0 };
+    const publicKey = importJWK(key.publicJwk, 'ES256') as Promise<CryptoKey>;
+    const verifyWith = createVerifier(
+      () => {
+        counter.checks += 1;
+        return publicKey;
+      },
+      { issuer, audience, algorithms: ['ES256'], now: () => clock.now, ...options },
+    );
+    return { verifyWith, clock, counter };
+  }
+
+  it('checks a token once, then answers its repeats from memory until its exp, never after', async () => {
+    const { verifyWith, clock, counter } = countingVerifier();
+    const token = await sign({ sub: 'alice', groups: ['atlas'] });
+    const first = await verifyWith.verify(token);
+    expect(await verifyWith.verify(token)).toEqual(first);
+    expect(counter.checks).toBe(1);
+    clock.now = inSeconds(oneHour - 1);
+    expect((await verifyWith.verify(token)).owner).toBe('alice');
+    clock.now = inSeconds(oneHour);
+    await expectRefused(token, 'token expired', verifyWith);
+  });
+
+  it('checks a remembered token again after five minutes, even before its exp', async () => {
+    const { verifyWith, clock, counter } = countingVerifier();
+    const token = await sign({ sub: 'alice' });
+    await verifyWith.verify(token);
+    clock.now = inSeconds(60 + 299);
+    await verifyWith.verify(token);
+    expect(counter.checks).toBe(1);
+    clock.now = inSeconds(60 + 300);
+    await verifyWith.verify(token);
+    expect(counter.checks).toBe(2);
+  });
+
+  it('never remembers a refused token, nor one outside the required group', async () => {
+    const { verifyWith, counter } = countingVerifier({ group: 'atlas' });
+    const forged = (await sign({ sub: 'alice', groups: ['atlas'] }, {}, other));
+    await expectRefused(forged, 'signature invalid', verifyWith);
+    await expectRefused(forged, 'signature invalid', verifyWith);
+    expect(counter.checks).toBe(2);
+    const outsider = await sign({ sub: 'bob', groups: ['cms'] });
+    await pandaErrorOf(verifyWith.verify(outsider), 'FORBIDDEN');
+    await pandaErrorOf(verifyWith.verify(outsider), 'FORBIDDEN');
+    expect(counter.checks).toBe(4);
+  });
+
+  it('keeps at most cacheEntries tokens, dropping the least recently used', async () => {
+    const { verifyWith, counter } = countingVerifier({ cacheEntries: 2 });
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => sign({ sub })));
+    for (const token of [a, b, a, c]) await verifyWith.verify(token!);
+    expect(counter.checks).toBe(3);
+    await verifyWith.verify(a!);
+    await verifyWith.verify(c!);
+    expect(counter.checks).toBe(3);
+    await verifyWith.verify(b!);
+    expect(counter.checks).toBe(4);
+  });
+
+  it('remembers nothing with cacheEntries 0', async () => {
+    const { verifyWith, counter } = countingVerifier({ cacheEntries: 0 });
+    const token = await sign({ sub: 'alice' });
+    await verifyWith.verify(token);
+    await verifyWith.verify(token);
+    expect(counter.checks).toBe(2);
   });
 });

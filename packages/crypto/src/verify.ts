@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { errors, importJWK, jwtVerify } from 'jose';
 import type { CryptoKey, JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { PandaError, ROLE_CLAIM, isPandaError } from '@panda-secrets/protocol';
@@ -30,6 +31,50 @@ export interface VerifierPolicy {
   /** A group the token's `groups` claim must contain. */
   group?: string;
   now?: () => Date;
+  /** How many verified tokens are remembered (least recently used first out); 0 for none. */
+  cacheEntries?: number;
+}
+
+/** Verified tokens remembered by default: a server's active users and pilots, with room to spare. */
+export const DEFAULT_TOKEN_CACHE_ENTRIES = 1000;
+/**
+ * Longest a verified token is trusted without a fresh check, even before its `exp`: an issuer's key
+ * that was withdrawn from its key set stops being honoured within this time.
+ */
+const TOKEN_CACHE_MAX_AGE_MS = 5 * 60 * 1000;
+
+interface CachedIdentity {
+  identity: Identity;
+  /** Epoch milliseconds after which the entry is no longer used: the token's `exp` or the age bound. */
+  until: number;
+}
+
+/**
+ * A bounded least-recently-used map of verified tokens, keyed by the SHA-256 of the token so no
+ * token is kept in memory. Only tokens that passed every check enter it, and an entry is never used
+ * at or past the token's `exp`.
+ */
+function tokenCache(maxEntries: number) {
+  const entries = new Map<string, CachedIdentity>();
+  const keyOf = (token: string): string => createHash('sha256').update(token).digest('base64url');
+  return {
+    get(token: string, nowMs: number): Identity | undefined {
+      if (maxEntries === 0) return undefined;
+      const key = keyOf(token);
+      const entry = entries.get(key);
+      if (entry === undefined) return undefined;
+      entries.delete(key);
+      if (nowMs >= entry.until) return undefined;
+      // Re-inserted last: a Map iterates in insertion order, so the first key is the least recently used.
+      entries.set(key, entry);
+      return entry.identity;
+    },
+    set(token: string, identity: Identity, until: number): void {
+      if (maxEntries === 0) return;
+      entries.set(keyOf(token), { identity, until });
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+    },
+  };
 }
 
 function refuse(why: string, cause?: unknown): PandaError {
@@ -80,13 +125,20 @@ function identityOf(payload: JWTPayload): Identity {
 
 /**
  * A verifier that checks signature (with the keys `getKey` resolves), algorithm allow-list,
- * issuer, audience and expiry with jose, then maps the claims to an {@link Identity}.
+ * issuer, audience and expiry with jose, then maps the claims to an {@link Identity}. A token that
+ * passed is remembered (see {@link VerifierPolicy.cacheEntries}) until its `exp`, at most five
+ * minutes, so a client's repeated calls skip the signature check; a refused token is never
+ * remembered.
  */
 export function createVerifier(getKey: JWTVerifyGetKey, policy: VerifierPolicy): TokenVerifier {
   const now = policy.now ?? (() => new Date());
+  const verified = tokenCache(policy.cacheEntries ?? DEFAULT_TOKEN_CACHE_ENTRIES);
   return {
     async verify(token) {
       if (typeof token !== 'string') throw refuse('malformed token');
+      const currentDate = now();
+      const cached = verified.get(token, currentDate.getTime());
+      if (cached !== undefined) return cached;
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, getKey, {
@@ -94,7 +146,7 @@ export function createVerifier(getKey: JWTVerifyGetKey, policy: VerifierPolicy):
           issuer: policy.issuer,
           audience: policy.audience,
           requiredClaims: ['exp'],
-          currentDate: now(),
+          currentDate,
         }));
       } catch (error) {
         // A key resolver's own failure (an unreachable issuer) is not the token's fault.
@@ -105,6 +157,8 @@ export function createVerifier(getKey: JWTVerifyGetKey, policy: VerifierPolicy):
       if (policy.group !== undefined && !identity.groups.includes(policy.group)) {
         throw new PandaError('FORBIDDEN', `the token is not in group ${quote(policy.group)}`);
       }
+      // jose checked that exp is a number in the future.
+      verified.set(token, identity, Math.min((payload.exp as number) * 1000, currentDate.getTime() + TOKEN_CACHE_MAX_AGE_MS));
       return identity;
     },
   };
@@ -123,6 +177,7 @@ export function createLocalVerifier(options: {
   issuer: string;
   audience: string;
   now?: () => Date;
+  cacheEntries?: number;
 }): TokenVerifier {
   const { kty, crv, x, y } = options.publicJwk;
   let publicKey: Promise<CryptoKey> | undefined;

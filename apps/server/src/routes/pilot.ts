@@ -1,4 +1,4 @@
-import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
+import { importPilotPublicKey, sealBundle, type PilotPublicKey } from '@panda-secrets/crypto';
 import {
   ApiPath,
   PandaError,
@@ -25,7 +25,7 @@ export const MAX_LOG_CHUNK = 1_048_576;
 export const MAX_JOB_LOG = 16 * MAX_LOG_CHUNK;
 
 /** Decrypts the job's secrets and seals them, as one bundle, to the pilot's one-time key. */
-async function sealJobSecrets(ctx: ServerContext, row: JobRow, publicKey: unknown): Promise<string> {
+async function sealJobSecrets(ctx: ServerContext, row: JobRow, publicKey: PilotPublicKey): Promise<string> {
   const secrets = await readSecrets(ctx, row.owner, row.spec.secrets);
   const missing = row.spec.secrets.filter((key) => !secrets.has(key));
   if (missing.length > 0) {
@@ -54,15 +54,16 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (typeof nJobs !== 'number' || !Number.isInteger(nJobs) || nJobs < 1 || nJobs > MAX_JOBS_PER_ACQUIRE) {
       throw new PandaError('INVALID_INPUT', `'nJobs' must be an integer from 1 to ${MAX_JOBS_PER_ACQUIRE}`);
     }
-    // A key that cannot be sealed to is refused before any job is claimed, so no job is lost.
-    await importPilotPublicKey(publicKey);
+    // A key that cannot be sealed to is refused before any job is claimed, so no job is lost; it
+    // is imported once and serves every job of this acquire.
+    const pilotKey = await importPilotPublicKey(publicKey);
 
     const pilot = request.identity.subject;
     const acquired: AcquiredJob[] = [];
     for (const row of await ctx.store.claimJobs(pilot, nJobs, ctx.jobs.leaseMs)) {
       const claimId = row.claimId ?? '';
       try {
-        const bundle = row.spec.secrets.length > 0 ? await sealJobSecrets(ctx, row, publicKey) : null;
+        const bundle = row.spec.secrets.length > 0 ? await sealJobSecrets(ctx, row, pilotKey) : null;
         if (bundle !== null) {
           await ctx.store.appendAudit(
             auditEntry(pilot, 'job_secrets', row.spec.secrets.join(','), request.ip, row.id),
