@@ -16,6 +16,11 @@ export interface RenderOptions {
    * wrapped, as pipes and programs read whole lines.
    */
   width?: number;
+  /**
+   * What a table too wide for `width` does with its last column's cells: `wrap` them over several
+   * lines (the default), or `cut` them to one line ending in `...`.
+   */
+  overflow?: 'wrap' | 'cut';
 }
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -25,16 +30,22 @@ function escapeCell(cell: string): string {
   return cell.replace(/[\\\t\n\r]/g, (char) => ESCAPES[char] ?? char);
 }
 
-function renderTable(head: string[], rows: string[][], color: boolean, width: number | undefined): string {
+/** A cell cut to `width` characters, its end replaced by `...` when it was longer. */
+function cutCell(cell: string, width: number): string {
+  return cell.length <= width ? cell : `${cell.slice(0, Math.max(width - 3, 0))}...`;
+}
+
+function renderTable(head: string[], rows: string[][], options: RenderOptions): string {
+  const { color, width } = options;
   const chalk = new Chalk({ level: color ? 1 : 0 });
-  const render = (layout: Table.TableConstructorOptions = {}): string => {
+  const render = (layout: Table.TableConstructorOptions = {}, cells: string[][] = rows.map((row) => row.map(escapeCell))): string => {
     const table = new Table({
       head: head.map((title) => chalk.bold.cyan(title)),
       // Empty style lists: cli-table3 would otherwise colour through a library that reads the environment.
       style: { head: [], border: [], compact: true },
       ...layout,
     });
-    table.push(...rows.map((row) => row.map(escapeCell)));
+    table.push(...cells);
     return `${table.toString()}\n`;
   };
   const natural = render();
@@ -45,6 +56,10 @@ function renderTable(head: string[], rows: string[][], color: boolean, width: nu
   // '┐'. The other columns keep their widths; its cells wrap anywhere, as base64 has no spaces.
   const before = Math.max(top.lastIndexOf('┬'), 0) + 1;
   const last = Math.max(width - before - 1, (head.at(-1) ?? '').length + 2);
+  if (options.overflow === 'cut') {
+    // The cell's text is its column's width less the two spaces of padding.
+    return render({}, rows.map((row) => row.map((cell, index) => (index === row.length - 1 ? cutCell(escapeCell(cell), last - 2) : escapeCell(cell)))));
+  }
   return render({ colWidths: [...head.slice(0, -1).map(() => null), last], wordWrap: true, wrapOnWordBoundary: false });
 }
 
@@ -59,7 +74,7 @@ function renderTable(head: string[], rows: string[][], color: boolean, width: nu
 export function renderRows(head: string[], rows: string[][], options: RenderOptions): string {
   switch (options.format) {
     case 'table':
-      return renderTable(head, rows, options.color, options.width);
+      return renderTable(head, rows, options);
     case 'plain':
       return rows.map((row) => `${row.map(escapeCell).join('\t')}\n`).join('');
     case 'json':
