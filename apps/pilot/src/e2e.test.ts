@@ -458,7 +458,7 @@ describe('roles and claims', () => {
 
   it("a pilot cannot update another pilot's job, nor open its bundle, nor replay a bundle for another job", async () => {
     const specs = [1, 2].map(() => ({ exec: 'true', outDS: 'user.alice.e2e', secrets: ['MY_SECRET'] }));
-    const submitted = await userClient().submitJobs(specs);
+    const { jobs: submitted } = await userClient().submitJobs(specs);
     const [pilotA, pilotB] = await Promise.all([pilotClient('pilot-a'), pilotClient('pilot-b')]);
     const keyA = await generatePilotKeyPair();
     const keyB = await generatePilotKeyPair();

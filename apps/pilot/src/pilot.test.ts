@@ -28,9 +28,14 @@ function jobInfo(id: string, exec: string, secrets: string[]): JobInfo {
   return {
     id,
     owner: 'alice',
+    taskId: 1,
+    jobIndex: 1,
     spec: { exec, outDS: 'user.alice.test', secrets },
     state: 'running',
     exitCode: null,
+    attemptNr: 1,
+    maxAttempts: 3,
+    reason: null,
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
   };
@@ -65,6 +70,8 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = []) {
         job: jobInfo(next.id, next.exec, next.withSecrets === false ? [] : ['MY_SECRET', '___file___:notes.txt']),
         claimId: `claim-${next.id}`,
         bundle: next.withSecrets === false ? null : await sealBundle(publicKey, bundle),
+        leaseExpiresAt: '2026-01-01T00:05:00.000Z',
+        leaseSeconds: 300,
       };
       return [acquired];
     },

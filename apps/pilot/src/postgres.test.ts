@@ -38,7 +38,7 @@ describePostgres('two pilots, one per server instance, on one PostgreSQL databas
       outDS: 'user.alice.race',
       secrets: ['RACE_SECRET'],
     }));
-    const jobs = await alice.submitJobs(specs);
+    const { jobs } = await alice.submitJobs(specs);
     expect(jobs).toHaveLength(JOBS);
 
     const pilot = async (server: RunningServer, name: string) =>

@@ -29,9 +29,14 @@ function fakeClient(jobs: FakeJob[] = []) {
     return {
       id,
       owner: 'alice',
+      taskId: 1,
+      jobIndex: Number(id.slice('job-'.length)),
       spec: entry.spec,
       state,
       exitCode: state === 'finished' || state === 'failed' ? entry.fake.exitCode : null,
+      attemptNr: state === 'queued' ? 0 : 1,
+      maxAttempts: 3,
+      reason: null,
       createdAt: '2026-01-01T00:00:00.000Z',
       updatedAt: '2026-01-01T00:00:00.000Z',
     };
@@ -43,11 +48,12 @@ function fakeClient(jobs: FakeJob[] = []) {
     },
     async submitJobs(specs) {
       submitted.push(specs);
-      return specs.map((spec, index) => {
+      const queued = specs.map((spec, index) => {
         const id = `job-${index + 1}`;
         infos.set(id, { spec, fake: jobs[index] ?? { states: ['queued'], exitCode: null, log: '' }, polls: 0 });
         return info(id, 'queued');
       });
+      return { taskId: 1, jobs: queued };
     },
     async getJob(id) {
       const entry = infos.get(id)!;

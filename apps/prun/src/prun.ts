@@ -180,7 +180,7 @@ export async function runPrun(deps: PrunDeps, options: PrunOptions): Promise<num
     return 0;
   }
   const client = await deps.connect();
-  const submitted = await client.submitJobs(specs);
+  const { jobs: submitted } = await client.submitJobs(specs);
   if (!options.wait) {
     if (options.json) {
       deps.stdout.write(toJson(submitted.map(jobJson)));

@@ -4,6 +4,10 @@ import {
   DEFAULT_MAX_SECRETS_PER_USER,
   DEFAULT_MAX_TOTAL_BYTES_PER_USER,
   DEFAULT_MAX_UNFINISHED_JOBS_PER_USER,
+  DEFAULT_JOB_LEASE_SECONDS,
+  DEFAULT_JOB_RETENTION_SECONDS,
+  DEFAULT_LOG_BYTES_PER_USER,
+  DEFAULT_MAX_ATTEMPTS,
   DEFAULT_SERVER_HOST,
   DEFAULT_SERVER_PORT,
   ExitCode,
@@ -13,6 +17,7 @@ import { reportError } from '@panda-secrets/cli-kit';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ServeOptions } from './commands/serve.js';
+import { parseDuration } from './duration.js';
 import type { ServerSettings } from './setup.js';
 
 /** Every option any command takes; each command declares only the groups it uses. */
@@ -27,6 +32,10 @@ interface Args {
   maxSecrets?: number;
   maxTotalBytes?: number;
   maxJobs?: number;
+  jobLease?: number;
+  maxAttempts?: number;
+  jobRetention?: string;
+  logBudget?: number;
   verbose: boolean;
 }
 
@@ -61,6 +70,10 @@ function serveOptions<T>(argv: Argv<T>) {
     .option('max-secrets', { type: 'number', default: DEFAULT_MAX_SECRETS_PER_USER, describe: 'Most secrets one user may keep' })
     .option('max-total-bytes', { type: 'number', default: DEFAULT_MAX_TOTAL_BYTES_PER_USER, describe: 'Most bytes of values and files one user may keep' })
     .option('max-jobs', { type: 'number', default: DEFAULT_MAX_UNFINISHED_JOBS_PER_USER, describe: 'Most unfinished (queued or running) jobs one user may have' })
+    .option('job-lease', { type: 'number', default: DEFAULT_JOB_LEASE_SECONDS, describe: "Seconds a job attempt's lease lasts; a pilot renews it by heartbeats, and an attempt whose lease runs out is lost" })
+    .option('max-attempts', { type: 'number', default: DEFAULT_MAX_ATTEMPTS, describe: 'Attempts a job gets; after the last one is lost or handed back the job fails' })
+    .option('job-retention', { type: 'string', default: '30d', describe: 'How long ended jobs and their logs are kept: 90s, 30m, 12h, 30d' })
+    .option('log-budget', { type: 'number', default: DEFAULT_LOG_BYTES_PER_USER, describe: "Most bytes one user's job logs may take together" })
     .option('log-file', { type: 'string', describe: 'Write the JSON log here (mode 0600) instead of stderr' })
     .option('log-level', { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] });
 }
@@ -106,6 +119,16 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return number;
 }
 
+/** The --job-retention duration in seconds (default 30 days). */
+function retention(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_JOB_RETENTION_SECONDS;
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new PandaError('USAGE', `--job-retention must be a duration such as 90s, 30m, 12h or 30d, not ${JSON.stringify(text)}`, { cause: error });
+  }
+}
+
 function settingsFrom(args: Args, keyringText: string | undefined): ServerSettings {
   if ((args.oidcIssuer === undefined) !== (args.oidcAudience === undefined)) {
     throw new PandaError('USAGE', 'OIDC mode needs both --oidc-issuer and --oidc-audience');
@@ -127,6 +150,12 @@ function settingsFrom(args: Args, keyringText: string | undefined): ServerSettin
       maxTotalBytes: positiveInteger('--max-total-bytes', args.maxTotalBytes, DEFAULT_MAX_TOTAL_BYTES_PER_USER),
     },
     maxUnfinishedJobs: positiveInteger('--max-jobs', args.maxJobs, DEFAULT_MAX_UNFINISHED_JOBS_PER_USER),
+    jobs: {
+      leaseMs: positiveInteger('--job-lease', args.jobLease, DEFAULT_JOB_LEASE_SECONDS) * 1000,
+      maxAttempts: positiveInteger('--max-attempts', args.maxAttempts, DEFAULT_MAX_ATTEMPTS),
+      retentionMs: retention(args.jobRetention) * 1000,
+      logBudgetBytes: positiveInteger('--log-budget', args.logBudget, DEFAULT_LOG_BYTES_PER_USER),
+    },
   };
 }
 

@@ -16,6 +16,20 @@ export interface ServerContext {
   quota: Quota;
   /** Most unfinished (queued or running) jobs one user may have. */
   maxUnfinishedJobs: number;
+  /** How attempts are leased, retried and kept. */
+  jobs: JobPolicy;
+}
+
+/** The server's rules for running jobs: leases, attempts, retention. */
+export interface JobPolicy {
+  /** A lease's length: an attempt whose pilot sends no heartbeat for this long is lost. */
+  leaseMs: number;
+  /** Attempts a job gets before a lost or released attempt fails it. */
+  maxAttempts: number;
+  /** How long ended jobs and their logs are kept. */
+  retentionMs: number;
+  /** One user's job logs together take at most this many bytes. */
+  logBudgetBytes: number;
 }
 
 declare module 'fastify' {

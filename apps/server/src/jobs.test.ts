@@ -145,7 +145,7 @@ describe('job logs', () => {
     for (let index = 0; index < MAX_JOB_LOG / MAX_LOG_CHUNK + 2; index += 1) expect((await update(chunk)).statusCode).toBe(200);
     expect((await update('x'.repeat(MAX_LOG_CHUNK + 1))).statusCode).toBe(413);
     const { log } = (await getAs(alice, `${ApiPath.jobs}/${job.id}/log`)).json().data as { log: string };
-    expect(log).toBe(`${'x'.repeat(MAX_JOB_LOG)}\n[the log is truncated at ${MAX_JOB_LOG} characters]\n`);
+    expect(log).toBe(`${'x'.repeat(MAX_JOB_LOG)}\n[the log is truncated at ${MAX_JOB_LOG} bytes]\n`);
   });
 });
 

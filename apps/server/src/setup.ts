@@ -8,9 +8,15 @@ import {
   type IssuerKey,
   type TokenVerifier,
 } from '@panda-secrets/crypto';
-import { PandaError } from '@panda-secrets/protocol';
+import {
+  DEFAULT_JOB_LEASE_SECONDS,
+  DEFAULT_JOB_RETENTION_SECONDS,
+  DEFAULT_LOG_BYTES_PER_USER,
+  DEFAULT_MAX_ATTEMPTS,
+  PandaError,
+} from '@panda-secrets/protocol';
 import { SQLITE_FILE_NAME, createStore, type Quota, type Store } from '@panda-secrets/store';
-import type { ServerContext } from './context.js';
+import type { JobPolicy, ServerContext } from './context.js';
 import { ensurePrivateDir, pathExists, readIfExists, readOrCreatePrivateFile } from './files.js';
 import { loadKeyring, type KeyringLocation, type LoadedKeyring } from './keyring-source.js';
 
@@ -35,6 +41,19 @@ export interface ServerSettings {
   quota: Quota;
   /** Most unfinished (queued or running) jobs one user may have. */
   maxUnfinishedJobs: number;
+  /** Leases, attempts and retention of jobs; each rule absent takes its default. */
+  jobs?: Partial<JobPolicy>;
+}
+
+/** The job rules of `settings`, defaults filled in. */
+export function jobPolicy(settings: ServerSettings): JobPolicy {
+  return {
+    leaseMs: DEFAULT_JOB_LEASE_SECONDS * 1000,
+    maxAttempts: DEFAULT_MAX_ATTEMPTS,
+    retentionMs: DEFAULT_JOB_RETENTION_SECONDS * 1000,
+    logBudgetBytes: DEFAULT_LOG_BYTES_PER_USER,
+    ...settings.jobs,
+  };
 }
 
 export function keyringLocation(settings: ServerSettings): KeyringLocation {
@@ -97,7 +116,14 @@ export async function openServerContext(settings: ServerSettings): Promise<Opene
     const keyring = await loadKeyring(store, keyringLocation(settings));
     const verifier = await tokenVerifier(settings);
     return {
-      context: { store, keyring, verifier, quota: settings.quota, maxUnfinishedJobs: settings.maxUnfinishedJobs },
+      context: {
+        store,
+        keyring,
+        verifier,
+        quota: settings.quota,
+        maxUnfinishedJobs: settings.maxUnfinishedJobs,
+        jobs: jobPolicy(settings),
+      },
       keyring,
       close: () => store.close(),
     };

@@ -116,10 +116,10 @@ describe('PandaClient requests', () => {
   it('calls the job and pilot endpoints', async () => {
     const job = { id: 'j 1', state: 'queued', log: '' };
     const { client, requests } = await serve((request, response) =>
-      answer(response, 200, { success: true, message: 'OK', data: request.url.startsWith('/api/v1/jobs/j') ? job : { jobs: [job] } }),
+      answer(response, 200, { success: true, message: 'OK', data: request.url.startsWith('/api/v1/jobs/j') ? job : { taskId: 7, jobs: [job] } }),
     );
     const spec = { exec: 'true', outDS: 'user.x', secrets: [] };
-    await expect(client.submitJobs([spec])).resolves.toEqual([job]);
+    await expect(client.submitJobs([spec])).resolves.toEqual({ taskId: 7, jobs: [job] });
     await expect(client.getJob('j 1')).resolves.toEqual(job);
     await expect(client.getJobLog('j 1')).resolves.toEqual(job);
     await expect(client.acquireJobs({ kty: 'EC' }, 2)).resolves.toEqual([job]);
@@ -131,6 +131,39 @@ describe('PandaClient requests', () => {
       ['POST', '/api/v1/pilot/acquire_jobs', JSON.stringify({ publicKey: { kty: 'EC' }, nJobs: 2 })],
       ['POST', '/api/v1/pilot/update_job', JSON.stringify({ jobId: 'j', claimId: 'c', state: 'running' })],
     ]);
+  });
+
+  it('calls the task endpoints and the heartbeat', async () => {
+    const task = { taskId: 7, status: 'running' };
+    const answers: Record<string, unknown> = {
+      'GET /api/v1/tasks': { tasks: [task] },
+      'GET /api/v1/tasks/7': { task, jobs: [] },
+      'POST /api/v1/tasks/7/kill': { task, cancelled: 2 },
+      'POST /api/v1/tasks/7/retry': { task, retried: 1 },
+      'GET /api/v1/tasks/7/jobs/2/log?offset=5': { taskId: 7, jobIndex: 2, id: 'j', state: 'running', log: 'x', nextOffset: 6 },
+      'POST /api/v1/pilot/heartbeat': { leaseExpiresAt: '2026-01-01T00:00:00.000Z', cancel: true },
+    };
+    const { client, requests } = await serve((request, response) =>
+      answer(response, 200, { success: true, message: 'OK', data: answers[`${request.method} ${request.url}`] }),
+    );
+    await expect(client.listTasks()).resolves.toEqual([task]);
+    await expect(client.getTask(7)).resolves.toEqual({ task, jobs: [] });
+    await expect(client.killTask(7)).resolves.toEqual({ task, cancelled: 2 });
+    await expect(client.retryTask(7)).resolves.toEqual({ task, retried: 1 });
+    await expect(client.getTaskJobLog(7, 2, 5)).resolves.toMatchObject({ log: 'x', nextOffset: 6 });
+    await expect(client.heartbeat({ jobId: 'j', claimId: 'c' })).resolves.toEqual({ leaseExpiresAt: '2026-01-01T00:00:00.000Z', cancel: true });
+    expect(requests.map((request) => `${request.method} ${request.url}`)).toEqual(Object.keys(answers));
+    expect(requests.at(-1)?.body).toBe(JSON.stringify({ jobId: 'j', claimId: 'c' }));
+  });
+
+  it('asks its token source for the token before each request', async () => {
+    let n = 0;
+    const { client, requests } = await serve((_request, response) => answer(response, 200, { success: true, message: 'OK', data: { tasks: [] } }), {
+      tokenSource: async () => `token-${++n}`,
+    });
+    await client.listTasks();
+    await client.listTasks();
+    expect(requests.map((request) => request.headers.authorization)).toEqual(['Bearer token-1', 'Bearer token-2']);
   });
 });
 

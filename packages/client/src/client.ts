@@ -4,11 +4,19 @@ import { ApiPath } from '@panda-secrets/protocol';
 import type {
   AcquireJobsResponseData,
   AcquiredJob,
+  HeartbeatRequest,
+  HeartbeatResponseData,
   JobInfo,
   JobLogResponseData,
   JobSpec,
+  KillTaskResponseData,
+  ListTasksResponseData,
+  RetryTaskResponseData,
   SetUserSecretsRequest,
   SubmitJobsResponseData,
+  TaskDetail,
+  TaskInfo,
+  TaskJobLogResponseData,
   UpdateJobRequest,
 } from '@panda-secrets/protocol';
 import { checkedBody, malformedData, unreachableError } from './errors.js';
@@ -18,6 +26,11 @@ export interface ClientOptions {
   server: string;
   /** Bearer token; without one no Authorization header is sent. */
   token?: string;
+  /**
+   * Gives the token before each request instead of `token`, so a token renewed in place (a file
+   * rewritten by its operator) is used from the next call on.
+   */
+  tokenSource?: () => Promise<string>;
   /** The user's VO, sent as the Origin header as PanDA's client does. */
   vo?: string;
   /** Time allowed for one whole request, in milliseconds. Default 30000. */
@@ -44,6 +57,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function jobsPath(id: string): string {
   return `${ApiPath.jobs}/${encodeURIComponent(id)}`;
+}
+
+function tasksPath(taskId: number): string {
+  return `${ApiPath.tasks}/${encodeURIComponent(String(taskId))}`;
 }
 
 /**
@@ -84,6 +101,17 @@ export class PandaClient {
       // A redirect would re-send a secret's value to wherever it points; panda-server never redirects.
       followRedirect: false,
       responseType: 'text',
+      ...(options.tokenSource === undefined
+        ? {}
+        : {
+            hooks: {
+              beforeRequest: [
+                async (request) => {
+                  request.headers.authorization = `Bearer ${await options.tokenSource!()}`;
+                },
+              ],
+            },
+          }),
       ...(options.ca === undefined ? {} : { https: { certificateAuthority: options.ca } }),
     });
   }
@@ -147,11 +175,48 @@ export class PandaClient {
     return secrets as Record<string, string>;
   }
 
-  /** Submits jobs; returns them as queued. */
-  async submitJobs(jobs: JobSpec[]): Promise<JobInfo[]> {
+  /** Submits jobs as one task; returns its task ID and the jobs as queued, numbered from 1. */
+  async submitJobs(jobs: JobSpec[]): Promise<SubmitJobsResponseData> {
     const data = await this.#call('POST', ApiPath.submitJobs, { json: { jobs } });
-    if (!isRecord(data) || !Array.isArray(data.jobs)) throw malformedData('no job list');
-    return (data as unknown as SubmitJobsResponseData).jobs;
+    if (!isRecord(data) || typeof data.taskId !== 'number' || !Array.isArray(data.jobs)) throw malformedData('no task');
+    return data as unknown as SubmitJobsResponseData;
+  }
+
+  /** The caller's tasks, newest first. */
+  async listTasks(): Promise<TaskInfo[]> {
+    const data = await this.#call('GET', ApiPath.tasks);
+    if (!isRecord(data) || !Array.isArray(data.tasks)) throw malformedData('no task list');
+    return (data as unknown as ListTasksResponseData).tasks;
+  }
+
+  /** One of the caller's tasks with its jobs and their attempts; NOT_FOUND for another user's. */
+  async getTask(taskId: number): Promise<TaskDetail> {
+    const data = await this.#call('GET', tasksPath(taskId));
+    if (!isRecord(data) || !isRecord(data.task) || !Array.isArray(data.jobs)) throw malformedData('no task');
+    return data as unknown as TaskDetail;
+  }
+
+  /** Cancels the task's queued and running jobs; CONFLICT when it has ended. */
+  async killTask(taskId: number): Promise<KillTaskResponseData> {
+    const data = await this.#call('POST', `${tasksPath(taskId)}/kill`);
+    if (!isRecord(data) || !isRecord(data.task) || typeof data.cancelled !== 'number') throw malformedData('no task');
+    return data as unknown as KillTaskResponseData;
+  }
+
+  /** Queues the task's failed and cancelled jobs again; CONFLICT when there are none. */
+  async retryTask(taskId: number): Promise<RetryTaskResponseData> {
+    const data = await this.#call('POST', `${tasksPath(taskId)}/retry`);
+    if (!isRecord(data) || !isRecord(data.task) || typeof data.retried !== 'number') throw malformedData('no task');
+    return data as unknown as RetryTaskResponseData;
+  }
+
+  /** Job `jobIndex` of the task: its masked log from byte `offset` (default 0) and the offset to read on from. */
+  async getTaskJobLog(taskId: number, jobIndex: number, offset = 0): Promise<TaskJobLogResponseData> {
+    const data = await this.#call('GET', `${tasksPath(taskId)}/jobs/${encodeURIComponent(String(jobIndex))}/log`, {
+      searchParams: new URLSearchParams({ offset: String(offset) }),
+    });
+    if (!isRecord(data) || typeof data.log !== 'string' || typeof data.nextOffset !== 'number') throw malformedData('no job log');
+    return data as unknown as TaskJobLogResponseData;
   }
 
   /** One of the caller's jobs. */
@@ -180,5 +245,14 @@ export class PandaClient {
   /** Pilot call: reports a job's state, exit code and a log chunk. */
   async updateJob(update: UpdateJobRequest): Promise<void> {
     await this.#call('POST', ApiPath.updateJob, { json: update });
+  }
+
+  /** Pilot call: renews the lease of the attempt `claimId` stands for; `cancel` says to stop the job. */
+  async heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponseData> {
+    const data = await this.#call('POST', ApiPath.heartbeat, { json: request });
+    if (!isRecord(data) || typeof data.leaseExpiresAt !== 'string' || typeof data.cancel !== 'boolean') {
+      throw malformedData('no lease');
+    }
+    return data as unknown as HeartbeatResponseData;
   }
 }

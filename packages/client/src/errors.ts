@@ -12,6 +12,7 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   INVALID_INPUT: true,
   QUOTA_EXCEEDED: true,
   NOT_FOUND: true,
+  CONFLICT: true,
   AUTH_REQUIRED: true,
   AUTH_REFUSED: true,
   FORBIDDEN: true,

@@ -9,6 +9,7 @@ describe('error codes', () => {
     expect(exitCodeFor('FORBIDDEN')).toBe(4);
     expect(exitCodeFor('INVALID_NAME')).toBe(5);
     expect(exitCodeFor('TOO_LARGE')).toBe(5);
+    expect(exitCodeFor('CONFLICT')).toBe(6);
     expect(exitCodeFor('SERVER_UNREACHABLE')).toBe(1);
   });
 
@@ -16,6 +17,8 @@ describe('error codes', () => {
     expect(httpStatusFor('TOO_LARGE')).toBe(413);
     expect(httpStatusFor('AUTH_REFUSED')).toBe(403);
     expect(errorCodeForStatus(404)).toBe('NOT_FOUND');
+    expect(httpStatusFor('CONFLICT')).toBe(409);
+    expect(errorCodeForStatus(409)).toBe('CONFLICT');
     expect(errorCodeForStatus(503)).toBe('UNAVAILABLE');
     expect(errorCodeForStatus(502)).toBe('SERVER_ERROR');
   });

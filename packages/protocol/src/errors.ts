@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'QUOTA_EXCEEDED'
   /** The secret, job or file does not exist. */
   | 'NOT_FOUND'
+  /** The thing's state does not allow the call (kill of an ended task, retry with nothing to retry). */
+  | 'CONFLICT'
   /** No credentials were given. */
   | 'AUTH_REQUIRED'
   /** The credentials were refused (bad, expired, forged token). */
@@ -78,6 +80,8 @@ export function httpStatusFor(code: ErrorCode): number {
       return 413;
     case 'NOT_FOUND':
       return 404;
+    case 'CONFLICT':
+      return 409;
     case 'AUTH_REQUIRED':
       return 401;
     case 'AUTH_REFUSED':
@@ -97,6 +101,7 @@ export function httpStatusFor(code: ErrorCode): number {
 /** The error code a client infers from an HTTP status when the body names none. */
 export function errorCodeForStatus(status: number): ErrorCode {
   if (status === 404) return 'NOT_FOUND';
+  if (status === 409) return 'CONFLICT';
   if (status === 401) return 'AUTH_REQUIRED';
   if (status === 403) return 'AUTH_REFUSED';
   if (status === 413) return 'TOO_LARGE';

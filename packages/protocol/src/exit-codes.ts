@@ -8,6 +8,8 @@ export const ExitCode = {
   NOT_FOUND: 3,
   AUTH: 4,
   REJECTED: 5,
+  /** The task's state does not allow it (kill of an ended task, retry with nothing to retry). */
+  CONFLICT: 6,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -19,6 +21,8 @@ export function exitCodeFor(code: ErrorCode): ExitCodeValue {
       return ExitCode.USAGE;
     case 'NOT_FOUND':
       return ExitCode.NOT_FOUND;
+    case 'CONFLICT':
+      return ExitCode.CONFLICT;
     case 'AUTH_REQUIRED':
     case 'AUTH_REFUSED':
     case 'FORBIDDEN':

@@ -9,6 +9,10 @@ export {
   DEFAULT_MAX_SECRETS_PER_USER,
   DEFAULT_MAX_TOTAL_BYTES_PER_USER,
   DEFAULT_MAX_UNFINISHED_JOBS_PER_USER,
+  DEFAULT_JOB_LEASE_SECONDS,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_JOB_RETENTION_SECONDS,
+  DEFAULT_LOG_BYTES_PER_USER,
   MIN_MASKED_LENGTH,
   LIST_TRUNCATE_AT,
   DEFAULT_SERVER_HOST,
@@ -34,7 +38,7 @@ export {
   assertDatasetName,
 } from './names.js';
 export type { SecretKind, SecretRef } from './names.js';
-export { ApiPath, ROLE_CLAIM, FINAL_JOB_STATES, BUNDLE_JOB_HEADER } from './wire.js';
+export { ApiPath, ROLE_CLAIM, JOB_STATES, FINAL_JOB_STATES, UPDATE_JOB_STATES, BUNDLE_JOB_HEADER } from './wire.js';
 export type {
   ApiResponse,
   SetUserSecretsRequest,
@@ -49,5 +53,18 @@ export type {
   AcquiredJob,
   AcquireJobsResponseData,
   UpdateJobRequest,
+  UpdateJobState,
+  HeartbeatRequest,
+  HeartbeatResponseData,
+  AttemptOutcome,
+  AttemptInfo,
+  TaskStatus,
+  TaskInfo,
+  JobDetail,
+  TaskDetail,
+  ListTasksResponseData,
+  KillTaskResponseData,
+  RetryTaskResponseData,
+  TaskJobLogResponseData,
   SecretBundle,
 } from './wire.js';

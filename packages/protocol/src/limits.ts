@@ -17,3 +17,11 @@ export const LIST_TRUNCATE_AT = 50;
 /** Default address of panda-server. */
 export const DEFAULT_SERVER_HOST = '127.0.0.1';
 export const DEFAULT_SERVER_PORT = 25080;
+/** Default length of a job attempt's lease, renewed by the pilot's heartbeats: 300 s. */
+export const DEFAULT_JOB_LEASE_SECONDS = 300;
+/** Default number of attempts a job gets before a lost attempt fails it. */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+/** Default time finished, failed and cancelled jobs (and their logs) are kept: 30 days. */
+export const DEFAULT_JOB_RETENTION_SECONDS = 30 * 24 * 3600;
+/** Default budget of one user's job logs together: 1 GiB. */
+export const DEFAULT_LOG_BYTES_PER_USER = 1024 * 1024 * 1024;

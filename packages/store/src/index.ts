@@ -4,14 +4,22 @@ export { createPostgresStore, migratePostgres } from './postgres.js';
 export type { PostgresStoreOptions } from './postgres.js';
 export { createStore, SQLITE_FILE_NAME } from './create-store.js';
 export type { CreateStoreOptions } from './create-store.js';
+export { taskNotFound } from './rules.js';
 export type { StoreClock } from './rules.js';
 export type {
   AuditAction,
   AuditInput,
   AuditRecord,
   CiphertextUpdate,
+  AttemptRow,
+  JobLimits,
   JobRow,
   JobUpdateInput,
+  LeaseRenewal,
+  LogSlice,
+  RetentionResult,
+  TaskDetailRow,
+  TaskRow,
   PutSecretInput,
   Quota,
   Store,

@@ -90,7 +90,7 @@ function describePostgres(db: TestDatabase): void {
     opened.push(store);
     return store;
   };
-  const empty = () => admin.query('TRUNCATE secrets, jobs, audit, meta RESTART IDENTITY');
+  const empty = () => admin.query('TRUNCATE secrets, jobs, tasks, attempts, log_chunks, audit, meta RESTART IDENTITY');
 
   beforeAll(async () => {
     await migratePostgres(db.url);
@@ -147,13 +147,13 @@ function describePostgres(db: TestDatabase): void {
     it('applies each version once, also when two instances migrate at the same time', async () => {
       const { url } = await freshDatabase();
       const both = await Promise.all([migratePostgres(url), migratePostgres(url)]);
-      expect(both.map((result) => result.applied).sort()).toEqual([[], [1, 2]]);
+      expect(both.map((result) => result.applied).sort()).toEqual([[], [1, 2, 3]]);
       expect(await migratePostgres(url)).toEqual({ applied: [] });
       const store = await open({ url });
       await expect(store.ping()).resolves.toBeUndefined();
     });
 
-    it('upgrades a version 1 database with rows to version 2 without losing any', async () => {
+    it('upgrades a version 1 database with rows to the newest without losing any', async () => {
       const { url } = await freshDatabase();
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -175,21 +175,29 @@ function describePostgres(db: TestDatabase): void {
         await client.end();
       }
 
-      expect(await migratePostgres(url)).toEqual({ applied: [2] });
+      expect(await migratePostgres(url)).toEqual({ applied: [2, 3] });
 
       const store = await open({ url, ...testClock() });
       expect((await store.allSecrets()).map((s) => [s.owner, s.key, s.ciphertext, s.size])).toEqual([
         ['alice', 'TOKEN', fakeCiphertext('a'), 5],
         ['bob', '___file___:f', fakeCiphertext('b'), 9],
       ]);
-      expect(await store.getJob('job-1')).toMatchObject({ state: 'running', pilot: 'p', claimId: 'c', log: 'log' });
+      const job = await store.getJob('job-1');
+      expect(job).toMatchObject({ state: 'running', pilot: 'p', claimId: 'c', jobIndex: 1, attemptNr: 1, logBytes: 3, leaseExpiresAt: new Date('2024-01-02T03:04:05.000Z') });
+      expect(await store.readJobLog('job-1', 0)).toEqual({ log: 'log', nextOffset: 3 });
+      expect(await store.listTasks('alice')).toEqual([expect.objectContaining({ taskId: job!.taskId, exec: 'true', outDS: 'o', nJobs: 1 })]);
+      // A task made after the upgrade takes the next number of the sequence.
+      expect((await store.createTask('alice', [{ exec: 'x', outDS: 'o', secrets: [] }], { maxUnfinishedJobs: 10, maxAttempts: 3 })).taskId).toBe(job!.taskId + 1);
       await store.appendAudit({ actor: 'bob', action: 'delete', key: 'X', remote: '192.0.2.1' });
       expect((await store.listAudit()).map((r) => [r.actor, r.key, r.remote])).toEqual([
         ['alice', 'TOKEN', null],
         ['bob', 'X', '192.0.2.1'],
       ]);
       expect(await store.getMeta('keyring-check')).toBe('v');
-      expect((await store.updateJob('job-1', 'p', 'c', { state: 'finished', exitCode: 0 })).state).toBe('finished');
+      // The job left running by the old schema has no lease to renew: it is queued again as attempt 2.
+      expect(await store.expireLeases()).toBe(1);
+      const [again] = await store.claimJobs('p2', 5, 60_000);
+      expect(again).toMatchObject({ id: 'job-1', attemptNr: 2 });
     });
   });
 
@@ -246,7 +254,7 @@ function describePostgres(db: TestDatabase): void {
         () => store.ping(),
         () => store.getSecrets('outage'),
         () => set('B'),
-        () => store.claimJobs('pilot', 1),
+        () => store.claimJobs('pilot', 1, 60_000),
         () => store.ping(),
       ];
       // One after another, so connections left idle meet the outage while idle, too.

@@ -1,19 +1,29 @@
 import pg from 'pg';
-import { toAudit, toJob, toSecret } from './rows.js';
-import type { AuditColumns, JobColumns, SecretColumns } from './rows.js';
+import type { AttemptOutcome, JobState } from '@panda-secrets/protocol';
+import { toAttempt, toAudit, toJob, toLogSlice, toSecret, toTasks } from './rows.js';
+import type { AttemptColumns, AuditColumns, JobColumns, SecretColumns, TaskStateColumns } from './rows.js';
 import { POSTGRES_MIGRATIONS, applyMigrations, inTransaction } from './postgres-migrations.js';
 import {
   assertJobUpdatable,
   assertWithinQuota,
+  attemptEnd,
+  cancelledNote,
   claimCount,
   deletionCandidates,
+  emptyTask,
+  failureReason,
   fitLogChunk,
+  jobCapError,
+  nothingToKill,
+  nothingToRetry,
   resolveClock,
+  retriedNote,
   storeError,
+  taskNotFound,
   withStoreErrors,
 } from './rules.js';
 import type { JobOwnership, StoreClock, StoreMethods } from './rules.js';
-import type { AuditInput, Store } from './types.js';
+import type { AuditInput, Store, TaskRow } from './types.js';
 
 export interface PostgresStoreOptions extends StoreClock {
   /** `postgres://user[:password]@host[:port]/database[?options]` */
@@ -33,6 +43,17 @@ const QUERY_TIMEOUT_MS = 10_000;
 
 /** Namespace of the per-owner advisory locks (the two-key form, apart from the migration lock). */
 export const OWNER_LOCK_NAMESPACE = 0x70616e64;
+/** Namespace of the per-owner locks that serialise job submissions against the per-user job cap. */
+export const OWNER_JOBS_LOCK_NAMESPACE = 0x6a6f6273;
+
+const JOB_OWNERSHIP = `SELECT owner, state, pilot, claim_id AS "claimId", attempt_nr AS "attemptNr", max_attempts AS "maxAttempts",
+  lease_expires_at AS "leaseExpiresAt", log_bytes::float8 AS "logBytes" FROM jobs`;
+
+const TASK_STATES = `SELECT t.task_id, t.owner, t.exec, t.out_ds, t.created_at, j.state, count(*)::integer AS n,
+    sum(j.attempt_nr)::integer AS attempts, max(j.updated_at) AS updated_at
+  FROM tasks t JOIN jobs j ON j.task_id = t.task_id
+  WHERE t.owner = $1 AND ($2::bigint IS NULL OR t.task_id = $2)
+  GROUP BY t.task_id, j.state ORDER BY t.task_id DESC, j.state`;
 
 /** Network and server-side reasons a database is out of reach, in a few words. */
 const LOST_CONNECTION_REASONS: Readonly<Record<string, string>> = {
@@ -169,6 +190,82 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     return (await pool.query<R>(sql, params)).rows;
   }
 
+  type Queryable = pg.Pool | pg.PoolClient;
+
+  async function countUnfinished(client: Queryable, owner: string): Promise<number> {
+    const { rows: found } = await client.query<{ n: number }>(
+      "SELECT count(*)::integer AS n FROM jobs WHERE owner = $1 AND state IN ('queued', 'running')",
+      [owner],
+    );
+    return found[0]?.n ?? 0;
+  }
+
+  async function loadTask(client: Queryable, owner: string, taskId: number): Promise<TaskRow | null> {
+    return toTasks((await client.query<TaskStateColumns>(TASK_STATES, [owner, taskId])).rows)[0] ?? null;
+  }
+
+  async function ownTask(client: Queryable, owner: string, taskId: number): Promise<TaskRow> {
+    const task = await loadTask(client, owner, taskId);
+    if (task === null) throw taskNotFound(taskId);
+    return task;
+  }
+
+  /** Appends bytes to a job's log as one chunk at its current end (the job's row is locked by the caller or here). */
+  async function appendBytes(client: pg.PoolClient, id: string, data: Buffer, at: Date): Promise<void> {
+    if (data.length === 0) return;
+    const { rows: grown } = await client.query<{ end: string }>(
+      'UPDATE jobs SET log_bytes = log_bytes + $2, updated_at = $3 WHERE id = $1 RETURNING log_bytes AS end',
+      [id, data.length, at],
+    );
+    await client.query('INSERT INTO log_chunks (job_id, start_offset, data) VALUES ($1, $2, $3)', [
+      id,
+      Number(grown[0]!.end) - data.length,
+      data,
+    ]);
+  }
+
+  async function endAttempt(
+    client: pg.PoolClient,
+    id: string,
+    attemptNr: number,
+    outcome: AttemptOutcome,
+    exitCode: number | null,
+    at: Date,
+  ): Promise<void> {
+    await client.query(
+      `UPDATE attempts SET ended_at = $3, outcome = $4, exit_code = $5 WHERE job_id = $1 AND attempt_nr = $2 AND outcome = 'running'`,
+      [id, attemptNr, at, outcome, exitCode],
+    );
+  }
+
+  /** Ends the current attempt without the payload's verdict: the job is queued again or fails. */
+  async function requeue(
+    client: pg.PoolClient,
+    id: string,
+    job: JobOwnership,
+    outcome: 'lost' | 'released',
+    exitCode: number | null,
+    at: Date,
+  ): Promise<void> {
+    const end = attemptEnd(job, outcome);
+    await endAttempt(client, id, job.attemptNr, outcome, exitCode, at);
+    await client.query(
+      `UPDATE jobs SET state = $2, reason = $3, exit_code = NULL, claim_id = NULL, lease_expires_at = NULL, updated_at = $4 WHERE id = $1`,
+      [id, end.state, end.reason, at],
+    );
+    await appendBytes(client, id, Buffer.from(end.note, 'utf8'), at);
+  }
+
+  /** Ends the attempts whose lease ran out; rows another instance is handling are skipped. */
+  async function expireLeases(client: pg.PoolClient, at: Date): Promise<number> {
+    const { rows: expired } = await client.query<JobOwnership & { id: string }>(
+      `${JOB_OWNERSHIP.replace('SELECT ', 'SELECT id, ')} WHERE state = 'running' AND lease_expires_at <= $1 FOR UPDATE SKIP LOCKED`,
+      [at],
+    );
+    for (const job of expired) await requeue(client, job.id, job, 'lost', null, at);
+    return expired.length;
+  }
+
   let closing: Promise<void> | undefined;
 
   const methods: StoreMethods = {
@@ -236,71 +333,212 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       );
       return rowCount ?? 0;
     },
-    createJobs: (owner, specs) =>
+    createTask: (owner, specs, limits) =>
       transaction(async (client) => {
+        // Serialises this owner's submissions, so two can never both pass the job cap.
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [OWNER_JOBS_LOCK_NAMESPACE, owner]);
+        const unfinished = await countUnfinished(client, owner);
+        if (unfinished + specs.length > limits.maxUnfinishedJobs) throw jobCapError(unfinished, specs.length, limits.maxUnfinishedJobs);
+        const [first] = specs;
+        if (first === undefined) throw emptyTask();
         const at = now();
-        const jobs = [];
-        for (const spec of specs) {
-          const { rows: inserted } = await client.query<JobColumns>(
-            `INSERT INTO jobs (id, owner, spec, state, created_at, updated_at)
-             VALUES ($1, $2, $3::jsonb, 'queued', $4, $4) RETURNING *`,
-            [newId(), owner, JSON.stringify(spec), at],
-          );
-          jobs.push(toJob(inserted[0]!));
-        }
-        return jobs;
+        const { rows: task } = await client.query<{ task_id: string }>(
+          'INSERT INTO tasks (owner, exec, out_ds, created_at) VALUES ($1, $2, $3, $4) RETURNING task_id',
+          [owner, first.exec, first.outDS, at],
+        );
+        const taskId = Number(task[0]!.task_id);
+        const { rows: inserted } = await client.query<JobColumns>(
+          `INSERT INTO jobs (id, owner, task_id, job_index, spec, state, max_attempts, created_at, updated_at)
+           SELECT id, $2, $3, job_index, spec, 'queued', $5, $6, $6
+           FROM unnest($1::text[], $4::jsonb[]) WITH ORDINALITY AS s (id, spec, job_index)
+           ORDER BY job_index RETURNING *`,
+          [specs.map(() => newId()), owner, taskId, specs.map((spec) => JSON.stringify(spec)), limits.maxAttempts, at],
+        );
+        return { taskId, jobs: inserted.map(toJob).sort((a, b) => a.jobIndex - b.jobIndex) };
       }),
     getJob: async (id) => {
       const [row] = await rows<JobColumns>('SELECT * FROM jobs WHERE id = $1', [id]);
       return row === undefined ? null : toJob(row);
     },
-    countUnfinishedJobs: async (owner) => {
-      const [row] = await rows<{ n: number }>(
-        "SELECT count(*)::integer AS n FROM jobs WHERE owner = $1 AND state IN ('queued', 'running')",
-        [owner],
-      );
-      return row?.n ?? 0;
+    countUnfinishedJobs: (owner) => countUnfinished(pool, owner),
+    listTasks: async (owner) => toTasks(await rows<TaskStateColumns>(TASK_STATES, [owner, null])),
+    getTask: async (owner, taskId) => {
+      const task = await loadTask(pool, owner, taskId);
+      if (task === null) return null;
+      const attempts = (
+        await rows<AttemptColumns>(
+          'SELECT a.* FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE j.task_id = $1 ORDER BY a.job_id, a.attempt_nr',
+          [taskId],
+        )
+      ).map(toAttempt);
+      const jobs = (await rows<JobColumns>('SELECT * FROM jobs WHERE task_id = $1 ORDER BY job_index', [taskId])).map((row) => {
+        const job = toJob(row);
+        return { ...job, attempts: attempts.filter((attempt) => attempt.jobId === job.id) };
+      });
+      return { task, jobs };
     },
-    claimJobs: async (pilot, limit) => {
+    getTaskJob: async (owner, taskId, jobIndex) => {
+      const [row] = await rows<JobColumns>(
+        'SELECT j.* FROM jobs j JOIN tasks t ON t.task_id = j.task_id WHERE t.owner = $1 AND j.task_id = $2 AND j.job_index = $3',
+        [owner, taskId, jobIndex],
+      );
+      return row === undefined ? null : toJob(row);
+    },
+    killTask: (owner, taskId, reason) =>
+      transaction(async (client) => {
+        const task = await ownTask(client, owner, taskId);
+        if (task.jobsByState.queued + task.jobsByState.running === 0) throw nothingToKill(taskId, task.status);
+        const at = now();
+        const { rows: killed } = await client.query<{ id: string; attempt_nr: number; was: JobState }>(
+          `UPDATE jobs SET state = 'cancelled', reason = $2, lease_expires_at = NULL, updated_at = $3
+           FROM (SELECT id AS old_id, state AS was FROM jobs WHERE task_id = $1 AND state IN ('queued', 'running') FOR UPDATE) old
+           WHERE jobs.id = old.old_id RETURNING jobs.id, jobs.attempt_nr, old.was`,
+          [taskId, reason, at],
+        );
+        const note = Buffer.from(cancelledNote(reason), 'utf8');
+        for (const job of killed) {
+          if (job.was === 'running') await endAttempt(client, job.id, job.attempt_nr, 'cancelled', null, at);
+          await appendBytes(client, job.id, note, at);
+        }
+        return { task: await ownTask(client, owner, taskId), cancelled: killed.length };
+      }),
+    retryTask: (owner, taskId, maxAttempts) =>
+      transaction(async (client) => {
+        const task = await ownTask(client, owner, taskId);
+        if (task.jobsByState.failed + task.jobsByState.cancelled === 0) throw nothingToRetry(taskId, task.status);
+        const at = now();
+        const { rows: retried } = await client.query<{ id: string; attempt_nr: number }>(
+          `UPDATE jobs SET state = 'queued', reason = NULL, exit_code = NULL, claim_id = NULL,
+             max_attempts = attempt_nr + $2, updated_at = $3
+           WHERE task_id = $1 AND state IN ('failed', 'cancelled') RETURNING id, attempt_nr`,
+          [taskId, maxAttempts, at],
+        );
+        for (const job of retried) await appendBytes(client, job.id, Buffer.from(retriedNote(job.attempt_nr), 'utf8'), at);
+        return { task: await ownTask(client, owner, taskId), retried: retried.length };
+      }),
+    readJobLog: async (id, offset) => {
+      const [job] = await rows<{ log_bytes: string }>('SELECT log_bytes FROM jobs WHERE id = $1', [id]);
+      const chunks = await rows<{ start_offset: string; data: Buffer }>(
+        'SELECT start_offset, data FROM log_chunks WHERE job_id = $1 AND start_offset + octet_length(data) > $2 ORDER BY start_offset',
+        [id, offset],
+      );
+      return toLogSlice(chunks, offset, Number(job?.log_bytes ?? 0));
+    },
+    expireLeases: () => transaction((client) => expireLeases(client, now())),
+    claimJobs: async (pilot, limit, leaseMs) => {
       const count = claimCount(limit);
+      await transaction((client) => expireLeases(client, now()));
       if (count === 0) return [];
+      const at = now();
       // Rows another claimer holds are skipped, not waited for; a row it has already claimed fails
-      // the re-checked `state = 'queued'`. Each claimed row takes its own fresh claim id.
+      // the re-checked `state = 'queued'`. Each claimed row takes its own fresh claim id and starts
+      // its attempt in the same statement.
       const claimed = await rows<JobColumns & { n: number }>(
         `WITH locked AS (
            SELECT id, created_at, seq FROM jobs WHERE state = 'queued'
            ORDER BY created_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
          ), picked AS (
            SELECT id, (row_number() OVER (ORDER BY created_at, seq))::int AS n FROM locked
+         ), claimed AS (
+           UPDATE jobs SET state = 'running', pilot = $1, claim_id = ($3::text[])[picked.n], attempt_nr = attempt_nr + 1,
+             lease_expires_at = $5, exit_code = NULL, updated_at = $4
+           FROM picked WHERE jobs.id = picked.id
+           RETURNING jobs.*, picked.n
+         ), started AS (
+           INSERT INTO attempts (job_id, attempt_nr, pilot, started_at, outcome)
+           SELECT id, attempt_nr, $1, $4, 'running' FROM claimed
          )
-         UPDATE jobs SET state = 'running', pilot = $1, claim_id = ($3::text[])[picked.n], updated_at = $4
-         FROM picked WHERE jobs.id = picked.id
-         RETURNING jobs.*, picked.n`,
-        [pilot, count, Array.from({ length: count }, () => newId()), now()],
+         SELECT * FROM claimed`,
+        [pilot, count, Array.from({ length: count }, () => newId()), at, new Date(at.getTime() + leaseMs)],
       );
       return claimed.sort((a, b) => a.n - b.n).map(toJob);
     },
+    renewLease: (id, pilot, claimId, leaseMs) =>
+      transaction(async (client) => {
+        const at = now();
+        const { rows: found } = await client.query<JobOwnership>(`${JOB_OWNERSHIP} WHERE id = $1 FOR UPDATE`, [id]);
+        const job = found[0];
+        assertJobUpdatable(id, job, pilot, claimId, at, { allowCancelled: true });
+        if (job.state === 'cancelled') return { leaseExpiresAt: at, cancel: true };
+        const lease = new Date(at.getTime() + leaseMs);
+        await client.query('UPDATE jobs SET lease_expires_at = $2 WHERE id = $1', [id, lease]);
+        return { leaseExpiresAt: lease, cancel: false };
+      }),
     updateJob: (id, pilot, claimId, update) =>
       transaction(async (client) => {
-        const { rows: found } = await client.query<JobOwnership>(
-          'SELECT state, pilot, claim_id AS "claimId", length(log)::integer AS "logLength" FROM jobs WHERE id = $1 FOR UPDATE',
-          [id],
-        );
-        assertJobUpdatable(id, found[0], pilot, claimId);
-        const { rows: updated } = await client.query<JobColumns>(
-          `UPDATE jobs SET state = $2, exit_code = CASE WHEN $3 THEN $4::integer ELSE exit_code END,
-             log = log || $5, updated_at = $6
-           WHERE id = $1 RETURNING *`,
-          [
-            id,
-            update.state,
-            update.exitCode !== undefined,
-            update.exitCode ?? null,
-            fitLogChunk(found[0]?.logLength ?? 0, update.appendLog ?? '', update.maxLogLength),
-            now(),
-          ],
-        );
+        const at = now();
+        const { rows: found } = await client.query<JobOwnership>(`${JOB_OWNERSHIP} WHERE id = $1 FOR UPDATE`, [id]);
+        const job = found[0];
+        assertJobUpdatable(id, job, pilot, claimId, at, { allowCancelled: true });
+        if (update.appendLog !== undefined && update.appendLog !== '') {
+          let ownerRoom: number | undefined;
+          if (update.ownerLogBudget !== undefined) {
+            const { rows: used } = await client.query<{ n: number }>(
+              'SELECT coalesce(sum(log_bytes), 0)::float8 AS n FROM jobs WHERE owner = $1',
+              [job.owner],
+            );
+            ownerRoom = update.ownerLogBudget - used[0]!.n;
+          }
+          const data = fitLogChunk(job.logBytes, update.appendLog, {
+            maxLogBytes: update.maxLogBytes,
+            ownerRoom,
+            ownerBudget: update.ownerLogBudget,
+          });
+          await appendBytes(client, id, data, at);
+        }
+        const exitCode = update.exitCode ?? null;
+        if (job.state === 'cancelled') {
+          // The kill ended the attempt; the pilot's last report only adds the payload's exit code.
+          if (update.state !== 'running') {
+            await client.query('UPDATE attempts SET exit_code = $3 WHERE job_id = $1 AND attempt_nr = $2', [id, job.attemptNr, exitCode]);
+          }
+        } else if (update.state === 'running') {
+          await client.query('UPDATE jobs SET updated_at = $2 WHERE id = $1', [id, at]);
+        } else if (update.state === 'released') {
+          await requeue(client, id, job, 'released', exitCode, at);
+        } else {
+          await endAttempt(client, id, job.attemptNr, update.state, exitCode, at);
+          await client.query(
+            `UPDATE jobs SET state = $2, exit_code = $3, reason = $4, lease_expires_at = NULL, updated_at = $5 WHERE id = $1`,
+            [id, update.state, exitCode, update.state === 'failed' ? failureReason(exitCode) : null, at],
+          );
+        }
+        const { rows: updated } = await client.query<JobColumns>('SELECT * FROM jobs WHERE id = $1', [id]);
         return toJob(updated[0]!);
+      }),
+    applyRetention: (endedBefore, ownerLogBudget) =>
+      transaction(async (client) => {
+        const { rows: expired } = await client.query<{ id: string }>(
+          `DELETE FROM jobs WHERE id IN (
+             SELECT id FROM jobs WHERE state IN ('finished', 'failed', 'cancelled') AND updated_at < $1 FOR UPDATE SKIP LOCKED
+           ) RETURNING id`,
+          [endedBefore],
+        );
+        const ids = expired.map((job) => job.id);
+        if (ids.length > 0) {
+          await client.query('DELETE FROM log_chunks WHERE job_id = ANY($1::text[])', [ids]);
+          await client.query('DELETE FROM attempts WHERE job_id = ANY($1::text[])', [ids]);
+          await client.query('DELETE FROM tasks WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.task_id = tasks.task_id)');
+        }
+        // Per owner, the ended jobs' logs oldest first, as long as the owner stays over the budget.
+        const { rows: emptied } = await client.query<{ id: string }>(
+          `WITH totals AS (
+             SELECT owner, sum(log_bytes) AS total FROM jobs GROUP BY owner HAVING sum(log_bytes) > $1
+           ), ranked AS (
+             SELECT j.id, totals.total - sum(j.log_bytes) OVER (PARTITION BY j.owner ORDER BY j.updated_at, j.seq) AS remaining,
+               j.log_bytes
+             FROM jobs j JOIN totals ON totals.owner = j.owner
+             WHERE j.log_bytes > 0 AND j.state IN ('finished', 'failed', 'cancelled')
+           ), chosen AS (
+             SELECT id FROM ranked WHERE remaining + log_bytes > $1
+           )
+           UPDATE jobs SET log_bytes = 0 FROM chosen WHERE jobs.id = chosen.id RETURNING jobs.id`,
+          [ownerLogBudget],
+        );
+        if (emptied.length > 0) {
+          await client.query('DELETE FROM log_chunks WHERE job_id = ANY($1::text[])', [emptied.map((job) => job.id)]);
+        }
+        return { jobs: ids.length, logs: emptied.length };
       }),
     appendAudit: (entry) => writeAudit(pool, entry, now()),
     listAudit: async (filter = {}) =>

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { FILE_PREFIX, FINAL_JOB_STATES, PandaError, isPandaError } from '@panda-secrets/protocol';
+import { FILE_PREFIX, FINAL_JOB_STATES, JOB_STATES, PandaError, isPandaError } from '@panda-secrets/protocol';
+import type { AttemptOutcome, JobState, TaskStatus } from '@panda-secrets/protocol';
 import type { Quota, Store } from './types.js';
 
 /** The clock and id source of a store, injected so tests can control them. */
@@ -48,48 +49,183 @@ export function deletionCandidates(key: string): [string, string] {
 
 /** The parts of a job row that decide whether a pilot may update it, and how its log may grow. */
 export interface JobOwnership {
+  owner: string;
   state: string;
   pilot: string | null;
   claimId: string | null;
-  logLength: number;
+  attemptNr: number;
+  maxAttempts: number;
+  leaseExpiresAt: number | Date | null;
+  logBytes: number;
 }
 
 /** What closes a log that reached its limit. */
-export function logTruncatedNote(maxLogLength: number): string {
-  return `\n[the log is truncated at ${maxLogLength} characters]\n`;
+export function logTruncatedNote(maxLogBytes: number): string {
+  return `\n[the log is truncated at ${maxLogBytes} bytes]\n`;
+}
+
+/** What closes a log when its owner's logs together reached their budget. */
+export function logBudgetNote(budget: number): string {
+  return `\n[the log is truncated: your job logs together reached their budget of ${budget} bytes]\n`;
+}
+
+/** The first `max` bytes of `bytes`, not ending inside a UTF-8 sequence. */
+function utf8Head(bytes: Buffer, max: number): Buffer {
+  if (bytes.length <= max) return bytes;
+  let end = Math.max(0, max);
+  // Back up over continuation bytes (10xxxxxx) to the start of the cut character.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end -= 1;
+  return bytes.subarray(0, end);
 }
 
 /**
- * The part of `chunk` a log of `logLength` characters may still take under `maxLogLength`: all of
- * it, or what fits followed by the truncation note; nothing once the note is there (only the note
- * makes a log longer than its limit).
+ * The bytes of `chunk` (UTF-8) a log of `logBytes` may still take: all of them, or what fits
+ * followed by a note saying why it stops; nothing once a note is there (only a note makes a log
+ * longer than its limit). The limit is the job's own (`maxLogBytes`) or what is left of the owner's
+ * budget (`ownerRoom`), whichever is smaller.
  */
-export function fitLogChunk(logLength: number, chunk: string, maxLogLength: number | undefined): string {
-  if (maxLogLength === undefined || logLength + chunk.length <= maxLogLength) return chunk;
-  if (logLength > maxLogLength) return '';
-  return chunk.slice(0, maxLogLength - logLength) + logTruncatedNote(maxLogLength);
+export function fitLogChunk(
+  logBytes: number,
+  chunk: string,
+  limits: { maxLogBytes?: number; ownerRoom?: number; ownerBudget?: number } = {},
+): Buffer {
+  const bytes = Buffer.from(chunk, 'utf8');
+  const jobRoom = limits.maxLogBytes === undefined ? Infinity : limits.maxLogBytes - logBytes;
+  const ownerRoom = limits.ownerRoom ?? Infinity;
+  const room = Math.min(jobRoom, ownerRoom);
+  if (bytes.length <= room) return bytes;
+  // A log already past its own limit carries the note, and a full budget was noted where it filled.
+  if (jobRoom < 0 || ownerRoom <= 0) return Buffer.alloc(0);
+  const note = jobRoom <= ownerRoom ? logTruncatedNote(limits.maxLogBytes!) : logBudgetNote(limits.ownerBudget ?? 0);
+  return Buffer.concat([utf8Head(bytes, room), Buffer.from(note, 'utf8')]);
+}
+
+/** A lease time as epoch milliseconds (SQLite keeps numbers, PostgreSQL Dates). */
+function epochMs(time: number | Date | null): number | null {
+  return time === null ? null : new Date(time).getTime();
 }
 
 /**
- * Throws NOT_FOUND for a missing job and FORBIDDEN unless `pilot` holds the job's current claim
- * and the job has not ended. Messages never echo the claim id: it is a credential.
+ * Throws NOT_FOUND for a missing job and FORBIDDEN unless `pilot` holds the job's current attempt
+ * under `claimId`, its lease has not run out at `now`, and the job has not ended, except that a
+ * cancelled job's pilot may still report to it (`allowCancelled`). Messages never echo the claim
+ * id: it is a credential.
  */
 export function assertJobUpdatable(
   id: string,
   job: JobOwnership | undefined,
   pilot: string,
   claimId: string,
-): void {
+  now: Date,
+  options: { allowCancelled?: boolean } = {},
+): asserts job is JobOwnership {
   if (job === undefined) throw new PandaError('NOT_FOUND', `no job ${JSON.stringify(id)}`);
   if (job.pilot !== pilot || job.claimId !== claimId) {
     throw new PandaError(
       'FORBIDDEN',
-      `job ${JSON.stringify(id)} is not held by this pilot under this claim: only the pilot that acquired it may update it`,
+      `job ${JSON.stringify(id)} is not held by this pilot under this claim: only the pilot of its current attempt may update it`,
     );
   }
+  if (job.state === 'cancelled' && options.allowCancelled) return;
   if ((FINAL_JOB_STATES as readonly string[]).includes(job.state)) {
     throw new PandaError('FORBIDDEN', `job ${JSON.stringify(id)} has already ended (${job.state}): it cannot be updated`);
   }
+  const lease = epochMs(job.leaseExpiresAt);
+  if (lease !== null && lease <= now.getTime()) {
+    throw new PandaError('FORBIDDEN', `the lease of job ${JSON.stringify(id)} ran out: its attempt ${job.attemptNr} is over`);
+  }
+}
+
+/** What ending an attempt does to its job. */
+export interface AttemptEnd {
+  /** The job's next state. */
+  state: JobState;
+  /** Why, for a job that failed after its last attempt; null otherwise. */
+  reason: string | null;
+  /** The line the server adds to the job's log. */
+  note: string;
+}
+
+/**
+ * The job's fate when its attempt ends without the payload's verdict (`lost`: the lease ran out;
+ * `released`: the pilot handed it back): queued again as a new attempt, or failed with the reason
+ * after its last attempt.
+ */
+export function attemptEnd(
+  job: Pick<JobOwnership, 'attemptNr' | 'maxAttempts' | 'pilot'>,
+  outcome: Extract<AttemptOutcome, 'lost' | 'released'>,
+): AttemptEnd {
+  const why =
+    outcome === 'lost'
+      ? `its lease ran out (pilot ${job.pilot ?? '?'} stopped renewing it)`
+      : `pilot ${job.pilot ?? '?'} was stopped and handed the job back`;
+  const ended = `attempt ${job.attemptNr} of ${job.maxAttempts} ended ${outcome}: ${why}`;
+  if (job.attemptNr < job.maxAttempts) {
+    return { state: 'queued', reason: null, note: `\npanda-server: ${ended}; the job is queued again\n` };
+  }
+  const reason = `${ended}, and it was the last attempt`;
+  return { state: 'failed', reason, note: `\npanda-server: ${reason}; the job failed\n` };
+}
+
+/** Jobs of each state, every state present. */
+export function countByState(counts: Iterable<{ state: string; n: number | string }>): Record<JobState, number> {
+  const byState = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+  for (const { state, n } of counts) {
+    if ((JOB_STATES as readonly string[]).includes(state)) byState[state as JobState] += Number(n);
+  }
+  return byState;
+}
+
+/**
+ * A task's status from its jobs: queued/running while any job is queued or running (queued when
+ * none has started), else finished when all finished, failed when any failed, else cancelled.
+ */
+export function taskStatus(byState: Record<JobState, number>, anyStarted: boolean): TaskStatus {
+  if (byState.queued + byState.running > 0) return byState.running > 0 || anyStarted ? 'running' : 'queued';
+  const total = JOB_STATES.reduce((sum, state) => sum + byState[state], 0);
+  if (byState.finished === total) return 'finished';
+  if (byState.failed > 0) return 'failed';
+  return 'cancelled';
+}
+
+/** The refusal of a per-user job cap, for submissions that would take the owner past it. */
+export function jobCapError(unfinished: number, submitted: number, max: number): PandaError {
+  return new PandaError(
+    'QUOTA_EXCEEDED',
+    `you have ${unfinished} unfinished jobs and submitted ${submitted}; the limit is ${max} queued or running jobs per user: nothing was submitted`,
+  );
+}
+
+/** Why a job failed, from its payload's exit code (null: the pilot could not run it). */
+export function failureReason(exitCode: number | null): string {
+  return exitCode === null ? 'the pilot could not run the payload (see its log)' : `the payload exited with code ${exitCode}`;
+}
+
+export function emptyTask(): PandaError {
+  return new PandaError('INVALID_INPUT', 'a task needs at least one job');
+}
+
+/** NOT_FOUND for an absent task and for another owner's, in the same words. */
+export function taskNotFound(taskId: number): PandaError {
+  return new PandaError('NOT_FOUND', `no task ${taskId} of yours`);
+}
+
+export function nothingToKill(taskId: number, status: TaskStatus): PandaError {
+  return new PandaError('CONFLICT', `task ${taskId} has ended (${status}): there is no queued or running job to kill`);
+}
+
+export function nothingToRetry(taskId: number, status: TaskStatus): PandaError {
+  return new PandaError('CONFLICT', `task ${taskId} (${status}) has no failed or cancelled job to retry`);
+}
+
+/** The server's line in the log of a job cancelled by its owner. */
+export function cancelledNote(reason: string): string {
+  return `\npanda-server: ${reason}\n`;
+}
+
+/** The server's line in the log of a job queued again by its owner's retry. */
+export function retriedNote(attemptNr: number): string {
+  return `\npanda-server: retried by its owner after attempt ${attemptNr}; the job is queued again\n`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
+import Database from 'better-sqlite3';
 import { createSqliteStore } from './sqlite.js';
 import { describeStoreConformance, fakeCiphertext, testClock } from './testing/conformance.js';
 
@@ -66,5 +67,46 @@ describe('SQLite store: the file', () => {
       name: 'PandaError',
       code: 'SERVER_ERROR',
     });
+  });
+
+  it('upgrades a database file of the first schema in place, keeping its jobs as tasks of their own', async () => {
+    const path = join(root, 'upgrade', 'panda.db');
+    await (await createSqliteStore({ file: join(root, 'upgrade', 'unused.db') })).close();
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, spec TEXT NOT NULL,
+        state TEXT NOT NULL, exit_code INTEGER, pilot TEXT, claim_id TEXT, log TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      INSERT INTO jobs (id, owner, spec, state, exit_code, pilot, claim_id, log, created_at, updated_at) VALUES
+        ('old-done', 'alice', '{"exec":"echo a","outDS":"user.alice.a","secrets":[]}', 'finished', 0, 'p', 'c1', 'done é
+', 1000, 2000),
+        ('old-stuck', 'alice', '{"exec":"sleep 9","outDS":"user.alice.b","secrets":[]}', 'running', NULL, 'p', 'c2', '', 3000, 4000),
+        ('old-queued', 'bob', '{"exec":"true","outDS":"user.bob.c","secrets":[]}', 'queued', NULL, NULL, NULL, '', 5000, 5000);
+    `);
+    old.close();
+
+    const store = await createSqliteStore({ ...testClock(), file: path });
+    try {
+      expect(await store.getJob('old-done')).toMatchObject({ state: 'finished', exitCode: 0, attemptNr: 1, jobIndex: 1, logBytes: 8 });
+      expect(await store.readJobLog('old-done', 0)).toEqual({ log: 'done é\n', nextOffset: 8 });
+      const tasks = await store.listTasks('alice');
+      expect(tasks.map((task) => [task.exec, task.status, task.nJobs])).toEqual([
+        ['sleep 9', 'running', 1],
+        ['echo a', 'finished', 1],
+      ]);
+      expect((await store.getTask('alice', tasks[1]!.taskId))!.jobs[0]!.attempts).toEqual([
+        { jobId: 'old-done', attemptNr: 1, pilot: 'p', startedAt: new Date(1000), endedAt: new Date(2000), outcome: 'finished', exitCode: 0 },
+      ]);
+      // The job the old schema left running for ever is lost at once and queued again.
+      expect(await store.expireLeases()).toBe(1);
+      expect(await store.getJob('old-stuck')).toMatchObject({ state: 'queued', attemptNr: 1 });
+      const next = await store.createTask('bob', [{ exec: 'x', outDS: 'user.bob.d', secrets: [] }], { maxUnfinishedJobs: 10, maxAttempts: 3 });
+      expect(next.taskId).toBe(4);
+      expect(await store.countUnfinishedJobs('bob')).toBe(2);
+    } finally {
+      await store.close();
+    }
+    // Opening it again applies nothing twice.
+    await (await createSqliteStore({ file: path })).close();
   });
 });

@@ -1,20 +1,30 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { toAudit, toJob, toSecret } from './rows.js';
-import type { AuditColumns, JobColumns, SecretColumns } from './rows.js';
+import { toAttempt, toAudit, toJob, toLogSlice, toSecret, toTasks } from './rows.js';
+import type { AttemptColumns, AuditColumns, JobColumns, SecretColumns, TaskStateColumns } from './rows.js';
 import {
   assertJobUpdatable,
   assertWithinQuota,
+  attemptEnd,
+  cancelledNote,
   claimCount,
   deletionCandidates,
+  emptyTask,
+  failureReason,
   fitLogChunk,
+  jobCapError,
+  nothingToKill,
+  nothingToRetry,
   resolveClock,
+  retriedNote,
   storeError,
+  taskNotFound,
   withStoreErrors,
 } from './rules.js';
 import type { JobOwnership, QuotaUsage, StoreClock, StoreMethods } from './rules.js';
-import type { AuditInput, Store } from './types.js';
+import type { AttemptOutcome, JobState } from '@panda-secrets/protocol';
+import type { AuditInput, JobRow, Store, TaskRow } from './types.js';
 
 export interface SqliteStoreOptions extends StoreClock {
   /** The database file; created (with its directory) when missing. */
@@ -63,6 +73,64 @@ CREATE TABLE IF NOT EXISTS meta (
   value TEXT NOT NULL
 );
 `;
+
+/**
+ * The steps from the first schema (above) to the newest, numbered by PRAGMA user_version: a
+ * database file of any earlier version is brought up to date when it is opened. Never edit a
+ * released step: add the next one.
+ */
+const SQLITE_MIGRATIONS: readonly string[] = [
+  // 1: tasks, attempts, leases, and logs as bytes. Each job of the first schema becomes a task of
+  // its own; a job left running gets a lease that has already run out, so it is queued again.
+  `
+  CREATE TABLE tasks (
+    task_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner TEXT NOT NULL,
+    exec TEXT NOT NULL,
+    out_ds TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX tasks_owner ON tasks (owner, task_id);
+  ALTER TABLE jobs ADD COLUMN task_id INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN job_index INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE jobs ADD COLUMN attempt_nr INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 3;
+  ALTER TABLE jobs ADD COLUMN reason TEXT;
+  ALTER TABLE jobs ADD COLUMN lease_expires_at INTEGER;
+  ALTER TABLE jobs ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE attempts (
+    job_id TEXT NOT NULL,
+    attempt_nr INTEGER NOT NULL,
+    pilot TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    outcome TEXT NOT NULL,
+    exit_code INTEGER,
+    PRIMARY KEY (job_id, attempt_nr)
+  );
+  CREATE TABLE log_chunks (
+    job_id TEXT NOT NULL,
+    start_offset INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (job_id, start_offset)
+  );
+  INSERT INTO tasks (task_id, owner, exec, out_ds, created_at)
+    SELECT seq, owner, json_extract(spec, '$.exec'), json_extract(spec, '$.outDS'), created_at FROM jobs;
+  UPDATE jobs SET task_id = seq,
+    attempt_nr = CASE WHEN state = 'queued' THEN 0 ELSE 1 END,
+    lease_expires_at = CASE WHEN state = 'running' THEN updated_at END,
+    log_bytes = length(CAST(log AS BLOB));
+  INSERT INTO attempts (job_id, attempt_nr, pilot, started_at, ended_at, outcome, exit_code)
+    SELECT id, 1, coalesce(pilot, ''), created_at, CASE WHEN state = 'running' THEN NULL ELSE updated_at END, state, exit_code
+    FROM jobs WHERE state <> 'queued';
+  INSERT INTO log_chunks (job_id, start_offset, data) SELECT id, 0, CAST(log AS BLOB) FROM jobs WHERE log <> '';
+  ALTER TABLE jobs DROP COLUMN log;
+  CREATE INDEX jobs_task ON jobs (task_id, job_index);
+  CREATE INDEX jobs_owner_state ON jobs (owner, state);
+  CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE state = 'running';
+  CREATE INDEX jobs_ended ON jobs (updated_at) WHERE state IN ('finished', 'failed', 'cancelled');
+  `,
+];
 
 /** SQLite result codes that mean the database cannot be used right now, in a few words. */
 function sqliteUnavailableReason(error: unknown): string | null {
@@ -130,27 +198,96 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     replaceCiphertext: db.prepare(
       'UPDATE secrets SET ciphertext = @ciphertext, key_id = @keyId WHERE owner = @owner AND key = @key',
     ),
+    insertTask: db.prepare<{ owner: string; exec: string; outDS: string; at: number }, { task_id: number }>(
+      'INSERT INTO tasks (owner, exec, out_ds, created_at) VALUES (@owner, @exec, @outDS, @at) RETURNING task_id',
+    ),
     insertJob: db.prepare(
-      `INSERT INTO jobs (id, owner, spec, state, created_at, updated_at)
-       VALUES (@id, @owner, @spec, 'queued', @at, @at) RETURNING *`,
+      `INSERT INTO jobs (id, owner, task_id, job_index, spec, state, max_attempts, created_at, updated_at)
+       VALUES (@id, @owner, @taskId, @jobIndex, @spec, 'queued', @maxAttempts, @at, @at) RETURNING *`,
     ),
     getJob: db.prepare<[string], JobColumns>('SELECT * FROM jobs WHERE id = ?'),
     countUnfinishedJobs: db.prepare<[string], { n: number }>(
       "SELECT count(*) AS n FROM jobs WHERE owner = ? AND state IN ('queued', 'running')",
     ),
+    taskStates: db.prepare<{ owner: string; taskId: number | null }, TaskStateColumns>(
+      `SELECT t.task_id, t.owner, t.exec, t.out_ds, t.created_at, j.state, count(*) AS n,
+         sum(j.attempt_nr) AS attempts, max(j.updated_at) AS updated_at
+       FROM tasks t JOIN jobs j ON j.task_id = t.task_id
+       WHERE t.owner = @owner AND (@taskId IS NULL OR t.task_id = @taskId)
+       GROUP BY t.task_id, j.state ORDER BY t.task_id DESC, j.state`,
+    ),
+    taskJobs: db.prepare<[number], JobColumns>('SELECT * FROM jobs WHERE task_id = ? ORDER BY job_index'),
+    taskAttempts: db.prepare<[number], AttemptColumns>(
+      'SELECT a.* FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE j.task_id = ? ORDER BY a.job_id, a.attempt_nr',
+    ),
+    taskJob: db.prepare<[string, number, number], JobColumns>(
+      'SELECT j.* FROM jobs j JOIN tasks t ON t.task_id = j.task_id WHERE t.owner = ? AND j.task_id = ? AND j.job_index = ?',
+    ),
     queuedJobIds: db.prepare<[number], { id: string }>(
       "SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, seq LIMIT ?",
     ),
     claimJob: db.prepare(
-      `UPDATE jobs SET state = 'running', pilot = @pilot, claim_id = @claimId, updated_at = @at
+      `UPDATE jobs SET state = 'running', pilot = @pilot, claim_id = @claimId, attempt_nr = attempt_nr + 1,
+         lease_expires_at = @lease, exit_code = NULL, updated_at = @at
        WHERE id = @id RETURNING *`,
     ),
-    jobOwnership: db.prepare<[string], JobOwnership>('SELECT state, pilot, claim_id AS claimId, length(log) AS logLength FROM jobs WHERE id = ?'),
-    updateJob: db.prepare(
+    startAttempt: db.prepare(
+      `INSERT INTO attempts (job_id, attempt_nr, pilot, started_at, outcome) VALUES (@id, @attemptNr, @pilot, @at, 'running')`,
+    ),
+    endAttempt: db.prepare(
+      `UPDATE attempts SET ended_at = @at, outcome = @outcome, exit_code = @exitCode
+       WHERE job_id = @id AND attempt_nr = @attemptNr AND outcome = 'running'`,
+    ),
+    expiredLeases: db.prepare<[number], { id: string }>(
+      "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at <= ?",
+    ),
+    jobOwnership: db.prepare<[string], JobOwnership>(
+      `SELECT owner, state, pilot, claim_id AS claimId, attempt_nr AS attemptNr, max_attempts AS maxAttempts,
+         lease_expires_at AS leaseExpiresAt, log_bytes AS logBytes FROM jobs WHERE id = ?`,
+    ),
+    setJobState: db.prepare(
       `UPDATE jobs SET state = @state, exit_code = CASE WHEN @setExitCode THEN @exitCode ELSE exit_code END,
-         log = log || @appendLog, updated_at = @at
-       WHERE id = @id RETURNING *`,
+         reason = CASE WHEN @setReason THEN @reason ELSE reason END,
+         claim_id = CASE WHEN @keepClaim THEN claim_id END,
+         lease_expires_at = CASE WHEN @state = 'running' THEN lease_expires_at END, updated_at = @at
+       WHERE id = @id`,
     ),
+    renewLease: db.prepare('UPDATE jobs SET lease_expires_at = @lease WHERE id = @id'),
+    recordExitCode: db.prepare('UPDATE attempts SET exit_code = @exitCode WHERE job_id = @id AND attempt_nr = @attemptNr'),
+    appendChunk: db.prepare('INSERT INTO log_chunks (job_id, start_offset, data) VALUES (@id, @start, @data)'),
+    growLog: db.prepare('UPDATE jobs SET log_bytes = log_bytes + @bytes, updated_at = @at WHERE id = @id'),
+    ownerLogBytes: db.prepare<[string], { n: number }>('SELECT coalesce(sum(log_bytes), 0) AS n FROM jobs WHERE owner = ?'),
+    logChunks: db.prepare<[string, number], { start_offset: number; data: Buffer }>(
+      'SELECT start_offset, data FROM log_chunks WHERE job_id = ? AND start_offset + length(data) > ? ORDER BY start_offset',
+    ),
+    killQueued: db.prepare<{ taskId: number; reason: string; at: number }, { id: string }>(
+      `UPDATE jobs SET state = 'cancelled', reason = @reason, updated_at = @at
+       WHERE task_id = @taskId AND state = 'queued' RETURNING id`,
+    ),
+    killRunning: db.prepare<{ taskId: number; reason: string; at: number }, { id: string; attempt_nr: number }>(
+      `UPDATE jobs SET state = 'cancelled', reason = @reason, lease_expires_at = NULL, updated_at = @at
+       WHERE task_id = @taskId AND state = 'running' RETURNING id, attempt_nr`,
+    ),
+    retryJobs: db.prepare<{ taskId: number; maxAttempts: number; at: number }, { id: string; attempt_nr: number }>(
+      `UPDATE jobs SET state = 'queued', reason = NULL, exit_code = NULL, claim_id = NULL,
+         max_attempts = attempt_nr + @maxAttempts, updated_at = @at
+       WHERE task_id = @taskId AND state IN ('failed', 'cancelled') RETURNING id, attempt_nr`,
+    ),
+    expiredJobs: db.prepare<[number], { id: string }>(
+      "SELECT id FROM jobs WHERE state IN ('finished', 'failed', 'cancelled') AND updated_at < ?",
+    ),
+    overBudget: db.prepare<[number], { owner: string; n: number }>(
+      'SELECT owner, sum(log_bytes) AS n FROM jobs GROUP BY owner HAVING sum(log_bytes) > ?',
+    ),
+    endedLogsOldestFirst: db.prepare<[string], { id: string; log_bytes: number }>(
+      `SELECT id, log_bytes FROM jobs WHERE owner = ? AND log_bytes > 0 AND state IN ('finished', 'failed', 'cancelled')
+       ORDER BY updated_at, seq`,
+    ),
+    emptyLog: db.prepare('UPDATE jobs SET log_bytes = 0 WHERE id = ?'),
+    deleteChunks: db.prepare('DELETE FROM log_chunks WHERE job_id = ?'),
+    deleteAttempts: db.prepare('DELETE FROM attempts WHERE job_id = ?'),
+    deleteJob: db.prepare('DELETE FROM jobs WHERE id = ?'),
+    deleteEmptyTasks: db.prepare('DELETE FROM tasks WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.task_id = tasks.task_id)'),
     insertAudit: db.prepare(
       `INSERT INTO audit (at, actor, action, key, job_id, remote)
        VALUES (@at, @actor, @action, @key, @jobId, @remote)`,
@@ -183,6 +320,55 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     return (...args: A) => transaction.immediate(...args);
   }
 
+  /** Appends bytes to a job's log as one chunk at its current end. */
+  function appendBytes(id: string, data: Buffer, at: number): void {
+    if (data.length === 0) return;
+    const start = statements.jobOwnership.get(id)?.logBytes ?? 0;
+    statements.appendChunk.run({ id, start, data });
+    statements.growLog.run({ id, bytes: data.length, at });
+  }
+
+  function setState(id: string, at: number, state: JobState, fields: { exitCode?: number | null; reason?: string | null; keepClaim?: boolean }): void {
+    statements.setJobState.run({
+      id,
+      state,
+      setExitCode: fields.exitCode === undefined ? 0 : 1,
+      exitCode: fields.exitCode ?? null,
+      setReason: fields.reason === undefined ? 0 : 1,
+      reason: fields.reason ?? null,
+      keepClaim: fields.keepClaim ? 1 : 0,
+      at,
+    });
+  }
+
+  function endAttempt(id: string, attemptNr: number, outcome: AttemptOutcome, exitCode: number | null, at: number): void {
+    statements.endAttempt.run({ id, attemptNr, outcome, exitCode, at });
+  }
+
+  /** Ends the current attempt without the payload's verdict: the job is queued again or fails. */
+  function requeue(id: string, job: JobOwnership, outcome: 'lost' | 'released', exitCode: number | null, at: number): void {
+    const end = attemptEnd(job, outcome);
+    endAttempt(id, job.attemptNr, outcome, exitCode, at);
+    setState(id, at, end.state, { exitCode: null, reason: end.reason });
+    appendBytes(id, Buffer.from(end.note, 'utf8'), at);
+  }
+
+  function expireLeases(at: number): number {
+    const expired = statements.expiredLeases.all(at);
+    for (const { id } of expired) requeue(id, statements.jobOwnership.get(id)!, 'lost', null, at);
+    return expired.length;
+  }
+
+  function loadTask(owner: string, taskId: number): TaskRow | null {
+    return toTasks(statements.taskStates.all({ owner, taskId }))[0] ?? null;
+  }
+
+  function ownTask(owner: string, taskId: number): TaskRow {
+    const task = loadTask(owner, taskId);
+    if (task === null) throw taskNotFound(taskId);
+    return task;
+  }
+
   const methods: StoreMethods = {
     putSecret: write((input, quota, audit) => {
       assertWithinQuota(input.key, input.size, statements.usageExcept.get(input.owner, input.key)!, quota);
@@ -210,35 +396,141 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     replaceCiphertexts: write((updates) =>
       updates.reduce((changed, update) => changed + statements.replaceCiphertext.run(update).changes, 0),
     ),
-    createJobs: write((owner, specs) => {
+    createTask: write((owner, specs, limits) => {
+      const unfinished = statements.countUnfinishedJobs.get(owner)?.n ?? 0;
+      if (unfinished + specs.length > limits.maxUnfinishedJobs) throw jobCapError(unfinished, specs.length, limits.maxUnfinishedJobs);
+      const [first] = specs;
+      if (first === undefined) throw emptyTask();
       const at = ms();
-      return specs.map((spec) =>
-        toJob(statements.insertJob.get({ id: newId(), owner, spec: JSON.stringify(spec), at }) as JobColumns),
+      const taskId = statements.insertTask.get({ owner, exec: first.exec, outDS: first.outDS, at })!.task_id;
+      const jobs = specs.map((spec, index) =>
+        toJob(
+          statements.insertJob.get({
+            id: newId(),
+            owner,
+            taskId,
+            jobIndex: index + 1,
+            spec: JSON.stringify(spec),
+            maxAttempts: limits.maxAttempts,
+            at,
+          }) as JobColumns,
+        ),
       );
+      return { taskId, jobs };
     }),
     getJob: (id) => {
       const row = statements.getJob.get(id);
       return row === undefined ? null : toJob(row);
     },
     countUnfinishedJobs: (owner) => statements.countUnfinishedJobs.get(owner)?.n ?? 0,
-    claimJobs: write((pilot, limit) => {
+    listTasks: (owner) => toTasks(statements.taskStates.all({ owner, taskId: null })),
+    getTask: (owner, taskId) => {
+      const task = loadTask(owner, taskId);
+      if (task === null) return null;
+      const attempts = statements.taskAttempts.all(taskId).map(toAttempt);
+      const jobs = statements.taskJobs.all(taskId).map((row) => {
+        const job = toJob(row);
+        return { ...job, attempts: attempts.filter((attempt) => attempt.jobId === job.id) };
+      });
+      return { task, jobs };
+    },
+    getTaskJob: (owner, taskId, jobIndex) => {
+      const row = statements.taskJob.get(owner, taskId, jobIndex);
+      return row === undefined ? null : toJob(row);
+    },
+    killTask: write((owner, taskId, reason) => {
+      const task = ownTask(owner, taskId);
+      if (task.jobsByState.queued + task.jobsByState.running === 0) throw nothingToKill(taskId, task.status);
       const at = ms();
-      return statements.queuedJobIds
-        .all(claimCount(limit))
-        .map(({ id }) => toJob(statements.claimJob.get({ id, pilot, claimId: newId(), at }) as JobColumns));
+      const note = Buffer.from(cancelledNote(reason), 'utf8');
+      const queued = statements.killQueued.all({ taskId, reason, at });
+      const running = statements.killRunning.all({ taskId, reason, at });
+      for (const job of running) endAttempt(job.id, job.attempt_nr, 'cancelled', null, at);
+      for (const { id } of [...queued, ...running]) appendBytes(id, note, at);
+      return { task: ownTask(owner, taskId), cancelled: queued.length + running.length };
+    }),
+    retryTask: write((owner, taskId, maxAttempts) => {
+      const task = ownTask(owner, taskId);
+      if (task.jobsByState.failed + task.jobsByState.cancelled === 0) throw nothingToRetry(taskId, task.status);
+      const at = ms();
+      const retried = statements.retryJobs.all({ taskId, maxAttempts, at });
+      for (const job of retried) appendBytes(job.id, Buffer.from(retriedNote(job.attempt_nr), 'utf8'), at);
+      return { task: ownTask(owner, taskId), retried: retried.length };
+    }),
+    readJobLog: (id, offset) => {
+      const logBytes = statements.jobOwnership.get(id)?.logBytes ?? 0;
+      return toLogSlice(statements.logChunks.all(id, offset), offset, logBytes);
+    },
+    expireLeases: write(() => expireLeases(ms())),
+    claimJobs: write((pilot, limit, leaseMs) => {
+      const at = ms();
+      expireLeases(at);
+      return statements.queuedJobIds.all(claimCount(limit)).map(({ id }) => {
+        const row = statements.claimJob.get({ id, pilot, claimId: newId(), lease: at + leaseMs, at }) as JobColumns;
+        statements.startAttempt.run({ id, attemptNr: row.attempt_nr, pilot, at });
+        return toJob(row);
+      });
+    }),
+    renewLease: write((id, pilot, claimId, leaseMs) => {
+      const at = ms();
+      const job = statements.jobOwnership.get(id);
+      assertJobUpdatable(id, job, pilot, claimId, now(), { allowCancelled: true });
+      if (job.state === 'cancelled') return { leaseExpiresAt: new Date(at), cancel: true };
+      statements.renewLease.run({ id, lease: at + leaseMs });
+      return { leaseExpiresAt: new Date(at + leaseMs), cancel: false };
     }),
     updateJob: write((id, pilot, claimId, update) => {
+      const at = ms();
       const job = statements.jobOwnership.get(id);
-      assertJobUpdatable(id, job, pilot, claimId);
-      const row = statements.updateJob.get({
-        id,
-        state: update.state,
-        setExitCode: update.exitCode === undefined ? 0 : 1,
-        exitCode: update.exitCode ?? null,
-        appendLog: fitLogChunk(job?.logLength ?? 0, update.appendLog ?? '', update.maxLogLength),
-        at: ms(),
-      });
-      return toJob(row as JobColumns);
+      assertJobUpdatable(id, job, pilot, claimId, new Date(at), { allowCancelled: true });
+      if (update.appendLog !== undefined && update.appendLog !== '') {
+        const ownerRoom =
+          update.ownerLogBudget === undefined ? undefined : update.ownerLogBudget - statements.ownerLogBytes.get(job.owner)!.n;
+        const data = fitLogChunk(job.logBytes, update.appendLog, {
+          maxLogBytes: update.maxLogBytes,
+          ownerRoom,
+          ownerBudget: update.ownerLogBudget,
+        });
+        appendBytes(id, data, at);
+      }
+      const exitCode = update.exitCode ?? null;
+      if (job.state === 'cancelled') {
+        // The kill ended the attempt; the pilot's last report only adds the payload's exit code.
+        if (update.state !== 'running') statements.recordExitCode.run({ id, attemptNr: job.attemptNr, exitCode });
+      } else if (update.state === 'running') {
+        setState(id, at, 'running', { keepClaim: true });
+      } else if (update.state === 'released') {
+        requeue(id, job, 'released', exitCode, at);
+      } else {
+        endAttempt(id, job.attemptNr, update.state, exitCode, at);
+        setState(id, at, update.state, {
+          exitCode,
+          reason: update.state === 'failed' ? failureReason(exitCode) : null,
+          keepClaim: true,
+        });
+      }
+      return toJob(statements.getJob.get(id)!);
+    }),
+    applyRetention: write((endedBefore, ownerLogBudget) => {
+      const expired = statements.expiredJobs.all(endedBefore.getTime());
+      for (const { id } of expired) {
+        statements.deleteChunks.run(id);
+        statements.deleteAttempts.run(id);
+        statements.deleteJob.run(id);
+      }
+      if (expired.length > 0) statements.deleteEmptyTasks.run();
+      let logs = 0;
+      for (const { owner, n } of statements.overBudget.all(ownerLogBudget)) {
+        let total = n;
+        for (const job of statements.endedLogsOldestFirst.all(owner)) {
+          if (total <= ownerLogBudget) break;
+          statements.deleteChunks.run(job.id);
+          statements.emptyLog.run(job.id);
+          total -= job.log_bytes;
+          logs += 1;
+        }
+      }
+      return { jobs: expired.length, logs };
     }),
     appendAudit: write((entry) => writeAudit(entry, ms())),
     listAudit: (filter = {}) =>
@@ -266,7 +558,15 @@ function openDatabase(file: string): Database.Database {
     db.pragma('synchronous = NORMAL');
     // Deleted ciphertexts are overwritten rather than left in free pages.
     db.pragma('secure_delete = ON');
-    db.transaction(() => db.exec(SCHEMA)).immediate();
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      const version = db.pragma('user_version', { simple: true }) as number;
+      for (const [index, step] of SQLITE_MIGRATIONS.entries()) {
+        if (index < version) continue;
+        db.exec(step);
+      }
+      db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
+    }).immediate();
     restrictCompanionFiles(file);
     return db;
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { JobSpec, JobState } from '@panda-secrets/protocol';
+import type { AttemptOutcome, JobSpec, JobState, TaskInfo, UpdateJobState } from '@panda-secrets/protocol';
 
 /** One encrypted secret as stored: one row per (owner, key). The value is never stored in plaintext. */
 export interface StoredSecret {
@@ -49,26 +49,83 @@ export interface PutSecretInput {
 export interface JobRow {
   id: string;
   owner: string;
+  taskId: number;
+  /** The job's number within its task, from 1. */
+  jobIndex: number;
   spec: JobSpec;
   state: JobState;
   exitCode: number | null;
-  /** The pilot (token subject) that acquired the job, once acquired. */
+  /** Attempts started so far (0 while it never ran). */
+  attemptNr: number;
+  maxAttempts: number;
+  /** Why it failed or was cancelled, when the server knows. */
+  reason: string | null;
+  /** The pilot (token subject) of the current or last attempt. */
   pilot: string | null;
-  /** The secret proof of the acquisition a pilot must show with each update. */
+  /** The secret proof of the current attempt a pilot must show with each heartbeat and update. */
   claimId: string | null;
-  /** The masked log, appended chunk by chunk. */
-  log: string;
+  /** When the current attempt's lease runs out; null unless running. */
+  leaseExpiresAt: Date | null;
+  /** Bytes of log stored (UTF-8). */
+  logBytes: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
+export interface AttemptRow {
+  jobId: string;
+  attemptNr: number;
+  pilot: string;
+  startedAt: Date;
+  endedAt: Date | null;
+  outcome: AttemptOutcome;
+  exitCode: number | null;
+}
+
+/** A task as stored, with its jobs counted by state (`status` is derived from the counts); times are Dates. */
+export type TaskRow = Omit<TaskInfo, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date };
+
+export interface TaskDetailRow {
+  task: TaskRow;
+  jobs: Array<JobRow & { attempts: AttemptRow[] }>;
+}
+
+export interface JobLimits {
+  /** Most unfinished (queued or running) jobs the owner may have, these included. */
+  maxUnfinishedJobs: number;
+  /** Attempts each job gets. */
+  maxAttempts: number;
+}
+
 export interface JobUpdateInput {
-  state: 'running' | 'finished' | 'failed';
+  state: UpdateJobState;
   exitCode?: number | null;
-  /** Appended to the job's log. */
+  /** Appended to the job's log (its UTF-8 bytes are stored as they are). */
   appendLog?: string;
-  /** The log's limit: what goes beyond it is dropped, after one note saying so. */
-  maxLogLength?: number;
+  /** The log's limit in bytes: what goes beyond it is dropped, after one note saying so. */
+  maxLogBytes?: number;
+  /** The owner's budget of log bytes over all their jobs: beyond it, too, a chunk is dropped with a note. */
+  ownerLogBudget?: number;
+}
+
+export interface LogSlice {
+  /** The log's bytes from the offset asked for, as UTF-8 text. */
+  log: string;
+  /** The log's length in bytes: the offset of what comes next. */
+  nextOffset: number;
+}
+
+export interface LeaseRenewal {
+  leaseExpiresAt: Date;
+  /** The job was cancelled: the pilot must stop it. */
+  cancel: boolean;
+}
+
+export interface RetentionResult {
+  /** Ended jobs deleted with their logs and attempts. */
+  jobs: number;
+  /** Logs of ended jobs emptied to bring an owner back within their log budget. */
+  logs: number;
 }
 
 /** A ciphertext rewritten by key rotation. */
@@ -100,21 +157,63 @@ export interface Store {
   /** Rewrites ciphertexts in one transaction (key rotation). Returns how many rows changed. */
   replaceCiphertexts(updates: readonly CiphertextUpdate[]): Promise<number>;
 
-  /** Creates queued jobs for the owner, in order. */
-  createJobs(owner: string, specs: readonly JobSpec[]): Promise<JobRow[]>;
+  /**
+   * Creates one task of queued jobs (numbered 1..n) for the owner, with a new task id from the
+   * deployment's sequence. The owner's unfinished jobs are counted and the jobs inserted in one
+   * serialised step, so concurrent submissions can never pass `limits.maxUnfinishedJobs` together:
+   * QUOTA_EXCEEDED, nothing created.
+   */
+  createTask(owner: string, specs: readonly JobSpec[], limits: JobLimits): Promise<{ taskId: number; jobs: JobRow[] }>;
   getJob(id: string): Promise<JobRow | null>;
   /** How many of the owner's jobs have not ended (queued or running), for the per-user job cap. */
   countUnfinishedJobs(owner: string): Promise<number>;
+  /** The owner's tasks, newest first. */
+  listTasks(owner: string): Promise<TaskRow[]>;
+  /** One of the owner's tasks with its jobs and their attempts; null when absent or another owner's. */
+  getTask(owner: string, taskId: number): Promise<TaskDetailRow | null>;
+  /** Job `jobIndex` of the owner's task; null when absent or another owner's. */
+  getTaskJob(owner: string, taskId: number, jobIndex: number): Promise<JobRow | null>;
   /**
-   * Atomically claims up to `limit` queued jobs, oldest first, for `pilot`: they become `running`
-   * with a fresh claim id each. No job is ever returned to two callers.
+   * Cancels the task's queued and running jobs (a running one's pilot learns it at its next
+   * heartbeat). NOT_FOUND for an absent or another owner's task, CONFLICT when no job is left to cancel.
    */
-  claimJobs(pilot: string, limit: number): Promise<JobRow[]>;
+  killTask(owner: string, taskId: number, reason: string): Promise<{ task: TaskRow; cancelled: number }>;
   /**
-   * Updates a job the pilot claimed. Throws PandaError NOT_FOUND for an unknown job and FORBIDDEN
-   * when the pilot or claim id does not match, or when the job has already ended.
+   * Queues the task's failed and cancelled jobs again, each with `maxAttempts` more attempts.
+   * NOT_FOUND as for kill; CONFLICT when none is failed or cancelled.
+   */
+  retryTask(owner: string, taskId: number, maxAttempts: number): Promise<{ task: TaskRow; retried: number }>;
+  /** The job's log from byte `offset`. */
+  readJobLog(id: string, offset: number): Promise<LogSlice>;
+  /**
+   * Ends the attempts whose lease ran out (`lost`): each job is queued again, or fails with the
+   * reason once it had its last attempt. Safe to run from several instances at once. Returns how
+   * many attempts it ended.
+   */
+  expireLeases(): Promise<number>;
+  /**
+   * Atomically claims up to `limit` queued jobs, oldest first, for `pilot` (after ending the
+   * attempts whose lease ran out): each becomes `running` under a new attempt with a fresh claim
+   * id and a lease of `leaseMs`. No job is ever returned to two callers.
+   */
+  claimJobs(pilot: string, limit: number, leaseMs: number): Promise<JobRow[]>;
+  /**
+   * Renews the lease of the attempt `claimId` stands for. FORBIDDEN when it is not the job's
+   * current attempt or its lease already ran out; a cancelled job answers `cancel: true`.
+   */
+  renewLease(id: string, pilot: string, claimId: string, leaseMs: number): Promise<LeaseRenewal>;
+  /**
+   * Updates a job through its current attempt. Throws NOT_FOUND for an unknown job and FORBIDDEN
+   * when the pilot or claim id is not the current attempt's, its lease ran out, or the job has
+   * ended (a cancelled job still takes its pilot's last log, and stays cancelled). `released`
+   * ends the attempt and queues the job again (or fails it after its last attempt).
    */
   updateJob(id: string, pilot: string, claimId: string, update: JobUpdateInput): Promise<JobRow>;
+  /**
+   * Deletes jobs (with logs and attempts) that ended before `endedBefore`, and empties the logs of
+   * the oldest ended jobs of each owner whose logs together exceed `ownerLogBudget`.
+   */
+  applyRetention(endedBefore: Date, ownerLogBudget: number): Promise<RetentionResult>;
 
   appendAudit(entry: AuditInput): Promise<void>;
   /** Audit records, oldest first, optionally only one actor's or one job's. */

@@ -2,6 +2,7 @@ import { open, readFile } from 'node:fs/promises';
 import { PandaError, isLoopbackHost } from '@panda-secrets/protocol';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from '../app.js';
+import { startMaintenance } from '../maintenance.js';
 import { openServerContext, type ServerSettings } from '../setup.js';
 
 export interface ServeOptions {
@@ -59,6 +60,7 @@ export async function runServe(settings: ServerSettings, options: ServeOptions, 
       ...(https ? { https } : {}),
     });
     await app.listen({ host: options.host, port: options.port });
+    const maintenance = startMaintenance(opened.context, app.log);
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : options.port;
     const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
@@ -66,6 +68,7 @@ export async function runServe(settings: ServerSettings, options: ServeOptions, 
       app,
       url: `${https ? 'https' : 'http'}://${host}:${port}`,
       async close() {
+        await maintenance.stop();
         await app.close();
         await opened.close();
       },

@@ -3,12 +3,19 @@ import {
   PandaError,
   assertDatasetName,
   parseWireKey,
+  type AttemptInfo,
   type JobInfo,
   type JobLogResponseData,
   type JobSpec,
+  type KillTaskResponseData,
+  type ListTasksResponseData,
+  type RetryTaskResponseData,
   type SubmitJobsResponseData,
+  type TaskDetail,
+  type TaskInfo,
+  type TaskJobLogResponseData,
 } from '@panda-secrets/protocol';
-import type { JobRow } from '@panda-secrets/store';
+import { taskNotFound, type AttemptRow, type JobRow, type TaskRow } from '@panda-secrets/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { typeErrorMessage } from '../python-types.js';
@@ -22,12 +29,51 @@ export function jobInfo(row: JobRow): JobInfo {
   return {
     id: row.id,
     owner: row.owner,
+    taskId: row.taskId,
+    jobIndex: row.jobIndex,
     spec: row.spec,
     state: row.state,
     exitCode: row.exitCode,
+    attemptNr: row.attemptNr,
+    maxAttempts: row.maxAttempts,
+    reason: row.reason,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
+}
+
+/** A task row holds exactly what its owner sees, with times as Dates. */
+function taskInfo(row: TaskRow): TaskInfo {
+  return { ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() };
+}
+
+function attemptInfo(row: AttemptRow): AttemptInfo {
+  return {
+    attemptNr: row.attemptNr,
+    pilot: row.pilot,
+    startedAt: row.startedAt.toISOString(),
+    endedAt: row.endedAt?.toISOString() ?? null,
+    outcome: row.outcome,
+    exitCode: row.exitCode,
+  };
+}
+
+/** The largest task id, job index or log offset a path or query may carry. */
+const ID_PATTERN = /^(0|[1-9][0-9]{0,14})$/;
+
+/** A whole number from a path or query parameter: INVALID_INPUT (400) unless it is one, in range. */
+function wholeNumber(what: string, raw: unknown, min: number): number {
+  const text = typeof raw === 'string' ? raw : '';
+  const value = ID_PATTERN.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min) {
+    const shown = JSON.stringify(text.slice(0, 40));
+    throw new PandaError('INVALID_INPUT', `${shown} is no ${what}: it must be a whole number of at least ${min}`);
+  }
+  return value;
+}
+
+function taskIdParam(request: FastifyRequest): number {
+  return wholeNumber('task ID', (request.params as { taskId?: string }).taskId, 1);
 }
 
 function parseSpec(raw: unknown, index: number): JobSpec {
@@ -68,13 +114,6 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     const specs = jobs.map(parseSpec);
     const owner = request.identity.owner;
-    const unfinished = await ctx.store.countUnfinishedJobs(owner);
-    if (unfinished + specs.length > ctx.maxUnfinishedJobs) {
-      throw new PandaError(
-        'QUOTA_EXCEEDED',
-        `you have ${unfinished} unfinished jobs and submitted ${specs.length}; the limit is ${ctx.maxUnfinishedJobs} queued or running jobs per user: nothing was submitted`,
-      );
-    }
     const referenced = [...new Set(specs.flatMap((spec) => spec.secrets))];
     if (referenced.length > 0) {
       const existing = new Set((await ctx.store.getSecrets(owner, referenced)).map((secret) => secret.key));
@@ -83,8 +122,12 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
         throw new PandaError('NOT_FOUND', `the job refers to secrets you do not have: ${missing.join(', ')}`);
       }
     }
-    const rows = await ctx.store.createJobs(owner, specs);
-    const data: SubmitJobsResponseData = { jobs: rows.map(jobInfo) };
+    // The store counts the owner's unfinished jobs and inserts these in one serialised step.
+    const task = await ctx.store.createTask(owner, specs, {
+      maxUnfinishedJobs: ctx.maxUnfinishedJobs,
+      maxAttempts: ctx.jobs.maxAttempts,
+    });
+    const data: SubmitJobsResponseData = { taskId: task.taskId, jobs: task.jobs.map(jobInfo) };
     return ok(data);
   });
 
@@ -92,7 +135,53 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get(`${ApiPath.jobs}/:id/log`, { preHandler: userOnly }, async (request) => {
     const row = await ownJob(ctx, request);
-    const data: JobLogResponseData = { id: row.id, state: row.state, log: row.log };
+    const { log } = await ctx.store.readJobLog(row.id, 0);
+    const data: JobLogResponseData = { id: row.id, state: row.state, log };
+    return ok(data);
+  });
+
+  app.get(ApiPath.tasks, { preHandler: userOnly }, async (request) => {
+    const data: ListTasksResponseData = { tasks: (await ctx.store.listTasks(request.identity.owner)).map(taskInfo) };
+    return ok(data);
+  });
+
+  app.get(`${ApiPath.tasks}/:taskId`, { preHandler: userOnly }, async (request) => {
+    const taskId = taskIdParam(request);
+    const detail = await ctx.store.getTask(request.identity.owner, taskId);
+    if (detail === null) throw taskNotFound(taskId);
+    const data: TaskDetail = {
+      task: taskInfo(detail.task),
+      jobs: detail.jobs.map((job) => ({ ...jobInfo(job), attempts: job.attempts.map(attemptInfo) })),
+    };
+    return ok(data);
+  });
+
+  app.post(`${ApiPath.tasks}/:taskId/kill`, { preHandler: userOnly }, async (request) => {
+    const owner = request.identity.owner;
+    const { task, cancelled } = await ctx.store.killTask(owner, taskIdParam(request), `killed by ${owner}`);
+    const data: KillTaskResponseData = { task: taskInfo(task), cancelled };
+    return ok(data);
+  });
+
+  app.post(`${ApiPath.tasks}/:taskId/retry`, { preHandler: userOnly }, async (request) => {
+    const { task, retried } = await ctx.store.retryTask(request.identity.owner, taskIdParam(request), ctx.jobs.maxAttempts);
+    const data: RetryTaskResponseData = { task: taskInfo(task), retried };
+    return ok(data);
+  });
+
+  app.get(`${ApiPath.tasks}/:taskId/jobs/:jobIndex/log`, { preHandler: userOnly }, async (request) => {
+    const taskId = taskIdParam(request);
+    const jobIndex = wholeNumber('job number', (request.params as { jobIndex?: string }).jobIndex, 1);
+    const { offset: rawOffset } = request.query as { offset?: unknown };
+    const offset = rawOffset === undefined ? 0 : wholeNumber('log offset', rawOffset, 0);
+    const job = await ctx.store.getTaskJob(request.identity.owner, taskId, jobIndex);
+    if (job === null) {
+      // An absent task and another owner's read the same; a task of yours names its range.
+      if ((await ctx.store.getTask(request.identity.owner, taskId)) === null) throw taskNotFound(taskId);
+      throw new PandaError('NOT_FOUND', `task ${taskId} has no job ${jobIndex}`);
+    }
+    const slice = await ctx.store.readJobLog(job.id, offset);
+    const data: TaskJobLogResponseData = { taskId, jobIndex, id: job.id, state: job.state, ...slice };
     return ok(data);
   });
 }

@@ -4,9 +4,12 @@ import {
   PandaError,
   isPandaError,
   parseWireKey,
+  UPDATE_JOB_STATES,
   type AcquireJobsResponseData,
   type AcquiredJob,
+  type HeartbeatResponseData,
   type SecretBundle,
+  type UpdateJobState,
 } from '@panda-secrets/protocol';
 import type { JobRow } from '@panda-secrets/store';
 import type { FastifyInstance } from 'fastify';
@@ -18,9 +21,8 @@ import { ok, pilotOnly } from './reply.js';
 
 export const MAX_JOBS_PER_ACQUIRE = 10;
 export const MAX_LOG_CHUNK = 1_048_576;
-/** A job's whole log is kept up to this size; a runaway payload cannot fill the database. */
+/** A job's whole log is kept up to this many bytes; a runaway payload cannot fill the database. */
 export const MAX_JOB_LOG = 16 * MAX_LOG_CHUNK;
-const UPDATE_STATES = new Set(['running', 'finished', 'failed']);
 
 /** Decrypts the job's secrets and seals them, as one bundle, to the pilot's one-time key. */
 async function sealJobSecrets(ctx: ServerContext, row: JobRow, publicKey: unknown): Promise<string> {
@@ -57,7 +59,7 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
     const pilot = request.identity.subject;
     const acquired: AcquiredJob[] = [];
-    for (const row of await ctx.store.claimJobs(pilot, nJobs)) {
+    for (const row of await ctx.store.claimJobs(pilot, nJobs, ctx.jobs.leaseMs)) {
       const claimId = row.claimId ?? '';
       try {
         const bundle = row.spec.secrets.length > 0 ? await sealJobSecrets(ctx, row, publicKey) : null;
@@ -66,7 +68,13 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
             auditEntry(pilot, 'job_secrets', row.spec.secrets.join(','), request.ip, row.id),
           );
         }
-        acquired.push({ job: jobInfo(row), claimId, bundle });
+        acquired.push({
+          job: jobInfo(row),
+          claimId,
+          bundle,
+          leaseExpiresAt: (row.leaseExpiresAt ?? new Date()).toISOString(),
+          leaseSeconds: ctx.jobs.leaseMs / 1000,
+        });
       } catch (error) {
         if (!isPandaError(error) || error.code === 'UNAVAILABLE') throw error;
         // The job cannot get its secrets: it fails here with the reason, and the pilot never sees it.
@@ -82,13 +90,18 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return ok(data);
   });
 
+  app.post(ApiPath.heartbeat, { preHandler: pilotOnly }, async (request) => {
+    const { jobId, claimId } = attemptOf(request.body);
+    const renewal = await ctx.store.renewLease(jobId, request.identity.subject, claimId, ctx.jobs.leaseMs);
+    const data: HeartbeatResponseData = { leaseExpiresAt: renewal.leaseExpiresAt.toISOString(), cancel: renewal.cancel };
+    return ok(data);
+  });
+
   app.post(ApiPath.updateJob, { preHandler: pilotOnly }, async (request) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const { jobId, claimId, state, exitCode = null, log } = body;
-    if (typeof jobId !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage('jobId', 'str', jobId));
-    if (typeof claimId !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage('claimId', 'str', claimId));
-    if (typeof state !== 'string' || !UPDATE_STATES.has(state)) {
-      throw new PandaError('INVALID_INPUT', "'state' must be one of running, finished, failed");
+    const { jobId, claimId } = attemptOf(request.body);
+    const { state, exitCode = null, log } = (request.body ?? {}) as Record<string, unknown>;
+    if (typeof state !== 'string' || !(UPDATE_JOB_STATES as readonly string[]).includes(state)) {
+      throw new PandaError('INVALID_INPUT', `'state' must be one of ${UPDATE_JOB_STATES.join(', ')}`);
     }
     if (exitCode !== null && (typeof exitCode !== 'number' || !Number.isInteger(exitCode))) {
       throw new PandaError('INVALID_TYPE', typeErrorMessage('exitCode', 'int', exitCode));
@@ -103,10 +116,18 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
       throw new PandaError('TOO_LARGE', `a log chunk may be at most ${MAX_LOG_CHUNK} characters`);
     }
     const row = await ctx.store.updateJob(jobId, request.identity.subject, claimId, {
-      state: state as 'running' | 'finished' | 'failed',
+      state: state as UpdateJobState,
       exitCode: exitCode as number | null,
-      ...(log === undefined ? {} : { appendLog: log, maxLogLength: MAX_JOB_LOG }),
+      ...(log === undefined ? {} : { appendLog: log, maxLogBytes: MAX_JOB_LOG, ownerLogBudget: ctx.jobs.logBudgetBytes }),
     });
     return ok({ id: row.id, state: row.state });
   });
+}
+
+/** The job and claim a heartbeat or update names; the claim stands for one attempt. */
+function attemptOf(body: unknown): { jobId: string; claimId: string } {
+  const { jobId, claimId } = (body ?? {}) as Record<string, unknown>;
+  if (typeof jobId !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage('jobId', 'str', jobId));
+  if (typeof claimId !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage('claimId', 'str', claimId));
+  return { jobId, claimId };
 }

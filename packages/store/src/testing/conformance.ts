@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { JobSpec } from '@panda-secrets/protocol';
 import type { StoreClock } from '../rules.js';
-import type { AuditInput, PutSecretInput, Quota, Store } from '../types.js';
+import type { AuditInput, JobLimits, JobRow, PutSecretInput, Quota, Store } from '../types.js';
 
 /** A database the suite can empty and open stores on. */
 export interface StoreTarget {
@@ -46,6 +46,14 @@ function spec(n: number): JobSpec {
   return { exec: `echo ${n}`, outDS: `user.alice.out${n}`, secrets: n % 2 ? ['TOKEN'] : [] };
 }
 
+const LIMITS: JobLimits = { maxUnfinishedJobs: 10_000, maxAttempts: 3 };
+const LEASE_MS = 60_000;
+
+/** Submits one task of the given specs for `owner`; returns its jobs. */
+async function createJobs(store: Store, owner: string, specs: JobSpec[], limits: JobLimits = LIMITS): Promise<JobRow[]> {
+  return (await store.createTask(owner, specs, limits)).jobs;
+}
+
 /** The code and message a promise rejects with (undefined when it resolves). */
 async function failure(promise: Promise<unknown>): Promise<{ code?: string; message: string } | undefined> {
   try {
@@ -69,7 +77,8 @@ async function put(store: Store, input: PutSecretInput, quota: Quota = ROOMY): P
  * left, and checks each job went to exactly one claimer, marked with that claimer's pilot.
  */
 export async function expectEachJobClaimedOnce(stores: readonly Store[], jobCount: number): Promise<void> {
-  const created = await stores[0]!.createJobs(
+  const created = await createJobs(
+    stores[0]!,
     'alice',
     Array.from({ length: jobCount }, (_, n) => spec(n)),
   );
@@ -78,7 +87,7 @@ export async function expectEachJobClaimedOnce(stores: readonly Store[], jobCoun
       const pilot = `pilot-${n}`;
       const claimed: string[] = [];
       for (;;) {
-        const batch = await store.claimJobs(pilot, 3);
+        const batch = await store.claimJobs(pilot, 3, LEASE_MS);
         if (batch.length === 0) return claimed;
         for (const job of batch) {
           expect(job).toMatchObject({ state: 'running', pilot });
@@ -88,7 +97,7 @@ export async function expectEachJobClaimedOnce(stores: readonly Store[], jobCoun
     }),
   );
   expect(claims.flat().sort()).toEqual(created.map((job) => job.id).sort());
-  expect(await stores[0]!.claimJobs('late-pilot', jobCount)).toEqual([]);
+  expect(await stores[0]!.claimJobs('late-pilot', jobCount, LEASE_MS)).toEqual([]);
 }
 
 /** The behaviour every Store adapter must have, run against a real database. */
@@ -318,103 +327,204 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
     });
 
     describe('jobs', () => {
-      it('counts an owner\'s unfinished jobs: queued and running, not ended', async () => {
+      /** Creates one job and claims it for `pilot`. */
+      async function running(pilot = 'pilot-a', limits: JobLimits = LIMITS): Promise<JobRow> {
+        await createJobs(store, 'alice', [spec(1)], limits);
+        const [job] = await store.claimJobs(pilot, 1, LEASE_MS);
+        return job!;
+      }
+
+      const log = async (id: string, offset = 0) => (await store.readJobLog(id, offset)).log;
+
+      it("counts an owner's unfinished jobs: queued and running, not ended", async () => {
         expect(await store.countUnfinishedJobs('alice')).toBe(0);
-        await store.createJobs('alice', [spec(1), spec(2), spec(3)]);
-        await store.createJobs('bob', [spec(4)]);
-        const [claimed] = await store.claimJobs('pilot-a', 1);
+        await createJobs(store, 'alice', [spec(1), spec(2), spec(3)]);
+        await createJobs(store, 'bob', [spec(4)]);
+        const [claimed] = await store.claimJobs('pilot-a', 1, LEASE_MS);
         expect(await store.countUnfinishedJobs('alice')).toBe(3);
         await store.updateJob(claimed!.id, 'pilot-a', claimed!.claimId!, { state: 'finished', exitCode: 0 });
         expect(await store.countUnfinishedJobs('alice')).toBe(2);
         expect(await store.countUnfinishedJobs('bob')).toBe(1);
       });
 
-      it('creates queued jobs in order and reads them back', async () => {
-        const jobs = await store.createJobs('alice', [spec(1), spec(2)]);
-        const queued = (id: string, n: number) => ({
+      it('creates a task of queued jobs numbered from 1, task ids from one sequence, and reads them back', async () => {
+        const first = await store.createTask('alice', [spec(1), spec(2)], LIMITS);
+        const queued = (id: string, n: number, taskId: number, jobIndex: number) => ({
           id,
           owner: 'alice',
+          taskId,
+          jobIndex,
           spec: spec(n),
           state: 'queued',
           exitCode: null,
+          attemptNr: 0,
+          maxAttempts: 3,
+          reason: null,
           pilot: null,
           claimId: null,
-          log: '',
+          leaseExpiresAt: null,
+          logBytes: 0,
           createdAt: clock.now(),
           updatedAt: clock.now(),
         });
-        expect(jobs).toEqual([queued('id-0001', 1), queued('id-0002', 2)]);
-        expect(await store.getJob('id-0002')).toEqual(queued('id-0002', 2));
+        expect(first.taskId).toBeGreaterThan(0);
+        expect(first.jobs).toEqual([queued('id-0001', 1, first.taskId, 1), queued('id-0002', 2, first.taskId, 2)]);
+        const second = await store.createTask('bob', [spec(3)], { ...LIMITS, maxAttempts: 5 });
+        expect(second.taskId).toBe(first.taskId + 1);
+        expect(second.jobs[0]).toMatchObject({ taskId: second.taskId, jobIndex: 1, maxAttempts: 5, owner: 'bob' });
+        expect(await store.getJob('id-0002')).toEqual(queued('id-0002', 2, first.taskId, 2));
+        expect(await store.getTaskJob('alice', first.taskId, 2)).toEqual(queued('id-0002', 2, first.taskId, 2));
+        expect(await store.getTaskJob('bob', first.taskId, 2)).toBeNull();
+        expect(await store.getTaskJob('alice', first.taskId, 3)).toBeNull();
         expect(await store.getJob('nope')).toBeNull();
-        expect(await store.createJobs('alice', [])).toEqual([]);
+        expect(await codeOf(store.createTask('alice', [], LIMITS))).toBe('INVALID_INPUT');
       });
 
-      it('claims the oldest first, up to the limit, each with a fresh claim id', async () => {
+      it('refuses a task that would take the owner past the job cap, creating nothing', async () => {
+        const limits = { maxUnfinishedJobs: 3, maxAttempts: 3 };
+        await createJobs(store, 'alice', [spec(1), spec(2)], limits);
+        expect(await failure(store.createTask('alice', [spec(3), spec(4)], limits))).toEqual({
+          code: 'QUOTA_EXCEEDED',
+          message: 'you have 2 unfinished jobs and submitted 2; the limit is 3 queued or running jobs per user: nothing was submitted',
+        });
+        expect(await store.listTasks('alice')).toHaveLength(1);
+        await createJobs(store, 'bob', [spec(5), spec(6), spec(7)], limits);
+        await createJobs(store, 'alice', [spec(3)], limits);
+      });
+
+      it('cannot be overrun by 8 concurrent submissions of 10 under a cap of 10, from several connections', async () => {
+        const limits = { maxUnfinishedJobs: 10, maxAttempts: 3 };
+        const stores = [store, await open(), await open(), await open()];
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, n) =>
+            stores[n % stores.length]!.createTask('alice', Array.from({ length: 10 }, (_, j) => spec(j)), limits),
+          ),
+        );
+        const accepted = results.filter((result) => result.status === 'fulfilled');
+        expect(accepted).toHaveLength(1);
+        expect(
+          results.filter((result) => result.status === 'rejected').map((result) => (result.reason as { code?: string }).code),
+        ).toEqual(Array(7).fill('QUOTA_EXCEEDED'));
+        expect(await store.countUnfinishedJobs('alice')).toBe(10);
+      });
+
+      it('claims the oldest first, up to the limit, each as a new attempt with a fresh claim id and a lease', async () => {
         clock.set('2024-05-01T12:00:00.000Z');
-        const [late] = await store.createJobs('alice', [spec(1)]);
+        const [late] = await createJobs(store, 'alice', [spec(1)]);
         clock.set('2024-05-01T11:00:00.000Z');
-        const early = await store.createJobs('bob', [spec(2), spec(3), spec(4)]);
+        const early = await createJobs(store, 'bob', [spec(2), spec(3), spec(4)]);
         clock.set('2024-05-01T13:00:00.000Z');
 
-        const first = await store.claimJobs('pilot-a', 2);
+        const first = await store.claimJobs('pilot-a', 2, LEASE_MS);
         expect(first.map((job) => job.id)).toEqual([early[0]!.id, early[1]!.id]);
         for (const job of first) {
-          expect(job).toMatchObject({ state: 'running', pilot: 'pilot-a', updatedAt: clock.now() });
+          expect(job).toMatchObject({
+            state: 'running',
+            pilot: 'pilot-a',
+            attemptNr: 1,
+            leaseExpiresAt: new Date(clock.now().getTime() + LEASE_MS),
+            updatedAt: clock.now(),
+          });
         }
-        const second = await store.claimJobs('pilot-b', 5);
+        const second = await store.claimJobs('pilot-b', 5, LEASE_MS);
         expect(second.map((job) => job.id)).toEqual([early[2]!.id, late!.id]);
         const claimIds = [...first, ...second].map((job) => job.claimId);
         expect(new Set(claimIds).size).toBe(4);
         expect(claimIds.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
         expect(await store.getJob(late!.id)).toEqual(second[1]);
 
-        expect(await store.claimJobs('pilot-a', 5)).toEqual([]);
-        await store.createJobs('alice', [spec(5)]);
-        expect(await store.claimJobs('pilot-a', 0)).toEqual([]);
-        expect(await store.claimJobs('pilot-a', -1)).toEqual([]);
+        expect(await store.claimJobs('pilot-a', 5, LEASE_MS)).toEqual([]);
+        await createJobs(store, 'alice', [spec(5)]);
+        expect(await store.claimJobs('pilot-a', 0, LEASE_MS)).toEqual([]);
+        expect(await store.claimJobs('pilot-a', -1, LEASE_MS)).toEqual([]);
       });
 
       it('never hands a job to two claimers', async () => {
         await expectEachJobClaimedOnce([store, await open()], 50);
       });
 
-      it('lets the claiming pilot update its job until it ends', async () => {
-        await store.createJobs('alice', [spec(1)]);
-        const [job] = await store.claimJobs('pilot-a', 1);
-        const { id, claimId } = job!;
+      it('lets the pilot of the current attempt update its job until it ends, recording the attempt', async () => {
+        const job = await running();
+        const { id, claimId } = job;
 
         clock.advance(1000);
-        const running = await store.updateJob(id, 'pilot-a', claimId!, { state: 'running', appendLog: 'line 1\n' });
-        expect(running).toMatchObject({ state: 'running', exitCode: null, log: 'line 1\n', updatedAt: clock.now() });
+        const update = await store.updateJob(id, 'pilot-a', claimId!, { state: 'running', appendLog: 'line 1\n' });
+        expect(update).toMatchObject({ state: 'running', exitCode: null, logBytes: 7, updatedAt: clock.now() });
         await store.updateJob(id, 'pilot-a', claimId!, { state: 'running', appendLog: 'line 2\n' });
         clock.advance(1000);
         const done = await store.updateJob(id, 'pilot-a', claimId!, { state: 'failed', exitCode: 3 });
-        expect(done).toEqual({ ...job, state: 'failed', exitCode: 3, log: 'line 1\nline 2\n', updatedAt: clock.now() });
+        expect(done).toEqual({
+          ...job,
+          state: 'failed',
+          exitCode: 3,
+          reason: 'the payload exited with code 3',
+          leaseExpiresAt: null,
+          logBytes: 14,
+          updatedAt: clock.now(),
+        });
         expect(await store.getJob(id)).toEqual(done);
+        expect(await log(id)).toBe('line 1\nline 2\n');
 
         const after = await failure(store.updateJob(id, 'pilot-a', claimId!, { state: 'finished', exitCode: 0 }));
         expect(after).toEqual({ code: 'FORBIDDEN', message: `job "${id}" has already ended (failed): it cannot be updated` });
         expect(await store.getJob(id)).toEqual(done);
+        const detail = await store.getTask('alice', job.taskId);
+        expect(detail?.jobs[0]?.attempts).toEqual([
+          {
+            jobId: id,
+            attemptNr: 1,
+            pilot: 'pilot-a',
+            startedAt: new Date('2024-05-01T10:00:00.000Z'),
+            endedAt: clock.now(),
+            outcome: 'failed',
+            exitCode: 3,
+          },
+        ]);
       });
 
-      it('keeps a log to its limit, with one note where it stops', async () => {
-        await store.createJobs('alice', [spec(1)]);
-        const [job] = await store.claimJobs('pilot-a', 1);
+      it('keeps a log to its limit in bytes, with one note where it stops, never cutting a character', async () => {
+        const job = await running();
         const append = (appendLog: string) =>
-          store.updateJob(job!.id, 'pilot-a', job!.claimId!, { state: 'running', appendLog, maxLogLength: 10 });
-        expect((await append('123456')).log).toBe('123456');
-        expect((await append('7890')).log).toBe('1234567890');
-        const full = '1234567890\n[the log is truncated at 10 characters]\n';
-        expect((await append('é')).log).toBe(full);
-        expect((await append('more')).log).toBe(full);
-        const [other] = await store.createJobs('alice', [spec(2)]).then(() => store.claimJobs('pilot-a', 1));
-        const cut = await store.updateJob(other!.id, 'pilot-a', other!.claimId!, { state: 'running', appendLog: 'abcdefghijkl', maxLogLength: 10 });
-        expect(cut.log).toBe('abcdefghij\n[the log is truncated at 10 characters]\n');
+          store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'running', appendLog, maxLogBytes: 10 });
+        await append('123456');
+        await append('789');
+        expect(await log(job.id)).toBe('123456789');
+        const full = '123456789\n[the log is truncated at 10 bytes]\n';
+        await append('é');
+        expect(await log(job.id)).toBe(full);
+        await append('more');
+        expect(await log(job.id)).toBe(full);
       });
 
-      it('refuses other pilots, other claims, unclaimed and unknown jobs', async () => {
-        const [queued, claimed] = await store.createJobs('alice', [spec(1), spec(2)]);
-        await store.claimJobs('pilot-a', 1);
+      it('stores any character a payload prints, NUL and invalid UTF-16 included, and reads it back from any offset', async () => {
+        const job = await running();
+        const printed = ['nul \u0000 here\n', 'bell \u0007 esc \u001b[31m del \u007f\n', 'emoji 😀 é €\n', '\u0000\u0000'];
+        for (const chunk of printed) await store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'running', appendLog: chunk });
+        // A lone surrogate has no UTF-8 form: it is stored as U+FFFD, like any undecodable output.
+        await store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0, appendLog: 'lone \ud800\n' });
+        const all = printed.join('') + 'lone \ufffd\n';
+        const bytes = Buffer.byteLength(all, 'utf8');
+        expect(await store.readJobLog(job.id, 0)).toEqual({ log: all, nextOffset: bytes });
+        const second = Buffer.byteLength(printed[0]!, 'utf8');
+        expect(await store.readJobLog(job.id, second)).toEqual({ log: all.slice(printed[0]!.length), nextOffset: bytes });
+        expect(await store.readJobLog(job.id, bytes)).toEqual({ log: '', nextOffset: bytes });
+        expect((await store.getJob(job.id))?.logBytes).toBe(bytes);
+      });
+
+      it("keeps an owner's logs together within their budget", async () => {
+        const first = await running();
+        await store.updateJob(first.id, 'pilot-a', first.claimId!, { state: 'finished', exitCode: 0, appendLog: '12345678', ownerLogBudget: 12 });
+        const second = await running();
+        await store.updateJob(second.id, 'pilot-a', second.claimId!, { state: 'running', appendLog: 'abcdefgh', ownerLogBudget: 12 });
+        expect(await log(second.id)).toBe('abcd\n[the log is truncated: your job logs together reached their budget of 12 bytes]\n');
+        await store.updateJob(second.id, 'pilot-a', second.claimId!, { state: 'running', appendLog: 'more', ownerLogBudget: 12 });
+        expect(await log(second.id)).toBe('abcd\n[the log is truncated: your job logs together reached their budget of 12 bytes]\n');
+        expect(await log(first.id)).toBe('12345678');
+      });
+
+      it('refuses other pilots, other claims, unclaimed and unknown jobs, changing nothing', async () => {
+        const [queued, claimed] = await createJobs(store, 'alice', [spec(1), spec(2)]);
+        await store.claimJobs('pilot-a', 1, LEASE_MS);
         const job = (await store.getJob(queued!.id))!;
         const update = { state: 'finished', exitCode: 0, appendLog: 'x' } as const;
 
@@ -422,10 +532,249 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         expect(wrongPilot?.code).toBe('FORBIDDEN');
         expect(wrongPilot?.message).not.toContain(job.claimId!);
         expect(await codeOf(store.updateJob(job.id, 'pilot-a', 'guessed', update))).toBe('FORBIDDEN');
+        expect(await codeOf(store.renewLease(job.id, 'pilot-a', 'guessed', LEASE_MS))).toBe('FORBIDDEN');
         expect(await codeOf(store.updateJob(claimed!.id, 'pilot-a', job.claimId!, update))).toBe('FORBIDDEN');
         expect(await codeOf(store.updateJob('nope', 'pilot-a', job.claimId!, update))).toBe('NOT_FOUND');
+        expect(await codeOf(store.renewLease('nope', 'pilot-a', job.claimId!, LEASE_MS))).toBe('NOT_FOUND');
         expect(await store.getJob(job.id)).toEqual(job);
         expect(await store.getJob(claimed!.id)).toEqual(claimed);
+        expect(await log(job.id)).toBe('');
+      });
+
+      describe('leases and attempts', () => {
+        it('renews a lease by heartbeat, so the attempt outlives its first lease', async () => {
+          const job = await running();
+          clock.advance(LEASE_MS - 1000);
+          expect(await store.renewLease(job.id, 'pilot-a', job.claimId!, LEASE_MS)).toEqual({
+            leaseExpiresAt: new Date(clock.now().getTime() + LEASE_MS),
+            cancel: false,
+          });
+          clock.advance(LEASE_MS - 1000);
+          expect(await store.expireLeases()).toBe(0);
+          const done = await store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0 });
+          expect(done).toMatchObject({ state: 'finished', attemptNr: 1, reason: null });
+        });
+
+        it('ends an attempt whose lease ran out as lost and queues the job again; the next pilot gets a new attempt', async () => {
+          const job = await running();
+          clock.advance(LEASE_MS);
+          // Run out but not yet swept: the old claim is refused, and nothing changes.
+          const before = await store.getJob(job.id);
+          expect(await failure(store.renewLease(job.id, 'pilot-a', job.claimId!, LEASE_MS))).toEqual({
+            code: 'FORBIDDEN',
+            message: `the lease of job "${job.id}" ran out: its attempt 1 is over`,
+          });
+          expect(await codeOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0, appendLog: 'late' }))).toBe('FORBIDDEN');
+          expect(await store.getJob(job.id)).toEqual(before);
+
+          expect(await store.expireLeases()).toBe(1);
+          expect(await store.expireLeases()).toBe(0);
+          expect(await store.getJob(job.id)).toMatchObject({ state: 'queued', attemptNr: 1, claimId: null, leaseExpiresAt: null, reason: null });
+          expect(await log(job.id)).toBe(
+            '\npanda-server: attempt 1 of 3 ended lost: its lease ran out (pilot pilot-a stopped renewing it); the job is queued again\n',
+          );
+
+          clock.advance(1000);
+          const [again] = await store.claimJobs('pilot-b', 1, LEASE_MS);
+          expect(again).toMatchObject({ id: job.id, attemptNr: 2, pilot: 'pilot-b', state: 'running' });
+          expect(again!.claimId).not.toBe(job.claimId);
+          // The first pilot's late calls are refused and change nothing.
+          expect(await codeOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'failed', exitCode: 1, appendLog: 'late' }))).toBe('FORBIDDEN');
+          expect(await codeOf(store.renewLease(job.id, 'pilot-a', job.claimId!, LEASE_MS))).toBe('FORBIDDEN');
+          expect(await store.getJob(job.id)).toEqual(again);
+
+          await store.updateJob(job.id, 'pilot-b', again!.claimId!, { state: 'finished', exitCode: 0 });
+          const detail = await store.getTask('alice', job.taskId);
+          expect(detail?.jobs[0]?.attempts.map(({ attemptNr, pilot, outcome, exitCode }) => ({ attemptNr, pilot, outcome, exitCode }))).toEqual([
+            { attemptNr: 1, pilot: 'pilot-a', outcome: 'lost', exitCode: null },
+            { attemptNr: 2, pilot: 'pilot-b', outcome: 'finished', exitCode: 0 },
+          ]);
+          expect(detail?.jobs[0]?.attempts[0]?.endedAt).toEqual(new Date(Date.parse('2024-05-01T10:00:00.000Z') + LEASE_MS));
+        });
+
+        it('expires leases at acquire time too, without a sweep', async () => {
+          const job = await running();
+          clock.advance(LEASE_MS + 1);
+          const [again] = await store.claimJobs('pilot-b', 1, LEASE_MS);
+          expect(again).toMatchObject({ id: job.id, attemptNr: 2, pilot: 'pilot-b' });
+        });
+
+        it('fails the job with the reason once its last attempt is lost', async () => {
+          const job = await running('pilot-1', { maxUnfinishedJobs: 10, maxAttempts: 2 });
+          clock.advance(LEASE_MS);
+          await store.expireLeases();
+          await store.claimJobs('pilot-2', 1, LEASE_MS);
+          clock.advance(LEASE_MS);
+          expect(await store.expireLeases()).toBe(1);
+          const failed = await store.getJob(job.id);
+          expect(failed).toMatchObject({
+            state: 'failed',
+            attemptNr: 2,
+            maxAttempts: 2,
+            reason: 'attempt 2 of 2 ended lost: its lease ran out (pilot pilot-2 stopped renewing it), and it was the last attempt',
+          });
+          expect(await store.claimJobs('pilot-3', 1, LEASE_MS)).toEqual([]);
+          expect(await store.countUnfinishedJobs('alice')).toBe(0);
+        });
+
+        it('expires each lease once when several instances sweep at once', async () => {
+          await createJobs(store, 'alice', Array.from({ length: 20 }, (_, n) => spec(n)));
+          await store.claimJobs('pilot-a', 20, LEASE_MS);
+          clock.advance(LEASE_MS);
+          const others = [await open(), await open()];
+          const counts = await Promise.all([store, ...others].map((s) => s.expireLeases()));
+          expect(counts.reduce((a, b) => a + b, 0)).toBe(20);
+          const jobs = (await store.getTask('alice', (await store.listTasks('alice'))[0]!.taskId))!.jobs;
+          expect(jobs.every((job) => job.state === 'queued' && job.attempts.length === 1 && job.attempts[0]!.outcome === 'lost')).toBe(true);
+        });
+
+        it('queues a released job again as a new attempt, keeping its log', async () => {
+          const job = await running();
+          const released = await store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'released', exitCode: 143, appendLog: 'partial\n' });
+          expect(released).toMatchObject({ state: 'queued', attemptNr: 1, claimId: null, exitCode: null, reason: null });
+          expect(await log(job.id)).toBe(
+            'partial\n\npanda-server: attempt 1 of 3 ended released: pilot pilot-a was stopped and handed the job back; the job is queued again\n',
+          );
+          expect(await codeOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0 }))).toBe('FORBIDDEN');
+          const [again] = await store.claimJobs('pilot-b', 1, LEASE_MS);
+          expect(again).toMatchObject({ id: job.id, attemptNr: 2 });
+          const attempts = (await store.getTask('alice', job.taskId))!.jobs[0]!.attempts;
+          expect(attempts.map((a) => [a.outcome, a.exitCode])).toEqual([
+            ['released', 143],
+            ['running', null],
+          ]);
+        });
+      });
+
+      describe('tasks', () => {
+        it("lists the owner's tasks newest first with jobs by state and a status from them", async () => {
+          const a = await store.createTask('alice', [spec(1), spec(2)], LIMITS);
+          clock.advance(1000);
+          const b = await store.createTask('alice', [spec(3)], LIMITS);
+          await store.createTask('bob', [spec(4)], LIMITS);
+          const counts = (queued: number, running: number, finished: number, failed: number, cancelled: number) => ({
+            queued,
+            running,
+            finished,
+            failed,
+            cancelled,
+          });
+          let tasks = await store.listTasks('alice');
+          expect(tasks).toEqual([
+            {
+              taskId: b.taskId,
+              owner: 'alice',
+              status: 'queued',
+              exec: 'echo 3',
+              outDS: 'user.alice.out3',
+              nJobs: 1,
+              jobsByState: counts(1, 0, 0, 0, 0),
+              createdAt: new Date('2024-05-01T10:00:01.000Z'),
+              updatedAt: new Date('2024-05-01T10:00:01.000Z'),
+            },
+            expect.objectContaining({ taskId: a.taskId, status: 'queued', exec: 'echo 1', nJobs: 2, jobsByState: counts(2, 0, 0, 0, 0) }),
+          ]);
+          const [first] = await store.claimJobs('pilot-a', 1, LEASE_MS);
+          clock.advance(1000);
+          await store.updateJob(first!.id, 'pilot-a', first!.claimId!, { state: 'finished', exitCode: 0 });
+          tasks = await store.listTasks('alice');
+          expect(tasks[1]).toMatchObject({ status: 'running', jobsByState: counts(1, 0, 1, 0, 0), updatedAt: clock.now() });
+          const [second] = await store.claimJobs('pilot-a', 1, LEASE_MS);
+          await store.updateJob(second!.id, 'pilot-a', second!.claimId!, { state: 'failed', exitCode: 2 });
+          expect((await store.listTasks('alice'))[1]).toMatchObject({ status: 'failed', jobsByState: counts(0, 0, 1, 1, 0) });
+          expect(await store.listTasks('carol')).toEqual([]);
+          expect(await store.getTask('bob', a.taskId)).toBeNull();
+          expect(await store.getTask('alice', 999_999)).toBeNull();
+        });
+
+        it('kills a task: queued jobs never run, a running one is told at its heartbeat and keeps only its last log', async () => {
+          const { taskId, jobs } = await store.createTask('alice', [spec(1), spec(2)], LIMITS);
+          const [run] = await store.claimJobs('pilot-a', 1, LEASE_MS);
+          expect(await codeOf(store.killTask('bob', taskId, 'killed by bob'))).toBe('NOT_FOUND');
+          clock.advance(1000);
+          const killed = await store.killTask('alice', taskId, 'killed by alice');
+          expect(killed.cancelled).toBe(2);
+          expect(killed.task).toMatchObject({ status: 'cancelled', jobsByState: { queued: 0, running: 0, cancelled: 2 } });
+          expect(await store.claimJobs('pilot-b', 5, LEASE_MS)).toEqual([]);
+          expect(await store.countUnfinishedJobs('alice')).toBe(0);
+
+          expect(await store.renewLease(run!.id, 'pilot-a', run!.claimId!, LEASE_MS)).toEqual({ leaseExpiresAt: clock.now(), cancel: true });
+          const last = await store.updateJob(run!.id, 'pilot-a', run!.claimId!, { state: 'failed', exitCode: 143, appendLog: 'stopped\n' });
+          expect(last).toMatchObject({ state: 'cancelled', reason: 'killed by alice' });
+          expect(await log(run!.id)).toBe('\npanda-server: killed by alice\nstopped\n');
+          const detail = (await store.getTask('alice', taskId))!;
+          expect(detail.jobs.map((job) => [job.jobIndex, job.state, job.attempts.map((a) => [a.outcome, a.exitCode])])).toEqual([
+            [1, 'cancelled', [['cancelled', 143]]],
+            [2, 'cancelled', []],
+          ]);
+          expect(jobs[1]!.id).toBe(detail.jobs[1]!.id);
+
+          expect(await failure(store.killTask('alice', taskId, 'killed by alice'))).toEqual({
+            code: 'CONFLICT',
+            message: `task ${taskId} has ended (cancelled): there is no queued or running job to kill`,
+          });
+          expect(await codeOf(store.killTask('alice', 999_999, 'x'))).toBe('NOT_FOUND');
+        });
+
+        it('retries the failed and cancelled jobs of a task as new attempts, with fresh attempts to spare', async () => {
+          const { taskId, jobs } = await store.createTask('alice', [spec(1), spec(2), spec(3)], { maxUnfinishedJobs: 10, maxAttempts: 1 });
+          const claimed = await store.claimJobs('pilot-a', 2, LEASE_MS);
+          await store.updateJob(claimed[0]!.id, 'pilot-a', claimed[0]!.claimId!, { state: 'finished', exitCode: 0 });
+          await store.updateJob(claimed[1]!.id, 'pilot-a', claimed[1]!.claimId!, { state: 'failed', exitCode: 1 });
+          expect(await codeOf(store.retryTask('bob', taskId, 1))).toBe('NOT_FOUND');
+          await store.killTask('alice', taskId, 'killed by alice');
+
+          const retried = await store.retryTask('alice', taskId, 1);
+          expect(retried).toMatchObject({ retried: 2, task: { status: 'running', jobsByState: { finished: 1, queued: 2 } } });
+          expect(await store.getJob(jobs[1]!.id)).toMatchObject({ state: 'queued', attemptNr: 1, maxAttempts: 2, reason: null, exitCode: null });
+          expect(await store.getJob(jobs[2]!.id)).toMatchObject({ state: 'queued', attemptNr: 0, maxAttempts: 1 });
+          const again = await store.claimJobs('pilot-b', 5, LEASE_MS);
+          expect(again.map((job) => [job.id, job.attemptNr])).toEqual([
+            [jobs[1]!.id, 2],
+            [jobs[2]!.id, 1],
+          ]);
+          expect(await failure(store.retryTask('alice', taskId, 1))).toEqual({
+            code: 'CONFLICT',
+            message: `task ${taskId} (running) has no failed or cancelled job to retry`,
+          });
+        });
+      });
+
+      describe('retention', () => {
+        it('deletes ended jobs older than the cut-off with their logs and attempts, and empty tasks', async () => {
+          const old = await running();
+          await store.updateJob(old.id, 'pilot-a', old.claimId!, { state: 'finished', exitCode: 0, appendLog: 'old log' });
+          clock.advance(10_000);
+          const recent = await running();
+          await store.updateJob(recent.id, 'pilot-a', recent.claimId!, { state: 'failed', exitCode: 1, appendLog: 'recent log' });
+          clock.set('2024-05-01T09:00:00.000Z');
+          const waiting = await store.createTask('alice', [spec(2)], LIMITS);
+          clock.set('2024-05-01T10:00:10.000Z');
+
+          expect(await store.applyRetention(new Date(clock.now().getTime() - 5_000), 1_000_000)).toEqual({ jobs: 1, logs: 0 });
+          expect(await store.getJob(old.id)).toBeNull();
+          expect(await store.readJobLog(old.id, 0)).toEqual({ log: '', nextOffset: 0 });
+          expect(await store.getTask('alice', old.taskId)).toBeNull();
+          expect(await store.getJob(waiting.jobs[0]!.id)).toMatchObject({ state: 'queued' });
+          expect(await log(recent.id)).toBe('recent log');
+        });
+
+        it("empties the oldest ended logs of an owner over the log budget, never a running job's", async () => {
+          const jobs: JobRow[] = [];
+          for (const text of ['aaaaaaaaaa', 'bbbbbbbbbb', 'cccccccccc']) {
+            const job = await running();
+            await store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0, appendLog: text });
+            jobs.push(job);
+            clock.advance(1000);
+          }
+          const live = await running();
+          await store.updateJob(live.id, 'pilot-a', live.claimId!, { state: 'running', appendLog: 'dddddddddd' });
+          await store.createTask('bob', [spec(9)], LIMITS);
+
+          expect(await store.applyRetention(new Date(0), 25)).toEqual({ jobs: 0, logs: 2 });
+          expect(await Promise.all([...jobs, live].map((job) => log(job.id)))).toEqual(['', '', 'cccccccccc', 'dddddddddd']);
+          expect(await store.getJob(jobs[0]!.id)).toMatchObject({ state: 'finished', logBytes: 0 });
+        });
       });
     });
 
