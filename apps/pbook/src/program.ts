@@ -5,12 +5,20 @@ import { deleteAllSecretsCommand } from './commands/delete-all-secrets/index.js'
 import { deleteSecretCommand } from './commands/delete-secret/index.js';
 import { listSecretsCommand } from './commands/list-secrets/index.js';
 import { pandaCallCommands } from './commands/panda-call/index.js';
+import { taskCallCommands } from './commands/panda-call/tasks.js';
+import { killTaskCommand } from './commands/kill-task/index.js';
+import { logCommand } from './commands/log/index.js';
+import { retryTaskCommand } from './commands/retry-task/index.js';
+import { showTasksCommand } from './commands/show-tasks/index.js';
 import { setSecretCommand } from './commands/set-secret/index.js';
 import { shellCommand } from './commands/shell/index.js';
 import type { CommandSpec } from './commands/spec.js';
 import type { Deps, GlobalOptions } from './deps.js';
 
-const EPILOGUE = epilogue({ environmentEnd: ', NO_COLOR.', exitCodes: [`${EXIT_CODES_HELP}.`] });
+const EPILOGUE = epilogue({
+  environmentEnd: ', NO_COLOR.',
+  exitCodes: [`${EXIT_CODES_HELP},`, "6 the task's state does not allow it (kill of an ended task, retry with nothing to retry)."],
+});
 
 function globalOptions(argv: Record<string, unknown>): GlobalOptions {
   return { ...readConnectionOptions(argv), verbose: argv.verbose === true, color: argv.color !== false };
@@ -66,6 +74,11 @@ export async function main(args: string[], deps: Deps, version: string): Promise
       register(parser, listSecretsCommand);
       register(parser, deleteSecretCommand);
       register(parser, deleteAllSecretsCommand);
+      for (const spec of taskCallCommands) register(parser, spec);
+      register(parser, showTasksCommand);
+      register(parser, killTaskCommand);
+      register(parser, retryTaskCommand);
+      register(parser, logCommand);
     },
     // yargs ran the chosen command's handler while parsing. With the default command ($0) one is
     // always chosen, except for --help and --version, which never reach read.

@@ -11,6 +11,7 @@ import {
   isPandaError,
   parseWireKey,
 } from '@panda-secrets/protocol';
+import { lazyClient } from './connect.js';
 import type { Deps, GlobalOptions, SecretsClient } from './deps.js';
 
 export const DELETE_ALL_QUESTION = 'Delete all your secrets? [y/N] ';
@@ -54,27 +55,12 @@ function assertDeletableName(name: string): void {
 export class SecretActions {
   readonly #deps: Deps;
   readonly #options: GlobalOptions;
-  #client: Promise<SecretsClient> | undefined;
+  readonly #connect: () => Promise<SecretsClient>;
 
   constructor(deps: Deps, options: GlobalOptions) {
     this.#deps = deps;
     this.#options = options;
-  }
-
-  #connect(): Promise<SecretsClient> {
-    if (this.#client === undefined) {
-      // The client (and got) load only when a command talks to the server: --help stays fast.
-      const source = { env: this.#deps.env, readFile: (path: string) => this.#deps.fs.readFile(path) };
-      const pending = import('@panda-secrets/client')
-        .then(({ resolveClientOptions }) => resolveClientOptions(source, this.#options))
-        .then((options) => this.#deps.createClient(options));
-      // A failed attempt (say, no token yet) must not stick: the shell's next call tries again.
-      pending.catch(() => {
-        if (this.#client === pending) this.#client = undefined;
-      });
-      this.#client = pending;
-    }
-    return this.#client;
+    this.#connect = lazyClient(deps, options);
   }
 
   #say(message: string): void {

@@ -4,12 +4,14 @@ import { parse } from '../python/parser.js';
 import { pythonError, repr } from '../python/values.js';
 import type { PyFunction, PyModule, PyValue } from '../python/values.js';
 import type { SecretActions } from '../secrets.js';
+import type { TaskActions } from '../tasks.js';
 import { jsonModule, shellFunctions } from './functions.js';
 
 const MODULES: Record<string, PyModule> = { json: jsonModule };
 
 export interface SessionOptions {
   actions: SecretActions;
+  tasks: TaskActions;
   stdout: NodeJS.WritableStream;
   /** Print the repr of expression results, as Python's interactive prompt does. */
   echo: boolean;
@@ -40,6 +42,7 @@ export class ShellSession {
     this.#options = options;
     this.#functions = shellFunctions({
       actions: options.actions,
+      tasks: options.tasks,
       stdout: options.stdout,
       ...(options.confirm === undefined ? {} : { confirm: options.confirm }),
       exit: () => {

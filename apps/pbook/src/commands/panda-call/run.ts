@@ -1,10 +1,11 @@
 import type { Deps, GlobalOptions } from '../../deps.js';
 import { SecretActions } from '../../secrets.js';
 import { ShellSession } from '../../shell/session.js';
+import { TaskActions } from '../../tasks.js';
 import type { PandaCallOptions } from './index.js';
 
 /** Runs `pbook set_secret K V` and the like: one shell function called with the words given. */
 export async function runPandaCall(deps: Deps, global: GlobalOptions, options: PandaCallOptions): Promise<void> {
-  const session = new ShellSession({ actions: new SecretActions(deps, global), stdout: deps.stdout, echo: false });
+  const session = new ShellSession({ actions: new SecretActions(deps, global), tasks: new TaskActions(deps, global), stdout: deps.stdout, echo: false });
   await session.callWithWords(options.name, options.words);
 }

@@ -3,6 +3,7 @@ import type { Deps, GlobalOptions } from '../../deps.js';
 import { SecretActions, isYes } from '../../secrets.js';
 import { createLineReader } from '../../shell/lines.js';
 import { ShellSession } from '../../shell/session.js';
+import { TaskActions } from '../../tasks.js';
 import type { ShellOptions } from './index.js';
 
 const PROMPT = '>>> ';
@@ -32,8 +33,9 @@ function describeError(error: unknown, verbose: boolean): string {
  */
 export async function runShell(deps: Deps, global: GlobalOptions, options: ShellOptions): Promise<void> {
   const actions = new SecretActions(deps, global);
+  const tasks = new TaskActions(deps, global);
   if (options.code !== undefined) {
-    const batch = new ShellSession({ actions, stdout: deps.stdout, echo: false });
+    const batch = new ShellSession({ actions, tasks, stdout: deps.stdout, echo: false });
     await batch.run(options.code);
     if (!options.interactive || batch.exited) return;
   }
@@ -42,6 +44,7 @@ export async function runShell(deps: Deps, global: GlobalOptions, options: Shell
   const reader = createLineReader(deps.stdin, deps.stderr, terminal);
   const session = new ShellSession({
     actions,
+    tasks,
     stdout: deps.stdout,
     echo: true,
     // Piped, the answer would be the script's next line: the question is asked on a terminal only.
