@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sealBundle } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
-import type { AcquiredJob, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
+import type { AcquiredJob, HeartbeatRequest, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
 import { runPilot } from './pilot.js';
 import type { PilotClient, PilotDeps, PilotOptions } from './pilot.js';
 
@@ -50,10 +50,19 @@ interface QueuedJob {
 }
 
 /** A fake server: hands out the queued jobs one per acquire, sealing each bundle to the key sent. */
-function fakeClient(queue: QueuedJob[], failures: Error[] = []) {
+function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 300) {
   const keys: unknown[] = [];
   const updates: UpdateJobRequest[] = [];
+  const heartbeats: HeartbeatRequest[] = [];
+  /** What the next heartbeats answer: an error to throw, or whether to cancel. */
+  const beats: Array<Error | { cancel: boolean }> = [];
   const client: PilotClient = {
+    async heartbeat(request) {
+      heartbeats.push(request);
+      const next = beats.length > 1 ? beats.shift()! : (beats[0] ?? { cancel: false });
+      if (next instanceof Error) throw next;
+      return { leaseExpiresAt: '2026-01-01T00:05:00.000Z', cancel: next.cancel };
+    },
     async acquireJobs(publicKey, nJobs) {
       expect(nJobs).toBe(1);
       keys.push(publicKey);
@@ -71,7 +80,7 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = []) {
         claimId: `claim-${next.id}`,
         bundle: next.withSecrets === false ? null : await sealBundle(publicKey, bundle),
         leaseExpiresAt: '2026-01-01T00:05:00.000Z',
-        leaseSeconds: 300,
+        leaseSeconds,
       };
       return [acquired];
     },
@@ -79,7 +88,7 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = []) {
       updates.push(update);
     },
   };
-  return { client, keys, updates };
+  return { client, keys, updates, heartbeats, beats };
 }
 
 const OPTIONS: PilotOptions = {
@@ -99,9 +108,12 @@ function pilotDeps(client: PilotClient, overrides: Partial<PilotDeps> = {}) {
     log: (line) => lines.push(line),
     payloadEnv: { PATH: process.env.PATH, PANDA_TEST_MARK: 'base env' },
     signal: new AbortController().signal,
-    sleep: async (ms) => {
+    // Recorded, and short for real: heartbeats pace themselves with it.
+    sleep: async (ms, signal) => {
       sleeps.push(ms);
+      await delay(Math.min(ms, 20), undefined, { signal }).catch(() => undefined);
     },
+    retryMinMs: 10,
     ...overrides,
   };
   return { deps, lines, sleeps };
@@ -122,7 +134,7 @@ describe('runPilot', () => {
     expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', claimId: 'claim-job-1', state: 'finished', exitCode: 0 });
     expect(logOf(updates, 'job-1')).toBe('secret=***\n***base env\n');
     expect(lines).toEqual([
-      'job job-1: acquired',
+      'job job-1: acquired (attempt 1 of 3)',
       'job job-1: env secrets MY_SECRET; secret files notes.txt',
       'job job-1: finished, exit code 0',
       'no job is queued',
@@ -191,9 +203,10 @@ describe('runPilot', () => {
     const { client } = fakeClient([{ id: 'job-1', exec: 'true' }], [unreachable]);
     const { deps, sleeps, lines } = pilotDeps(client, {
       signal: controller.signal,
-      sleep: async (ms) => {
-        sleeps.push(ms);
+      sleep: async (ms, signal) => {
+        if (ms === 2000) sleeps.push(ms);
         if (sleeps.length === 2) controller.abort('SIGTERM');
+        await delay(Math.min(ms, 20), undefined, { signal }).catch(() => undefined);
       },
     });
     const summary = await runPilot(deps, { ...OPTIONS, workdir, exitWhenIdle: false, pollSeconds: 2 });
@@ -207,7 +220,7 @@ describe('runPilot', () => {
     });
   });
 
-  it('kills the job when the pilot is stopped, removes its files and reports it failed', async () => {
+  it('kills the job when the pilot is stopped, removes its files and hands it back to the queue', async () => {
     const controller = new AbortController();
     const started = join(workdir, 'started');
     const { client, updates } = fakeClient([
@@ -220,9 +233,9 @@ describe('runPilot', () => {
     while (!existsSync(started)) await delay(20);
     controller.abort('SIGTERM');
     expect(await running).toEqual({ jobs: 1, interruptedJob: true });
-    expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', state: 'failed', exitCode: 143 });
+    expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', state: 'released', exitCode: 143 });
     expect(logOf(updates, 'job-1')).toBe(
-      'notes.txt\npanda-pilot: the pilot was stopped (SIGTERM); the job was killed\n',
+      'notes.txt\npanda-pilot: the pilot was stopped (SIGTERM); the job was killed and handed back to the queue\n',
     );
     expect(await readdir(workRoot)).toEqual([]);
   });
@@ -252,6 +265,7 @@ describe('runPilot', () => {
     const logged: string[] = [];
     const refusing: PilotClient = {
       acquireJobs: client.acquireJobs,
+      heartbeat: client.heartbeat,
       async updateJob(update) {
         if (update.log !== undefined && update.log !== '') {
           logged.push(update.log);
@@ -266,5 +280,96 @@ describe('runPilot', () => {
     ]);
     expect(lines).toContain('job job-1: reporting its end failed: this job is not yours (any more)');
     expect(logged).toHaveLength(2);
+  });
+});
+
+describe('runPilot: leases, cancel and the end report', () => {
+  const SLOW = (marker: string) => `touch ${marker}; sleep 30`;
+
+  it('renews the lease by heartbeat while the payload runs', async () => {
+    const { client, heartbeats, updates } = fakeClient([{ id: 'job-1', exec: 'sleep 0.5', withSecrets: false }], [], 0.3);
+    await runPilot(pilotDeps(client).deps, { ...OPTIONS, workdir });
+    expect(heartbeats.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(heartbeats.map((beat) => JSON.stringify(beat)))).toEqual(new Set([JSON.stringify({ jobId: 'job-1', claimId: 'claim-job-1' })]));
+    expect(updates.at(-1)).toMatchObject({ state: 'finished', exitCode: 0 });
+  });
+
+  it('stops a cancelled job at its heartbeat: payload killed, files removed, its last log sent', async () => {
+    const started = join(workdir, 'started');
+    const { client, updates, beats } = fakeClient([{ id: 'job-1', exec: `ls; ${SLOW(started)}` }], [], 0.3);
+    const workRoot = join(workdir, 'jobs');
+    const { deps, lines } = pilotDeps(client, { killGraceMs: 100 });
+    const running = runPilot(deps, { ...OPTIONS, workdir: workRoot });
+    while (!existsSync(started)) await delay(20);
+    beats.push({ cancel: true });
+    expect(await running).toEqual({ jobs: 1, interruptedJob: false });
+    expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', state: 'failed', exitCode: 143 });
+    expect(logOf(updates, 'job-1')).toBe('notes.txt\npanda-pilot: the job was cancelled by its owner; it was killed\n');
+    expect(lines).toContain('job job-1: cancelled by its owner; stopping it');
+    expect(lines).toContain('job job-1: cancelled, exit code 143');
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('stops a job whose attempt the server no longer holds, and reports nothing more of it', async () => {
+    const started = join(workdir, 'started');
+    const { client, updates, beats } = fakeClient([{ id: 'job-1', exec: SLOW(started) }], [], 0.3);
+    const workRoot = join(workdir, 'jobs');
+    const { deps, lines } = pilotDeps(client, { killGraceMs: 100 });
+    const running = runPilot(deps, { ...OPTIONS, workdir: workRoot });
+    while (!existsSync(started)) await delay(20);
+    beats.push(new PandaError('FORBIDDEN', 'the lease of job "job-1" ran out: its attempt 1 is over'));
+    await running;
+    expect(updates.filter((update) => update.state !== 'running')).toEqual([]);
+    expect(lines).toContain('job job-1: the server no longer holds this attempt (the lease of job "job-1" ran out: its attempt 1 is over); stopping it');
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('keeps sending the end report while the server is away, until it takes it', async () => {
+    const { client, updates } = fakeClient([{ id: 'job-1', exec: 'echo done', withSecrets: false }]);
+    let refusals = 3;
+    const flaky: PilotClient = {
+      ...client,
+      async updateJob(update) {
+        if (update.state === 'finished' && refusals-- > 0) throw new PandaError('SERVER_UNREACHABLE', 'cannot reach http://127.0.0.1:1');
+        await client.updateJob(update);
+      },
+    };
+    const { deps, lines } = pilotDeps(flaky);
+    await runPilot(deps, { ...OPTIONS, workdir });
+    expect(updates.at(-1)).toMatchObject({ state: 'finished', exitCode: 0, log: 'done\n' });
+    expect(lines.filter((line) => line.includes('reporting its end failed'))).toEqual(
+      Array(3).fill('job job-1: reporting its end failed (cannot reach http://127.0.0.1:1); trying again until its lease runs out'),
+    );
+    expect(lines).toContain('job job-1: finished, exit code 0');
+  });
+
+  it('gives up the end report when the lease has run out, or at once when it is refused', async () => {
+    const away = fakeClient([{ id: 'job-1', exec: 'true', withSecrets: false }], [], 0.5);
+    const unreachable = new PandaError('SERVER_UNREACHABLE', 'cannot reach http://127.0.0.1:1');
+    const down: PilotClient = {
+      ...away.client,
+      heartbeat: async () => {
+        throw unreachable;
+      },
+      updateJob: async (update) => {
+        if (update.state !== 'running') throw unreachable;
+      },
+    };
+    const started = Date.now();
+    const { deps, lines } = pilotDeps(down);
+    await runPilot(deps, { ...OPTIONS, workdir });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(lines.at(-2)).toBe('job job-1: reporting its end failed: cannot reach http://127.0.0.1:1');
+
+    const refusing = fakeClient([{ id: 'job-1', exec: 'true', withSecrets: false }]);
+    const refused: PilotClient = {
+      ...refusing.client,
+      updateJob: async (update) => {
+        if (update.state !== 'running') throw new PandaError('FORBIDDEN', 'not yours');
+      },
+    };
+    const second = pilotDeps(refused);
+    await runPilot(second.deps, { ...OPTIONS, workdir });
+    expect(second.lines.filter((line) => line.includes('reporting its end failed'))).toEqual(['job job-1: reporting its end failed: not yours']);
   });
 });

@@ -2,7 +2,8 @@ import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
 import type { PilotKeyPair } from '@panda-secrets/crypto';
 import type { PandaClient } from '@panda-secrets/client';
 import { isPandaError } from '@panda-secrets/protocol';
-import type { AcquiredJob, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
+import type { AcquiredJob, SecretBundle, UpdateJobRequest, UpdateJobState } from '@panda-secrets/protocol';
+import pRetry, { AbortError } from 'p-retry';
 import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
 import { runJob } from './run.js';
 import type { JobOutcome } from './run.js';
@@ -10,7 +11,7 @@ import type { RunAsUser } from './users.js';
 import { prepareWorkRoot, removeStaleJobDirs } from './workdir.js';
 
 /** The server calls the pilot makes; unit tests pass a fake with these methods. */
-export type PilotClient = Pick<PandaClient, 'acquireJobs' | 'updateJob'>;
+export type PilotClient = Pick<PandaClient, 'acquireJobs' | 'updateJob' | 'heartbeat'>;
 
 export interface PilotOptions {
   /** Folder under which each job gets its fresh working directory. */
@@ -42,18 +43,27 @@ export interface PilotDeps {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   /** How long a stopped payload may take before SIGKILL; default runJob's. */
   killGraceMs?: number;
+  /** The clock of lease deadlines, in epoch milliseconds; default Date.now. */
+  now?: () => number;
+  /** The first wait before a final update is sent again; default 1000 ms, doubling up to 30 s. */
+  retryMinMs?: number;
 }
 
 export interface PilotSummary {
-  /** Jobs run to their end (finished or failed). */
+  /** Jobs taken (run to their end, cancelled, lost or handed back). */
   jobs: number;
-  /** True when a signal stopped the pilot in the middle of a job, which was reported failed. */
+  /** True when a signal stopped the pilot in the middle of a job, which was handed back to the queue. */
   interruptedJob: boolean;
 }
 
 /** Failures worth another try after the poll interval: the server is briefly away. */
 const TRANSIENT = new Set(['SERVER_UNREACHABLE', 'UNAVAILABLE', 'SERVER_ERROR']);
-const FINAL_UPDATE_ATTEMPTS = 3;
+/** Heartbeats per lease: two may fail (the server restarting) before the lease runs out. */
+const HEARTBEATS_PER_LEASE = 3;
+const MAX_RETRY_WAIT_MS = 30_000;
+
+/** Why a job's payload was stopped before it ended by itself. */
+type StopReason = 'cancelled' | 'lost';
 
 function isTransient(error: unknown): boolean {
   return isPandaError(error) && TRANSIENT.has(error.code);
@@ -103,7 +113,7 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
     }
     const outcome = await processJob(deps, options, job, privateKey);
     summary.jobs += 1;
-    if (outcome?.aborted) summary.interruptedJob = true;
+    if (outcome?.aborted && deps.signal.aborted) summary.interruptedJob = true;
   }
   return summary;
 }
@@ -112,6 +122,51 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
 async function openSecrets(privateKey: PilotKeyPair['privateKey'], acquired: AcquiredJob): Promise<Pick<SecretBundle, 'env' | 'files'>> {
   if (acquired.bundle === null) return { env: {}, files: {} };
   return openBundle(privateKey, acquired.bundle, acquired.job.id);
+}
+
+/**
+ * Renews the attempt's lease while the job runs and its end is being reported. A `cancel: true`
+ * answer (the owner killed the task) or a refusal (the attempt is no longer the job's: its lease ran
+ * out, or the task was retried) stops the payload through `stop`; a server that is briefly away is
+ * tried again at the next beat. `deadline()` is when the lease runs out, as far as the pilot knows.
+ */
+function keepLease(deps: PilotDeps, acquired: AcquiredJob, stop: (reason: StopReason) => void) {
+  const now = deps.now ?? Date.now;
+  const leaseMs = acquired.leaseSeconds * 1000;
+  let deadline = now() + leaseMs;
+  const ended = new AbortController();
+  const beat = async (): Promise<void> => {
+    while (!ended.signal.aborted) {
+      await deps.sleep(leaseMs / HEARTBEATS_PER_LEASE, ended.signal);
+      if (ended.signal.aborted) return;
+      const sent = now();
+      try {
+        const { cancel } = await deps.client.heartbeat({ jobId: acquired.job.id, claimId: acquired.claimId });
+        deadline = sent + leaseMs;
+        if (cancel) {
+          deps.log(`job ${acquired.job.id}: cancelled by its owner; stopping it`);
+          stop('cancelled');
+          return;
+        }
+      } catch (error) {
+        if (isTransient(error)) {
+          deps.log(`job ${acquired.job.id}: renewing its lease failed (${messageOf(error)}); will retry`);
+          continue;
+        }
+        deps.log(`job ${acquired.job.id}: the server no longer holds this attempt (${messageOf(error)}); stopping it`);
+        stop('lost');
+        return;
+      }
+    }
+  };
+  const beating = beat();
+  return {
+    deadline: () => deadline,
+    async end(): Promise<void> {
+      ended.abort();
+      await beating;
+    },
+  };
 }
 
 /** Runs one acquired job and reports its log and end; returns how the payload ended, if it ran. */
@@ -124,8 +179,10 @@ async function processJob(
   const { job, claimId } = acquired;
   const update = (fields: Omit<UpdateJobRequest, 'jobId' | 'claimId'>): Promise<void> =>
     deps.client.updateJob({ jobId: job.id, claimId, ...fields });
-  deps.log(`job ${job.id}: acquired`);
+  deps.log(`job ${job.id}: acquired (attempt ${job.attemptNr} of ${job.maxAttempts})`);
 
+  const stopJob = new AbortController();
+  const lease = keepLease(deps, acquired, (reason) => stopJob.abort(reason));
   const jobLog = createJobLog({
     send: (log) => update({ state: 'running', log }),
     onSendError: (error) => {
@@ -154,49 +211,95 @@ async function processJob(
       keepWorkdir: options.keepWorkdir,
       baseEnv: deps.payloadEnv,
       onOutput: (text) => jobLog.add(text),
-      signal: deps.signal,
+      signal: AbortSignal.any([deps.signal, stopJob.signal]),
       ...(deps.killGraceMs === undefined ? {} : { killGraceMs: deps.killGraceMs }),
       runAs: options.runAs,
     });
-    if (outcome.aborted) {
-      jobLog.add(`panda-pilot: the pilot was stopped (${String(deps.signal.reason)}); the job was killed\n`);
-    }
+    if (outcome.aborted) jobLog.add(`panda-pilot: ${stoppedNote(deps, stopJob.signal)}\n`);
   } catch (error) {
     // Setting the job up failed (its bundle, its files, starting bash): the job fails with the reason.
     deps.log(`job ${job.id}: could not run: ${messageOf(error)}`);
     jobLog.add(`panda-pilot: the job could not run: ${messageOf(error)}\n`);
   }
 
-  const finished = outcome !== undefined && outcome.exitCode === 0 && !outcome.aborted;
-  const state = finished ? 'finished' : 'failed';
+  const state = finalState(deps, stopJob.signal, outcome);
   const exitCode = outcome?.exitCode ?? null;
   const pieces = await jobLog.close();
-  await sendFinal(deps, job.id, pieces, (log, last) =>
+  if (stopJob.signal.reason === 'lost') {
+    await lease.end();
+    deps.log(`job ${job.id}: stopped, exit code ${exitCode ?? 'none'}; its attempt had ended on the server, which keeps no more of it`);
+    return outcome;
+  }
+  const reported = await sendFinal(deps, job.id, pieces, lease.deadline, (log, last) =>
     update(last ? { state, exitCode, log } : { state: 'running', log }),
   );
-  deps.log(`job ${job.id}: ${state}, exit code ${exitCode ?? 'none'}`);
+  await lease.end();
+  if (reported) deps.log(`job ${job.id}: ${describeState(state, stopJob.signal)}, exit code ${exitCode ?? 'none'}`);
   return outcome;
 }
 
-/** Sends the rest of the log, the last piece with the final state, trying each a few times. */
+/** Why the payload was stopped, for its log. */
+function stoppedNote(deps: PilotDeps, stopped: AbortSignal): string {
+  if (deps.signal.aborted) return `the pilot was stopped (${String(deps.signal.reason)}); the job was killed and handed back to the queue`;
+  if (stopped.reason === 'cancelled') return 'the job was cancelled by its owner; it was killed';
+  return 'the server no longer holds this attempt; the job was killed';
+}
+
+/**
+ * What the pilot reports: `released` when it was stopped (the job goes back to the queue, not the
+ * user's fault); otherwise the payload's verdict (a cancelled job stays cancelled whatever is sent).
+ */
+function finalState(deps: PilotDeps, stopped: AbortSignal, outcome: JobOutcome | undefined): UpdateJobState {
+  if (deps.signal.aborted && !stopped.aborted) return 'released';
+  return outcome !== undefined && outcome.exitCode === 0 && !outcome.aborted ? 'finished' : 'failed';
+}
+
+function describeState(state: UpdateJobState, stopped: AbortSignal): string {
+  if (stopped.reason === 'cancelled') return 'cancelled';
+  return state === 'released' ? 'handed back to the queue' : state;
+}
+
+/**
+ * Sends the rest of the log, the last piece with the final state. A piece the server does not take
+ * because it is away (down, restarting) is sent again with backoff until the lease would run out;
+ * the log waits in memory meanwhile (bounded by the job log's cap). Returns whether all was taken.
+ */
 async function sendFinal(
   deps: PilotDeps,
   jobId: string,
   pieces: string[],
+  deadline: () => number,
   send: (log: string, last: boolean) => Promise<void>,
-): Promise<void> {
+): Promise<boolean> {
+  const now = deps.now ?? Date.now;
+  const minTimeout = deps.retryMinMs ?? 1000;
   for (const [index, piece] of pieces.entries()) {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await send(piece, index === pieces.length - 1);
-        break;
-      } catch (error) {
-        if (attempt >= FINAL_UPDATE_ATTEMPTS || !isTransient(error)) {
-          deps.log(`job ${jobId}: reporting its end failed: ${messageOf(error)}`);
-          return;
-        }
-        await deps.sleep(1000 * attempt, new AbortController().signal);
-      }
+    try {
+      await pRetry(
+        async () => {
+          try {
+            await send(piece, index === pieces.length - 1);
+          } catch (error) {
+            // Only a server that is away is worth another try, and only while the lease lasts.
+            if (!isTransient(error) || now() + minTimeout >= deadline()) throw new AbortError(error as Error);
+            throw error;
+          }
+        },
+        {
+          forever: true,
+          maxRetryTime: Math.max(0, deadline() - now()),
+          minTimeout,
+          maxTimeout: MAX_RETRY_WAIT_MS,
+          onFailedAttempt: (error) => {
+            deps.log(`job ${jobId}: reporting its end failed (${messageOf(error)}); trying again until its lease runs out`);
+          },
+        },
+      );
+    } catch (error) {
+      // p-retry rejects with the error an AbortError carried.
+      deps.log(`job ${jobId}: reporting its end failed: ${messageOf(error)}`);
+      return false;
     }
   }
+  return true;
 }

@@ -35,7 +35,7 @@ async function runMain(args: string[], env: Record<string, string> = {}, files: 
   const deps: ProgramDeps = {
     createClient: async (options) => {
       clients.push(options);
-      return { acquireJobs: async () => [], updateJob: async () => undefined };
+      return { acquireJobs: async () => [], updateJob: async () => undefined, heartbeat: async () => ({ leaseExpiresAt: "", cancel: false }) };
     },
     readFile: async (path) => {
       const text = files[path];
@@ -52,7 +52,7 @@ async function runMain(args: string[], env: Record<string, string> = {}, files: 
     uid,
   };
   const code = await main(args, deps, '0.1.0');
-  return { code, stdout: out(), stderr: err(), clients };
+  return { code, stdout: out(), stderr: err(), clients, stderrLater: err };
 }
 
 describe('panda-pilot main', () => {
@@ -62,9 +62,31 @@ describe('panda-pilot main', () => {
       code: 0,
       stdout: '',
       stderr: `${WARNING}2026-01-02T03:04:05.000Z panda-pilot: no job is queued\n`,
-      clients: [{ server: 'http://127.0.0.1:1', token: 'tok' }],
+      clients: [{ server: 'http://127.0.0.1:1', token: 'tok', tokenSource: expect.any(Function) }],
+      stderrLater: expect.any(Function),
     });
     expect(await readdir(join(temporary, 'panda-pilot'))).toEqual([]);
+  });
+
+  it('re-reads its token file before each call, keeps the last token while the file is rewritten, and warns before it expires', async () => {
+    const jwt = (exp: number) => `h.${Buffer.from(JSON.stringify({ sub: 'pilot', exp })).toString('base64url')}.s`;
+    const now = Date.parse('2026-01-02T03:04:05.000Z') / 1000;
+    const files: Record<string, string> = { '/t': `${jwt(now + 3600)}\n` };
+    const result = await runMain(['--server', 'http://127.0.0.1:1', '--token-file', '/t', '--once'], {}, files);
+    const source = result.clients[0]!.tokenSource!;
+    expect(await source()).toBe(jwt(now + 3600));
+    files['/t'] = jwt(now + 7200);
+    expect(await source()).toBe(jwt(now + 7200));
+    files['/t'] = '';
+    expect(await source()).toBe(jwt(now + 7200));
+    files['/t'] = jwt(now + 600);
+    expect(await source()).toBe(jwt(now + 600));
+    expect(await source()).toBe(jwt(now + 600));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(result.stderrLater().slice(result.stderr.length)).toBe(
+      '2026-01-02T03:04:05.000Z panda-pilot: warning: the token file "/t" (--token-file) is empty; using the token read before\n' +
+        `2026-01-02T03:04:05.000Z panda-pilot: warning: the token in /t expires in 600 s (2026-01-02T03:14:05.000Z): write a new one to the file, the pilot reads it before each call\n`,
+    );
   });
 
   it('refuses --run-as unless running as root, and users that do not exist or are root', async () => {

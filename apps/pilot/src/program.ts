@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { ExitCode, PandaError } from '@panda-secrets/protocol';
 import type { ClientOptions, ConnectionOptions } from '@panda-secrets/client';
-import { resolveClientOptions, type ConnectionSource } from '@panda-secrets/client';
+import { resolveClientOptions, tokenFileOf, type ConnectionSource } from '@panda-secrets/client';
 import { addConnectionOptions, epilogue, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
 import type { CliDeps } from '@panda-secrets/cli-kit';
 import { CREDENTIAL_ENV } from './credentials.js';
@@ -114,7 +114,14 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     run: async (parsed) => {
       if (parsed.runAs === undefined) log(SHARED_USER_WARNING);
       const runAs = parsed.runAs === undefined ? undefined : await (await import('./users.js')).lookupUser(parsed.runAs);
-      const client = await deps.createClient(await resolveClientOptions(deps, parsed.connection, 'pilot'));
+      const clientOptions = await resolveClientOptions(deps, parsed.connection, 'pilot');
+      const tokenFile = tokenFileOf(deps, parsed.connection);
+      const { tokenReader } = await import('./token.js');
+      const client = await deps.createClient(
+        tokenFile === undefined || clientOptions.token === undefined
+          ? clientOptions
+          : { ...clientOptions, tokenSource: tokenReader({ readFile: deps.readFile, now: deps.now, log }, tokenFile, clientOptions.token) },
+      );
       const { runPilot } = await import('./pilot.js');
       const summary = await runPilot(
         { client, log, payloadEnv: payloadEnvironment(deps.env), signal: deps.signal, sleep: deps.sleep },

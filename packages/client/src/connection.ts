@@ -25,8 +25,14 @@ export function noTokenMessage(role: TokenRole = 'user'): string {
   );
 }
 
+/** A file a token is read from, and the option or variable that named it. */
+export interface TokenFile {
+  path: string;
+  from: string;
+}
+
 /** Reads a token file; a missing or empty one is an authentication problem, named with the file. */
-async function readTokenFile(source: ConnectionSource, path: string, from: string): Promise<string> {
+export async function readTokenFile(source: Pick<ConnectionSource, 'readFile'>, { path, from }: TokenFile): Promise<string> {
   let text: string;
   try {
     text = Buffer.from(await source.readFile(path)).toString('utf8');
@@ -39,12 +45,22 @@ async function readTokenFile(source: ConnectionSource, path: string, from: strin
   return token;
 }
 
+/**
+ * The file the token comes from, if it comes from one: --token-file, else OIDC_AUTH_TOKEN_FILE
+ * unless PANDA_AUTH_ID_TOKEN holds the token itself (the order resolveClientOptions reads them in).
+ */
+export function tokenFileOf(source: Pick<ConnectionSource, 'env'>, options: ConnectionOptions): TokenFile | undefined {
+  if (options.tokenFile !== undefined) return { path: options.tokenFile, from: '--token-file' };
+  if (source.env.PANDA_AUTH_ID_TOKEN?.trim()) return undefined;
+  const file = source.env.OIDC_AUTH_TOKEN_FILE;
+  return file ? { path: file, from: 'OIDC_AUTH_TOKEN_FILE' } : undefined;
+}
+
 async function resolveToken(source: ConnectionSource, options: ConnectionOptions, role: TokenRole): Promise<string> {
-  if (options.tokenFile !== undefined) return readTokenFile(source, options.tokenFile, '--token-file');
+  const file = tokenFileOf(source, options);
+  if (file !== undefined) return readTokenFile(source, file);
   const token = source.env.PANDA_AUTH_ID_TOKEN?.trim();
   if (token) return token;
-  const file = source.env.OIDC_AUTH_TOKEN_FILE;
-  if (file) return readTokenFile(source, file, 'OIDC_AUTH_TOKEN_FILE');
   throw new PandaError('AUTH_REQUIRED', noTokenMessage(role));
 }
 
