@@ -90,9 +90,16 @@ describeSlurm('pilots as Slurm jobs (contrib/slurm/panda-pilot.sbatch)', () => {
       );
       expect(jobs).toHaveLength(JOBS);
       const task = (): Promise<TaskDetail> => alice.getTask(taskId);
+      // What a failure message shows: the jobs by state, those that went wrong with their attempts
+      // and log, the Slurm jobs, and what the pilots wrote.
       const describeTask = async (): Promise<string> => {
         const detail = await task();
-        return `${JSON.stringify(detail.task.jobsByState)}; Slurm: ${(await cluster.activeJobs()).join(', ')}`;
+        const wrong = detail.jobs.filter((job) => job.state === 'failed' || job.state === 'cancelled');
+        const logs = await Promise.all(wrong.map(async (job) => `job ${job.jobIndex} ${job.state} (${job.reason ?? ''}) ${JSON.stringify(job.attempts)}\n${(await alice.getJobLog(job.id)).log}`));
+        const outputs = await Promise.all(
+          (await readdir(dir)).filter((name) => name.startsWith('slurm-')).map(async (name) => `--- ${name}\n${await readFile(join(dir, name), 'utf8')}`),
+        );
+        return [JSON.stringify(detail.task.jobsByState), ...logs, `Slurm: ${(await cluster.activeJobs()).join(', ')}`, ...outputs].join('\n');
       };
 
       const env = cleanEnv({
