@@ -304,19 +304,33 @@ describe('the secret files', () => {
     expect(await exited).toBe(1);
     pilotLogs.push(stderr);
     expect(await readdir(workdir)).toEqual([]);
-    const job = await userClient().getJob(row!.id);
-    expect(job).toMatchObject({ state: 'failed', exitCode: 143 });
-    expect((await userClient().getJobLog(row!.id)).log).toBe('panda-pilot: the pilot was stopped (SIGTERM); the job was killed\n');
+    await userClient().killTask(await expectHandedBack(row!.id, 'SIGTERM'));
     expect(stderr).toMatch(/stopped by SIGTERM after 1 job\(s\)\n$/);
     const sleepPid = Number(await readFile(join(marks, 'sleep.pid'), 'utf8'));
     while (isRunning(sleepPid)) await delay(50);
   });
 });
 
+/**
+ * Checks that a pilot stopped by `signal` handed the job back as a new attempt (not a failure).
+ * Returns its task, for the test to kill, so that no later pilot of this file runs it again.
+ */
+async function expectHandedBack(jobId: string, signal: string): Promise<number> {
+  const job = await userClient().getJob(jobId);
+  expect(job).toMatchObject({ state: 'queued', attemptNr: 1, exitCode: null, reason: null });
+  expect((await userClient().getJobLog(jobId)).log).toBe(
+    `panda-pilot: the pilot was stopped (${signal}); the job was killed and handed back to the queue\n` +
+      '\npanda-server: attempt 1 of 3 ended released: pilot pilot-a was stopped and handed the job back; the job is queued again\n',
+  );
+  const { jobs } = await userClient().getTask(job.taskId);
+  expect(jobs.find((entry) => entry.id === jobId)?.attempts).toMatchObject([{ attemptNr: 1, outcome: 'released', exitCode: 143 }]);
+  return job.taskId;
+}
+
 describe('the other signals that would end the pilot', () => {
   const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;
 
-  it(`stop it like SIGTERM (${SIGNALS.join(', ')}): the payload is killed, its files removed, the job failed`, async () => {
+  it(`stop it like SIGTERM (${SIGNALS.join(', ')}): the payload is killed, its files removed, the job handed back`, async () => {
     const marks = await mkdtemp(join(dir, 'marks-'));
     // $PPID is the pilot that runs the payload: each payload marks its own pilot.
     const exec = `sleep 60 & echo $! > ${marks}/sleep.$PPID; touch ${marks}/started.$PPID; wait`;
@@ -343,17 +357,18 @@ describe('the other signals that would end the pilot', () => {
       while (!existsSync(join(marks, `started.${pilot.child.pid}`))) await delay(50);
       pilot.child.kill(pilot.signal);
     }
+    const tasks = new Set<number>();
     for (const pilot of pilots) {
       expect(await pilot.exited).toEqual({ code: 1, signal: null });
       pilotLogs.push(pilot.stderr());
       expect(pilot.stderr()).toMatch(new RegExp(`stopped by ${pilot.signal} after 1 job\\(s\\)\\n$`));
       expect(await readdir(pilot.workdir)).toEqual([]);
       const [, jobId] = /job (\S+): acquired/.exec(pilot.stderr()) ?? [];
-      expect(await userClient().getJob(jobId!)).toMatchObject({ state: 'failed', exitCode: 143 });
-      expect((await userClient().getJobLog(jobId!)).log).toBe(`panda-pilot: the pilot was stopped (${pilot.signal}); the job was killed\n`);
+      tasks.add(await expectHandedBack(jobId!, pilot.signal));
       const sleepPid = Number(await readFile(join(marks, `sleep.${pilot.child.pid}`), 'utf8'));
       while (isRunning(sleepPid)) await delay(50);
     }
+    for (const taskId of tasks) await userClient().killTask(taskId);
   }, 60_000);
 });
 

@@ -26,12 +26,12 @@ const EPILOGUE = epilogue({
     'directory; its output is masked before it leaves the node.',
   ],
   environmentEnd: '; the payload sees none of the token variables.',
-  exitCodes: ['Exit codes: 0 ok, 1 error or a job killed because the pilot was stopped, 2 usage, 4 authentication.'],
+  exitCodes: ['Exit codes: 0 ok, 1 error or a job handed back because the pilot was stopped, 2 usage, 4 authentication.'],
 });
 
 /**
  * The signals that stop the pilot in order: a running job is killed, its secrets removed, and it is
- * reported failed before the pilot exits. Their default actions would end the pilot at once and
+ * handed back to the queue (a new attempt) before the pilot exits. Their default actions would end the pilot at once and
  * leave the payload running with its secret files on disk (SIGUSR1 would open Node's inspector).
  */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -133,6 +133,22 @@ describe('panda-server on the embedded default', () => {
     }
     const version = await runCli('panda-server', ['--version']);
     expect([version.code, version.stdout]).toEqual([0, '0.1.0\n']);
+  });
+
+  it('checks the job options before starting, changing nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'panda-'));
+    const refusals: Array<[string[], string]> = [
+      [['--job-lease', '0'], '--job-lease must be a positive whole number'],
+      [['--job-lease', '1.5'], '--job-lease must be a positive whole number'],
+      [['--max-attempts', '-2'], '--max-attempts must be a positive whole number'],
+      [['--log-budget', '0'], '--log-budget must be a positive whole number'],
+      [['--job-retention', '5x'], '--job-retention must be a duration such as 90s, 30m, 12h or 30d, not "5x"'],
+    ];
+    for (const [args, message] of refusals) {
+      const result = await runCli('panda-server', ['--data-dir', join(dir, 'data'), '--port', '0', ...args]);
+      expect([result.code, result.stderr]).toEqual([2, `panda-server: ${message}\n`]);
+    }
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('writes its log file readable by the owner only', async () => {

@@ -132,6 +132,9 @@ describe('roles and ownership', () => {
     const log = await getAs(alice, `${ApiPath.jobs}/${job.id}/log`);
     expect(log.json().data.state).toBe('failed');
     expect(log.json().data.log).toContain('SHORT_LIVED were deleted after it was submitted');
+    expect((await getAs(alice, `${ApiPath.jobs}/${job.id}`)).json().data.reason).toBe(
+      "the job could not be given its secrets: the job's secrets SHORT_LIVED were deleted after it was submitted",
+    );
   });
 });
 

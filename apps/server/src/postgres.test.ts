@@ -100,7 +100,7 @@ describePostgres('panda-server migrate', () => {
     const fresh = await createTestDatabase('panda_migrate');
     try {
       const first = await runCli('panda-server', ['migrate', '--db', (fresh as TestDatabase).url]);
-      expect([first.code, first.stdout, first.stderr]).toEqual([0, 'applied migrations 1, 2\n', '']);
+      expect([first.code, first.stdout, first.stderr]).toEqual([0, 'applied migrations 1, 2, 3\n', '']);
       const again = await runCli('panda-server', ['migrate'], { env: cleanEnv({ PANDA_SERVER_DB: (fresh as TestDatabase).url }) });
       expect([again.code, again.stdout]).toEqual([0, 'the schema is up to date\n']);
     } finally {

@@ -500,7 +500,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           await endAttempt(client, id, job.attemptNr, update.state, exitCode, at);
           await client.query(
             `UPDATE jobs SET state = $2, exit_code = $3, reason = $4, lease_expires_at = NULL, updated_at = $5 WHERE id = $1`,
-            [id, update.state, exitCode, update.state === 'failed' ? failureReason(exitCode) : null, at],
+            [id, update.state, exitCode, update.state === 'failed' ? (update.reason ?? failureReason(exitCode)) : null, at],
           );
         }
         const { rows: updated } = await client.query<JobColumns>('SELECT * FROM jobs WHERE id = $1', [id]);

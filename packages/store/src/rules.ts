@@ -225,7 +225,8 @@ export function cancelledNote(reason: string): string {
 
 /** The server's line in the log of a job queued again by its owner's retry. */
 export function retriedNote(attemptNr: number): string {
-  return `\npanda-server: retried by its owner after attempt ${attemptNr}; the job is queued again\n`;
+  const after = attemptNr === 0 ? '' : ` after attempt ${attemptNr}`;
+  return `\npanda-server: retried by its owner${after}; the job is queued again\n`;
 }
 
 /**

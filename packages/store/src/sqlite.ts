@@ -505,7 +505,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
         endAttempt(id, job.attemptNr, update.state, exitCode, at);
         setState(id, at, update.state, {
           exitCode,
-          reason: update.state === 'failed' ? failureReason(exitCode) : null,
+          reason: update.state === 'failed' ? (update.reason ?? failureReason(exitCode)) : null,
           keepClaim: true,
         });
       }

@@ -100,6 +100,8 @@ export interface JobLimits {
 export interface JobUpdateInput {
   state: UpdateJobState;
   exitCode?: number | null;
+  /** Why a failed job failed, when the caller knows better than its exit code says. */
+  reason?: string;
   /** Appended to the job's log (its UTF-8 bytes are stored as they are). */
   appendLog?: string;
   /** The log's limit in bytes: what goes beyond it is dropped, after one note saying so. */

@@ -81,6 +81,8 @@ export interface StartServerOptions {
   sharedArgs?: readonly string[];
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** The port to listen on (default: a free one); a restarted server takes its old port again. */
+  port?: number;
 }
 
 export interface TokenOptions {
@@ -116,7 +118,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const env = options.env ?? cleanEnv();
   const child = spawn(
     process.execPath,
-    [binPath('panda-server'), 'serve', '--data-dir', dataDir, '--port', '0', '--log-file', logFile, ...shared, ...(options.args ?? [])],
+    [binPath('panda-server'), 'serve', '--data-dir', dataDir, '--port', String(options.port ?? 0), '--log-file', logFile, ...shared, ...(options.args ?? [])],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -79,11 +79,8 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
         if (!isPandaError(error) || error.code === 'UNAVAILABLE') throw error;
         // The job cannot get its secrets: it fails here with the reason, and the pilot never sees it.
         request.log.warn({ jobId: row.id, code: error.code }, 'job failed before dispatch');
-        await ctx.store.updateJob(row.id, pilot, claimId, {
-          state: 'failed',
-          exitCode: null,
-          appendLog: `panda-server: the job could not be given its secrets: ${error.message}\n`,
-        });
+        const reason = `the job could not be given its secrets: ${error.message}`;
+        await ctx.store.updateJob(row.id, pilot, claimId, { state: 'failed', exitCode: null, reason, appendLog: `panda-server: ${reason}\n` });
       }
     }
     const data: AcquireJobsResponseData = { jobs: acquired };

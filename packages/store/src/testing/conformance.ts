@@ -728,6 +728,10 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           expect(retried).toMatchObject({ retried: 2, task: { status: 'running', jobsByState: { finished: 1, queued: 2 } } });
           expect(await store.getJob(jobs[1]!.id)).toMatchObject({ state: 'queued', attemptNr: 1, maxAttempts: 2, reason: null, exitCode: null });
           expect(await store.getJob(jobs[2]!.id)).toMatchObject({ state: 'queued', attemptNr: 0, maxAttempts: 1 });
+          expect(await log(jobs[1]!.id)).toBe('\npanda-server: retried by its owner after attempt 1; the job is queued again\n');
+          expect(await log(jobs[2]!.id)).toBe(
+            '\npanda-server: killed by alice\n\npanda-server: retried by its owner; the job is queued again\n',
+          );
           const again = await store.claimJobs('pilot-b', 5, LEASE_MS);
           expect(again.map((job) => [job.id, job.attemptNr])).toEqual([
             [jobs[1]!.id, 2],
