@@ -304,18 +304,21 @@ describe('the secret files', () => {
     expect(await exited).toBe(1);
     pilotLogs.push(stderr);
     expect(await readdir(workdir)).toEqual([]);
-    await userClient().killTask(await expectHandedBack(row!.id, 'SIGTERM'));
+    const { taskId } = await userClient().getJob(row!.id);
+    try {
+      await expectHandedBack(row!.id, 'SIGTERM');
+    } finally {
+      // The job handed back must not reach the pilots of later tests.
+      await userClient().killTask(taskId).catch(() => undefined);
+    }
     expect(stderr).toMatch(/stopped by SIGTERM after 1 job\(s\)\n$/);
     const sleepPid = Number(await readFile(join(marks, 'sleep.pid'), 'utf8'));
     while (isRunning(sleepPid)) await delay(50);
   });
 });
 
-/**
- * Checks that a pilot stopped by `signal` handed the job back as a new attempt (not a failure).
- * Returns its task, for the test to kill, so that no later pilot of this file runs it again.
- */
-async function expectHandedBack(jobId: string, signal: string): Promise<number> {
+/** Checks that a pilot stopped by `signal` handed the job back as a new attempt (not a failure). */
+async function expectHandedBack(jobId: string, signal: string): Promise<void> {
   const job = await userClient().getJob(jobId);
   expect(job).toMatchObject({ state: 'queued', attemptNr: 1, exitCode: null, reason: null });
   expect((await userClient().getJobLog(jobId)).log).toBe(
@@ -324,7 +327,6 @@ async function expectHandedBack(jobId: string, signal: string): Promise<number> 
   );
   const { jobs } = await userClient().getTask(job.taskId);
   expect(jobs.find((entry) => entry.id === jobId)?.attempts).toMatchObject([{ attemptNr: 1, outcome: 'released', exitCode: 143 }]);
-  return job.taskId;
 }
 
 describe('the other signals that would end the pilot', () => {
@@ -353,22 +355,28 @@ describe('the other signals that would end the pilot', () => {
         return { signal, child, workdir, exited, stderr: () => stderr };
       }),
     );
-    for (const pilot of pilots) {
-      while (!existsSync(join(marks, `started.${pilot.child.pid}`))) await delay(50);
-      pilot.child.kill(pilot.signal);
+    const [first] = JSON.parse(submitted.stdout) as Array<{ id: string }>;
+    const { taskId } = await userClient().getJob(first!.id);
+    try {
+      // Every pilot holds its job before any is stopped, so no job handed back goes to another of them.
+      for (const pilot of pilots) {
+        while (!existsSync(join(marks, `started.${pilot.child.pid}`))) await delay(50);
+      }
+      for (const pilot of pilots) pilot.child.kill(pilot.signal);
+      for (const pilot of pilots) {
+        expect(await pilot.exited).toEqual({ code: 1, signal: null });
+        pilotLogs.push(pilot.stderr());
+        expect(pilot.stderr()).toMatch(new RegExp(`stopped by ${pilot.signal} after 1 job\\(s\\)\\n$`));
+        expect(await readdir(pilot.workdir)).toEqual([]);
+        const [, jobId] = /job (\S+): acquired/.exec(pilot.stderr()) ?? [];
+        await expectHandedBack(jobId!, pilot.signal);
+        const sleepPid = Number(await readFile(join(marks, `sleep.${pilot.child.pid}`), 'utf8'));
+        while (isRunning(sleepPid)) await delay(50);
+      }
+    } finally {
+      // The jobs handed back must not reach the pilots of later tests.
+      await userClient().killTask(taskId).catch(() => undefined);
     }
-    const tasks = new Set<number>();
-    for (const pilot of pilots) {
-      expect(await pilot.exited).toEqual({ code: 1, signal: null });
-      pilotLogs.push(pilot.stderr());
-      expect(pilot.stderr()).toMatch(new RegExp(`stopped by ${pilot.signal} after 1 job\\(s\\)\\n$`));
-      expect(await readdir(pilot.workdir)).toEqual([]);
-      const [, jobId] = /job (\S+): acquired/.exec(pilot.stderr()) ?? [];
-      tasks.add(await expectHandedBack(jobId!, pilot.signal));
-      const sleepPid = Number(await readFile(join(marks, `sleep.${pilot.child.pid}`), 'utf8'));
-      while (isRunning(sleepPid)) await delay(50);
-    }
-    for (const taskId of tasks) await userClient().killTask(taskId);
   }, 60_000);
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generatePilotKeyPair } from '@panda-secrets/crypto';
+import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
 import { ApiPath, type AcquiredJob, type SubmitJobsResponseData, type TaskDetail } from '@panda-secrets/protocol';
 import { createFixture, type Fixture } from './testing/fixture.js';
 
@@ -49,6 +49,7 @@ beforeAll(async () => {
   alice = await fx.token('alice');
   bob = await fx.token('bob');
   pilot = await fx.token('pilot-a', 'pilot');
+  await post(alice, ApiPath.setUserSecrets, { key: 'ATTEMPT_SECRET', value: 'attempt-secret-value-5' });
 });
 afterAll(() => fx.close());
 
@@ -150,5 +151,28 @@ describe('tasks over HTTP', () => {
     expect((await post(pilot, ApiPath.updateJob, { jobId: jobs[0]!.id, claimId: next.claimId, state: 'bogus' })).json().message).toBe(
       "'state' must be one of running, finished, failed, released",
     );
+  });
+
+  it("seals a new attempt's secrets afresh to the next pilot's key: the first attempt's key opens nothing of it", async () => {
+    const response = await post(alice, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'user.alice.test', secrets: ['ATTEMPT_SECRET'] }] });
+    const id = (response.json().data as SubmitJobsResponseData).jobs[0]!.id;
+    const acquireWith = async (keys: Awaited<ReturnType<typeof generatePilotKeyPair>>) => {
+      for (;;) {
+        const got = await post(pilot, ApiPath.acquireJobs, { publicKey: keys.publicJwk, nJobs: 1 });
+        const [next] = got.json().data.jobs as AcquiredJob[];
+        if (next === undefined) throw new Error(`job ${id} was never acquired`);
+        if (next.job.id === id) return next;
+      }
+    };
+    const firstKeys = await generatePilotKeyPair();
+    const first = await acquireWith(firstKeys);
+    await post(pilot, ApiPath.updateJob, { jobId: id, claimId: first.claimId, state: 'released' });
+    const secondKeys = await generatePilotKeyPair();
+    const second = await acquireWith(secondKeys);
+    expect(second.claimId).not.toBe(first.claimId);
+    expect(second.bundle).not.toBe(first.bundle);
+    expect(await openBundle(secondKeys.privateKey, second.bundle!, id)).toMatchObject({ env: { ATTEMPT_SECRET: 'attempt-secret-value-5' } });
+    await expect(openBundle(firstKeys.privateKey, second.bundle!, id)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
+    expect((await fx.opened.context.store.listAudit({ jobId: id })).map((entry) => entry.action)).toEqual(['job_secrets', 'job_secrets']);
   });
 });
