@@ -355,8 +355,7 @@ describe('the other signals that would end the pilot', () => {
         return { signal, child, workdir, exited, stderr: () => stderr };
       }),
     );
-    const [first] = JSON.parse(submitted.stdout) as Array<{ id: string }>;
-    const { taskId } = await userClient().getJob(first!.id);
+    const { taskId } = JSON.parse(submitted.stdout) as { taskId: number };
     try {
       // Every pilot holds its job before any is stopped, so no job handed back goes to another of them.
       for (const pilot of pilots) {
