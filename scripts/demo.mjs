@@ -12,6 +12,8 @@ const root = join(import.meta.dirname, '..');
 const bin = (name) => join(root, 'apps', name === 'panda-server' ? 'server' : name === 'panda-pilot' ? 'pilot' : name, 'bin', `${name}.js`);
 const work = mkdtempSync(join(tmpdir(), 'panda-demo-'));
 const children = [];
+/** What the last CLI run wrote on stderr (prun names its task there before waiting). */
+let lastStderr = '';
 
 function quote(word) {
   return /^[\w@%+=:,./-]+$/.test(word) || word.startsWith('(') || word.startsWith('>') ? word : `'${word.replace(/'/g, "'\\''")}'`;
@@ -27,13 +29,21 @@ function run(name, args, { show = args, input = '', env = {}, echo = true } = {}
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin(name), ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out = [];
+    const err = [];
     child.stdout.on('data', (chunk) => {
       out.push(chunk);
       if (echo) process.stdout.write(chunk);
     });
-    child.stderr.on('data', (chunk) => process.stdout.write(chunk));
+    child.stderr.on('data', (chunk) => {
+      err.push(chunk);
+      process.stdout.write(chunk);
+    });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${name} exited with ${code}`))));
+    child.on('close', (code) => {
+      lastStderr = Buffer.concat(err).toString('utf8');
+      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
+      else reject(new Error(`${name} exited with ${code}`));
+    });
     child.stdin.end(input);
   });
 }
@@ -107,6 +117,14 @@ async function main() {
   await run('prun', ['--exec', exec, '--outDS', 'user.jdoe.demo', '--useSecrets', '--noSubmit', '--json'], { env });
   step('the job runs under the pilot; prun waits and prints its masked log');
   await run('prun', ['--exec', exec, '--outDS', 'user.jdoe.demo', '--useSecrets', '--wait'], { env });
+
+  const taskId = /^prun: submitted task (\d+)/m.exec(lastStderr)?.[1];
+  if (taskId === undefined) throw new Error('prun did not name its task');
+
+  step("bookkeeping in pbook: show() lists your tasks, show(ID) one with its jobs and attempts, log(ID) reads a job's masked log again");
+  const bookkeeping = ['show()', `show(${taskId})`, `log(${taskId})`].join('\n');
+  process.stdout.write(`${bookkeeping.split('\n').map((line) => `>>> ${line}`).join('\n')}\n`);
+  await run('pbook', [], { show: ['(stdin: the lines above)'], input: `${bookkeeping}\n`, env });
 
   const left = readdirSync(pilotWorkdir);
   process.stdout.write(`the pilot's work dir after the job: ${left.length === 0 ? 'empty, the secret files are gone' : left.join(', ')}\n`);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cliContext } from '@panda-secrets/cli-kit';
 import { main } from './program.js';
 import { terminalPrompter } from './terminal.js';
@@ -12,4 +13,4 @@ const prompt = terminalPrompter(process.stdin, process.stderr);
 
 const terminalWidth = (): number | undefined => process.stdout.columns;
 
-process.exitCode = await main(args, { ...deps, stdin: process.stdin, isTTY, terminalWidth, fs: { stat, readFile }, prompt }, version);
+process.exitCode = await main(args, { ...deps, stdin: process.stdin, isTTY, terminalWidth, fs: { stat, readFile }, prompt, sleep: (ms) => sleep(ms) }, version);

@@ -7,6 +7,12 @@ export type SecretsClient = Pick<
   'setSecret' | 'deleteSecret' | 'deleteAllSecrets' | 'getSecrets' | 'getSecretsMetadata' | 'importSecrets'
 >;
 
+/** The bookkeeping calls of pbook's task commands. */
+export type TasksClient = Pick<PandaClient, 'listTasks' | 'getTask' | 'killTask' | 'retryTask' | 'getTaskJobLog'>;
+
+/** Every client call pbook makes. */
+export type PbookClient = SecretsClient & TasksClient;
+
 /** The file operations pbook needs: `stat` first, so an oversize file is never read. */
 export interface FileSystem {
   stat(path: string): Promise<{ size: number; isFile(): boolean }>;
@@ -22,7 +28,7 @@ export interface Prompter {
 }
 
 /** Everything pbook takes from the process, injected so every command runs in tests. */
-export interface Deps extends CliDeps<ClientOptions, SecretsClient> {
+export interface Deps extends CliDeps<ClientOptions, PbookClient> {
   stdin: NodeJS.ReadableStream;
   isTTY: { stdin: boolean; stdout: boolean };
   /**
@@ -32,6 +38,8 @@ export interface Deps extends CliDeps<ClientOptions, SecretsClient> {
   terminalWidth(): number | undefined;
   fs: FileSystem;
   prompt: Prompter;
+  /** Waits between two reads of a log that `pbook log --follow` follows. */
+  sleep(ms: number): Promise<void>;
 }
 
 /** Options every command takes. */

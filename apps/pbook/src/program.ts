@@ -9,6 +9,11 @@ import { listSecretsCommand } from './commands/list-secrets/index.js';
 import { loginCommand } from './commands/login/index.js';
 import { logoutCommand } from './commands/logout/index.js';
 import { pandaCallCommands } from './commands/panda-call/index.js';
+import { taskCallCommands } from './commands/panda-call/tasks.js';
+import { killTaskCommand } from './commands/kill-task/index.js';
+import { logCommand } from './commands/log/index.js';
+import { retryTaskCommand } from './commands/retry-task/index.js';
+import { showTasksCommand } from './commands/show-tasks/index.js';
 import { setSecretCommand } from './commands/set-secret/index.js';
 import { shellCommand } from './commands/shell/index.js';
 import { whoamiCommand } from './commands/whoami/index.js';
@@ -106,6 +111,11 @@ export async function main(args: string[], deps: Deps, version: string): Promise
       register(parser, whoamiCommand);
       register(parser, getSecretCommand);
       register(parser, importCommand);
+      for (const spec of taskCallCommands) register(parser, spec);
+      register(parser, showTasksCommand);
+      register(parser, killTaskCommand);
+      register(parser, retryTaskCommand);
+      register(parser, logCommand);
     },
     // yargs ran the chosen command's handler while parsing. With the default command ($0) one is
     // always chosen, except for --help and --version, which never reach read.

@@ -11,6 +11,7 @@ import {
   isPandaError,
   parseWireKey,
 } from '@panda-secrets/protocol';
+import { lazyClient, type LazyClient } from './connect.js';
 import type { Deps, GlobalOptions, SecretsClient } from './deps.js';
 
 export const DELETE_ALL_QUESTION = 'Delete all your secrets? [y/N] ';
@@ -72,11 +73,12 @@ export interface ListOptions {
 export class SecretActions {
   readonly #deps: Deps;
   readonly #options: GlobalOptions;
-  #client: Promise<SecretsClient> | undefined;
+  readonly #connect: LazyClient;
 
   constructor(deps: Deps, options: GlobalOptions) {
     this.#deps = deps;
     this.#options = options;
+    this.#connect = lazyClient(deps, options);
   }
 
   /** The client, made on first use (commands of their own, such as import, call it directly). */
@@ -84,34 +86,18 @@ export class SecretActions {
     return this.#connect();
   }
 
-  #connect(): Promise<SecretsClient> {
-    if (this.#client === undefined) {
-      // The client (and got) load only when a command talks to the server: --help stays fast.
-      const source = { env: this.#deps.env, readFile: (path: string) => this.#deps.fs.readFile(path), signIn: this.#deps.signIn };
-      const pending = import('@panda-secrets/client')
-        .then(({ resolveClientOptions }) => resolveClientOptions(source, this.#options))
-        .then((options) => this.#deps.createClient(options));
-      // A failed attempt (say, no token yet) must not stick: the shell's next call tries again.
-      pending.catch(() => {
-        if (this.#client === pending) this.#client = undefined;
-      });
-      this.#client = pending;
-    }
-    return this.#client;
-  }
-
   /** Signs in anew with the device flow (`pbook login`, `login()`); the next call uses the new token. */
   async login(): Promise<void> {
     const { login } = await import('./signin.js');
     await login(this.#deps, this.#options);
-    this.#client = undefined;
+    this.#connect.reset();
   }
 
   /** Removes the saved sign-in (`pbook logout`, `logout()`). */
   async logout(): Promise<void> {
     const { logout } = await import('./signin.js');
     await logout(this.#deps, this.#options);
-    this.#client = undefined;
+    this.#connect.reset();
   }
 
   /** Prints who the token says the user is (`pbook whoami`, `whoami()`). */

@@ -240,6 +240,24 @@ describe('runPilot', () => {
     expect(await readdir(workRoot)).toEqual([]);
   });
 
+  it('hands the job back also when the payload is killed by the same SIGTERM a moment before the pilot', async () => {
+    // Slurm signals every process of the job at once: the payload may die before the pilot hears.
+    const controller = new AbortController();
+    const started = join(workdir, 'signalled');
+    const { client, updates } = fakeClient([{ id: 'job-1', exec: `touch ${started}; kill -TERM $$` }]);
+    const { deps } = pilotDeps(client, {
+      signal: controller.signal,
+      sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined),
+    });
+    const running = runPilot(deps, { ...OPTIONS, workdir: join(workdir, 'jobs-signalled') });
+    while (!existsSync(started)) await delay(10);
+    await delay(200);
+    controller.abort('SIGTERM');
+    await running;
+    expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', state: 'released', exitCode: 143 });
+    expect(logOf(updates, 'job-1')).toContain('panda-pilot: the pilot was stopped (SIGTERM); the job was killed and handed back to the queue\n');
+  });
+
   it('at start-up removes the job directories of supervisors that are gone, logging each, and keeps those of live ones', async () => {
     const dead = spawnSync('true').pid!;
     const live = `${process.pid} ${readFileSync(`/proc/${process.pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[19]}`;

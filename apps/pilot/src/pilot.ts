@@ -63,6 +63,12 @@ const TRANSIENT = new Set(['SERVER_UNREACHABLE', 'UNAVAILABLE', 'SERVER_ERROR'])
 /** Heartbeats per lease: two may fail (the server restarting) before the lease runs out. */
 const HEARTBEATS_PER_LEASE = 3;
 const MAX_RETRY_WAIT_MS = 30_000;
+/**
+ * How long a payload that a signal ended waits for the pilot's own stop signal. A batch system
+ * signals every process of the job at once (Slurm at a time limit or on scancel): the payload's
+ * death may reach the pilot before its own SIGTERM does.
+ */
+export const STOP_SIGNAL_GRACE_MS = 1000;
 
 /** Why a job's payload was stopped before it ended by itself. */
 type StopReason = 'cancelled' | 'lost';
@@ -232,6 +238,10 @@ async function processJob(
     jobLog.add(redact(`panda-pilot: the job could not run: ${reason}\n`));
   }
 
+  if (outcome !== undefined && !outcome.aborted && (outcome.signal !== null || outcome.exitCode > 128) && !deps.signal.aborted) {
+    await deps.sleep(STOP_SIGNAL_GRACE_MS, deps.signal);
+    if (deps.signal.aborted) jobLog.add(`panda-pilot: ${stoppedNote(deps, stopJob.signal)}\n`);
+  }
   const state = finalState(deps, stopJob.signal, outcome);
   const exitCode = outcome?.exitCode ?? null;
   const pieces = await jobLog.close();

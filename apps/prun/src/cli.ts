@@ -9,4 +9,11 @@ const packageJson = readFileSync(new URL('../package.json', import.meta.url), 'u
 const { args, version, deps } = cliContext(process, packageJson, () => import('@panda-secrets/client'));
 const isTTY = { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true };
 
-process.exitCode = await main(args, { ...deps, readFile, isTTY, sleep: (ms) => delay(ms), pollMs: 1000 }, version);
+// Ctrl-C while prun waits stops the waiting only (the task runs on); at any other time it ends prun.
+const onInterrupt = (handler: () => void): (() => void) => {
+  process.on('SIGINT', handler);
+  return () => process.off('SIGINT', handler);
+};
+const sleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
+
+process.exitCode = await main(args, { ...deps, readFile, isTTY, sleep, onInterrupt, pollMs: 1000 }, version);

@@ -16,7 +16,8 @@ const EPILOGUE = epilogue({
   environmentEnd: ', PANDA_CONFIG_ROOT (the saved sign-in), NO_COLOR.',
   exitCodes: [
     `${EXIT_CODES_HELP};`,
-    'with --wait the jobs\' status: 0 when all finished with 0, else the first failed job\'s exit code (1 if none).',
+    'with --wait the jobs\' status: 0 when all finished with 0, else the first failed job\'s exit code (1 if none);',
+    '130 when Ctrl-C stops the waiting (the task keeps running).',
   ],
 });
 

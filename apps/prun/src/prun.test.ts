@@ -19,18 +19,21 @@ interface FakeJob {
   log: string;
 }
 
+const TASK_ID = 42;
+
 /** A fake server that fails the test if a call it does not expect arrives. */
 function fakeClient(jobs: FakeJob[] = [], secrets: Record<string, string> = SECRETS) {
   const calls: string[] = [];
   const submitted: JobSpec[][] = [];
-  const infos = new Map<string, { spec: JobSpec; fake: FakeJob; polls: number }>();
-  const info = (id: string, state: JobState): JobInfo => {
-    const entry = infos.get(id)!;
+  const infos: Array<{ spec: JobSpec; fake: FakeJob }> = [];
+  let polls = 0;
+  const info = (index: number, state: JobState): JobInfo => {
+    const entry = infos[index]!;
     return {
-      id,
+      id: `job-${index + 1}`,
       owner: 'alice',
-      taskId: 1,
-      jobIndex: Number(id.slice('job-'.length)),
+      taskId: TASK_ID,
+      jobIndex: index + 1,
       spec: entry.spec,
       state,
       exitCode: state === 'finished' || state === 'failed' ? entry.fake.exitCode : null,
@@ -41,6 +44,7 @@ function fakeClient(jobs: FakeJob[] = [], secrets: Record<string, string> = SECR
       updatedAt: '2026-01-01T00:00:00.000Z',
     };
   };
+  const stateAt = (fake: FakeJob, poll: number): JobState => fake.states[Math.min(poll, fake.states.length - 1)]!;
   const client: PrunClient = {
     async getSecrets(keys) {
       calls.push(`getSecrets ${JSON.stringify(keys ?? null)}`);
@@ -48,21 +52,18 @@ function fakeClient(jobs: FakeJob[] = [], secrets: Record<string, string> = SECR
     },
     async submitJobs(specs) {
       submitted.push(specs);
-      const queued = specs.map((spec, index) => {
-        const id = `job-${index + 1}`;
-        infos.set(id, { spec, fake: jobs[index] ?? { states: ['queued'], exitCode: null, log: '' }, polls: 0 });
-        return info(id, 'queued');
-      });
-      return { taskId: 1, jobs: queued };
+      specs.forEach((spec, index) => infos.push({ spec, fake: jobs[index] ?? { states: ['queued'], exitCode: null, log: '' } }));
+      return { taskId: TASK_ID, jobs: specs.map((_, index) => info(index, 'queued')) };
     },
-    async getJob(id) {
-      const entry = infos.get(id)!;
-      const state = entry.fake.states[Math.min(entry.polls, entry.fake.states.length - 1)]!;
-      entry.polls += 1;
-      return info(id, state);
+    async getTask(taskId) {
+      calls.push(`getTask ${taskId}`);
+      const poll = polls;
+      polls += 1;
+      const detailed = infos.map((entry, index) => ({ ...info(index, stateAt(entry.fake, poll)), attempts: [] }));
+      return { task: { taskId, owner: 'alice', status: 'running', exec: '', outDS: '', nJobs: infos.length, jobsByState: { queued: 0, running: 0, finished: 0, failed: 0, cancelled: 0 }, createdAt: '', updatedAt: '' }, jobs: detailed };
     },
     async getJobLog(id) {
-      const { fake } = infos.get(id)!;
+      const { fake } = infos[Number(id.slice('job-'.length)) - 1]!;
       return { id, state: fake.states.at(-1)!, log: fake.log };
     },
   };
@@ -75,7 +76,15 @@ function collect(stream: PassThrough): () => string {
   return () => Buffer.concat(chunks).toString('utf8');
 }
 
-async function prun(args: string[], client: PrunClient, tty = false) {
+interface FakeProcess {
+  tty?: boolean;
+  /** Press Ctrl-C during the n-th wait between two polls (from 1). */
+  interruptAtSleep?: number;
+}
+
+async function prun(args: string[], client: PrunClient, { tty = false, interruptAtSleep }: FakeProcess = {}) {
+  const handlers = new Set<() => void>();
+  let sleeps = 0;
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out = collect(stdout);
@@ -91,11 +100,18 @@ async function prun(args: string[], client: PrunClient, tty = false) {
     stdout,
     stderr,
     isTTY: { stdout: tty, stderr: tty },
-    sleep: async () => undefined,
+    sleep: async () => {
+      sleeps += 1;
+      if (sleeps === interruptAtSleep) for (const handler of handlers) handler();
+    },
+    onInterrupt: (handler) => {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
     pollMs: 1000,
   };
   const code = await main(['--token-file', '/t', ...args], deps, '0.1.0');
-  return { code, stdout: out(), stderr: err(), connections };
+  return { code, stdout: out(), stderr: err(), connections, listening: handlers.size };
 }
 
 const JOB = ['--exec', 'python3 job.py', '--outDS', 'user.alice.test'];
@@ -113,15 +129,19 @@ describe('prun secrets', () => {
     expect(fake.submitted).toEqual([
       [{ exec: 'python3 job.py', outDS: 'user.alice.test', secrets: ['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat'] }],
     ]);
-    expect(JSON.parse(result.stdout)).toEqual([
-      {
-        id: 'job-1',
-        state: 'queued',
-        outDS: 'user.alice.test',
-        secrets: ['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat'],
-        exitCode: null,
-      },
-    ]);
+    expect(JSON.parse(result.stdout)).toEqual({
+      taskId: TASK_ID,
+      jobs: [
+        {
+          jobIndex: 1,
+          id: 'job-1',
+          state: 'queued',
+          outDS: 'user.alice.test',
+          secrets: ['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat'],
+          exitCode: null,
+        },
+      ],
+    });
     expectNoValues(result.stdout, result.stderr, JSON.stringify(fake.submitted));
   });
 
@@ -206,40 +226,46 @@ describe('prun --noSubmit', () => {
 });
 
 describe('prun output', () => {
-  it('prints tab-separated rows when piped and a table on a terminal', async () => {
+  it('prints the task id and its jobs as tab-separated rows when piped and a table on a terminal', async () => {
     const piped = await prun([...JOB, '--nJobs', '2'], fakeClient().client);
-    expect(piped.stdout).toBe('job-1\tqueued\tuser.alice.test\t\njob-2\tqueued\tuser.alice.test\t\n');
+    expect(piped.stdout).toBe('42\t1\tjob-1\tqueued\tuser.alice.test\t\n42\t2\tjob-2\tqueued\tuser.alice.test\t\n');
     expect(piped.connections).toEqual([{ server: 'http://127.0.0.1:1', token: 'user-token' }]);
-    const tty = await prun(JOB, fakeClient().client, true);
-    expect(tty.stdout).toMatch(/Job ID.*State.*OutDS.*Secrets/);
-    expect(tty.stdout).toMatch(/job-1.*queued.*user\.alice\.test/);
+    const tty = await prun(JOB, fakeClient().client, { tty: true });
+    expect(tty.stdout).toMatch(/Task ID.*Job.*Job ID.*State.*OutDS.*Secrets/);
+    expect(tty.stdout).toMatch(/42.*1.*job-1.*queued.*user\.alice\.test/);
   });
 
   it('joins the secret names in rows and keeps them an array in JSON, also when there are none', async () => {
     const rows = await prun([...JOB, '--secrets', 'MY_SECRET,my_secret_file.dat'], fakeClient().client);
-    expect(rows.stdout).toBe('job-1\tqueued\tuser.alice.test\tMY_SECRET,___file___:my_secret_file.dat\n');
+    expect(rows.stdout).toBe('42\t1\tjob-1\tqueued\tuser.alice.test\tMY_SECRET,___file___:my_secret_file.dat\n');
     const none = await prun([...JOB, '--json'], fakeClient().client);
-    expect(JSON.parse(none.stdout)).toEqual([{ id: 'job-1', state: 'queued', outDS: 'user.alice.test', secrets: [], exitCode: null }]);
+    expect(JSON.parse(none.stdout)).toEqual({
+      taskId: TASK_ID,
+      jobs: [{ jobIndex: 1, id: 'job-1', state: 'queued', outDS: 'user.alice.test', secrets: [], exitCode: null }],
+    });
   });
 });
 
 describe('prun --wait', () => {
-  it('follows the job to its end quietly when piped, prints its log and exits 0', async () => {
+  it('names the task and its job before waiting, follows it quietly when piped, prints its log and exits 0', async () => {
     const fake = fakeClient([{ states: ['queued', 'running', 'finished'], exitCode: 0, log: 'MY_SECRET is ***\n' }]);
     const result = await prun([...JOB, '--useSecrets', '--wait'], fake.client);
-    expect(result).toMatchObject({ code: 0, stdout: 'MY_SECRET is ***\n', stderr: '' });
+    expect(result).toMatchObject({ code: 0, stdout: 'MY_SECRET is ***\n', stderr: 'prun: submitted task 42: job 1 job-1\n' });
+    expect(fake.calls.filter((call) => call.startsWith('getTask'))).toEqual(['getTask 42', 'getTask 42', 'getTask 42']);
+    expect(result.listening).toBe(0);
   });
 
   it('shows a progress line on a terminal and clears it', async () => {
     const fake = fakeClient([{ states: ['running', 'finished'], exitCode: 0, log: 'done\n' }]);
-    const result = await prun([...JOB, '--wait'], fake.client, true);
-    expect(result.stderr).toBe('\r\x1b[K| waiting for 1 of 1 job(s): 1 running\r\x1b[K');
+    const result = await prun([...JOB, '--wait'], fake.client, { tty: true });
+    expect(result.stderr).toBe('prun: submitted task 42: job 1 job-1\n\r\x1b[K| waiting for 1 of 1 job(s): 1 running\r\x1b[K');
     expect(result.stdout).toBe('done\n');
   });
 
   it.each([
-    [[{ states: ['failed'], exitCode: 7, log: 'log\n' }], 7, ['job-1 failed, exit code 7']],
-    [[{ states: ['failed'], exitCode: null, log: 'log\n' }], 1, ['job-1 failed, no exit code']],
+    [[{ states: ['failed'], exitCode: 7, log: 'log\n' }], 7, ['job 1 (job-1) failed, exit code 7']],
+    [[{ states: ['failed'], exitCode: null, log: 'log\n' }], 1, ['job 1 (job-1) failed, no exit code']],
+    [[{ states: ['cancelled'], exitCode: null, log: '' }], 1, ['job 1 (job-1) cancelled, no exit code']],
     [
       [
         { states: ['finished'], exitCode: 0, log: '' },
@@ -247,31 +273,48 @@ describe('prun --wait', () => {
         { states: ['finished'], exitCode: 2, log: '' },
       ],
       137,
-      ['job-2 failed, exit code 137', 'job-3 finished, exit code 2'],
+      ['job 2 (job-2) failed, exit code 137', 'job 3 (job-3) finished, exit code 2'],
     ],
   ] as Array<[FakeJob[], number, string[]]>)('exits with the jobs\' status and says on stderr how each failed one ended (%#)', async (jobs, status, ends) => {
     const result = await prun([...JOB, '--wait', '--nJobs', String(jobs.length)], fakeClient(jobs).client);
     expect(result.code).toBe(status);
-    expect(result.stderr).toBe(ends.map((end) => `prun: job ${end}\n`).join(''));
+    const submittedLine = `prun: submitted task 42: ${jobs.map((_, index) => `job ${index + 1} job-${index + 1}`).join(', ')}\n`;
+    expect(result.stderr).toBe(submittedLine + ends.map((end) => `prun: ${end}\n`).join(''));
     expect(result.stdout).not.toContain('prun:');
     const json = await prun([...JOB, '--wait', '--nJobs', String(jobs.length), '--json'], fakeClient(jobs).client);
     expect([json.code, json.stderr]).toEqual([status, result.stderr]);
   });
 
-  it('prints each job\'s log under a header when there are several, or JSON', async () => {
+  it('prints each job\'s log under a header when there are several, or JSON with the task id', async () => {
     const jobs: FakeJob[] = [
       { states: ['finished'], exitCode: 0, log: 'one\n' },
       { states: ['failed'], exitCode: 3, log: 'two\n' },
     ];
     const plain = await prun([...JOB, '--wait', '--nJobs', '2'], fakeClient(jobs).client);
-    expect(plain.stdout).toBe('== job job-1: finished, exit code 0\none\n== job job-2: failed, exit code 3\ntwo\n');
-    expect(plain.stderr).toBe('prun: job job-2 failed, exit code 3\n');
+    expect(plain.stdout).toBe('== job 1 (job-1): finished, exit code 0\none\n== job 2 (job-2): failed, exit code 3\ntwo\n');
+    expect(plain.stderr).toBe('prun: submitted task 42: job 1 job-1, job 2 job-2\nprun: job 2 (job-2) failed, exit code 3\n');
     const json = await prun([...JOB, '--wait', '--nJobs', '2', '--json'], fakeClient(jobs).client);
     const job = { outDS: 'user.alice.test', secrets: [] };
-    expect(JSON.parse(json.stdout)).toEqual([
-      { id: 'job-1', state: 'finished', ...job, exitCode: 0, log: 'one\n' },
-      { id: 'job-2', state: 'failed', ...job, exitCode: 3, log: 'two\n' },
-    ]);
+    expect(JSON.parse(json.stdout)).toEqual({
+      taskId: TASK_ID,
+      jobs: [
+        { jobIndex: 1, id: 'job-1', state: 'finished', ...job, exitCode: 0, log: 'one\n' },
+        { jobIndex: 2, id: 'job-2', state: 'failed', ...job, exitCode: 3, log: 'two\n' },
+      ],
+    });
+  });
+
+  it.each([
+    [1, 'pbook log 42 --follow'],
+    [2, 'pbook log 42 JOB --follow'],
+  ])('on Ctrl-C with %i job(s) stops waiting, says how to follow the task, and exits 130', async (nJobs, follow) => {
+    const fake = fakeClient([{ states: ['running'], exitCode: null, log: '' }, { states: ['queued'], exitCode: null, log: '' }]);
+    const result = await prun([...JOB, '--wait', '--nJobs', String(nJobs)], fake.client, { tty: true, interruptAtSleep: 2 });
+    expect(result.code).toBe(130);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.endsWith(`\r\x1b[Kprun: stopped waiting; task 42 keeps running. Follow it with "pbook show 42" and "${follow}"\n`)).toBe(true);
+    expect(fake.calls.filter((call) => call.startsWith('getTask'))).toHaveLength(2);
+    expect(result.listening).toBe(0);
   });
 });
 
@@ -314,6 +357,7 @@ describe('prun command line', () => {
       stderr,
       isTTY: { stdout: false, stderr: false },
       sleep: async () => undefined,
+      onInterrupt: () => () => undefined,
       pollMs: 1,
     }, '0.1.0');
     expect(code).toBe(4);

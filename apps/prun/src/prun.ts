@@ -8,12 +8,15 @@ import {
   parseWireKey,
   utf8Length,
 } from '@panda-secrets/protocol';
-import type { JobInfo, JobSpec } from '@panda-secrets/protocol';
+import type { JobInfo, JobSpec, SubmitJobsResponseData } from '@panda-secrets/protocol';
 import type { PandaClient } from '@panda-secrets/client';
 import { renderRows } from '@panda-secrets/table';
 
 /** The client calls prun makes; unit tests pass a fake with these methods. */
-export type PrunClient = Pick<PandaClient, 'getSecrets' | 'submitJobs' | 'getJob' | 'getJobLog'>;
+export type PrunClient = Pick<PandaClient, 'getSecrets' | 'submitJobs' | 'getTask' | 'getJobLog'>;
+
+/** prun's exit status when Ctrl-C stops it waiting: 128 + SIGINT, as a shell reports it. */
+export const INTERRUPTED_EXIT_CODE = 130;
 
 export interface PrunOptions {
   exec: string;
@@ -37,7 +40,10 @@ export interface PrunDeps {
   isTTY: { stdout: boolean; stderr: boolean };
   /** Colour in tables (a TTY without NO_COLOR). */
   color: boolean;
-  sleep(ms: number): Promise<void>;
+  /** Waits `ms`, or less when `signal` is aborted. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /** Calls `handler` on Ctrl-C (SIGINT) until the returned function is called; meanwhile Ctrl-C does not end prun. */
+  onInterrupt(handler: () => void): () => void;
   /** Time between two looks at the jobs with --wait. */
   pollMs: number;
 }
@@ -113,7 +119,7 @@ function toJson(value: unknown): string {
 
 /** A job as every JSON output shows it: its secrets an array of names, its exit code a number or null. */
 function jobJson(job: JobInfo) {
-  return { id: job.id, state: job.state, outDS: job.spec.outDS, secrets: job.spec.secrets, exitCode: job.exitCode };
+  return { jobIndex: job.jobIndex, id: job.id, state: job.state, outDS: job.spec.outDS, secrets: job.spec.secrets, exitCode: job.exitCode };
 }
 
 function describeSpecs(specs: JobSpec[]): string {
@@ -128,28 +134,58 @@ function describeSpecs(specs: JobSpec[]): string {
   ].join('\n');
 }
 
-function jobRows(jobs: JobInfo[]): string[][] {
-  return jobs.map((job) => [job.id, job.state, job.spec.outDS, job.spec.secrets.join(',')]);
+function jobRows(taskId: number, jobs: JobInfo[]): string[][] {
+  return jobs.map((job) => [String(taskId), String(job.jobIndex), job.id, job.state, job.spec.outDS, job.spec.secrets.join(',')]);
+}
+
+/** The submission as prun prints it: rows or a table of the task's jobs, or JSON. */
+function describeSubmission(deps: PrunDeps, submitted: SubmitJobsResponseData, json: boolean): string {
+  if (json) return toJson({ taskId: submitted.taskId, jobs: submitted.jobs.map(jobJson) });
+  const format = deps.isTTY.stdout ? 'table' : 'plain';
+  return renderRows(['Task ID', 'Job', 'Job ID', 'State', 'OutDS', 'Secrets'], jobRows(submitted.taskId, submitted.jobs), { format, color: deps.color });
+}
+
+/** The one line --wait writes on stderr before it waits, so the task can be found again. */
+function submittedLine(submitted: SubmitJobsResponseData): string {
+  const jobs = submitted.jobs.map((job) => `job ${job.jobIndex} ${job.id}`).join(', ');
+  return `prun: submitted task ${submitted.taskId}: ${jobs}\n`;
+}
+
+/** What prun says when Ctrl-C stops it waiting: the task runs on, and how to follow it. */
+function interruptedLine(submitted: SubmitJobsResponseData): string {
+  const job = submitted.jobs.length === 1 ? '' : ' JOB';
+  return (
+    `prun: stopped waiting; task ${submitted.taskId} keeps running. ` +
+    `Follow it with "pbook show ${submitted.taskId}" and "pbook log ${submitted.taskId}${job} --follow"\n`
+  );
 }
 
 const SPINNER = ['|', '/', '-', '\\'];
 
-/** Polls until every job has ended; a progress line on stderr only when it is a terminal. */
-async function waitForJobs(deps: PrunDeps, client: PrunClient, ids: string[]): Promise<JobInfo[]> {
-  for (let tick = 0; ; tick += 1) {
-    const jobs = await Promise.all(ids.map((id) => client.getJob(id)));
+/**
+ * Polls the task until every job has ended, or until `interrupted` (then undefined); a progress
+ * line on stderr only when it is a terminal.
+ */
+async function waitForJobs(deps: PrunDeps, client: PrunClient, taskId: number, interrupted: AbortSignal): Promise<JobInfo[] | undefined> {
+  const progress = (line: string): void => {
+    if (deps.isTTY.stderr) deps.stderr.write(`\r\x1b[K${line}`);
+  };
+  for (let tick = 0; !interrupted.aborted; tick += 1) {
+    const { jobs } = await client.getTask(taskId);
+    if (interrupted.aborted) break;
     const open = jobs.filter((job) => !FINAL_JOB_STATES.includes(job.state));
-    if (deps.isTTY.stderr) {
-      deps.stderr.write(
-        open.length === 0
-          ? '\r\x1b[K'
-          : `\r\x1b[K${SPINNER[tick % SPINNER.length]} waiting for ${open.length} of ${jobs.length} job(s): ` +
-              `${open.filter((job) => job.state === 'running').length} running`,
-      );
+    if (open.length === 0) {
+      progress('');
+      return jobs;
     }
-    if (open.length === 0) return jobs;
-    await deps.sleep(deps.pollMs);
+    progress(
+      `${SPINNER[tick % SPINNER.length]} waiting for ${open.length} of ${jobs.length} job(s): ` +
+        `${open.filter((job) => job.state === 'running').length} running`,
+    );
+    await deps.sleep(deps.pollMs, interrupted);
   }
+  progress('');
+  return undefined;
 }
 
 function failed(job: JobInfo): boolean {
@@ -158,7 +194,13 @@ function failed(job: JobInfo): boolean {
 
 /** How a job ended, as its log header and prun's failure lines say it. */
 function describeEnd(job: JobInfo): string {
-  return `${job.state}, ${job.exitCode === null ? 'no exit code' : `exit code ${job.exitCode}`}`;
+  const exit = job.exitCode === null ? 'no exit code' : `exit code ${job.exitCode}`;
+  return `${job.state}, ${exit}${job.reason === null ? '' : ` (${job.reason})`}`;
+}
+
+/** A job as prun's messages name it: its number in the task and its id. */
+function jobName(job: JobInfo): string {
+  return `job ${job.jobIndex} (${job.id})`;
 }
 
 /** prun's exit status after --wait: 0 when every job finished with 0, else the first failure's code. */
@@ -168,21 +210,23 @@ function waitExitCode(jobs: JobInfo[]): number {
   return first.exitCode !== null && first.exitCode !== 0 ? first.exitCode : 1;
 }
 
-async function printLogs(deps: PrunDeps, client: PrunClient, jobs: JobInfo[], json: boolean): Promise<void> {
+async function printLogs(deps: PrunDeps, client: PrunClient, taskId: number, jobs: JobInfo[], json: boolean): Promise<void> {
   const logs = await Promise.all(jobs.map((job) => client.getJobLog(job.id)));
   if (json) {
-    deps.stdout.write(toJson(jobs.map((job, index) => ({ ...jobJson(job), log: logs[index]?.log ?? '' }))));
+    deps.stdout.write(toJson({ taskId, jobs: jobs.map((job, index) => ({ ...jobJson(job), log: logs[index]?.log ?? '' })) }));
     return;
   }
   jobs.forEach((job, index) => {
-    if (jobs.length > 1) deps.stdout.write(`== job ${job.id}: ${describeEnd(job)}\n`);
+    if (jobs.length > 1) deps.stdout.write(`== ${jobName(job)}: ${describeEnd(job)}\n`);
     deps.stdout.write(logs[index]?.log ?? '');
   });
 }
 
 /**
- * Submits `nJobs` jobs running `exec`, with references to the chosen secrets; prints the job ids,
- * or with --wait follows them and prints their masked logs. Returns prun's exit status.
+ * Submits `nJobs` jobs running `exec` as one task, with references to the chosen secrets; prints
+ * the task's id and its jobs' (on stderr with --wait, before waiting), and with --wait follows them
+ * and prints their masked logs. Returns prun's exit status; 130 when Ctrl-C stops the waiting, which
+ * leaves the task running.
  *
  * @example
  * const status = await runPrun(deps, { exec: 'python3 job.py', outDS: 'user.me.test', nJobs: 1,
@@ -200,19 +244,28 @@ export async function runPrun(deps: PrunDeps, options: PrunOptions): Promise<num
     return 0;
   }
   const client = await deps.connect();
-  const { jobs: submitted } = await client.submitJobs(specs);
+  const submitted = await client.submitJobs(specs);
   if (!options.wait) {
-    if (options.json) {
-      deps.stdout.write(toJson(submitted.map(jobJson)));
-    } else {
-      const format = deps.isTTY.stdout ? 'table' : 'plain';
-      deps.stdout.write(renderRows(['Job ID', 'State', 'OutDS', 'Secrets'], jobRows(submitted), { format, color: deps.color }));
-    }
+    deps.stdout.write(describeSubmission(deps, submitted, options.json));
     return 0;
   }
-  const ended = await waitForJobs(deps, client, submitted.map((job) => job.id));
-  await printLogs(deps, client, ended, options.json);
+  // Ctrl-C stops the waiting from the moment the task is named, before which it ends prun.
+  const interrupted = new AbortController();
+  const stopListening = deps.onInterrupt(() => interrupted.abort());
+  let ended: JobInfo[] | undefined;
+  try {
+    // Before waiting, which may take long or be interrupted: the ids to find the task again.
+    deps.stderr.write(submittedLine(submitted));
+    ended = await waitForJobs(deps, client, submitted.taskId, interrupted.signal);
+  } finally {
+    stopListening();
+  }
+  if (ended === undefined) {
+    deps.stderr.write(interruptedLine(submitted));
+    return INTERRUPTED_EXIT_CODE;
+  }
+  await printLogs(deps, client, submitted.taskId, ended, options.json);
   // On stderr, after the logs: a failed job's own log may well not say that it failed.
-  for (const job of ended.filter(failed)) deps.stderr.write(`prun: job ${job.id} ${describeEnd(job)}\n`);
+  for (const job of ended.filter(failed)) deps.stderr.write(`prun: ${jobName(job)} ${describeEnd(job)}\n`);
   return waitExitCode(ended);
 }

@@ -223,3 +223,27 @@ describe('renderRows', () => {
     );
   });
 });
+
+describe('renderRows cutting its last column', () => {
+  const rows = [['1', 'echo a long command line that does not fit'], ['22', 'short']];
+  const render = (width: number | undefined) => renderRows(['Id', 'Exec'], rows, { format: 'table', color: false, width, overflow: 'cut' });
+
+  it('cuts the last cells to one line ending in ... within the width', () => {
+    expect(render(24)).toBe(
+      [
+        '┌────┬─────────────────┐',
+        '│ Id │ Exec            │',
+        '├────┼─────────────────┤',
+        '│ 1  │ echo a long ... │',
+        '│ 22 │ short           │',
+        '└────┴─────────────────┘',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('leaves a table that fits, or a terminal that does not say its width, as it is', () => {
+    expect(render(undefined)).toContain('│ 1  │ echo a long command line that does not fit │');
+    expect(render(200)).toBe(render(undefined));
+  });
+});

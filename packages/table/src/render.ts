@@ -18,6 +18,11 @@ export interface RenderOptions {
    * programs read whole lines.
    */
   width?: number;
+  /**
+   * What a table too wide for `width` does with its last column's cells: `wrap` them over several
+   * lines (the default), or `cut` them to one line ending in `...`.
+   */
+  overflow?: 'wrap' | 'cut';
 }
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -76,7 +81,22 @@ function fitWidths(natural: readonly number[], minimum: readonly number[], avail
   return capped(low);
 }
 
-function renderTable(head: string[], rows: string[][], color: boolean, width: number | undefined): string {
+/** A cell cut to one line of at most `width` screen columns, its end replaced by `...` when it was longer. */
+function cutCell(text: string, width: number): string {
+  if (stringWidth(text) <= width) return text;
+  let line = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const size = stringWidth(segment);
+    if (used + size > Math.max(width - 3, 0)) break;
+    line += segment;
+    used += size;
+  }
+  return `${line}...`;
+}
+
+function renderTable(head: string[], rows: string[][], options: RenderOptions): string {
+  const { color, width } = options;
   const chalk = new Chalk({ level: color ? 1 : 0 });
   const cells = rows.map((row) => head.map((_, index) => escapeCell(row[index] ?? '')));
   const minimum = head.map((title) => stringWidth(title));
@@ -91,7 +111,11 @@ function renderTable(head: string[], rows: string[][], color: boolean, width: nu
     // Empty style lists: cli-table3 would otherwise colour through a library that reads the environment.
     style: { head: [], border: [], compact: true },
   });
-  table.push(...cells.map((row) => row.map((cell, index) => wrapCell(cell, widths[index] ?? 1).join('\n'))));
+  const last = head.length - 1;
+  // `cut` keeps each row of the last column on one line; every other cell wraps within its width.
+  const fit = (cell: string, index: number): string =>
+    options.overflow === 'cut' && index === last ? cutCell(cell, widths[index] ?? 1) : wrapCell(cell, widths[index] ?? 1).join('\n');
+  table.push(...cells.map((row) => row.map(fit)));
   return `${table.toString()}\n`;
 }
 
@@ -106,7 +130,7 @@ function renderTable(head: string[], rows: string[][], color: boolean, width: nu
 export function renderRows(head: string[], rows: string[][], options: RenderOptions): string {
   switch (options.format) {
     case 'table':
-      return renderTable(head, rows, options.color, options.width);
+      return renderTable(head, rows, options);
     case 'plain':
       return rows.map((row) => `${row.map(escapeCell).join('\t')}\n`).join('');
     case 'json':

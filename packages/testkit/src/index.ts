@@ -6,3 +6,5 @@ export { DEFAULT_TEST_ACCOUNT, startOidcProvider } from './oidc-provider.js';
 export type { OidcProviderOptions, RunningOidcProvider, TestAccount } from './oidc-provider.js';
 export { PANDA_CLIENT_PEER, pandaClientPeer, runPandaPbook } from './panda-peer.js';
 export type { PandaPbookRun } from './panda-peer.js';
+export { slurmPrograms, startSlurmCluster } from './slurm.js';
+export type { SlurmCluster, SlurmJob } from './slurm.js';

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { REPO_ROOT } from './server.js';
+import { readdirSync, statSync } from 'node:fs';
+import { freePort } from './ports.js';
+import { announceSkip } from './skips.js';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -17,8 +17,6 @@ export interface TestDatabase {
   /** Drops the database (terminating any connection left to it). */
   drop(): Promise<void>;
 }
-
-let announcedSkip = false;
 
 function withDatabase(adminUrl: string, database: string): string {
   const url = new URL(adminUrl);
@@ -37,15 +35,7 @@ export async function createTestDatabase(prefix = 'panda_test'): Promise<TestDat
     await admin.connect();
   } catch (error) {
     const reason = `PostgreSQL at ${TEST_PG_ADMIN_URL} is unreachable (${(error as Error).message})`;
-    if (process.env.CI) throw new Error(`${reason}; CI needs it for the PostgreSQL tests`, { cause: error });
-    if (!announcedSkip) {
-      announcedSkip = true;
-      const line = `PostgreSQL tests skipped: ${reason}; set PANDA_TEST_PG_URL to run them`;
-      process.stderr.write(`${line}\n`);
-      // The root test command repeats it once in its closing summary, whichever workspaces skipped.
-      mkdirSync(join(REPO_ROOT, '.test-results'), { recursive: true });
-      writeFileSync(join(REPO_ROOT, '.test-results', 'postgres-skipped.txt'), line);
-    }
+    announceSkip('PostgreSQL', reason, 'set PANDA_TEST_PG_URL to run them', error);
     await admin.end().catch(() => undefined);
     return null;
   }
@@ -83,18 +73,6 @@ function postgresBinDir(): string {
   const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
   if (versions.length === 0) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql (Debian package postgresql)');
   return `/usr/lib/postgresql/${versions[0]}/bin`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /**

@@ -1,11 +1,15 @@
 import { MAX_ENV_ENTRY_BYTES, MAX_FILE_BYTES } from '@panda-secrets/protocol';
 import { dumps } from '../python/json-dumps.js';
 import { repr } from '../python/values.js';
-import type { PyFunction, PyModule, PyParam, PyValue } from '../python/values.js';
+import type { PyFunction, PyModule, PyValue } from '../python/values.js';
 import type { SecretActions } from '../secrets.js';
+import type { TaskActions } from '../tasks.js';
+import { define } from './define.js';
+import { taskFunctions } from './task-functions.js';
 
 export interface FunctionContext {
   actions: SecretActions;
+  tasks: TaskActions;
   stdout: NodeJS.WritableStream;
   /** Asks before delete_all_secrets(); absent in piped batch use, which does not ask (as PanDA's pbook). */
   confirm?: (question: string) => Promise<boolean>;
@@ -17,24 +21,6 @@ export interface FunctionContext {
 export function signature(fn: PyFunction): string {
   const params = fn.params.map((param) => ('default' in param ? `${param.name}=${repr(param.default ?? null)}` : param.name));
   return `${fn.name}(${params.join(', ')})`;
-}
-
-function define(
-  name: string,
-  params: PyParam[],
-  doc: string,
-  call: (args: Map<string, PyValue>) => Promise<void>,
-): PyFunction {
-  return {
-    type: 'function',
-    name,
-    params,
-    doc,
-    call: async (args) => {
-      await call(args);
-      return null;
-    },
-  };
 }
 
 const str = (args: Map<string, PyValue>, name: string): string => args.get(name) as string;
@@ -83,7 +69,7 @@ export function getpassModule(readHidden: (prompt: string) => Promise<string>): 
 
 /**
  * The shell's functions, PanDA's pbook secrets API: set_secret, list_secrets, delete_secret,
- * delete_all_secrets, plus help, exit and quit.
+ * delete_all_secrets; its bookkeeping: show, kill, retry, log; plus help, exit and quit.
  */
 export function shellFunctions(context: FunctionContext): Record<string, PyFunction> {
   const { actions } = context;
@@ -127,15 +113,17 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
     define('logout', [], 'Forget the saved sign-in.', () => actions.logout()),
     define('whoami', [], 'Show who your token says you are, its groups and when it expires.', () => actions.whoami({ json: false })),
   ];
+  const bookkeeping = taskFunctions(context.tasks);
   const leave = (name: string): PyFunction => define(name, [], 'Leave the shell (Ctrl-D does too).', async () => context.exit());
   const functions: Record<string, PyFunction> = Object.fromEntries(
-    [...secretFunctions, ...accountFunctions, leave('exit'), leave('quit')].map((fn) => [fn.name, fn]),
+    [...secretFunctions, ...bookkeeping, ...accountFunctions, leave('exit'), leave('quit')].map((fn) => [fn.name, fn]),
   );
 
   const overview = [
-    'pbook manages your secrets on panda-server. Functions:',
+    'pbook manages your secrets and your tasks on panda-server. Functions:',
     '',
     ...secretFunctions.map((fn) => `  ${signature(fn)}`),
+    ...bookkeeping.map((fn) => `  ${signature(fn)}`),
     ...accountFunctions.map((fn) => `  ${signature(fn)}`),
     '  help(function)',
     '  exit(), quit() or Ctrl-D',

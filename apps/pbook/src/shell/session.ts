@@ -4,6 +4,7 @@ import { parse } from '../python/parser.js';
 import { pythonError, repr } from '../python/values.js';
 import type { PyFunction, PyModule, PyValue } from '../python/values.js';
 import type { SecretActions } from '../secrets.js';
+import type { TaskActions } from '../tasks.js';
 import { getpassModule, jsonModule, shellFunctions } from './functions.js';
 
 /** What the shell asks of the terminal for `getpass.getpass()`: a line read without echo. */
@@ -11,6 +12,7 @@ export type HiddenReader = (prompt: string) => Promise<string>;
 
 export interface SessionOptions {
   actions: SecretActions;
+  tasks: TaskActions;
   stdout: NodeJS.WritableStream;
   /** Print the repr of expression results, as Python's interactive prompt does. */
   echo: boolean;
@@ -45,6 +47,7 @@ export class ShellSession {
     this.#modules = { json: jsonModule, ...(options.readHidden === undefined ? {} : { getpass: getpassModule(options.readHidden) }) };
     this.#functions = shellFunctions({
       actions: options.actions,
+      tasks: options.tasks,
       stdout: options.stdout,
       ...(options.confirm === undefined ? {} : { confirm: options.confirm }),
       exit: () => {

@@ -5,12 +5,13 @@ import type { ClientOptions } from '@panda-secrets/client';
 import type { Runner } from '../commands/spec.js';
 import type { Deps, FileSystem, GlobalOptions, SecretsClient } from '../deps.js';
 import { main } from '../program.js';
+import { FakeTasks } from './fake-tasks.js';
 
 /** When the fake server says every secret was last set. */
 export const FAKE_UPDATED_AT = '2026-11-27T10:00:00.000Z';
 
 /** An in-memory stand-in for panda-server behind the client, for unit tests of pbook's commands. */
-export class FakeClient implements SecretsClient {
+export class FakeClient extends FakeTasks implements SecretsClient {
   readonly secrets = new Map<string, string>();
   readonly calls: string[] = [];
 
@@ -122,6 +123,7 @@ export function fakeDeps(setup: FakeSetup = {}): { deps: Deps; output: () => Fak
     env: { PANDA_AUTH_ID_TOKEN: 'test-token', ...setup.env },
     fs: setup.fs ?? noFiles,
     prompt: { secret: answer, confirm: async (question) => (await answer(question)) === 'y' },
+    sleep: async () => undefined,
   };
   return {
     deps,

@@ -11,7 +11,8 @@ export interface PandaCallOptions {
 // these commands' words are often values.
 const DASH_VALUE_HINT = `A value that starts with '-' needs '--' before it, e.g. "pbook set_secret NAME -- -value".`;
 
-function pandaCall(name: string, describe: string, example: string, usageHint?: string): CommandSpec<PandaCallOptions> {
+/** The batch-form command `pbook NAME ARGS...` of the shell function NAME. */
+export function pandaCall(name: string, describe: string, example: string, usageHint?: string): CommandSpec<PandaCallOptions> {
   return {
     command: `${name} [args..]`,
     describe,

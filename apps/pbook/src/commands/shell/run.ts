@@ -3,6 +3,7 @@ import type { Deps, GlobalOptions } from '../../deps.js';
 import { SecretActions, confirmOnTerminal, isYes } from '../../secrets.js';
 import { createLineReader } from '../../shell/lines.js';
 import { ShellSession } from '../../shell/session.js';
+import { TaskActions } from '../../tasks.js';
 import type { ShellOptions } from './index.js';
 
 const PROMPT = '>>> ';
@@ -32,11 +33,13 @@ function describeError(error: unknown, verbose: boolean): string {
  */
 export async function runShell(deps: Deps, global: GlobalOptions, options: ShellOptions): Promise<void> {
   const actions = new SecretActions(deps, global);
+  const tasks = new TaskActions(deps, global);
   if (options.code !== undefined) {
     // On a terminal, -c's delete_all_secrets() asks too; piped, it does not (as PanDA's pbook).
     const confirm = confirmOnTerminal(deps);
     const batch = new ShellSession({
       actions,
+      tasks,
       stdout: deps.stdout,
       echo: false,
       readHidden: (prompt) => deps.prompt.secret(prompt),
@@ -52,6 +55,7 @@ export async function runShell(deps: Deps, global: GlobalOptions, options: Shell
   const reader = createLineReader(deps.stdin, deps.stderr, terminal, (line) => completeWith?.complete(line) ?? [[], line]);
   const session = new ShellSession({
     actions,
+    tasks,
     stdout: deps.stdout,
     echo: true,
     // As Python's getpass: on a terminal without echo, piped the next line.
