@@ -21,7 +21,7 @@ export const logCommand: CommandSpec<LogOptions> = {
     return { task: String(argv.task), ...(job === undefined ? {} : { job }), follow: argv.follow === true };
   },
   examples: [
-    ['$0 log 42', "the masked log of task 42's first job"],
+    ['$0 log 42', "the masked logs of task 42's jobs (of its only job, when it has one)"],
     ['$0 log 42 3 --follow', 'the log of its job 3, followed while it runs'],
   ],
   load: async () => (await import('./run.js')).runLog,
