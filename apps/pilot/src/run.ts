@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -52,8 +53,13 @@ export interface JobOutcome {
 const DEFAULT_KILL_GRACE_MS = 3000;
 /** How long output may keep flowing after the supervisor ended (its namespace is gone by then). */
 const OUTPUT_DRAIN_MS = 2000;
-/** The supervisor's compiled entry point: the same path from src/ (tests) and dist/. */
-const SUPERVISOR = fileURLToPath(new URL('../dist/supervisor-main.js', import.meta.url));
+/**
+ * The supervisor's compiled entry point, dist/supervisor-main.js of this package: one folder up
+ * from src/ (tests) and dist/, two from the bundle's chunks (bundle/chunks/).
+ */
+const SUPERVISOR = ['../dist/supervisor-main.js', '../../dist/supervisor-main.js']
+  .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+  .find((path) => existsSync(path)) ?? fileURLToPath(new URL('../dist/supervisor-main.js', import.meta.url));
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;

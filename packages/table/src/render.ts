@@ -65,9 +65,17 @@ function wrapCell(text: string, width: number): string[] {
 /**
  * The widths of the columns, natural when the table fits `available` columns of text; else the
  * widest are narrowed to one cap, found by bisection, each column kept at least as wide as its
- * head (so a head, coloured or not, is never cut).
+ * head (so a head, coloured or not, is never cut). With `lastFirst` (cut cells) the last column
+ * alone narrows first, as far as its head allows.
  */
-function fitWidths(natural: readonly number[], minimum: readonly number[], available: number): number[] {
+function fitWidths(natural: readonly number[], minimum: readonly number[], available: number, lastFirst = false): number[] {
+  if (lastFirst) {
+    // The last column gives way alone while it can keep its head's width; the others stay whole.
+    const last = natural.length - 1;
+    const others = natural.slice(0, last).reduce((sum, width) => sum + width, 0);
+    const rest = available - others;
+    if (rest >= (minimum[last] ?? 1)) return [...natural.slice(0, last), Math.min(natural[last] ?? rest, rest)];
+  }
   const capped = (cap: number) => natural.map((width, index) => Math.min(width, Math.max(cap, minimum[index] ?? 1)));
   const total = (widths: readonly number[]) => widths.reduce((sum, width) => sum + width, 0);
   if (total(natural) <= available) return [...natural];
@@ -103,7 +111,7 @@ function renderTable(head: string[], rows: string[][], options: RenderOptions): 
   const natural = head.map((_, index) => Math.max(minimum[index] ?? 0, ...cells.map((row) => stringWidth(row[index] ?? ''))));
   // Each column has one space of padding on either side, and there are columns + 1 borders.
   const chrome = head.length * 3 + 1;
-  const widths = width === undefined ? natural : fitWidths(natural, minimum, width - chrome);
+  const widths = width === undefined ? natural : fitWidths(natural, minimum, width - chrome, options.overflow === 'cut');
   const table = new Table({
     // The head is coloured after the widths are set: its escapes are never measured or cut.
     head: head.map((title) => chalk.bold.cyan(title)),

@@ -77,7 +77,9 @@ describe('bundled commands against a real server', () => {
 
     const submitted = await runCli('prun', ['--exec', 'echo "$BUNDLE_TOKEN" | wc -c', '--outDS', 'user.alice.bins', '--useSecrets', '--json'], { env });
     expect(submitted.code).toBe(0);
-    const [job] = JSON.parse(submitted.stdout) as { id: string }[];
+    const {
+      jobs: [job],
+    } = JSON.parse(submitted.stdout) as { jobs: { id: string }[] };
     const pilotEnv = cleanEnv({ PANDA_URL_SSL: server.url, OIDC_AUTH_TOKEN_FILE: await server.tokenFile('pilot-1', { role: 'pilot' }) });
     const pilot = await runCli('panda-pilot', ['--exit-when-idle', '--workdir', work], { env: pilotEnv, timeoutMs: 60_000 });
     expect(pilot.code).toBe(0);
@@ -87,6 +89,6 @@ describe('bundled commands against a real server', () => {
   it('points stack traces at the TypeScript sources with --verbose', async () => {
     const result = await runCli('pbook', ['list_secrets', '--verbose'], { env: cleanEnv({ PANDA_URL_SSL: server.url }) });
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/at \S+ \(.*packages\/client\/src\/connection\.ts:\d+:\d+\)/);
+    expect(result.stderr).toMatch(/at \S+ \(.*packages\/client\/src\/[\w/-]+\.ts:\d+:\d+\)/);
   });
 });
