@@ -153,7 +153,7 @@ describe("a PanDA user's settings and mistakes", () => {
     const tls = await runCli('pbook', ['list-secrets', '--server', https], { env: env() });
     expect({ code: tls.code, stderr: tls.stderr }).toEqual({
       code: 1,
-      stderr: `pbook: panda-server at ${https} does not answer HTTPS: if it serves plain HTTP (as it does without --tls-cert), use the address with http://, else check that the address names the right port\n`,
+      stderr: `pbook: panda-server at ${https} does not answer HTTPS: if it serves plain HTTP (as it does without --tls-cert) on this machine, use the address with http://, else check that the address names the right port\n`,
     });
     const words = await runCli('pbook', ['set_secret', 'K', 'hello', 'world'], { env: env() });
     expect({ code: words.code, stderr: words.stderr }).toEqual({

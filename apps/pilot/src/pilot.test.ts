@@ -343,6 +343,22 @@ describe('runPilot: leases, cancel and the end report', () => {
     expect(await readdir(workRoot)).toEqual([]);
   });
 
+  it('stops a job whose lease ran out while the server could not be reached, since the server may run it elsewhere', async () => {
+    const started = join(workdir, 'started-unreachable');
+    const { client, updates, beats } = fakeClient([{ id: 'job-1', exec: SLOW(started) }], [], 0.3);
+    const workRoot = join(workdir, 'jobs-unreachable');
+    const { deps, lines } = pilotDeps(client, { killGraceMs: 100 });
+    beats.push(new PandaError('SERVER_UNREACHABLE', 'cannot reach panda-server at http://127.0.0.1:1 (connection refused)'));
+    await runPilot(deps, { ...OPTIONS, workdir: workRoot });
+    expect(existsSync(started)).toBe(true);
+    expect(lines).toContain('job job-1: renewing its lease failed (cannot reach panda-server at http://127.0.0.1:1 (connection refused)); will retry');
+    expect(lines).toContain(
+      'job job-1: its lease ran out while the server could not be reached (cannot reach panda-server at http://127.0.0.1:1 (connection refused)); stopping it',
+    );
+    expect(updates.filter((update) => update.state !== 'running')).toEqual([]);
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
   it('keeps sending the end report while the server is away, until it takes it', async () => {
     const { client, updates } = fakeClient([{ id: 'job-1', exec: 'echo done', withSecrets: false }]);
     let refusals = 3;

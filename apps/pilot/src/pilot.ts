@@ -158,9 +158,15 @@ function keepLease(deps: PilotDeps, acquired: AcquiredJob, stop: (reason: StopRe
           return;
         }
       } catch (error) {
-        if (isTransient(error)) {
+        if (isTransient(error) && now() < deadline) {
           deps.log(`job ${acquired.job.id}: renewing its lease failed (${messageOf(error)}); will retry`);
           continue;
+        }
+        if (isTransient(error)) {
+          // Past its lease the server has ended this attempt and may run the job elsewhere: one copy only.
+          deps.log(`job ${acquired.job.id}: its lease ran out while the server could not be reached (${messageOf(error)}); stopping it`);
+          stop('lost');
+          return;
         }
         deps.log(`job ${acquired.job.id}: the server no longer holds this attempt (${messageOf(error)}); stopping it`);
         stop('lost');

@@ -15,8 +15,8 @@ function source(env: Record<string, string>, files: Record<string, string> = {})
 describe('resolveClientOptions', () => {
   it('prefers the command line, then PanDA\'s variables, then the default server', async () => {
     const env = { PANDA_URL_SSL: 'https://env.example:25443', PANDA_AUTH_ID_TOKEN: 'env-token', PANDA_AUTH_VO: 'atlas' };
-    expect(await resolveClientOptions(source(env, { '/t': ' file-token\n' }), { server: 'http://cli:1', tokenFile: '/t', vo: 'cms' })).toEqual({
-      server: 'http://cli:1',
+    expect(await resolveClientOptions(source(env, { '/t': ' file-token\n' }), { server: 'https://cli:1', tokenFile: '/t', vo: 'cms' })).toEqual({
+      server: 'https://cli:1',
       token: 'file-token',
       vo: 'cms',
     });
@@ -56,5 +56,18 @@ describe('resolveClientOptions', () => {
     await expect(resolveClientOptions(source({ ...env, PANDA_URL_SSL: 'ftp://x' }), {})).rejects.toThrow(
       'the server address "ftp://x" (PANDA_URL_SSL) must start with http:// or https://',
     );
+  });
+
+  it('sends a token over plain http only to a loopback address', async () => {
+    const env = { PANDA_AUTH_ID_TOKEN: 't' };
+    for (const server of ['http://127.0.0.1:25080', 'http://localhost:25080', 'http://[::1]:25080', 'https://panda.example:25443']) {
+      expect((await resolveClientOptions(source(env), { server })).server).toBe(new URL(server).origin);
+    }
+    for (const server of ['http://panda.example:25080', 'http://10.0.0.5:25080']) {
+      await expect(resolveClientOptions(source(env), { server })).rejects.toMatchObject({
+        code: 'CONFIG',
+        message: `refusing to send your token over plain http to ${new URL(server).host}: use https://${new URL(server).host} (plain http only on a loopback address such as 127.0.0.1)`,
+      });
+    }
   });
 });

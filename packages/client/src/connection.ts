@@ -1,4 +1,4 @@
-import { DEFAULT_SERVER_HOST, DEFAULT_SERVER_PORT, PandaError, type ErrorCode } from '@panda-secrets/protocol';
+import { DEFAULT_SERVER_HOST, DEFAULT_SERVER_PORT, PandaError, isLoopbackHost, type ErrorCode } from '@panda-secrets/protocol';
 import type { ClientOptions } from './client.js';
 import { createOAuthHttp } from './signin/http.js';
 import { SignIn, type SignInSource } from './signin/signin.js';
@@ -150,6 +150,20 @@ function signInFor(signIn: SignInSource, resolved: Resolved): SignIn {
 }
 
 /**
+ * Every call carries the token: over plain http it would cross the network readable by anyone on
+ * the way, so http is taken only for a loopback address (a local server, or a TLS proxy's back end).
+ */
+function assertTokenTransport(server: string): void {
+  const url = new URL(server);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new PandaError(
+      'CONFIG',
+      `refusing to send your token over plain http to ${url.host}: use https://${url.host} (plain http only on a loopback address such as 127.0.0.1)`,
+    );
+  }
+}
+
+/**
  * The client options from the command line and PanDA's environment variables, the same for
  * every command: server from --server, PANDA_URL_SSL or http://127.0.0.1:25080; token from --token-file,
  * PANDA_AUTH_ID_TOKEN or OIDC_AUTH_TOKEN_FILE, else (for a user, when `source.signIn` is given) the
@@ -162,6 +176,7 @@ export async function resolveClientOptions(
   role: TokenRole = 'user',
 ): Promise<ClientOptions> {
   const resolved = await resolveConnection(source, options);
+  assertTokenTransport(resolved.server);
   const given = await givenToken(source, options);
   let token: string;
   if (given !== undefined) token = given.token;

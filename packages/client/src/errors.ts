@@ -75,7 +75,7 @@ export function unreachableError(server: string, error: unknown, what = 'panda-s
   if (server.startsWith('https:') && NOT_TLS.test(String((error as Error).message ?? ''))) {
     return new PandaError(
       'SERVER_UNREACHABLE',
-      `${what} at ${server} does not answer HTTPS: if it serves plain HTTP (as it does without --tls-cert), ` +
+      `${what} at ${server} does not answer HTTPS: if it serves plain HTTP (as it does without --tls-cert) on this machine, ` +
         `use the address with http://, else check that the address names the right port`,
       { cause: error },
     );

@@ -20,7 +20,12 @@ function jsonEntries(text: string, file: string): Array<{ entry?: ImportEntry; p
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new PandaError('INVALID_INPUT', `${file} is not valid JSON (${(error as Error).message}); give the output of pbook list-secrets --json --full, or a .env file`);
+    // JSON.parse's own message quotes the text around the fault, which may be a value: only its position is told.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new PandaError(
+      'INVALID_INPUT',
+      `${file} is not valid JSON${position === undefined ? '' : ` (at character ${position})`}; give the output of pbook list-secrets --json --full, or a .env file`,
+    );
   }
   if (!Array.isArray(parsed)) throw new PandaError('INVALID_INPUT', `${file} must hold a JSON array of {key, type, value}, as pbook list-secrets --json --full prints`);
   return parsed.map((item: unknown, index) => {

@@ -59,6 +59,16 @@ describe('import', () => {
     expect(fake.secrets.size).toBe(0);
   });
 
+  it('refuses JSON it cannot parse by the position of the fault, never quoting the text around it', async () => {
+    const fake = new FakeClient();
+    const path = await file('unparsable.json', '[{"key": "TOKEN", "type": "env", "value": hunter2-unquoted}]');
+    const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs });
+    expect(run.error).toMatchObject({ code: 'INVALID_INPUT' });
+    expect(run.error?.message).toMatch(new RegExp(`^${path} is not valid JSON( \\(at character \\d+\\))?; give the output of pbook list-secrets --json --full, or a .env file$`));
+    expect(`${run.error?.message}${run.stderr}`).not.toContain('hunter2');
+    expect(fake.calls).toEqual([]);
+  });
+
   it('shows with --dry-run what would be added, changed or left, and changes nothing', async () => {
     const fake = new FakeClient();
     fake.secrets.set('SAME', 'v');
