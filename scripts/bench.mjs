@@ -10,7 +10,7 @@
 //   --quick: fewer and shorter runs, and loose targets that catch gross regressions only (CI machines
 //   are noisy and shared): a ratio that must stay under t may reach 2.5 t, one that must reach t may
 //   fall to t / 8. CI runs it.
-// Environment: PANDA_CLIENT_DIR, a checkout of PanDA's Python client for the pbook comparison (by
+// Environment: PANDA_CLIENT_PEER, a checkout of PanDA's Python client for the pbook comparison (by
 // default shared/peers/panda-client beside the repository); the row is skipped when it or Python's
 // `rich` is missing.
 import { spawn, spawnSync } from 'node:child_process';
@@ -196,9 +196,9 @@ async function benchPandaPbook(server) {
   const name = "pbook list_secrets (10 secrets) / PanDA's Python pbook list_secrets()";
   // shared/ sits beside the repository, or beside the folder of its work trees.
   const candidates = ['..', '../..'].map((up) => join(root, up, 'shared/peers/panda-client'));
-  const clientDir = resolve(process.env.PANDA_CLIENT_DIR ?? candidates.find((dir) => existsSync(dir)) ?? candidates[0]);
+  const clientDir = resolve(process.env.PANDA_CLIENT_PEER ?? candidates.find((dir) => existsSync(dir)) ?? candidates[0]);
   if (!existsSync(join(clientDir, 'pandaclient/PBookCore.py'))) {
-    skip(name, `no PanDA client at ${clientDir} (set PANDA_CLIENT_DIR)`);
+    skip(name, `no PanDA client at ${clientDir} (set PANDA_CLIENT_PEER)`);
     return;
   }
   const python = pandaPython(clientDir);

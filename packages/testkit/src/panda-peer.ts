@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './server.js';
@@ -14,8 +14,12 @@ const PYTHON = '/usr/bin/python3';
  */
 export function pandaClientPeer(): string | null {
   const folder = process.env.PANDA_CLIENT_PEER || PANDA_CLIENT_PEER;
-  if (existsSync(join(folder, 'pandaclient', 'PBookScript.py')) && existsSync(PYTHON)) return folder;
-  const reason = `PanDA's client is not at ${folder} (or ${PYTHON} is missing)`;
+  const reason = !existsSync(join(folder, 'pandaclient', 'PBookScript.py'))
+    ? `PanDA's client is not at ${folder}`
+    : spawnSync(PYTHON, ['-c', 'import rich, certifi'], { stdio: 'ignore' }).status !== 0
+      ? `${PYTHON} cannot import rich and certifi (apt-get install -y python3-rich python3-certifi)`
+      : undefined;
+  if (reason === undefined) return folder;
   if (process.env.CI === 'true') throw new Error(`${reason}; CI runs the interop tests`);
   process.stderr.write(`PanDA interop tests skipped: ${reason}; set PANDA_CLIENT_PEER to its folder to run them\n`);
   return null;
