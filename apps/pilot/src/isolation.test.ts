@@ -257,6 +257,28 @@ describeAsRoot("the pilot's token file", () => {
   }, 60_000);
 });
 
+describe("a token file that cannot be covered", () => {
+  it('stops the job before its payload runs (exit code 125), saying so', async () => {
+    let output = '';
+    const outcome = await runJob({
+      jobId: 'j',
+      command: 'echo ran',
+      secrets: SECRETS,
+      workRoot,
+      keepWorkdir: false,
+      baseEnv: { PATH: process.env.PATH },
+      // A folder: /dev/null cannot be bound over it.
+      hiddenFiles: [parent],
+      onOutput: (text) => {
+        output += text;
+      },
+    });
+    expect(outcome).toEqual({ exitCode: 125, signal: null, aborted: false });
+    expect(output).toBe("panda-job-init: cannot hide the pilot's token file from the job\n");
+    expect(await readdir(workRoot)).toEqual([]);
+  }, 60_000);
+});
+
 /** Runs `argv` as uid 65534 of a user namespace whose parent then allows no more user namespaces. */
 const WITHOUT_USER_NAMESPACES = `
 d=$(mktemp -d); mkfifo "$d/ready" "$d/go"
