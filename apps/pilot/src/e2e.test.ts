@@ -407,12 +407,13 @@ describeAsRoot('--run-as', () => {
     'id -u',
     // The pilot's environment holds its token (PANDA_AUTH_ID_TOKEN): is any process with it in sight?
     'grep -qs PANDA_AUTH_ID_TOKEN /proc/[0-9]*/environ && echo "pilot environment readable" || echo "pilot environment out of reach"',
-    'cat "$TOKEN_FILE" > /dev/null 2>&1 && echo "token file readable" || echo "token file refused"',
+    // Read, the token file gives its token; covered, nothing (or an error).
+    '[ "$(cat "$TOKEN_FILE" 2>/dev/null | wc -c)" -gt 0 ] && echo "token file readable" || echo "token file refused"',
     'stat -c "%U %a %n" . my_secret_file.dat',
     'sha256sum < my_secret_file.dat | cut -c1-64',
   ].join('; ');
 
-  /** One job of PROBE under a pilot that has its token in its environment, as PANDA_AUTH_ID_TOKEN. */
+  /** One job of PROBE under a pilot that reads its token from --token-file and has it in its environment too, as PANDA_AUTH_ID_TOKEN. */
   async function probe(extra: string[]): Promise<{ prun: CliResult; pilot: CliResult; workdir: string }> {
     const root = await mkdtemp(join(tmpdir(), 'pilot-run-as-'));
     await chmod(root, 0o711);
@@ -420,7 +421,7 @@ describeAsRoot('--run-as', () => {
     const tokenFile = await pilotTokenFile('pilot-a');
     const exec = `TOKEN_FILE=${tokenFile}; ${PROBE}`;
     const [pilotResult, prunResult] = await Promise.all([
-      runCli('panda-pilot', ['--server', server.url, '--workdir', workdir, '--poll', '0.2', '--max-jobs', '1', ...extra], {
+      runCli('panda-pilot', ['--server', server.url, '--token-file', tokenFile, '--workdir', workdir, '--poll', '0.2', '--max-jobs', '1', ...extra], {
         env: cleanEnv({ PANDA_AUTH_ID_TOKEN: (await readFile(tokenFile, 'utf8')).trim() }),
         cwd: dir,
         timeoutMs: 60_000,
@@ -443,10 +444,13 @@ describeAsRoot('--run-as', () => {
     expect(run.pilot.stderr).toMatch(/job \S+: finished, exit code 0\n/);
   });
 
-  it("without it, the same payload reads the pilot's token file (not its environment: the pilot is outside the job's PID namespace), and the pilot warns at start-up", async () => {
+  it("without it, the same payload (root) cannot read the pilot's token file (covered in its mount namespace) nor its environment (outside its PID namespace), and the pilot warns at start-up", async () => {
     const run = await probe([]);
-    expect(run.prun.stdout).toBe(['0', 'pilot environment out of reach', 'token file readable', 'root 700 .', 'root 600 my_secret_file.dat', sha256(SEED_FILE), ''].join('\n'));
-    expect(run.pilot.stderr).toMatch(/^\S+ panda-pilot: warning: payloads run as this pilot's own user and can read its credentials/);
+    expect(run.prun.stdout).toBe(['0', 'pilot environment out of reach', 'token file refused', 'root 700 .', 'root 600 my_secret_file.dat', sha256(SEED_FILE), ''].join('\n'));
+    expect(run.prun.code).toBe(0);
+    expect(run.pilot.stderr).toMatch(/^\S+ panda-pilot: warning: payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER\n/);
+    // The pilot itself still reads it: it took the job and reported its end.
+    expect(run.pilot.stderr).toMatch(/job \S+: finished, exit code 0\n/);
   });
 });
 
@@ -465,7 +469,7 @@ describe('roles and claims', () => {
     });
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(
-      /^\S+ panda-pilot: warning: payloads run as this pilot's own user and can read its credentials \(its token file\); use --run-as USER\npanda-pilot: this call is for pilots: a user token cannot acquire or update jobs\n$/,
+      /^\S+ panda-pilot: warning: payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER\npanda-pilot: this call is for pilots: a user token cannot acquire or update jobs\n$/,
     );
   });
 

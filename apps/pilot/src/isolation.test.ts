@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +49,7 @@ function escaping(marker: string): string {
 const SECRETS = { env: { JOB_SECRET: 'the-env-secret-value' }, files: { 'secret.dat': Buffer.from('the-file-secret').toString('base64') } };
 
 /** runJob in a process of its own (a pilot), as `user` if given, so that the test can kill it with SIGKILL. */
-function pilotProcess(options: Pick<RunJobOptions, 'command' | 'runAs'> & { workRoot: string }, user?: RunAsUser, secrets: RunJobOptions['secrets'] = SECRETS) {
+function pilotProcess(options: Pick<RunJobOptions, 'command' | 'runAs' | 'hiddenFiles'> & { workRoot: string }, user?: RunAsUser, secrets: RunJobOptions['secrets'] = SECRETS) {
   const run = fileURLToPath(new URL('../dist/run.js', import.meta.url));
   const script = `
     import { runJob } from ${JSON.stringify(run)};
@@ -212,6 +212,71 @@ describeAsRoot('two jobs of one user', () => {
     expect(await pilot.outcome()).toEqual({ exitCode: 0, signal: null, aborted: false });
     expect(await readdir(workRoot)).toEqual([]);
   }, 90_000);
+});
+
+/** What a payload gets of the token file $TOKEN, and whether it could write to it: a line each. */
+const TOKEN_PROBE = 'cat "$TOKEN" 2>/dev/null | wc -c; echo stolen 2>/dev/null > "$TOKEN" && echo written || echo "not written"';
+
+/**
+ * Runs TOKEN_PROBE under a pilot of `pilotUser` (root if not given) whose token file, in a folder
+ * whose name holds spaces, is that user's; `hide` says whether runJob is told to hide it (with a
+ * file that does not exist beside it).
+ */
+async function probeTokenFile(hide: boolean, runAs: RunAsUser | undefined, pilotUser: RunAsUser | undefined): Promise<string> {
+  const home = join(parent, 'pilot home');
+  await mkdir(home, { mode: 0o700 });
+  const token = join(home, 'pilot token');
+  await writeFile(token, 'the.pilot.token\n', { mode: 0o600 });
+  if (pilotUser !== undefined) {
+    await Promise.all([chown(home, pilotUser.uid, pilotUser.gid), chown(token, pilotUser.uid, pilotUser.gid), chown(workRoot, pilotUser.uid, pilotUser.gid)]);
+  }
+  const hiddenFiles = hide ? [join(home, 'gone token'), token] : undefined;
+  const command = `TOKEN='${token}'; ${TOKEN_PROBE}`;
+  const pilot = pilotProcess({ command, workRoot, ...(runAs === undefined ? {} : { runAs }), ...(hiddenFiles === undefined ? {} : { hiddenFiles }) }, pilotUser);
+  expect(await pilot.outcome()).toEqual({ exitCode: 0, signal: null, aborted: false });
+  expect(await readFile(token, 'utf8')).toBe(hide ? 'the.pilot.token\n' : 'stolen\n');
+  expect(await readdir(workRoot)).toEqual([]);
+  return pilot.output();
+}
+
+describeAsRoot("the pilot's token file", () => {
+  it('is covered for the payload of a pilot that is not root: it reads nothing from it and cannot change it', async () => {
+    expect(await probeTokenFile(true, undefined, await nobody())).toBe('0\nwritten\n');
+  }, 60_000);
+
+  it('is covered for the payload of a root pilot without --run-as', async () => {
+    expect(await probeTokenFile(true, undefined, undefined)).toBe('0\nwritten\n');
+  }, 60_000);
+
+  it('under --run-as, where its folder keeps the payload out anyway, covering it stops nothing', async () => {
+    expect(await probeTokenFile(true, await nobody(), undefined)).toBe('0\nnot written\n');
+  }, 60_000);
+
+  it('is there for the payload of the same user when runJob is not told to hide it: what the pilot prevents', async () => {
+    expect(await probeTokenFile(false, undefined, await nobody())).toBe('16\nwritten\n');
+  }, 60_000);
+});
+
+describe("a token file that cannot be covered", () => {
+  it('stops the job before its payload runs (exit code 125), saying so', async () => {
+    let output = '';
+    const outcome = await runJob({
+      jobId: 'j',
+      command: 'echo ran',
+      secrets: SECRETS,
+      workRoot,
+      keepWorkdir: false,
+      baseEnv: { PATH: process.env.PATH },
+      // A folder: /dev/null cannot be bound over it.
+      hiddenFiles: [parent],
+      onOutput: (text) => {
+        output += text;
+      },
+    });
+    expect(outcome).toEqual({ exitCode: 125, signal: null, aborted: false });
+    expect(output).toBe("panda-job-init: cannot hide the pilot's token file from the job\n");
+    expect(await readdir(workRoot)).toEqual([]);
+  }, 60_000);
 });
 
 /** Runs `argv` as uid 65534 of a user namespace whose parent then allows no more user namespaces. */

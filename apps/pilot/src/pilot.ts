@@ -30,6 +30,8 @@ export interface PilotOptions {
   verbose: boolean;
   /** The user payloads run as; without it they run as the pilot's own user. */
   runAs?: RunAsUser;
+  /** Files no payload may read (the pilot's token file, as an absolute path); see runJob. */
+  hiddenFiles?: string[];
 }
 
 /** Everything the pilot takes from its process, injected so that tests drive it. */
@@ -95,7 +97,7 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
   for (const stale of await removeStaleJobDirs(workdir)) {
     deps.log(`removed the job directory ${stale.name} left by a job supervisor that is gone (pid ${stale.pid})`);
   }
-  await checkIsolation(workdir, options.runAs);
+  await checkIsolation(workdir, options.runAs, options.hiddenFiles);
   const summary: PilotSummary = { jobs: 0, interruptedJob: false };
   const limit = options.once ? 1 : (options.maxJobs ?? Infinity);
   const pollMs = options.pollSeconds * 1000;
@@ -234,6 +236,7 @@ async function processJob(
       signal: AbortSignal.any([deps.signal, stopJob.signal]),
       ...(deps.killGraceMs === undefined ? {} : { killGraceMs: deps.killGraceMs }),
       runAs: options.runAs,
+      ...(options.hiddenFiles === undefined ? {} : { hiddenFiles: options.hiddenFiles }),
       newMasker,
     });
     if (outcome.aborted) jobLog.add(redact(`panda-pilot: ${stoppedNote(deps, stopJob.signal)}\n`));

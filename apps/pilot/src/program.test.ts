@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 const WARNING =
-  "2026-01-02T03:04:05.000Z panda-pilot: warning: payloads run as this pilot's own user and can read its credentials (its token file); use --run-as USER\n";
+  '2026-01-02T03:04:05.000Z panda-pilot: warning: payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER\n';
 
 async function runMain(args: string[], env: Record<string, string> = {}, files: Record<string, string> = {}, uid = 0) {
   const stdout = new PassThrough();

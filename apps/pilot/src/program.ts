@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { ExitCode, PandaError } from '@panda-secrets/protocol';
 import type { ClientOptions, ConnectionOptions, ConnectionSource } from '@panda-secrets/client';
@@ -35,8 +36,11 @@ const EPILOGUE = epilogue({
  */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;
 
-const SHARED_USER_WARNING =
-  "warning: payloads run as this pilot's own user and can read its credentials (its token file); use --run-as USER";
+/** What a payload without --run-as can still do, though its job's mount namespace hides the pilot's token file. */
+const SHARED_USER_WARNING = {
+  root: 'warning: payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER',
+  user: "warning: payloads run as this pilot's own user: they cannot read its token file but can change what that user owns; run as root with --run-as USER",
+};
 
 interface ParsedArgs {
   connection: ConnectionOptions;
@@ -87,6 +91,11 @@ function readArgs(argv: Record<string, unknown>, uid: number): ParsedArgs {
   };
 }
 
+/** The file `path` names, symbolic links resolved, so that a payload finds it hidden by whichever path it reads it. */
+async function realFile(path: string): Promise<string> {
+  return realpath(path).catch(() => resolve(path));
+}
+
 /** The payload's environment: the pilot's own without the variables that carry its credentials. */
 export function payloadEnvironment(env: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
   const payloadEnv: NodeJS.ProcessEnv = { ...env };
@@ -117,7 +126,7 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     options: (parser) => declareOptions(parser, deps.tmpdir),
     read: (argv) => readArgs(argv, deps.uid),
     run: async (parsed) => {
-      if (parsed.runAs === undefined) log(SHARED_USER_WARNING);
+      if (parsed.runAs === undefined) log(SHARED_USER_WARNING[deps.uid === 0 ? 'root' : 'user']);
       const runAs = parsed.runAs === undefined ? undefined : await (await import('./users.js')).lookupUser(parsed.runAs);
       // The client package (and got) load only here, never for --help or a usage error.
       const { resolveClientOptions, tokenFileOf } = await import('@panda-secrets/client');
@@ -132,7 +141,7 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
       const { runPilot } = await import('./pilot.js');
       const summary = await runPilot(
         { client, log, payloadEnv: payloadEnvironment(deps.env), signal: deps.signal, sleep: deps.sleep },
-        { ...parsed.options, runAs },
+        { ...parsed.options, runAs, ...(tokenFile === undefined ? {} : { hiddenFiles: [await realFile(tokenFile.path)] }) },
       );
       if (deps.signal.aborted) log(`stopped by ${String(deps.signal.reason)} after ${summary.jobs} job(s)`);
       return summary.interruptedJob ? ExitCode.ERROR : ExitCode.OK;

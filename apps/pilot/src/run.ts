@@ -37,6 +37,11 @@ export interface RunJobOptions {
    * that user's, so the payload cannot read the pilot's token file.
    */
   runAs?: RunAsUser;
+  /**
+   * Files the payload must not read, whoever it runs as: the pilot's token file. Inside the job's
+   * mount namespace each is covered with /dev/null before the payload starts.
+   */
+  hiddenFiles?: string[];
   /** Makes the maskers of the payload's output, when the caller has prepared them for `secrets` already. */
   newMasker?: () => Masker;
 }
@@ -144,6 +149,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     keepWorkdir: options.keepWorkdir,
     killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     ...(runAs === undefined ? {} : { runAs }),
+    ...(options.hiddenFiles === undefined ? {} : { hiddenFiles: options.hiddenFiles }),
   };
   const newMasker = options.newMasker ?? maskerFactory(bundleMaskValues(secrets));
   // Detached: a Ctrl-C meant for the pilot reaches the supervisor only as the pilot's `stop`.
@@ -199,7 +205,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
  * Runs an empty job the way every job runs, so that a machine where jobs cannot be isolated is
  * refused when the pilot starts, not when a job with secrets comes.
  */
-export async function checkIsolation(workRoot: string, runAs?: RunAsUser): Promise<void> {
+export async function checkIsolation(workRoot: string, runAs?: RunAsUser, hiddenFiles?: string[]): Promise<void> {
   let output = '';
   try {
     const outcome = await runJob({
@@ -213,6 +219,7 @@ export async function checkIsolation(workRoot: string, runAs?: RunAsUser): Promi
         output += text;
       },
       ...(runAs === undefined ? {} : { runAs }),
+      ...(hiddenFiles === undefined ? {} : { hiddenFiles }),
     });
     if (outcome.exitCode === 0) return;
     output += `exit code ${outcome.exitCode}`;

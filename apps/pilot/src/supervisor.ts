@@ -23,6 +23,8 @@ export interface SupervisorRequest {
   keepWorkdir: boolean;
   killGraceMs: number;
   runAs?: RunAsUser;
+  /** Absolute paths the payload must not read (the pilot's token file): covered with /dev/null in its mount namespace. */
+  hiddenFiles?: string[];
 }
 
 /** What a supervisor tells the pilot, one JSON line each on its file descriptor 3. */
@@ -42,11 +44,18 @@ export type StopRequest = 'stop' | 'kill';
  * jobs' directories and the pilot's owner files are not there for the payload), starts the payload
  * ("$@") as its child and ends with the payload's status. When it ends, the kernel kills every
  * other process of the namespace, however it left the payload's process group or session. On
- * SIGTERM it passes SIGTERM to every process of the namespace.
+ * SIGTERM it passes SIGTERM to every process of the namespace. Before all that, while it still has
+ * the rights to, it binds /dev/null over each of the `hidden` files that follow (the pilot's token
+ * file): a file that is gone has nothing to hide; one it cannot cover stops the job.
  */
 const INIT_SCRIPT = String.raw`
-root=$1 name=$2
-shift 2
+root=$1 name=$2 hidden=$3
+shift 3
+while [ "$hidden" -gt 0 ]; do
+  mount --bind /dev/null "$1" 2>/dev/null || [ ! -e "$1" ] || { echo "panda-job-init: cannot hide the pilot's token file from the job" >&2; exit 125; }
+  hidden=$((hidden - 1))
+  shift
+done
 mount -t tmpfs -o size=16k,nr_inodes=16,mode=0711 panda-job "$root" &&
   mkdir "$root/$name" &&
   mount --no-canonicalize --bind . "$root/$name" &&
@@ -83,6 +92,7 @@ export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
  */
 function isolatedCommand(request: SupervisorRequest, dir: string, bash: string): string[] {
   const asRoot = process.getuid?.() === 0;
+  const hidden = request.hiddenFiles ?? [];
   const namespaces = ['--pid', '--fork', '--kill-child', '--mount', '--mount-proc', '--propagation', 'private'];
   const userSwitch = asRoot
     ? request.runAs === undefined
@@ -93,7 +103,7 @@ function isolatedCommand(request: SupervisorRequest, dir: string, bash: string):
     // If this supervisor dies, unshare dies, and with it (--kill-child) the namespace's init and every process of the job.
     'setpriv', '--pdeathsig', 'KILL', '--',
     'unshare', ...(asRoot ? [] : ['--user', '--map-root-user']), ...namespaces, '--',
-    'bash', '-c', INIT_SCRIPT, 'panda-job-init', request.workRoot, basename(dir),
+    'bash', '-c', INIT_SCRIPT, 'panda-job-init', request.workRoot, basename(dir), String(hidden.length), ...hidden,
     ...userSwitch,
     bash, '-c', LOADER_SCRIPT, 'panda-job', request.command, bash,
   ];
