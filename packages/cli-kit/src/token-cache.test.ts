@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devicePromptText, fileTokenCache, tokenCachePath } from './index.js';
@@ -50,6 +50,22 @@ describe('fileTokenCache', () => {
     expect((await stat(folder)).mode & 0o777).toBe(0o700);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect(await readFile(path, 'utf8')).toBe('new');
+  });
+
+  it('does not use a cache others could have written, nor one behind a symbolic link', async () => {
+    const folder = await scratch();
+    const path = join(folder, '.token');
+    await writeFile(path, '{"id_token": "planted"}', { mode: 0o644 });
+    expect(await fileTokenCache(path).read()).toBe('{"id_token": "planted"}');
+    await chmod(path, 0o666);
+    await expect(fileTokenCache(path).read()).rejects.toMatchObject({
+      code: 'CONFIG',
+      message: `the token cache ${path} is not yours alone (owner uid ${process.getuid!()}, mode 666): it is not used; remove it (pbook logout) and sign in again`,
+    });
+    const link = join(folder, 'linked');
+    await symlink(path, link);
+    await expect(fileTokenCache(link).read()).rejects.toMatchObject({ code: 'CONFIG', message: expect.stringContaining('is a symbolic link') });
+    expect(await fileTokenCache(join(folder, 'absent')).read()).toBeUndefined();
   });
 
   it('leaves the old cache whole when the new one cannot be written', async () => {

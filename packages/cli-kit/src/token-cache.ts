@@ -1,7 +1,9 @@
-import { chmod, mkdir, readFile, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, mkdir, open, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenCacheFile } from '@panda-secrets/client';
+import { PandaError } from '@panda-secrets/protocol';
 import { writePrivateFile } from './private-file.js';
 
 /** PanDA's default configuration folder, where its client keeps the token cache too. */
@@ -29,11 +31,29 @@ export function fileTokenCache(path: string): TokenCacheFile {
   return {
     path,
     async read() {
+      let handle;
       try {
-        return await readFile(path, 'utf8');
+        handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return undefined;
+        if (code === 'ELOOP') throw new PandaError('CONFIG', `the token cache ${path} is a symbolic link: it is not used; remove it (pbook logout) and sign in again`);
         throw error;
+      }
+      try {
+        // A cache someone else could have written would sign this user in as that someone: what
+        // they then store would land in another account.
+        const { uid, mode } = await handle.stat();
+        const ownUid = process.getuid?.();
+        if ((ownUid !== undefined && uid !== ownUid) || (mode & 0o022) !== 0) {
+          throw new PandaError(
+            'CONFIG',
+            `the token cache ${path} is not yours alone (owner uid ${uid}, mode ${(mode & 0o777).toString(8)}): it is not used; remove it (pbook logout) and sign in again`,
+          );
+        }
+        return await handle.readFile('utf8');
+      } finally {
+        await handle.close();
       }
     },
     async write(text) {
