@@ -41,6 +41,14 @@ describe('createJobDir', () => {
     await removeJobDir(first);
     expect((await readdir(root)).sort()).toEqual([second, `${second}.owner`].map((path) => path.slice(root.length + 1)).sort());
   });
+
+  it('fails, leaving nothing behind, when the supervisor\'s process identity cannot be read', async () => {
+    await expect(createJobDir(root, 'job1', async () => undefined)).rejects.toMatchObject({
+      code: 'CONFIG',
+      message: expect.stringContaining('process identity'),
+    });
+    expect(await readdir(root)).toEqual([]);
+  });
 });
 
 describe('prepareWorkRoot', () => {

@@ -95,12 +95,26 @@ async function processIdentity(pid: number): Promise<string | undefined> {
 /**
  * Creates the job's fresh working directory (mode 0700) under `root`, after the owner file beside it
  * that names this process, so that a directory is never there without the process that removes it
- * being known. The directory's name holds the job id only as far as it is a safe file name.
+ * being known; fails, leaving nothing, if that process cannot be named. The directory's name holds
+ * the job id only as far as it is a safe file name. `identify` is for tests.
  */
-export async function createJobDir(root: string, jobId: string): Promise<string> {
+export async function createJobDir(
+  root: string,
+  jobId: string,
+  identify: () => Promise<string | undefined> = () => processIdentity(process.pid),
+): Promise<string> {
   const label = jobId.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64);
   const dir = join(root, `${JOB_DIR_PREFIX}${label}-${randomBytes(6).toString('hex')}`);
-  await writeExclusive(`${dir}${OWNER_SUFFIX}`, `${await processIdentity(process.pid)}\n`, 0o600);
+  // Without its owner's identity, no pilot could ever tell that the directory's owner is gone and remove it.
+  const identity = await identify();
+  if (identity === undefined) {
+    throw new PandaError(
+      'CONFIG',
+      `cannot read this job supervisor's process identity from /proc/${process.pid}/stat, which names the owner of the job's ` +
+        `directory for clean-up after a crash; the job was not set up (is /proc mounted?)`,
+    );
+  }
+  await writeExclusive(`${dir}${OWNER_SUFFIX}`, `${identity}\n`, 0o600);
   await mkdir(dir, { mode: 0o700 });
   return dir;
 }
