@@ -272,6 +272,30 @@ describe('runPilot', () => {
     expect((await readdir(workdir)).sort()).toEqual(['job-live-def456', 'job-live-def456.owner']);
   });
 
+  it('while it polls, removes the job directories of supervisors that died since it started', async () => {
+    const controller = new AbortController();
+    const dead = spawnSync('true').pid!;
+    const stale = join(workdir, 'job-later-abc123');
+    const seen: string[][] = [];
+    const { deps, lines } = pilotDeps(fakeClient([]).client, {
+      signal: controller.signal,
+      sleep: async () => {
+        seen.push(await readdir(workdir));
+        if (seen.length === 1) {
+          // A supervisor killed with SIGKILL together with another pilot on this --workdir.
+          await mkdir(stale);
+          await writeFile(`${stale}.owner`, `${dead} 1\n`);
+          await writeFile(join(stale, 'my_secret_file.dat'), 'left behind by a killed supervisor');
+        } else {
+          controller.abort('SIGTERM');
+        }
+      },
+    });
+    await runPilot(deps, { ...OPTIONS, workdir, exitWhenIdle: false });
+    expect(seen).toEqual([[], []]);
+    expect(lines).toEqual([`removed the job directory job-later-abc123 left by a job supervisor that is gone (pid ${dead})`]);
+  });
+
   it('refuses to start on a work directory others can write to, before acquiring anything', async () => {
     const { client, keys } = fakeClient([{ id: 'job-1', exec: 'true' }]);
     await chmod(workdir, 0o777);

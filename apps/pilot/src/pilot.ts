@@ -94,9 +94,7 @@ function keyList(names: string[]): string {
  */
 export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<PilotSummary> {
   const workdir = await prepareWorkRoot(options.workdir, options.runAs);
-  for (const stale of await removeStaleJobDirs(workdir)) {
-    deps.log(`removed the job directory ${stale.name} left by a job supervisor that is gone (pid ${stale.pid})`);
-  }
+  await sweepStaleJobDirs(deps, workdir);
   await checkIsolation(workdir, options.runAs, options.hiddenFiles);
   const summary: PilotSummary = { jobs: 0, interruptedJob: false };
   const limit = options.once ? 1 : (options.maxJobs ?? Infinity);
@@ -109,6 +107,7 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
     } catch (error) {
       if (options.once || !isTransient(error)) throw error;
       deps.log(`cannot acquire jobs (${messageOf(error)}); trying again in ${options.pollSeconds} s`);
+      await sweepWhileIdle(deps, workdir);
       await deps.sleep(pollMs, deps.signal);
       continue;
     }
@@ -119,6 +118,7 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
         break;
       }
       if (options.verbose) deps.log(`no job is queued; polling again in ${options.pollSeconds} s`);
+      await sweepWhileIdle(deps, workdir);
       await deps.sleep(pollMs, deps.signal);
       continue;
     }
@@ -127,6 +127,29 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
     if (outcome?.aborted && deps.signal.aborted) summary.interruptedJob = true;
   }
   return summary;
+}
+
+/**
+ * Removes the job directories under `workdir` whose supervisor is gone, logging each: what a
+ * supervisor killed with SIGKILL left, secret files and all (also when its pilot died with it).
+ */
+async function sweepStaleJobDirs(deps: PilotDeps, workdir: string): Promise<void> {
+  for (const stale of await removeStaleJobDirs(workdir)) {
+    deps.log(`removed the job directory ${stale.name} left by a job supervisor that is gone (pid ${stale.pid})`);
+  }
+}
+
+/**
+ * The sweep of each idle poll round, so a directory left by an earlier pilot on the same
+ * `--workdir` is not kept until a pilot next starts. A failure is logged, and tried again next
+ * round, rather than ending the pilot.
+ */
+async function sweepWhileIdle(deps: PilotDeps, workdir: string): Promise<void> {
+  try {
+    await sweepStaleJobDirs(deps, workdir);
+  } catch (error) {
+    deps.log(`cannot remove the job directories of supervisors that are gone (${describeRunError(error)}); trying again at the next poll`);
+  }
 }
 
 /** Opens the job's bundle (a job without secrets has none). */
