@@ -11,6 +11,7 @@ import { createMasker } from './mask.js';
 import { runPilot } from './pilot.js';
 import type { PilotClient } from './pilot.js';
 import { describeRunError, redactor } from './redact.js';
+import { failure } from './supervisor.js';
 
 // A value that cannot be delivered reaches the spawn, whose error (Node's ERR_INVALID_ARG_VALUE)
 // quotes the environment. The server refuses such values now; this stands for one stored before,
@@ -93,6 +94,24 @@ describe('describeRunError', () => {
     const quoting = Object.assign(new TypeError(`Received '${UNDELIVERABLE}'`), { code: 'ERR_INVALID_ARG_VALUE' });
     expect(describeRunError(quoting)).not.toContain(CANARY);
     expect(describeRunError(new Error(CANARY))).not.toContain(CANARY);
+  });
+});
+
+describe("the supervisor's failure report", () => {
+  it('keeps our own messages and names any other error by code and call only, as the job log gets it', () => {
+    expect(failure(new PandaError('INVALID_NAME', 'invalid secret file name "a/b"'))).toEqual({
+      type: 'failed',
+      code: 'INVALID_NAME',
+      message: 'invalid secret file name "a/b"',
+    });
+    const eacces = Object.assign(new Error(`EACCES: permission denied, open '/w/job/f' ${CANARY}`), { code: 'EACCES', syscall: 'open', path: '/w/job/f' });
+    expect(failure(eacces)).toEqual({ type: 'failed', code: 'CONFIG', message: 'open /w/job/f: EACCES' });
+    const quoting = Object.assign(new TypeError(`Received '${UNDELIVERABLE}'`), { code: 'ERR_INVALID_ARG_VALUE' });
+    for (const error of [quoting, new Error(CANARY), CANARY]) {
+      const report = failure(error);
+      expect(report).toMatchObject({ type: 'failed', code: 'CONFIG' });
+      expect(JSON.stringify(report)).not.toContain(CANARY);
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { PandaError, isPandaError } from '@panda-secrets/protocol';
+import { describeRunError } from './redact.js';
 import type { RunAsUser } from './users.js';
 import { createJobDir, forgetJobDir, handOverJobDir, removeEntries, removeJobDir, writeSecretFiles } from './workdir.js';
 
@@ -160,8 +161,14 @@ async function runIsolated(request: SupervisorRequest, dir: string, stopped: Pro
   return exited;
 }
 
-function failure(error: unknown): SupervisorEvent {
-  return isPandaError(error) ? { type: 'failed', code: error.code, message: error.message } : { type: 'failed', code: 'CONFIG', message: error instanceof Error ? error.message : String(error) };
+/**
+ * The report of an error that kept the job from running or from being cleaned up. The pilot
+ * passes its message on to the job's log, so it says only what describeRunError keeps: our own
+ * messages (names, never values) and the operating system's code, call and path; any other
+ * message may quote the job's secrets.
+ */
+export function failure(error: unknown): SupervisorEvent {
+  return { type: 'failed', code: isPandaError(error) ? error.code : 'CONFIG', message: describeRunError(error) };
 }
 
 /**
