@@ -168,8 +168,20 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
 
   await app.register(async (api) => {
     api.decorateRequest('identity', null as unknown as Identity);
-    api.addHook('onRequest', async (request) => {
-      request.identity = await authenticate(request, ctx.verifier);
+    api.addHook('onRequest', async (request, reply) => {
+      // An address past its refused credentials for the minute gets no more signatures verified.
+      const blocked = ctx.load.authFailures.check(request.ip);
+      if (blocked !== undefined) {
+        void reply.header('retry-after', blocked.retryAfterSeconds);
+        throw blocked.error;
+      }
+      try {
+        request.identity = await authenticate(request, ctx.verifier);
+      } catch (error) {
+        // The caller's refused credentials, not the identity provider being away (5xx).
+        if (httpStatusFor(asPandaError(error).code) < 500) ctx.load.authFailures.record(request.ip);
+        throw error;
+      }
     });
     api.addHook('onResponse', releaseHeld);
     api.addHook('onRequestAbort', releaseHeld);

@@ -52,6 +52,7 @@ interface Args {
   rateLimit?: number;
   maxConcurrentReads?: number;
   maxInflightBytes?: number;
+  authFailureLimit?: number;
   jobLease?: number;
   maxAttempts?: number;
   jobRetention?: string;
@@ -95,6 +96,7 @@ function serveOptions<T>(argv: Argv<T>) {
     .option('max-jobs', { type: 'number', default: DEFAULT_MAX_UNFINISHED_JOBS_PER_USER, describe: 'Most unfinished (queued or running) jobs one user may have' })
     .option('rate-limit', { type: 'number', default: DEFAULT_LOAD_LIMITS.requestsPerMinute, describe: 'Most requests one user may make per minute (then 429 with Retry-After)' })
     .option('max-concurrent-reads', { type: 'number', default: DEFAULT_LOAD_LIMITS.concurrentReadsPerUser, describe: 'Most reads of their secrets one user may have in progress at once (then 429)' })
+    .option('auth-failure-limit', { type: 'number', default: DEFAULT_LOAD_LIMITS.authFailuresPerMinute, describe: 'Most requests with missing or refused credentials one remote address may make per minute (then 429 with Retry-After for all its requests)' })
     .option('max-inflight-bytes', { type: 'number', default: DEFAULT_LOAD_LIMITS.inflightBytes, describe: 'Memory all reads of secrets together may take at once (estimated as 8 times their size); further reads wait' })
     .option('job-lease', { type: 'number', default: DEFAULT_JOB_LEASE_SECONDS, describe: "Seconds a job attempt's lease lasts; a pilot renews it by heartbeats, and an attempt whose lease runs out is lost" })
     .option('max-attempts', { type: 'number', default: DEFAULT_MAX_ATTEMPTS, describe: 'Attempts a job gets; after the last one is lost or handed back the job fails' })
@@ -199,6 +201,7 @@ function settingsFrom(args: Args, keyringText: string | undefined): ServerSettin
       requestsPerMinute: positiveInteger('--rate-limit', args.rateLimit, DEFAULT_LOAD_LIMITS.requestsPerMinute),
       concurrentReadsPerUser: positiveInteger('--max-concurrent-reads', args.maxConcurrentReads, DEFAULT_LOAD_LIMITS.concurrentReadsPerUser),
       inflightBytes: positiveInteger('--max-inflight-bytes', args.maxInflightBytes, DEFAULT_LOAD_LIMITS.inflightBytes),
+      authFailuresPerMinute: positiveInteger('--auth-failure-limit', args.authFailureLimit, DEFAULT_LOAD_LIMITS.authFailuresPerMinute),
     },
     jobs: {
       leaseMs: positiveInteger('--job-lease', args.jobLease, DEFAULT_JOB_LEASE_SECONDS) * 1000,

@@ -3,12 +3,12 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { ApiPath, FILE_PREFIX, MAX_FILE_BYTES } from '@panda-secrets/protocol';
 import { callApi, cleanEnv, runCli, startServer, type RunningServer } from '@panda-secrets/testkit';
 import type { FastifyRequest } from 'fastify';
-import { LoadGate, holdUntilDone, releaseHeld } from './load.js';
+import { AuthFailureCounter, LoadGate, holdUntilDone, releaseHeld } from './load.js';
 import { createFixture, type Fixture } from './testing/fixture.js';
 
 describe('LoadGate', () => {
   it('caps each user\'s reads in progress, and counts a release once', () => {
-    const gate = new LoadGate({ requestsPerMinute: 10, concurrentReadsPerUser: 2, inflightBytes: 100 });
+    const gate = new LoadGate({ requestsPerMinute: 10, concurrentReadsPerUser: 2, inflightBytes: 100, authFailuresPerMinute: 10 });
     const first = gate.enterRead('alice');
     gate.enterRead('alice');
     expect(() => gate.enterRead('alice')).toThrow(
@@ -22,7 +22,7 @@ describe('LoadGate', () => {
   });
 
   it('admits reads while their bytes fit, a small one beside a waiting large one, and a read over the limit alone', async () => {
-    const gate = new LoadGate({ requestsPerMinute: 10, concurrentReadsPerUser: 2, inflightBytes: 100 });
+    const gate = new LoadGate({ requestsPerMinute: 10, concurrentReadsPerUser: 2, inflightBytes: 100, authFailuresPerMinute: 10 });
     const admitted: string[] = [];
     const reserve = (name: string, bytes: number) => gate.reserveBytes(bytes).then((release) => (admitted.push(name), release));
     const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -42,6 +42,51 @@ describe('LoadGate', () => {
     (await huge)();
     expect([admitted, gate.inflightBytes]).toEqual([['a', 'c', 'b', 'huge'], 0]);
   });
+});
+
+describe('AuthFailureCounter', () => {
+  it('blocks an address for the rest of its minute once it failed the limit, and counts a bounded number of addresses', () => {
+    let now = 1_000_000;
+    const counter = new AuthFailureCounter(2, () => now, 3);
+    counter.record('10.0.0.1');
+    expect(counter.check('10.0.0.1')).toBeUndefined();
+    counter.record('10.0.0.1');
+    now += 15_000;
+    expect(counter.check('10.0.0.1')).toEqual({
+      retryAfterSeconds: 45,
+      error: expect.objectContaining({
+        code: 'RATE_LIMITED',
+        message: 'too many requests with refused credentials from your address: at most 2 per minute; try again in 45 s',
+      }),
+    });
+    expect(counter.check('10.0.0.2')).toBeUndefined();
+    now += 45_000;
+    expect(counter.check('10.0.0.1')).toBeUndefined();
+    for (const address of ['a', 'b', 'c', 'd', 'e']) counter.record(address);
+    expect(counter.size).toBe(3);
+  });
+});
+
+describe('refused credentials over a real socket', () => {
+  let server: RunningServer;
+  afterAll(() => server?.stop());
+
+  it('answers an address past --auth-failure-limit with 429 and Retry-After, whatever its next token, until the minute is over', async () => {
+    server = await startServer({ args: ['--auth-failure-limit', '3'] });
+    for (let n = 0; n < 3; n += 1) {
+      const refused = await callApi(server.url, 'not-a-token', ApiPath.getUserSecrets);
+      expect([refused.status, refused.json.code]).toEqual([403, 'AUTH_REFUSED']);
+    }
+    for (const token of ['not-a-token', await server.token('alice')]) {
+      const limited = await callApi(server.url, token, ApiPath.getUserSecrets);
+      expect([limited.status, limited.json.code]).toEqual([429, 'RATE_LIMITED']);
+      expect(limited.json.message).toMatch(/^too many requests with refused credentials from your address: at most 3 per minute; try again in \d+ s$/);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    }
+    // What needs no token is still served.
+    expect((await fetch(`${server.url}${ApiPath.health}`)).status).toBe(200);
+  }, 60_000);
 });
 
 describe('holding until a request is over', () => {

@@ -12,13 +12,85 @@ export interface LoadLimits {
    * (`readMemoryEstimate`); a read that would go past it waits until there is room.
    */
   inflightBytes: number;
+  /**
+   * Requests failing authentication one remote address may make per minute; past it every request
+   * from that address is answered 429 before its token is verified, until the minute is over.
+   */
+  authFailuresPerMinute: number;
 }
 
 export const DEFAULT_LOAD_LIMITS: LoadLimits = {
   requestsPerMinute: 600,
   concurrentReadsPerUser: 2,
   inflightBytes: 512 * 1024 * 1024,
+  authFailuresPerMinute: 300,
 };
+
+/** Most remote addresses whose authentication failures are counted at once; the oldest count makes room. */
+export const MAX_COUNTED_ADDRESSES = 10_000;
+const MINUTE_MS = 60_000;
+
+/**
+ * Counts requests failing authentication per remote address, in windows of a minute from each
+ * address's first failure, so that nobody makes the server verify token signatures without limit:
+ * the per-user rate limit only counts callers whose token was accepted. The map stays bounded.
+ */
+export class AuthFailureCounter {
+  readonly #windows = new Map<string, { failures: number; endsAt: number }>();
+
+  constructor(
+    readonly limit: number,
+    private readonly now: () => number = Date.now,
+    private readonly maxAddresses = MAX_COUNTED_ADDRESSES,
+  ) {}
+
+  /**
+   * The seconds `address` must wait, having failed `limit` times this minute, else 0; with the
+   * error to answer it with.
+   */
+  check(address: string): { retryAfterSeconds: number; error: PandaError } | undefined {
+    const window = this.#current(address);
+    if (window === undefined || window.failures < this.limit) return undefined;
+    const seconds = Math.max(1, Math.ceil((window.endsAt - this.now()) / 1000));
+    return {
+      retryAfterSeconds: seconds,
+      error: new PandaError(
+        'RATE_LIMITED',
+        `too many requests with refused credentials from your address: at most ${this.limit} per minute; try again in ${seconds} s`,
+      ),
+    };
+  }
+
+  /** Counts one more failure of `address`. */
+  record(address: string): void {
+    const window = this.#current(address);
+    if (window !== undefined) {
+      window.failures += 1;
+      return;
+    }
+    if (this.#windows.size >= this.maxAddresses) this.#makeRoom();
+    this.#windows.set(address, { failures: 1, endsAt: this.now() + MINUTE_MS });
+  }
+
+  /** Addresses counted now (for tests and diagnostics). */
+  get size(): number {
+    return this.#windows.size;
+  }
+
+  #current(address: string): { failures: number; endsAt: number } | undefined {
+    const window = this.#windows.get(address);
+    if (window === undefined || window.endsAt > this.now()) return window;
+    this.#windows.delete(address);
+    return undefined;
+  }
+
+  /** Drops the windows that are over, else the oldest one (the map keeps insertion order). */
+  #makeRoom(): void {
+    const now = this.now();
+    for (const [address, window] of this.#windows) if (window.endsAt <= now) this.#windows.delete(address);
+    if (this.#windows.size >= this.maxAddresses) this.#windows.delete(this.#windows.keys().next().value!);
+  }
+}
 
 /**
  * The memory a read of secrets of `plaintextBytes` takes at its peak: the ciphertexts (base64, a
@@ -39,7 +111,12 @@ export class LoadGate {
   #inflight = 0;
   readonly #waiting: Array<{ bytes: number; admit: () => void }> = [];
 
-  constructor(readonly limits: LoadLimits) {}
+  /** Requests failing authentication, per remote address. */
+  readonly authFailures: AuthFailureCounter;
+
+  constructor(readonly limits: LoadLimits) {
+    this.authFailures = new AuthFailureCounter(limits.authFailuresPerMinute);
+  }
 
   /** Counts one more read of `owner`'s, or throws RATE_LIMITED when they have the most already. */
   enterRead(owner: string): () => void {
