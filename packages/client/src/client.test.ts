@@ -186,6 +186,7 @@ describe('PandaClient errors', () => {
     [429, { code: 'RATE_LIMITED', message: 'try again in 7 s' }, 'RATE_LIMITED', 'try again in 7 s'],
     [429, { message: 'slow down' }, 'RATE_LIMITED', 'slow down'],
     [400, { code: 'NO_SUCH_CODE', message: 'odd' }, 'INVALID_INPUT', 'odd'],
+    [400, { code: 'toString', message: 'odd' }, 'INVALID_INPUT', 'odd'],
     [200, { message: 'refused' }, 'SERVER_ERROR', 'refused'],
   ])('maps HTTP %i %j to %s', async (status, fields, code, message) => {
     const { client } = await serve((_request, response) =>
