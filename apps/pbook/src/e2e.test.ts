@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PandaClient } from '@panda-secrets/client';
 import { ENV_NAME_RULE, FILE_NAME_RULE, MAX_FILE_BYTES, MAX_VALUE_BYTES } from '@panda-secrets/protocol';
-import { cleanEnv, runCli, startServer } from '@panda-secrets/testkit';
+import { cleanEnv, freePort, pandaErrorOf, runCli, startServer } from '@panda-secrets/testkit';
 import type { CliResult, RunCliOptions, RunningServer } from '@panda-secrets/testkit';
-import { rejectionOf } from './testing/errors.js';
 import { SEED_SESSION } from './testing/seed.js';
 import { runPbookInTerminal } from './testing/terminal.js';
 
@@ -177,7 +174,7 @@ describe('secret files', () => {
   it('accepts exactly 1,024,000 bytes and rejects 1,024,001 sent raw to the server', async () => {
     const client = await clientOf('file-limit-raw');
     await client.setSecret('___file___:limit.dat', Buffer.alloc(MAX_FILE_BYTES, 1).toString('base64'));
-    const error = await rejectionOf(client.setSecret('___file___:over.dat', Buffer.alloc(MAX_FILE_BYTES + 1, 1).toString('base64')));
+    const error = await pandaErrorOf(client.setSecret('___file___:over.dat', Buffer.alloc(MAX_FILE_BYTES + 1, 1).toString('base64')));
     expect(error.code).toBe('TOO_LARGE');
     expect(error.message).toContain('1024000');
     expect(Object.keys(await client.getSecrets())).toEqual(['___file___:limit.dat']);
@@ -218,7 +215,7 @@ describe('string values', () => {
   it('accepts the largest value and rejects one byte more sent raw to the server', async () => {
     const client = await clientOf('value-limit-raw');
     await client.setSecret('BIG', atLimit);
-    const error = await rejectionOf(client.setSecret('OVER', `${atLimit}x`));
+    const error = await pandaErrorOf(client.setSecret('OVER', `${atLimit}x`));
     expect(error.code).toBe('TOO_LARGE');
     expect(error.message).toContain('at most 131066 bytes under this name');
     expect(await client.getSecrets()).toEqual({ BIG: atLimit });
@@ -240,7 +237,7 @@ describe('invalid names', () => {
     const run = await pbook('names', ['set-secret', name], { input: 'value' });
     expect(run.code).toBe(5);
     expect(run.stderr).toBe(`pbook: invalid secret name ${JSON.stringify(name)}: a secret name must be ${ENV_NAME_RULE}\n`);
-    const error = await rejectionOf((await clientOf('names')).setSecret(name, 'value'));
+    const error = await pandaErrorOf((await clientOf('names')).setSecret(name, 'value'));
     expect(error.code).toBe('INVALID_NAME');
     expect(error.message).toContain(ENV_NAME_RULE);
     expect(await secretsOf('names')).toEqual({});
@@ -251,7 +248,7 @@ describe('invalid names', () => {
     const run = await pbook('names', ['set-secret', name, '--file', path]);
     expect(run.code).toBe(5);
     expect(run.stderr).toBe(`pbook: invalid secret file name ${JSON.stringify(name)}: a secret file name must be ${FILE_NAME_RULE}\n`);
-    const error = await rejectionOf((await clientOf('names')).setSecret(`___file___:${name}`, 'ZGF0YQ=='));
+    const error = await pandaErrorOf((await clientOf('names')).setSecret(`___file___:${name}`, 'ZGF0YQ=='));
     expect(error.code).toBe('INVALID_NAME');
     expect(error.message).toContain(FILE_NAME_RULE);
     expect(await secretsOf('names')).toEqual({});
@@ -305,10 +302,7 @@ describe('exit codes', () => {
   });
 
   it('1 when the server cannot be reached', async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await freePort();
     const run = await runCli('pbook', ['list-secrets', '--server', `http://127.0.0.1:${port}`], {
       env: cleanEnv({ PANDA_AUTH_ID_TOKEN: await tokenOf('codes') }),
     });

@@ -1,9 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, runCli, startOidcProvider, startServer } from '@panda-secrets/testkit';
+import { cleanEnv, freePort, runCli, startOidcProvider, startServer } from '@panda-secrets/testkit';
 import type { RunningOidcProvider, RunningServer } from '@panda-secrets/testkit';
 import { runSigningIn } from './testing/signin.js';
 
@@ -48,14 +47,6 @@ async function cacheOf(path: string): Promise<{ id_token: string; refresh_token:
 
 async function login(env: NodeJS.ProcessEnv) {
   return runSigningIn('pbook', ['login'], { env, onPrompt: signIn() });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 describe('signing in with the device flow', () => {

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { gzipSync } from 'node:zlib';
-import type { ErrorCode, PandaError } from '@panda-secrets/protocol';
+import type { ErrorCode } from '@panda-secrets/protocol';
+import { freePort, pandaErrorOf } from '@panda-secrets/testkit/unit';
 import { PandaClient } from './index.js';
 import type { ClientOptions } from './index.js';
-import { answer, deadPort, startFakeServer } from './testing/fake-server.js';
+import { answer, startFakeServer } from './testing/fake-server.js';
 import type { FakeHandler, FakeServer } from './testing/fake-server.js';
 
 const OK = { success: true, message: 'OK', data: null };
@@ -19,15 +20,6 @@ async function serve(handler: FakeHandler, options: Partial<ClientOptions> = {})
   server = await startFakeServer(handler);
   const client = new PandaClient({ server: server.url, token: 'tok-123', retryDelayMs: 1, ...options });
   return { client, requests: server.requests };
-}
-
-async function failure(promise: Promise<unknown>): Promise<PandaError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as PandaError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('PandaClient requests', () => {
@@ -108,7 +100,7 @@ describe('PandaClient requests', () => {
     ['null', null],
   ])('rejects secrets data that is %s', async (_what, data) => {
     const { client } = await serve((_request, response) => answer(response, 200, { success: true, message: 'OK', data }));
-    const error = await failure(client.getSecrets());
+    const error = await pandaErrorOf(client.getSecrets());
     expect(error.code).toBe('SERVER_ERROR');
     expect(error.message).toMatch(/^panda-server answered with malformed data: /);
   });
@@ -186,12 +178,13 @@ describe('PandaClient errors', () => {
     [429, { code: 'RATE_LIMITED', message: 'try again in 7 s' }, 'RATE_LIMITED', 'try again in 7 s'],
     [429, { message: 'slow down' }, 'RATE_LIMITED', 'slow down'],
     [400, { code: 'NO_SUCH_CODE', message: 'odd' }, 'INVALID_INPUT', 'odd'],
+    [400, { code: 'toString', message: 'odd' }, 'INVALID_INPUT', 'odd'],
     [200, { message: 'refused' }, 'SERVER_ERROR', 'refused'],
   ])('maps HTTP %i %j to %s', async (status, fields, code, message) => {
     const { client } = await serve((_request, response) =>
       answer(response, status, { success: false, data: null, ...fields }),
     );
-    const error = await failure(client.setSecret('K', 'value'));
+    const error = await pandaErrorOf(client.setSecret('K', 'value'));
     expect(error.name).toBe('PandaError');
     expect([error.code, error.message]).toEqual([code, message]);
   });
@@ -203,7 +196,7 @@ describe('PandaClient errors', () => {
         response.writeHead(307, { location: `${elsewhere.url}/api/v1/creds/set_user_secrets` });
         response.end();
       });
-      const error = await failure(client.setSecret('REDIR', 'redirected-value-555'));
+      const error = await pandaErrorOf(client.setSecret('REDIR', 'redirected-value-555'));
       expect(error.code).toBe('SERVER_ERROR');
       expect(error.message).toContain('307');
       expect(error.message).not.toContain('redirected-value-555');
@@ -218,7 +211,7 @@ describe('PandaClient errors', () => {
       response.writeHead(502, { 'content-type': 'text/html' });
       response.end('<html>Bad Gateway</html>');
     });
-    const error = await failure(client.deleteAllSecrets());
+    const error = await pandaErrorOf(client.deleteAllSecrets());
     expect(error.code).toBe('SERVER_ERROR');
     expect(error.message).toBe(
       `the answer from ${server?.url} (HTTP 502) is not a panda-server response; check that the server address points to panda-server`,
@@ -226,9 +219,9 @@ describe('PandaClient errors', () => {
   });
 
   it('gives SERVER_UNREACHABLE for a port nothing listens on, naming the server and what to check', async () => {
-    const url = `http://127.0.0.1:${await deadPort()}`;
+    const url = `http://127.0.0.1:${await freePort()}`;
     const client = new PandaClient({ server: url, retryDelayMs: 1 });
-    const error = await failure(client.setSecret('K', 'secret-value'));
+    const error = await pandaErrorOf(client.setSecret('K', 'secret-value'));
     expect(error.code).toBe('SERVER_UNREACHABLE');
     expect(error.message).toBe(
       `cannot reach panda-server at ${url} (connection refused); check that the address is right, ` +
@@ -236,12 +229,12 @@ describe('PandaClient errors', () => {
     );
     expect(error.message).not.toContain('secret-value');
     expect((error.cause as { code?: string }).code).toBe('ECONNREFUSED');
-    expect((await failure(client.getSecrets())).code).toBe('SERVER_UNREACHABLE');
+    expect((await pandaErrorOf(client.getSecrets())).code).toBe('SERVER_UNREACHABLE');
   });
 
   it('gives SERVER_UNREACHABLE when the server does not answer in time', async () => {
     const { client } = await serve(() => undefined, { timeoutMs: 100, retries: 0 });
-    const error = await failure(client.getSecrets());
+    const error = await pandaErrorOf(client.getSecrets());
     expect(error.code).toBe('SERVER_UNREACHABLE');
     expect(error.message).toContain('(timed out)');
   });
@@ -257,7 +250,7 @@ describe('PandaClient retries', () => {
     ['a connection reset', dropConnection, 'SERVER_UNREACHABLE'],
   ])('never repeats a POST after %s', async (_what, handler, code) => {
     const { client, requests } = await serve(handler);
-    expect((await failure(client.setSecret('K', 'value'))).code).toBe(code);
+    expect((await pandaErrorOf(client.setSecret('K', 'value'))).code).toBe(code);
     expect(requests).toHaveLength(1);
   });
 
@@ -276,7 +269,7 @@ describe('PandaClient retries', () => {
 
   it('gives up on a GET after the configured number of retries', async () => {
     const { client, requests } = await serve(unavailable, { retries: 2 });
-    expect((await failure(client.getSecrets())).code).toBe('UNAVAILABLE');
+    expect((await pandaErrorOf(client.getSecrets())).code).toBe('UNAVAILABLE');
     expect(requests).toHaveLength(3);
   });
 
@@ -285,7 +278,7 @@ describe('PandaClient retries', () => {
       response.setHeader('retry-after', '1');
       answer(response, 429, { success: false, message: 'too many requests: at most 5 per minute per user; try again in 1 s', data: null, code: 'RATE_LIMITED' });
     });
-    const error = await failure(client.getSecrets());
+    const error = await pandaErrorOf(client.getSecrets());
     expect([error.code, error.message]).toEqual(['RATE_LIMITED', 'too many requests: at most 5 per minute per user; try again in 1 s']);
     expect(requests).toHaveLength(1);
   });
@@ -294,7 +287,7 @@ describe('PandaClient retries', () => {
     const { client, requests } = await serve((_request, response) =>
       answer(response, 500, { success: false, message: 'cannot decrypt', data: null, code: 'DECRYPT_FAILED' }),
     );
-    expect((await failure(client.getSecrets())).code).toBe('DECRYPT_FAILED');
+    expect((await pandaErrorOf(client.getSecrets())).code).toBe('DECRYPT_FAILED');
     expect(requests).toHaveLength(1);
   });
 });

@@ -1,34 +1,5 @@
-import { PandaError, errorCodeForStatus } from '@panda-secrets/protocol';
-import type { ApiResponse, ErrorCode } from '@panda-secrets/protocol';
-
-/**
- * Every code the protocol defines. Typed as a record over `ErrorCode` so the compiler fails here
- * when the protocol gains a code, instead of the client silently dropping it.
- */
-const KNOWN_CODES: Record<ErrorCode, true> = {
-  INVALID_NAME: true,
-  TOO_LARGE: true,
-  INVALID_TYPE: true,
-  INVALID_INPUT: true,
-  QUOTA_EXCEEDED: true,
-  NOT_FOUND: true,
-  CONFLICT: true,
-  AUTH_REQUIRED: true,
-  AUTH_REFUSED: true,
-  FORBIDDEN: true,
-  SERVER_UNREACHABLE: true,
-  SERVER_ERROR: true,
-  UNAVAILABLE: true,
-  RATE_LIMITED: true,
-  DECRYPT_FAILED: true,
-  KEYRING: true,
-  USAGE: true,
-  CONFIG: true,
-};
-
-function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(KNOWN_CODES, value);
-}
+import { PandaError, errorCodeForStatus, isErrorCode } from '@panda-secrets/protocol';
+import type { ApiResponse } from '@panda-secrets/protocol';
 
 /** What a failed socket-level call means for the user, by Node's error code. */
 const NETWORK_REASONS: Record<string, string> = {

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { CompactEncrypt, base64url, compactDecrypt, decodeProtectedHeader } from 'jose';
 import { decryptAtRest, encryptAtRest, generateKeyring, rotateKeyring } from './index.js';
 import type { Keyring, SecretAddress } from './index.js';
-import { pandaErrorOf } from './testing/errors.js';
+import { pandaErrorOf } from '@panda-secrets/testkit/unit';
 
 const address: SecretAddress = { owner: 'alice', key: 'MY_TOKEN' };
 const secretText = 's3cr3t-value-never-in-messages';

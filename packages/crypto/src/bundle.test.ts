@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { CompactEncrypt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { SecretBundle } from '@panda-secrets/protocol';
 import { generatePilotKeyPair, importPilotPublicKey, openBundle, sealBundle } from './index.js';
-import { pandaErrorOf } from './testing/errors.js';
+import { pandaErrorOf } from '@panda-secrets/testkit/unit';
 
 const secretValue = 'env-s3cr3t-never-in-messages';
 const bundle: SecretBundle = {

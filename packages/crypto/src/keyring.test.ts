@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { generateKeyring, parseKeyring, rotateKeyring, serializeKeyring } from './index.js';
-import { pandaErrorOf } from './testing/errors.js';
+import { pandaErrorOf } from '@panda-secrets/testkit/unit';
 
 const now = new Date('2025-11-26T06:03:00.123Z');
 

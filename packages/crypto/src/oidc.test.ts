@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey, JWTPayload } from 'jose';
 import { createOidcVerifier } from './index.js';
-import { pandaErrorOf } from './testing/errors.js';
+import { freePort, pandaErrorOf } from '@panda-secrets/testkit/unit';
 
 const audience = 'panda-server';
 const now = new Date('2025-11-26T06:00:00Z');
@@ -125,10 +125,7 @@ describe('OIDC verifier', () => {
   });
 
   it('answers UNAVAILABLE when the issuer is not listening or its key set is missing', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const deadIssuer = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
-    await new Promise((resolve) => closed.close(resolve));
+    const deadIssuer = `http://127.0.0.1:${await freePort()}`;
     const token = await idpToken({ sub: 'a' });
     const dead = createOidcVerifier({ issuer: deadIssuer, audience, now: () => now });
     expect((await pandaErrorOf(dead.verify(token), 'UNAVAILABLE')).message).toMatch(

@@ -3,7 +3,7 @@ import { SignJWT, base64url, decodeJwt, decodeProtectedHeader, exportSPKI, impor
 import type { CryptoKey, JWTPayload } from 'jose';
 import { createLocalVerifier, generateIssuerKey, parseIssuerKey, serializeIssuerKey, signToken } from './index.js';
 import type { IssuerKey, TokenClaims } from './index.js';
-import { pandaErrorOf } from './testing/errors.js';
+import { pandaErrorOf } from '@panda-secrets/testkit/unit';
 import { createVerifier } from './verify.js';
 
 const issuer = 'panda-server:local';

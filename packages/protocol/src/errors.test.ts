@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ExitCode, PandaError, errorCodeForStatus, exitCodeFor, httpStatusFor, isPandaError } from './index.js';
+import { ERROR_CODES, ExitCode, PandaError, errorCodeForStatus, exitCodeFor, httpStatusFor, isErrorCode, isPandaError } from './index.js';
 
 describe('error codes', () => {
   it('maps codes to the documented exit codes', () => {
@@ -23,6 +23,22 @@ describe('error codes', () => {
     expect(errorCodeForStatus(503)).toBe('UNAVAILABLE');
     expect(errorCodeForStatus(502)).toBe('SERVER_ERROR');
     expect([httpStatusFor('RATE_LIMITED'), errorCodeForStatus(429)]).toEqual([429, 'RATE_LIMITED']);
+  });
+
+  it('lists every code once, each with an HTTP status and an exit code', () => {
+    expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
+    expect(ERROR_CODES).toContain('QUOTA_EXCEEDED');
+    for (const code of ERROR_CODES) {
+      expect(httpStatusFor(code)).toBeGreaterThanOrEqual(400);
+      expect(exitCodeFor(code)).toBeGreaterThan(0);
+    }
+  });
+
+  it('recognises its codes and nothing else', () => {
+    expect(ERROR_CODES.every((code) => isErrorCode(code))).toBe(true);
+    for (const other of ['NOPE', 'not_found', '', 'toString', '__proto__', 3, null, undefined]) {
+      expect(isErrorCode(other)).toBe(false);
+    }
   });
 
   it('keeps the cause and recognises its own errors', () => {

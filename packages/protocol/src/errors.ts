@@ -2,43 +2,52 @@
  * Every failure panda-secrets reports carries a stable `code`. Packages throw these; only the CLI
  * entry points and the HTTP layer turn them into exit codes and statuses.
  */
-export type ErrorCode =
+export const ERROR_CODES = [
   /** A secret name breaks the env or file name rule. */
-  | 'INVALID_NAME'
+  'INVALID_NAME',
   /** A value or file is larger than the limit. */
-  | 'TOO_LARGE'
+  'TOO_LARGE',
   /** A value has the wrong type (not a string). */
-  | 'INVALID_TYPE'
+  'INVALID_TYPE',
   /** Any other malformed request or argument. */
-  | 'INVALID_INPUT'
+  'INVALID_INPUT',
   /** The user's secret count or total size cap would be exceeded. */
-  | 'QUOTA_EXCEEDED'
+  'QUOTA_EXCEEDED',
   /** The secret, job or file does not exist. */
-  | 'NOT_FOUND'
+  'NOT_FOUND',
   /** The thing's state does not allow the call (kill of an ended task, retry with nothing to retry). */
-  | 'CONFLICT'
+  'CONFLICT',
   /** No credentials were given. */
-  | 'AUTH_REQUIRED'
+  'AUTH_REQUIRED',
   /** The credentials were refused (bad, expired, forged token). */
-  | 'AUTH_REFUSED'
+  'AUTH_REFUSED',
   /** Authenticated, but not allowed to do this. */
-  | 'FORBIDDEN'
+  'FORBIDDEN',
   /** The server could not be reached. */
-  | 'SERVER_UNREACHABLE'
+  'SERVER_UNREACHABLE',
   /** The server failed. */
-  | 'SERVER_ERROR'
+  'SERVER_ERROR',
   /** The server is up but its store is not (for example the database is down). */
-  | 'UNAVAILABLE'
+  'UNAVAILABLE',
   /** Too many requests of one user (rate or concurrency): wait as the server says, then try again. */
-  | 'RATE_LIMITED'
+  'RATE_LIMITED',
   /** A ciphertext failed to decrypt: tampered, moved to another owner or key, or wrong key. */
-  | 'DECRYPT_FAILED'
+  'DECRYPT_FAILED',
   /** The key ring is missing, unreadable or does not match the data. */
-  | 'KEYRING'
+  'KEYRING',
   /** The command line was wrong. */
-  | 'USAGE'
+  'USAGE',
   /** Local configuration (server address, token) is missing or wrong. */
-  | 'CONFIG';
+  'CONFIG',
+] as const;
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** True when `value` is one of {@link ERROR_CODES} (for codes read from the wire or another process). */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
 
 export interface PandaErrorOptions {
   cause?: unknown;

@@ -1,4 +1,4 @@
-export { PandaError, isPandaError, httpStatusFor, errorCodeForStatus } from './errors.js';
+export { ERROR_CODES, PandaError, isErrorCode, isPandaError, httpStatusFor, errorCodeForStatus } from './errors.js';
 export type { ErrorCode, PandaErrorOptions } from './errors.js';
 export { ExitCode, exitCodeFor } from './exit-codes.js';
 export type { ExitCodeValue } from './exit-codes.js';

@@ -1,3 +1,5 @@
+export { pandaErrorOf } from './errors.js';
+export { freePort } from './ports.js';
 export { createTestDatabase, queryDatabase, startPrivateCluster, TEST_PG_ADMIN_URL } from './postgres.js';
 export type { PrivateCluster, TestDatabase } from './postgres.js';
 export { REPO_ROOT, binPath, callApi, cleanEnv, runCli, startServer } from './server.js';

@@ -1,9 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { PandaError } from '@panda-secrets/protocol';
+import { pandaErrorOf } from '@panda-secrets/testkit/unit';
 import { bindArguments, evaluate } from './evaluate.js';
 import { dumps } from './json-dumps.js';
 import { parse } from './parser.js';
-import { rejectionOf } from '../testing/errors.js';
 import { floatRepr, repr } from './values.js';
 import type { PyFunction, PyValue } from './values.js';
 
@@ -13,15 +12,6 @@ async function value(source: string): Promise<PyValue> {
   const [statement] = parse(source);
   if (statement?.kind !== 'expression') throw new Error('not an expression');
   return evaluate(statement.expression, noNames);
-}
-
-function failure(run: () => unknown): PandaError {
-  try {
-    run();
-  } catch (error) {
-    return error as PandaError;
-  }
-  throw new Error('expected an error');
 }
 
 // Expected texts come from CPython 3: json.dumps(eval(source)) and repr(eval(source)).
@@ -143,8 +133,8 @@ describe('parse', () => {
     ['from json import dumps', "SyntaxError: 'from' is not supported here (column 1)"],
     ['x $', 'SyntaxError: invalid character "$" (column 3)'],
     ["f()\ng('", 'SyntaxError: unterminated string literal (line 2, column 3)'],
-  ])('rejects %j', (source, message) => {
-    const error = failure(() => parse(source));
+  ])('rejects %j', async (source, message) => {
+    const error = await pandaErrorOf(() => parse(source));
     expect(error.message).toBe(message);
     expect(error.code).toBe('USAGE');
   });
@@ -197,17 +187,17 @@ describe('calls', () => {
     ["'x'.upper", "AttributeError: 'str' object has no attribute 'upper'", 'USAGE'],
     ["-'x'", "TypeError: bad operand type for unary -: 'str'", 'USAGE'],
   ])('reports %s like Python', async (source, message, code) => {
-    const error = await rejectionOf(run(source));
+    const error = await pandaErrorOf(run(source));
     expect([error.message, error.code]).toEqual([message, code]);
   });
 
-  it('words arity messages for functions of one or no parameters', () => {
+  it('words arity messages for functions of one or no parameters', async () => {
     const one: PyFunction = { ...setSecret, name: 'delete_secret', params: [{ name: 'key', type: 'str' }] };
     const none: PyFunction = { ...setSecret, name: 'delete_all_secrets', params: [] };
-    expect(failure(() => bindArguments(one, ['a', 'b'], [])).message).toBe(
+    expect((await pandaErrorOf(() => bindArguments(one, ['a', 'b'], []))).message).toBe(
       'TypeError: delete_secret() takes 1 positional argument but 2 were given',
     );
-    expect(failure(() => bindArguments(none, ['a'], [])).message).toBe(
+    expect((await pandaErrorOf(() => bindArguments(none, ['a'], []))).message).toBe(
       'TypeError: delete_all_secrets() takes 0 positional arguments but 1 was given',
     );
   });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { JobSpec } from '@panda-secrets/protocol';
+import { pandaErrorOf } from '@panda-secrets/testkit/unit';
 import type { StoreClock } from '../rules.js';
 import type { AuditInput, JobLimits, JobRow, PutSecretInput, Quota, Store } from '../types.js';
 
@@ -52,20 +53,6 @@ const LEASE_MS = 60_000;
 /** Submits one task of the given specs for `owner`; returns its jobs. */
 async function createJobs(store: Store, owner: string, specs: JobSpec[], limits: JobLimits = LIMITS): Promise<JobRow[]> {
   return (await store.createTask(owner, specs, limits)).jobs;
-}
-
-/** The code and message a promise rejects with (undefined when it resolves). */
-async function failure(promise: Promise<unknown>): Promise<{ code?: string; message: string } | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return { code: (error as { code?: string }).code, message: (error as Error).message };
-  }
-  return undefined;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  return (await failure(promise))?.code;
 }
 
 async function put(store: Store, input: PutSecretInput, quota: Quota = ROOMY): Promise<void> {
@@ -276,7 +263,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         await put(store, secret('bob', 'C'), quota);
         const before = { secrets: await store.allSecrets(), audit: await store.listAudit() };
 
-        expect(await failure(put(store, secret('alice', 'C', 5), quota))).toEqual({
+        expect(await pandaErrorOf(put(store, secret('alice', 'C', 5), quota))).toMatchObject({
           code: 'QUOTA_EXCEEDED',
           message:
             'storing "C" (5 bytes) would make 3 secrets of 25 bytes in total; you have 2 other secrets of 20 bytes ' +
@@ -291,10 +278,10 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
       it('caps the total size, counting a replaced key once', async () => {
         const quota = { maxSecrets: 10, maxTotalBytes: 100 };
         await put(store, secret('alice', 'A', 60), quota);
-        expect(await codeOf(put(store, secret('alice', 'B', 41), quota))).toBe('QUOTA_EXCEEDED');
+        await pandaErrorOf(put(store, secret('alice', 'B', 41), quota), 'QUOTA_EXCEEDED');
         await put(store, secret('alice', 'B', 40), quota);
         await put(store, secret('alice', 'A', 60, 'same-size'), quota);
-        expect(await codeOf(put(store, secret('alice', 'A', 61, 'bigger'), quota))).toBe('QUOTA_EXCEEDED');
+        await pandaErrorOf(put(store, secret('alice', 'A', 61, 'bigger'), quota), 'QUOTA_EXCEEDED');
         expect((await store.getSecrets('alice')).map((s) => [s.key, s.size, s.ciphertext])).toEqual([
           ['A', 60, fakeCiphertext('same-size')],
           ['B', 40, fakeCiphertext('alice-B')],
@@ -309,7 +296,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           const { owner: _owner, ...write } = secret('alice', key, 5, `batch-${key}`);
           return write;
         });
-        expect(await failure(store.putSecrets('alice', batch, quota, audit('alice', 'set', null)))).toEqual({
+        expect(await pandaErrorOf(store.putSecrets('alice', batch, quota, audit('alice', 'set', null)))).toMatchObject({
           code: 'QUOTA_EXCEEDED',
           message:
             'storing these 4 secrets (20 bytes) would make 4 secrets of 20 bytes in total; you have 0 other secrets of 0 bytes ' +
@@ -319,7 +306,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
 
         // The database itself refuses the third row half-way through: the first two are not kept.
         const broken = [...batch.slice(0, 2), { ...batch[2]!, ciphertext: null as unknown as string }];
-        expect(await codeOf(store.putSecrets('alice', broken, quota, audit('alice', 'set', null)))).toBe('SERVER_ERROR');
+        await pandaErrorOf(store.putSecrets('alice', broken, quota, audit('alice', 'set', null)), 'SERVER_ERROR');
         expect({ secrets: await store.allSecrets(), audit: await store.listAudit() }).toEqual(before);
 
         clock.advance(1000);
@@ -443,13 +430,13 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         expect(await store.getTaskJob('bob', first.taskId, 2)).toBeNull();
         expect(await store.getTaskJob('alice', first.taskId, 3)).toBeNull();
         expect(await store.getJob('nope')).toBeNull();
-        expect(await codeOf(store.createTask('alice', [], LIMITS))).toBe('INVALID_INPUT');
+        await pandaErrorOf(store.createTask('alice', [], LIMITS), 'INVALID_INPUT');
       });
 
       it('refuses a task that would take the owner past the job cap, creating nothing', async () => {
         const limits = { maxUnfinishedJobs: 3, maxAttempts: 3 };
         await createJobs(store, 'alice', [spec(1), spec(2)], limits);
-        expect(await failure(store.createTask('alice', [spec(3), spec(4)], limits))).toEqual({
+        expect(await pandaErrorOf(store.createTask('alice', [spec(3), spec(4)], limits))).toMatchObject({
           code: 'QUOTA_EXCEEDED',
           message: 'you have 2 unfinished jobs and submitted 2; the limit is 3 queued or running jobs per user: nothing was submitted',
         });
@@ -531,8 +518,8 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         expect(await store.getJob(id)).toEqual(done);
         expect(await log(id)).toBe('line 1\nline 2\n');
 
-        const after = await failure(store.updateJob(id, 'pilot-a', claimId!, { state: 'finished', exitCode: 0 }));
-        expect(after).toEqual({ code: 'FORBIDDEN', message: `job "${id}" has already ended (failed): it cannot be updated` });
+        const after = await pandaErrorOf(store.updateJob(id, 'pilot-a', claimId!, { state: 'finished', exitCode: 0 }));
+        expect(after).toMatchObject({ code: 'FORBIDDEN', message: `job "${id}" has already ended (failed): it cannot be updated` });
         expect(await store.getJob(id)).toEqual(done);
         const detail = await store.getTask('alice', job.taskId);
         expect(detail?.jobs[0]?.attempts).toEqual([
@@ -594,14 +581,14 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         const job = (await store.getJob(queued!.id))!;
         const update = { state: 'finished', exitCode: 0, appendLog: 'x' } as const;
 
-        const wrongPilot = await failure(store.updateJob(job.id, 'pilot-b', job.claimId!, update));
-        expect(wrongPilot?.code).toBe('FORBIDDEN');
-        expect(wrongPilot?.message).not.toContain(job.claimId!);
-        expect(await codeOf(store.updateJob(job.id, 'pilot-a', 'guessed', update))).toBe('FORBIDDEN');
-        expect(await codeOf(store.renewLease(job.id, 'pilot-a', 'guessed', LEASE_MS))).toBe('FORBIDDEN');
-        expect(await codeOf(store.updateJob(claimed!.id, 'pilot-a', job.claimId!, update))).toBe('FORBIDDEN');
-        expect(await codeOf(store.updateJob('nope', 'pilot-a', job.claimId!, update))).toBe('NOT_FOUND');
-        expect(await codeOf(store.renewLease('nope', 'pilot-a', job.claimId!, LEASE_MS))).toBe('NOT_FOUND');
+        const wrongPilot = await pandaErrorOf(store.updateJob(job.id, 'pilot-b', job.claimId!, update));
+        expect(wrongPilot.code).toBe('FORBIDDEN');
+        expect(wrongPilot.message).not.toContain(job.claimId!);
+        await pandaErrorOf(store.updateJob(job.id, 'pilot-a', 'guessed', update), 'FORBIDDEN');
+        await pandaErrorOf(store.renewLease(job.id, 'pilot-a', 'guessed', LEASE_MS), 'FORBIDDEN');
+        await pandaErrorOf(store.updateJob(claimed!.id, 'pilot-a', job.claimId!, update), 'FORBIDDEN');
+        await pandaErrorOf(store.updateJob('nope', 'pilot-a', job.claimId!, update), 'NOT_FOUND');
+        await pandaErrorOf(store.renewLease('nope', 'pilot-a', job.claimId!, LEASE_MS), 'NOT_FOUND');
         expect(await store.getJob(job.id)).toEqual(job);
         expect(await store.getJob(claimed!.id)).toEqual(claimed);
         expect(await log(job.id)).toBe('');
@@ -626,11 +613,11 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           clock.advance(LEASE_MS);
           // Run out but not yet swept: the old claim is refused, and nothing changes.
           const before = await store.getJob(job.id);
-          expect(await failure(store.renewLease(job.id, 'pilot-a', job.claimId!, LEASE_MS))).toEqual({
+          expect(await pandaErrorOf(store.renewLease(job.id, 'pilot-a', job.claimId!, LEASE_MS))).toMatchObject({
             code: 'FORBIDDEN',
             message: `the lease of job "${job.id}" ran out: its attempt 1 is over`,
           });
-          expect(await codeOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0, appendLog: 'late' }))).toBe('FORBIDDEN');
+          await pandaErrorOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0, appendLog: 'late' }), 'FORBIDDEN');
           expect(await store.getJob(job.id)).toEqual(before);
 
           expect(await store.expireLeases()).toBe(1);
@@ -645,8 +632,8 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           expect(again).toMatchObject({ id: job.id, attemptNr: 2, pilot: 'pilot-b', state: 'running' });
           expect(again!.claimId).not.toBe(job.claimId);
           // The first pilot's late calls are refused and change nothing.
-          expect(await codeOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'failed', exitCode: 1, appendLog: 'late' }))).toBe('FORBIDDEN');
-          expect(await codeOf(store.renewLease(job.id, 'pilot-a', job.claimId!, LEASE_MS))).toBe('FORBIDDEN');
+          await pandaErrorOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'failed', exitCode: 1, appendLog: 'late' }), 'FORBIDDEN');
+          await pandaErrorOf(store.renewLease(job.id, 'pilot-a', job.claimId!, LEASE_MS), 'FORBIDDEN');
           expect(await store.getJob(job.id)).toEqual(again);
 
           await store.updateJob(job.id, 'pilot-b', again!.claimId!, { state: 'finished', exitCode: 0 });
@@ -701,7 +688,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           expect(await log(job.id)).toBe(
             'partial\n\npanda-server: attempt 1 of 3 ended released: pilot pilot-a was stopped and handed the job back; the job is queued again\n',
           );
-          expect(await codeOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0 }))).toBe('FORBIDDEN');
+          await pandaErrorOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0 }), 'FORBIDDEN');
           const [again] = await store.claimJobs('pilot-b', 1, LEASE_MS);
           expect(again).toMatchObject({ id: job.id, attemptNr: 2 });
           const attempts = (await store.getTask('alice', job.taskId))!.jobs[0]!.attempts;
@@ -756,7 +743,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         it('kills a task: queued jobs never run, a running one is told at its heartbeat and keeps only its last log', async () => {
           const { taskId, jobs } = await store.createTask('alice', [spec(1), spec(2)], LIMITS);
           const [run] = await store.claimJobs('pilot-a', 1, LEASE_MS);
-          expect(await codeOf(store.killTask('bob', taskId, 'killed by bob'))).toBe('NOT_FOUND');
+          await pandaErrorOf(store.killTask('bob', taskId, 'killed by bob'), 'NOT_FOUND');
           clock.advance(1000);
           const killed = await store.killTask('alice', taskId, 'killed by alice');
           expect(killed.cancelled).toBe(2);
@@ -775,11 +762,11 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           ]);
           expect(jobs[1]!.id).toBe(detail.jobs[1]!.id);
 
-          expect(await failure(store.killTask('alice', taskId, 'killed by alice'))).toEqual({
+          expect(await pandaErrorOf(store.killTask('alice', taskId, 'killed by alice'))).toMatchObject({
             code: 'CONFLICT',
             message: `task ${taskId} has ended (cancelled): there is no queued or running job to kill`,
           });
-          expect(await codeOf(store.killTask('alice', 999_999, 'x'))).toBe('NOT_FOUND');
+          await pandaErrorOf(store.killTask('alice', 999_999, 'x'), 'NOT_FOUND');
         });
 
         it('retries the failed and cancelled jobs of a task as new attempts, with fresh attempts to spare', async () => {
@@ -787,7 +774,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           const claimed = await store.claimJobs('pilot-a', 2, LEASE_MS);
           await store.updateJob(claimed[0]!.id, 'pilot-a', claimed[0]!.claimId!, { state: 'finished', exitCode: 0 });
           await store.updateJob(claimed[1]!.id, 'pilot-a', claimed[1]!.claimId!, { state: 'failed', exitCode: 1 });
-          expect(await codeOf(store.retryTask('bob', taskId, 1))).toBe('NOT_FOUND');
+          await pandaErrorOf(store.retryTask('bob', taskId, 1), 'NOT_FOUND');
           await store.killTask('alice', taskId, 'killed by alice');
 
           const retried = await store.retryTask('alice', taskId, 1);
@@ -803,7 +790,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             [jobs[1]!.id, 2],
             [jobs[2]!.id, 1],
           ]);
-          expect(await failure(store.retryTask('alice', taskId, 1))).toEqual({
+          expect(await pandaErrorOf(store.retryTask('alice', taskId, 1))).toMatchObject({
             code: 'CONFLICT',
             message: `task ${taskId} (running) has no failed or cancelled job to retry`,
           });
