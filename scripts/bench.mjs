@@ -8,8 +8,8 @@
 //
 // Usage: node scripts/bench.mjs [--quick]
 //   --quick: fewer and shorter runs, and loose targets that catch gross regressions only (CI machines
-//   are noisy and shared): a ratio that must stay under t may reach 2.5 t, one that must reach t may
-//   fall to t / 8. CI runs it.
+//   are noisy and shared): a figure that must stay under t may reach 3 t, one that must reach t may
+//   fall to t / 10. CI runs it.
 // Environment: PANDA_CLIENT_PEER, a checkout of PanDA's Python client for the pbook comparison (by
 // default shared/peers/panda-client beside the repository); the row is skipped when it or Python's
 // `rich` is missing.
@@ -47,11 +47,14 @@ const median = (values) => {
 };
 
 /**
- * Records one row: `ratio` against `target`, `better` 'lower' (≤) or 'higher' (≥). In quick mode a
- * target is loosened: ≤ t becomes ≤ 2.5 t, ≥ t becomes ≥ t / 8.
+ * The limit a row is checked against. In quick mode (CI, on a machine shared with other work) a
+ * target is loosened so that only gross regressions fail: ≤ t becomes ≤ 3 t, ≥ t becomes ≥ t / 10.
  */
+const limitOf = (target, better) => (quick ? (better === 'lower' ? target * 3 : target / 10) : target);
+
+/** Records one row: `ratio` against `target`, `better` 'lower' (≤) or 'higher' (≥). */
 function recordRatio(name, ratio, target, better, detail = '') {
-  const limit = quick ? (better === 'lower' ? target * 2.5 : target / 8) : target;
+  const limit = limitOf(target, better);
   const pass = better === 'lower' ? ratio <= limit : ratio >= limit;
   results.push(pass);
   const sign = better === 'lower' ? '<=' : '>=';
@@ -60,9 +63,10 @@ function recordRatio(name, ratio, target, better, detail = '') {
 
 /** Records an absolute figure against its target (rows that have no reference to be a ratio of). */
 function record(name, value, unit, target, better) {
-  const pass = better === 'lower' ? value <= target : value >= target;
+  const limit = limitOf(target, better);
+  const pass = better === 'lower' ? value <= limit : value >= limit;
   results.push(pass);
-  console.log(`${pass ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(1)} ${unit} (target ${better === 'lower' ? '<=' : '>='} ${target} ${unit})`);
+  console.log(`${pass ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(1)} ${unit} (target ${better === 'lower' ? '<=' : '>='} ${limit} ${unit})`);
 }
 
 function skip(name, why) {
@@ -314,7 +318,9 @@ async function bareSpawnRate(count, exec) {
 async function benchEndToEnd() {
   const server = await serverWithTenSecrets('e2e');
   const pilotToken = server.token('pilot', 'bench-pilot');
-  const count = quick ? 40 : 200;
+  // The row is defined on 200 jobs in both modes: with fewer, the pilots' start-up (each runs an
+  // empty isolated job first) weighs on the rate instead of the cost of a job.
+  const count = 200;
   const exec = 'echo "$BENCH_0" | wc -c';
   const bareBefore = await bareSpawnRate(count, exec);
   const started = performance.now();
