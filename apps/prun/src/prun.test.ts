@@ -46,9 +46,9 @@ function fakeClient(jobs: FakeJob[] = [], secrets: Record<string, string> = SECR
   };
   const stateAt = (fake: FakeJob, poll: number): JobState => fake.states[Math.min(poll, fake.states.length - 1)]!;
   const client: PrunClient = {
-    async getSecrets(keys) {
-      calls.push(`getSecrets ${JSON.stringify(keys ?? null)}`);
-      return Object.fromEntries(Object.entries(secrets).filter(([key]) => keys === undefined || keys.includes(key)));
+    async getSecretsMetadata() {
+      calls.push('getSecretsMetadata');
+      return Object.entries(secrets).map(([key, value]) => ({ key, size: Buffer.byteLength(value), updatedAt: '2026-01-01T00:00:00.000Z' }));
     },
     async submitJobs(specs) {
       submitted.push(specs);
@@ -125,7 +125,8 @@ describe('prun secrets', () => {
     const fake = fakeClient();
     const result = await prun([...JOB, '--useSecrets', '--json'], fake.client);
     expect(result.code).toBe(0);
-    expect(fake.calls).toEqual(['getSecrets null']);
+    // Names and sizes only: no value is fetched.
+    expect(fake.calls).toEqual(['getSecretsMetadata']);
     expect(fake.submitted).toEqual([
       [{ exec: 'python3 job.py', outDS: 'user.alice.test', secrets: ['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat'] }],
     ]);
@@ -145,13 +146,12 @@ describe('prun secrets', () => {
     expectNoValues(result.stdout, result.stderr, JSON.stringify(fake.submitted));
   });
 
-  it('--secrets attaches only the names given, a file by its plain name, and asks only for those', async () => {
+  it('--secrets attaches only the names given, a file by its plain name, and fetches no value', async () => {
     const fake = fakeClient();
     const result = await prun([...JOB, '--secrets', 'my_secret_file.dat, MY_SECRET', '--nJobs', '2'], fake.client);
     expect(result.code).toBe(0);
-    expect(fake.calls).toEqual([
-      `getSecrets ${JSON.stringify(['___file___:my_secret_file.dat', 'MY_SECRET', '___file___:MY_SECRET'])}`,
-    ]);
+    // Names and sizes only: no value is fetched, of these secrets or of any other.
+    expect(fake.calls).toEqual(['getSecretsMetadata']);
     const secrets = ['___file___:my_secret_file.dat', 'MY_SECRET'];
     expect(fake.submitted[0]?.map((spec) => spec.secrets)).toEqual([secrets, secrets]);
   });

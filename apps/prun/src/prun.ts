@@ -6,14 +6,13 @@ import {
   PandaError,
   assertJobEnvFits,
   parseWireKey,
-  utf8Length,
 } from '@panda-secrets/protocol';
 import type { JobInfo, JobSpec, SubmitJobsResponseData } from '@panda-secrets/protocol';
 import type { PandaClient } from '@panda-secrets/client';
 import { renderRows } from '@panda-secrets/table';
 
 /** The client calls prun makes; unit tests pass a fake with these methods. */
-export type PrunClient = Pick<PandaClient, 'getSecrets' | 'submitJobs' | 'getTask' | 'getJobLog'>;
+export type PrunClient = Pick<PandaClient, 'getSecretsMetadata' | 'submitJobs' | 'getTask' | 'getJobLog'>;
 
 /** prun's exit status when Ctrl-C stops it waiting: 128 + SIGINT, as a shell reports it. */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -49,25 +48,24 @@ export interface PrunDeps {
 }
 
 /**
- * The wire keys of the secrets the jobs get. The values the server sends along are dropped at once:
- * only the names leave this function, and only names go into a job spec.
+ * The wire keys of the secrets the jobs get, from the server's list of names and sizes: no value
+ * is ever fetched, and only names go into a job spec.
  */
 async function secretReferences(deps: PrunDeps, options: PrunOptions): Promise<string[]> {
   if (options.secrets === undefined && !options.useSecrets) return [];
+  // Names given to --secrets are checked before anything is asked of the server.
+  const candidates = options.secrets?.map(candidateKeys);
   const client = await deps.connect();
-  if (options.secrets === undefined) {
-    const secrets = await client.getSecrets();
-    const keys = Object.keys(secrets).sort();
+  const sizes = new Map((await client.getSecretsMetadata()).map(({ key, size }) => [key, size]));
+  if (options.secrets === undefined || candidates === undefined) {
+    const keys = [...sizes.keys()].sort();
     if (keys.length === 0) deps.stderr.write('prun: warning: you have no secrets; the jobs get none\n');
-    return checkedEnvSize(keys, secrets);
+    return checkedEnvSize(keys, sizes);
   }
-  const candidates = options.secrets.map(candidateKeys);
-  const secrets = await client.getSecrets([...new Set(candidates.flat())]);
-  const existing = new Set(Object.keys(secrets));
   const keys = [
     ...new Set(
       options.secrets.map((name, index) => {
-        const found = candidates[index]?.find((key) => existing.has(key));
+        const found = candidates[index]?.find((key) => sizes.has(key));
         if (found === undefined) {
           throw new PandaError(
             'NOT_FOUND',
@@ -78,14 +76,12 @@ async function secretReferences(deps: PrunDeps, options: PrunOptions): Promise<s
       }),
     ),
   ];
-  return checkedEnvSize(keys, secrets);
+  return checkedEnvSize(keys, sizes);
 }
 
 /** Refuses, before submitting, jobs whose env secrets could never be passed to a payload together (the server checks too). */
-function checkedEnvSize(keys: string[], secrets: Record<string, string>): string[] {
-  assertJobEnvFits(
-    keys.filter((key) => !key.startsWith(FILE_PREFIX)).map((name) => ({ name, size: utf8Length(secrets[name] ?? '') })),
-  );
+function checkedEnvSize(keys: string[], sizes: ReadonlyMap<string, number>): string[] {
+  assertJobEnvFits(keys.filter((key) => !key.startsWith(FILE_PREFIX)).map((name) => ({ name, size: sizes.get(name) ?? 0 })));
   return keys;
 }
 
