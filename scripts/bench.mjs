@@ -58,7 +58,9 @@ function recordRatio(name, ratio, target, better, detail = '') {
   const pass = better === 'lower' ? ratio <= limit : ratio >= limit;
   results.push(pass);
   const sign = better === 'lower' ? '<=' : '>=';
-  console.log(`${pass ? 'PASS' : 'MISS'}  ${name}: ${ratio.toFixed(2)} (target ${sign} ${limit.toFixed(2)})${detail ? `  [${detail}]` : ''}`);
+  console.log(
+    `${pass ? 'PASS' : 'MISS'}  ${name}: ${ratio.toFixed(2)} (target ${sign} ${limit.toFixed(2)})${detail ? `  [${detail}]` : ''}`,
+  );
 }
 
 /** Records an absolute figure against its target (rows that have no reference to be a ratio of). */
@@ -66,7 +68,9 @@ function record(name, value, unit, target, better) {
   const limit = limitOf(target, better);
   const pass = better === 'lower' ? value <= limit : value >= limit;
   results.push(pass);
-  console.log(`${pass ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(1)} ${unit} (target ${better === 'lower' ? '<=' : '>='} ${limit} ${unit})`);
+  console.log(
+    `${pass ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(1)} ${unit} (target ${better === 'lower' ? '<=' : '>='} ${limit} ${unit})`,
+  );
 }
 
 function skip(name, why) {
@@ -117,10 +121,28 @@ function start(command, args, { env = process.env, stderr = 'inherit' } = {}) {
 async function startServer(name) {
   const dataDir = join(work, name);
   // One user makes thousands of calls here: the per-user rate limit is lifted to measure the server.
-  const child = start(process.execPath, [bin.server, '--data-dir', dataDir, '--port', '0', '--log-level', 'warn', '--rate-limit', '1000000']);
+  const child = start(process.execPath, [
+    bin.server,
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    '--log-level',
+    'warn',
+    '--rate-limit',
+    '1000000',
+  ]);
   const url = await listeningUrl(child);
   const token = (role, user) => {
-    const args = [bin.server, 'token', '--data-dir', dataDir, '--user', user, ...(role === 'pilot' ? ['--role', 'pilot'] : [])];
+    const args = [
+      bin.server,
+      'token',
+      '--data-dir',
+      dataDir,
+      '--user',
+      user,
+      ...(role === 'pilot' ? ['--role', 'pilot'] : []),
+    ];
     const file = join(work, `${name}-${user}.token`);
     writeFileSync(file, spawnSync(process.execPath, args, { encoding: 'utf8' }).stdout.trim(), { mode: 0o600 });
     return file;
@@ -144,7 +166,10 @@ async function serverWithTenSecrets(name) {
   const server = await startServer(name);
   const user = server.token('user', 'bench');
   for (let index = 0; index < 10; index += 1) {
-    await call(server.url, user, 'POST', '/api/v1/creds/set_user_secrets', { key: `BENCH_${index}`, value: 'v'.repeat(100) });
+    await call(server.url, user, 'POST', '/api/v1/creds/set_user_secrets', {
+      key: `BENCH_${index}`,
+      value: 'v'.repeat(100),
+    });
   }
   return { ...server, user };
 }
@@ -156,7 +181,8 @@ function requestsPerSecond(url, options = {}) {
   if (options.body !== undefined) args.push('-m', 'POST', '-b', options.body);
   const run = spawnSync(process.execPath, [...args, url], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const report = JSON.parse(run.stdout);
-  if (report.non2xx > 0 || report.errors > 0) throw new Error(`${url}: ${report.non2xx} non-2xx answers, ${report.errors} errors`);
+  if (report.non2xx > 0 || report.errors > 0)
+    throw new Error(`${url}: ${report.non2xx} non-2xx answers, ${report.errors} errors`);
   return report.requests.average;
 }
 
@@ -200,7 +226,9 @@ async function benchPandaPbook(server) {
   const name = "pbook list_secrets (10 secrets) / PanDA's Python pbook list_secrets()";
   // shared/ sits beside the repository, or beside the folder of its work trees.
   const candidates = ['..', '../..'].map((up) => join(root, up, 'shared/peers/panda-client'));
-  const clientDir = resolve(process.env.PANDA_CLIENT_PEER ?? candidates.find((dir) => existsSync(dir)) ?? candidates[0]);
+  const clientDir = resolve(
+    process.env.PANDA_CLIENT_PEER ?? candidates.find((dir) => existsSync(dir)) ?? candidates[0],
+  );
   if (!existsSync(join(clientDir, 'pandaclient/PBookCore.py'))) {
     skip(name, `no PanDA client at ${clientDir} (set PANDA_CLIENT_PEER)`);
     return;
@@ -240,15 +268,28 @@ async function benchServerRates(server) {
     () => requestsPerSecond(`${bare}/hello`),
     LOAD_ROUNDS,
   );
-  recordRatio('get_user_secrets (10 secrets) req/s / bare fastify GET', get.ratio, 0.25, 'higher', `${perSecond(get.a)} vs ${perSecond(get.b)}`);
+  recordRatio(
+    'get_user_secrets (10 secrets) req/s / bare fastify GET',
+    get.ratio,
+    0.25,
+    'higher',
+    `${perSecond(get.a)} vs ${perSecond(get.b)}`,
+  );
 
   const body = JSON.stringify({ key: 'BENCH_SET', value: 'v'.repeat(100) });
   const set = paired(
-    () => requestsPerSecond(`${server.url}/api/v1/creds/set_user_secrets`, { headers: { authorization, ...json }, body }),
+    () =>
+      requestsPerSecond(`${server.url}/api/v1/creds/set_user_secrets`, { headers: { authorization, ...json }, body }),
     () => requestsPerSecond(`${bare}/json`, { headers: json, body }),
     LOAD_ROUNDS,
   );
-  recordRatio('set_user_secrets req/s / bare fastify JSON POST', set.ratio, 0.35, 'higher', `${perSecond(set.a)} vs ${perSecond(set.b)}`);
+  recordRatio(
+    'set_user_secrets req/s / bare fastify JSON POST',
+    set.ratio,
+    0.35,
+    'higher',
+    `${perSecond(set.a)} vs ${perSecond(set.b)}`,
+  );
   reference.kill('SIGTERM');
 }
 
@@ -261,18 +302,30 @@ async function joseSealRate(seconds) {
   );
   const { publicKey } = await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-256' });
   const key = await importJWK(await exportJWK(publicKey), 'ECDH-ES+A256KW');
-  const payload = new TextEncoder().encode(JSON.stringify({ jobId: 'x'.repeat(36), env: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`BENCH_${i}`, 'v'.repeat(100)])), files: {} }));
+  const payload = new TextEncoder().encode(
+    JSON.stringify({
+      jobId: 'x'.repeat(36),
+      env: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`BENCH_${i}`, 'v'.repeat(100)])),
+      files: {},
+    }),
+  );
   let seals = 0;
   const started = performance.now();
   while (performance.now() - started < seconds * 1000) {
-    await new CompactEncrypt(payload).setProtectedHeader({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', job_id: 'x' }).encrypt(key);
+    await new CompactEncrypt(payload)
+      .setProtectedHeader({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', job_id: 'x' })
+      .encrypt(key);
     seals += 1;
   }
   return seals / ((performance.now() - started) / 1000);
 }
 
 async function submitJobs(server, count, exec) {
-  const specs = Array.from({ length: count }, () => ({ exec, outDS: 'user.bench.out', secrets: Array.from({ length: 10 }, (_, i) => `BENCH_${i}`) }));
+  const specs = Array.from({ length: count }, () => ({
+    exec,
+    outDS: 'user.bench.out',
+    secrets: Array.from({ length: 10 }, (_, i) => `BENCH_${i}`),
+  }));
   for (let index = 0; index < specs.length; index += 100) {
     await call(server.url, server.user, 'POST', '/api/v1/jobs/submit', { jobs: specs.slice(index, index + 100) });
   }
@@ -286,14 +339,24 @@ async function benchAcquire() {
   // The seal rate is measured before and after the acquires, so a change of the machine's load
   // during the run hits the reference as well.
   const sealsBefore = await joseSealRate(quick ? 1 : 3);
-  const run = spawnSync(process.execPath, [join(import.meta.dirname, 'lib/bench-acquire.mjs'), server.url, pilotToken, '4'], { encoding: 'utf8' });
+  const run = spawnSync(
+    process.execPath,
+    [join(import.meta.dirname, 'lib/bench-acquire.mjs'), server.url, pilotToken, '4'],
+    { encoding: 'utf8' },
+  );
   if (run.status !== 0) throw new Error(`the acquire load failed: ${run.stderr}`);
   const { jobs, seconds } = JSON.parse(run.stdout);
   if (jobs !== count) throw new Error(`the pilots acquired ${jobs} of ${count} jobs`);
   server.child.kill('SIGTERM');
   const acquired = jobs / seconds;
   const seals = (sealsBefore + (await joseSealRate(quick ? 1 : 3))) / 2;
-  recordRatio('jobs acquired/s with secrets, 4 pilots / jose seals/s in one process', acquired / seals, 0.6, 'higher', `${perSecond(acquired)} vs ${perSecond(seals)}`);
+  recordRatio(
+    'jobs acquired/s with secrets, 4 pilots / jose seals/s in one process',
+    acquired / seals,
+    0.6,
+    'higher',
+    `${perSecond(acquired)} vs ${perSecond(seals)}`,
+  );
 }
 
 /** Jobs per second of the bare work: `bash -c CMD` spawned and awaited, 4 at a time. */
@@ -305,7 +368,10 @@ async function bareSpawnRate(count, exec) {
       while (next < count) {
         next += 1;
         await new Promise((done, fail) => {
-          const child = spawn('bash', ['-c', exec], { stdio: 'ignore', env: { ...process.env, BENCH_0: 'v'.repeat(100) } });
+          const child = spawn('bash', ['-c', exec], {
+            stdio: 'ignore',
+            env: { ...process.env, BENCH_0: 'v'.repeat(100) },
+          });
           child.once('error', fail);
           child.once('exit', done);
         });
@@ -331,9 +397,22 @@ async function benchEndToEnd() {
   );
   if (submit.status !== 0) throw new Error(`prun failed: ${submit.stderr}`);
   const pilots = Array.from({ length: 4 }, (_, index) =>
-    start(process.execPath, [bin.pilot, '--server', server.url, '--token-file', pilotToken, '--exit-when-idle', '--workdir', join(work, `pilot-${index}`)], {
-      stderr: 'ignore',
-    }),
+    start(
+      process.execPath,
+      [
+        bin.pilot,
+        '--server',
+        server.url,
+        '--token-file',
+        pilotToken,
+        '--exit-when-idle',
+        '--workdir',
+        join(work, `pilot-${index}`),
+      ],
+      {
+        stderr: 'ignore',
+      },
+    ),
   );
   await Promise.all(pilots.map((pilot) => new Promise((done) => pilot.once('exit', done))));
   const seconds = (performance.now() - started) / 1000;
@@ -346,7 +425,13 @@ async function benchEndToEnd() {
   server.child.kill('SIGTERM');
   const ours = count / seconds;
   const bare = (bareBefore + (await bareSpawnRate(count, exec))) / 2;
-  recordRatio(`end-to-end jobs/s, ${count} jobs with --useSecrets, 4 pilots / bare bash -c spawns/s`, ours / bare, 0.4, 'higher', `${perSecond(ours)} vs ${perSecond(bare)}`);
+  recordRatio(
+    `end-to-end jobs/s, ${count} jobs with --useSecrets, 4 pilots / bare bash -c spawns/s`,
+    ours / bare,
+    0.4,
+    'higher',
+    `${perSecond(ours)} vs ${perSecond(bare)}`,
+  );
 }
 
 // --- masker rows ----------------------------------------------------------------------------------
@@ -355,7 +440,9 @@ async function benchMasker() {
   const { createMasker } = await import(join(root, 'apps/pilot/dist/mask.js'));
   const secrets = Array.from({ length: 50 }, (_, index) => `secret-value-${index}-${'q'.repeat(20)}`);
   const masker = createMasker(secrets);
-  const chunk = Buffer.from(`${'log line without secrets, just ordinary output of a job\n'.repeat(1000)}${secrets[7]}\n`);
+  const chunk = Buffer.from(
+    `${'log line without secrets, just ordinary output of a job\n'.repeat(1000)}${secrets[7]}\n`,
+  );
   const total = 64 * 1024 * 1024;
   const heapBefore = process.memoryUsage().rss;
   const t0 = performance.now();
@@ -368,7 +455,13 @@ async function benchMasker() {
   out += masker.end().length;
   const seconds = (performance.now() - t0) / 1000;
   record('masker throughput, 50 secrets', written / seconds / 1024 / 1024, 'MB/s', 20, 'higher');
-  record('masker resident memory growth over 64 MB of output', (process.memoryUsage().rss - heapBefore) / 1024 / 1024, 'MB', 16, 'lower');
+  record(
+    'masker resident memory growth over 64 MB of output',
+    (process.memoryUsage().rss - heapBefore) / 1024 / 1024,
+    'MB',
+    16,
+    'lower',
+  );
   if (out === 0) throw new Error('masker produced no output');
 }
 

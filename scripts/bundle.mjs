@@ -47,7 +47,9 @@ await build({
   // Packages with compiled addons (and their optional native parts) are loaded from node_modules.
   external: ['better-sqlite3', 'pg-native'],
   // CommonJS dependencies bundled into ESM still call require (got requires http2).
-  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
+  },
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
   legalComments: 'none',

@@ -9,14 +9,17 @@ import { join } from 'node:path';
 import { listeningUrl } from './lib/server.mjs';
 
 const root = join(import.meta.dirname, '..');
-const bin = (name) => join(root, 'apps', name === 'panda-server' ? 'server' : name === 'panda-pilot' ? 'pilot' : name, 'bin', `${name}.js`);
+const bin = (name) =>
+  join(root, 'apps', name === 'panda-server' ? 'server' : name === 'panda-pilot' ? 'pilot' : name, 'bin', `${name}.js`);
 const work = mkdtempSync(join(tmpdir(), 'panda-demo-'));
 const children = [];
 /** What the last CLI run wrote on stderr (prun names its task there before waiting). */
 let lastStderr = '';
 
 function quote(word) {
-  return /^[\w@%+=:,./-]+$/.test(word) || word.startsWith('(') || word.startsWith('>') ? word : `'${word.replace(/'/g, "'\\''")}'`;
+  return /^[\w@%+=:,./-]+$/.test(word) || word.startsWith('(') || word.startsWith('>')
+    ? word
+    : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 function step(text) {
@@ -27,7 +30,10 @@ function step(text) {
 function run(name, args, { show = args, input = '', env = {}, echo = true } = {}) {
   process.stdout.write(`$ ${name} ${show.map(quote).join(' ')}\n`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin(name), ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin(name), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const out = [];
     const err = [];
     child.stdout.on('data', (chunk) => {
@@ -68,27 +74,58 @@ async function main() {
 
   const userToken = join(work, 'user.token');
   const pilotToken = join(work, 'pilot.token');
-  writeFileSync(userToken, await run('panda-server', ['token', '--data-dir', dataDir, '--user', 'jdoe'], { show: ['token', '--user', 'jdoe', '> user.token'], echo: false }), { mode: 0o600 });
-  writeFileSync(pilotToken, await run('panda-server', ['token', '--data-dir', dataDir, '--user', 'pilot-1', '--role', 'pilot'], { show: ['token', '--user', 'pilot-1', '--role', 'pilot', '> pilot.token'], echo: false }), { mode: 0o600 });
+  writeFileSync(
+    userToken,
+    await run('panda-server', ['token', '--data-dir', dataDir, '--user', 'jdoe'], {
+      show: ['token', '--user', 'jdoe', '> user.token'],
+      echo: false,
+    }),
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    pilotToken,
+    await run('panda-server', ['token', '--data-dir', dataDir, '--user', 'pilot-1', '--role', 'pilot'], {
+      show: ['token', '--user', 'pilot-1', '--role', 'pilot', '> pilot.token'],
+      echo: false,
+    }),
+    { mode: 0o600 },
+  );
   const env = { PANDA_URL_SSL: url, OIDC_AUTH_TOKEN_FILE: userToken, NO_COLOR: '1' };
 
   step("the seed's pbook session, typed into pbook's shell");
   const secretFile = join(work, 'secret_file_path');
-  writeFileSync(secretFile, Buffer.concat([Buffer.from('demo certificate bytes\n'), Buffer.from([0, 1, 2, 253, 254, 255])]));
+  writeFileSync(
+    secretFile,
+    Buffer.concat([Buffer.from('demo certificate bytes\n'), Buffer.from([0, 1, 2, 253, 254, 255])]),
+  );
   const session = [
-    "# set_secret(key, value)",
+    '# set_secret(key, value)',
     "set_secret('MY_SECRET', 'random_string')",
     'import json',
     "set_secret('MY_SECRET_DIC', json.dumps({'a_key': 'a_value'}))",
     `set_secret('my_secret_file.dat', '${secretFile}', is_file=True)`,
     'list_secrets()',
   ].join('\n');
-  process.stdout.write(`${session.split('\n').map((line) => `>>> ${line}`).join('\n')}\n`);
+  process.stdout.write(
+    `${session
+      .split('\n')
+      .map((line) => `>>> ${line}`)
+      .join('\n')}\n`,
+  );
   await run('pbook', [], { show: ['(stdin: the lines above)'], input: `${session}\n`, env });
 
   step('panda-pilot waiting for jobs on the compute node');
   const pilotWorkdir = join(work, 'pilot-work');
-  const pilot = start('panda-pilot', ['--server', url, '--token-file', pilotToken, '--workdir', pilotWorkdir, '--poll', '1']);
+  const pilot = start('panda-pilot', [
+    '--server',
+    url,
+    '--token-file',
+    pilotToken,
+    '--workdir',
+    pilotWorkdir,
+    '--poll',
+    '1',
+  ]);
   pilot.stderr.on('data', (chunk) => process.stdout.write(`[pilot] ${chunk}`));
 
   // The payload does what the seed's snippet does: env secrets, a JSON secret, a file in its cwd.
@@ -121,13 +158,22 @@ async function main() {
   const taskId = /^prun: submitted task (\d+)/m.exec(lastStderr)?.[1];
   if (taskId === undefined) throw new Error('prun did not name its task');
 
-  step("bookkeeping in pbook: show() lists your tasks, show(ID) one with its jobs and attempts, log(ID) reads a job's masked log again");
+  step(
+    "bookkeeping in pbook: show() lists your tasks, show(ID) one with its jobs and attempts, log(ID) reads a job's masked log again",
+  );
   const bookkeeping = ['show()', `show(${taskId})`, `log(${taskId})`].join('\n');
-  process.stdout.write(`${bookkeeping.split('\n').map((line) => `>>> ${line}`).join('\n')}\n`);
+  process.stdout.write(
+    `${bookkeeping
+      .split('\n')
+      .map((line) => `>>> ${line}`)
+      .join('\n')}\n`,
+  );
   await run('pbook', [], { show: ['(stdin: the lines above)'], input: `${bookkeeping}\n`, env });
 
   const left = readdirSync(pilotWorkdir);
-  process.stdout.write(`the pilot's work dir after the job: ${left.length === 0 ? 'empty, the secret files are gone' : left.join(', ')}\n`);
+  process.stdout.write(
+    `the pilot's work dir after the job: ${left.length === 0 ? 'empty, the secret files are gone' : left.join(', ')}\n`,
+  );
   if (left.length > 0) throw new Error('the job left files behind');
   step('done: the job printed its secret, and the log shows *** in its place');
 }

@@ -7,7 +7,10 @@ let files = [];
 let skipped = [];
 try {
   files = readdirSync(dir).filter((name) => name.endsWith('.json'));
-  skipped = readdirSync(dir).filter((name) => name.endsWith('-skipped.txt')).sort().map((name) => readFileSync(join(dir, name), 'utf8'));
+  skipped = readdirSync(dir)
+    .filter((name) => name.endsWith('-skipped.txt'))
+    .sort()
+    .map((name) => readFileSync(join(dir, name), 'utf8'));
 } catch {
   // No workspace reached its tests (a build or type check failed first).
 }

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 
 const [url, tokenFile, pilots] = process.argv.slice(2);
 const { generatePilotKeyPair } = await import(join(import.meta.dirname, '../../packages/crypto/dist/index.js'));
-const headers = { authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`, 'content-type': 'application/json' };
+const headers = {
+  authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`,
+  'content-type': 'application/json',
+};
 
 async function acquireOne() {
   const { publicJwk } = await generatePilotKeyPair();

@@ -5,7 +5,12 @@ import Fastify from 'fastify';
 
 const app = Fastify({ logger: false });
 app.get('/hello', async () => ({ hello: 'world' }));
-app.post('/json', async (request) => ({ success: true, message: '', data: null, received: Object.keys(request.body ?? {}).length }));
+app.post('/json', async (request) => ({
+  success: true,
+  message: '',
+  data: null,
+  received: Object.keys(request.body ?? {}).length,
+}));
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 console.log(`listening on ${address}`);
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -31,7 +31,10 @@ const CASES = {
   'the largest quota (500 secrets, 50 MB)': () => [
     ...Array.from({ length: 45 }, (_, index) => [`file-json-${String(index).padStart(2, '0')}`, jsonArrayFile()]),
     ...Array.from({ length: 5 }, (_, index) => [`file-binary-${index}`, randomBytes(1_000_000)]),
-    ...Array.from({ length: 450 }, (_, index) => [`env-${String(index).padStart(3, '0')}`, `value-${index}-${randomBytes(40).toString('hex')}`]),
+    ...Array.from({ length: 450 }, (_, index) => [
+      `env-${String(index).padStart(3, '0')}`,
+      `value-${index}-${randomBytes(40).toString('hex')}`,
+    ]),
   ],
 };
 
@@ -47,7 +50,9 @@ export function benchMaskerSetup(work, record) {
     const dir = join(work, `masker-${name.replace(/\W+/g, '-')}`);
     mkdirSync(dir, { recursive: true });
     for (const [file, content] of build()) writeFileSync(join(dir, file), content);
-    const run = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, 'masker-setup.mjs'), dir], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, 'masker-setup.mjs'), dir], {
+      encoding: 'utf8',
+    });
     if (run.status !== 0) throw new Error(`masker set-up bench failed: ${run.stderr}`);
     const { seconds, peakGrowthMB } = JSON.parse(run.stdout);
     record(`masker set-up time, ${name}`, seconds, 's', TARGETS[name].seconds, 'lower');
@@ -73,26 +78,56 @@ export async function benchPilotFileSecret(work, record, startServer, serverBin)
   const children = [server];
   try {
     const token = (role) =>
-      spawnSync(process.execPath, [serverBin, 'token', '--data-dir', dataDir, '--user', role === 'pilot' ? 'pilot-1' : 'bench', '--role', role], { encoding: 'utf8' }).stdout.trim();
+      spawnSync(
+        process.execPath,
+        [serverBin, 'token', '--data-dir', dataDir, '--user', role === 'pilot' ? 'pilot-1' : 'bench', '--role', role],
+        { encoding: 'utf8' },
+      ).stdout.trim();
     const userHeaders = { authorization: `Bearer ${token('user')}`, 'content-type': 'application/json' };
     const call = async (path, body) => {
-      const response = await fetch(`${url}${path}`, body === undefined ? { headers: userHeaders } : { method: 'POST', headers: userHeaders, body: JSON.stringify(body) });
+      const response = await fetch(
+        `${url}${path}`,
+        body === undefined
+          ? { headers: userHeaders }
+          : { method: 'POST', headers: userHeaders, body: JSON.stringify(body) },
+      );
       const answer = await response.json();
       if (!answer.success) throw new Error(`${path} answered ${response.status}: ${answer.message}`);
       return answer.data;
     };
-    await call('/api/v1/creds/set_user_secrets', { key: '___file___:big.bin', value: randomBytes(1_000_000).toString('base64') });
+    await call('/api/v1/creds/set_user_secrets', {
+      key: '___file___:big.bin',
+      value: randomBytes(1_000_000).toString('base64'),
+    });
     const tokenFile = join(work, 'pilot-token');
     writeFileSync(tokenFile, token('pilot'), { mode: 0o600 });
     const workdir = join(work, 'pilot-rss-work');
-    const pilot = spawn(process.execPath, [join(import.meta.dirname, '../../apps/pilot/bin/panda-pilot.js'), '--server', url, '--token-file', tokenFile, '--workdir', workdir, '--poll', '0.2'], {
-      stdio: 'ignore',
-    });
+    const pilot = spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, '../../apps/pilot/bin/panda-pilot.js'),
+        '--server',
+        url,
+        '--token-file',
+        tokenFile,
+        '--workdir',
+        workdir,
+        '--poll',
+        '0.2',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     children.push(pilot);
     await delay(3000);
     writeFileSync(`/proc/${pilot.pid}/clear_refs`, '5');
     const idle = residentSizes(pilot.pid);
-    const [job] = (await call('/api/v1/jobs/submit', { jobs: [{ exec: 'wc -c < big.bin', outDS: 'user.bench.rss', secrets: ['___file___:big.bin'] }] })).jobs;
+    const [job] = (
+      await call('/api/v1/jobs/submit', {
+        jobs: [{ exec: 'wc -c < big.bin', outDS: 'user.bench.rss', secrets: ['___file___:big.bin'] }],
+      })
+    ).jobs;
     let state = job.state;
     while (state !== 'finished' && state !== 'failed') {
       await delay(100);
@@ -100,7 +135,13 @@ export async function benchPilotFileSecret(work, record, startServer, serverBin)
     }
     const { log } = await call(`/api/v1/jobs/${job.id}/log`);
     if (state !== 'finished' || log.trim() !== '1000000') throw new Error(`the pilot's job ended ${state}: ${log}`);
-    record('pilot peak resident size growth, one job with one 1,000,000-byte secret file', (residentSizes(pilot.pid).peak - idle.rss) / 1024 / 1024, 'MB', 16, 'lower');
+    record(
+      'pilot peak resident size growth, one job with one 1,000,000-byte secret file',
+      (residentSizes(pilot.pid).peak - idle.rss) / 1024 / 1024,
+      'MB',
+      16,
+      'lower',
+    );
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));

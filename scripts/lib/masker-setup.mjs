@@ -18,5 +18,6 @@ const masker = createMasker({ texts, files });
 const seconds = (performance.now() - t0) / 1000;
 // The peak resident size of the whole process (kB), so transient allocations count too.
 const peakGrowthMB = Math.max(0, process.resourceUsage().maxRSS * 1024 - before) / 1024 / 1024;
-if (masker.write('nothing secret here\n') + masker.end() !== 'nothing secret here\n') throw new Error('masker altered plain text');
+if (masker.write('nothing secret here\n') + masker.end() !== 'nothing secret here\n')
+  throw new Error('masker altered plain text');
 console.log(JSON.stringify({ seconds, peakGrowthMB }));

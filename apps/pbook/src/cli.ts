@@ -13,4 +13,8 @@ const prompt = terminalPrompter(process.stdin, process.stderr);
 
 const terminalWidth = (): number | undefined => process.stdout.columns;
 
-process.exitCode = await main(args, { ...deps, stdin: process.stdin, isTTY, terminalWidth, fs: { stat, readFile }, prompt, sleep: (ms) => sleep(ms) }, version);
+process.exitCode = await main(
+  args,
+  { ...deps, stdin: process.stdin, isTTY, terminalWidth, fs: { stat, readFile }, prompt, sleep: (ms) => sleep(ms) },
+  version,
+);

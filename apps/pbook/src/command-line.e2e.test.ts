@@ -22,7 +22,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  await Promise.all([server?.dataDir, dir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })));
+  await Promise.all(
+    [server?.dataDir, dir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })),
+  );
 });
 
 const env = () => cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_ID_TOKEN: token });
@@ -31,28 +33,60 @@ const client = () => new PandaClient({ server: server.url, token });
 describe("yargs' completion flag", () => {
   it('never runs the command on the line: no job is submitted, no secret deleted, no pilot polls', async () => {
     await client().setSecret('KEEP_ME', 'value-1');
-    const prun = await runCli('prun', ['--get-yargs-completions', 'prun', '--exec', 'touch ran', '--outDS', 'user.x', '--'], { env: env() });
+    const prun = await runCli(
+      'prun',
+      ['--get-yargs-completions', 'prun', '--exec', 'touch ran', '--outDS', 'user.x', '--'],
+      { env: env() },
+    );
     expect({ code: prun.code, stderr: prun.stderr }).toEqual({ code: 0, stderr: '' });
     expect(prun.stdout.split('\n')).toEqual(expect.arrayContaining(['--nJobs', '--useSecrets', '--wait']));
-    const pbook = await runCli('pbook', ['--get-yargs-completions', 'pbook', 'delete-all-secrets', '--yes', ''], { env: env() });
+    const pbook = await runCli('pbook', ['--get-yargs-completions', 'pbook', 'delete-all-secrets', '--yes', ''], {
+      env: env(),
+    });
     expect({ code: pbook.code, stderr: pbook.stderr }).toEqual({ code: 0, stderr: '' });
     expect(await client().getSecrets()).toEqual({ KEEP_ME: 'value-1' });
     // Without the flag this pilot would poll for ever; with it, it answers at once.
-    const pilot = await runCli('panda-pilot', ['--get-yargs-completions', 'panda-pilot', '--on'], { env: cleanEnv({ PANDA_URL_SSL: server.url }), timeoutMs: 15_000 });
-    expect({ code: pilot.code, stdout: pilot.stdout, stderr: pilot.stderr }).toEqual({ code: 0, stdout: '--once\n', stderr: '' });
-    const serverRun = await runCli('panda-server', ['--get-yargs-completions', 'panda-server', '--port', '0', '--po'], { timeoutMs: 15_000 });
-    expect({ code: serverRun.code, stdout: serverRun.stdout, stderr: serverRun.stderr }).toEqual({ code: 0, stdout: '--port\n', stderr: '' });
+    const pilot = await runCli('panda-pilot', ['--get-yargs-completions', 'panda-pilot', '--on'], {
+      env: cleanEnv({ PANDA_URL_SSL: server.url }),
+      timeoutMs: 15_000,
+    });
+    expect({ code: pilot.code, stdout: pilot.stdout, stderr: pilot.stderr }).toEqual({
+      code: 0,
+      stdout: '--once\n',
+      stderr: '',
+    });
+    const serverRun = await runCli('panda-server', ['--get-yargs-completions', 'panda-server', '--port', '0', '--po'], {
+      timeoutMs: 15_000,
+    });
+    expect({ code: serverRun.code, stdout: serverRun.stdout, stderr: serverRun.stderr }).toEqual({
+      code: 0,
+      stdout: '--port\n',
+      stderr: '',
+    });
   }, 60_000);
 
   it('offers your secret names to pbook only with a token at hand', async () => {
     await client().setSecret('COMPLETE_ME', 'v');
-    const withToken = await runCli('pbook', ['--get-yargs-completions', 'pbook', 'delete-secret', 'COMP'], { env: env() });
+    const withToken = await runCli('pbook', ['--get-yargs-completions', 'pbook', 'delete-secret', 'COMP'], {
+      env: env(),
+    });
     expect(withToken.stdout).toBe('COMPLETE_ME\n');
-    const without = await runCli('pbook', ['--get-yargs-completions', 'pbook', 'delete-secret', 'COMP'], { env: cleanEnv({ PANDA_URL_SSL: server.url }) });
-    expect({ code: without.code, stdout: without.stdout, stderr: without.stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
+    const without = await runCli('pbook', ['--get-yargs-completions', 'pbook', 'delete-secret', 'COMP'], {
+      env: cleanEnv({ PANDA_URL_SSL: server.url }),
+    });
+    expect({ code: without.code, stdout: without.stdout, stderr: without.stderr }).toEqual({
+      code: 0,
+      stdout: '',
+      stderr: '',
+    });
   }, 30_000);
 
-  it.each(['pbook', 'prun', 'panda-pilot', 'panda-server'] as const)('%s completion prints the bash and the zsh script', async (name) => {
+  it.each([
+    'pbook',
+    'prun',
+    'panda-pilot',
+    'panda-server',
+  ] as const)('%s completion prints the bash and the zsh script', async (name) => {
     const program = name;
     const bash = await runCli(name, ['completion', 'bash']);
     expect(bash.stdout).toContain(`complete -o bashdefault -o default -F _${program}_yargs_completions ${program}`);
@@ -97,7 +131,10 @@ function helpOnTerminal(name: BinName, args: string[], columns: number | undefin
   const resize = columns === undefined ? '' : `stty cols ${columns}; `;
   const command = `${resize}exec '${process.execPath}' '${binPath(name)}' ${args.join(' ')}`;
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: cleanEnv({ TERM: 'xterm' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: cleanEnv({ TERM: 'xterm' }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const output: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
     child.on('error', reject);
@@ -123,8 +160,12 @@ describe('help on a terminal', () => {
       ['panda-server', ['--help']],
       ['panda-server', ['token', '--help']],
     ] as const) {
-      const [screen, unbounded] = await Promise.all([helpOnTerminal(name, [...args], columns), runCli(name, [...args])]);
-      for (const line of screen.split('\n')) expect({ name, args, line, fits: line.length <= columns }).toMatchObject({ fits: true });
+      const [screen, unbounded] = await Promise.all([
+        helpOnTerminal(name, [...args], columns),
+        runCli(name, [...args]),
+      ]);
+      for (const line of screen.split('\n'))
+        expect({ name, args, line, fits: line.length <= columns }).toMatchObject({ fits: true });
       expect({ name, args, words: wordsOf(screen) }).toEqual({ name, args, words: wordsOf(unbounded.stdout) });
       expect(screen).toContain('\nExamples:\n');
     }
@@ -134,17 +175,23 @@ describe('help on a terminal', () => {
 describe("a PanDA user's settings and mistakes", () => {
   it("works with PanDA's PANDA_URL_SSL form, https://host:port/server/panda, and with such a --server", async () => {
     await client().setSecret('PANDA_FORM', 'carried over');
-    const viaEnv = await runCli('pbook', ['list-secrets', '--names'], { env: cleanEnv({ PANDA_URL_SSL: `${server.url}/server/panda`, PANDA_AUTH_ID_TOKEN: token }) });
+    const viaEnv = await runCli('pbook', ['list-secrets', '--names'], {
+      env: cleanEnv({ PANDA_URL_SSL: `${server.url}/server/panda`, PANDA_AUTH_ID_TOKEN: token }),
+    });
     expect({ code: viaEnv.code, stderr: viaEnv.stderr }).toEqual({ code: 0, stderr: '' });
     expect(viaEnv.stdout).toContain('PANDA_FORM\n');
-    const viaFlag = await runCli('pbook', ['--server', `${server.url}/server/panda/`, 'get-secret', 'PANDA_FORM'], { env: env() });
+    const viaFlag = await runCli('pbook', ['--server', `${server.url}/server/panda/`, 'get-secret', 'PANDA_FORM'], {
+      env: env(),
+    });
     expect({ code: viaFlag.code, stdout: viaFlag.stdout }).toEqual({ code: 0, stdout: 'carried over' });
   }, 30_000);
 
   it('says what was wrong and what to do, instead of misleading messages', async () => {
     const tokenFile = join(dir, 'two-lines');
     await writeFile(tokenFile, `${token}\n${token}\n`);
-    const twoLines = await runCli('pbook', ['list-secrets', '--token-file', tokenFile], { env: cleanEnv({ PANDA_URL_SSL: server.url }) });
+    const twoLines = await runCli('pbook', ['list-secrets', '--token-file', tokenFile], {
+      env: cleanEnv({ PANDA_URL_SSL: server.url }),
+    });
     expect({ code: twoLines.code, stderr: twoLines.stderr }).toEqual({
       code: 4,
       stderr: `pbook: the token file "${tokenFile}" (--token-file) holds more than one word: a token is a single line without spaces; write only the token there\n`,
@@ -158,7 +205,8 @@ describe("a PanDA user's settings and mistakes", () => {
     const words = await runCli('pbook', ['set_secret', 'K', 'hello', 'world'], { env: env() });
     expect({ code: words.code, stderr: words.stderr }).toEqual({
       code: 2,
-      stderr: 'pbook: set_secret takes KEY VALUE is_file=..., but got 3 words: quote a value that has spaces as one word, e.g. pbook set_secret KEY "hello world"\n',
+      stderr:
+        'pbook: set_secret takes KEY VALUE is_file=..., but got 3 words: quote a value that has spaces as one word, e.g. pbook set_secret KEY "hello world"\n',
     });
     const json = await runCli('pbook', ['list_secrets', '--json'], { env: env() });
     expect(json.code).toBe(2);
@@ -179,7 +227,15 @@ describe('panda-server token --out', () => {
     await writeFile(target, 'untouched');
     const link = join(dir, 'link');
     await symlink(target, link);
-    const refused = await runCli('panda-server', ['token', '--user', 'jdoe', '--data-dir', server.dataDir, '--out', link]);
+    const refused = await runCli('panda-server', [
+      'token',
+      '--user',
+      'jdoe',
+      '--data-dir',
+      server.dataDir,
+      '--out',
+      link,
+    ]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('is a symbolic link');
     expect(await readFile(target, 'utf8')).toBe('untouched');

@@ -24,7 +24,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  await Promise.all([...cleanup, server?.dataDir, dir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })));
+  await Promise.all(
+    [...cleanup, server?.dataDir, dir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })),
+  );
 });
 
 async function tokenOf(user: string): Promise<string> {
@@ -70,7 +72,9 @@ describe("the seed's session", () => {
   it('works typed into the shell through stdin', async () => {
     const path = await fileWith('seed-stdin.dat', SEED_FILE);
     const run = await pbook('seed-stdin', [], { input: [...seedSession(path), 'list_secrets(full=True)'].join('\n') });
-    expect(run.stderr).toBe(`set MY_SECRET\nset MY_SECRET_DIC\nset file my_secret_file.dat (${SEED_FILE.length} bytes)\n`);
+    expect(run.stderr).toBe(
+      `set MY_SECRET\nset MY_SECRET_DIC\nset file my_secret_file.dat (${SEED_FILE.length} bytes)\n`,
+    );
     expect(run.code).toBe(0);
     const rows = (fileValue: string) => [
       'MY_SECRET\tenv\trandom_string',
@@ -96,28 +100,42 @@ describe("the seed's session", () => {
     expect(screen).toMatch(/│ MY_SECRET_DIC\s+│ env {2}│ \{"a_key": "a_value"\}\s+│/);
     expect(screen).toContain(`│ my_secret_file.dat │ file │ ${SEED_BASE64.slice(0, 50)}... │`);
     expect(screen).toContain(`│ my_secret_file.dat │ file │ ${SEED_BASE64} │`);
-    expect(screen).toContain('>>> delete_all_secrets()\nDelete all your secrets? [y/N] y\ndeleted all secrets\n>>> exit()\n');
+    expect(screen).toContain(
+      '>>> delete_all_secrets()\nDelete all your secrets? [y/N] y\ndeleted all secrets\n>>> exit()\n',
+    );
     expect(await secretsOf('seed-tty')).toEqual({});
   });
 
   it('runs lines pasted on a pseudo-terminal and ends at the Ctrl-D after them', async () => {
     const path = await fileWith('seed-paste.dat', SEED_FILE);
-    const { code, screen } = await runPbookInTerminal([], seedSession(path), await envOf('seed-paste'), { paste: true });
+    const { code, screen } = await runPbookInTerminal([], seedSession(path), await envOf('seed-paste'), {
+      paste: true,
+    });
     expect(code).toBe(0);
     expect(screen).toContain(`│ my_secret_file.dat │ file │ ${SEED_BASE64.slice(0, 50)}... │`);
-    expect(Object.keys(await secretsOf('seed-paste'))).toEqual(['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat']);
+    expect(Object.keys(await secretsOf('seed-paste'))).toEqual([
+      'MY_SECRET',
+      'MY_SECRET_DIC',
+      '___file___:my_secret_file.dat',
+    ]);
   });
 
   it('ends at Ctrl-D typed at the prompt', async () => {
     const { code, screen } = await runPbookInTerminal([], ['help(delete_secret)'], await envOf('seed-paste'));
     expect(code).toBe(0);
-    expect(screen).toContain('>>> help(delete_secret)\ndelete_secret(key)\n\n    Delete one secret, an environment variable or a file.\n>>> \n');
+    expect(screen).toContain(
+      '>>> help(delete_secret)\ndelete_secret(key)\n\n    Delete one secret, an environment variable or a file.\n>>> \n',
+    );
   });
 });
 
 describe('the terminal prompts of the script commands', () => {
   it('reads a value typed at a hidden prompt, never echoing it', async () => {
-    const { code, screen } = await runPbookInTerminal(['set-secret', 'TYPED'], ['typed-in-secret'], await envOf('prompts'));
+    const { code, screen } = await runPbookInTerminal(
+      ['set-secret', 'TYPED'],
+      ['typed-in-secret'],
+      await envOf('prompts'),
+    );
     expect(code).toBe(0);
     expect(screen).toBe('Value of TYPED: \nset TYPED\n');
     expect(await secretsOf('prompts')).toEqual({ TYPED: 'typed-in-secret' });
@@ -138,15 +156,26 @@ describe('list-secrets on a terminal', () => {
   it('wraps long values within its width, and keeps them whole when piped', async () => {
     const value = randomBytes(200).toString('base64');
     await (await clientOf('wrap')).setSecret('___file___:wide.dat', value);
-    const { code, screen } = await runPbookInTerminal(['list-secrets', '--full'], [], await envOf('wrap'), { columns: 60 });
+    const { code, screen } = await runPbookInTerminal(['list-secrets', '--full'], [], await envOf('wrap'), {
+      columns: 60,
+    });
     expect(code).toBe(0);
     const lines = screen.trimEnd().split('\n');
     expect(new Set(lines.map((line) => line.length))).toEqual(new Set([60]));
     // Key, Type, Size, Updated, Value: the value is the fifth column.
-    expect(lines.slice(3, -1).map((line) => line.split('│')[5]?.trim()).join('')).toBe(value);
+    expect(
+      lines
+        .slice(3, -1)
+        .map((line) => line.split('│')[5]?.trim())
+        .join(''),
+    ).toBe(value);
     expect(lines[3]).toMatch(/^│ wide\.dat │ file │ 200 B │ just now │ /);
     const piped = await pbook('wrap', ['list-secrets', '--full']);
-    expect(piped.stdout).toMatch(new RegExp(`^wide\\.dat\tfile\t${value.replace(/[+/]/g, '\\$&')}\t200\t\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\n$`));
+    expect(piped.stdout).toMatch(
+      new RegExp(
+        `^wide\\.dat\tfile\t${value.replace(/[+/]/g, '\\$&')}\t200\t\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\n$`,
+      ),
+    );
   });
 });
 
@@ -157,7 +186,9 @@ describe('secret files', () => {
     const set = await pbook('files', ['set-secret', 'random.bin', '--file', path]);
     expect([set.code, set.stderr]).toEqual([0, `set file random.bin (${bytes.length} bytes)\n`]);
     const list = await pbook('files', ['list-secrets', '--json', '--full']);
-    const entry = (JSON.parse(list.stdout) as Array<{ key: string; type: string; value: string }>).find((item) => item.key === 'random.bin');
+    const entry = (JSON.parse(list.stdout) as Array<{ key: string; type: string; value: string }>).find(
+      (item) => item.key === 'random.bin',
+    );
     expect(entry?.type).toBe('file');
     expect(Buffer.from(entry?.value ?? '', 'base64').equals(bytes)).toBe(true);
   });
@@ -167,14 +198,19 @@ describe('secret files', () => {
     expect((await pbook('file-limit', ['set-secret', 'limit.dat', '--file', atLimit])).code).toBe(0);
     const over = await fileWith('over.dat', randomBytes(MAX_FILE_BYTES + 1));
     const run = await pbook('file-limit', ['set_secret', 'over.dat', over, 'is_file=True']);
-    expect([run.code, run.stderr]).toEqual([5, 'pbook: the secret file "over.dat" is 1024001 bytes; the limit is 1024000 bytes (1000 kB)\n']);
+    expect([run.code, run.stderr]).toEqual([
+      5,
+      'pbook: the secret file "over.dat" is 1024001 bytes; the limit is 1024000 bytes (1000 kB)\n',
+    ]);
     expect(Object.keys(await secretsOf('file-limit'))).toEqual(['___file___:limit.dat']);
   });
 
   it('accepts exactly 1,024,000 bytes and rejects 1,024,001 sent raw to the server', async () => {
     const client = await clientOf('file-limit-raw');
     await client.setSecret('___file___:limit.dat', Buffer.alloc(MAX_FILE_BYTES, 1).toString('base64'));
-    const error = await pandaErrorOf(client.setSecret('___file___:over.dat', Buffer.alloc(MAX_FILE_BYTES + 1, 1).toString('base64')));
+    const error = await pandaErrorOf(
+      client.setSecret('___file___:over.dat', Buffer.alloc(MAX_FILE_BYTES + 1, 1).toString('base64')),
+    );
     expect(error.code).toBe('TOO_LARGE');
     expect(error.message).toContain('1024000');
     expect(Object.keys(await client.getSecrets())).toEqual(['___file___:limit.dat']);
@@ -227,7 +263,9 @@ describe('string values', () => {
     expect(run.code).toBe(0);
     expect(run.stdout + run.stderr).not.toContain(value);
     const short = await pbook('quiet', ['set_secret', 'PIN', '123']);
-    expect(short.stderr).toBe('set PIN\nwarning: the value of PIN is shorter than 4 characters, so it is not masked in job logs\n');
+    expect(short.stderr).toBe(
+      'set PIN\nwarning: the value of PIN is shorter than 4 characters, so it is not masked in job logs\n',
+    );
     expect(await secretsOf('quiet')).toEqual({ HORSE: value, PIN: '123' });
   });
 });
@@ -236,7 +274,9 @@ describe('invalid names', () => {
   it.each(['1ABC', 'A-B', '', 'A B'])('rejects the env name %j at pbook and at the server', async (name) => {
     const run = await pbook('names', ['set-secret', name], { input: 'value' });
     expect(run.code).toBe(5);
-    expect(run.stderr).toBe(`pbook: invalid secret name ${JSON.stringify(name)}: a secret name must be ${ENV_NAME_RULE}\n`);
+    expect(run.stderr).toBe(
+      `pbook: invalid secret name ${JSON.stringify(name)}: a secret name must be ${ENV_NAME_RULE}\n`,
+    );
     const error = await pandaErrorOf((await clientOf('names')).setSecret(name, 'value'));
     expect(error.code).toBe('INVALID_NAME');
     expect(error.message).toContain(ENV_NAME_RULE);
@@ -247,7 +287,9 @@ describe('invalid names', () => {
     const path = await fileWith('named.dat', Buffer.from('data'));
     const run = await pbook('names', ['set-secret', name, '--file', path]);
     expect(run.code).toBe(5);
-    expect(run.stderr).toBe(`pbook: invalid secret file name ${JSON.stringify(name)}: a secret file name must be ${FILE_NAME_RULE}\n`);
+    expect(run.stderr).toBe(
+      `pbook: invalid secret file name ${JSON.stringify(name)}: a secret file name must be ${FILE_NAME_RULE}\n`,
+    );
     const error = await pandaErrorOf((await clientOf('names')).setSecret(`___file___:${name}`, 'ZGF0YQ=='));
     expect(error.code).toBe('INVALID_NAME');
     expect(error.message).toContain(FILE_NAME_RULE);
@@ -273,7 +315,10 @@ describe('exit codes', () => {
     expect((await pbook('codes', ['set_secret', 'K', 'value'])).code).toBe(0);
     expect((await pbook('codes', ['delete_secret', 'K'])).code).toBe(0);
     const missing = await pbook('codes', ['delete-secret', 'K']);
-    expect([missing.code, missing.stderr]).toEqual([3, 'pbook: no secret named "K": nothing was deleted (list your secrets with list_secrets)\n']);
+    expect([missing.code, missing.stderr]).toEqual([
+      3,
+      'pbook: no secret named "K": nothing was deleted (list your secrets with list_secrets)\n',
+    ]);
   });
 
   it('2 for usage errors, including delete-all-secrets without a terminal or --yes', async () => {
@@ -295,9 +340,13 @@ describe('exit codes', () => {
   it('0 with a token from --token-file or OIDC_AUTH_TOKEN_FILE', async () => {
     const file = await server.tokenFile('token-file-user');
     cleanup.push(dirname(file));
-    const run = await runCli('pbook', ['set_secret', 'K', 'value', '--token-file', file], { env: cleanEnv({ PANDA_URL_SSL: server.url }) });
+    const run = await runCli('pbook', ['set_secret', 'K', 'value', '--token-file', file], {
+      env: cleanEnv({ PANDA_URL_SSL: server.url }),
+    });
     expect(run.code).toBe(0);
-    const viaEnv = await runCli('pbook', ['list_secrets'], { env: cleanEnv({ PANDA_URL_SSL: server.url, OIDC_AUTH_TOKEN_FILE: file }) });
+    const viaEnv = await runCli('pbook', ['list_secrets'], {
+      env: cleanEnv({ PANDA_URL_SSL: server.url, OIDC_AUTH_TOKEN_FILE: file }),
+    });
     expect(viaEnv.stdout).toBe('K\tenv\tvalue\n');
   });
 

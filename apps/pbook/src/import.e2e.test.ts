@@ -12,12 +12,17 @@ let server: RunningServer;
 let dir: string;
 
 beforeAll(async () => {
-  [server, dir] = await Promise.all([startServer({ args: ['--max-secrets', '5'] }), mkdtemp(join(tmpdir(), 'pbook-import-e2e-'))]);
+  [server, dir] = await Promise.all([
+    startServer({ args: ['--max-secrets', '5'] }),
+    mkdtemp(join(tmpdir(), 'pbook-import-e2e-')),
+  ]);
 }, 60_000);
 
 afterAll(async () => {
   await server?.stop();
-  await Promise.all([server?.dataDir, dir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })));
+  await Promise.all(
+    [server?.dataDir, dir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })),
+  );
 });
 
 async function user(name: string) {
@@ -60,7 +65,10 @@ describe('pbook import', () => {
     expect(await client.getSecrets()).toEqual({ MY_SECRET: 'changed since' });
 
     const applied = await pbook(['import', backup]);
-    expect({ code: applied.code, stderr: applied.stderr }).toEqual({ code: 0, stderr: `imported 4 secrets from ${backup} (3 added, 1 replaced)\n` });
+    expect({ code: applied.code, stderr: applied.stderr }).toEqual({
+      code: 0,
+      stderr: `imported 4 secrets from ${backup} (3 added, 1 replaced)\n`,
+    });
     expect(await client.getSecrets()).toEqual(original);
   }, 60_000);
 

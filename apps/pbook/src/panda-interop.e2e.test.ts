@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, pandaClientPeer, runCli, runPandaPbook, startOidcProvider, startServer } from '@panda-secrets/testkit';
+import {
+  cleanEnv,
+  pandaClientPeer,
+  runCli,
+  runPandaPbook,
+  startOidcProvider,
+  startServer,
+} from '@panda-secrets/testkit';
 import type { RunningOidcProvider, RunningServer } from '@panda-secrets/testkit';
 import { runSigningIn } from './testing/signin.js';
 
@@ -20,7 +27,9 @@ describePeer("sharing PanDA's token cache with PanDA's own pbook", () => {
   beforeAll(async () => {
     // A public client: PanDA's client asks for a device code with its client id alone.
     idp = await startOidcProvider({ clientId: 'panda-cli' });
-    server = await startServer({ args: ['--oidc-issuer', idp.issuer, '--oidc-client-id', 'panda-cli', '--oidc-vo', 'atlas'] });
+    server = await startServer({
+      args: ['--oidc-issuer', idp.issuer, '--oidc-client-id', 'panda-cli', '--oidc-vo', 'atlas'],
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -35,12 +44,16 @@ describePeer("sharing PanDA's token cache with PanDA's own pbook", () => {
     return root;
   }
 
-  const envOf = (root: string) => cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_VO: 'atlas', PANDA_CONFIG_ROOT: root });
+  const envOf = (root: string) =>
+    cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_VO: 'atlas', PANDA_CONFIG_ROOT: root });
 
   it("uses the sign-in PanDA's pbook saved", async () => {
     const root = await configRoot();
-    const panda = await runPandaPbook(peer as string, "set_secret('FROM_PANDA', 'panda-value')", { server: server.url, vo: 'atlas', configRoot: root }, (link) =>
-      idp.completeDeviceSignIn(link, new URL(link).searchParams.get('user_code') ?? '', { login: 'jdoe' }),
+    const panda = await runPandaPbook(
+      peer as string,
+      "set_secret('FROM_PANDA', 'panda-value')",
+      { server: server.url, vo: 'atlas', configRoot: root },
+      (link) => idp.completeDeviceSignIn(link, new URL(link).searchParams.get('user_code') ?? '', { login: 'jdoe' }),
     );
     expect(panda.output).toContain('Please go to');
     expect(panda.code).toBe(0);
@@ -50,7 +63,9 @@ describePeer("sharing PanDA's token cache with PanDA's own pbook", () => {
     const requests = idp.tokenRequests();
     const listed = await runCli('pbook', ['list-secrets', '--json'], { env: envOf(root) });
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toEqual([{ key: 'FROM_PANDA', type: 'env', value: 'panda-value', size: 11, updatedAt: expect.any(String) }]);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      { key: 'FROM_PANDA', type: 'env', value: 'panda-value', size: 11, updatedAt: expect.any(String) },
+    ]);
     const who = await runCli('pbook', ['whoami', '--json'], { env: envOf(root) });
     expect(JSON.parse(who.stdout)).toMatchObject({ user: 'jdoe', groups: ['atlas', 'atlas/users'] });
     expect(idp.tokenRequests()).toBe(requests);
@@ -66,7 +81,11 @@ describePeer("sharing PanDA's token cache with PanDA's own pbook", () => {
     expect((await runCli('pbook', ['set_secret', 'FROM_OURS', 'ours-value'], { env: envOf(root) })).code).toBe(0);
 
     const requests = idp.tokenRequests();
-    const panda = await runPandaPbook(peer as string, 'list_secrets()', { server: server.url, vo: 'atlas', configRoot: root });
+    const panda = await runPandaPbook(peer as string, 'list_secrets()', {
+      server: server.url,
+      vo: 'atlas',
+      configRoot: root,
+    });
     expect(panda.code).toBe(0);
     expect(panda.output).not.toContain('Please go to');
     expect(panda.output).toContain('FROM_OURS');

@@ -57,17 +57,22 @@ async function pandaPbook(statement: string): Promise<Run> {
       PYTHON,
       ['-c', 'import pandaclient.PBookScript as p; p.main()', '-c', statement],
       { cwd: dir, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (error, stdout, stderr) =>
+        done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
 
 /** Our pbook's JSON listing, whole values. */
 async function ourListing(): Promise<Array<{ key: string; type: string; value: string }>> {
-  const result = await runCli('pbook', ['list-secrets', '--json', '--full'], { env: cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_ID_TOKEN: token }) });
+  const result = await runCli('pbook', ['list-secrets', '--json', '--full'], {
+    env: cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_ID_TOKEN: token }),
+  });
   expect([result.code, result.stderr]).toEqual([0, '']);
   // Size and time of update are ours alone (PanDA keeps no metadata): the comparison is of what both hold.
-  return (JSON.parse(result.stdout) as Array<{ key: string; type: string; value: string }>).map(({ key, type, value }) => ({ key, type, value }));
+  return (JSON.parse(result.stdout) as Array<{ key: string; type: string; value: string }>).map(
+    ({ key, type, value }) => ({ key, type, value }),
+  );
 }
 
 /** A Python string literal for `text` (a JSON string literal is one, for these characters). */
@@ -78,7 +83,9 @@ function tableRows(stdout: string): string[][] {
   return stdout
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('PBook user:') && !/^Key\s+Value$/.test(line) && !/^[─━-]+$/.test(line))
+    .filter(
+      (line) => line !== '' && !line.startsWith('PBook user:') && !/^Key\s+Value$/.test(line) && !/^[─━-]+$/.test(line),
+    )
     .map((line) => line.split(/\s{2,}/));
 }
 
@@ -89,7 +96,11 @@ describeInterop("PanDA's pbook against panda-server", () => {
   it('sets a value and a file that our pbook reads back byte for byte', async () => {
     const file = join(dir, 'secret_file.bin');
     await writeFile(file, FILE_BYTES);
-    for (const statement of [`set_secret('MY_SECRET', ${py(LONG_VALUE)})`, `set_secret('SHORT', 'short_value')`, `set_secret('my_secret_file.dat', ${py(file)}, is_file=True)`]) {
+    for (const statement of [
+      `set_secret('MY_SECRET', ${py(LONG_VALUE)})`,
+      `set_secret('SHORT', 'short_value')`,
+      `set_secret('my_secret_file.dat', ${py(file)}, is_file=True)`,
+    ]) {
       const run = await pandaPbook(statement);
       expect([run.code, run.stderr]).toEqual([0, '']);
       expect(run.stdout).toContain('INFO : Secret set successfully');
@@ -106,7 +117,9 @@ describeInterop("PanDA's pbook against panda-server", () => {
   it('lists what our pbook set, cut at 50 characters and whole with full=True', async () => {
     const env = cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_ID_TOKEN: token });
     const ours = 'set by our pbook, also longer than fifty characters: ✓ naïve';
-    expect((await runCli('pbook', ['set-secret', 'OURS', '--value-file', '-'], { env, input: `${ours}\n` })).code).toBe(0);
+    expect((await runCli('pbook', ['set-secret', 'OURS', '--value-file', '-'], { env, input: `${ours}\n` })).code).toBe(
+      0,
+    );
 
     const short = await pandaPbook('list_secrets()');
     expect([short.code, short.stderr]).toEqual([0, '']);

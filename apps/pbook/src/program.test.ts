@@ -52,12 +52,17 @@ describe('connection settings', () => {
   it('exits 4 naming a token file that cannot be read', async () => {
     const run = await runPbook(['list-secrets', '--token-file', join(dir, 'missing')], { fs: realFs });
     expect(run.code).toBe(4);
-    expect(run.stderr).toBe(`pbook: cannot read the token file "${join(dir, 'missing')}" (--token-file): no such file\n`);
+    expect(run.stderr).toBe(
+      `pbook: cannot read the token file "${join(dir, 'missing')}" (--token-file): no such file\n`,
+    );
   });
 
   it('exits 1 for a server address that is not an http(s) URL', async () => {
     const run = await runPbook(['list-secrets', '--server', 'ftp://x']);
-    expect([run.code, run.stderr]).toEqual([1, 'pbook: the server address "ftp://x" (--server) must start with http:// or https://\n']);
+    expect([run.code, run.stderr]).toEqual([
+      1,
+      'pbook: the server address "ftp://x" (--server) must start with http:// or https://\n',
+    ]);
   });
 });
 
@@ -85,7 +90,10 @@ describe('command line', () => {
     [['-vc', 'list_secrets()'], 'unknown option --vc'],
   ])('exits 2 on %j', async (args, message) => {
     const run = await runPbook(args);
-    expect([run.code, run.stderr]).toEqual([2, `pbook: ${message}\nRun "pbook --help" for the commands and options.\n`]);
+    expect([run.code, run.stderr]).toEqual([
+      2,
+      `pbook: ${message}\nRun "pbook --help" for the commands and options.\n`,
+    ]);
   });
 
   it('takes the single-letter options one by one', async () => {
@@ -178,12 +186,24 @@ describe("PanDA's batch form", () => {
   it.each([
     [['set_secret', 'K'], 2, "pbook: TypeError: set_secret() missing 1 required positional argument: 'value'\n"],
     [['set_secret', 'K', 'V', 'is_file=maybe'], 2, 'pbook: is_file must be True or False (write is_file=True)\n'],
-    [['set_secret', 'K', 'hello', 'world'], 2, 'pbook: set_secret takes KEY VALUE is_file=..., but got 3 words: quote a value that has spaces as one word, e.g. pbook set_secret KEY "hello world"\n'],
+    [
+      ['set_secret', 'K', 'hello', 'world'],
+      2,
+      'pbook: set_secret takes KEY VALUE is_file=..., but got 3 words: quote a value that has spaces as one word, e.g. pbook set_secret KEY "hello world"\n',
+    ],
     [['delete_secret'], 2, "pbook: TypeError: delete_secret() missing 1 required positional argument: 'key'\n"],
     [['list_secrets', 'full=True', 'x'], 2, 'pbook: full must be True or False (write full=True)\n'],
     [['list_secrets', 'bogus=1'], 2, "pbook: TypeError: list_secrets() got an unexpected keyword argument 'bogus'\n"],
-    [['set_secret', 'K', 'V', 'bogus=val-9876'], 2, "pbook: TypeError: set_secret() got an unexpected keyword argument 'bogus'\n"],
-    [['set_secret', 'K', 'V', 'value=val-9876'], 2, "pbook: TypeError: set_secret() got multiple values for argument 'value'\n"],
+    [
+      ['set_secret', 'K', 'V', 'bogus=val-9876'],
+      2,
+      "pbook: TypeError: set_secret() got an unexpected keyword argument 'bogus'\n",
+    ],
+    [
+      ['set_secret', 'K', 'V', 'value=val-9876'],
+      2,
+      "pbook: TypeError: set_secret() got multiple values for argument 'value'\n",
+    ],
     [['delete_secret', 'K'], 3, 'pbook: no secret named "K"\n'],
   ])('%j exits %i', async (args, code, stderr) => {
     const run = await runPbook(args);
@@ -197,7 +217,9 @@ describe('piped stdin', () => {
     client.secrets.set('K', 'value');
     const piped = await runPbook([], { client, stdin: "delete_all_secrets()\nset_secret('T2', 'tttt')\n" });
     expect(piped.code).toBe(2);
-    expect(piped.stderr).toMatch(/^error: delete_all_secrets\(\) asks for a confirmation typed on a terminal.*\nset T2\npbook: 1 statement failed \(see above\)\n$/);
+    expect(piped.stderr).toMatch(
+      /^error: delete_all_secrets\(\) asks for a confirmation typed on a terminal.*\nset T2\npbook: 1 statement failed \(see above\)\n$/,
+    );
     expect([...client.secrets.keys()]).toEqual(['K', 'T2']);
     const batch = await runPbook(['-c', 'delete_all_secrets()'], { client });
     expect([batch.code, client.secrets.size]).toEqual([0, 0]);
@@ -226,6 +248,9 @@ describe('-c', () => {
 
   it('exits 2 on a syntax error', async () => {
     const run = await runPbook(['-c', "set_secret('K', 'V'"]);
-    expect([run.code, run.stderr]).toEqual([2, "pbook: SyntaxError: expected ',' but found end of input (column 20)\n"]);
+    expect([run.code, run.stderr]).toEqual([
+      2,
+      "pbook: SyntaxError: expected ',' but found end of input (column 20)\n",
+    ]);
   });
 });

@@ -1,5 +1,12 @@
 import type { Argv } from 'yargs';
-import { EXIT_CODES_HELP, addConnectionOptions, epilogue, examplesText, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
+import {
+  EXIT_CODES_HELP,
+  addConnectionOptions,
+  epilogue,
+  examplesText,
+  readConnectionOptions,
+  runProgram,
+} from '@panda-secrets/cli-kit';
 import { ExitCode, parseWireKey } from '@panda-secrets/protocol';
 import { deleteAllSecretsCommand } from './commands/delete-all-secrets/index.js';
 import { deleteSecretCommand } from './commands/delete-secret/index.js';
@@ -20,7 +27,10 @@ import { whoamiCommand } from './commands/whoami/index.js';
 import type { CommandSpec } from './commands/spec.js';
 import type { Deps, GlobalOptions } from './deps.js';
 
-const EPILOGUE = epilogue({ environmentEnd: ', PANDA_CONFIG_ROOT (the saved sign-in), NO_COLOR.', exitCodes: [`${EXIT_CODES_HELP}.`] });
+const EPILOGUE = epilogue({
+  environmentEnd: ', PANDA_CONFIG_ROOT (the saved sign-in), NO_COLOR.',
+  exitCodes: [`${EXIT_CODES_HELP}.`],
+});
 
 function globalOptions(argv: Record<string, unknown>): GlobalOptions {
   return { ...readConnectionOptions(argv), verbose: argv.verbose === true, color: argv.color !== false };
@@ -33,8 +43,19 @@ function declareOptions(parser: Argv): Argv {
     // (which showed the help and stored nothing); -v, -c, -i, -y and -h work alone.
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'short-option-groups': false });
   return addConnectionOptions(configured, { global: true })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, global: true, describe: 'show stack traces of errors' })
-    .option('color', { type: 'boolean', default: true, global: true, describe: 'colour on a terminal; --no-color (or NO_COLOR) turns it off' });
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      default: false,
+      global: true,
+      describe: 'show stack traces of errors',
+    })
+    .option('color', {
+      type: 'boolean',
+      default: true,
+      global: true,
+      describe: 'colour on a terminal; --no-color (or NO_COLOR) turns it off',
+    });
 }
 
 /** The commands whose first argument is one of your secrets' names. */
@@ -46,7 +67,8 @@ const NAMED_SECRET_COMMANDS = new Set(['set-secret', 'delete-secret', 'get-secre
  */
 async function secretNames(deps: Deps, words: readonly string[], current: string): Promise<string[]> {
   const command = words.find((word) => !word.startsWith('-'));
-  if (command === undefined || !NAMED_SECRET_COMMANDS.has(command) || words.indexOf(command) !== words.length - 1) return [];
+  if (command === undefined || !NAMED_SECRET_COMMANDS.has(command) || words.indexOf(command) !== words.length - 1)
+    return [];
   const flag = (name: string) => {
     const at = words.indexOf(name);
     return at === -1 ? undefined : words[at + 1];
@@ -60,9 +82,7 @@ async function secretNames(deps: Deps, words: readonly string[], current: string
   );
   // The metadata call: names without values, which a completion never needs.
   const described = await (await deps.createClient(options)).getSecretsMetadata();
-  return described
-    .map(({ key }) => parseWireKey(key).name)
-    .filter((name) => name.startsWith(current));
+  return described.map(({ key }) => parseWireKey(key).name).filter((name) => name.startsWith(current));
 }
 
 /**

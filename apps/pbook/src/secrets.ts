@@ -150,7 +150,10 @@ export class SecretActions {
     } catch (error) {
       if (isPandaError(error)) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      throw unreadable(code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message, error);
+      throw unreadable(
+        code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message,
+        error,
+      );
     }
     checkSize(bytes.length);
     return bytes;
@@ -166,13 +169,21 @@ export class SecretActions {
       await this.#listNames(client, options.json);
       return;
     }
-    const [secrets, metadata] = await Promise.all([client.getSecrets(), options.metadata ? client.getSecretsMetadata() : []]);
+    const [secrets, metadata] = await Promise.all([
+      client.getSecrets(),
+      options.metadata ? client.getSecretsMetadata() : [],
+    ]);
     const { renderSecrets, secretEntries } = await import('@panda-secrets/table');
     const format = options.json ? 'json' : this.#deps.isTTY.stdout ? 'table' : 'plain';
     // 0: the terminal does not say how wide it is.
     const width = this.#deps.terminalWidth() || undefined;
     this.#deps.stdout.write(
-      renderSecrets(secretEntries(secrets, metadata), { format, full: options.full, color: useColor(this.#deps, this.#options), width }),
+      renderSecrets(secretEntries(secrets, metadata), {
+        format,
+        full: options.full,
+        color: useColor(this.#deps, this.#options),
+        width,
+      }),
     );
   }
 
@@ -182,7 +193,9 @@ export class SecretActions {
       const { kind, name } = parseWireKey(key);
       return { key: name, type: kind, size, updatedAt };
     });
-    this.#deps.stdout.write(json ? `${JSON.stringify(described, null, 2)}\n` : described.map(({ key }) => `${key}\n`).join(''));
+    this.#deps.stdout.write(
+      json ? `${JSON.stringify(described, null, 2)}\n` : described.map(({ key }) => `${key}\n`).join(''),
+    );
   }
 
   /** One secret by name, the env secret first, else the secret file; undefined when neither exists. */

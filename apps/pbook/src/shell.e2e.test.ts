@@ -31,17 +31,30 @@ describe('delete_all_secrets on a terminal', () => {
     ['pbook delete_all_secrets', ['delete_all_secrets']],
     ['pbook -c "delete_all_secrets()"', ['-c', 'delete_all_secrets()']],
     ['pbook delete-all-secrets', ['delete-all-secrets']],
-  ])('%s asks, and "n" deletes nothing', async (_form, args) => {
-    const { client, env } = await user(`ask-${args[0]}`);
-    const { code, screen } = await runPbookInTerminal(args, ['n'], env, { columns: 60 });
-    expect(screen).toContain('Delete all your secrets? [y/N] n\nnothing deleted\n');
-    expect(code).toBe(0);
-    expect(await client.getSecrets()).toEqual({ KEEP_ME: 'kept value' });
-  }, 30_000);
+  ])(
+    '%s asks, and "n" deletes nothing',
+    async (_form, args) => {
+      const { client, env } = await user(`ask-${args[0]}`);
+      const { code, screen } = await runPbookInTerminal(args, ['n'], env, { columns: 60 });
+      expect(screen).toContain('Delete all your secrets? [y/N] n\nnothing deleted\n');
+      expect(code).toBe(0);
+      expect(await client.getSecrets()).toEqual({ KEEP_ME: 'kept value' });
+    },
+    30_000,
+  );
 
-  it.each([60, 200])('in the shell (%i columns), Ctrl-C at [y/N] cancels and Ctrl-D answers no, and the shell goes on', async (columns) => {
+  it.each([
+    60, 200,
+  ])('in the shell (%i columns), Ctrl-C at [y/N] cancels and Ctrl-D answers no, and the shell goes on', async (columns) => {
     const { client, env } = await user(`cancel-${columns}`);
-    const lines = ['delete_all_secrets()', '\u0003', 'delete_all_secrets()', '\u0004', "set_secret('AFTER', 'still here')", 'exit()'];
+    const lines = [
+      'delete_all_secrets()',
+      '\u0003',
+      'delete_all_secrets()',
+      '\u0004',
+      "set_secret('AFTER', 'still here')",
+      'exit()',
+    ];
     const { code, screen } = await runPbookInTerminal([], lines, env, { columns });
     expect(code).toBe(0);
     expect(screen).toContain('>>> delete_all_secrets()\nDelete all your secrets? [y/N] ^C\nnothing deleted\n>>> ');
@@ -58,14 +71,23 @@ describe('list-secrets on a terminal', () => {
     const value = '秘密のパスワード🔑🐼'.repeat(6);
     await client.setSecret(key, value);
     // With colour: TERM is set and NO_COLOR is not.
-    const { code, screen } = await runPbookInTerminal(['list-secrets', '--full'], [], { ...env, NO_COLOR: undefined }, { columns });
+    const { code, screen } = await runPbookInTerminal(
+      ['list-secrets', '--full'],
+      [],
+      { ...env, NO_COLOR: undefined },
+      { columns },
+    );
     expect(code).toBe(0);
     const rows = screen.trimEnd().split('\n');
     for (const row of rows) expect(stringWidth(row)).toBeLessThanOrEqual(columns);
     // The head's escape sequences were removed whole: no part of one is left as text.
     expect(screen).not.toMatch(/\[\d+m/);
     expect(rows[1]).toMatch(/^│ Key +│ Type │/);
-    const column = (at: number) => rows.slice(3, -1).map((row) => row.split('│')[at]?.trim() ?? '').join('');
+    const column = (at: number) =>
+      rows
+        .slice(3, -1)
+        .map((row) => row.split('│')[at]?.trim() ?? '')
+        .join('');
     expect(column(1)).toContain(key);
     expect(column(rows[1]?.includes('Updated') ? 5 : 3)).toContain(value);
   }, 30_000);
@@ -76,7 +98,9 @@ describe('set-secret at the hidden prompt', () => {
     const { client, env } = await user(`empty-${columns}`);
     const { code, screen } = await runPbookInTerminal(['set-secret', 'KEEP_ME'], [''], env, { columns });
     expect(code).toBe(5);
-    expect(screen).toContain('Value of KEEP_ME: \npbook: no value given for KEEP_ME: nothing was stored (to store an empty value, pass --allow-empty)\n');
+    expect(screen).toContain(
+      'Value of KEEP_ME: \npbook: no value given for KEEP_ME: nothing was stored (to store an empty value, pass --allow-empty)\n',
+    );
     expect(await client.getSecrets()).toEqual({ KEEP_ME: 'kept value' });
   }, 30_000);
 });

@@ -19,7 +19,16 @@ beforeAll(async () => {
   // A confidential client, its secret published in the auth config (the interop test uses a public one).
   idp = await startOidcProvider({ clientId: 'panda-cli', clientSecret: 'published-client-secret' });
   server = await startServer({
-    args: ['--oidc-issuer', idp.issuer, '--oidc-client-id', 'panda-cli', '--oidc-client-secret', idp.clientSecret, '--oidc-vo', 'atlas'],
+    args: [
+      '--oidc-issuer',
+      idp.issuer,
+      '--oidc-client-id',
+      'panda-cli',
+      '--oidc-client-secret',
+      idp.clientSecret,
+      '--oidc-vo',
+      'atlas',
+    ],
   });
 }, 60_000);
 
@@ -28,7 +37,11 @@ afterEach(() => idp.setTtl({ idToken: 3600, deviceCode: 600 }));
 afterAll(async () => {
   await Promise.all([server, ...servers].map((running) => running?.stop()));
   await idp?.close();
-  await Promise.all([server?.dataDir, ...servers.map((running) => running.dataDir), ...folders].map((path) => path && rm(path, { recursive: true, force: true })));
+  await Promise.all(
+    [server?.dataDir, ...servers.map((running) => running.dataDir), ...folders].map(
+      (path) => path && rm(path, { recursive: true, force: true }),
+    ),
+  );
 });
 
 /** A fresh PANDA_CONFIG_ROOT (not yet created: the sign-in makes it) and the environment naming it. */
@@ -36,10 +49,17 @@ async function freshUser(url = server.url): Promise<{ env: NodeJS.ProcessEnv; ca
   const parent = await mkdtemp(join(tmpdir(), 'pbook-signin-'));
   folders.push(parent);
   const root = join(parent, 'pathena');
-  return { env: cleanEnv({ PANDA_URL_SSL: url, PANDA_AUTH_VO: 'atlas', PANDA_CONFIG_ROOT: root }), cache: join(root, '.token'), root };
+  return {
+    env: cleanEnv({ PANDA_URL_SSL: url, PANDA_AUTH_VO: 'atlas', PANDA_CONFIG_ROOT: root }),
+    cache: join(root, '.token'),
+    root,
+  };
 }
 
-const signIn = (deny = false) => (uri: string, code: string) => idp.completeDeviceSignIn(uri, code, { login: 'jdoe', deny });
+const signIn =
+  (deny = false) =>
+  (uri: string, code: string) =>
+    idp.completeDeviceSignIn(uri, code, { login: 'jdoe', deny });
 
 async function cacheOf(path: string): Promise<{ id_token: string; refresh_token: string }> {
   return JSON.parse(await readFile(path, 'utf8')) as { id_token: string; refresh_token: string };
@@ -50,7 +70,7 @@ async function login(env: NodeJS.ProcessEnv) {
 }
 
 describe('signing in with the device flow', () => {
-  it('signs in once, keeps PanDA\'s cache private, and reuses it without asking the provider', async () => {
+  it("signs in once, keeps PanDA's cache private, and reuses it without asking the provider", async () => {
     const { env, cache, root } = await freshUser();
     const first = await login(env);
     expect(first.code).toBe(0);
@@ -69,14 +89,27 @@ describe('signing in with the device flow', () => {
     expect(set.code).toBe(0);
     const who = await runCli('pbook', ['whoami', '--json'], { env });
     expect(who.code).toBe(0);
-    expect(JSON.parse(who.stdout)).toMatchObject({ user: 'jdoe', name: 'Jane Doe', groups: ['atlas', 'atlas/users'], issuer: idp.issuer, source: cache, expired: false });
+    expect(JSON.parse(who.stdout)).toMatchObject({
+      user: 'jdoe',
+      name: 'Jane Doe',
+      groups: ['atlas', 'atlas/users'],
+      issuer: idp.issuer,
+      source: cache,
+      expired: false,
+    });
     const text = await runCli('pbook', ['whoami'], { env });
-    expect(text.stdout).toMatch(/^user    jdoe\nname    Jane Doe\ngroups  atlas, atlas\/users\nissuer  http:\/\/127\.0\.0\.1:\d+\nexpires .*\(in (59|60) minutes\)\ntoken   from .*\.token\n$/);
+    expect(text.stdout).toMatch(
+      /^user {4}jdoe\nname {4}Jane Doe\ngroups {2}atlas, atlas\/users\nissuer {2}http:\/\/127\.0\.0\.1:\d+\nexpires .*\(in (59|60) minutes\)\ntoken {3}from .*\.token\n$/,
+    );
     const shell = await runCli('pbook', ['-c', 'whoami()'], { env });
-    expect(shell.stdout).toMatch(/^user    jdoe\n/);
+    expect(shell.stdout).toMatch(/^user {4}jdoe\n/);
     expect(idp.tokenRequests()).toBe(requests);
     expect((await cacheOf(cache)).id_token).toBe(saved.id_token);
-    const prun = await runCli('prun', ['--exec', 'true', '--outDS', 'user.jdoe.x', '--useSecrets', '--noSubmit', '--json'], { env });
+    const prun = await runCli(
+      'prun',
+      ['--exec', 'true', '--outDS', 'user.jdoe.x', '--useSecrets', '--noSubmit', '--json'],
+      { env },
+    );
     expect(prun.code).toBe(0);
     expect(prun.stdout).toContain('SIGNED_IN');
 
@@ -84,10 +117,17 @@ describe('signing in with the device flow', () => {
     const logout = await runCli('pbook', ['logout'], { env });
     expect(logout.code).toBe(0);
     expect(logout.stderr).toBe(`revoked the refresh token at the identity provider\nsigned out: removed ${cache}\n`);
-    const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+    const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as {
+      token_endpoint: string;
+    };
     const renewal = await fetch(discovery.token_endpoint, {
       method: 'POST',
-      body: new URLSearchParams({ client_id: 'panda-cli', client_secret: idp.clientSecret, grant_type: 'refresh_token', refresh_token: saved.refresh_token }),
+      body: new URLSearchParams({
+        client_id: 'panda-cli',
+        client_secret: idp.clientSecret,
+        grant_type: 'refresh_token',
+        refresh_token: saved.refresh_token,
+      }),
     });
     expect(renewal.status).toBe(400);
     expect(await renewal.json()).toMatchObject({ error: 'invalid_grant' });
@@ -137,7 +177,9 @@ describe('signing in with the device flow', () => {
     const { env } = await freshUser();
     const run = await runSigningIn('pbook', ['login'], { env });
     expect(run.code).toBe(4);
-    expect(run.output).toContain('pbook: the sign-in code expired before the sign-in was completed; run "pbook login" to get a new one');
+    expect(run.output).toContain(
+      'pbook: the sign-in code expired before the sign-in was completed; run "pbook login" to get a new one',
+    );
   }, 90_000);
 
   it('fails at once with exit 4 without a terminal, and on a damaged cache says so', async () => {
@@ -149,7 +191,9 @@ describe('signing in with the device flow', () => {
     ] as const) {
       const run = await runSigningIn(name, [...args], { env });
       expect(run.code).toBe(4);
-      expect(run.output).toContain(`${name}: no token, and signing in needs a person at a terminal: run "pbook login" on one`);
+      expect(run.output).toContain(
+        `${name}: no token, and signing in needs a person at a terminal: run "pbook login" on one`,
+      );
       expect(run.elapsedMs).toBeLessThan(15_000);
     }
     expect(idp.tokenRequests()).toBe(requests);
@@ -157,7 +201,9 @@ describe('signing in with the device flow', () => {
     await writeFile(cache, '{"access_token": "x"');
     const damaged = await runCli('pbook', ['list-secrets'], { env });
     expect(damaged.code).toBe(4);
-    expect(damaged.stderr).toContain(`warning: the saved sign-in ${cache} is not JSON (damaged, or written by another program); ignoring it`);
+    expect(damaged.stderr).toContain(
+      `warning: the saved sign-in ${cache} is not JSON (damaged, or written by another program); ignoring it`,
+    );
     await writeFile(cache, '{"token": "foreign"}');
     const foreign = await runCli('pbook', ['whoami'], { env });
     expect(foreign.code).toBe(4);
@@ -180,7 +226,16 @@ describe('signing in with the device flow', () => {
 
   it('is refused with exit 4 by a server that expects another audience', async () => {
     const other = await startServer({
-      args: ['--oidc-issuer', idp.issuer, '--oidc-client-id', 'panda-cli', '--oidc-client-secret', idp.clientSecret, '--oidc-audience', 'another-service'],
+      args: [
+        '--oidc-issuer',
+        idp.issuer,
+        '--oidc-client-id',
+        'panda-cli',
+        '--oidc-client-secret',
+        idp.clientSecret,
+        '--oidc-audience',
+        'another-service',
+      ],
     });
     servers.push(other);
     const { env } = await freshUser(other.url);

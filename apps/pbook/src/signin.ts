@@ -32,7 +32,9 @@ export async function logout(deps: Deps, options: GlobalOptions): Promise<void> 
   const source = signInSource(deps);
   const { openSignIn } = await import('@panda-secrets/client');
   const removed = await (await openSignIn(connectionSource(deps, source), options)).signOut();
-  deps.stderr.write(removed ? `signed out: removed ${source.cache.path}\n` : `not signed in: there is no ${source.cache.path}\n`);
+  deps.stderr.write(
+    removed ? `signed out: removed ${source.cache.path}\n` : `not signed in: there is no ${source.cache.path}\n`,
+  );
 }
 
 /** Who the token says its holder is, where the token came from and when it expires. */
@@ -46,7 +48,13 @@ export function relativeTime(seconds: number, nowMs: number): string {
   const delta = Math.round(seconds - nowMs / 1000);
   const size = Math.abs(delta);
   const [amount, unit] =
-    size < 120 ? [size, 'second'] : size < 7200 ? [Math.round(size / 60), 'minute'] : size < 172_800 ? [Math.round(size / 3600), 'hour'] : [Math.round(size / 86_400), 'day'];
+    size < 120
+      ? [size, 'second']
+      : size < 7200
+        ? [Math.round(size / 60), 'minute']
+        : size < 172_800
+          ? [Math.round(size / 3600), 'hour']
+          : [Math.round(size / 86_400), 'day'];
   const span = `${amount} ${unit}${amount === 1 ? '' : 's'}`;
   return delta >= 0 ? `in ${span}` : `${span} ago`;
 }
@@ -57,7 +65,11 @@ export async function whoAmI(deps: Deps, options: GlobalOptions): Promise<WhoAmI
   const { describeToken, resolveTokenSource } = await import('@panda-secrets/client');
   const { token, from } = await resolveTokenSource(connectionSource(deps, source), options);
   const identity = describeToken(token, from);
-  return { ...identity, source: from, expired: identity.expiresAt !== undefined && identity.expiresAt * 1000 <= source.now() };
+  return {
+    ...identity,
+    source: from,
+    expired: identity.expiresAt !== undefined && identity.expiresAt * 1000 <= source.now(),
+  };
 }
 
 /** whoami's text: one `field  value` line each, for a person. */
@@ -69,7 +81,9 @@ export function whoAmIText(who: WhoAmI, nowMs: number): string {
     ...(who.issuer === undefined ? [] : [['issuer', who.issuer] as [string, string]]),
     [
       'expires',
-      who.expiresAt === undefined ? '(never)' : `${new Date(who.expiresAt * 1000).toISOString()} (${who.expired ? 'expired ' : ''}${relativeTime(who.expiresAt, nowMs)})`,
+      who.expiresAt === undefined
+        ? '(never)'
+        : `${new Date(who.expiresAt * 1000).toISOString()} (${who.expired ? 'expired ' : ''}${relativeTime(who.expiresAt, nowMs)})`,
     ],
     ['token', `from ${who.source}`],
   ];

@@ -19,12 +19,29 @@ const SECRET = 'bookkeeping-secret-value';
 
 beforeAll(async () => {
   // A short lease: the pilot's heartbeats, which carry a kill to it, come every few seconds.
-  [server, dir] = await Promise.all([startServer({ args: ['--job-lease', '6'] }), mkdtemp(join(tmpdir(), 'pbook-tasks-'))]);
+  [server, dir] = await Promise.all([
+    startServer({ args: ['--job-lease', '6'] }),
+    mkdtemp(join(tmpdir(), 'pbook-tasks-')),
+  ]);
   const pilotToken = await server.tokenFile('pilot-e2e', { role: 'pilot' });
-  pilot = spawn(process.execPath, [binPath('panda-pilot'), '--server', server.url, '--token-file', pilotToken, '--workdir', join(dir, 'work'), '--poll', '0.3'], {
-    env: cleanEnv(),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  pilot = spawn(
+    process.execPath,
+    [
+      binPath('panda-pilot'),
+      '--server',
+      server.url,
+      '--token-file',
+      pilotToken,
+      '--workdir',
+      join(dir, 'work'),
+      '--poll',
+      '0.3',
+    ],
+    {
+      env: cleanEnv(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   pilot.stderr?.on('data', () => undefined);
   expect((await pbook('bob', ['set-secret', 'BOOK_SECRET', '--value-file', '-'], SECRET)).code).toBe(0);
 }, 60_000);
@@ -36,7 +53,9 @@ afterAll(async () => {
     await exited;
   }
   await server?.stop();
-  await Promise.all([server?.dataDir, dir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })));
+  await Promise.all(
+    [server?.dataDir, dir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })),
+  );
 }, 30_000);
 
 async function envOf(user: string): Promise<NodeJS.ProcessEnv> {
@@ -54,7 +73,11 @@ async function pbook(user: string, args: string[], input = ''): Promise<CliResul
 
 /** Submits one job with prun and returns its task ID. */
 async function submit(user: string, exec: string): Promise<number> {
-  const result = await runCli('prun', ['--exec', exec, '--outDS', `user.${user}.book`, '--secrets', 'BOOK_SECRET', '--json'], { env: await envOf(user) });
+  const result = await runCli(
+    'prun',
+    ['--exec', exec, '--outDS', `user.${user}.book`, '--secrets', 'BOOK_SECRET', '--json'],
+    { env: await envOf(user) },
+  );
   expect(result.code).toBe(0);
   return (JSON.parse(result.stdout) as { taskId: number }).taskId;
 }
@@ -81,7 +104,10 @@ describe('pbook bookkeeping against a real server and pilot', () => {
     const taskId = await submit('bob', exec);
     await until('the job did not start', async () => (await detail('bob', taskId)).jobs[0]?.state === 'running');
 
-    const follower = spawn(process.execPath, [binPath('pbook'), 'log', String(taskId), '1', '--follow'], { env: await envOf('bob'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const follower = spawn(process.execPath, [binPath('pbook'), 'log', String(taskId), '1', '--follow'], {
+      env: await envOf('bob'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let followed = '';
     follower.stdout?.on('data', (chunk: Buffer) => {
       followed += chunk.toString();
@@ -90,14 +116,19 @@ describe('pbook bookkeeping against a real server and pilot', () => {
     await until('--follow printed nothing of the running job', async () => followed.includes('tick\ntick\n'));
 
     const killed = await pbook('bob', ['kill-task', String(taskId)]);
-    expect([killed.code, killed.stderr]).toEqual([0, `killed task ${taskId}: 1 job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`]);
+    expect([killed.code, killed.stderr]).toEqual([
+      0,
+      `killed task ${taskId}: 1 job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`,
+    ]);
     expect(await followerExit).toBe(0);
     expect(followed).toMatch(/^started with \*\*\*\n(tick\n)+/);
     expect(followed).not.toContain(SECRET);
 
     const cancelled = await detail('bob', taskId);
     expect(cancelled.task.status).toBe('cancelled');
-    expect(cancelled.jobs.map((job) => [job.state, job.attempts.map((attempt) => attempt.outcome)])).toEqual([['cancelled', ['cancelled']]]);
+    expect(cancelled.jobs.map((job) => [job.state, job.attempts.map((attempt) => attempt.outcome)])).toEqual([
+      ['cancelled', ['cancelled']],
+    ]);
     const again = await pbook('bob', ['kill-task', String(taskId)]);
     expect(again.code).toBe(6);
 
@@ -105,9 +136,9 @@ describe('pbook bookkeeping against a real server and pilot', () => {
     expect([retried.code, retried.stderr]).toEqual([0, `retried task ${taskId}: 1 job(s) queued again\n`]);
     await until('the retried job did not finish', async () => (await detail('bob', taskId)).task.status === 'finished');
     const finished = await detail('bob', taskId);
-    expect(finished.jobs.map((job) => [job.state, job.exitCode, job.attempts.map((attempt) => attempt.outcome)])).toEqual([
-      ['finished', 0, ['cancelled', 'finished']],
-    ]);
+    expect(
+      finished.jobs.map((job) => [job.state, job.exitCode, job.attempts.map((attempt) => attempt.outcome)]),
+    ).toEqual([['finished', 0, ['cancelled', 'finished']]]);
     expect(finished.jobs[0]?.attempts.map((attempt) => attempt.pilot)).toEqual(['pilot-e2e', 'pilot-e2e']);
     expect((await pbook('bob', ['retry-task', String(taskId)])).code).toBe(6);
 
@@ -126,18 +157,32 @@ describe('pbook bookkeeping against a real server and pilot', () => {
     // The pilot is busy with a job that waits for this test to let it end, so the next stays queued.
     const gate = join(dir, 'gate');
     const blocker = await submit('bob', `while [ ! -e ${gate} ]; do sleep 0.2; done; echo released`);
-    await until('the blocking job did not start', async () => (await detail('bob', blocker)).jobs[0]?.state === 'running');
+    await until(
+      'the blocking job did not start',
+      async () => (await detail('bob', blocker)).jobs[0]?.state === 'running',
+    );
     const marker = join(dir, 'queued-job-ran');
     const queued = await submit('bob', `touch ${marker}`);
 
     const killed = await pbook('bob', ['kill', String(queued)]);
-    expect([killed.code, killed.stderr]).toEqual([0, `killed task ${queued}: 1 job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`]);
+    expect([killed.code, killed.stderr]).toEqual([
+      0,
+      `killed task ${queued}: 1 job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`,
+    ]);
     await writeFile(gate, '');
-    await until('the blocking job did not finish', async () => (await detail('bob', blocker)).task.status === 'finished');
+    await until(
+      'the blocking job did not finish',
+      async () => (await detail('bob', blocker)).task.status === 'finished',
+    );
     await delay(2000);
     const shown = await detail('bob', queued);
     expect(shown.jobs.map((job) => [job.state, job.attempts])).toEqual([['cancelled', []]]);
-    expect(await access(marker).then(() => true, () => false)).toBe(false);
+    expect(
+      await access(marker).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
 
     const list = await pbook('bob', ['show-tasks', '--json']);
     const tasks = JSON.parse(list.stdout) as TaskInfo[];
@@ -148,9 +193,20 @@ describe('pbook bookkeeping against a real server and pilot', () => {
 
     // Another user's task is answered as one that does not exist, and nothing changes.
     const absent = 999_999;
-    for (const args of [['show-tasks', '#'], ['kill-task', '#'], ['retry-task', '#'], ['log', '#']]) {
-      const foreign = await pbook('carol', args.map((arg) => (arg === '#' ? String(blocker) : arg)));
-      const unknown = await pbook('carol', args.map((arg) => (arg === '#' ? String(absent) : arg)));
+    for (const args of [
+      ['show-tasks', '#'],
+      ['kill-task', '#'],
+      ['retry-task', '#'],
+      ['log', '#'],
+    ]) {
+      const foreign = await pbook(
+        'carol',
+        args.map((arg) => (arg === '#' ? String(blocker) : arg)),
+      );
+      const unknown = await pbook(
+        'carol',
+        args.map((arg) => (arg === '#' ? String(absent) : arg)),
+      );
       expect([foreign.code, unknown.code]).toEqual([3, 3]);
       expect(foreign.stderr.replace(String(blocker), 'ID')).toBe(unknown.stderr.replace(String(absent), 'ID'));
     }
@@ -158,6 +214,9 @@ describe('pbook bookkeeping against a real server and pilot', () => {
     expect((await detail('bob', blocker)).task.status).toBe('finished');
 
     const malformed = await pbook('bob', ['kill-task', '12abc']);
-    expect([malformed.code, malformed.stderr]).toEqual([5, 'pbook: invalid task ID "12abc": a task ID is a whole number from 1 on, such as 42\n']);
+    expect([malformed.code, malformed.stderr]).toEqual([
+      5,
+      'pbook: invalid task ID "12abc": a task ID is a whole number from 1 on, such as 42\n',
+    ]);
   }, 180_000);
 });

@@ -12,18 +12,29 @@ export const FOLLOW_POLL_MS = 1000;
  * Anything else is malformed input (exit 5), refused before anything is sent.
  */
 export function parseId(what: 'task ID' | 'job number', value: unknown): number {
-  const text = typeof value === 'bigint' ? value.toString() : typeof value === 'number' || typeof value === 'string' ? String(value) : undefined;
+  const text =
+    typeof value === 'bigint'
+      ? value.toString()
+      : typeof value === 'number' || typeof value === 'string'
+        ? String(value)
+        : undefined;
   const id = text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(id) || id < 1) {
-    const shown = text === undefined ? 'that value' : JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
-    throw new PandaError('INVALID_INPUT', `invalid ${what} ${shown}: a ${what} is a whole number from 1 on, such as ${what === 'task ID' ? 42 : 1}`);
+    const shown =
+      text === undefined ? 'that value' : JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+    throw new PandaError(
+      'INVALID_INPUT',
+      `invalid ${what} ${shown}: a ${what} is a whole number from 1 on, such as ${what === 'task ID' ? 42 : 1}`,
+    );
   }
   return id;
 }
 
 /** `2 running, 1 finished`: the states that have jobs, in their life's order. */
 export function jobsSummary(jobsByState: Record<JobState, number>): string {
-  const parts = JOB_STATES.filter((state) => (jobsByState[state] ?? 0) > 0).map((state) => `${jobsByState[state]} ${state}`);
+  const parts = JOB_STATES.filter((state) => (jobsByState[state] ?? 0) > 0).map(
+    (state) => `${jobsByState[state]} ${state}`,
+  );
   return parts.length === 0 ? 'none' : parts.join(', ');
 }
 
@@ -35,7 +46,10 @@ function shortTime(iso: string | null): string {
 /** `1 released (pilot-a), 2 finished 0 (pilot-b)`: a job's attempts in one cell. */
 function attemptsSummary(attempts: AttemptInfo[]): string {
   return attempts
-    .map((attempt) => `${attempt.attemptNr} ${attempt.outcome}${attempt.exitCode === null ? '' : ` ${attempt.exitCode}`} (${attempt.pilot})`)
+    .map(
+      (attempt) =>
+        `${attempt.attemptNr} ${attempt.outcome}${attempt.exitCode === null ? '' : ` ${attempt.exitCode}`} (${attempt.pilot})`,
+    )
     .join(', ');
 }
 
@@ -67,7 +81,12 @@ export class TaskActions {
     const { renderRows } = await import('@panda-secrets/table');
     // 0: the terminal does not say how wide it is.
     const width = this.#deps.terminalWidth() || undefined;
-    return renderRows(head, rows, { format: this.#format(json), color: useColor(this.#deps, this.#options), width, overflow });
+    return renderRows(head, rows, {
+      format: this.#format(json),
+      color: useColor(this.#deps, this.#options),
+      width,
+      overflow,
+    });
   }
 
   /**
@@ -82,7 +101,13 @@ export class TaskActions {
         this.#deps.stdout.write(toJson(tasks));
         return;
       }
-      const rows = tasks.map((task) => [String(task.taskId), task.status, jobsSummary(task.jobsByState), shortTime(task.createdAt), task.exec]);
+      const rows = tasks.map((task) => [
+        String(task.taskId),
+        task.status,
+        jobsSummary(task.jobsByState),
+        shortTime(task.createdAt),
+        task.exec,
+      ]);
       this.#deps.stdout.write(await this.#render(['Task ID', 'Status', 'Jobs', 'Created', 'Exec'], rows, false, 'cut'));
       return;
     }
@@ -115,7 +140,9 @@ export class TaskActions {
   async kill(taskId: unknown): Promise<void> {
     const id = parseId('task ID', taskId);
     const { cancelled } = await (await this.#connect()).killTask(id);
-    this.#deps.stderr.write(`killed task ${id}: ${cancelled} job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`);
+    this.#deps.stderr.write(
+      `killed task ${id}: ${cancelled} job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`,
+    );
   }
 
   /** Queues the task's failed and cancelled jobs again, as new attempts. */
@@ -142,7 +169,10 @@ export class TaskActions {
       return;
     }
     if (follow) {
-      throw new PandaError('USAGE', `task ${id} has ${jobs.length} jobs: name the one to follow, e.g. "pbook log ${id} 1 --follow"`);
+      throw new PandaError(
+        'USAGE',
+        `task ${id} has ${jobs.length} jobs: name the one to follow, e.g. "pbook log ${id} 1 --follow"`,
+      );
     }
     for (const each of jobs) {
       this.#deps.stdout.write(`== job ${each.jobIndex} (${each.id}): ${each.state}\n`);

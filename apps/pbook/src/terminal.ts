@@ -2,7 +2,12 @@ import type { Prompter } from './deps.js';
 import { isYes } from './secrets.js';
 
 /** Asks one question on the terminal; `echo` false hides what is typed (for secret values). */
-async function ask(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, question: string, echo: boolean): Promise<string> {
+async function ask(
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  question: string,
+  echo: boolean,
+): Promise<string> {
   // Loaded on the first question only: most runs never prompt, and node:readline costs start-up.
   const [{ createInterface }, { Writable }] = await Promise.all([import('node:readline'), import('node:stream')]);
   const silent = new Writable({ write: (_chunk, _encoding, done) => done() });

@@ -13,6 +13,19 @@ const stop = new AbortController();
 for (const signal of STOP_SIGNALS) {
   process.on(signal, () => stop.abort(signal));
 }
-const sleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
 
-process.exitCode = await main(args, { ...deps, readFile, signal: stop.signal, sleep, now: () => new Date(), tmpdir: tmpdir(), uid: process.getuid?.() ?? -1 }, version);
+process.exitCode = await main(
+  args,
+  {
+    ...deps,
+    readFile,
+    signal: stop.signal,
+    sleep,
+    now: () => new Date(),
+    tmpdir: tmpdir(),
+    uid: process.getuid?.() ?? -1,
+  },
+  version,
+);

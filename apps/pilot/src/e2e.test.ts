@@ -83,11 +83,25 @@ async function prun(args: string[]): Promise<CliResult> {
 }
 
 async function pilotArgs(name: string, workdir: string, extra: string[]): Promise<string[]> {
-  return ['--server', server.url, '--token-file', await pilotTokenFile(name), '--workdir', workdir, '--poll', '0.2', ...extra];
+  return [
+    '--server',
+    server.url,
+    '--token-file',
+    await pilotTokenFile(name),
+    '--workdir',
+    workdir,
+    '--poll',
+    '0.2',
+    ...extra,
+  ];
 }
 
 async function pilot(name: string, workdir: string, extra: string[]): Promise<CliResult> {
-  const result = await runCli('panda-pilot', await pilotArgs(name, workdir, extra), { env: cleanEnv(), cwd: dir, timeoutMs: 90_000 });
+  const result = await runCli('panda-pilot', await pilotArgs(name, workdir, extra), {
+    env: cleanEnv(),
+    cwd: dir,
+    timeoutMs: 90_000,
+  });
   pilotLogs.push(result.stderr);
   return result;
 }
@@ -194,8 +208,11 @@ describe('masking', () => {
       'echo "short stays: $(printf %s "$ONE" | cut -c1-3)"',
     ].join('\n');
     const run = await runJob(exec, ['--secrets', 'ONE,MULTI,TRICKY', '--json']);
-    const expected = 'one: ***\nmulti: ***\nline: ***\njson: "***"\njs: "***"\nb64: ***\nhalves: ***\nshort stays: one\n';
-    const [job] = (JSON.parse(run.prun.stdout) as { jobs: Array<{ id: string; state: string; exitCode: number; log: string }> }).jobs;
+    const expected =
+      'one: ***\nmulti: ***\nline: ***\njson: "***"\njs: "***"\nb64: ***\nhalves: ***\nshort stays: one\n';
+    const [job] = (
+      JSON.parse(run.prun.stdout) as { jobs: Array<{ id: string; state: string; exitCode: number; log: string }> }
+    ).jobs;
     expect(job).toMatchObject({ state: 'finished', exitCode: 0, log: expected });
     expect((await userClient().getJobLog(job!.id)).log).toBe(expected);
     jobIds.push(job!.id);
@@ -261,7 +278,14 @@ describe('the job spec and --noSubmit', () => {
     const submitted = await prun(['--exec', 'true', '--outDS', 'user.alice.e2e', '--useSecrets', '--json']);
     const [row] = (JSON.parse(submitted.stdout) as { jobs: Array<{ id: string }> }).jobs;
     const job = await userClient().getJob(row!.id);
-    expect(job.spec.secrets).toEqual(['MULTI', 'MY_SECRET', 'MY_SECRET_DIC', 'ONE', 'TRICKY', '___file___:my_secret_file.dat']);
+    expect(job.spec.secrets).toEqual([
+      'MULTI',
+      'MY_SECRET',
+      'MY_SECRET_DIC',
+      'ONE',
+      'TRICKY',
+      '___file___:my_secret_file.dat',
+    ]);
     jobIds.push(job.id);
     const run = await pilot('pilot-a', await mkdtemp(join(dir, 'work-')), ['--once']);
     expect(run.code).toBe(0);
@@ -271,7 +295,10 @@ describe('the job spec and --noSubmit', () => {
 
 describe('the secret files', () => {
   it('are gone after a payload killed with SIGKILL, which fails with 137', async () => {
-    const run = await runJob('ls -l my_secret_file.dat | cut -c1-10; kill -KILL $$', ['--secrets', 'my_secret_file.dat']);
+    const run = await runJob('ls -l my_secret_file.dat | cut -c1-10; kill -KILL $$', [
+      '--secrets',
+      'my_secret_file.dat',
+    ]);
     expect(run.prun.stdout).toBe('-rw-------\n');
     expect(run.prun.code).toBe(137);
     expect(run.pilot.stderr).toMatch(/job \S+: failed, exit code 137\n/);
@@ -312,7 +339,9 @@ describe('the secret files', () => {
       await expectHandedBack(row!.id, 'SIGTERM');
     } finally {
       // The job handed back must not reach the pilots of later tests.
-      await userClient().killTask(taskId).catch(() => undefined);
+      await userClient()
+        .killTask(taskId)
+        .catch(() => undefined);
     }
     expect(stderr).toMatch(/stopped by SIGTERM after 1 job\(s\)\n$/);
     expect(markedProcesses(marker)).toEqual([]);
@@ -328,7 +357,9 @@ async function expectHandedBack(jobId: string, signal: string): Promise<void> {
       '\npanda-server: attempt 1 of 3 ended released: pilot pilot-a was stopped and handed the job back; the job is queued again\n',
   );
   const { jobs } = await userClient().getTask(job.taskId);
-  expect(jobs.find((entry) => entry.id === jobId)?.attempts).toMatchObject([{ attemptNr: 1, outcome: 'released', exitCode: 143 }]);
+  expect(jobs.find((entry) => entry.id === jobId)?.attempts).toMatchObject([
+    { attemptNr: 1, outcome: 'released', exitCode: 143 },
+  ]);
 }
 
 describe('the other signals that would end the pilot', () => {
@@ -339,15 +370,29 @@ describe('the other signals that would end the pilot', () => {
     const marker = newMarker();
     // Each pilot has a work directory of its own, the parent of its payload's: each payload marks its own pilot.
     const exec = `setsid -f sleep ${marker}; sleep ${marker} & touch ${marks}/started.$(basename "$(dirname "$PWD")"); wait`;
-    const submitted = await prun(['--exec', exec, '--outDS', 'user.alice.e2e', '--secrets', 'MY_SECRET,my_secret_file.dat', '--nJobs', String(SIGNALS.length), '--json']);
+    const submitted = await prun([
+      '--exec',
+      exec,
+      '--outDS',
+      'user.alice.e2e',
+      '--secrets',
+      'MY_SECRET,my_secret_file.dat',
+      '--nJobs',
+      String(SIGNALS.length),
+      '--json',
+    ]);
     expect(submitted.code).toBe(0);
     const pilots = await Promise.all(
       SIGNALS.map(async (signal) => {
         const workdir = await mkdtemp(join(dir, 'work-'));
-        const child = spawn(process.execPath, [binPath('panda-pilot'), ...(await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']))], {
-          env: cleanEnv(),
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
+        const child = spawn(
+          process.execPath,
+          [binPath('panda-pilot'), ...(await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']))],
+          {
+            env: cleanEnv(),
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
         let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => {
           stderr += chunk.toString('utf8');
@@ -375,7 +420,9 @@ describe('the other signals that would end the pilot', () => {
       }
     } finally {
       // The jobs handed back must not reach the pilots of later tests.
-      await userClient().killTask(taskId).catch(() => undefined);
+      await userClient()
+        .killTask(taskId)
+        .catch(() => undefined);
     }
     expect(markedProcesses(marker)).toEqual([]);
   }, 60_000);
@@ -386,11 +433,23 @@ describe('a pilot killed with SIGKILL mid-job', () => {
     const workdir = await mkdtemp(join(dir, 'work-'));
     const marks = await mkdtemp(join(dir, 'marks-'));
     const marker = newMarker();
-    await prun(['--exec', `setsid -f sleep ${marker}; touch ${marks}/started; sleep ${marker}`, '--outDS', 'user.alice.e2e', '--secrets', 'my_secret_file.dat', '--json']);
-    const child = spawn(process.execPath, [binPath('panda-pilot'), ...(await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']))], {
-      env: cleanEnv(),
-      stdio: 'ignore',
-    });
+    await prun([
+      '--exec',
+      `setsid -f sleep ${marker}; touch ${marks}/started; sleep ${marker}`,
+      '--outDS',
+      'user.alice.e2e',
+      '--secrets',
+      'my_secret_file.dat',
+      '--json',
+    ]);
+    const child = spawn(
+      process.execPath,
+      [binPath('panda-pilot'), ...(await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']))],
+      {
+        env: cleanEnv(),
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise((resolve) => child.once('exit', resolve));
     while (!existsSync(join(marks, 'started'))) await delay(50);
     expect(markedProcesses(marker)).toHaveLength(2);
@@ -421,11 +480,27 @@ describeAsRoot('--run-as', () => {
     const tokenFile = await pilotTokenFile('pilot-a');
     const exec = `TOKEN_FILE=${tokenFile}; ${PROBE}`;
     const [pilotResult, prunResult] = await Promise.all([
-      runCli('panda-pilot', ['--server', server.url, '--token-file', tokenFile, '--workdir', workdir, '--poll', '0.2', '--max-jobs', '1', ...extra], {
-        env: cleanEnv({ PANDA_AUTH_ID_TOKEN: (await readFile(tokenFile, 'utf8')).trim() }),
-        cwd: dir,
-        timeoutMs: 60_000,
-      }),
+      runCli(
+        'panda-pilot',
+        [
+          '--server',
+          server.url,
+          '--token-file',
+          tokenFile,
+          '--workdir',
+          workdir,
+          '--poll',
+          '0.2',
+          '--max-jobs',
+          '1',
+          ...extra,
+        ],
+        {
+          env: cleanEnv({ PANDA_AUTH_ID_TOKEN: (await readFile(tokenFile, 'utf8')).trim() }),
+          cwd: dir,
+          timeoutMs: 60_000,
+        },
+      ),
       prun(['--exec', exec, '--outDS', 'user.alice.e2e', '--secrets', 'my_secret_file.dat', '--wait']),
     ]);
     pilotLogs.push(pilotResult.stderr);
@@ -437,7 +512,15 @@ describeAsRoot('--run-as', () => {
     const user = await nobody();
     const run = await probe(['--run-as', 'nobody']);
     expect(run.prun.stdout).toBe(
-      [`${user.uid}`, 'pilot environment out of reach', 'token file refused', 'nobody 700 .', 'nobody 600 my_secret_file.dat', sha256(SEED_FILE), ''].join('\n'),
+      [
+        `${user.uid}`,
+        'pilot environment out of reach',
+        'token file refused',
+        'nobody 700 .',
+        'nobody 600 my_secret_file.dat',
+        sha256(SEED_FILE),
+        '',
+      ].join('\n'),
     );
     expect(run.prun.code).toBe(0);
     expect(run.pilot.stderr).not.toMatch(/warning/);
@@ -446,14 +529,25 @@ describeAsRoot('--run-as', () => {
 
   it("without it, the same payload (root) cannot read the pilot's token file (covered in its mount namespace) nor its environment (outside its PID namespace), and the pilot warns at start-up", async () => {
     const run = await probe([]);
-    expect(run.prun.stdout).toBe(['0', 'pilot environment out of reach', 'token file refused', 'root 700 .', 'root 600 my_secret_file.dat', sha256(SEED_FILE), ''].join('\n'));
+    expect(run.prun.stdout).toBe(
+      [
+        '0',
+        'pilot environment out of reach',
+        'token file refused',
+        'root 700 .',
+        'root 600 my_secret_file.dat',
+        sha256(SEED_FILE),
+        '',
+      ].join('\n'),
+    );
     expect(run.prun.code).toBe(0);
-    expect(run.pilot.stderr).toMatch(/^\S+ panda-pilot: warning: payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER\n/);
+    expect(run.pilot.stderr).toMatch(
+      /^\S+ panda-pilot: warning: payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER\n/,
+    );
     // The pilot itself still reads it: it took the job and reported its end.
     expect(run.pilot.stderr).toMatch(/job \S+: finished, exit code 0\n/);
   });
 });
-
 
 describe('roles and claims', () => {
   it('a pilot token cannot list or set secrets, and a user token cannot acquire jobs', async () => {
@@ -483,12 +577,20 @@ describe('roles and claims', () => {
     expect(acquired.map((entry) => entry.job.id).sort()).toEqual(submitted.map((job) => job.id).sort());
     const [first, second] = acquired as [(typeof acquired)[0], (typeof acquired)[0]];
 
-    await expect(pilotB.updateJob({ jobId: first.job.id, claimId: first.claimId, state: 'finished', exitCode: 0 })).rejects.toMatchObject({
+    await expect(
+      pilotB.updateJob({ jobId: first.job.id, claimId: first.claimId, state: 'finished', exitCode: 0 }),
+    ).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
-    await expect(openBundle(keyB.privateKey, first.bundle!, first.job.id)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
-    await expect(openBundle(keyA.privateKey, first.bundle!, second.job.id)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
-    expect((await openBundle(keyA.privateKey, first.bundle!, first.job.id)).env).toEqual({ MY_SECRET: 'random_string' });
+    await expect(openBundle(keyB.privateKey, first.bundle!, first.job.id)).rejects.toMatchObject({
+      code: 'DECRYPT_FAILED',
+    });
+    await expect(openBundle(keyA.privateKey, first.bundle!, second.job.id)).rejects.toMatchObject({
+      code: 'DECRYPT_FAILED',
+    });
+    expect((await openBundle(keyA.privateKey, first.bundle!, first.job.id)).env).toEqual({
+      MY_SECRET: 'random_string',
+    });
 
     for (const entry of acquired) {
       await pilotA.updateJob({ jobId: entry.job.id, claimId: entry.claimId, state: 'finished', exitCode: 0 });
@@ -499,13 +601,24 @@ describe('roles and claims', () => {
 
 describe('two pilots racing', () => {
   it('run each of 50 jobs exactly once', async () => {
-    const submitted = await prun(['--exec', 'echo "ran $MY_SECRET"', '--outDS', 'user.alice.race', '--secrets', 'MY_SECRET', '--nJobs', '50', '--json']);
+    const submitted = await prun([
+      '--exec',
+      'echo "ran $MY_SECRET"',
+      '--outDS',
+      'user.alice.race',
+      '--secrets',
+      'MY_SECRET',
+      '--nJobs',
+      '50',
+      '--json',
+    ]);
     const ids = (JSON.parse(submitted.stdout) as { jobs: Array<{ id: string }> }).jobs.map((row) => row.id);
     expect(new Set(ids).size).toBe(50);
     const [a, b] = await Promise.all(
       ['pilot-a', 'pilot-b'].map(async (name) => pilot(name, await mkdtemp(join(dir, 'work-')), ['--exit-when-idle'])),
     );
-    const ranBy = (run: CliResult): string[] => [...run.stderr.matchAll(/job (\S+): acquired/g)].map((match) => match[1]!);
+    const ranBy = (run: CliResult): string[] =>
+      [...run.stderr.matchAll(/job (\S+): acquired/g)].map((match) => match[1]!);
     const ranA = ranBy(a!);
     const ranB = ranBy(b!);
     expect([...ranA, ...ranB].sort()).toEqual([...ids].sort());

@@ -8,7 +8,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { PandaClient } from '@panda-secrets/client';
 import { generatePilotKeyPair } from '@panda-secrets/crypto';
 import type { JobDetail, TaskDetail } from '@panda-secrets/protocol';
-import { binPath, cleanEnv, createTestDatabase, startServer, type RunningServer, type TestDatabase } from '@panda-secrets/testkit';
+import {
+  binPath,
+  cleanEnv,
+  createTestDatabase,
+  startServer,
+  type RunningServer,
+  type TestDatabase,
+} from '@panda-secrets/testkit';
 
 // Jobs that survive failures, end to end: a real panda-server (on SQLite, and on PostgreSQL when
 // it runs) with a short --job-lease, and real panda-pilot processes that are killed, stopped and
@@ -16,7 +23,10 @@ import { binPath, cleanEnv, createTestDatabase, startServer, type RunningServer,
 
 const LEASE_SECONDS = 3;
 const database = await createTestDatabase('panda_failures');
-const targets: Array<[string, TestDatabase | null]> = [['SQLite', null], ...(database ? [['PostgreSQL', database] as [string, TestDatabase]] : [])];
+const targets: Array<[string, TestDatabase | null]> = [
+  ['SQLite', null],
+  ...(database ? [['PostgreSQL', database] as [string, TestDatabase]] : []),
+];
 
 afterAll(async () => {
   await database?.drop();
@@ -48,18 +58,32 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
   const leftovers: string[] = [];
 
   const shared = (): string[] =>
-    db === null ? [] : ['--db', db.url, '--keyring-file', join(dir, 'keyring.json'), '--issuer-key-file', join(dir, 'issuer-key.json')];
+    db === null
+      ? []
+      : [
+          '--db',
+          db.url,
+          '--keyring-file',
+          join(dir, 'keyring.json'),
+          '--issuer-key-file',
+          join(dir, 'issuer-key.json'),
+        ];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pilot-failures-'));
     await mkdir(join(dir, 'server'), { mode: 0o700 });
-    server = await startServer({ dataDir: join(dir, 'server'), sharedArgs: shared(), args: ['--job-lease', String(LEASE_SECONDS), '--max-attempts', '2'] });
+    server = await startServer({
+      dataDir: join(dir, 'server'),
+      sharedArgs: shared(),
+      args: ['--job-lease', String(LEASE_SECONDS), '--max-attempts', '2'],
+    });
     alice = new PandaClient({ server: server.url, token: await server.token('alice') });
     await alice.setSecret('FAILURE_SECRET', 'failure-secret-value-77');
   }, 60_000);
 
   afterAll(async () => {
-    for (const pilot of pilots) if (pilot.child.exitCode === null && pilot.child.signalCode === null) pilot.child.kill('SIGKILL');
+    for (const pilot of pilots)
+      if (pilot.child.exitCode === null && pilot.child.signalCode === null) pilot.child.kill('SIGKILL');
     for (const file of leftovers) {
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (pid > 0) {
@@ -74,10 +98,26 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function startPilot(name: string, args: string[], target: RunningServer = server, tokenFile?: string): Promise<PilotProcess> {
+  async function startPilot(
+    name: string,
+    args: string[],
+    target: RunningServer = server,
+    tokenFile?: string,
+  ): Promise<PilotProcess> {
     const child = spawn(
       process.execPath,
-      [binPath('panda-pilot'), '--server', target.url, '--token-file', tokenFile ?? (await target.tokenFile(name, { role: 'pilot' })), '--workdir', join(dir, `work-${name}`), '--poll', '0.2', ...args],
+      [
+        binPath('panda-pilot'),
+        '--server',
+        target.url,
+        '--token-file',
+        tokenFile ?? (await target.tokenFile(name, { role: 'pilot' })),
+        '--workdir',
+        join(dir, `work-${name}`),
+        '--poll',
+        '0.2',
+        ...args,
+      ],
       { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -99,12 +139,15 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
   }
 
   async function submitOne(exec: string): Promise<{ taskId: number; jobId: string }> {
-    const { taskId, jobs } = await alice.submitJobs([{ exec, outDS: 'user.alice.failures', secrets: ['FAILURE_SECRET'] }]);
+    const { taskId, jobs } = await alice.submitJobs([
+      { exec, outDS: 'user.alice.failures', secrets: ['FAILURE_SECRET'] },
+    ]);
     return { taskId, jobId: jobs[0]!.id };
   }
 
   const jobOf = async (taskId: number): Promise<JobDetail> => (await alice.getTask(taskId)).jobs[0]!;
-  const attempts = (job: JobDetail) => job.attempts.map((attempt) => [attempt.attemptNr, attempt.pilot, attempt.outcome, attempt.exitCode]);
+  const attempts = (job: JobDetail) =>
+    job.attempts.map((attempt) => [attempt.attemptNr, attempt.pilot, attempt.outcome, attempt.exitCode]);
 
   it('a pilot killed with SIGKILL mid-job: the job is queued again when its lease runs out and finishes on another pilot', async () => {
     const { taskId } = await submitOne(firstRunHangs('sigkill'));
@@ -148,7 +191,10 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
 
   it('a lease left to run out: the late pilot is refused and changes nothing; after the last attempt the job fails with the reason', async () => {
     const { taskId, jobId } = await submitOne('true');
-    const late = new PandaClient({ server: server.url, token: (await readFile(await server.tokenFile('pilot-late', { role: 'pilot' }), 'utf8')).trim() });
+    const late = new PandaClient({
+      server: server.url,
+      token: (await readFile(await server.tokenFile('pilot-late', { role: 'pilot' }), 'utf8')).trim(),
+    });
     const acquire = async () => {
       const [acquired] = await late.acquireJobs((await generatePilotKeyPair()).publicJwk as Record<string, unknown>, 1);
       expect(acquired?.job.id).toBe(jobId);
@@ -161,7 +207,9 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
       return job.state === 'queued' && job;
     });
     expect(attempts(requeued)).toEqual([[1, 'pilot-late', 'lost', null]]);
-    await expect(late.updateJob({ jobId, claimId: first.claimId, state: 'finished', exitCode: 0, log: 'too late\n' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(
+      late.updateJob({ jobId, claimId: first.claimId, state: 'finished', exitCode: 0, log: 'too late\n' }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(late.heartbeat({ jobId, claimId: first.claimId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await jobOf(taskId)).toEqual(requeued);
 
@@ -170,7 +218,9 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
       const job = await jobOf(taskId);
       return job.state === 'failed' && job;
     });
-    expect(failed.reason).toBe('attempt 2 of 2 ended lost: its lease ran out (pilot pilot-late stopped renewing it), and it was the last attempt');
+    expect(failed.reason).toBe(
+      'attempt 2 of 2 ended lost: its lease ran out (pilot pilot-late stopped renewing it), and it was the last attempt',
+    );
     expect((await alice.getTask(taskId)).task.status).toBe('failed');
   }, 120_000);
 
@@ -202,7 +252,9 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
       ],
       [[1, 'pilot-retry', 'finished', 0]],
     ]);
-    expect((await alice.getTaskJobLog(taskId, 2)).log).toBe('\npanda-server: killed by alice\n\npanda-server: retried by its owner; the job is queued again\nran\n');
+    expect((await alice.getTaskJobLog(taskId, 2)).log).toBe(
+      '\npanda-server: killed by alice\n\npanda-server: retried by its owner; the job is queued again\nran\n',
+    );
   }, 120_000);
 
   it('a server restarted while a job ends: the pilot sends its end again until the server takes it', async () => {
@@ -215,12 +267,18 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
     const owner = new PandaClient({ server: restarting.url, token: await restarting.token('alice') });
     await owner.setSecret('FAILURE_SECRET', 'failure-secret-value-77');
     const started = join(dir, 'restart-started');
-    const { taskId } = await owner.submitJobs([{ exec: `touch ${started}; sleep 2; echo the end`, outDS: 'user.alice.failures', secrets: [] }]);
+    const { taskId } = await owner.submitJobs([
+      { exec: `touch ${started}; sleep 2; echo the end`, outDS: 'user.alice.failures', secrets: [] },
+    ]);
     const pilot = await startPilot('pilot-restart', ['--max-jobs', '1'], restarting);
     try {
       await until('the job to start', async () => existsSync(started));
       await restarting.stop();
-      await until('the pilot to find the server away', async () => pilot.stderr().includes('reporting its end failed'), 30_000);
+      await until(
+        'the pilot to find the server away',
+        async () => pilot.stderr().includes('reporting its end failed'),
+        30_000,
+      );
       restarting = await startServer({ dataDir, sharedArgs: shared(), args, port });
       expect(await pilot.exited).toBe(0);
       const detail = await owner.getTask(taskId);
@@ -232,7 +290,9 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
   }, 120_000);
 
   it('a payload printing NUL bytes and invalid UTF-8 finishes, its log stored and read back', async () => {
-    const { taskId } = await submitOne(String.raw`printf 'nul\000here\n'; printf 'bad \377\376 bytes\n'; printf '\000'`);
+    const { taskId } = await submitOne(
+      String.raw`printf 'nul\000here\n'; printf 'bad \377\376 bytes\n'; printf '\000'`,
+    );
     const pilot = await startPilot('pilot-bytes', ['--max-jobs', '1']);
     expect(await pilot.exited).toBe(0);
     expect(await jobOf(taskId)).toMatchObject({ state: 'finished', exitCode: 0 });

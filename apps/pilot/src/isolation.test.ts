@@ -46,10 +46,17 @@ function escaping(marker: string): string {
   ].join('\n');
 }
 
-const SECRETS = { env: { JOB_SECRET: 'the-env-secret-value' }, files: { 'secret.dat': Buffer.from('the-file-secret').toString('base64') } };
+const SECRETS = {
+  env: { JOB_SECRET: 'the-env-secret-value' },
+  files: { 'secret.dat': Buffer.from('the-file-secret').toString('base64') },
+};
 
 /** runJob in a process of its own (a pilot), as `user` if given, so that the test can kill it with SIGKILL. */
-function pilotProcess(options: Pick<RunJobOptions, 'command' | 'runAs' | 'hiddenFiles'> & { workRoot: string }, user?: RunAsUser, secrets: RunJobOptions['secrets'] = SECRETS) {
+function pilotProcess(
+  options: Pick<RunJobOptions, 'command' | 'runAs' | 'hiddenFiles'> & { workRoot: string },
+  user?: RunAsUser,
+  secrets: RunJobOptions['secrets'] = SECRETS,
+) {
   const run = fileURLToPath(new URL('../dist/run.js', import.meta.url));
   const script = `
     import { runJob } from ${JSON.stringify(run)};
@@ -59,8 +66,16 @@ function pilotProcess(options: Pick<RunJobOptions, 'command' | 'runAs' | 'hidden
     const outcome = await runJob({ ...options, jobId: 'j', keepWorkdir: false, baseEnv: { PATH: process.env.PATH },
       signal: stop.signal, onOutput: (text) => process.stdout.write(text) }).catch((error) => ({ error: error.message }));
     process.stderr.write(JSON.stringify(outcome));`;
-  const asUser = user === undefined ? [] : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'];
-  const argv = [...asUser, process.execPath, '--input-type=module', '-e', script, JSON.stringify({ ...options, secrets })];
+  const asUser =
+    user === undefined ? [] : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'];
+  const argv = [
+    ...asUser,
+    process.execPath,
+    '--input-type=module',
+    '-e',
+    script,
+    JSON.stringify({ ...options, secrets }),
+  ];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let result = '';
@@ -86,7 +101,11 @@ type Ending = 'the payload exits' | 'the pilot is stopped (SIGTERM)' | 'the pilo
 const ENDINGS: Ending[] = ['the payload exits', 'the pilot is stopped (SIGTERM)', 'the pilot is killed (SIGKILL)'];
 
 /** Runs a payload that escapes four ways, ends it as `ending` says, and checks that nothing of it is left. */
-async function escapeAndEnd(ending: Ending, runAs: RunAsUser | undefined, pilotUser: RunAsUser | undefined): Promise<void> {
+async function escapeAndEnd(
+  ending: Ending,
+  runAs: RunAsUser | undefined,
+  pilotUser: RunAsUser | undefined,
+): Promise<void> {
   const marker = newMarker();
   const command = `${escaping(marker)}\n${ending === 'the payload exits' ? 'exit 0' : `sleep ${marker}`}`;
   const pilot = pilotProcess({ command, workRoot, ...(runAs === undefined ? {} : { runAs }) }, pilotUser);
@@ -107,7 +126,7 @@ async function escapeAndEnd(ending: Ending, runAs: RunAsUser | undefined, pilotU
   expect(await eventually(async () => (await readdir(workRoot)).length === 0)).toBe(true);
 }
 
-describe('a job that escaped its process group, as the pilot\'s own user', () => {
+describe("a job that escaped its process group, as the pilot's own user", () => {
   it.each(ENDINGS)('leaves no process and no file when %s', async (ending) => {
     await escapeAndEnd(ending, undefined, undefined);
   }, 90_000);
@@ -174,17 +193,27 @@ const PEEK = [
   'ls /proc | grep -c "^[0-9]"',
 ].join('; ');
 
-const FIRST_SECRETS = { env: { JOB_SECRET: 'the-first-env-secret' }, files: { 'first.dat': Buffer.from('the first file secret').toString('base64') } };
+const FIRST_SECRETS = {
+  env: { JOB_SECRET: 'the-first-env-secret' },
+  files: { 'first.dat': Buffer.from('the first file secret').toString('base64') },
+};
 
 /** Runs a job that keeps running, then a second one of the same user that looks for the first one's secrets. */
 async function peekAtOtherJob(runAs: RunAsUser | undefined, pilotUser: RunAsUser | undefined): Promise<string> {
   const marker = newMarker();
-  const first = pilotProcess({ command: `echo ready; sleep ${marker}`, workRoot, ...(runAs === undefined ? {} : { runAs }) }, pilotUser, FIRST_SECRETS);
+  const first = pilotProcess(
+    { command: `echo ready; sleep ${marker}`, workRoot, ...(runAs === undefined ? {} : { runAs }) },
+    pilotUser,
+    FIRST_SECRETS,
+  );
   expect(await first.ready()).toBe(true);
   const [firstDir] = (await readdir(workRoot)).filter((name) => !name.endsWith('.owner'));
   // Seen from outside, the first job's secrets are there to be found.
   expect(await readdir(join(workRoot, firstDir!))).toEqual(['first.dat']);
-  const second = pilotProcess({ command: `OTHER=${join(workRoot, firstDir!)}; ${PEEK}`, workRoot, ...(runAs === undefined ? {} : { runAs }) }, pilotUser);
+  const second = pilotProcess(
+    { command: `OTHER=${join(workRoot, firstDir!)}; ${PEEK}`, workRoot, ...(runAs === undefined ? {} : { runAs }) },
+    pilotUser,
+  );
   expect(await second.outcome()).toEqual({ exitCode: 0, signal: null, aborted: false });
   first.child.kill('SIGTERM');
   await first.outcome();
@@ -192,13 +221,13 @@ async function peekAtOtherJob(runAs: RunAsUser | undefined, pilotUser: RunAsUser
 }
 
 describeAsRoot('two jobs of one user', () => {
-  it('under --run-as, one cannot read the other\'s environment or files', async () => {
+  it("under --run-as, one cannot read the other's environment or files", async () => {
     const output = await peekAtOtherJob(await nobody(), undefined);
     // Not the other job's directory, environment or files; its own processes only (init, bash, ls, grep).
     expect(output).toMatch(/^directory hidden\n0\n0\n0\n[1-6]\n$/);
   }, 90_000);
 
-  it('under a pilot that is not root, one cannot read the other\'s environment or files', async () => {
+  it("under a pilot that is not root, one cannot read the other's environment or files", async () => {
     const user = await nobody();
     await chown(workRoot, user.uid, user.gid);
     const output = await peekAtOtherJob(undefined, user);
@@ -208,31 +237,51 @@ describeAsRoot('two jobs of one user', () => {
   it('under a pilot that is not root, a payload that took its own rights away is still removed, and its exit 0 is a success', async () => {
     const user = await nobody();
     await chown(workRoot, user.uid, user.gid);
-    const pilot = pilotProcess({ command: 'mkdir -p out/locked && touch out/locked/x && chmod 000 out/locked out && chmod 500 .', workRoot }, user);
+    const pilot = pilotProcess(
+      { command: 'mkdir -p out/locked && touch out/locked/x && chmod 000 out/locked out && chmod 500 .', workRoot },
+      user,
+    );
     expect(await pilot.outcome()).toEqual({ exitCode: 0, signal: null, aborted: false });
     expect(await readdir(workRoot)).toEqual([]);
   }, 90_000);
 });
 
 /** What a payload gets of the token file $TOKEN, and whether it could write to it: a line each. */
-const TOKEN_PROBE = 'cat "$TOKEN" 2>/dev/null | wc -c; echo stolen 2>/dev/null > "$TOKEN" && echo written || echo "not written"';
+const TOKEN_PROBE =
+  'cat "$TOKEN" 2>/dev/null | wc -c; echo stolen 2>/dev/null > "$TOKEN" && echo written || echo "not written"';
 
 /**
  * Runs TOKEN_PROBE under a pilot of `pilotUser` (root if not given) whose token file, in a folder
  * whose name holds spaces, is that user's; `hide` says whether runJob is told to hide it (with a
  * file that does not exist beside it).
  */
-async function probeTokenFile(hide: boolean, runAs: RunAsUser | undefined, pilotUser: RunAsUser | undefined): Promise<string> {
+async function probeTokenFile(
+  hide: boolean,
+  runAs: RunAsUser | undefined,
+  pilotUser: RunAsUser | undefined,
+): Promise<string> {
   const home = join(parent, 'pilot home');
   await mkdir(home, { mode: 0o700 });
   const token = join(home, 'pilot token');
   await writeFile(token, 'the.pilot.token\n', { mode: 0o600 });
   if (pilotUser !== undefined) {
-    await Promise.all([chown(home, pilotUser.uid, pilotUser.gid), chown(token, pilotUser.uid, pilotUser.gid), chown(workRoot, pilotUser.uid, pilotUser.gid)]);
+    await Promise.all([
+      chown(home, pilotUser.uid, pilotUser.gid),
+      chown(token, pilotUser.uid, pilotUser.gid),
+      chown(workRoot, pilotUser.uid, pilotUser.gid),
+    ]);
   }
   const hiddenFiles = hide ? [join(home, 'gone token'), token] : undefined;
   const command = `TOKEN='${token}'; ${TOKEN_PROBE}`;
-  const pilot = pilotProcess({ command, workRoot, ...(runAs === undefined ? {} : { runAs }), ...(hiddenFiles === undefined ? {} : { hiddenFiles }) }, pilotUser);
+  const pilot = pilotProcess(
+    {
+      command,
+      workRoot,
+      ...(runAs === undefined ? {} : { runAs }),
+      ...(hiddenFiles === undefined ? {} : { hiddenFiles }),
+    },
+    pilotUser,
+  );
   expect(await pilot.outcome()).toEqual({ exitCode: 0, signal: null, aborted: false });
   expect(await readFile(token, 'utf8')).toBe(hide ? 'the.pilot.token\n' : 'stolen\n');
   expect(await readdir(workRoot)).toEqual([]);
@@ -257,7 +306,7 @@ describeAsRoot("the pilot's token file", () => {
   }, 60_000);
 });
 
-describe("a token file that cannot be covered", () => {
+describe('a token file that cannot be covered', () => {
   it('stops the job before its payload runs (exit code 125), saying so', async () => {
     let output = '';
     const outcome = await runJob({
@@ -290,11 +339,25 @@ describeAsRoot('a machine that cannot isolate jobs', () => {
     const tokenFile = join(parent, 'token');
     await writeFile(tokenFile, 'not.a.token\n', { mode: 0o600 });
     const pilot = fileURLToPath(new URL('../bin/panda-pilot.js', import.meta.url));
-    const argv = [process.execPath, pilot, '--server', 'http://127.0.0.1:9', '--token-file', tokenFile, '--workdir', workRoot, '--once'];
-    const child = spawn('unshare', ['--user', '--map-root-user', 'bash', '-c', WITHOUT_USER_NAMESPACES, 'outer', ...argv], {
-      env: { PATH: process.env.PATH },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const argv = [
+      process.execPath,
+      pilot,
+      '--server',
+      'http://127.0.0.1:9',
+      '--token-file',
+      tokenFile,
+      '--workdir',
+      workRoot,
+      '--once',
+    ];
+    const child = spawn(
+      'unshare',
+      ['--user', '--map-root-user', 'bash', '-c', WITHOUT_USER_NAMESPACES, 'outer', ...argv],
+      {
+        env: { PATH: process.env.PATH },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');

@@ -19,7 +19,12 @@ describe('splitChunks', () => {
 describe('createJobLog', () => {
   it('sends a chunk as soon as a chunk has gathered, in order, and returns the rest on close', async () => {
     const sent: string[] = [];
-    const log = createJobLog({ send: async (chunk) => void sent.push(chunk), onSendError: () => 'retry', maxChunk: 4, intervalMs: 60_000 });
+    const log = createJobLog({
+      send: async (chunk) => void sent.push(chunk),
+      onSendError: () => 'retry',
+      maxChunk: 4,
+      intervalMs: 60_000,
+    });
     log.add('ab');
     expect(sent).toEqual([]);
     log.add('cdefghij');
@@ -56,7 +61,12 @@ describe('createJobLog', () => {
 });
 
 /** A job log whose first `failures` sends fail (all of them by default); counts the attempts and keeps what was sent. */
-function failingLog(settings: Pick<JobLogOptions, 'maxChunk' | 'maxUnsent' | 'intervalMs'> & { failures?: number; onFailure?: 'retry' | 'stop' }) {
+function failingLog(
+  settings: Pick<JobLogOptions, 'maxChunk' | 'maxUnsent' | 'intervalMs'> & {
+    failures?: number;
+    onFailure?: 'retry' | 'stop';
+  },
+) {
   const sent: string[] = [];
   let attempts = 0;
   const log = createJobLog({
@@ -71,7 +81,8 @@ function failingLog(settings: Pick<JobLogOptions, 'maxChunk' | 'maxUnsent' | 'in
   return { log, sent, attempts: () => attempts };
 }
 
-const NOTE = (count: number): string => `\npanda-pilot: ${count} characters of the job's output were dropped here: the server did not take the log\n`;
+const NOTE = (count: number): string =>
+  `\npanda-pilot: ${count} characters of the job's output were dropped here: the server did not take the log\n`;
 
 describe('createJobLog when the server stays away', () => {
   it('returns everything unsent on close, for the final update', async () => {

@@ -91,7 +91,18 @@ export function jsonEscapedForms(value: string): string[] {
   return forms;
 }
 
-const ANSI_C_LETTERS: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r', 27: 'E', 39: "'", 92: '\\' };
+const ANSI_C_LETTERS: Record<number, string> = {
+  7: 'a',
+  8: 'b',
+  9: 't',
+  10: 'n',
+  11: 'v',
+  12: 'f',
+  13: 'r',
+  27: 'E',
+  39: "'",
+  92: '\\',
+};
 
 /**
  * How bash's `set -x` writes `value` (between the quotes): `'…'` with each `'` as `'\''`, and, for

@@ -25,13 +25,16 @@ function seededRandom(seed: number): () => number {
 }
 
 const SECRET = 'random_string';
-const MULTI_LINE = '-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34\nGkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END KEY-----';
+const MULTI_LINE =
+  '-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34\nGkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END KEY-----';
 const TRICKY = 'p"a\\s$(touch pwned)`id`\nzwei €uro 😀\x7f';
 
 describe('maskedForms', () => {
   it('lists the value, its lines, JSON-escaped and Python-escaped forms, and its bytes for base64', () => {
     const forms = textForms('é x"y\nline', MIN_STRETCH);
-    expect(forms.texts).toEqual(expect.arrayContaining(['é x"y\nline', 'é x"y', 'line', 'é x\\"y\\nline', '\\u00e9 x\\"y\\nline']));
+    expect(forms.texts).toEqual(
+      expect.arrayContaining(['é x"y\nline', 'é x"y', 'line', 'é x\\"y\\nline', '\\u00e9 x\\"y\\nline']),
+    );
     expect(forms.encoded).toEqual(Buffer.from('é x"y\nline'));
     expect(forms.withNewline).toBe(true);
     expect([...prepareForms({ texts: ['é x"y\nline'], files: [] }).short]).toEqual(
@@ -174,7 +177,8 @@ describe('createMasker', () => {
 function referenceMask(patterns: string[], output: string): string {
   const covered = new Array<boolean>(output.length).fill(false);
   for (const pattern of patterns) {
-    for (let at = output.indexOf(pattern); at !== -1; at = output.indexOf(pattern, at + 1)) covered.fill(true, at, at + pattern.length);
+    for (let at = output.indexOf(pattern); at !== -1; at = output.indexOf(pattern, at + 1))
+      covered.fill(true, at, at + pattern.length);
   }
   return output.replace(/[^]/g, (char, at: number) => (covered[at] ? (at > 0 && covered[at - 1] ? '' : '***') : char));
 }
@@ -203,12 +207,18 @@ describe('createMasker against the definition', () => {
 });
 
 /** What `base64` (coreutils, 76 columns) and `openssl base64` (64 columns) print. */
-const wrapped = (bytes: Buffer, width: number): string => `${bytes.toString('base64').replace(new RegExp(`.{${width}}`, 'g'), '$&\n').replace(/\n$/, '')}\n`;
+const wrapped = (bytes: Buffer, width: number): string =>
+  `${bytes
+    .toString('base64')
+    .replace(new RegExp(`.{${width}}`, 'g'), '$&\n')
+    .replace(/\n$/, '')}\n`;
 
 describe('the forms a payload prints secrets in', () => {
   const LONG = `long secret ${'0123456789abcdef'.repeat(12)} end`;
 
-  it.each([76, 64, 60, 40])('masks base64 wrapped at %i columns, of the value and of the value with a newline, as one stretch', (width) => {
+  it.each([
+    76, 64, 60, 40,
+  ])('masks base64 wrapped at %i columns, of the value and of the value with a newline, as one stretch', (width) => {
     for (const bytes of [Buffer.from(LONG), Buffer.from(`${LONG}\n`)]) {
       const printed = wrapped(bytes, width);
       expect(printed.split('\n').length).toBeGreaterThan(3);
@@ -218,11 +228,20 @@ describe('the forms a payload prints secrets in', () => {
   });
 
   it('masks the string leaves of a JSON value, as Python prints the parsed value or one field of it', () => {
-    const dictionary = JSON.stringify({ a_key: 'a_value', nested: { list: ['first-item', 7, 'ab'] }, token: "it's a token" });
+    const dictionary = JSON.stringify({
+      a_key: 'a_value',
+      nested: { list: ['first-item', 7, 'ab'] },
+      token: "it's a token",
+    });
     // python3 -c 'import json, os; d = json.loads(os.environ["D"]); print(d); print(d["a_key"])'
-    const printed = "{'a_key': 'a_value', 'nested': {'list': ['first-item', 7, 'ab']}, 'token': \"it's a token\"}\na_value\n";
-    expect(maskChunks([dictionary], [printed])).toBe("{'a_key': '***', 'nested': {'list': ['***', 7, 'ab']}, 'token': \"***\"}\n***\n");
-    expect(maskedForms('[["deeper", ["deeper-leaf", "short"]]]')).toEqual(expect.arrayContaining(['deeper', 'deeper-leaf']));
+    const printed =
+      "{'a_key': 'a_value', 'nested': {'list': ['first-item', 7, 'ab']}, 'token': \"it's a token\"}\na_value\n";
+    expect(maskChunks([dictionary], [printed])).toBe(
+      "{'a_key': '***', 'nested': {'list': ['***', 7, 'ab']}, 'token': \"***\"}\n***\n",
+    );
+    expect(maskedForms('[["deeper", ["deeper-leaf", "short"]]]')).toEqual(
+      expect.arrayContaining(['deeper', 'deeper-leaf']),
+    );
     // Leaves shorter than six characters are ordinary words more often than secrets; keys are not leaves.
     expect(maskedForms('[["deeper", ["deeper-leaf", "short"]]]')).not.toContain('short');
     expect(maskedForms('{"a_key_name": 12345}')).toEqual(['{"a_key_name": 12345}', '{\\"a_key_name\\": 12345}']);
@@ -250,21 +269,31 @@ describe('the escapes of other languages and of bash', () => {
     ['an escape, DEL and a carriage return', 'k3y\u001b\u007f\r-end', "$'***'"],
     ['a tab and a quote (single-quoted)', "tab\there's-it", "'***'"],
   ])("masks what bash's set -x prints for a value with %s", (_name, value, shown) => {
-    const traced = spawnSync('bash', ['-c', 'set -x; echo "$X" >/dev/null'], { env: { X: value, SHLVL: '1' }, encoding: 'utf8' });
+    const traced = spawnSync('bash', ['-c', 'set -x; echo "$X" >/dev/null'], {
+      env: { X: value, SHLVL: '1' },
+      encoding: 'utf8',
+    });
     expect(traced.stderr).not.toBe('');
     expect(maskChunks([value], [traced.stderr])).toBe(`+ echo ${shown}\n`);
   });
 });
 
 describe('long secrets, masked by stretches', () => {
-  const LONG_FILE = Buffer.from(Array.from({ length: 400 }, (_, line) => `line ${line}: ${'abcdefghijklmnopqrstuvwxyz'.slice(line % 20)}${line * 7919}`).join('\n'));
+  const LONG_FILE = Buffer.from(
+    Array.from(
+      { length: 400 },
+      (_, line) => `line ${line}: ${'abcdefghijklmnopqrstuvwxyz'.slice(line % 20)}${line * 7919}`,
+    ).join('\n'),
+  );
 
   it('masks any 64 or more characters of a long form in a row, however much of it is printed', () => {
     const files = [LONG_FILE];
     const text = LONG_FILE.toString('utf8');
     expect(maskChunks({ texts: [], files }, [`head: ${text.slice(0, 100)}|`])).toBe('head: ***|');
     expect(maskChunks({ texts: [], files }, [`mid: ${text.slice(5000, 5064)}|`])).toBe('mid: ***|');
-    expect(maskChunks({ texts: [], files }, [`b64: ${LONG_FILE.subarray(0, 3000).toString('base64')}|`])).toBe('b64: ***|');
+    expect(maskChunks({ texts: [], files }, [`b64: ${LONG_FILE.subarray(0, 3000).toString('base64')}|`])).toBe(
+      'b64: ***|',
+    );
     // Shorter pieces of a long form are not secrets by themselves: ordinary text stays readable.
     const partOfTwoLines = text.slice(text.indexOf('line 151') + 3, text.indexOf('line 152') + 3);
     expect(maskChunks({ texts: [], files }, [`${partOfTwoLines}|`])).toBe(`${partOfTwoLines}|`);
@@ -317,36 +346,52 @@ describe('long secrets, masked by stretches', () => {
     const forms = prepareForms({ texts: [], files });
     expect(forms.short.size).toBeLessThan(3 * MAX_DERIVED_PER_JOB);
     const firstLeaf = (JSON.parse(files[0]!.toString()) as string[]).find((leaf) => leaf.length >= MIN_LEAF_LENGTH)!;
-    expect(masker.write(`leaf ${firstLeaf}\nwhole ${files[4]!.toString().slice(1000, 2000)}\n`) + masker.end()).toBe('leaf ***\nwhole ***\n');
+    expect(masker.write(`leaf ${firstLeaf}\nwhole ${files[4]!.toString().slice(1000, 2000)}\n`) + masker.end()).toBe(
+      'leaf ***\nwhole ***\n',
+    );
   }, 120_000);
 });
 
 describe('fileMaskedForms', () => {
-  const BINARY = Buffer.concat([Buffer.from([0xff, 0xfe, 0]), Buffer.from('printable run\nline two\x01ab\x02'), Buffer.from([0x80, 0xc3])]);
+  const BINARY = Buffer.concat([
+    Buffer.from([0xff, 0xfe, 0]),
+    Buffer.from('printable run\nline two\x01ab\x02'),
+    Buffer.from([0x80, 0xc3]),
+  ]);
 
   it('masks a text file as text', () => {
-    expect(fileForms(Buffer.from('first line\nsecond line\n'), MIN_STRETCH)).toEqual(textForms('first line\nsecond line\n', MIN_STRETCH));
+    expect(fileForms(Buffer.from('first line\nsecond line\n'), MIN_STRETCH)).toEqual(
+      textForms('first line\nsecond line\n', MIN_STRETCH),
+    );
   });
 
   it('masks a binary file in base64, decoded with U+FFFD, line by line, and in its printable runs', () => {
     const forms = fileForms(BINARY, MIN_STRETCH);
     const lossy = '\ufffd\ufffd\u0000printable run\nline two\u0001ab\u0002\ufffd\ufffd';
-    expect(forms.texts).toEqual(expect.arrayContaining([lossy, 'line two\u0001ab\u0002\ufffd\ufffd', 'printable run', 'line two']));
+    expect(forms.texts).toEqual(
+      expect.arrayContaining([lossy, 'line two\u0001ab\u0002\ufffd\ufffd', 'printable run', 'line two']),
+    );
     expect(forms.texts).not.toContain('ab');
     expect(forms.encoded).toEqual(BINARY);
-    expect([...prepareForms({ texts: [], files: [BINARY] }).short]).toEqual(expect.arrayContaining([BINARY.toString('base64'), BINARY.toString('base64url')]));
+    expect([...prepareForms({ texts: [], files: [BINARY] }).short]).toEqual(
+      expect.arrayContaining([BINARY.toString('base64'), BINARY.toString('base64url')]),
+    );
   });
 
   it('masks a binary file as `cat` and `strings` print it', () => {
     const files = [BINARY];
-    expect(maskChunks({ texts: [], files }, [Buffer.concat([Buffer.from('cat: '), BINARY, Buffer.from('\n')])])).toBe('cat: ***\n');
+    expect(maskChunks({ texts: [], files }, [Buffer.concat([Buffer.from('cat: '), BINARY, Buffer.from('\n')])])).toBe(
+      'cat: ***\n',
+    );
     expect(maskChunks({ texts: [], files }, ['strings: printable run\n'])).toBe('strings: ***\n');
   });
 });
 
 describe('bundleMaskValues', () => {
   it('lists the env values and the bytes of each file', () => {
-    expect(bundleMaskValues({ env: { A: 'alpha' }, files: { 'bin.dat': Buffer.from([0xff, 0xfe]).toString('base64') } })).toEqual({
+    expect(
+      bundleMaskValues({ env: { A: 'alpha' }, files: { 'bin.dat': Buffer.from([0xff, 0xfe]).toString('base64') } }),
+    ).toEqual({
       texts: ['alpha'],
       files: [Buffer.from([0xff, 0xfe])],
     });

@@ -104,7 +104,11 @@ const MAX_REGEX_PREFIXES = 256;
 const HASH_BITS = 20;
 
 function prefixHash(text: string, at: number): number {
-  const mixed = text.charCodeAt(at) ^ (text.charCodeAt(at + 1) << 7) ^ (text.charCodeAt(at + 2) << 14) ^ (text.charCodeAt(at + 3) << 21);
+  const mixed =
+    text.charCodeAt(at) ^
+    (text.charCodeAt(at + 1) << 7) ^
+    (text.charCodeAt(at + 2) << 14) ^
+    (text.charCodeAt(at + 3) << 21);
   return Math.imul(mixed, 0x9e3779b1) >>> (32 - HASH_BITS);
 }
 
@@ -229,7 +233,8 @@ export function createMasker(secrets: readonly string[] | MaskSecrets): Masker {
 
 function streamMasker(prepared: PreparedMasking): Masker {
   const decoder = new TextDecoder('utf-8');
-  const decode = (chunk: Uint8Array | string): string => (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+  const decode = (chunk: Uint8Array | string): string =>
+    typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
   const { short, long } = prepared;
   if (short === undefined && long === undefined) return { write: decode, end: () => decoder.decode() };
 
@@ -248,7 +253,8 @@ function streamMasker(prepared: PreparedMasking): Masker {
    * waits for input (a prompt, a process id to act on) is not held back.
    */
   function undecidedTail(text: string): number {
-    const from = long === undefined ? text.length : Math.max(text.lastIndexOf('\n') + 1, text.length - (MIN_STRETCH - 1));
+    const from =
+      long === undefined ? text.length : Math.max(text.lastIndexOf('\n') + 1, text.length - (MIN_STRETCH - 1));
     for (let at = Math.max(0, text.length - (MIN_MASKED_LENGTH - 1)); at < from; at += 1) {
       if (short?.mayBegin(text.slice(at))) return at;
     }

@@ -120,7 +120,10 @@ function pilotDeps(client: PilotClient, overrides: Partial<PilotDeps> = {}) {
 }
 
 const logOf = (updates: UpdateJobRequest[], jobId: string): string =>
-  updates.filter((update) => update.jobId === jobId).map((update) => update.log ?? '').join('');
+  updates
+    .filter((update) => update.jobId === jobId)
+    .map((update) => update.log ?? '')
+    .join('');
 
 describe('runPilot', () => {
   it('runs a job with its secrets, sends the masked log and the final state', async () => {
@@ -163,7 +166,9 @@ describe('runPilot', () => {
   });
 
   it('fails a job whose bundle was sealed for another job, without running it', async () => {
-    const { client, updates } = fakeClient([{ id: 'job-1', exec: `touch ${join(workdir, 'ran')}`, bundleJobId: 'job-9' }]);
+    const { client, updates } = fakeClient([
+      { id: 'job-1', exec: `touch ${join(workdir, 'ran')}`, bundleJobId: 'job-9' },
+    ]);
     const { deps } = pilotDeps(client);
     await runPilot(deps, { ...OPTIONS, workdir });
     expect(existsSync(join(workdir, 'ran'))).toBe(false);
@@ -255,20 +260,28 @@ describe('runPilot', () => {
     controller.abort('SIGTERM');
     await running;
     expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', state: 'released', exitCode: 143 });
-    expect(logOf(updates, 'job-1')).toContain('panda-pilot: the pilot was stopped (SIGTERM); the job was killed and handed back to the queue\n');
+    expect(logOf(updates, 'job-1')).toContain(
+      'panda-pilot: the pilot was stopped (SIGTERM); the job was killed and handed back to the queue\n',
+    );
   });
 
   it('at start-up removes the job directories of supervisors that are gone, logging each, and keeps those of live ones', async () => {
     const dead = spawnSync('true').pid!;
     const live = `${process.pid} ${readFileSync(`/proc/${process.pid}/stat`, 'latin1').split(') ')[1]!.split(' ')[19]}`;
-    for (const [name, owner] of [['job-stale-abc123', `${dead} 1`], ['job-live-def456', live]] as const) {
+    for (const [name, owner] of [
+      ['job-stale-abc123', `${dead} 1`],
+      ['job-live-def456', live],
+    ] as const) {
       await mkdir(join(workdir, name));
       await writeFile(join(workdir, `${name}.owner`), `${owner}\n`);
       await writeFile(join(workdir, name, 'my_secret_file.dat'), 'left behind by a killed pilot');
     }
     const { deps, lines } = pilotDeps(fakeClient([]).client);
     await runPilot(deps, { ...OPTIONS, workdir });
-    expect(lines).toEqual([`removed the job directory job-stale-abc123 left by a job supervisor that is gone (pid ${dead})`, 'no job is queued']);
+    expect(lines).toEqual([
+      `removed the job directory job-stale-abc123 left by a job supervisor that is gone (pid ${dead})`,
+      'no job is queued',
+    ]);
     expect((await readdir(workdir)).sort()).toEqual(['job-live-def456', 'job-live-def456.owner']);
   });
 
@@ -293,7 +306,9 @@ describe('runPilot', () => {
     });
     await runPilot(deps, { ...OPTIONS, workdir, exitWhenIdle: false });
     expect(seen).toEqual([[], []]);
-    expect(lines).toEqual([`removed the job directory job-later-abc123 left by a job supervisor that is gone (pid ${dead})`]);
+    expect(lines).toEqual([
+      `removed the job directory job-later-abc123 left by a job supervisor that is gone (pid ${dead})`,
+    ]);
   });
 
   it('refuses to start on a work directory others can write to, before acquiring anything', async () => {
@@ -304,7 +319,9 @@ describe('runPilot', () => {
   });
 
   it('after an update the server refuses for good, stops sending the log and keeps at most 1 MB of it', async () => {
-    const { client } = fakeClient([{ id: 'job-1', exec: 'head -c 3000000 /dev/zero | tr "\\0" x; sleep 0.3; echo end', withSecrets: false }]);
+    const { client } = fakeClient([
+      { id: 'job-1', exec: 'head -c 3000000 /dev/zero | tr "\\0" x; sleep 0.3; echo end', withSecrets: false },
+    ]);
     const logged: string[] = [];
     const refusing: PilotClient = {
       acquireJobs: client.acquireJobs,
@@ -330,10 +347,16 @@ describe('runPilot: leases, cancel and the end report', () => {
   const SLOW = (marker: string) => `touch ${marker}; sleep 30`;
 
   it('renews the lease by heartbeat while the payload runs', async () => {
-    const { client, heartbeats, updates } = fakeClient([{ id: 'job-1', exec: 'sleep 0.5', withSecrets: false }], [], 0.3);
+    const { client, heartbeats, updates } = fakeClient(
+      [{ id: 'job-1', exec: 'sleep 0.5', withSecrets: false }],
+      [],
+      0.3,
+    );
     await runPilot(pilotDeps(client).deps, { ...OPTIONS, workdir });
     expect(heartbeats.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(heartbeats.map((beat) => JSON.stringify(beat)))).toEqual(new Set([JSON.stringify({ jobId: 'job-1', claimId: 'claim-job-1' })]));
+    expect(new Set(heartbeats.map((beat) => JSON.stringify(beat)))).toEqual(
+      new Set([JSON.stringify({ jobId: 'job-1', claimId: 'claim-job-1' })]),
+    );
     expect(updates.at(-1)).toMatchObject({ state: 'finished', exitCode: 0 });
   });
 
@@ -363,7 +386,9 @@ describe('runPilot: leases, cancel and the end report', () => {
     beats.push(new PandaError('FORBIDDEN', 'the lease of job "job-1" ran out: its attempt 1 is over'));
     await running;
     expect(updates.filter((update) => update.state !== 'running')).toEqual([]);
-    expect(lines).toContain('job job-1: the server no longer holds this attempt (the lease of job "job-1" ran out: its attempt 1 is over); stopping it');
+    expect(lines).toContain(
+      'job job-1: the server no longer holds this attempt (the lease of job "job-1" ran out: its attempt 1 is over); stopping it',
+    );
     expect(await readdir(workRoot)).toEqual([]);
   });
 
@@ -372,10 +397,14 @@ describe('runPilot: leases, cancel and the end report', () => {
     const { client, updates, beats } = fakeClient([{ id: 'job-1', exec: SLOW(started) }], [], 0.3);
     const workRoot = join(workdir, 'jobs-unreachable');
     const { deps, lines } = pilotDeps(client, { killGraceMs: 100 });
-    beats.push(new PandaError('SERVER_UNREACHABLE', 'cannot reach panda-server at http://127.0.0.1:1 (connection refused)'));
+    beats.push(
+      new PandaError('SERVER_UNREACHABLE', 'cannot reach panda-server at http://127.0.0.1:1 (connection refused)'),
+    );
     await runPilot(deps, { ...OPTIONS, workdir: workRoot });
     expect(existsSync(started)).toBe(true);
-    expect(lines).toContain('job job-1: renewing its lease failed (cannot reach panda-server at http://127.0.0.1:1 (connection refused)); will retry');
+    expect(lines).toContain(
+      'job job-1: renewing its lease failed (cannot reach panda-server at http://127.0.0.1:1 (connection refused)); will retry',
+    );
     expect(lines).toContain(
       'job job-1: its lease ran out while the server could not be reached (cannot reach panda-server at http://127.0.0.1:1 (connection refused)); stopping it',
     );
@@ -389,7 +418,8 @@ describe('runPilot: leases, cancel and the end report', () => {
     const flaky: PilotClient = {
       ...client,
       async updateJob(update) {
-        if (update.state === 'finished' && refusals-- > 0) throw new PandaError('SERVER_UNREACHABLE', 'cannot reach http://127.0.0.1:1');
+        if (update.state === 'finished' && refusals-- > 0)
+          throw new PandaError('SERVER_UNREACHABLE', 'cannot reach http://127.0.0.1:1');
         await client.updateJob(update);
       },
     };
@@ -397,7 +427,9 @@ describe('runPilot: leases, cancel and the end report', () => {
     await runPilot(deps, { ...OPTIONS, workdir });
     expect(updates.at(-1)).toMatchObject({ state: 'finished', exitCode: 0, log: 'done\n' });
     expect(lines.filter((line) => line.includes('reporting its end failed'))).toEqual(
-      Array(3).fill('job job-1: reporting its end failed (cannot reach http://127.0.0.1:1); trying again until its lease runs out'),
+      Array(3).fill(
+        'job job-1: reporting its end failed (cannot reach http://127.0.0.1:1); trying again until its lease runs out',
+      ),
     );
     expect(lines).toContain('job job-1: finished, exit code 0');
   });
@@ -429,6 +461,8 @@ describe('runPilot: leases, cancel and the end report', () => {
     };
     const second = pilotDeps(refused);
     await runPilot(second.deps, { ...OPTIONS, workdir });
-    expect(second.lines.filter((line) => line.includes('reporting its end failed'))).toEqual(['job job-1: reporting its end failed: not yours']);
+    expect(second.lines.filter((line) => line.includes('reporting its end failed'))).toEqual([
+      'job job-1: reporting its end failed: not yours',
+    ]);
   });
 });

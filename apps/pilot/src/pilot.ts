@@ -148,12 +148,17 @@ async function sweepWhileIdle(deps: PilotDeps, workdir: string): Promise<void> {
   try {
     await sweepStaleJobDirs(deps, workdir);
   } catch (error) {
-    deps.log(`cannot remove the job directories of supervisors that are gone (${describeRunError(error)}); trying again at the next poll`);
+    deps.log(
+      `cannot remove the job directories of supervisors that are gone (${describeRunError(error)}); trying again at the next poll`,
+    );
   }
 }
 
 /** Opens the job's bundle (a job without secrets has none). */
-async function openSecrets(privateKey: PilotKeyPair['privateKey'], acquired: AcquiredJob): Promise<Pick<SecretBundle, 'env' | 'files'>> {
+async function openSecrets(
+  privateKey: PilotKeyPair['privateKey'],
+  acquired: AcquiredJob,
+): Promise<Pick<SecretBundle, 'env' | 'files'>> {
   if (acquired.bundle === null) return { env: {}, files: {} };
   return openBundle(privateKey, acquired.bundle, acquired.job.id);
 }
@@ -189,7 +194,9 @@ function keepLease(deps: PilotDeps, acquired: AcquiredJob, stop: (reason: StopRe
         }
         if (isTransient(error)) {
           // Past its lease the server has ended this attempt and may run the job elsewhere: one copy only.
-          deps.log(`job ${acquired.job.id}: its lease ran out while the server could not be reached (${messageOf(error)}); stopping it`);
+          deps.log(
+            `job ${acquired.job.id}: its lease ran out while the server could not be reached (${messageOf(error)}); stopping it`,
+          );
           stop('lost');
           return;
         }
@@ -270,7 +277,12 @@ async function processJob(
     jobLog.add(redact(`panda-pilot: the job could not run: ${reason}\n`));
   }
 
-  if (outcome !== undefined && !outcome.aborted && (outcome.signal !== null || outcome.exitCode > 128) && !deps.signal.aborted) {
+  if (
+    outcome !== undefined &&
+    !outcome.aborted &&
+    (outcome.signal !== null || outcome.exitCode > 128) &&
+    !deps.signal.aborted
+  ) {
     await deps.sleep(STOP_SIGNAL_GRACE_MS, deps.signal);
     if (deps.signal.aborted) jobLog.add(`panda-pilot: ${stoppedNote(deps, stopJob.signal)}\n`);
   }
@@ -279,7 +291,9 @@ async function processJob(
   const pieces = await jobLog.close();
   if (stopJob.signal.reason === 'lost') {
     await lease.end();
-    log(`job ${job.id}: stopped, exit code ${exitCode ?? 'none'}; its attempt had ended on the server, which keeps no more of it`);
+    log(
+      `job ${job.id}: stopped, exit code ${exitCode ?? 'none'}; its attempt had ended on the server, which keeps no more of it`,
+    );
     return outcome;
   }
   const reported = await sendFinal({ ...deps, log }, job.id, pieces, lease.deadline, (log, last) =>
@@ -292,7 +306,8 @@ async function processJob(
 
 /** Why the payload was stopped, for its log. */
 function stoppedNote(deps: PilotDeps, stopped: AbortSignal): string {
-  if (deps.signal.aborted) return `the pilot was stopped (${String(deps.signal.reason)}); the job was killed and handed back to the queue`;
+  if (deps.signal.aborted)
+    return `the pilot was stopped (${String(deps.signal.reason)}); the job was killed and handed back to the queue`;
   if (stopped.reason === 'cancelled') return 'the job was cancelled by its owner; it was killed';
   return 'the server no longer holds this attempt; the job was killed';
 }
@@ -343,7 +358,9 @@ async function sendFinal(
           minTimeout,
           maxTimeout: MAX_RETRY_WAIT_MS,
           onFailedAttempt: (error) => {
-            deps.log(`job ${jobId}: reporting its end failed (${messageOf(error)}); trying again until its lease runs out`);
+            deps.log(
+              `job ${jobId}: reporting its end failed (${messageOf(error)}); trying again until its lease runs out`,
+            );
           },
         },
       );

@@ -35,7 +35,11 @@ async function runMain(args: string[], env: Record<string, string> = {}, files: 
   const deps: ProgramDeps = {
     createClient: async (options) => {
       clients.push(options);
-      return { acquireJobs: async () => [], updateJob: async () => undefined, heartbeat: async () => ({ leaseExpiresAt: "", cancel: false }) };
+      return {
+        acquireJobs: async () => [],
+        updateJob: async () => undefined,
+        heartbeat: async () => ({ leaseExpiresAt: '', cancel: false }),
+      };
     },
     readFile: async (path) => {
       const text = files[path];
@@ -57,7 +61,11 @@ async function runMain(args: string[], env: Record<string, string> = {}, files: 
 
 describe('panda-pilot main', () => {
   it('reads the server and token, runs, and says so when no job is queued', async () => {
-    const result = await runMain(['--server', 'http://127.0.0.1:1', '--token-file', '/t', '--once'], {}, { '/t': 'tok\n' });
+    const result = await runMain(
+      ['--server', 'http://127.0.0.1:1', '--token-file', '/t', '--once'],
+      {},
+      { '/t': 'tok\n' },
+    );
     expect(result).toEqual({
       code: 0,
       stdout: '',
@@ -97,11 +105,17 @@ describe('panda-pilot main', () => {
         'Run "panda-pilot --help" for the options.\n',
     );
     const unknown = await runMain(['--run-as', 'no-such-user-here', '--token-file', '/t'], {}, { '/t': 'tok' });
-    expect(unknown).toMatchObject({ code: 2, stderr: 'panda-pilot: --run-as: there is no user "no-such-user-here" on this machine\n', clients: [] });
+    expect(unknown).toMatchObject({
+      code: 2,
+      stderr: 'panda-pilot: --run-as: there is no user "no-such-user-here" on this machine\n',
+      clients: [],
+    });
     expect((await runMain(['--run-as', 'root', '--token-file', '/t'], {}, { '/t': 'tok' })).stderr).toBe(
       'panda-pilot: --run-as must name an unprivileged user, not root (uid 0)\n',
     );
-    expect((await runMain(['--run-as=-x', '--token-file', '/t'], {}, { '/t': 'tok' })).stderr).toMatch(/--run-as takes a user name or a numeric uid/);
+    expect((await runMain(['--run-as=-x', '--token-file', '/t'], {}, { '/t': 'tok' })).stderr).toMatch(
+      /--run-as takes a user name or a numeric uid/,
+    );
   });
 
   it('refuses to start on a work directory others can write to, saying what is required', async () => {
@@ -117,8 +131,12 @@ describe('panda-pilot main', () => {
     );
   });
 
-  it('takes the server and token from PanDA\'s environment variables', async () => {
-    const result = await runMain(['--once'], { PANDA_URL_SSL: 'https://panda:8443', PANDA_AUTH_ID_TOKEN: 'envtok', PANDA_AUTH_VO: 'atlas' });
+  it("takes the server and token from PanDA's environment variables", async () => {
+    const result = await runMain(['--once'], {
+      PANDA_URL_SSL: 'https://panda:8443',
+      PANDA_AUTH_ID_TOKEN: 'envtok',
+      PANDA_AUTH_VO: 'atlas',
+    });
     expect(result.clients).toEqual([{ server: 'https://panda:8443', token: 'envtok', vo: 'atlas' }]);
   });
 
@@ -135,7 +153,9 @@ describe('panda-pilot main', () => {
 
   it('exits 4 without a token and 1 with a server address that is not a URL', async () => {
     expect((await runMain(['--once'])).code).toBe(4);
-    expect((await runMain(['--once', '--token-file', '/missing'])).stderr).toMatch(/cannot read the token file "\/missing" \(--token-file\): no such file/);
+    expect((await runMain(['--once', '--token-file', '/missing'])).stderr).toMatch(
+      /cannot read the token file "\/missing" \(--token-file\): no such file/,
+    );
     expect((await runMain(['--server', 'nope', '--token-file', '/t'], {}, { '/t': 'x' })).code).toBe(1);
   });
 
@@ -148,8 +168,10 @@ describe('panda-pilot main', () => {
 });
 
 describe('payloadEnvironment', () => {
-  it('drops the variables that carry the pilot\'s credentials and keeps the rest', () => {
-    expect(payloadEnvironment({ PATH: '/bin', PANDA_AUTH_ID_TOKEN: 't', OIDC_AUTH_TOKEN_FILE: '/f', PANDA_URL_SSL: 'u' })).toEqual({
+  it("drops the variables that carry the pilot's credentials and keeps the rest", () => {
+    expect(
+      payloadEnvironment({ PATH: '/bin', PANDA_AUTH_ID_TOKEN: 't', OIDC_AUTH_TOKEN_FILE: '/f', PANDA_URL_SSL: 'u' }),
+    ).toEqual({
       PATH: '/bin',
       PANDA_URL_SSL: 'u',
     });

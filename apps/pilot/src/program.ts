@@ -21,12 +21,14 @@ export interface ProgramDeps extends ConnectionSource, CliDeps<ClientOptions, Pi
 
 const EPILOGUE = epilogue({
   about: [
-    'Runs the jobs of panda-server: each acquire sends a fresh public key, the job\'s secrets arrive sealed',
+    "Runs the jobs of panda-server: each acquire sends a fresh public key, the job's secrets arrive sealed",
     'to it and reach the payload (bash -c CMD) as environment variables and 0600 files in its working',
     'directory; its output is masked before it leaves the node.',
   ],
   environmentEnd: '; the payload sees none of the token variables.',
-  exitCodes: ['Exit codes: 0 ok, 1 error or a job handed back because the pilot was stopped, 2 usage, 4 authentication.'],
+  exitCodes: [
+    'Exit codes: 0 ok, 1 error or a job handed back because the pilot was stopped, 2 usage, 4 authentication.',
+  ],
 });
 
 /**
@@ -52,7 +54,10 @@ interface ParsedArgs {
 function positive(name: string, value: unknown, integer: boolean): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0 || (integer && !Number.isInteger(number))) {
-    throw new PandaError('USAGE', `--${name} must be a positive ${integer ? 'whole number' : 'number'}, not "${String(value)}"`);
+    throw new PandaError(
+      'USAGE',
+      `--${name} must be a positive ${integer ? 'whole number' : 'number'}, not "${String(value)}"`,
+    );
   }
   return number;
 }
@@ -61,12 +66,39 @@ function declareOptions(parser: Argv, tmpdir: string): Argv {
   return addConnectionOptions(parser, { role: 'pilot' })
     .option('once', { type: 'boolean', default: false, describe: 'run at most one job: take one if queued, then exit' })
     .option('max-jobs', { type: 'number', requiresArg: true, describe: 'exit after running this many jobs' })
-    .option('exit-when-idle', { type: 'boolean', default: false, describe: 'exit as soon as no job is queued instead of polling' })
-    .option('workdir', { type: 'string', requiresArg: true, describe: 'where job working directories are made', default: join(tmpdir, 'panda-pilot') })
-    .option('poll', { type: 'number', requiresArg: true, default: 5, describe: 'seconds between polls while no job is queued' })
-    .option('keep-workdir', { type: 'boolean', default: false, describe: 'keep each job\'s working directory (its secret files are always removed)' })
-    .option('run-as', { type: 'string', requiresArg: true, describe: 'run payloads as this user, a name or uid (the pilot must be root)' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'log each poll; stack traces of errors' });
+    .option('exit-when-idle', {
+      type: 'boolean',
+      default: false,
+      describe: 'exit as soon as no job is queued instead of polling',
+    })
+    .option('workdir', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'where job working directories are made',
+      default: join(tmpdir, 'panda-pilot'),
+    })
+    .option('poll', {
+      type: 'number',
+      requiresArg: true,
+      default: 5,
+      describe: 'seconds between polls while no job is queued',
+    })
+    .option('keep-workdir', {
+      type: 'boolean',
+      default: false,
+      describe: "keep each job's working directory (its secret files are always removed)",
+    })
+    .option('run-as', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'run payloads as this user, a name or uid (the pilot must be root)',
+    })
+    .option('verbose', {
+      alias: 'v',
+      type: 'boolean',
+      default: false,
+      describe: 'log each poll; stack traces of errors',
+    });
 }
 
 /** Checks what yargs cannot and builds the pilot's options. */
@@ -74,7 +106,10 @@ function readArgs(argv: Record<string, unknown>, uid: number): ParsedArgs {
   const maxJobs = argv.maxJobs === undefined ? undefined : positive('max-jobs', argv.maxJobs, true);
   const runAs = argv.runAs === undefined ? undefined : String(argv.runAs);
   if (runAs !== undefined && uid !== 0) {
-    throw new PandaError('USAGE', `--run-as needs panda-pilot to run as root (it runs as uid ${uid}): only root can start a payload as another user`);
+    throw new PandaError(
+      'USAGE',
+      `--run-as needs panda-pilot to run as root (it runs as uid ${uid}): only root can start a payload as another user`,
+    );
   }
   return {
     runAs,
@@ -120,14 +155,18 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     examples: [
       ['$0 --token-file ~/.pilot-token', 'poll for jobs and run them until stopped'],
       ['$0 --token-file ~/.pilot-token --once', 'run one queued job, if there is one, and exit'],
-      ['$0 --token-file /etc/panda/pilot-token --run-as nobody --exit-when-idle', 'as root: run payloads as nobody until the queue is empty'],
+      [
+        '$0 --token-file /etc/panda/pilot-token --run-as nobody --exit-when-idle',
+        'as root: run payloads as nobody until the queue is empty',
+      ],
       ['$0 completion bash >> ~/.bashrc', 'Tab completion of the options in bash (or zsh)'],
     ],
     options: (parser) => declareOptions(parser, deps.tmpdir),
     read: (argv) => readArgs(argv, deps.uid),
     run: async (parsed) => {
       if (parsed.runAs === undefined) log(SHARED_USER_WARNING[deps.uid === 0 ? 'root' : 'user']);
-      const runAs = parsed.runAs === undefined ? undefined : await (await import('./users.js')).lookupUser(parsed.runAs);
+      const runAs =
+        parsed.runAs === undefined ? undefined : await (await import('./users.js')).lookupUser(parsed.runAs);
       // The client package (and got) load only here, never for --help or a usage error.
       const { resolveClientOptions, tokenFileOf } = await import('@panda-secrets/client');
       const clientOptions = await resolveClientOptions(deps, parsed.connection, 'pilot');
@@ -136,12 +175,19 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
       const client = await deps.createClient(
         tokenFile === undefined || clientOptions.token === undefined
           ? clientOptions
-          : { ...clientOptions, tokenSource: tokenReader({ readFile: deps.readFile, now: deps.now, log }, tokenFile, clientOptions.token) },
+          : {
+              ...clientOptions,
+              tokenSource: tokenReader({ readFile: deps.readFile, now: deps.now, log }, tokenFile, clientOptions.token),
+            },
       );
       const { runPilot } = await import('./pilot.js');
       const summary = await runPilot(
         { client, log, payloadEnv: payloadEnvironment(deps.env), signal: deps.signal, sleep: deps.sleep },
-        { ...parsed.options, runAs, ...(tokenFile === undefined ? {} : { hiddenFiles: [await realFile(tokenFile.path)] }) },
+        {
+          ...parsed.options,
+          runAs,
+          ...(tokenFile === undefined ? {} : { hiddenFiles: [await realFile(tokenFile.path)] }),
+        },
       );
       if (deps.signal.aborted) log(`stopped by ${String(deps.signal.reason)} after ${summary.jobs} job(s)`);
       return summary.interruptedJob ? ExitCode.ERROR : ExitCode.OK;

@@ -29,7 +29,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  await Promise.all([server?.dataDir, workdir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })));
+  await Promise.all(
+    [server?.dataDir, workdir].map((path) => path !== undefined && rm(path, { recursive: true, force: true })),
+  );
 });
 
 /** The real server's pilot calls, with the bundle of each job replaced by one holding the values given. */
@@ -69,7 +71,8 @@ describe("a spawn error quoting the job's environment", () => {
     const log = await user.getJobLog(job!.id);
     expect(log.state).toBe('failed');
     // The job's supervisor refuses the variable by its name alone, before anything is spawned.
-    const refusal = 'the environment variable "BAD" holds a NUL character or its name an "=", which no process environment can carry';
+    const refusal =
+      'the environment variable "BAD" holds a NUL character or its name an "=", which no process environment can carry';
     expect(log.log).toBe(`panda-pilot: the job could not run: ${refusal}\n`);
     expect(lines).toContain(`job ${job!.id}: could not run: ${refusal}`);
     const files = await readdir(server.dataDir);
@@ -86,10 +89,16 @@ describe("a spawn error quoting the job's environment", () => {
 
 describe('describeRunError', () => {
   it('keeps our own messages, names system errors by code and call, and drops any other message', () => {
-    expect(describeRunError(new PandaError('INVALID_NAME', 'invalid secret file name "a/b"'))).toBe('invalid secret file name "a/b"');
+    expect(describeRunError(new PandaError('INVALID_NAME', 'invalid secret file name "a/b"'))).toBe(
+      'invalid secret file name "a/b"',
+    );
     const e2big = Object.assign(new Error('spawn bash E2BIG'), { code: 'E2BIG', syscall: 'spawn bash', path: 'bash' });
     expect(describeRunError(e2big)).toBe('spawn bash: E2BIG');
-    const eacces = Object.assign(new Error("EACCES: permission denied, open '/w/job/f'"), { code: 'EACCES', syscall: 'open', path: '/w/job/f' });
+    const eacces = Object.assign(new Error("EACCES: permission denied, open '/w/job/f'"), {
+      code: 'EACCES',
+      syscall: 'open',
+      path: '/w/job/f',
+    });
     expect(describeRunError(eacces)).toBe('open /w/job/f: EACCES');
     const quoting = Object.assign(new TypeError(`Received '${UNDELIVERABLE}'`), { code: 'ERR_INVALID_ARG_VALUE' });
     expect(describeRunError(quoting)).not.toContain(CANARY);
@@ -104,7 +113,11 @@ describe("the supervisor's failure report", () => {
       code: 'INVALID_NAME',
       message: 'invalid secret file name "a/b"',
     });
-    const eacces = Object.assign(new Error(`EACCES: permission denied, open '/w/job/f' ${CANARY}`), { code: 'EACCES', syscall: 'open', path: '/w/job/f' });
+    const eacces = Object.assign(new Error(`EACCES: permission denied, open '/w/job/f' ${CANARY}`), {
+      code: 'EACCES',
+      syscall: 'open',
+      path: '/w/job/f',
+    });
     expect(failure(eacces)).toEqual({ type: 'failed', code: 'CONFIG', message: 'open /w/job/f: EACCES' });
     const quoting = Object.assign(new TypeError(`Received '${UNDELIVERABLE}'`), { code: 'ERR_INVALID_ARG_VALUE' });
     for (const error of [quoting, new Error(CANARY), CANARY]) {
@@ -118,6 +131,8 @@ describe("the supervisor's failure report", () => {
 describe('redactor', () => {
   it("masks every form of the job's secrets in a whole text", () => {
     const redact = redactor(() => createMasker([OTHER]));
-    expect(redact(`x ${OTHER} y ${JSON.stringify(OTHER)} ${Buffer.from(OTHER).toString('base64')}`)).toBe('x *** y "***" ***');
+    expect(redact(`x ${OTHER} y ${JSON.stringify(OTHER)} ${Buffer.from(OTHER).toString('base64')}`)).toBe(
+      'x *** y "***" ***',
+    );
   });
 });

@@ -20,6 +20,7 @@ export function describeRunError(error: unknown): string {
   if (isPandaError(error)) return error.message;
   const { code, syscall, path } = (error ?? {}) as NodeJS.ErrnoException;
   const what = typeof code === 'string' ? code : 'an unexpected error';
-  if (typeof syscall === 'string') return `${syscall}${typeof path === 'string' && !syscall.endsWith(path) ? ` ${path}` : ''}: ${what}`;
+  if (typeof syscall === 'string')
+    return `${syscall}${typeof path === 'string' && !syscall.endsWith(path) ? ` ${path}` : ''}: ${what}`;
   return `${what} (its message is not shown: it may quote the job's environment)`;
 }

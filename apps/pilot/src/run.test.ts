@@ -39,7 +39,10 @@ async function run(command: string, overrides: Partial<RunJobOptions> = {}): Pro
   const outcome = await runJob({
     jobId: 'job-1',
     command,
-    secrets: { env: { TRICKY, MY_SECRET: 'random_string' }, files: { 'my_secret_file.dat': FILE_BYTES.toString('base64'), 'notes.txt': NOTES.toString('base64') } },
+    secrets: {
+      env: { TRICKY, MY_SECRET: 'random_string' },
+      files: { 'my_secret_file.dat': FILE_BYTES.toString('base64'), 'notes.txt': NOTES.toString('base64') },
+    },
     workRoot,
     keepWorkdir: false,
     baseEnv: { PATH: process.env.PATH, OUTSIDE: outside },
@@ -71,7 +74,9 @@ describe('runJob', () => {
   });
 
   it('writes the file secrets byte-exact and 0600 into the current directory, and removes them after', async () => {
-    const { output } = await run('stat -c "%a %n" my_secret_file.dat; od -An -v -tx1 my_secret_file.dat | tr -d " \\n"');
+    const { output } = await run(
+      'stat -c "%a %n" my_secret_file.dat; od -An -v -tx1 my_secret_file.dat | tr -d " \\n"',
+    );
     expect(output).toBe(`600 my_secret_file.dat\n${hex(FILE_BYTES)}`);
     expect(await readdir(workRoot)).toEqual([]);
   });
@@ -95,7 +100,11 @@ describe('runJob', () => {
   it('masks what real tools print: wrapped base64, a parsed JSON secret, set -x, cat and strings of a binary file', async () => {
     const dictionary = JSON.stringify({ a_key: 'a_value', other: 'another value' });
     const long = `long-${'0123456789'.repeat(15)}`;
-    const binary = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from('readable part of it\n'), Buffer.from([0x80, 0x81, 0x01])]);
+    const binary = Buffer.concat([
+      Buffer.from([0xff, 0xfe, 0x00]),
+      Buffer.from('readable part of it\n'),
+      Buffer.from([0x80, 0x81, 0x01]),
+    ]);
     const { output } = await run(
       [
         'printf "%s" "$LONG" | base64',
@@ -238,14 +247,18 @@ describeAsRoot('runJob with runAs', () => {
   });
 
   it('as root instead, the payload reads what root can read: what runAs prevents', async () => {
-    const { output } = await run('cat /proc/$PPID/environ > /dev/null 2>&1 && echo "environ readable" || echo "environ refused"');
+    const { output } = await run(
+      'cat /proc/$PPID/environ > /dev/null 2>&1 && echo "environ readable" || echo "environ refused"',
+    );
     expect(output).toBe('environ readable\n');
   });
 
   it('removes what a payload left as that user, also when stopped, and keeps only its outputs with keepWorkdir', async () => {
     const user = await nobody();
     await chmod(workRoot, 0o711);
-    await run('mkdir -p out/locked && touch out/locked/x && chmod 500 out/locked && cp my_secret_file.dat copy.dat', { runAs: user });
+    await run('mkdir -p out/locked && touch out/locked/x && chmod 500 out/locked && cp my_secret_file.dat copy.dat', {
+      runAs: user,
+    });
     expect(await readdir(workRoot)).toEqual([]);
 
     const controller = new AbortController();

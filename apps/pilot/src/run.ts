@@ -62,9 +62,10 @@ const OUTPUT_DRAIN_MS = 2000;
  * The supervisor's compiled entry point, dist/supervisor-main.js of this package: one folder up
  * from src/ (tests) and dist/, two from the bundle's chunks (bundle/chunks/).
  */
-const SUPERVISOR = ['../dist/supervisor-main.js', '../../dist/supervisor-main.js']
-  .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
-  .find((path) => existsSync(path)) ?? fileURLToPath(new URL('../dist/supervisor-main.js', import.meta.url));
+const SUPERVISOR =
+  ['../dist/supervisor-main.js', '../../dist/supervisor-main.js']
+    .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+    .find((path) => existsSync(path)) ?? fileURLToPath(new URL('../dist/supervisor-main.js', import.meta.url));
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
@@ -140,9 +141,11 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     jobId: options.jobId,
     command: options.command,
     env: Object.fromEntries(
-      Object.entries({ ...options.baseEnv, ...(runAs === undefined ? {} : userEnvironment(runAs)), ...secrets.env }).filter(
-        (entry): entry is [string, string] => entry[1] !== undefined,
-      ),
+      Object.entries({
+        ...options.baseEnv,
+        ...(runAs === undefined ? {} : userEnvironment(runAs)),
+        ...secrets.env,
+      }).filter((entry): entry is [string, string] => entry[1] !== undefined),
     ),
     files: secrets.files,
     workRoot: options.workRoot,
@@ -160,7 +163,9 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   });
   const { stdout, stderr } = supervisor;
   const eventStream = supervisor.stdio[3] as Readable;
-  const outputDone = Promise.all([stdout, stderr].map((stream) => maskStream(stream, newMasker(), (text) => options.onOutput(text))));
+  const outputDone = Promise.all(
+    [stdout, stderr].map((stream) => maskStream(stream, newMasker(), (text) => options.onOutput(text))),
+  );
   const events = readEvents(eventStream);
   const ended = new Promise<void>((resolve, reject) => {
     supervisor.once('error', reject);
@@ -195,7 +200,10 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   if (exited === undefined) {
     // The supervisor itself was killed: its namespace went with it (parent-death signal); its directory is left.
     await removeStaleJobDirs(options.workRoot);
-    throw new PandaError('CONFIG', `the job's supervisor ended before reporting the job's end (${supervisor.signalCode ?? `exit code ${supervisor.exitCode}`})`);
+    throw new PandaError(
+      'CONFIG',
+      `the job's supervisor ended before reporting the job's end (${supervisor.signalCode ?? `exit code ${supervisor.exitCode}`})`,
+    );
   }
   const exitCode = exitCodeOf(exited.code, exited.signal);
   return { exitCode, signal: exited.signal ?? signalOf(exitCode), aborted };

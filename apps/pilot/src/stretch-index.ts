@@ -56,7 +56,13 @@ export function base64Form(bytes: Uint8Array, withNewline = false): LongForm {
       const second = byteAt(group + 1);
       const third = byteAt(group + 2);
       const sextet =
-        slot === 0 ? first >> 2 : slot === 1 ? ((first & 3) << 4) | (second >> 4) : slot === 2 ? ((second & 15) << 2) | (third >> 6) : third & 63;
+        slot === 0
+          ? first >> 2
+          : slot === 1
+            ? ((first & 3) << 4) | (second >> 4)
+            : slot === 2
+              ? ((second & 15) << 2) | (third >> 6)
+              : third & 63;
       return BASE64_CODES[sextet]!;
     },
   };
@@ -174,12 +180,15 @@ export function createStretchIndex(forms: readonly LongForm[], tailOnly: readonl
   /** Extends the anchor match at output `at`, form position `offset`, both ways; returns the stretch or undefined. */
   function extend(text: string, form: LongForm, at: number, offset: number, ended: boolean): Stretch | undefined {
     const same = (code: number, formCode: number): boolean => (form.wrapped ? canonical(code) : code) === formCode;
-    for (let i = 0; i < ANCHOR_LENGTH; i += 1) if (!same(text.charCodeAt(at + i), form.codeAt(offset + i))) return undefined;
+    for (let i = 0; i < ANCHOR_LENGTH; i += 1)
+      if (!same(text.charCodeAt(at + i), form.codeAt(offset + i))) return undefined;
     let end = at + ANCHOR_LENGTH;
     let formEnd = offset + ANCHOR_LENGTH;
     while (formEnd < form.length) {
       let probe = end;
-      if (form.wrapped) while (probe < text.length && (text.charCodeAt(probe) === NEWLINE || text.charCodeAt(probe) === RETURN)) probe += 1;
+      if (form.wrapped)
+        while (probe < text.length && (text.charCodeAt(probe) === NEWLINE || text.charCodeAt(probe) === RETURN))
+          probe += 1;
       if (probe >= text.length || !same(text.charCodeAt(probe), form.codeAt(formEnd))) {
         end = probe >= text.length ? probe : end;
         break;
@@ -191,7 +200,8 @@ export function createStretchIndex(forms: readonly LongForm[], tailOnly: readonl
     let formStart = offset;
     while (formStart > 0) {
       let probe = start - 1;
-      if (form.wrapped) while (probe >= 0 && (text.charCodeAt(probe) === NEWLINE || text.charCodeAt(probe) === RETURN)) probe -= 1;
+      if (form.wrapped)
+        while (probe >= 0 && (text.charCodeAt(probe) === NEWLINE || text.charCodeAt(probe) === RETURN)) probe -= 1;
       if (probe < 0 || !same(text.charCodeAt(probe), form.codeAt(formStart - 1))) break;
       start = probe;
       formStart -= 1;
@@ -200,7 +210,12 @@ export function createStretchIndex(forms: readonly LongForm[], tailOnly: readonl
     if (formEnd - formStart < MIN_STRETCH && !open) return undefined;
     // Trailing line breaks were only looked past: they are not part of the match.
     let matchEnd = end;
-    while (matchEnd > start && form.wrapped && !open && (text.charCodeAt(matchEnd - 1) === NEWLINE || text.charCodeAt(matchEnd - 1) === RETURN)) {
+    while (
+      matchEnd > start &&
+      form.wrapped &&
+      !open &&
+      (text.charCodeAt(matchEnd - 1) === NEWLINE || text.charCodeAt(matchEnd - 1) === RETURN)
+    ) {
       matchEnd -= 1;
     }
     return { start, end: matchEnd, open };
@@ -223,10 +238,14 @@ export function createStretchIndex(forms: readonly LongForm[], tailOnly: readonl
         if (at === 0 || at < resume) {
           at = Math.max(at, resume);
           hash = 0;
-          for (let i = at; i < at + ANCHOR_LENGTH; i += 1) hash = (Math.imul(hash, HASH_BASE) + canonical(text.charCodeAt(i))) | 0;
+          for (let i = at; i < at + ANCHOR_LENGTH; i += 1)
+            hash = (Math.imul(hash, HASH_BASE) + canonical(text.charCodeAt(i))) | 0;
         } else {
           hash =
-            (Math.imul(hash, HASH_BASE) + canonical(text.charCodeAt(at + ANCHOR_LENGTH - 1)) - Math.imul(canonical(text.charCodeAt(at - 1)), HASH_DROP)) | 0;
+            (Math.imul(hash, HASH_BASE) +
+              canonical(text.charCodeAt(at + ANCHOR_LENGTH - 1)) -
+              Math.imul(canonical(text.charCodeAt(at - 1)), HASH_DROP)) |
+            0;
         }
         for (let entry = heads[Math.imul(hash, GOLDEN) >>> (32 - bits)]!; entry !== -1; entry = next[entry]!) {
           if (hashes[entry] !== hash) continue;

@@ -49,7 +49,13 @@ const request = await new Promise<SupervisorRequest | undefined>((resolve) => {
 async function findBash(): Promise<string> {
   for (const dir of SYSTEM_PATH.split(':')) {
     const path = join(dir, 'bash');
-    if (await access(path, constants.X_OK).then(() => true, () => false)) return path;
+    if (
+      await access(path, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
   }
   return '/bin/bash';
 }

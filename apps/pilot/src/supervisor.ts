@@ -5,7 +5,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { PandaError, isPandaError } from '@panda-secrets/protocol';
 import { describeRunError } from './redact.js';
 import type { RunAsUser } from './users.js';
-import { createJobDir, forgetJobDir, handOverJobDir, removeEntries, removeJobDir, writeSecretFiles } from './workdir.js';
+import {
+  createJobDir,
+  forgetJobDir,
+  handOverJobDir,
+  removeEntries,
+  removeJobDir,
+  writeSecretFiles,
+} from './workdir.js';
 
 /**
  * One job for a supervisor, sent by the pilot as the first line on the supervisor's stdin. Nothing
@@ -49,7 +56,7 @@ export type StopRequest = 'stop' | 'kill';
  * the rights to, it binds /dev/null over each of the `hidden` files that follow (the pilot's token
  * file): a file that is gone has nothing to hide; one it cannot cover stops the job.
  */
-const INIT_SCRIPT = String.raw`
+const INIT_SCRIPT = `
 root=$1 name=$2 hidden=$3
 shift 3
 while [ "$hidden" -gt 0 ]; do
@@ -76,7 +83,7 @@ exit "$status"
  * with more rights than the payload ever sees the payload's environment (a secret named BASH_ENV or
  * LD_PRELOAD would act on it).
  */
-const LOADER_SCRIPT = String.raw`
+const LOADER_SCRIPT = `
 mapfile -d '' -u 3 vars && exec 3<&- || exit 125
 for var in "${'$'}{vars[@]}"; do export "$var" 2>/dev/null; done
 exec -a bash "$2" -c "$1"
@@ -102,11 +109,29 @@ function isolatedCommand(request: SupervisorRequest, dir: string, bash: string):
     : ['unshare', '--user', `--map-user=${process.getuid?.()}`, `--map-group=${process.getgid?.()}`, '--'];
   return [
     // If this supervisor dies, unshare dies, and with it (--kill-child) the namespace's init and every process of the job.
-    'setpriv', '--pdeathsig', 'KILL', '--',
-    'unshare', ...(asRoot ? [] : ['--user', '--map-root-user']), ...namespaces, '--',
-    'bash', '-c', INIT_SCRIPT, 'panda-job-init', request.workRoot, basename(dir), String(hidden.length), ...hidden,
+    'setpriv',
+    '--pdeathsig',
+    'KILL',
+    '--',
+    'unshare',
+    ...(asRoot ? [] : ['--user', '--map-root-user']),
+    ...namespaces,
+    '--',
+    'bash',
+    '-c',
+    INIT_SCRIPT,
+    'panda-job-init',
+    request.workRoot,
+    basename(dir),
+    String(hidden.length),
+    ...hidden,
     ...userSwitch,
-    bash, '-c', LOADER_SCRIPT, 'panda-job', request.command, bash,
+    bash,
+    '-c',
+    LOADER_SCRIPT,
+    'panda-job',
+    request.command,
+    bash,
   ];
 }
 
@@ -130,19 +155,38 @@ function signal(pid: number | undefined, name: NodeJS.Signals): void {
 function environmentBlock(env: Record<string, string>): Buffer {
   for (const [name, value] of Object.entries(env)) {
     if (name.includes('\0') || name.includes('=') || value.includes('\0')) {
-      throw new PandaError('INVALID_INPUT', `the environment variable ${JSON.stringify(name.replaceAll('\0', ''))} holds a NUL character or its name an "=", which no process environment can carry`);
+      throw new PandaError(
+        'INVALID_INPUT',
+        `the environment variable ${JSON.stringify(name.replaceAll('\0', ''))} holds a NUL character or its name an "=", which no process environment can carry`,
+      );
     }
   }
-  return Buffer.from(Object.entries(env).map(([name, value]) => `${name}=${value}\0`).join(''), 'utf8');
+  return Buffer.from(
+    Object.entries(env)
+      .map(([name, value]) => `${name}=${value}\0`)
+      .join(''),
+    'utf8',
+  );
 }
 
 /** Runs the payload in its namespaces until it ends or `stopped` says how to end it. */
-async function runIsolated(request: SupervisorRequest, dir: string, stopped: Promise<StopRequest>, bash: string): Promise<SupervisorEvent> {
+async function runIsolated(
+  request: SupervisorRequest,
+  dir: string,
+  stopped: Promise<StopRequest>,
+  bash: string,
+): Promise<SupervisorEvent> {
   const env = environmentBlock(request.env);
   const [program, ...args] = isolatedCommand(request, dir, bash);
-  const child = spawn(program!, args, { cwd: dir, env: { PATH: SYSTEM_PATH }, stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+  const child = spawn(program!, args, {
+    cwd: dir,
+    env: { PATH: SYSTEM_PATH },
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+  });
   const exited = new Promise<SupervisorEvent>((resolve) => {
-    child.once('error', (error) => resolve({ type: 'failed', code: 'CONFIG', message: `cannot start the job's namespaces: ${error.message}` }));
+    child.once('error', (error) =>
+      resolve({ type: 'failed', code: 'CONFIG', message: `cannot start the job's namespaces: ${error.message}` }),
+    );
     child.once('exit', (code, exitSignal) => resolve({ type: 'exited', code, signal: exitSignal }));
   });
   const envPipe = child.stdio[3] as NodeJS.WritableStream;

@@ -6,7 +6,9 @@ export const TOKEN_WARNING_SECONDS = 15 * 60;
 /** The `exp` claim of a JWT, read without verifying it (the server verifies); undefined if it has none. */
 export function tokenExpiry(token: string): Date | undefined {
   try {
-    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      exp?: unknown;
+    };
     return typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined;
   } catch {
     return undefined;
@@ -33,7 +35,9 @@ export function tokenReader(deps: TokenReaderDeps, file: TokenFile, first: strin
     if (left > TOKEN_WARNING_SECONDS) return;
     warned = token;
     const when = left > 0 ? `expires in ${left} s (${expiry.toISOString()})` : `expired at ${expiry.toISOString()}`;
-    deps.log(`warning: the token in ${file.path} ${when}: write a new one to the file, the pilot reads it before each call`);
+    deps.log(
+      `warning: the token in ${file.path} ${when}: write a new one to the file, the pilot reads it before each call`,
+    );
   };
   check(first);
   return async () => {

@@ -21,7 +21,8 @@ const GETENT_NOT_FOUND = 2;
 /** Reads `name:password:uid:gid:gecos:home:shell`. */
 function parsePasswdLine(line: string): RunAsUser | undefined {
   const [name, , uid, gid, , home] = line.split(':');
-  if (name === undefined || home === undefined || !/^\d+$/.test(uid ?? '') || !/^\d+$/.test(gid ?? '')) return undefined;
+  if (name === undefined || home === undefined || !/^\d+$/.test(uid ?? '') || !/^\d+$/.test(gid ?? ''))
+    return undefined;
   return { name, uid: Number(uid), gid: Number(gid), home };
 }
 
@@ -32,7 +33,10 @@ async function passwdLines(user: string): Promise<string[]> {
   } catch (error) {
     const { code } = error as { code?: unknown };
     if (code === GETENT_NOT_FOUND) return [];
-    if (code !== 'ENOENT') throw new PandaError('CONFIG', `cannot look up the --run-as user ${JSON.stringify(user)} with getent`, { cause: error });
+    if (code !== 'ENOENT')
+      throw new PandaError('CONFIG', `cannot look up the --run-as user ${JSON.stringify(user)} with getent`, {
+        cause: error,
+      });
     const lines = (await readFile('/etc/passwd', 'utf8')).split('\n');
     return lines.filter((line) => {
       const [name, , uid] = line.split(':');
@@ -53,8 +57,10 @@ export async function lookupUser(user: string): Promise<RunAsUser> {
     throw new PandaError('USAGE', `--run-as takes a user name or a numeric uid, not ${JSON.stringify(user)}`);
   }
   const found = (await passwdLines(user)).map(parsePasswdLine).find((entry) => entry !== undefined);
-  if (found === undefined) throw new PandaError('USAGE', `--run-as: there is no user ${JSON.stringify(user)} on this machine`);
-  if (found.uid === 0) throw new PandaError('USAGE', `--run-as must name an unprivileged user, not ${found.name} (uid 0)`);
+  if (found === undefined)
+    throw new PandaError('USAGE', `--run-as: there is no user ${JSON.stringify(user)} on this machine`);
+  if (found.uid === 0)
+    throw new PandaError('USAGE', `--run-as must name an unprivileged user, not ${found.name} (uid 0)`);
   return found;
 }
 

@@ -39,10 +39,12 @@ describe('createJobDir', () => {
     expect(await readFile(`${first}.owner`, 'utf8')).toMatch(new RegExp(`^${process.pid} \\d+\n$`));
     expect(await modeOf(`${first}.owner`)).toBe(0o600);
     await removeJobDir(first);
-    expect((await readdir(root)).sort()).toEqual([second, `${second}.owner`].map((path) => path.slice(root.length + 1)).sort());
+    expect((await readdir(root)).sort()).toEqual(
+      [second, `${second}.owner`].map((path) => path.slice(root.length + 1)).sort(),
+    );
   });
 
-  it('fails, leaving nothing behind, when the supervisor\'s process identity cannot be read', async () => {
+  it("fails, leaving nothing behind, when the supervisor's process identity cannot be read", async () => {
     await expect(createJobDir(root, 'job1', async () => undefined)).rejects.toMatchObject({
       code: 'CONFIG',
       message: expect.stringContaining('process identity'),
@@ -63,7 +65,7 @@ describe('prepareWorkRoot', () => {
     expect(await modeOf(workRoot)).toBe(0o711);
   });
 
-  it('accepts an existing directory of the pilot\'s own that others cannot write to', async () => {
+  it("accepts an existing directory of the pilot's own that others cannot write to", async () => {
     await chmod(root, 0o755);
     await expect(prepareWorkRoot(root)).resolves.toBe(root);
   });
@@ -71,34 +73,54 @@ describe('prepareWorkRoot', () => {
   it.each([
     ['writable by its group', (path: string) => chmod(path, 0o770), /is writable by group or others \(mode 0770\)/],
     ['writable by others', (path: string) => chmod(path, 0o1777), /is writable by group or others \(mode 0777\)/],
-    ['a symbolic link', async (path: string) => {
-      await rm(path, { recursive: true });
-      await symlink(tmpdir(), path);
-    }, /is a symbolic link/],
-    ['a symbolic link, given with a trailing slash', async (path: string) => {
-      await rm(path, { recursive: true });
-      await mkdir(`${path}-target`, { mode: 0o700 });
-      await symlink(`${path}-target`, path);
-      return `${path}/`;
-    }, /is a symbolic link/],
-    ['a symbolic link, given as LINK/.', async (path: string) => {
-      await rm(path, { recursive: true });
-      await mkdir(`${path}-target`, { mode: 0o700 });
-      await symlink(`${path}-target`, path);
-      return `${path}//.`;
-    }, /is a symbolic link/],
-    ['a file', async (path: string) => {
-      await rm(path, { recursive: true });
-      await writeFile(path, '');
-    }, /is not a directory/],
-  ] as Array<[string, (path: string) => Promise<string | void>, RegExp]>)('refuses a work root that is %s, saying what is required', async (_, spoil, problem) => {
+    [
+      'a symbolic link',
+      async (path: string) => {
+        await rm(path, { recursive: true });
+        await symlink(tmpdir(), path);
+      },
+      /is a symbolic link/,
+    ],
+    [
+      'a symbolic link, given with a trailing slash',
+      async (path: string) => {
+        await rm(path, { recursive: true });
+        await mkdir(`${path}-target`, { mode: 0o700 });
+        await symlink(`${path}-target`, path);
+        return `${path}/`;
+      },
+      /is a symbolic link/,
+    ],
+    [
+      'a symbolic link, given as LINK/.',
+      async (path: string) => {
+        await rm(path, { recursive: true });
+        await mkdir(`${path}-target`, { mode: 0o700 });
+        await symlink(`${path}-target`, path);
+        return `${path}//.`;
+      },
+      /is a symbolic link/,
+    ],
+    [
+      'a file',
+      async (path: string) => {
+        await rm(path, { recursive: true });
+        await writeFile(path, '');
+      },
+      /is not a directory/,
+    ],
+  ] as Array<
+    [string, (path: string) => Promise<string | undefined>, RegExp]
+  >)('refuses a work root that is %s, saying what is required', async (_, spoil, problem) => {
     const workRoot = join(root, 'work');
     await mkdir(workRoot);
     const given = (await spoil(workRoot)) ?? workRoot;
     const refusal = prepareWorkRoot(given);
     await expect(refusal).rejects.toMatchObject({ code: 'CONFIG' });
     await expect(refusal).rejects.toThrow(problem);
-    await expect(refusal).rejects.toThrow(/it must be a real directory \(not a symbolic link\) owned by panda-pilot's user \(uid \d+\) and not writable by group or others/);
+    await expect(refusal).rejects.toThrow(
+      /it must be a real directory \(not a symbolic link\) owned by panda-pilot's user \(uid \d+\) and not writable by group or others/,
+    );
   });
 });
 
@@ -136,16 +158,21 @@ describe('writeSecretFiles', () => {
     for (const path of paths) expect(await modeOf(path)).toBe(0o600);
   });
 
-  it.each(['../escape', 'a/b', '.', '..', '', '/etc/passwd', 'x\0'])(
-    'refuses the file name %j and writes nothing',
-    async (name) => {
-      const dir = await createJobDir(root, 'j');
-      await expect(writeSecretFiles(dir, { 'first.dat': base64('one'), [name]: base64('two') })).rejects.toMatchObject({
-        code: 'INVALID_NAME',
-      });
-      expect(await readdir(dir)).toEqual([]);
-    },
-  );
+  it.each([
+    '../escape',
+    'a/b',
+    '.',
+    '..',
+    '',
+    '/etc/passwd',
+    'x\0',
+  ])('refuses the file name %j and writes nothing', async (name) => {
+    const dir = await createJobDir(root, 'j');
+    await expect(writeSecretFiles(dir, { 'first.dat': base64('one'), [name]: base64('two') })).rejects.toMatchObject({
+      code: 'INVALID_NAME',
+    });
+    expect(await readdir(dir)).toEqual([]);
+  });
 
   it('never follows or overwrites what is already there (O_EXCL)', async () => {
     const dir = await createJobDir(root, 'j');
@@ -204,9 +231,14 @@ describe('removeStaleJobDirs', () => {
     await mkdir(join(root, 'not-a-job'));
 
     const removed = await removeStaleJobDirs(root);
-    expect(removed.map((entry) => entry.name).sort()).toEqual([stale, reused].map((dir) => dir.slice(root.length + 1)).sort());
+    expect(removed.map((entry) => entry.name).sort()).toEqual(
+      [stale, reused].map((dir) => dir.slice(root.length + 1)).sort(),
+    );
     expect((await readdir(root)).sort()).toEqual(
-      [live, `${live}.owner`, starting, `${starting}.owner`].map((dir) => dir.slice(root.length + 1)).concat('not-a-job').sort(),
+      [live, `${live}.owner`, starting, `${starting}.owner`]
+        .map((dir) => dir.slice(root.length + 1))
+        .concat('not-a-job')
+        .sort(),
     );
   });
 
@@ -245,15 +277,17 @@ describeAsRoot('a job directory handed to another user', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
-  it('is removed with its owner\'s rights only: what the owner could not delete stays, and the removal fails', async () => {
+  it("is removed with its owner's rights only: what the owner could not delete stays, and the removal fails", async () => {
     const user = await nobody();
     await chmod(root, 0o711);
     const dir = await createJobDir(root, 'j');
     await handOverJobDir(dir, user);
     const rootOwned = join(dir, 'root-owned');
     await mkdir(rootOwned, { mode: 0o755 });
-    await writeFile(join(rootOwned, 'keep'), 'not the payload\'s to delete');
-    await expect(removeJobDir(dir)).rejects.toThrow(`could not remove ./root-owned in ${dir} as its owner (uid ${user.uid})`);
-    expect(await readFile(join(rootOwned, 'keep'), 'utf8')).toBe('not the payload\'s to delete');
+    await writeFile(join(rootOwned, 'keep'), "not the payload's to delete");
+    await expect(removeJobDir(dir)).rejects.toThrow(
+      `could not remove ./root-owned in ${dir} as its owner (uid ${user.uid})`,
+    );
+    expect(await readFile(join(rootOwned, 'keep'), 'utf8')).toBe("not the payload's to delete");
   });
 });

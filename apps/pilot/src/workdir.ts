@@ -75,7 +75,8 @@ export async function prepareWorkRoot(given: string, runAs?: RunAsUser): Promise
   if (info.isSymbolicLink()) throw workRootError(given, 'is a symbolic link');
   if (!info.isDirectory()) throw workRootError(given, 'is not a directory');
   if (info.uid !== pilotUid()) throw workRootError(given, `is owned by uid ${info.uid}`);
-  if ((info.mode & 0o022) !== 0) throw workRootError(given, `is writable by group or others (mode ${octal(info.mode)})`);
+  if ((info.mode & 0o022) !== 0)
+    throw workRootError(given, `is writable by group or others (mode ${octal(info.mode)})`);
   if (runAs !== undefined) await assertReachable(root, runAs);
   return realpath(root);
 }
@@ -157,7 +158,11 @@ async function writeExclusive(path: string, data: string | Uint8Array, mode: num
  * directory is followed or reused. Returns the paths written; on failure removes the ones already
  * written.
  */
-export async function writeSecretFiles(dir: string, files: Record<string, string>, owner?: RunAsUser): Promise<string[]> {
+export async function writeSecretFiles(
+  dir: string,
+  files: Record<string, string>,
+  owner?: RunAsUser,
+): Promise<string[]> {
   const written: string[] = [];
   try {
     for (const [name, base64] of Object.entries(files)) {
@@ -173,7 +178,12 @@ export async function writeSecretFiles(dir: string, files: Record<string, string
   }
 }
 
-function runAsOwner(user: { uid: number; gid: number }, cwd: string, script: string, args: readonly string[]): Promise<number | null> {
+function runAsOwner(
+  user: { uid: number; gid: number },
+  cwd: string,
+  script: string,
+  args: readonly string[],
+): Promise<number | null> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn('bash', ['-c', script, 'panda-pilot-cleanup', ...args], {
       cwd,
@@ -192,7 +202,8 @@ function runAsOwner(user: { uid: number; gid: number }, cwd: string, script: str
  * on a folder: find changes a folder before it enters it, and follows no link), then removes the
  * entries given.
  */
-const REMOVE_AS_OWNER = 'chmod u+rwx . && find . -type d ! -perm -u=rwx -exec chmod u+rwx -- {} \\; 2>/dev/null; rm -rf -- "$@"';
+const REMOVE_AS_OWNER =
+  'chmod u+rwx . && find . -type d ! -perm -u=rwx -exec chmod u+rwx -- {} \\; 2>/dev/null; rm -rf -- "$@"';
 
 /**
  * Removes the entries `paths` (files or whole trees) of `dir`, whatever permissions the payload set
@@ -205,7 +216,16 @@ export async function removeEntries(dir: string, paths: readonly string[]): Prom
   const owner = await lstat(dir);
   const names = paths.map((path) => `./${resolve(dir, path).slice(resolve(dir).length + 1)}`);
   await runAsOwner(owner, dir, REMOVE_AS_OWNER, names);
-  const left = (await Promise.all(names.map((name) => lstat(join(dir, name)).then(() => name, () => undefined)))).filter(Boolean);
+  const left = (
+    await Promise.all(
+      names.map((name) =>
+        lstat(join(dir, name)).then(
+          () => name,
+          () => undefined,
+        ),
+      ),
+    )
+  ).filter(Boolean);
   if (left.length > 0) {
     throw new PandaError('CONFIG', `could not remove ${left.join(', ')} in ${dir} as its owner (uid ${owner.uid})`);
   }

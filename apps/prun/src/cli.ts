@@ -14,6 +14,7 @@ const onInterrupt = (handler: () => void): (() => void) => {
   process.on('SIGINT', handler);
   return () => process.off('SIGINT', handler);
 };
-const sleep = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
 
 process.exitCode = await main(args, { ...deps, readFile, isTTY, sleep, onInterrupt, pollMs: 1000 }, version);

@@ -28,7 +28,10 @@ describe('prun against a real server', () => {
   it('prints the task id with its jobs, as rows and as JSON, matching what the server holds', async () => {
     const rows = await runCli('prun', [...JOB, '--nJobs', '2'], { env: env() });
     expect([rows.code, rows.stderr]).toEqual([0, '']);
-    const lines = rows.stdout.trim().split('\n').map((line) => line.split('\t'));
+    const lines = rows.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t'));
     const taskId = Number(lines[0]?.[0]);
     expect(lines.map((line) => [line[0], line[1], line[3], line[4]])).toEqual([
       [String(taskId), '1', 'queued', 'user.alice.e2e'],
@@ -41,37 +44,42 @@ describe('prun against a real server', () => {
     const printed = JSON.parse(json.stdout) as { taskId: number; jobs: Array<{ jobIndex: number; id: string }> };
     expect(printed.taskId).toBeGreaterThan(taskId);
     const [job] = (await new PandaClient({ server: server.url, token }).getTask(printed.taskId)).jobs;
-    expect(printed.jobs).toEqual([{ jobIndex: 1, id: job?.id, state: 'queued', outDS: 'user.alice.e2e', secrets: [], exitCode: null }]);
+    expect(printed.jobs).toEqual([
+      { jobIndex: 1, id: job?.id, state: 'queued', outDS: 'user.alice.e2e', secrets: [], exitCode: null },
+    ]);
   });
 
-  it.each([[[]], [['--json']]])(
-    'with --wait %j names the task before waiting, and on Ctrl-C says how to follow it and exits 130, the task still queued',
-    async (extra) => {
-      const child = spawn(process.execPath, [binPath('prun'), ...JOB, '--wait', ...extra], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
+  it.each([
+    [[]],
+    [['--json']],
+  ])('with --wait %j names the task before waiting, and on Ctrl-C says how to follow it and exits 130, the task still queued', async (extra) => {
+    const child = spawn(process.execPath, [binPath('prun'), ...JOB, '--wait', ...extra], {
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const submitted = new Promise<number>((resolveTask) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const match = /^prun: submitted task (\d+): job 1 \S+\n/.exec(stderr);
+        if (match) resolveTask(Number(match[1]));
       });
-      const submitted = new Promise<number>((resolveTask) => {
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          const match = /^prun: submitted task (\d+): job 1 \S+\n/.exec(stderr);
-          if (match) resolveTask(Number(match[1]));
-        });
-      });
-      const exited = new Promise<number | null>((resolveExit) => child.on('close', (code) => resolveExit(code)));
-      const taskId = await submitted;
-      child.kill('SIGINT');
-      expect(await exited).toBe(130);
-      expect(stdout).toBe('');
-      expect(stderr.split('\n').slice(1)).toEqual([
-        `prun: stopped waiting; task ${taskId} keeps running. Follow it with "pbook show ${taskId}" and "pbook log ${taskId} --follow"`,
-        '',
-      ]);
-      const detail = await new PandaClient({ server: server.url, token }).getTask(taskId);
-      expect(detail.task.status).toBe('queued');
-      expect(detail.jobs.map((job) => job.state)).toEqual(['queued']);
-    },
-  );
+    });
+    const exited = new Promise<number | null>((resolveExit) => child.on('close', (code) => resolveExit(code)));
+    const taskId = await submitted;
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).toBe('');
+    expect(stderr.split('\n').slice(1)).toEqual([
+      `prun: stopped waiting; task ${taskId} keeps running. Follow it with "pbook show ${taskId}" and "pbook log ${taskId} --follow"`,
+      '',
+    ]);
+    const detail = await new PandaClient({ server: server.url, token }).getTask(taskId);
+    expect(detail.task.status).toBe('queued');
+    expect(detail.jobs.map((job) => job.state)).toEqual(['queued']);
+  });
 });

@@ -48,11 +48,17 @@ function fakeClient(jobs: FakeJob[] = [], secrets: Record<string, string> = SECR
   const client: PrunClient = {
     async getSecretsMetadata() {
       calls.push('getSecretsMetadata');
-      return Object.entries(secrets).map(([key, value]) => ({ key, size: Buffer.byteLength(value), updatedAt: '2026-01-01T00:00:00.000Z' }));
+      return Object.entries(secrets).map(([key, value]) => ({
+        key,
+        size: Buffer.byteLength(value),
+        updatedAt: '2026-01-01T00:00:00.000Z',
+      }));
     },
     async submitJobs(specs) {
       submitted.push(specs);
-      specs.forEach((spec, index) => infos.push({ spec, fake: jobs[index] ?? { states: ['queued'], exitCode: null, log: '' } }));
+      for (const [index, spec] of specs.entries()) {
+        infos.push({ spec, fake: jobs[index] ?? { states: ['queued'], exitCode: null, log: '' } });
+      }
       return { taskId: TASK_ID, jobs: specs.map((_, index) => info(index, 'queued')) };
     },
     async getTask(taskId) {
@@ -60,7 +66,20 @@ function fakeClient(jobs: FakeJob[] = [], secrets: Record<string, string> = SECR
       const poll = polls;
       polls += 1;
       const detailed = infos.map((entry, index) => ({ ...info(index, stateAt(entry.fake, poll)), attempts: [] }));
-      return { task: { taskId, owner: 'alice', status: 'running', exec: '', outDS: '', nJobs: infos.length, jobsByState: { queued: 0, running: 0, finished: 0, failed: 0, cancelled: 0 }, createdAt: '', updatedAt: '' }, jobs: detailed };
+      return {
+        task: {
+          taskId,
+          owner: 'alice',
+          status: 'running',
+          exec: '',
+          outDS: '',
+          nJobs: infos.length,
+          jobsByState: { queued: 0, running: 0, finished: 0, failed: 0, cancelled: 0 },
+          createdAt: '',
+          updatedAt: '',
+        },
+        jobs: detailed,
+      };
     },
     async getJobLog(id) {
       const { fake } = infos[Number(id.slice('job-'.length)) - 1]!;
@@ -128,7 +147,13 @@ describe('prun secrets', () => {
     // Names and sizes only: no value is fetched.
     expect(fake.calls).toEqual(['getSecretsMetadata']);
     expect(fake.submitted).toEqual([
-      [{ exec: 'python3 job.py', outDS: 'user.alice.test', secrets: ['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat'] }],
+      [
+        {
+          exec: 'python3 job.py',
+          outDS: 'user.alice.test',
+          secrets: ['MY_SECRET', 'MY_SECRET_DIC', '___file___:my_secret_file.dat'],
+        },
+      ],
     ]);
     expect(JSON.parse(result.stdout)).toEqual({
       taskId: TASK_ID,
@@ -162,7 +187,8 @@ describe('prun secrets', () => {
     expect(result).toMatchObject({
       code: 3,
       stdout: '',
-      stderr: 'prun: you have no secret "NOPE" (neither an env secret nor a secret file of that name); nothing was submitted\n',
+      stderr:
+        'prun: you have no secret "NOPE" (neither an env secret nor a secret file of that name); nothing was submitted\n',
     });
     expect(fake.submitted).toEqual([]);
   });
@@ -186,7 +212,10 @@ describe('prun secrets', () => {
         "prun: the job's 9 env secrets take 1080135 bytes of its environment together; at most 1048576 bytes fit beside the payload's own environment: name fewer with --secrets, or store large values as secret files\n",
     });
     expect(fake.submitted).toEqual([]);
-    const fewer = await prun([...JOB, '--secrets', 'BIG_0,BIG_1,BIG_2,BIG_3,BIG_4,BIG_5,BIG_6,BIG_7,large.bin'], fake.client);
+    const fewer = await prun(
+      [...JOB, '--secrets', 'BIG_0,BIG_1,BIG_2,BIG_3,BIG_4,BIG_5,BIG_6,BIG_7,large.bin'],
+      fake.client,
+    );
     expect(fewer.code).toBe(0);
     expect(fake.submitted).toHaveLength(1);
   });
@@ -250,7 +279,11 @@ describe('prun --wait', () => {
   it('names the task and its job before waiting, follows it quietly when piped, prints its log and exits 0', async () => {
     const fake = fakeClient([{ states: ['queued', 'running', 'finished'], exitCode: 0, log: 'MY_SECRET is ***\n' }]);
     const result = await prun([...JOB, '--useSecrets', '--wait'], fake.client);
-    expect(result).toMatchObject({ code: 0, stdout: 'MY_SECRET is ***\n', stderr: 'prun: submitted task 42: job 1 job-1\n' });
+    expect(result).toMatchObject({
+      code: 0,
+      stdout: 'MY_SECRET is ***\n',
+      stderr: 'prun: submitted task 42: job 1 job-1\n',
+    });
     expect(fake.calls.filter((call) => call.startsWith('getTask'))).toEqual(['getTask 42', 'getTask 42', 'getTask 42']);
     expect(result.listening).toBe(0);
   });
@@ -258,7 +291,9 @@ describe('prun --wait', () => {
   it('shows a progress line on a terminal and clears it', async () => {
     const fake = fakeClient([{ states: ['running', 'finished'], exitCode: 0, log: 'done\n' }]);
     const result = await prun([...JOB, '--wait'], fake.client, { tty: true });
-    expect(result.stderr).toBe('prun: submitted task 42: job 1 job-1\n\r\x1b[K| waiting for 1 of 1 job(s): 1 running\r\x1b[K');
+    expect(result.stderr).toBe(
+      'prun: submitted task 42: job 1 job-1\n\r\x1b[K| waiting for 1 of 1 job(s): 1 running\r\x1b[K',
+    );
     expect(result.stdout).toBe('done\n');
   });
 
@@ -275,7 +310,9 @@ describe('prun --wait', () => {
       137,
       ['job 2 (job-2) failed, exit code 137', 'job 3 (job-3) finished, exit code 2'],
     ],
-  ] as Array<[FakeJob[], number, string[]]>)('exits with the jobs\' status and says on stderr how each failed one ended (%#)', async (jobs, status, ends) => {
+  ] as Array<
+    [FakeJob[], number, string[]]
+  >)("exits with the jobs' status and says on stderr how each failed one ended (%#)", async (jobs, status, ends) => {
     const result = await prun([...JOB, '--wait', '--nJobs', String(jobs.length)], fakeClient(jobs).client);
     expect(result.code).toBe(status);
     const submittedLine = `prun: submitted task 42: ${jobs.map((_, index) => `job ${index + 1} job-${index + 1}`).join(', ')}\n`;
@@ -285,14 +322,18 @@ describe('prun --wait', () => {
     expect([json.code, json.stderr]).toEqual([status, result.stderr]);
   });
 
-  it('prints each job\'s log under a header when there are several, or JSON with the task id', async () => {
+  it("prints each job's log under a header when there are several, or JSON with the task id", async () => {
     const jobs: FakeJob[] = [
       { states: ['finished'], exitCode: 0, log: 'one\n' },
       { states: ['failed'], exitCode: 3, log: 'two\n' },
     ];
     const plain = await prun([...JOB, '--wait', '--nJobs', '2'], fakeClient(jobs).client);
-    expect(plain.stdout).toBe('== job 1 (job-1): finished, exit code 0\none\n== job 2 (job-2): failed, exit code 3\ntwo\n');
-    expect(plain.stderr).toBe('prun: submitted task 42: job 1 job-1, job 2 job-2\nprun: job 2 (job-2) failed, exit code 3\n');
+    expect(plain.stdout).toBe(
+      '== job 1 (job-1): finished, exit code 0\none\n== job 2 (job-2): failed, exit code 3\ntwo\n',
+    );
+    expect(plain.stderr).toBe(
+      'prun: submitted task 42: job 1 job-1, job 2 job-2\nprun: job 2 (job-2) failed, exit code 3\n',
+    );
     const json = await prun([...JOB, '--wait', '--nJobs', '2', '--json'], fakeClient(jobs).client);
     const job = { outDS: 'user.alice.test', secrets: [] };
     expect(JSON.parse(json.stdout)).toEqual({
@@ -308,11 +349,21 @@ describe('prun --wait', () => {
     [1, 'pbook log 42 --follow'],
     [2, 'pbook log 42 JOB --follow'],
   ])('on Ctrl-C with %i job(s) stops waiting, says how to follow the task, and exits 130', async (nJobs, follow) => {
-    const fake = fakeClient([{ states: ['running'], exitCode: null, log: '' }, { states: ['queued'], exitCode: null, log: '' }]);
-    const result = await prun([...JOB, '--wait', '--nJobs', String(nJobs)], fake.client, { tty: true, interruptAtSleep: 2 });
+    const fake = fakeClient([
+      { states: ['running'], exitCode: null, log: '' },
+      { states: ['queued'], exitCode: null, log: '' },
+    ]);
+    const result = await prun([...JOB, '--wait', '--nJobs', String(nJobs)], fake.client, {
+      tty: true,
+      interruptAtSleep: 2,
+    });
     expect(result.code).toBe(130);
     expect(result.stdout).toBe('');
-    expect(result.stderr.endsWith(`\r\x1b[Kprun: stopped waiting; task 42 keeps running. Follow it with "pbook show 42" and "${follow}"\n`)).toBe(true);
+    expect(
+      result.stderr.endsWith(
+        `\r\x1b[Kprun: stopped waiting; task 42 keeps running. Follow it with "pbook show 42" and "${follow}"\n`,
+      ),
+    ).toBe(true);
     expect(fake.calls.filter((call) => call.startsWith('getTask'))).toHaveLength(2);
     expect(result.listening).toBe(0);
   });
@@ -329,18 +380,25 @@ describe('prun command line', () => {
     expect(result.stderr).toMatch(message);
   });
 
-  it.each([[''], ['user.alice test'], ['x'.repeat(256)]])('refuses --outDS %j with exit 5 before anything is sent or printed', async (outDS) => {
+  it.each([
+    [''],
+    ['user.alice test'],
+    ['x'.repeat(256)],
+  ])('refuses --outDS %j with exit 5 before anything is sent or printed', async (outDS) => {
     const fake = fakeClient();
     const result = await prun(['--exec', 'x', '--outDS', outDS, '--useSecrets', '--noSubmit'], fake.client);
     expect(result).toMatchObject({ code: 5, stdout: '', connections: [] });
-    expect(result.stderr).toMatch(/^prun: invalid output dataset name ".*": use 1 to 255 letters, digits or '\.', '_', ':', '\/', '-' \(for example user\.jdoe\.test\)\n$/);
+    expect(result.stderr).toMatch(
+      /^prun: invalid output dataset name ".*": use 1 to 255 letters, digits or '\.', '_', ':', '\/', '-' \(for example user\.jdoe\.test\)\n$/,
+    );
     expect([fake.calls, fake.submitted]).toEqual([[], []]);
   });
 
   it('states the most jobs one submission may hold before anything is sent (exit 5)', async () => {
     const fake = fakeClient();
     const { code, stdout, stderr, connections } = await prun([...JOB, '--nJobs', '1001'], fake.client);
-    const refusal = 'prun: --nJobs 1001 is more than one submission may hold: at most 1000 jobs (submit the rest with another prun)\n';
+    const refusal =
+      'prun: --nJobs 1001 is more than one submission may hold: at most 1000 jobs (submit the rest with another prun)\n';
     expect([code, stdout, stderr, connections, fake.calls, fake.submitted]).toEqual([5, '', refusal, [], [], []]);
     expect((await prun([...JOB, '--nJobs', '1000', '--noSubmit', '--json'], fakeClient().client)).code).toBe(0);
   });
@@ -349,17 +407,21 @@ describe('prun command line', () => {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     const err = collect(stderr);
-    const code = await main(JOB, {
-      createClient: async () => fakeClient().client,
-      readFile: async () => Buffer.from(''),
-      env: {},
-      stdout,
-      stderr,
-      isTTY: { stdout: false, stderr: false },
-      sleep: async () => undefined,
-      onInterrupt: () => () => undefined,
-      pollMs: 1,
-    }, '0.1.0');
+    const code = await main(
+      JOB,
+      {
+        createClient: async () => fakeClient().client,
+        readFile: async () => Buffer.from(''),
+        env: {},
+        stdout,
+        stderr,
+        isTTY: { stdout: false, stderr: false },
+        sleep: async () => undefined,
+        onInterrupt: () => () => undefined,
+        pollMs: 1,
+      },
+      '0.1.0',
+    );
     expect(code).toBe(4);
     expect(err()).toMatch(/^prun: no token/);
   });

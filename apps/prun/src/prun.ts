@@ -81,7 +81,9 @@ async function secretReferences(deps: PrunDeps, options: PrunOptions): Promise<s
 
 /** Refuses, before submitting, jobs whose env secrets could never be passed to a payload together (the server checks too). */
 function checkedEnvSize(keys: string[], sizes: ReadonlyMap<string, number>): string[] {
-  assertJobEnvFits(keys.filter((key) => !key.startsWith(FILE_PREFIX)).map((name) => ({ name, size: sizes.get(name) ?? 0 })));
+  assertJobEnvFits(
+    keys.filter((key) => !key.startsWith(FILE_PREFIX)).map((name) => ({ name, size: sizes.get(name) ?? 0 })),
+  );
   return keys;
 }
 
@@ -115,7 +117,14 @@ function toJson(value: unknown): string {
 
 /** A job as every JSON output shows it: its secrets an array of names, its exit code a number or null. */
 function jobJson(job: JobInfo) {
-  return { jobIndex: job.jobIndex, id: job.id, state: job.state, outDS: job.spec.outDS, secrets: job.spec.secrets, exitCode: job.exitCode };
+  return {
+    jobIndex: job.jobIndex,
+    id: job.id,
+    state: job.state,
+    outDS: job.spec.outDS,
+    secrets: job.spec.secrets,
+    exitCode: job.exitCode,
+  };
 }
 
 function describeSpecs(specs: JobSpec[]): string {
@@ -131,14 +140,25 @@ function describeSpecs(specs: JobSpec[]): string {
 }
 
 function jobRows(taskId: number, jobs: JobInfo[]): string[][] {
-  return jobs.map((job) => [String(taskId), String(job.jobIndex), job.id, job.state, job.spec.outDS, job.spec.secrets.join(',')]);
+  return jobs.map((job) => [
+    String(taskId),
+    String(job.jobIndex),
+    job.id,
+    job.state,
+    job.spec.outDS,
+    job.spec.secrets.join(','),
+  ]);
 }
 
 /** The submission as prun prints it: rows or a table of the task's jobs, or JSON. */
 function describeSubmission(deps: PrunDeps, submitted: SubmitJobsResponseData, json: boolean): string {
   if (json) return toJson({ taskId: submitted.taskId, jobs: submitted.jobs.map(jobJson) });
   const format = deps.isTTY.stdout ? 'table' : 'plain';
-  return renderRows(['Task ID', 'Job', 'Job ID', 'State', 'OutDS', 'Secrets'], jobRows(submitted.taskId, submitted.jobs), { format, color: deps.color });
+  return renderRows(
+    ['Task ID', 'Job', 'Job ID', 'State', 'OutDS', 'Secrets'],
+    jobRows(submitted.taskId, submitted.jobs),
+    { format, color: deps.color },
+  );
 }
 
 /** The one line --wait writes on stderr before it waits, so the task can be found again. */
@@ -162,7 +182,12 @@ const SPINNER = ['|', '/', '-', '\\'];
  * Polls the task until every job has ended, or until `interrupted` (then undefined); a progress
  * line on stderr only when it is a terminal.
  */
-async function waitForJobs(deps: PrunDeps, client: PrunClient, taskId: number, interrupted: AbortSignal): Promise<JobInfo[] | undefined> {
+async function waitForJobs(
+  deps: PrunDeps,
+  client: PrunClient,
+  taskId: number,
+  interrupted: AbortSignal,
+): Promise<JobInfo[] | undefined> {
   const progress = (line: string): void => {
     if (deps.isTTY.stderr) deps.stderr.write(`\r\x1b[K${line}`);
   };
@@ -206,10 +231,18 @@ function waitExitCode(jobs: JobInfo[]): number {
   return first.exitCode !== null && first.exitCode !== 0 ? first.exitCode : 1;
 }
 
-async function printLogs(deps: PrunDeps, client: PrunClient, taskId: number, jobs: JobInfo[], json: boolean): Promise<void> {
+async function printLogs(
+  deps: PrunDeps,
+  client: PrunClient,
+  taskId: number,
+  jobs: JobInfo[],
+  json: boolean,
+): Promise<void> {
   const logs = await Promise.all(jobs.map((job) => client.getJobLog(job.id)));
   if (json) {
-    deps.stdout.write(toJson({ taskId, jobs: jobs.map((job, index) => ({ ...jobJson(job), log: logs[index]?.log ?? '' })) }));
+    deps.stdout.write(
+      toJson({ taskId, jobs: jobs.map((job, index) => ({ ...jobJson(job), log: logs[index]?.log ?? '' })) }),
+    );
     return;
   }
   jobs.forEach((job, index) => {

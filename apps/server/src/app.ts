@@ -34,7 +34,14 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'req.body', 'body', 'value', 'token'];
 
 /** The request headers worth a log line; any other header is left out, so none can leak a credential. */
-export const LOGGED_HEADERS = ['user-agent', 'origin', 'content-type', 'content-length', 'accept-encoding', 'x-forwarded-for'];
+export const LOGGED_HEADERS = [
+  'user-agent',
+  'origin',
+  'content-type',
+  'content-length',
+  'accept-encoding',
+  'x-forwarded-for',
+];
 
 /** A request URL without its query string. */
 function pathOf(url: string): string {
@@ -65,7 +72,10 @@ function asPandaError(error: unknown): PandaError {
   if (isPandaError(error)) return error;
   const fastifyCode = (error as { code?: string }).code;
   if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return new PandaError('TOO_LARGE', `the request body is over ${BODY_LIMIT} bytes; a value or file may be at most ${MAX_FILE_BYTES} bytes`);
+    return new PandaError(
+      'TOO_LARGE',
+      `the request body is over ${BODY_LIMIT} bytes; a value or file may be at most ${MAX_FILE_BYTES} bytes`,
+    );
   }
   if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fastifyCode === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return new PandaError('INVALID_INPUT', 'the request body must be JSON (Content-Type: application/json)');
@@ -117,7 +127,13 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
     try {
       text = strictUtf8.decode(body as Buffer);
     } catch {
-      done(new PandaError('INVALID_INPUT', 'the request body is not valid UTF-8: send JSON text encoded as UTF-8 (a file goes base64-encoded)'), undefined);
+      done(
+        new PandaError(
+          'INVALID_INPUT',
+          'the request body is not valid UTF-8: send JSON text encoded as UTF-8 (a file goes base64-encoded)',
+        ),
+        undefined,
+      );
       return;
     }
     if (text === '') {
@@ -133,9 +149,13 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
 
   // A NUL in a path segment or query value could reach a query (a job id, a key name): refused here.
   app.addHook('preValidation', async (request) => {
-    for (const [part, fields] of [['path', request.params], ['query', request.query]] as const) {
+    for (const [part, fields] of [
+      ['path', request.params],
+      ['query', request.query],
+    ] as const) {
       for (const [name, value] of Object.entries((fields ?? {}) as Record<string, unknown>)) {
-        for (const text of [value].flat()) if (typeof text === 'string') assertNoNul(`the URL's ${part} parameter "${name}"`, text);
+        for (const text of [value].flat())
+          if (typeof text === 'string') assertNoNul(`the URL's ${part} parameter "${name}"`, text);
       }
     }
   });
@@ -146,7 +166,8 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
     const panda = asPandaError(error);
     const status = httpStatusFor(panda.code);
     // The rate limiter has set its own; a refusal for concurrency asks for a short wait.
-    if (panda.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after')) void reply.header('retry-after', BUSY_RETRY_AFTER_SECONDS);
+    if (panda.code === 'RATE_LIMITED' && !reply.hasHeader('retry-after'))
+      void reply.header('retry-after', BUSY_RETRY_AFTER_SECONDS);
     if (status >= 500) {
       request.log.error({ code: panda.code, cause: (panda.cause as Error | undefined)?.message }, panda.message);
     } else {

@@ -42,11 +42,18 @@ describe('encryption at rest', () => {
   it('leaves no value in the database, its WAL or the server log', async () => {
     const files = (await readdir(fx.dataDir)).filter((name) => name.startsWith('panda.db'));
     expect(files).toContain('panda.db');
-    const haystacks = [...(await Promise.all(files.map((name) => readFile(join(fx.dataDir, name))))), Buffer.from(fx.log())];
+    const haystacks = [
+      ...(await Promise.all(files.map((name) => readFile(join(fx.dataDir, name))))),
+      Buffer.from(fx.log()),
+    ];
     expect(fx.log()).toContain('"statusCode":200');
     expect(fx.log()).toContain('"authorization":"[redacted]"');
     for (const haystack of haystacks) {
-      for (const value of [...Object.values(KNOWN), FILE_BYTES.toString('utf8').trim(), FILE_BYTES.toString('base64')]) {
+      for (const value of [
+        ...Object.values(KNOWN),
+        FILE_BYTES.toString('utf8').trim(),
+        FILE_BYTES.toString('base64'),
+      ]) {
         expect(haystack.includes(Buffer.from(value))).toBe(false);
       }
       expect(haystack.includes(Buffer.from(alice))).toBe(false);
@@ -88,10 +95,18 @@ describe('encryption at rest', () => {
     const parts = row.ciphertext.split('.');
     const body = parts[3] ?? '';
     parts[3] = `${body[0] === 'A' ? 'B' : 'A'}${body.slice(1)}`;
-    await store.putSecret({ ...row, ciphertext: parts.join('.') }, fx.settings.quota, { actor: 'test', action: 'set', key: row.key });
+    await store.putSecret({ ...row, ciphertext: parts.join('.') }, fx.settings.quota, {
+      actor: 'test',
+      action: 'set',
+      key: row.key,
+    });
     const response = await get(alice);
     expect(response.statusCode).toBe(500);
-    expect(response.json()).toMatchObject({ success: false, code: 'DECRYPT_FAILED', message: expect.stringContaining('"PLAIN_VALUE"') });
+    expect(response.json()).toMatchObject({
+      success: false,
+      code: 'DECRYPT_FAILED',
+      message: expect.stringContaining('"PLAIN_VALUE"'),
+    });
     await store.putSecret(row, fx.settings.quota, { actor: 'test', action: 'set', key: row.key });
     expect((await get(alice)).statusCode).toBe(200);
   });
@@ -100,12 +115,20 @@ describe('encryption at rest', () => {
     const { store } = fx.opened.context;
     const [row] = await store.getSecrets('alice', ['JSON_VALUE']);
     if (!row) throw new Error('row missing');
-    await store.putSecret({ ...row, owner: 'mallory' }, fx.settings.quota, { actor: 'test', action: 'set', key: row.key });
+    await store.putSecret({ ...row, owner: 'mallory' }, fx.settings.quota, {
+      actor: 'test',
+      action: 'set',
+      key: row.key,
+    });
     const stolen = await get(await fx.token('mallory'));
     expect(stolen.statusCode).toBe(500);
     expect(stolen.json().code).toBe('DECRYPT_FAILED');
     expect(stolen.body).not.toContain('json-canary');
-    await store.putSecret({ ...row, key: 'OTHER_KEY' }, fx.settings.quota, { actor: 'test', action: 'set', key: 'OTHER_KEY' });
+    await store.putSecret({ ...row, key: 'OTHER_KEY' }, fx.settings.quota, {
+      actor: 'test',
+      action: 'set',
+      key: 'OTHER_KEY',
+    });
     const moved = await get(alice);
     expect(moved.statusCode).toBe(500);
     expect(moved.json().message).toContain('"OTHER_KEY"');
@@ -126,7 +149,9 @@ describe('over a real socket', () => {
     );
     expect(await Promise.all(sets)).toEqual(Array(100).fill(200));
     const read = async (token: string) => {
-      const response = await fetch(`${address}${ApiPath.getUserSecrets}`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await fetch(`${address}${ApiPath.getUserSecrets}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       const dict = JSON.parse(((await response.json()) as { data: string }).data) as Record<string, string>;
       return Object.keys(dict).filter((key) => key.startsWith('CONCURRENT_'));
     };

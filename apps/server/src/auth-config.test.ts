@@ -10,9 +10,15 @@ describe("GET /auth/{VO}_auth_config.json, PanDA's auth config", () => {
   let local: Fixture;
   beforeAll(async () => {
     atlasOnly = await createFixture({
-      oidc: { issuer, audience: 'panda-server', client: { id: 'panda-cli', secret: 'published', vos: ['atlas', 'cms'] } },
+      oidc: {
+        issuer,
+        audience: 'panda-server',
+        client: { id: 'panda-cli', secret: 'published', vos: ['atlas', 'cms'] },
+      },
     });
-    anyVo = await createFixture({ oidc: { issuer: `${issuer}/`, audience: 'panda-cli', client: { id: 'panda-cli', vos: [] } } });
+    anyVo = await createFixture({
+      oidc: { issuer: `${issuer}/`, audience: 'panda-cli', client: { id: 'panda-cli', vos: [] } },
+    });
     local = await createFixture();
   });
   afterAll(async () => {
@@ -34,7 +40,10 @@ describe("GET /auth/{VO}_auth_config.json, PanDA's auth config", () => {
     }
     const other = await atlasOnly.app.inject({ method: 'GET', url: authConfigPath('lsst') });
     expect(other.statusCode).toBe(404);
-    expect(other.json()).toMatchObject({ success: false, message: 'no auth config for "lsst": this server publishes one for atlas, cms' });
+    expect(other.json()).toMatchObject({
+      success: false,
+      message: 'no auth config for "lsst": this server publishes one for atlas, cms',
+    });
   });
 
   it('publishes for any VO name without --oidc-vo, with an empty secret for a public client', async () => {
@@ -62,11 +71,21 @@ describe('panda-server --oidc-client-id, --oidc-client-secret, --oidc-vo', () =>
     const cases: Array<[string[], string]> = [
       [['--oidc-client-id', 'panda-cli'], '--oidc-audience and --oidc-client-id need --oidc-issuer'],
       [['--oidc-issuer', issuer], 'OIDC mode needs --oidc-audience (or --oidc-client-id, which is then the audience)'],
-      [['--oidc-issuer', issuer, '--oidc-audience', 'a', '--oidc-vo', 'atlas'], '--oidc-client-secret and --oidc-vo need --oidc-client-id'],
-      [['--oidc-issuer', issuer, '--oidc-client-id', 'c', '--oidc-vo', 'at las'], '--oidc-vo "at las" is no VO name: 1 to 64 letters, digits, ".", "_" or "-"'],
+      [
+        ['--oidc-issuer', issuer, '--oidc-audience', 'a', '--oidc-vo', 'atlas'],
+        '--oidc-client-secret and --oidc-vo need --oidc-client-id',
+      ],
+      [
+        ['--oidc-issuer', issuer, '--oidc-client-id', 'c', '--oidc-vo', 'at las'],
+        '--oidc-vo "at las" is no VO name: 1 to 64 letters, digits, ".", "_" or "-"',
+      ],
     ];
     for (const [args, message] of cases) {
-      const result = await runCli('panda-server', ['serve', '--data-dir', '/nonexistent/never-made', '--port', '0', ...args], { env: cleanEnv() });
+      const result = await runCli(
+        'panda-server',
+        ['serve', '--data-dir', '/nonexistent/never-made', '--port', '0', ...args],
+        { env: cleanEnv() },
+      );
       expect(result.code).toBe(2);
       expect(result.stderr).toBe(`panda-server: ${message}\n`);
     }

@@ -8,10 +8,7 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 export async function authenticate(request: FastifyRequest, verifier: TokenVerifier): Promise<Identity> {
   const header = request.headers.authorization;
   if (header === undefined || header === '') {
-    throw new PandaError(
-      'AUTH_REQUIRED',
-      'no credentials: send an ID token as "Authorization: Bearer <token>"',
-    );
+    throw new PandaError('AUTH_REQUIRED', 'no credentials: send an ID token as "Authorization: Bearer <token>"');
   }
   const match = BEARER.exec(header);
   if (!match?.[1]) {

@@ -40,7 +40,9 @@ describe('panda-server on the embedded default', () => {
     const first = await start();
     const token = await first.token('alice');
     for (let index = 0; index < 5; index += 1) {
-      expect((await call(first.url, token, ApiPath.setUserSecrets, { key: `KEY_${index}`, value: `value-${index}` })).status).toBe(200);
+      expect(
+        (await call(first.url, token, ApiPath.setUserSecrets, { key: `KEY_${index}`, value: `value-${index}` })).status,
+      ).toBe(200);
     }
     await first.stop();
     const rotated = await runCli('panda-server', ['rotate-key', '--data-dir', first.dataDir]);
@@ -62,9 +64,14 @@ describe('panda-server on the embedded default', () => {
     const expected: Record<string, string> = {};
     for (let index = 0; index < 8; index += 1) {
       expected[`ROTATED_${index}`] = `rotated-value-${index}`;
-      await call(server.url, token, ApiPath.setUserSecrets, { key: `ROTATED_${index}`, value: `rotated-value-${index}` });
+      await call(server.url, token, ApiPath.setUserSecrets, {
+        key: `ROTATED_${index}`,
+        value: `rotated-value-${index}`,
+      });
     }
-    const submitted = await call(server.url, token, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'ds', secrets: Object.keys(expected) }] });
+    const submitted = await call(server.url, token, ApiPath.submitJobs, {
+      jobs: [{ exec: 'true', outDS: 'ds', secrets: Object.keys(expected) }],
+    });
     const jobId = submitted.json.data.jobs[0].id as string;
 
     const rotated = await runCli('panda-server', ['rotate-key', '--data-dir', server.dataDir]);
@@ -73,7 +80,9 @@ describe('panda-server on the embedded default', () => {
 
     await runCli('panda-server', ['rotate-key', '--data-dir', server.dataDir]);
     const keys = await generatePilotKeyPair();
-    const acquired = await call(server.url, await server.token('pilot-1', { role: 'pilot' }), ApiPath.acquireJobs, { publicKey: keys.publicJwk });
+    const acquired = await call(server.url, await server.token('pilot-1', { role: 'pilot' }), ApiPath.acquireJobs, {
+      publicKey: keys.publicJwk,
+    });
     expect(acquired.status).toBe(200);
     const [job] = acquired.json.data.jobs as AcquiredJob[];
     expect((await openBundle(keys.privateKey, job?.bundle ?? '', jobId)).env).toEqual(expected);
@@ -90,7 +99,9 @@ describe('panda-server on the embedded default', () => {
     await rm(keyringFile);
     const missing = await runCli('panda-server', ['--data-dir', server.dataDir, '--port', '0']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^panda-server: the database holds secrets encrypted under a key ring, but there is no key ring at .*keyring\.json/);
+    expect(missing.stderr).toMatch(
+      /^panda-server: the database holds secrets encrypted under a key ring, but there is no key ring at .*keyring\.json/,
+    );
 
     const other = await mkdtemp(join(tmpdir(), 'panda-other-'));
     const otherServer = await start({ dataDir: other });
@@ -129,7 +140,10 @@ describe('panda-server on the embedded default', () => {
     const dir = await mkdtemp(join(tmpdir(), 'panda-'));
     for (const port of ['99999', 'abc', '-1']) {
       const result = await runCli('panda-server', ['--data-dir', dir, '--port', port]);
-      expect([result.code, result.stderr]).toEqual([2, 'panda-server: --port must be a whole number from 0 to 65535 (0 picks a free port)\n']);
+      expect([result.code, result.stderr]).toEqual([
+        2,
+        'panda-server: --port must be a whole number from 0 to 65535 (0 picks a free port)\n',
+      ]);
     }
     const version = await runCli('panda-server', ['--version']);
     expect([version.code, version.stdout]).toEqual([0, '0.1.0\n']);
@@ -157,7 +171,14 @@ describe('panda-server on the embedded default', () => {
   });
 
   it('refuses a non-loopback address without TLS, and says how to allow it', async () => {
-    const result = await runCli('panda-server', ['--data-dir', await mkdtemp(join(tmpdir(), 'panda-')), '--host', '0.0.0.0', '--port', '0']);
+    const result = await runCli('panda-server', [
+      '--data-dir',
+      await mkdtemp(join(tmpdir(), 'panda-')),
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('refusing to listen on 0.0.0.0 without TLS');
     expect(result.stderr).toContain('--tls-cert and --tls-key, or --insecure');
@@ -165,10 +186,29 @@ describe('panda-server on the embedded default', () => {
 
   it('serves HTTPS with --tls-cert and --tls-key', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'panda-tls-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const server = await start({ args: ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')] });
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const ca = await readFile(join(dir, 'cert.pem'));
@@ -176,12 +216,14 @@ describe('panda-server on the embedded default', () => {
       httpsRequest(`${server.url}${ApiPath.health}`, { ca }, (response) => {
         response.resume();
         resolve(response.statusCode ?? 0);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     expect(status).toBe(200);
   });
 
-  it('mints tokens with the OIDC claims PanDA\'s client reads, once the server made its issuer key', async () => {
+  it("mints tokens with the OIDC claims PanDA's client reads, once the server made its issuer key", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'panda-'));
     const early = await runCli('panda-server', ['token', '--data-dir', dir, '--user', 'alice']);
     expect([early.code, early.stdout]).toEqual([1, '']);
@@ -189,10 +231,25 @@ describe('panda-server on the embedded default', () => {
       `panda-server: there is no issuer key at ${join(dir, 'issuer-key.json')}: start panda-server with this --data-dir once (it creates the key), or give --issuer-key-file\n`,
     );
     await (await start({ dataDir: dir })).stop();
-    const result = await runCli('panda-server', ['token', '--data-dir', dir, '--user', 'alice', '--groups', 'atlas,cms', '--ttl', '2h']);
+    const result = await runCli('panda-server', [
+      'token',
+      '--data-dir',
+      dir,
+      '--user',
+      'alice',
+      '--groups',
+      'atlas,cms',
+      '--ttl',
+      '2h',
+    ]);
     expect(result.code).toBe(0);
     const payload = JSON.parse(Buffer.from(result.stdout.trim().split('.')[1] ?? '', 'base64url').toString('utf8'));
-    expect(payload).toMatchObject({ sub: 'alice', preferred_username: 'alice', name: 'alice', groups: ['atlas', 'cms'] });
+    expect(payload).toMatchObject({
+      sub: 'alice',
+      preferred_username: 'alice',
+      name: 'alice',
+      groups: ['atlas', 'cms'],
+    });
     expect(payload.exp - payload.iat).toBe(7200);
     expect(payload.role).toBeUndefined();
     const bad = await runCli('panda-server', ['token', '--data-dir', dir, '--user', 'alice', '--ttl', 'forever']);
@@ -202,14 +259,15 @@ describe('panda-server on the embedded default', () => {
 });
 
 describe('panda-server in OIDC mode', () => {
-  it('verifies tokens against the issuer\'s JWKS found by discovery over HTTP', async () => {
+  it("verifies tokens against the issuer's JWKS found by discovery over HTTP", async () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const kid = randomUUID();
     const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
     let issuer = '';
     const idp: Server = createHttpServer((request, response) => {
       response.setHeader('content-type', 'application/json');
-      if (request.url === '/.well-known/openid-configuration') response.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+      if (request.url === '/.well-known/openid-configuration')
+        response.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
       else if (request.url === '/jwks') response.end(JSON.stringify({ keys: [jwk] }));
       else response.writeHead(404).end('{}');
     });
@@ -223,9 +281,13 @@ describe('panda-server in OIDC mode', () => {
       return `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url')}`;
     };
     try {
-      const server = await start({ args: ['--oidc-issuer', issuer, '--oidc-audience', 'panda', '--oidc-group', 'atlas'] });
+      const server = await start({
+        args: ['--oidc-issuer', issuer, '--oidc-audience', 'panda', '--oidc-group', 'atlas'],
+      });
       const member = sign({ sub: 'u-123', preferred_username: 'jdoe', groups: ['atlas'] });
-      expect((await call(server.url, member, ApiPath.setUserSecrets, { key: 'OIDC_KEY', value: 'v' })).status).toBe(200);
+      expect((await call(server.url, member, ApiPath.setUserSecrets, { key: 'OIDC_KEY', value: 'v' })).status).toBe(
+        200,
+      );
       expect(await secretsOf(server.url, member)).toEqual({ OIDC_KEY: 'v' });
       const outsider = sign({ sub: 'u-456', preferred_username: 'eve', groups: ['cms'] });
       const refused = await call(server.url, outsider, ApiPath.getUserSecrets);

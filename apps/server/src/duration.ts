@@ -7,7 +7,10 @@ export function parseDuration(text: string): number {
   const match = /^(\d+)([smhd]?)$/.exec(text.trim());
   const seconds = match ? Number(match[1]) * (UNIT_SECONDS[match[2] || 's'] ?? 1) : Number.NaN;
   if (!Number.isSafeInteger(seconds) || seconds <= 0) {
-    throw new PandaError('USAGE', `invalid duration ${JSON.stringify(text)}: use a positive number with s, m, h or d (for example 1h)`);
+    throw new PandaError(
+      'USAGE',
+      `invalid duration ${JSON.stringify(text)}: use a positive number with s, m, h or d (for example 1h)`,
+    );
   }
   return seconds;
 }

@@ -15,7 +15,9 @@ function racer(path: string, index: number): Promise<string> {
     const text = JSON.stringify({ racer: ${index}, padding: 'x'.repeat(4_000_000) });
     const { text: read, created } = await readOrCreatePrivateFile(${JSON.stringify(path)}, () => text);
     process.stdout.write(JSON.stringify({ length: read.length, head: read.slice(0, 20), created }));`;
-  return run(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 1 << 20 }).then(({ stdout }) => stdout);
+  return run(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 1 << 20 }).then(
+    ({ stdout }) => stdout,
+  );
 }
 
 describe('readOrCreatePrivateFile', () => {
@@ -26,7 +28,9 @@ describe('readOrCreatePrivateFile', () => {
       (out) => JSON.parse(out) as { length: number; head: string; created: boolean },
     );
     const winner = await readFile(path, 'utf8');
-    expect(results.map(({ length, head }) => ({ length, head }))).toEqual(Array(6).fill({ length: winner.length, head: winner.slice(0, 20) }));
+    expect(results.map(({ length, head }) => ({ length, head }))).toEqual(
+      Array(6).fill({ length: winner.length, head: winner.slice(0, 20) }),
+    );
     expect(results.filter((result) => result.created)).toHaveLength(1);
     expect(((await stat(path)).mode & 0o777).toString(8)).toBe('600');
     expect(await readdir(dir)).toEqual(['keyring.json']);

@@ -35,7 +35,10 @@ export { writePrivateFile };
  * starting at once agree on one file: it appears whole or not at all (written aside, then
  * hard-linked into place, which fails if it exists), and the loser of the race reads the winner's.
  */
-export async function readOrCreatePrivateFile(path: string, generate: () => Promise<string> | string): Promise<{ text: string; created: boolean }> {
+export async function readOrCreatePrivateFile(
+  path: string,
+  generate: () => Promise<string> | string,
+): Promise<{ text: string; created: boolean }> {
   const existing = await readIfExists(path);
   if (existing !== null) return { text: existing, created: false };
   const text = await generate();

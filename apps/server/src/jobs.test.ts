@@ -10,7 +10,12 @@ let pilotA: string;
 let pilotB: string;
 
 function post(token: string, url: string, payload: unknown) {
-  return fx.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}` }, payload: payload as object });
+  return fx.app.inject({
+    method: 'POST',
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    payload: payload as object,
+  });
 }
 
 function getAs(token: string, url: string) {
@@ -35,7 +40,10 @@ beforeAll(async () => {
   pilotA = await fx.token('pilot-a', 'pilot');
   pilotB = await fx.token('pilot-b', 'pilot');
   await post(alice, ApiPath.setUserSecrets, { key: 'MY_SECRET', value: 'job-secret-value-31' });
-  await post(alice, ApiPath.setUserSecrets, { key: `${FILE_PREFIX}cred.dat`, value: Buffer.from([0, 1, 254, 255]).toString('base64') });
+  await post(alice, ApiPath.setUserSecrets, {
+    key: `${FILE_PREFIX}cred.dat`,
+    value: Buffer.from([0, 1, 254, 255]).toString('base64'),
+  });
   await post(alice, ApiPath.setUserSecrets, { key: 'UNUSED', value: 'never-sent-to-job' });
 });
 afterAll(() => fx.close());
@@ -43,22 +51,37 @@ afterAll(() => fx.close());
 describe('submitting and acquiring jobs', () => {
   it('hands the pilot a bundle sealed to its key holding exactly the referenced secrets', async () => {
     const job = await submit(['MY_SECRET', `${FILE_PREFIX}cred.dat`]);
-    expect(job).toMatchObject({ owner: 'alice', state: 'queued', exitCode: null, spec: { secrets: ['MY_SECRET', `${FILE_PREFIX}cred.dat`] } });
+    expect(job).toMatchObject({
+      owner: 'alice',
+      state: 'queued',
+      exitCode: null,
+      spec: { secrets: ['MY_SECRET', `${FILE_PREFIX}cred.dat`] },
+    });
     const keys = await generatePilotKeyPair();
     const [acquired] = await acquire(pilotA, keys.publicJwk);
     expect(acquired?.job.id).toBe(job.id);
     const bundle = await openBundle(keys.privateKey, acquired?.bundle ?? '', job.id);
-    expect(bundle).toEqual({ jobId: job.id, env: { MY_SECRET: 'job-secret-value-31' }, files: { 'cred.dat': 'AAH+/w==' } });
+    expect(bundle).toEqual({
+      jobId: job.id,
+      env: { MY_SECRET: 'job-secret-value-31' },
+      files: { 'cred.dat': 'AAH+/w==' },
+    });
 
     const stored = await fx.opened.context.store.getJob(job.id);
     expect(JSON.stringify(stored?.spec)).not.toContain('job-secret-value');
     const audit = await fx.opened.context.store.listAudit({ jobId: job.id });
-    expect(audit).toEqual([expect.objectContaining({ actor: 'pilot-a', action: 'job_secrets', key: `MY_SECRET,${FILE_PREFIX}cred.dat` })]);
+    expect(audit).toEqual([
+      expect.objectContaining({ actor: 'pilot-a', action: 'job_secrets', key: `MY_SECRET,${FILE_PREFIX}cred.dat` }),
+    ]);
     expect(JSON.stringify(audit)).not.toContain('job-secret-value');
 
     const otherKeys = await generatePilotKeyPair();
-    await expect(openBundle(otherKeys.privateKey, acquired?.bundle ?? '', job.id)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
-    await expect(openBundle(keys.privateKey, acquired?.bundle ?? '', 'another-job')).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
+    await expect(openBundle(otherKeys.privateKey, acquired?.bundle ?? '', job.id)).rejects.toMatchObject({
+      code: 'DECRYPT_FAILED',
+    });
+    await expect(openBundle(keys.privateKey, acquired?.bundle ?? '', 'another-job')).rejects.toMatchObject({
+      code: 'DECRYPT_FAILED',
+    });
   });
 
   it('seals a secret named __proto__ into the bundle like any other', async () => {
@@ -78,7 +101,9 @@ describe('submitting and acquiring jobs', () => {
   });
 
   it('refuses a job that refers to a secret the user does not have, creating nothing', async () => {
-    const response = await post(alice, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'ds', secrets: ['NOT_THERE'] }] });
+    const response = await post(alice, ApiPath.submitJobs, {
+      jobs: [{ exec: 'true', outDS: 'ds', secrets: ['NOT_THERE'] }],
+    });
     expect(response.statusCode).toBe(404);
     expect(response.json().message).toContain('NOT_THERE');
     expect(await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).toEqual([]);
@@ -87,18 +112,33 @@ describe('submitting and acquiring jobs', () => {
   it('refuses a job whose env secrets together exceed what execve can carry, naming --secrets, creating nothing', async () => {
     const big = 'b'.repeat(120_000);
     const names = Array.from({ length: 9 }, (_, index) => `BIG_${index}`);
-    for (const name of names) expect((await post(alice, ApiPath.setUserSecrets, { key: name, value: big })).statusCode).toBe(200);
+    for (const name of names)
+      expect((await post(alice, ApiPath.setUserSecrets, { key: name, value: big })).statusCode).toBe(200);
     // Eight fit (files never count), nine do not.
-    expect((await post(alice, ApiPath.setUserSecrets, { key: `${FILE_PREFIX}big.bin`, value: Buffer.alloc(1_000_000).toString('base64') })).statusCode).toBe(200);
+    expect(
+      (
+        await post(alice, ApiPath.setUserSecrets, {
+          key: `${FILE_PREFIX}big.bin`,
+          value: Buffer.alloc(1_000_000).toString('base64'),
+        })
+      ).statusCode,
+    ).toBe(200);
     const fitting = await submit([...names.slice(0, 8), `${FILE_PREFIX}big.bin`]);
     expect(fitting.state).toBe('queued');
-    const response = await post(alice, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'ds', secrets: ['MY_SECRET'] }, { exec: 'true', outDS: 'ds', secrets: names }] });
+    const response = await post(alice, ApiPath.submitJobs, {
+      jobs: [
+        { exec: 'true', outDS: 'ds', secrets: ['MY_SECRET'] },
+        { exec: 'true', outDS: 'ds', secrets: names },
+      ],
+    });
     expect(response.statusCode).toBe(413);
     expect(response.json().message).toBe(
       "the job's 9 env secrets take 1080135 bytes of its environment together; at most 1048576 bytes fit beside the payload's own environment: name fewer with --secrets, or store large values as secret files",
     );
     // Nothing of the refused submission was queued, not even its first, fitting job.
-    expect((await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).map((job) => job.job.id)).toEqual([fitting.id]);
+    expect((await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).map((job) => job.job.id)).toEqual([
+      fitting.id,
+    ]);
     expect(await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).toEqual([]);
     for (const name of [...names, 'big.bin']) await post(alice, ApiPath.setUserSecrets, { key: name, value: null });
   });
@@ -164,7 +204,8 @@ describe('job logs', () => {
     const update = (log: string) =>
       post(pilotA, ApiPath.updateJob, { jobId: job.id, claimId: acquired?.claimId, state: 'running', log });
     const chunk = 'x'.repeat(MAX_LOG_CHUNK);
-    for (let index = 0; index < MAX_JOB_LOG / MAX_LOG_CHUNK + 2; index += 1) expect((await update(chunk)).statusCode).toBe(200);
+    for (let index = 0; index < MAX_JOB_LOG / MAX_LOG_CHUNK + 2; index += 1)
+      expect((await update(chunk)).statusCode).toBe(200);
     expect((await update('x'.repeat(MAX_LOG_CHUNK + 1))).statusCode).toBe(413);
     const { log } = (await getAs(alice, `${ApiPath.jobs}/${job.id}/log`)).json().data as { log: string };
     expect(log).toBe(`${'x'.repeat(MAX_JOB_LOG)}\n[the log is truncated at ${MAX_JOB_LOG} bytes]\n`);
@@ -188,7 +229,8 @@ describe('the per-user job cap', () => {
       expect(refused.statusCode).toBe(413);
       expect(refused.json()).toMatchObject({
         code: 'QUOTA_EXCEEDED',
-        message: 'you have 2 unfinished jobs and submitted 2; the limit is 3 queued or running jobs per user: nothing was submitted',
+        message:
+          'you have 2 unfinished jobs and submitted 2; the limit is 3 queued or running jobs per user: nothing was submitted',
       });
       expect(await small.opened.context.store.countUnfinishedJobs('carol')).toBe(2);
       expect((await submitJobs(1)).statusCode).toBe(200);

@@ -1,4 +1,11 @@
-import { decryptAtRest, encryptAtRest, generateKeyring, parseKeyring, serializeKeyring, type Keyring } from '@panda-secrets/crypto';
+import {
+  decryptAtRest,
+  encryptAtRest,
+  generateKeyring,
+  parseKeyring,
+  serializeKeyring,
+  type Keyring,
+} from '@panda-secrets/crypto';
 import { PandaError, isPandaError } from '@panda-secrets/protocol';
 import type { Store } from '@panda-secrets/store';
 import type { KeyringSource } from './context.js';
@@ -56,9 +63,10 @@ export async function loadKeyring(store: Store, location: KeyringLocation): Prom
   const check = await store.getMeta(KEYRING_CHECK_META);
   let text: string | null;
   if ('file' in location) {
-    text = check === null
-      ? (await readOrCreatePrivateFile(location.file, () => serializeKeyring(generateKeyring()))).text
-      : await readIfExists(location.file);
+    text =
+      check === null
+        ? (await readOrCreatePrivateFile(location.file, () => serializeKeyring(generateKeyring()))).text
+        : await readIfExists(location.file);
   } else {
     text = location.text;
   }

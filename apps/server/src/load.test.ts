@@ -7,12 +7,21 @@ import { AuthFailureCounter, LoadGate, holdUntilDone, releaseHeld } from './load
 import { createFixture, type Fixture } from './testing/fixture.js';
 
 describe('LoadGate', () => {
-  it('caps each user\'s reads in progress, and counts a release once', () => {
-    const gate = new LoadGate({ requestsPerMinute: 10, concurrentReadsPerUser: 2, inflightBytes: 100, authFailuresPerMinute: 10 });
+  it("caps each user's reads in progress, and counts a release once", () => {
+    const gate = new LoadGate({
+      requestsPerMinute: 10,
+      concurrentReadsPerUser: 2,
+      inflightBytes: 100,
+      authFailuresPerMinute: 10,
+    });
     const first = gate.enterRead('alice');
     gate.enterRead('alice');
     expect(() => gate.enterRead('alice')).toThrow(
-      expect.objectContaining({ code: 'RATE_LIMITED', message: 'you have 2 reads of your secrets in progress, the most one user may have at once: try again when one has finished (in 1 s)' }),
+      expect.objectContaining({
+        code: 'RATE_LIMITED',
+        message:
+          'you have 2 reads of your secrets in progress, the most one user may have at once: try again when one has finished (in 1 s)',
+      }),
     );
     expect(() => gate.enterRead('bob')).not.toThrow();
     first();
@@ -22,9 +31,18 @@ describe('LoadGate', () => {
   });
 
   it('admits reads while their bytes fit, a small one beside a waiting large one, and a read over the limit alone', async () => {
-    const gate = new LoadGate({ requestsPerMinute: 10, concurrentReadsPerUser: 2, inflightBytes: 100, authFailuresPerMinute: 10 });
+    const gate = new LoadGate({
+      requestsPerMinute: 10,
+      concurrentReadsPerUser: 2,
+      inflightBytes: 100,
+      authFailuresPerMinute: 10,
+    });
     const admitted: string[] = [];
-    const reserve = (name: string, bytes: number) => gate.reserveBytes(bytes).then((release) => (admitted.push(name), release));
+    const reserve = (name: string, bytes: number) =>
+      gate.reserveBytes(bytes).then((release) => {
+        admitted.push(name);
+        return release;
+      });
     const tick = () => new Promise((resolve) => setImmediate(resolve));
     const a = await reserve('a', 60);
     const b = reserve('b', 50);
@@ -56,7 +74,8 @@ describe('AuthFailureCounter', () => {
       retryAfterSeconds: 45,
       error: expect.objectContaining({
         code: 'RATE_LIMITED',
-        message: 'too many requests with refused credentials from your address: at most 2 per minute; try again in 45 s',
+        message:
+          'too many requests with refused credentials from your address: at most 2 per minute; try again in 45 s',
       }),
     });
     expect(counter.check('10.0.0.2')).toBeUndefined();
@@ -80,7 +99,9 @@ describe('refused credentials over a real socket', () => {
     for (const token of ['not-a-token', await server.token('alice')]) {
       const limited = await callApi(server.url, token, ApiPath.getUserSecrets);
       expect([limited.status, limited.json.code]).toEqual([429, 'RATE_LIMITED']);
-      expect(limited.json.message).toMatch(/^too many requests with refused credentials from your address: at most 3 per minute; try again in \d+ s$/);
+      expect(limited.json.message).toMatch(
+        /^too many requests with refused credentials from your address: at most 3 per minute; try again in \d+ s$/,
+      );
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
     }
@@ -129,7 +150,12 @@ describe('per-user limits over HTTP', () => {
     expect((await get(bob)).statusCode).toBe(200);
     // Pilots (many may share one token) are not counted.
     for (let n = 0; n < 5; n += 1) {
-      const polled = await fx.app.inject({ method: 'POST', url: ApiPath.acquireJobs, headers: { authorization: `Bearer ${pilot}` }, payload: { publicKey: { kty: 'EC' }, nJobs: 0 } });
+      const polled = await fx.app.inject({
+        method: 'POST',
+        url: ApiPath.acquireJobs,
+        headers: { authorization: `Bearer ${pilot}` },
+        payload: { publicKey: { kty: 'EC' }, nJobs: 0 },
+      });
       expect(polled.statusCode).not.toBe(429);
     }
   });
@@ -138,7 +164,12 @@ describe('per-user limits over HTTP', () => {
     fx = await createFixture({ load: { concurrentReadsPerUser: 1, inflightBytes: 1000 } });
     const [alice, bob] = [await fx.token('alice'), await fx.token('bob')];
     const set = (token: string, key: string, value: string) =>
-      fx.app.inject({ method: 'POST', url: ApiPath.setUserSecrets, headers: { authorization: `Bearer ${token}` }, payload: { key, value } });
+      fx.app.inject({
+        method: 'POST',
+        url: ApiPath.setUserSecrets,
+        headers: { authorization: `Bearer ${token}` },
+        payload: { key, value },
+      });
     expect((await set(alice, 'A', 'alice-value')).statusCode).toBe(200);
     expect((await set(bob, 'B', 'bob-value')).statusCode).toBe(200);
 
@@ -162,7 +193,7 @@ describe('pbook over its rate', () => {
   let server: RunningServer;
   afterAll(() => server?.stop());
 
-  it('exits 7 with the server\'s message, after one round of calls: it does not retry by itself', async () => {
+  it("exits 7 with the server's message, after one round of calls: it does not retry by itself", async () => {
     // Each listing makes two calls (the metadata, then the values): two listings take the 4 allowed.
     server = await startServer({ args: ['--rate-limit', '4'] });
     const env = cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_ID_TOKEN: await server.token('alice') });
@@ -170,7 +201,9 @@ describe('pbook over its rate', () => {
     const refused = await runCli('pbook', ['list-secrets', '--json'], { env });
     expect([refused.code, refused.stdout]).toEqual([7, '']);
     expect(refused.stderr).toMatch(/^pbook: too many requests: at most 4 per minute per user; try again in \d+ s\n$/);
-    const requests = readFileSync(server.logFile, 'utf8').split('\n').filter((line) => line.includes('"incoming request"'));
+    const requests = readFileSync(server.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"incoming request"'));
     // Three listings of two calls each: the refused one's calls were made once and not retried.
     expect(requests).toHaveLength(6);
   });
@@ -181,21 +214,33 @@ describe('one user reading the largest quota ten times at once', () => {
   afterAll(() => server?.stop());
 
   /** The most resident memory the process has had, in bytes (Linux). */
-  const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+  const peakRss = (pid: number) =>
+    Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
-  it('keeps the server\'s memory bounded and another user served promptly', async () => {
+  it("keeps the server's memory bounded and another user served promptly", async () => {
     server = await startServer();
     const [alice, bob] = [await server.token('alice'), await server.token('bob')];
     // 51 files of 1000 kB: just within the default quota of 50 MB.
     const file = Buffer.alloc(MAX_FILE_BYTES, 7).toString('base64');
     for (let n = 0; n < 51; n += 3) {
       await Promise.all(
-        [n, n + 1, n + 2].filter((i) => i < 51).map(async (i) => {
-          expect((await callApi(server.url, alice, ApiPath.setUserSecrets, { key: `${FILE_PREFIX}f${i}.bin`, value: file })).status).toBe(200);
-        }),
+        [n, n + 1, n + 2]
+          .filter((i) => i < 51)
+          .map(async (i) => {
+            expect(
+              (
+                await callApi(server.url, alice, ApiPath.setUserSecrets, {
+                  key: `${FILE_PREFIX}f${i}.bin`,
+                  value: file,
+                })
+              ).status,
+            ).toBe(200);
+          }),
       );
     }
-    expect((await callApi(server.url, bob, ApiPath.setUserSecrets, { key: 'SMALL', value: 'small-value' })).status).toBe(200);
+    expect(
+      (await callApi(server.url, bob, ApiPath.setUserSecrets, { key: 'SMALL', value: 'small-value' })).status,
+    ).toBe(200);
     const before = peakRss(server.process.pid!);
 
     const reads = Array.from({ length: 10 }, () => callApi(server.url, alice, ApiPath.getUserSecrets));

@@ -34,7 +34,10 @@ describe('job maintenance', () => {
       },
     };
     const lines: Array<[object, string]> = [];
-    const log = { info: (fields: object, message: string) => lines.push([fields, message]), warn: (fields: object, message: string) => lines.push([fields, message]) };
+    const log = {
+      info: (fields: object, message: string) => lines.push([fields, message]),
+      warn: (fields: object, message: string) => lines.push([fields, message]),
+    };
     const maintenance = startMaintenance(context(store), log, () => new Date(now));
     try {
       await maintenance.runOnce();
@@ -47,7 +50,11 @@ describe('job maintenance', () => {
       await maintenance.runOnce();
       failing = false;
       await maintenance.runOnce();
-      expect(calls.slice(3)).toEqual(['expire', 'expire', `retention ${new Date(now - 86_400_000).toISOString()} 1000`]);
+      expect(calls.slice(3)).toEqual([
+        'expire',
+        'expire',
+        `retention ${new Date(now - 86_400_000).toISOString()} 1000`,
+      ]);
       expect(lines).toContainEqual([{ lost: 2 }, 'attempts lost: their lease ran out']);
       expect(lines).toContainEqual([{ jobs: 1, logs: 0 }, 'retention: ended jobs and logs removed']);
       expect(lines).toContainEqual([{ code: 'UNAVAILABLE' }, 'job maintenance failed']);

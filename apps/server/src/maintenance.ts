@@ -29,7 +29,11 @@ export function leaseCheckIntervalMs(leaseMs: number): number {
  * applies retention, on a timer. Every instance sharing a database may run it: the store makes each
  * expiry happen once.
  */
-export function startMaintenance(ctx: ServerContext, log: MaintenanceLog, now: () => Date = () => new Date()): Maintenance {
+export function startMaintenance(
+  ctx: ServerContext,
+  log: MaintenanceLog,
+  now: () => Date = () => new Date(),
+): Maintenance {
   let lastRetention = -Infinity;
   let running: Promise<void> | undefined;
 

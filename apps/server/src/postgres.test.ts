@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiPath } from '@panda-secrets/protocol';
-import { cleanEnv, createTestDatabase, runCli, startPrivateCluster, startServer, type PrivateCluster, type RunningServer, type TestDatabase } from '@panda-secrets/testkit';
+import {
+  cleanEnv,
+  createTestDatabase,
+  runCli,
+  startPrivateCluster,
+  startServer,
+  type PrivateCluster,
+  type RunningServer,
+  type TestDatabase,
+} from '@panda-secrets/testkit';
 
 const database = await createTestDatabase('panda_server');
 const describePostgres = database === null ? describe.skip : describe;
@@ -27,7 +36,14 @@ async function secretsOf(url: string, token: string): Promise<Record<string, str
 /** Options every instance of one deployment shares: the database, key ring and issuer key. */
 async function sharedDeployment(db: string): Promise<string[]> {
   const shared = await mkdtemp(join(tmpdir(), 'panda-shared-'));
-  return ['--db', db, '--keyring-file', join(shared, 'keyring.json'), '--issuer-key-file', join(shared, 'issuer-key.json')];
+  return [
+    '--db',
+    db,
+    '--keyring-file',
+    join(shared, 'keyring.json'),
+    '--issuer-key-file',
+    join(shared, 'issuer-key.json'),
+  ];
 }
 
 describePostgres('two panda-server instances on one PostgreSQL database', () => {
@@ -48,7 +64,9 @@ describePostgres('two panda-server instances on one PostgreSQL database', () => 
   it('reads through one what was set through the other', async () => {
     const [first, second] = servers as [RunningServer, RunningServer];
     const token = await first.token('alice');
-    expect((await call(first.url, token, ApiPath.setUserSecrets, { key: 'SHARED', value: 'set-on-first' })).status).toBe(200);
+    expect(
+      (await call(first.url, token, ApiPath.setUserSecrets, { key: 'SHARED', value: 'set-on-first' })).status,
+    ).toBe(200);
     expect(await secretsOf(second.url, token)).toEqual({ SHARED: 'set-on-first' });
     expect((await call(second.url, token, ApiPath.setUserSecrets, { key: 'SHARED', value: null })).status).toBe(200);
     expect(await secretsOf(first.url, token)).toEqual({});
@@ -71,7 +89,10 @@ describePostgres('PostgreSQL going away under a running server', () => {
     const token = await server.token('alice');
     const acknowledged: Record<string, string> = {};
     for (let index = 0; index < 20; index += 1) {
-      const { status } = await call(server.url, token, ApiPath.setUserSecrets, { key: `BEFORE_${index}`, value: `v${index}` });
+      const { status } = await call(server.url, token, ApiPath.setUserSecrets, {
+        key: `BEFORE_${index}`,
+        value: `v${index}`,
+      });
       if (status === 200) acknowledged[`BEFORE_${index}`] = `v${index}`;
     }
     expect(Object.keys(acknowledged)).toHaveLength(20);
@@ -79,7 +100,11 @@ describePostgres('PostgreSQL going away under a running server', () => {
     await cluster.stop();
     const down = await call(server.url, token, ApiPath.setUserSecrets, { key: 'DURING', value: 'lost' });
     expect(down.status).toBe(503);
-    expect(down.json).toMatchObject({ success: false, code: 'UNAVAILABLE', message: expect.stringContaining('database is unavailable') });
+    expect(down.json).toMatchObject({
+      success: false,
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('database is unavailable'),
+    });
     expect((await call(server.url, token, ApiPath.getUserSecrets)).status).toBe(503);
     expect((await fetch(`${server.url}${ApiPath.health}`)).status).toBe(503);
     expect(server.process.exitCode).toBeNull();
@@ -96,9 +121,15 @@ describePostgres('PostgreSQL going away under a running server', () => {
 
   it('leaves an import whole or absent when the database stops while it runs', async () => {
     const token = await server.token('importer');
-    const secrets = Array.from({ length: 400 }, (_, index) => ({ key: `IMPORTED_${index}`, value: `${index}-`.padEnd(20_000, 'x') }));
+    const secrets = Array.from({ length: 400 }, (_, index) => ({
+      key: `IMPORTED_${index}`,
+      value: `${index}-`.padEnd(20_000, 'x'),
+    }));
     // The stop races the import: whichever wins, the batch must be all there or not there at all.
-    const importing = call(server.url, token, ApiPath.importSecrets, { secrets }).catch(() => ({ status: 0, json: null }));
+    const importing = call(server.url, token, ApiPath.importSecrets, { secrets }).catch(() => ({
+      status: 0,
+      json: null,
+    }));
     await cluster.stop();
     const { status } = await importing;
     await cluster.start();
@@ -121,7 +152,9 @@ describePostgres('panda-server migrate', () => {
     try {
       const first = await runCli('panda-server', ['migrate', '--db', (fresh as TestDatabase).url]);
       expect([first.code, first.stdout, first.stderr]).toEqual([0, 'applied migrations 1, 2, 3, 4\n', '']);
-      const again = await runCli('panda-server', ['migrate'], { env: cleanEnv({ PANDA_SERVER_DB: (fresh as TestDatabase).url }) });
+      const again = await runCli('panda-server', ['migrate'], {
+        env: cleanEnv({ PANDA_SERVER_DB: (fresh as TestDatabase).url }),
+      });
       expect([again.code, again.stdout]).toEqual([0, 'the schema is up to date\n']);
     } finally {
       await fresh?.drop();
@@ -131,6 +164,8 @@ describePostgres('panda-server migrate', () => {
   it('says clearly when the database cannot be reached', async () => {
     const result = await runCli('panda-server', ['migrate', '--db', 'postgres://postgres@127.0.0.1:9/none']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^panda-server: the database is unavailable: connection refused \(PostgreSQL at 127\.0\.0\.1:9\)\n$/);
+    expect(result.stderr).toMatch(
+      /^panda-server: the database is unavailable: connection refused \(PostgreSQL at 127\.0\.0\.1:9\)\n$/,
+    );
   });
 });

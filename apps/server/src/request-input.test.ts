@@ -21,7 +21,10 @@ describe('the server log', () => {
     const alice = await fx.token('alice');
     const calls = [
       { url: `${ApiPath.getUserSecrets}?access_token=query-cred-401`, headers: {} },
-      { url: `${ApiPath.getUserSecrets}?access_token=query-cred-200&keys=query-key-name`, headers: { authorization: `Bearer ${alice}` } },
+      {
+        url: `${ApiPath.getUserSecrets}?access_token=query-cred-200&keys=query-key-name`,
+        headers: { authorization: `Bearer ${alice}` },
+      },
       { url: '/api/v1/nowhere?access_token=query-cred-404', headers: {} },
       { url: `${ApiPath.jobs}/none?token=query-cred-job`, headers: { authorization: `Bearer ${alice}` } },
     ];
@@ -81,7 +84,12 @@ function describeInputChecks(name: string, db: () => string | undefined): void {
       });
       expect(response.statusCode).toBe(200);
       expect(JSON.parse((await secretsOf(fx, alice)).json().data)).toEqual({ GOOD_UTF8: value });
-      await fx.app.inject({ method: 'POST', url: ApiPath.setUserSecrets, headers: { authorization: `Bearer ${alice}` }, payload: { key: null, value: null } });
+      await fx.app.inject({
+        method: 'POST',
+        url: ApiPath.setUserSecrets,
+        headers: { authorization: `Bearer ${alice}` },
+        payload: { key: null, value: null },
+      });
     });
 
     it('refuses a NUL in a job command with 400, submitting nothing', async () => {
@@ -89,42 +97,75 @@ function describeInputChecks(name: string, db: () => string | undefined): void {
         method: 'POST',
         url: ApiPath.submitJobs,
         headers: { authorization: `Bearer ${alice}` },
-        payload: { jobs: [{ exec: 'echo ok', outDS: 'user.alice.a' }, { exec: 'echo a\u0000b', outDS: 'user.alice.b' }] },
+        payload: {
+          jobs: [
+            { exec: 'echo ok', outDS: 'user.alice.a' },
+            { exec: 'echo a\u0000b', outDS: 'user.alice.b' },
+          ],
+        },
       });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({
         code: 'INVALID_INPUT',
-        message: 'jobs[1].exec holds a NUL character (at position 6), which no command, name or stored text may contain',
+        message:
+          'jobs[1].exec holds a NUL character (at position 6), which no command, name or stored text may contain',
       });
       expect(await fx.opened.context.store.countUnfinishedJobs('alice')).toBe(0);
     });
 
     it.each([
-      ['preferred_username', { sub: 'alice', preferred_username: 'ali\u0000ce' }, "the token's user name (preferred_username, else sub) holds a NUL character (at position 3)"],
-      ['sub', { sub: 'bo\u0000b' }, "the token's user name (preferred_username, else sub) holds a NUL character (at position 2)"],
-      ['sub beside a clean user name', { sub: 'pi\u0000lot', preferred_username: 'pilot' }, "the token's subject (sub) holds a NUL character (at position 2)"],
+      [
+        'preferred_username',
+        { sub: 'alice', preferred_username: 'ali\u0000ce' },
+        "the token's user name (preferred_username, else sub) holds a NUL character (at position 3)",
+      ],
+      [
+        'sub',
+        { sub: 'bo\u0000b' },
+        "the token's user name (preferred_username, else sub) holds a NUL character (at position 2)",
+      ],
+      [
+        'sub beside a clean user name',
+        { sub: 'pi\u0000lot', preferred_username: 'pilot' },
+        "the token's subject (sub) holds a NUL character (at position 2)",
+      ],
     ])('refuses a token whose %s holds a NUL with 400, on every call', async (_label, claims, refusal) => {
       const { signToken } = await import('@panda-secrets/crypto');
       const { LOCAL_AUDIENCE, LOCAL_ISSUER } = await import('./setup.js');
-      const token = await signToken(fx.issuerKey, { name: 'x', groups: [], ...claims }, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, ttlSeconds: 600 });
+      const token = await signToken(
+        fx.issuerKey,
+        { name: 'x', groups: [], ...claims },
+        { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, ttlSeconds: 600 },
+      );
       for (const call of [
         { method: 'GET' as const, url: ApiPath.getUserSecrets },
         { method: 'POST' as const, url: ApiPath.setUserSecrets, payload: { key: 'K', value: 'value' } },
         { method: 'POST' as const, url: ApiPath.submitJobs, payload: { jobs: [{ exec: 'true', outDS: 'user.x.y' }] } },
       ]) {
         const response = await fx.app.inject({ ...call, headers: { authorization: `Bearer ${token}` } });
-        expect([response.statusCode, response.json().message]).toEqual([400, `${refusal}, which no command, name or stored text may contain`]);
+        expect([response.statusCode, response.json().message]).toEqual([
+          400,
+          `${refusal}, which no command, name or stored text may contain`,
+        ]);
       }
-      expect((await fx.opened.context.store.listAudit()).filter((record) => record.actor.includes('\u0000'))).toEqual([]);
+      expect((await fx.opened.context.store.listAudit()).filter((record) => record.actor.includes('\u0000'))).toEqual(
+        [],
+      );
     });
 
     it.each([
       [`${ApiPath.jobs}/a%00b`, `the URL's path parameter "id" holds a NUL character (at position 1)`],
       [`${ApiPath.jobs}/a%00b/log`, `the URL's path parameter "id" holds a NUL character (at position 1)`],
-      [`${ApiPath.getUserSecrets}?keys=A&keys=%00`, `the URL's query parameter "keys" holds a NUL character (at position 0)`],
+      [
+        `${ApiPath.getUserSecrets}?keys=A&keys=%00`,
+        `the URL's query parameter "keys" holds a NUL character (at position 0)`,
+      ],
     ])('refuses a NUL in the URL of GET %s with 400', async (url, message) => {
       const response = await fx.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${alice}` } });
-      expect([response.statusCode, response.json().message]).toEqual([400, `${message}, which no command, name or stored text may contain`]);
+      expect([response.statusCode, response.json().message]).toEqual([
+        400,
+        `${message}, which no command, name or stored text may contain`,
+      ]);
     });
   });
 }

@@ -28,7 +28,10 @@ async function rotateUnderWrites(storeArgs: readonly string[]): Promise<void> {
   for (let index = 0; index < 300; index += 10) {
     await Promise.all(
       Array.from({ length: 10 }, (_, n) =>
-        call(server.url, ballast, ApiPath.setUserSecrets, { key: `BALLAST_${index + n}`, value: `${index + n}-`.padEnd(40_000, 'x') }),
+        call(server.url, ballast, ApiPath.setUserSecrets, {
+          key: `BALLAST_${index + n}`,
+          value: `${index + n}-`.padEnd(40_000, 'x'),
+        }),
       ),
     );
   }
@@ -51,7 +54,9 @@ async function rotateUnderWrites(storeArgs: readonly string[]): Promise<void> {
   const writing = Array.from({ length: WRITERS }, (_, first) => writer(first));
   while (acknowledged.size < HOT_KEYS) await new Promise((resolve) => setTimeout(resolve, 20));
 
-  const rotated = await runCli('panda-server', ['rotate-key', '--data-dir', server.dataDir, ...storeArgs], { timeoutMs: 120_000 });
+  const rotated = await runCli('panda-server', ['rotate-key', '--data-dir', server.dataDir, ...storeArgs], {
+    timeoutMs: 120_000,
+  });
   rotating = false;
   await Promise.all(writing);
   expect(rotated.code).toBe(0);
@@ -62,7 +67,9 @@ async function rotateUnderWrites(storeArgs: readonly string[]): Promise<void> {
   expect(status).toBe(200);
   expect(JSON.parse(json.data as string)).toEqual(Object.fromEntries(acknowledged));
   // The ballast was rotated and reads back whole.
-  const ballastValues = JSON.parse((await call(server.url, ballast, ApiPath.getUserSecrets)).json.data as string) as Record<string, string>;
+  const ballastValues = JSON.parse(
+    (await call(server.url, ballast, ApiPath.getUserSecrets)).json.data as string,
+  ) as Record<string, string>;
   expect(Object.keys(ballastValues)).toHaveLength(300);
   expect(ballastValues.BALLAST_299).toBe('299-'.padEnd(40_000, 'x'));
 }
@@ -70,5 +77,9 @@ async function rotateUnderWrites(storeArgs: readonly string[]): Promise<void> {
 describe('rotate-key beside a running server that takes writes', () => {
   it('loses no acknowledged write on SQLite', () => rotateUnderWrites([]), 180_000);
 
-  (database === null ? it.skip : it)('loses no acknowledged write on PostgreSQL', () => rotateUnderWrites(['--db', database!.url]), 180_000);
+  (database === null ? it.skip : it)(
+    'loses no acknowledged write on PostgreSQL',
+    () => rotateUnderWrites(['--db', database!.url]),
+    180_000,
+  );
 });

@@ -17,13 +17,19 @@ function call(token: string, method: 'GET' | 'POST', url: string, body?: unknown
   return fx.app.inject({
     method,
     url,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
   });
 }
 
 async function secretsOf(token: string): Promise<Record<string, string>> {
-  return JSON.parse((await call(token, 'GET', ApiPath.getUserSecrets)).json<{ data: string }>().data) as Record<string, string>;
+  return JSON.parse((await call(token, 'GET', ApiPath.getUserSecrets)).json<{ data: string }>().data) as Record<
+    string,
+    string
+  >;
 }
 
 describe('secrets/import', () => {
@@ -37,7 +43,11 @@ describe('secrets/import', () => {
       ],
     });
     expect(response.json()).toEqual({ success: true, message: 'OK', data: { created: 2, replaced: 1 } });
-    expect(await secretsOf(alice)).toEqual({ OLD: 'after', NEW: 'line 1\nline 2', [`${FILE_PREFIX}cert.pem`]: 'AAEC/w==' });
+    expect(await secretsOf(alice)).toEqual({
+      OLD: 'after',
+      NEW: 'line 1\nline 2',
+      [`${FILE_PREFIX}cert.pem`]: 'AAEC/w==',
+    });
     const audit = await fx.opened.context.store.listAudit({ actor: 'alice' });
     expect(audit.map((entry) => [entry.action, entry.key])).toEqual([
       ['set', 'OLD'],
@@ -58,7 +68,9 @@ describe('secrets/import', () => {
     });
     expect(response.statusCode).toBe(400);
     const { message } = response.json<{ message: string }>();
-    expect(message).toMatch(/^invalid secret name "1BAD".* \(and 2 more: "NUM": Type error: 'value' must be of type str, got int\.; "GOOD" appears more than once\); nothing was changed$/);
+    expect(message).toMatch(
+      /^invalid secret name "1BAD".* \(and 2 more: "NUM": Type error: 'value' must be of type str, got int\.; "GOOD" appears more than once\); nothing was changed$/,
+    );
     expect(message).not.toContain('hunter2');
     expect(await secretsOf(carol)).toEqual({});
   });
@@ -74,11 +86,13 @@ describe('secrets/import', () => {
 
   it('refuses a body that is not {secrets: [...]}, and a pilot', async () => {
     expect((await call(carol, 'POST', ApiPath.importSecrets, { key: 'K', value: 'V' })).statusCode).toBe(400);
-    expect((await call(carol, 'POST', ApiPath.importSecrets, { secrets: [] })).json<{ message: string }>().message).toBe(
-      'the import holds no secrets: nothing was changed',
-    );
+    expect(
+      (await call(carol, 'POST', ApiPath.importSecrets, { secrets: [] })).json<{ message: string }>().message,
+    ).toBe('the import holds no secrets: nothing was changed');
     const pilot = await fx.token('pilot-1', 'pilot');
-    expect((await call(pilot, 'POST', ApiPath.importSecrets, { secrets: [{ key: 'K', value: 'V' }] })).statusCode).toBe(403);
+    expect((await call(pilot, 'POST', ApiPath.importSecrets, { secrets: [{ key: 'K', value: 'V' }] })).statusCode).toBe(
+      403,
+    );
   });
 });
 

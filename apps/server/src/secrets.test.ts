@@ -27,7 +27,11 @@ function set(token: string, body: unknown) {
 }
 
 async function get(token: string, query = ''): Promise<Record<string, string>> {
-  const response = await fx.app.inject({ method: 'GET', url: `${ApiPath.getUserSecrets}${query}`, headers: { authorization: `Bearer ${token}` } });
+  const response = await fx.app.inject({
+    method: 'GET',
+    url: `${ApiPath.getUserSecrets}${query}`,
+    headers: { authorization: `Bearer ${token}` },
+  });
   expect(response.statusCode).toBe(200);
   const body = response.json() as { success: boolean; data: string };
   expect(body.success).toBe(true);
@@ -36,7 +40,7 @@ async function get(token: string, query = ''): Promise<Record<string, string>> {
 }
 
 describe('set_user_secrets and get_user_secrets', () => {
-  it('upserts, reads back as a JSON string, and answers in PanDA\'s shape', async () => {
+  it("upserts, reads back as a JSON string, and answers in PanDA's shape", async () => {
     const response = await set(alice, { key: 'MY_SECRET', value: 'random_string' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ success: true, message: 'OK', data: null });
@@ -58,15 +62,27 @@ describe('set_user_secrets and get_user_secrets', () => {
     expect(await get(alice)).not.toHaveProperty(`${FILE_PREFIX}only_file.dat`);
     const missing = await set(alice, { key: 'NOPE', value: null });
     expect(missing.statusCode).toBe(404);
-    expect(missing.json()).toMatchObject({ success: false, code: 'NOT_FOUND', message: expect.stringContaining('"NOPE"') });
+    expect(missing.json()).toMatchObject({
+      success: false,
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('"NOPE"'),
+    });
   });
 
-  it('answers a non-string value with PanDA\'s type error and changes nothing', async () => {
+  it("answers a non-string value with PanDA's type error and changes nothing", async () => {
     const response = await set(alice, { key: 'MY_SECRET', value: 5 });
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ success: false, message: "Type error: 'value' must be of type str, got int.", data: null });
-    expect((await set(alice, { key: 7, value: 'x' })).json().message).toBe("Type error: 'key' must be of type str, got int.");
-    expect((await set(alice, { key: 'K', value: { a: 1 } })).json().message).toBe("Type error: 'value' must be of type str, got dict.");
+    expect(response.json()).toMatchObject({
+      success: false,
+      message: "Type error: 'value' must be of type str, got int.",
+      data: null,
+    });
+    expect((await set(alice, { key: 7, value: 'x' })).json().message).toBe(
+      "Type error: 'key' must be of type str, got int.",
+    );
+    expect((await set(alice, { key: 'K', value: { a: 1 } })).json().message).toBe(
+      "Type error: 'value' must be of type str, got dict.",
+    );
     expect((await get(alice)).MY_SECRET).toBe('replaced');
   });
 
@@ -106,7 +122,10 @@ describe('set_user_secrets and get_user_secrets', () => {
   it('takes a file of exactly 1,024,000 bytes and refuses one more, sent raw', async () => {
     const exact = randomBytes(MAX_FILE_BYTES);
     expect((await set(alice, { key: `${FILE_PREFIX}big.bin`, value: exact.toString('base64') })).statusCode).toBe(200);
-    const over = await set(alice, { key: `${FILE_PREFIX}big.bin`, value: randomBytes(MAX_FILE_BYTES + 1).toString('base64') });
+    const over = await set(alice, {
+      key: `${FILE_PREFIX}big.bin`,
+      value: randomBytes(MAX_FILE_BYTES + 1).toString('base64'),
+    });
     expect(over.statusCode).toBe(413);
     expect(over.json().message).toContain('the limit is 1024000 bytes');
     expect(Buffer.from((await get(alice))[`${FILE_PREFIX}big.bin`] ?? '', 'base64').equals(exact)).toBe(true);
@@ -165,28 +184,59 @@ describe('tokens', () => {
     expect(response.statusCode).toBe(403);
     expect(response.json()).toMatchObject({ success: false, message: expect.stringMatching(reason) });
     expect(response.body).not.toContain(token);
-    const read = await fx.app.inject({ method: 'GET', url: ApiPath.getUserSecrets, headers: { authorization: `Bearer ${token}` } });
+    const read = await fx.app.inject({
+      method: 'GET',
+      url: ApiPath.getUserSecrets,
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(read.statusCode).toBe(403);
     expect(await get(bob)).toEqual(before);
   }
 
   it('refuses an expired token', async () => {
-    await expectRefused(await fx.token('bob', undefined, { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) }), /expired/);
+    await expectRefused(
+      await fx.token('bob', undefined, { ttlSeconds: 60, now: new Date(Date.now() - 3_600_000) }),
+      /expired/,
+    );
   });
 
   it('refuses the wrong audience and the wrong issuer', async () => {
     const claims = { sub: 'bob', preferred_username: 'bob' };
-    await expectRefused(await signToken(fx.issuerKey, claims, { issuer: LOCAL_ISSUER, audience: 'other', ttlSeconds: 600 }), /audience/);
-    await expectRefused(await signToken(fx.issuerKey, claims, { issuer: 'https://evil.example', audience: LOCAL_AUDIENCE, ttlSeconds: 600 }), /issuer/);
+    await expectRefused(
+      await signToken(fx.issuerKey, claims, { issuer: LOCAL_ISSUER, audience: 'other', ttlSeconds: 600 }),
+      /audience/,
+    );
+    await expectRefused(
+      await signToken(fx.issuerKey, claims, {
+        issuer: 'https://evil.example',
+        audience: LOCAL_AUDIENCE,
+        ttlSeconds: 600,
+      }),
+      /issuer/,
+    );
   });
 
   it('refuses an unsigned token, one re-signed with another key, and malformed ones', async () => {
     const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const now = Math.floor(Date.now() / 1000);
-    const payload = { sub: 'bob', preferred_username: 'bob', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE, iat: now, exp: now + 600 };
+    const payload = {
+      sub: 'bob',
+      preferred_username: 'bob',
+      iss: LOCAL_ISSUER,
+      aud: LOCAL_AUDIENCE,
+      iat: now,
+      exp: now + 600,
+    };
     await expectRefused(`${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.`, /./);
     const otherKey = await generateIssuerKey();
-    await expectRefused(await signToken(otherKey, { sub: 'bob', preferred_username: 'bob' }, { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, ttlSeconds: 600 }), /./);
+    await expectRefused(
+      await signToken(
+        otherKey,
+        { sub: 'bob', preferred_username: 'bob' },
+        { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, ttlSeconds: 600 },
+      ),
+      /./,
+    );
     await expectRefused('not-a-token', /./);
     await expectRefused('a.b.c', /./);
   });
@@ -200,12 +250,16 @@ describe('tokens', () => {
   it('refuses a pilot token on the secrets calls', async () => {
     const pilot = await fx.token('pilot-1', 'pilot');
     expect((await set(pilot, { key: 'X', value: 'y' })).statusCode).toBe(403);
-    const read = await fx.app.inject({ method: 'GET', url: ApiPath.getUserSecrets, headers: { authorization: `Bearer ${pilot}` } });
+    const read = await fx.app.inject({
+      method: 'GET',
+      url: ApiPath.getUserSecrets,
+      headers: { authorization: `Bearer ${pilot}` },
+    });
     expect(read.statusCode).toBe(403);
     expect(read.json().message).toContain('pilot token');
   });
 
-  it('accepts PanDA\'s Origin header', async () => {
+  it("accepts PanDA's Origin header", async () => {
     const response = await fx.app.inject({
       method: 'GET',
       url: ApiPath.getUserSecrets,

@@ -92,7 +92,10 @@ export function keyringLocation(settings: ServerSettings): KeyringLocation {
  * Opens the store; the data dir is created first (mode 0700) since the SQLite file lives there.
  * `existing: true` (the maintenance commands) refuses to create an embedded database that is not there.
  */
-export async function openStore(settings: ServerSettings, options: { existing: boolean } = { existing: false }): Promise<Store> {
+export async function openStore(
+  settings: ServerSettings,
+  options: { existing: boolean } = { existing: false },
+): Promise<Store> {
   if (options.existing && settings.db === undefined) {
     const file = join(settings.dataDir, SQLITE_FILE_NAME);
     if (!(await pathExists(file))) {
@@ -108,7 +111,10 @@ export async function openStore(settings: ServerSettings, options: { existing: b
  * false` (the token command) refuses to make one, since a token signed by a key no server has
  * would be refused: the usual cause is a mistyped data dir.
  */
-export async function loadIssuerKey(settings: ServerSettings, options: { create: boolean } = { create: true }): Promise<IssuerKey> {
+export async function loadIssuerKey(
+  settings: ServerSettings,
+  options: { create: boolean } = { create: true },
+): Promise<IssuerKey> {
   const file = settings.issuerKeyFile ?? join(settings.dataDir, 'issuer-key.json');
   if (!options.create) {
     const text = await readIfExists(file);

@@ -57,12 +57,20 @@ describe('tasks over HTTP', () => {
   it('numbers a submission as a task and lists, shows, kills and retries it', async () => {
     const submitted = await submit(2, 'echo task');
     expect(submitted.taskId).toBeGreaterThan(0);
-    expect(submitted.jobs.map((job) => [job.taskId, job.jobIndex, job.state, job.attemptNr, job.maxAttempts, job.reason])).toEqual([
+    expect(
+      submitted.jobs.map((job) => [job.taskId, job.jobIndex, job.state, job.attemptNr, job.maxAttempts, job.reason]),
+    ).toEqual([
       [submitted.taskId, 1, 'queued', 0, 2, null],
       [submitted.taskId, 2, 'queued', 0, 2, null],
     ]);
     const listed = (await getAs(alice, ApiPath.tasks)).json().data.tasks;
-    expect(listed[0]).toMatchObject({ taskId: submitted.taskId, owner: 'alice', status: 'queued', exec: 'echo task', nJobs: 2 });
+    expect(listed[0]).toMatchObject({
+      taskId: submitted.taskId,
+      owner: 'alice',
+      status: 'queued',
+      exec: 'echo task',
+      nJobs: 2,
+    });
     expect((await getAs(bob, ApiPath.tasks)).json().data.tasks).toEqual([]);
 
     const acquired = await acquireJob(submitted.jobs[0]!.id);
@@ -76,16 +84,28 @@ describe('tasks over HTTP', () => {
     expect(beat.json().data).toMatchObject({ cancel: true });
     const again = await post(alice, `${ApiPath.tasks}/${submitted.taskId}/kill`);
     expect(again.statusCode).toBe(409);
-    expect(again.json()).toMatchObject({ code: 'CONFLICT', message: `task ${submitted.taskId} has ended (cancelled): there is no queued or running job to kill` });
+    expect(again.json()).toMatchObject({
+      code: 'CONFLICT',
+      message: `task ${submitted.taskId} has ended (cancelled): there is no queued or running job to kill`,
+    });
 
     const retried = await post(alice, `${ApiPath.tasks}/${submitted.taskId}/retry`);
     expect(retried.json().data).toMatchObject({ retried: 2, task: { status: 'running' } });
     // The killed attempt's pilot is told its claim is no longer the job's.
-    expect((await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })).statusCode).toBe(403);
+    expect(
+      (await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })).statusCode,
+    ).toBe(403);
     const detail = (await getAs(alice, `${ApiPath.tasks}/${submitted.taskId}`)).json().data as TaskDetail;
     expect(detail.jobs[0]).toMatchObject({ jobIndex: 1, state: 'queued', attemptNr: 1, maxAttempts: 3 });
     expect(detail.jobs[0]!.attempts).toEqual([
-      { attemptNr: 1, pilot: 'pilot-a', startedAt: expect.any(String), endedAt: expect.any(String), outcome: 'cancelled', exitCode: null },
+      {
+        attemptNr: 1,
+        pilot: 'pilot-a',
+        startedAt: expect.any(String),
+        endedAt: expect.any(String),
+        outcome: 'cancelled',
+        exitCode: null,
+      },
     ]);
     expect((await post(alice, `${ApiPath.tasks}/${submitted.taskId}/retry`)).statusCode).toBe(409);
   });
@@ -93,16 +113,26 @@ describe('tasks over HTTP', () => {
   it("answers another user's task exactly as an absent one, and malformed ids with 400", async () => {
     const { taskId } = await submit(1);
     const absent = 999_999_999;
-    for (const [method, suffix] of [['GET', ''], ['POST', '/kill'], ['POST', '/retry'], ['GET', '/jobs/1/log']] as const) {
+    for (const [method, suffix] of [
+      ['GET', ''],
+      ['POST', '/kill'],
+      ['POST', '/retry'],
+      ['GET', '/jobs/1/log'],
+    ] as const) {
       const call = (token: string, id: number) =>
-        method === 'GET' ? getAs(token, `${ApiPath.tasks}/${id}${suffix}`) : post(token, `${ApiPath.tasks}/${id}${suffix}`);
+        method === 'GET'
+          ? getAs(token, `${ApiPath.tasks}/${id}${suffix}`)
+          : post(token, `${ApiPath.tasks}/${id}${suffix}`);
       const others = await call(bob, taskId);
       const missing = await call(alice, absent);
       expect([others.statusCode, missing.statusCode]).toEqual([404, 404]);
       expect(others.json().message).toBe(`no task ${taskId} of yours`);
       expect(missing.json().message).toBe(`no task ${absent} of yours`);
     }
-    expect((await getAs(alice, `${ApiPath.tasks}/${taskId}/jobs/2/log`)).json()).toMatchObject({ code: 'NOT_FOUND', message: `task ${taskId} has no job 2` });
+    expect((await getAs(alice, `${ApiPath.tasks}/${taskId}/jobs/2/log`)).json()).toMatchObject({
+      code: 'NOT_FOUND',
+      message: `task ${taskId} has no job 2`,
+    });
     for (const bad of ['abc', '0', '-1', '1.5', '99999999999999999999', '%00']) {
       const response = await getAs(alice, `${ApiPath.tasks}/${bad}`);
       expect(response.statusCode).toBe(400);
@@ -116,17 +146,41 @@ describe('tasks over HTTP', () => {
   it('takes any output a payload prints, NUL and invalid UTF-8 included, and reads the log on from an offset', async () => {
     const { taskId, jobs } = await submit(1);
     const acquired = await acquireJob(jobs[0]!.id);
-    const update = (fields: object) => post(pilot, ApiPath.updateJob, { jobId: acquired.job.id, claimId: acquired.claimId, ...fields });
+    const update = (fields: object) =>
+      post(pilot, ApiPath.updateJob, { jobId: acquired.job.id, claimId: acquired.claimId, ...fields });
     // JSON's \u0000 and a lone surrogate (what no UTF-8 can carry) in the body's text.
-    const raw = '{"jobId":' + JSON.stringify(acquired.job.id) + ',"claimId":' + JSON.stringify(acquired.claimId) + ',"state":"running","log":"a\\u0000b \\ud800 c\\n"}';
-    const first = await fx.app.inject({ method: 'POST', url: ApiPath.updateJob, headers: { authorization: `Bearer ${pilot}`, 'content-type': 'application/json' }, payload: raw });
+    const raw =
+      '{"jobId":' +
+      JSON.stringify(acquired.job.id) +
+      ',"claimId":' +
+      JSON.stringify(acquired.claimId) +
+      ',"state":"running","log":"a\\u0000b \\ud800 c\\n"}';
+    const first = await fx.app.inject({
+      method: 'POST',
+      url: ApiPath.updateJob,
+      headers: { authorization: `Bearer ${pilot}`, 'content-type': 'application/json' },
+      payload: raw,
+    });
     expect(first.statusCode).toBe(200);
     const log = (offset: number) => getAs(alice, `${ApiPath.tasks}/${taskId}/jobs/1/log?offset=${offset}`);
     const start = (await log(0)).json().data;
-    expect(start).toEqual({ taskId, jobIndex: 1, id: acquired.job.id, state: 'running', log: 'a\u0000b \ufffd c\n', nextOffset: 10 });
+    expect(start).toEqual({
+      taskId,
+      jobIndex: 1,
+      id: acquired.job.id,
+      state: 'running',
+      log: 'a\u0000b \ufffd c\n',
+      nextOffset: 10,
+    });
     expect((await update({ state: 'finished', exitCode: 0, log: 'end €\n' })).statusCode).toBe(200);
-    expect((await log(start.nextOffset)).json().data).toMatchObject({ state: 'finished', log: 'end €\n', nextOffset: 18 });
-    expect((await getAs(alice, `${ApiPath.jobs}/${acquired.job.id}/log`)).json().data.log).toBe('a\u0000b \ufffd c\nend €\n');
+    expect((await log(start.nextOffset)).json().data).toMatchObject({
+      state: 'finished',
+      log: 'end €\n',
+      nextOffset: 18,
+    });
+    expect((await getAs(alice, `${ApiPath.jobs}/${acquired.job.id}/log`)).json().data.log).toBe(
+      'a\u0000b \ufffd c\nend €\n',
+    );
   });
 
   it('refuses a heartbeat or update that is not the current attempt, and takes a hand-back as a new attempt', async () => {
@@ -136,25 +190,41 @@ describe('tasks over HTTP', () => {
     expect(forged.statusCode).toBe(403);
     expect(forged.json().message).not.toContain(acquired.claimId);
     expect((await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id })).statusCode).toBe(400);
-    const beat = (await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })).json().data;
+    const beat = (await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })).json()
+      .data;
     expect(beat.cancel).toBe(false);
     expect(Date.parse(beat.leaseExpiresAt)).toBeGreaterThanOrEqual(Date.parse(acquired.leaseExpiresAt));
-    expect((await post(alice, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })).statusCode).toBe(403);
+    expect(
+      (await post(alice, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })).statusCode,
+    ).toBe(403);
 
-    const released = await post(pilot, ApiPath.updateJob, { jobId: acquired.job.id, claimId: acquired.claimId, state: 'released', log: 'stopped\n' });
+    const released = await post(pilot, ApiPath.updateJob, {
+      jobId: acquired.job.id,
+      claimId: acquired.claimId,
+      state: 'released',
+      log: 'stopped\n',
+    });
     expect(released.json().data).toEqual({ id: acquired.job.id, state: 'queued' });
-    const late = await post(pilot, ApiPath.updateJob, { jobId: acquired.job.id, claimId: acquired.claimId, state: 'finished', exitCode: 0 });
+    const late = await post(pilot, ApiPath.updateJob, {
+      jobId: acquired.job.id,
+      claimId: acquired.claimId,
+      state: 'finished',
+      exitCode: 0,
+    });
     expect(late.statusCode).toBe(403);
     const next = await acquireJob(jobs[0]!.id);
     expect(next.job).toMatchObject({ attemptNr: 2 });
     expect(next.claimId).not.toBe(acquired.claimId);
-    expect((await post(pilot, ApiPath.updateJob, { jobId: jobs[0]!.id, claimId: next.claimId, state: 'bogus' })).json().message).toBe(
-      "'state' must be one of running, finished, failed, released",
-    );
+    expect(
+      (await post(pilot, ApiPath.updateJob, { jobId: jobs[0]!.id, claimId: next.claimId, state: 'bogus' })).json()
+        .message,
+    ).toBe("'state' must be one of running, finished, failed, released");
   });
 
   it("seals a new attempt's secrets afresh to the next pilot's key: the first attempt's key opens nothing of it", async () => {
-    const response = await post(alice, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'user.alice.test', secrets: ['ATTEMPT_SECRET'] }] });
+    const response = await post(alice, ApiPath.submitJobs, {
+      jobs: [{ exec: 'true', outDS: 'user.alice.test', secrets: ['ATTEMPT_SECRET'] }],
+    });
     const id = (response.json().data as SubmitJobsResponseData).jobs[0]!.id;
     const acquireWith = async (keys: Awaited<ReturnType<typeof generatePilotKeyPair>>) => {
       for (;;) {
@@ -171,8 +241,15 @@ describe('tasks over HTTP', () => {
     const second = await acquireWith(secondKeys);
     expect(second.claimId).not.toBe(first.claimId);
     expect(second.bundle).not.toBe(first.bundle);
-    expect(await openBundle(secondKeys.privateKey, second.bundle!, id)).toMatchObject({ env: { ATTEMPT_SECRET: 'attempt-secret-value-5' } });
-    await expect(openBundle(firstKeys.privateKey, second.bundle!, id)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
-    expect((await fx.opened.context.store.listAudit({ jobId: id })).map((entry) => entry.action)).toEqual(['job_secrets', 'job_secrets']);
+    expect(await openBundle(secondKeys.privateKey, second.bundle!, id)).toMatchObject({
+      env: { ATTEMPT_SECRET: 'attempt-secret-value-5' },
+    });
+    await expect(openBundle(firstKeys.privateKey, second.bundle!, id)).rejects.toMatchObject({
+      code: 'DECRYPT_FAILED',
+    });
+    expect((await fx.opened.context.store.listAudit({ jobId: id })).map((entry) => entry.action)).toEqual([
+      'job_secrets',
+      'job_secrets',
+    ]);
   });
 });

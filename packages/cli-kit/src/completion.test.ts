@@ -11,7 +11,10 @@ function collector(): { stream: PassThrough; text: () => string } {
 }
 
 /** A program with a command whose handler and run record that they were called. */
-async function run(args: string[], extra: Partial<Program<unknown>> = {}): Promise<{ code: number; stdout: string; stderr: string; calls: string[] }> {
+async function run(
+  args: string[],
+  extra: Partial<Program<unknown>> = {},
+): Promise<{ code: number; stdout: string; stderr: string; calls: string[] }> {
   const stdout = collector();
   const stderr = collector();
   const calls: string[] = [];
@@ -21,14 +24,27 @@ async function run(args: string[], extra: Partial<Program<unknown>> = {}): Promi
     wrap: 80,
     epilogue: '',
     examples: [['$0 list-things --json', 'the things as JSON']],
-    options: (parser) => parser.option('server', { type: 'string', describe: 'where' }).option('exec', { type: 'string', demandOption: true }),
+    options: (parser) =>
+      parser
+        .option('server', { type: 'string', describe: 'where' })
+        .option('exec', { type: 'string', demandOption: true }),
     commands: (parser) => {
-      parser.command('list-things', 'list', (yargs) => yargs.option('json', { type: 'boolean' }), () => {
-        calls.push('handler');
-      });
-      parser.command('delete-thing <name>', 'delete', (yargs) => yargs.positional('name', { type: 'string' }), () => {
-        calls.push('handler');
-      });
+      parser.command(
+        'list-things',
+        'list',
+        (yargs) => yargs.option('json', { type: 'boolean' }),
+        () => {
+          calls.push('handler');
+        },
+      );
+      parser.command(
+        'delete-thing <name>',
+        'delete',
+        (yargs) => yargs.positional('name', { type: 'string' }),
+        () => {
+          calls.push('handler');
+        },
+      );
     },
     read: () => {
       calls.push('read');
@@ -46,9 +62,19 @@ async function run(args: string[], extra: Partial<Program<unknown>> = {}): Promi
 
 describe('the completion flag', () => {
   it('lists completions and runs nothing, whatever else the command line holds', async () => {
-    for (const words of [[], [''], ['list-things', ''], ['list-things', '--'], ['--exec', 'rm -rf x', 'delete-thing', 'x']]) {
+    for (const words of [
+      [],
+      [''],
+      ['list-things', ''],
+      ['list-things', '--'],
+      ['--exec', 'rm -rf x', 'delete-thing', 'x'],
+    ]) {
       const result = await run(['--get-yargs-completions', 'prog', ...words]);
-      expect({ code: result.code, stderr: result.stderr, calls: result.calls }).toEqual({ code: 0, stderr: '', calls: [] });
+      expect({ code: result.code, stderr: result.stderr, calls: result.calls }).toEqual({
+        code: 0,
+        stderr: '',
+        calls: [],
+      });
     }
   });
 
@@ -57,8 +83,11 @@ describe('the completion flag', () => {
     expect((await run(['--get-yargs-completions', 'prog', 'li'])).stdout).toBe('list-things\n');
     expect((await run(['--get-yargs-completions', 'prog', 'list-things', '--j'])).stdout).toBe('--json\n');
     expect((await run(['--get-yargs-completions', 'prog', '--s'])).stdout).toBe('--server\n');
-    const names = async (before: readonly string[], current: string) => (before[0] === 'delete-thing' ? ['alpha', 'beta'].filter((name) => name.startsWith(current)) : []);
-    expect((await run(['--get-yargs-completions', 'prog', 'delete-thing', 'b'], { complete: names })).stdout).toBe('beta\n');
+    const names = async (before: readonly string[], current: string) =>
+      before[0] === 'delete-thing' ? ['alpha', 'beta'].filter((name) => name.startsWith(current)) : [];
+    expect((await run(['--get-yargs-completions', 'prog', 'delete-thing', 'b'], { complete: names })).stdout).toBe(
+      'beta\n',
+    );
   });
 
   it('prints yargs\' bash or zsh script for "completion [SHELL]" and runs nothing', async () => {
@@ -69,17 +98,26 @@ describe('the completion flag', () => {
     expect(zsh.stdout).toMatch(/^#compdef prog\n/);
     expect(zsh.stdout).toContain('compdef _prog_yargs_completions prog');
     expect([bash.calls, zsh.calls]).toEqual([[], []]);
-    expect(await run(['completion', 'fish'])).toMatchObject({ code: 2, stderr: expect.stringContaining('completion takes one of bash, zsh, not "fish"') });
+    expect(await run(['completion', 'fish'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('completion takes one of bash, zsh, not "fish"'),
+    });
     expect([completionShell([], { SHELL: '/usr/bin/zsh' }), completionShell([], {})]).toEqual(['zsh', 'bash']);
   });
 });
 
 describe('help', () => {
   it('has an Examples section and says "did you mean" for a mistyped command', async () => {
-    expect((await run(['--help'])).stdout).toContain('Examples:\n  prog list-things --json\n      the things as JSON\n');
-    expect((await run(['list-thing'])).stderr).toBe('prog: unknown command "list-thing"; did you mean "list-things"?\nRun "prog --help" for the commands and options.\n');
+    expect((await run(['--help'])).stdout).toContain(
+      'Examples:\n  prog list-things --json\n      the things as JSON\n',
+    );
+    expect((await run(['list-thing'])).stderr).toBe(
+      'prog: unknown command "list-thing"; did you mean "list-things"?\nRun "prog --help" for the commands and options.\n',
+    );
     // A word far from every command may be a secret: it gets no suggestion.
-    expect((await run(['hunter2'])).stderr).toBe('prog: unknown command "hunter2"\nRun "prog --help" for the commands and options.\n');
+    expect((await run(['hunter2'])).stderr).toBe(
+      'prog: unknown command "hunter2"\nRun "prog --help" for the commands and options.\n',
+    );
   });
 
   it('picks the nearest command, preferring the same separators', () => {

@@ -21,11 +21,17 @@ export function completionRequest(args: readonly string[]): string[] | undefined
 }
 
 /** The shell `prog completion [SHELL]` names, else the user's login shell, else bash. */
-export function completionShell(words: readonly string[], env: Readonly<Record<string, string | undefined>>): CompletionShell {
+export function completionShell(
+  words: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CompletionShell {
   const named = words[0];
   if (named === undefined) return (env.SHELL ?? '').endsWith('zsh') ? 'zsh' : 'bash';
   if ((COMPLETION_SHELLS as readonly string[]).includes(named) && words.length === 1) return named as CompletionShell;
-  throw new PandaError('USAGE', `completion takes one of ${COMPLETION_SHELLS.join(', ')}, not ${JSON.stringify(words.join(' '))}`);
+  throw new PandaError(
+    'USAGE',
+    `completion takes one of ${COMPLETION_SHELLS.join(', ')}, not ${JSON.stringify(words.join(' '))}`,
+  );
 }
 
 /**
@@ -53,7 +59,12 @@ export async function completionScript(name: string, shell: CompletionShell): Pr
 
 /** yargs' internals this module reads: the options of the command a command line chose. */
 interface ParserInternals {
-  getOptions(): { key: Record<string, unknown>; hiddenOptions: string[]; boolean: string[]; alias: Record<string, string[]> };
+  getOptions(): {
+    key: Record<string, unknown>;
+    hiddenOptions: string[];
+    boolean: string[];
+    alias: Record<string, string[]>;
+  };
 }
 
 /** Thrown by the middleware that stops a parse made only to read the chosen command's options. */

@@ -5,7 +5,10 @@ import { addConnectionOptions, readConnectionOptions, runProgram } from './index
 import type { ConnectionFlags } from './index.js';
 
 /** Parses `args` with the connection options declared by `declare` and reads them back. */
-async function roundTrip(args: string[], declare: (parser: Argv) => Argv = (parser) => addConnectionOptions(parser)): Promise<ConnectionFlags[]> {
+async function roundTrip(
+  args: string[],
+  declare: (parser: Argv) => Argv = (parser) => addConnectionOptions(parser),
+): Promise<ConnectionFlags[]> {
   const read: ConnectionFlags[] = [];
   const stderr = new PassThrough();
   const code = await runProgram({ stdout: new PassThrough(), stderr }, args, {
@@ -35,12 +38,14 @@ describe('connection options', () => {
   });
 
   it('reads --token-file with camel-case expansion turned off', async () => {
-    const declare = (parser: Argv): Argv => addConnectionOptions(parser.parserConfiguration({ 'camel-case-expansion': false }));
+    const declare = (parser: Argv): Argv =>
+      addConnectionOptions(parser.parserConfiguration({ 'camel-case-expansion': false }));
     expect(await roundTrip(['--token-file', '/t'], declare)).toEqual([{ tokenFile: '/t' }]);
   });
 
   it('declares the flags for every command with global', async () => {
-    const withCommand = (parser: Argv): Argv => addConnectionOptions(parser, { global: true }).command('go', 'go', (sub) => sub);
+    const withCommand = (parser: Argv): Argv =>
+      addConnectionOptions(parser, { global: true }).command('go', 'go', (sub) => sub);
     expect(await roundTrip(['go', '--vo', 'atlas'], withCommand)).toEqual([{ vo: 'atlas' }]);
   });
 
@@ -61,8 +66,12 @@ describe('connection options', () => {
       });
       return Buffer.concat(chunks).toString('utf8');
     };
-    expect(await help('user')).toMatch(/--token-file +file holding your token \(else[^]*--vo +your VO, sent as Origin \(else PANDA_AUTH_VO\)/);
-    expect(await help('pilot')).toMatch(/--token-file +file holding the pilot token \(else[^]*--vo +VO, sent as Origin \(else PANDA_AUTH_VO\)/);
+    expect(await help('user')).toMatch(
+      /--token-file +file holding your token \(else[^]*--vo +your VO, sent as Origin \(else PANDA_AUTH_VO\)/,
+    );
+    expect(await help('pilot')).toMatch(
+      /--token-file +file holding the pilot token \(else[^]*--vo +VO, sent as Origin \(else PANDA_AUTH_VO\)/,
+    );
   });
 
   it('reads nothing that is absent, whatever else argv holds', () => {

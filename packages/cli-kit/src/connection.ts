@@ -35,10 +35,30 @@ export function addConnectionOptions(parser: Argv, settings: ConnectionOptionsSe
   const holder = HOLDER[settings.role ?? 'user'];
   const global = settings.global ?? false;
   return parser
-    .option('server', { type: 'string', requiresArg: true, global, describe: 'panda-server URL (else PANDA_URL_SSL, else http://127.0.0.1:25080)' })
-    .option('token-file', { type: 'string', requiresArg: true, global, describe: `file holding ${holder.token} (else PANDA_AUTH_ID_TOKEN, else OIDC_AUTH_TOKEN_FILE)` })
-    .option('vo', { type: 'string', requiresArg: true, global, describe: `${holder.vo}, sent as Origin (else PANDA_AUTH_VO)` })
-    .option('ca-file', { type: 'string', requiresArg: true, global, describe: 'PEM file of a private CA to trust besides the public ones (else PANDA_CA_FILE)' });
+    .option('server', {
+      type: 'string',
+      requiresArg: true,
+      global,
+      describe: 'panda-server URL (else PANDA_URL_SSL, else http://127.0.0.1:25080)',
+    })
+    .option('token-file', {
+      type: 'string',
+      requiresArg: true,
+      global,
+      describe: `file holding ${holder.token} (else PANDA_AUTH_ID_TOKEN, else OIDC_AUTH_TOKEN_FILE)`,
+    })
+    .option('vo', {
+      type: 'string',
+      requiresArg: true,
+      global,
+      describe: `${holder.vo}, sent as Origin (else PANDA_AUTH_VO)`,
+    })
+    .option('ca-file', {
+      type: 'string',
+      requiresArg: true,
+      global,
+      describe: 'PEM file of a private CA to trust besides the public ones (else PANDA_CA_FILE)',
+    });
 }
 
 /**

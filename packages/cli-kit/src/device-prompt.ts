@@ -20,7 +20,11 @@ async function qrCode(text: string): Promise<string> {
  * Writes the sign-in request to `stream`, with a QR code of the sign-in link when `qr` is set (on
  * a terminal). Returns once written; the QR code is drawn before the waiting starts.
  */
-export async function showDevicePrompt(stream: NodeJS.WritableStream, device: DevicePrompt, options: { qr: boolean }): Promise<void> {
+export async function showDevicePrompt(
+  stream: NodeJS.WritableStream,
+  device: DevicePrompt,
+  options: { qr: boolean },
+): Promise<void> {
   const link = device.verificationUriComplete ?? device.verificationUri;
   stream.write(`${options.qr ? `${await qrCode(link)}\n` : ''}${devicePromptText(device)}`);
 }

@@ -7,10 +7,19 @@ class FakeClient {
 }
 
 describe('cliContext', () => {
-  const proc = { argv: ['/usr/bin/node', '/opt/prun/bin/prun.js', '--exec', 'true'], env: { PANDA_AUTH_VO: 'atlas' }, stdout: new PassThrough(), stderr: new PassThrough() };
+  const proc = {
+    argv: ['/usr/bin/node', '/opt/prun/bin/prun.js', '--exec', 'true'],
+    env: { PANDA_AUTH_VO: 'atlas' },
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+  };
 
   it('hands over the arguments after the script, the version, the environment and the streams', () => {
-    const { args, version, deps } = cliContext(proc, '{"name": "@panda-secrets/prun", "version": "0.1.0"}', async () => ({ PandaClient: FakeClient }));
+    const { args, version, deps } = cliContext(
+      proc,
+      '{"name": "@panda-secrets/prun", "version": "0.1.0"}',
+      async () => ({ PandaClient: FakeClient }),
+    );
     expect({ args, version }).toEqual({ args: ['--exec', 'true'], version: '0.1.0' });
     expect(deps.env).toBe(proc.env);
     expect([deps.stdout, deps.stderr]).toEqual([proc.stdout, proc.stderr]);

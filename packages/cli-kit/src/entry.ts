@@ -20,7 +20,10 @@ export interface CliProcess extends OutputStreams {
  * stream's reader is gone, what is left to write has nowhere to go. Other stream errors are
  * left alone.
  */
-export function endQuietlyOnClosedOutput(streams: readonly NodeJS.WritableStream[], exit: (code: number) => void): void {
+export function endQuietlyOnClosedOutput(
+  streams: readonly NodeJS.WritableStream[],
+  exit: (code: number) => void,
+): void {
   for (const stream of streams) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') exit(0);

@@ -4,7 +4,7 @@ import { wrapHelp } from './index.js';
 describe('wrapHelp', () => {
   const help = [
     'Options:',
-    '      --exec        the payload, run as bash -c CMD in the job\'s working directory  [string] [required]',
+    "      --exec        the payload, run as bash -c CMD in the job's working directory  [string] [required]",
     '  -v, --verbose     show stack traces of errors  [boolean] [default: false]',
     '',
     'Environment: PANDA_URL_SSL (server), PANDA_AUTH_ID_TOKEN (the token), OIDC_AUTH_TOKEN_FILE',
@@ -18,8 +18,13 @@ describe('wrapHelp', () => {
   });
 
   it('goes on under the meaning column', () => {
-    expect(wrapHelp('      --exec        the payload, run as bash -c CMD in the job\'s working directory  [string]', 60)).toBe(
-      ['      --exec        the payload, run as bash -c CMD in the', "                    job's working directory [string]"].join('\n'),
+    expect(
+      wrapHelp("      --exec        the payload, run as bash -c CMD in the job's working directory  [string]", 60),
+    ).toBe(
+      [
+        '      --exec        the payload, run as bash -c CMD in the',
+        "                    job's working directory [string]",
+      ].join('\n'),
     );
   });
 });

@@ -55,7 +55,10 @@ export function wrapHelp(text: string, width: number): string {
       const leading = /^\s*/.exec(line)?.[0].length ?? 0;
       const head = column?.[1] !== undefined && column[1].length <= (width * 2) / 3 ? column[1] : ' '.repeat(leading);
       const indent = ' '.repeat(head.length);
-      const [first = '', ...rest] = fill(line.slice(head.length).split(/\s+/).filter(Boolean), Math.max(width - head.length, 1));
+      const [first = '', ...rest] = fill(
+        line.slice(head.length).split(/\s+/).filter(Boolean),
+        Math.max(width - head.length, 1),
+      );
       return [`${head}${first}`, ...rest.map((part) => `${indent}${part}`)];
     })
     .join('\n');
@@ -70,8 +73,14 @@ export function wrapHelp(text: string, width: number): string {
  * examplesText('pbook', [['$0 list-secrets', 'a table on a terminal']])
  * // 'Examples:\n  pbook list-secrets\n      a table on a terminal'
  */
-export function examplesText(name: string, examples: ReadonlyArray<readonly [command: string, meaning: string]>): string {
-  return ['Examples:', ...examples.flatMap(([command, meaning]) => [`  ${command.replace(/\$0/g, name)}`, `      ${meaning}`])].join('\n');
+export function examplesText(
+  name: string,
+  examples: ReadonlyArray<readonly [command: string, meaning: string]>,
+): string {
+  return [
+    'Examples:',
+    ...examples.flatMap(([command, meaning]) => [`  ${command.replace(/\$0/g, name)}`, `      ${meaning}`]),
+  ].join('\n');
 }
 
 /**

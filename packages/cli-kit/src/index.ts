@@ -7,7 +7,14 @@ export type { EpilogueText } from './help.js';
 export { DEFAULT_CONFIG_ROOT, TOKEN_CACHE_NAME, fileTokenCache, tokenCachePath } from './token-cache.js';
 export { devicePromptText, showDevicePrompt } from './device-prompt.js';
 export { cliContext, endQuietlyOnClosedOutput, processSignIn } from './entry.js';
-export { COMPLETION_FLAG, COMPLETION_SHELLS, completionRequest, completionScript, completionShell, optionsFor } from './completion.js';
+export {
+  COMPLETION_FLAG,
+  COMPLETION_SHELLS,
+  completionRequest,
+  completionScript,
+  completionShell,
+  optionsFor,
+} from './completion.js';
 export type { CompletionShell } from './completion.js';
 export { closestWord } from './suggest.js';
 export type { CliContext, CliDeps, CliProcess, ClientModule } from './entry.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { PandaError } from '@panda-secrets/protocol';
 
 /** Creates `path` exclusively with mode 0600 and writes `text` to disk (EEXIST if it exists). */
@@ -39,13 +40,21 @@ export async function writePrivateFile(path: string, text: string): Promise<void
  * await writePrivateOutput('/home/jdoe/.panda-token', `${token}\n`);
  */
 export async function writePrivateOutput(path: string, data: string | Uint8Array): Promise<void> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw new PandaError('USAGE', `${path} is a symbolic link: give the path of a regular file (links are not followed)`);
-    throw new PandaError('USAGE', `cannot write ${path}: ${code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code)}`, { cause: error });
+    if (code === 'ELOOP')
+      throw new PandaError(
+        'USAGE',
+        `${path} is a symbolic link: give the path of a regular file (links are not followed)`,
+      );
+    throw new PandaError(
+      'USAGE',
+      `cannot write ${path}: ${code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code)}`,
+      { cause: error },
+    );
   }
   try {
     await handle.chmod(0o600);

@@ -16,7 +16,11 @@ function collector(): { stream: PassThrough; text: () => string } {
 
 function report(error: unknown, verbose: boolean, usageHint?: string): { code: number; stderr: string } {
   const stderr = collector();
-  const code = reportError(stderr.stream, error, { program: 'prog', verbose, ...(usageHint === undefined ? {} : { usageHint }) });
+  const code = reportError(stderr.stream, error, {
+    program: 'prog',
+    verbose,
+    ...(usageHint === undefined ? {} : { usageHint }),
+  });
   return { code, stderr: stderr.text() };
 }
 
@@ -26,12 +30,18 @@ describe('reportError', () => {
 
   it('writes one line without --verbose and exits with the code of the PandaError', () => {
     expect(report(error, false)).toEqual({ code: 1, stderr: 'prog: the store failed\n' });
-    expect(report(new PandaError('NOT_FOUND', 'no secret named "K"'), false)).toEqual({ code: 3, stderr: 'prog: no secret named "K"\n' });
+    expect(report(new PandaError('NOT_FOUND', 'no secret named "K"'), false)).toEqual({
+      code: 3,
+      stderr: 'prog: no secret named "K"\n',
+    });
     expect(report(new PandaError('AUTH_REFUSED', 'refused'), false).code).toBe(4);
   });
 
   it('adds the stack and each cause with --verbose', () => {
-    expect(report(error, true)).toEqual({ code: 1, stderr: `prog: the store failed\n${error.stack}\ncaused by: ${cause.stack}\n` });
+    expect(report(error, true)).toEqual({
+      code: 1,
+      stderr: `prog: the store failed\n${error.stack}\ncaused by: ${cause.stack}\n`,
+    });
   });
 
   it('shows a cause that is no Error as text and stops where causes loop', () => {
@@ -58,7 +68,8 @@ describe('reportError', () => {
 });
 
 describe('parseArguments', () => {
-  const parser = (): Argv => yargs().exitProcess(false).strict().locale('en').option('n', { type: 'number', demandOption: true });
+  const parser = (): Argv =>
+    yargs().exitProcess(false).strict().locale('en').option('n', { type: 'number', demandOption: true });
 
   it('turns what yargs refuses into a USAGE PandaError with its message and the cause', async () => {
     const error = await parseArguments(parser(), []).catch((caught: unknown) => caught);
@@ -69,8 +80,18 @@ describe('parseArguments', () => {
   });
 
   it('names unknown options but never repeats a stray word, which may be a secret value', async () => {
-    const error = await parseArguments(parser(), ['-n', '1', 's3cr3t-value-1', '--bogus', 'x', 'another-secret-2']).catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: 'USAGE', message: 'unknown option --bogus; 2 unexpected arguments (not shown, as they may hold a secret)' });
+    const error = await parseArguments(parser(), [
+      '-n',
+      '1',
+      's3cr3t-value-1',
+      '--bogus',
+      'x',
+      'another-secret-2',
+    ]).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'USAGE',
+      message: 'unknown option --bogus; 2 unexpected arguments (not shown, as they may hold a secret)',
+    });
     expect((error as PandaError).cause).toBeUndefined();
     const one = await parseArguments(parser(), ['-n', '1', 'valD-5555']).catch((caught: unknown) => caught);
     expect((one as PandaError).message).toBe('1 unexpected argument (not shown, as it may hold a secret)');
@@ -99,13 +120,16 @@ async function run(args: string[], program: Partial<Program<unknown>> = {}): Pro
     wrap: 80,
     epilogue: 'The end.',
     examples: [],
-    options: (parser) => parser.option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'stacks' }).option('n', { type: 'string' }),
+    options: (parser) =>
+      parser
+        .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'stacks' })
+        .option('n', { type: 'string' }),
     read: (argv) => argv.n,
     run: async (parsed) => {
       ran.push(parsed);
       return 0;
     },
-    ...(program as Partial<Program<unknown>> & { examples?: Program<unknown>["examples"] }),
+    ...(program as Partial<Program<unknown>> & { examples?: Program<unknown>['examples'] }),
   });
   return { code, stdout: stdout.text(), stderr: stderr.text(), ran };
 }
@@ -157,30 +181,40 @@ describe('runProgram', () => {
     const read = (): never => {
       throw new PandaError('USAGE', '-n must be a number');
     };
-    expect((await run(['-n', 'x'], { read })).stderr).toBe('prog: -n must be a number\nRun "prog --help" for the options.\n');
+    expect((await run(['-n', 'x'], { read })).stderr).toBe(
+      'prog: -n must be a number\nRun "prog --help" for the options.\n',
+    );
   });
 
-  it('adds the program\'s extra hint after the pointer to --help, only for a refused command line', async () => {
+  it("adds the program's extra hint after the pointer to --help, only for a refused command line", async () => {
     const extraUsageHint = () => 'A value that starts with - needs -- before it.';
     expect((await run(['--bogus'], { extraUsageHint })).stderr).toBe(
       'prog: unknown option --bogus\nRun "prog --help" for the options.\nA value that starts with - needs -- before it.\n',
     );
     const failure = new PandaError('NOT_FOUND', 'no secret named "K"');
-    expect((await run([], { extraUsageHint, run: () => Promise.reject(failure) })).stderr).toBe('prog: no secret named "K"\n');
-    expect((await run(['--bogus'], { extraUsageHint: () => undefined })).stderr).toBe('prog: unknown option --bogus\nRun "prog --help" for the options.\n');
+    expect((await run([], { extraUsageHint, run: () => Promise.reject(failure) })).stderr).toBe(
+      'prog: no secret named "K"\n',
+    );
+    expect((await run(['--bogus'], { extraUsageHint: () => undefined })).stderr).toBe(
+      'prog: unknown option --bogus\nRun "prog --help" for the options.\n',
+    );
   });
 
   it('offers the commands in the hint of a program that has commands', async () => {
     const commands = (parser: Argv): void => {
       parser.command('go', 'go somewhere');
     };
-    expect((await run(['stop'], { commands })).stderr).toBe('prog: unknown command "stop"\nRun "prog --help" for the commands and options.\n');
+    expect((await run(['stop'], { commands })).stderr).toBe(
+      'prog: unknown command "stop"\nRun "prog --help" for the commands and options.\n',
+    );
   });
 
   it('shows the stack with --verbose also when the command line is wrong', async () => {
     const { code, stderr } = await run(['--bogus', '-v']);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^prog: unknown option --bogus\nPandaError: unknown option --bogus\n\s+at [^]*\nRun "prog --help" for the options\.\n$/);
+    expect(stderr).toMatch(
+      /^prog: unknown option --bogus\nPandaError: unknown option --bogus\n\s+at [^]*\nRun "prog --help" for the options\.\n$/,
+    );
   });
 
   it('reports an error of run with its exit code, without the hint, and its stack only with --verbose', async () => {

@@ -57,9 +57,19 @@ type ParseResult = { argv: Record<string, unknown> } | { output: string };
  * Parses without letting yargs print or exit: --help and --version come back as `output`. With
  * `hasCommands`, an unknown first word is reported by name as an unknown command.
  */
-export async function parseArguments(parser: Argv, args: readonly string[], commands?: readonly string[]): Promise<ParseResult> {
-  const { error, argv, output } = await new Promise<{ error: Error | undefined; argv: Record<string, unknown>; output: string }>((resolve) => {
-    parser.parse([...args], {}, (failure, parsed, text) => resolve({ error: failure ?? undefined, argv: parsed, output: text }));
+export async function parseArguments(
+  parser: Argv,
+  args: readonly string[],
+  commands?: readonly string[],
+): Promise<ParseResult> {
+  const { error, argv, output } = await new Promise<{
+    error: Error | undefined;
+    argv: Record<string, unknown>;
+    output: string;
+  }>((resolve) => {
+    parser.parse([...args], {}, (failure, parsed, text) =>
+      resolve({ error: failure ?? undefined, argv: parsed, output: text }),
+    );
   });
   if (error !== undefined) throw usageError(error, args, commands);
   return output === '' ? { argv } : { output };
@@ -86,9 +96,17 @@ function usageError(error: Error, args: readonly string[], commands: readonly st
   // secret value and is not echoed back in a suggestion.
   const suggestion = unknownCommand && command !== undefined ? closestWord(command, commands ?? []) : undefined;
   const parts = [
-    ...(unknownCommand ? [`unknown command ${JSON.stringify(command)}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`] : []),
+    ...(unknownCommand
+      ? [
+          `unknown command ${JSON.stringify(command)}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`,
+        ]
+      : []),
     ...(named.length > 0 ? [`unknown option${named.length > 1 ? 's' : ''} ${named.join(', ')}`] : []),
-    ...(stray > 0 ? [`${stray} unexpected argument${stray > 1 ? 's' : ''} (not shown, as ${stray > 1 ? 'they' : 'it'} may hold a secret)`] : []),
+    ...(stray > 0
+      ? [
+          `${stray} unexpected argument${stray > 1 ? 's' : ''} (not shown, as ${stray > 1 ? 'they' : 'it'} may hold a secret)`,
+        ]
+      : []),
   ];
   return new PandaError('USAGE', parts.join('; '));
 }
@@ -133,7 +151,11 @@ export function columnsOf(stream: NodeJS.WritableStream): number | undefined {
 
 /** The names of the commands a parser has, as typed (without their positional arguments). */
 function commandNames(parser: Argv): string[] {
-  const usage = (parser as unknown as { getInternalMethods(): { getUsageInstance(): { getCommands(): [string, string, boolean, string[]][] } } })
+  const usage = (
+    parser as unknown as {
+      getInternalMethods(): { getUsageInstance(): { getCommands(): [string, string, boolean, string[]][] } };
+    }
+  )
     .getInternalMethods()
     .getUsageInstance();
   return usage
@@ -147,11 +169,7 @@ function createParser(program: ParserSettings, width: number | null = null): Arg
   const parser = yargs().scriptName(program.name).locale('en').exitProcess(false).strict().wrap(width);
   if (program.usage !== undefined) parser.usage(program.usage);
   const examples = program.examples.length === 0 ? [] : [examplesText(program.name, program.examples), ''];
-  program
-    .options(parser)
-    .help()
-    .alias('help', 'h')
-    .version(program.version);
+  program.options(parser).help().alias('help', 'h').version(program.version);
   const epilogueText = [...examples, program.epilogue].join('\n');
   if (epilogueText !== '') parser.epilogue(epilogueText);
   program.commands?.(parser);
@@ -169,9 +187,15 @@ const words = (text: string): string[] => text.split(/\s+/).filter(Boolean);
  * @example
  * await fitHelp((width) => makeParser().wrap(width), ['--help'], unbounded, 60)
  */
-export async function fitHelp(build: (width: number | null) => Argv, args: readonly string[], unbounded: string, width: number): Promise<string> {
+export async function fitHelp(
+  build: (width: number | null) => Argv,
+  args: readonly string[],
+  unbounded: string,
+  width: number,
+): Promise<string> {
   const laidOut = await parseArguments(build(width), args).catch(() => undefined);
-  if (laidOut !== undefined && 'output' in laidOut && words(laidOut.output).join(' ') === words(unbounded).join(' ')) return laidOut.output;
+  if (laidOut !== undefined && 'output' in laidOut && words(laidOut.output).join(' ') === words(unbounded).join(' '))
+    return laidOut.output;
   return wrapHelp(unbounded, width);
 }
 
@@ -184,7 +208,10 @@ async function completions<T>(program: Program<T>, words: readonly string[]): Pr
   const before = words.slice(0, -1);
   const options = async () => optionsFor(createParser(program), before);
   if (current.startsWith('-')) return (await options()).filter((option) => option.startsWith(current));
-  const commands = program.commands !== undefined && before.every((word) => word.startsWith('-')) ? [...commandNames(createParser(program)), 'completion'] : [];
+  const commands =
+    program.commands !== undefined && before.every((word) => word.startsWith('-'))
+      ? [...commandNames(createParser(program)), 'completion']
+      : [];
   const values = (await program.complete?.(before, current).catch(() => [])) ?? [];
   const offered = [...commands, ...values].filter((word) => word.startsWith(current));
   return offered.length > 0 || current !== '' ? offered : options();
@@ -205,7 +232,11 @@ async function completions<T>(program: Program<T>, words: readonly string[]): Pr
  *   run: (parsed) => runPrun(deps, parsed),
  * });
  */
-export async function runProgram<T>(io: OutputStreams & { env?: Readonly<Record<string, string | undefined>> }, args: readonly string[], program: Program<T>): Promise<number> {
+export async function runProgram<T>(
+  io: OutputStreams & { env?: Readonly<Record<string, string | undefined>> },
+  args: readonly string[],
+  program: Program<T>,
+): Promise<number> {
   // yargs' hidden completion flag only ever lists completions, whatever else the line holds.
   const completing = completionRequest(args);
   if (completing !== undefined) {
@@ -221,7 +252,11 @@ export async function runProgram<T>(io: OutputStreams & { env?: Readonly<Record<
       return ExitCode.OK;
     }
     const parser = createParser(program);
-    const result = await parseArguments(parser, args, program.commands === undefined ? undefined : commandNames(parser));
+    const result = await parseArguments(
+      parser,
+      args,
+      program.commands === undefined ? undefined : commandNames(parser),
+    );
     if ('output' in result) {
       const width = Math.min(program.wrap, columnsOf(io.stdout) ?? program.wrap);
       io.stdout.write(`${await fitHelp((wrap) => createParser(program, wrap), args, result.output, width)}\n`);

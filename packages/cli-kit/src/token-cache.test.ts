@@ -64,7 +64,10 @@ describe('fileTokenCache', () => {
     });
     const link = join(folder, 'linked');
     await symlink(path, link);
-    await expect(fileTokenCache(link).read()).rejects.toMatchObject({ code: 'CONFIG', message: expect.stringContaining('is a symbolic link') });
+    await expect(fileTokenCache(link).read()).rejects.toMatchObject({
+      code: 'CONFIG',
+      message: expect.stringContaining('is a symbolic link'),
+    });
     expect(await fileTokenCache(join(folder, 'absent')).read()).toBeUndefined();
   });
 
@@ -83,7 +86,12 @@ describe('fileTokenCache', () => {
 describe('devicePromptText', () => {
   it("says PanDA's words with the link, the page and the code, and how long the code lasts", () => {
     expect(
-      devicePromptText({ verificationUri: 'https://idp/device', verificationUriComplete: 'https://idp/device?user_code=AB-CD', userCode: 'AB-CD', expiresIn: 600 }),
+      devicePromptText({
+        verificationUri: 'https://idp/device',
+        verificationUriComplete: 'https://idp/device?user_code=AB-CD',
+        userCode: 'AB-CD',
+        expiresIn: 600,
+      }),
     ).toBe(
       'Please go to https://idp/device?user_code=AB-CD and sign in\n(or go to https://idp/device and enter the code AB-CD).\n' +
         'Waiting until the sign-in is completed (the code is valid for 10 minutes)...\n',

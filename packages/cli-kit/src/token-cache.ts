@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { chmod, mkdir, open, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenCacheFile } from '@panda-secrets/client';
@@ -18,7 +19,10 @@ function expandHome(path: string, home: string): string {
 
 /** Where the token cache is: `$PANDA_CONFIG_ROOT/.token`, else `~/.pathena/.token`, as PanDA's client has it. */
 export function tokenCachePath(env: Readonly<Record<string, string | undefined>>, home: string = homedir()): string {
-  return join(expandHome(env.PANDA_CONFIG_ROOT || DEFAULT_CONFIG_ROOT, expandHome(env.HOME || home, home)), TOKEN_CACHE_NAME);
+  return join(
+    expandHome(env.PANDA_CONFIG_ROOT || DEFAULT_CONFIG_ROOT, expandHome(env.HOME || home, home)),
+    TOKEN_CACHE_NAME,
+  );
 }
 
 /**
@@ -31,13 +35,17 @@ export function fileTokenCache(path: string): TokenCacheFile {
   return {
     path,
     async read() {
-      let handle;
+      let handle: FileHandle;
       try {
         handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') return undefined;
-        if (code === 'ELOOP') throw new PandaError('CONFIG', `the token cache ${path} is a symbolic link: it is not used; remove it (pbook logout) and sign in again`);
+        if (code === 'ELOOP')
+          throw new PandaError(
+            'CONFIG',
+            `the token cache ${path} is a symbolic link: it is not used; remove it (pbook logout) and sign in again`,
+          );
         throw error;
       }
       try {

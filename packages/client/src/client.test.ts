@@ -99,7 +99,9 @@ describe('PandaClient requests', () => {
     ['a non-string value', '{"K": 1}'],
     ['null', null],
   ])('rejects secrets data that is %s', async (_what, data) => {
-    const { client } = await serve((_request, response) => answer(response, 200, { success: true, message: 'OK', data }));
+    const { client } = await serve((_request, response) =>
+      answer(response, 200, { success: true, message: 'OK', data }),
+    );
     const error = await pandaErrorOf(client.getSecrets());
     expect(error.code).toBe('SERVER_ERROR');
     expect(error.message).toMatch(/^panda-server answered with malformed data: /);
@@ -108,7 +110,11 @@ describe('PandaClient requests', () => {
   it('calls the job and pilot endpoints', async () => {
     const job = { id: 'j 1', state: 'queued', log: '' };
     const { client, requests } = await serve((request, response) =>
-      answer(response, 200, { success: true, message: 'OK', data: request.url.startsWith('/api/v1/jobs/j') ? job : { taskId: 7, jobs: [job] } }),
+      answer(response, 200, {
+        success: true,
+        message: 'OK',
+        data: request.url.startsWith('/api/v1/jobs/j') ? job : { taskId: 7, jobs: [job] },
+      }),
     );
     const spec = { exec: 'true', outDS: 'user.x', secrets: [] };
     await expect(client.submitJobs([spec])).resolves.toEqual({ taskId: 7, jobs: [job] });
@@ -132,7 +138,14 @@ describe('PandaClient requests', () => {
       'GET /api/v1/tasks/7': { task, jobs: [] },
       'POST /api/v1/tasks/7/kill': { task, cancelled: 2 },
       'POST /api/v1/tasks/7/retry': { task, retried: 1 },
-      'GET /api/v1/tasks/7/jobs/2/log?offset=5': { taskId: 7, jobIndex: 2, id: 'j', state: 'running', log: 'x', nextOffset: 6 },
+      'GET /api/v1/tasks/7/jobs/2/log?offset=5': {
+        taskId: 7,
+        jobIndex: 2,
+        id: 'j',
+        state: 'running',
+        log: 'x',
+        nextOffset: 6,
+      },
       'POST /api/v1/pilot/heartbeat': { leaseExpiresAt: '2026-01-01T00:00:00.000Z', cancel: true },
     };
     const { client, requests } = await serve((request, response) =>
@@ -143,16 +156,22 @@ describe('PandaClient requests', () => {
     await expect(client.killTask(7)).resolves.toEqual({ task, cancelled: 2 });
     await expect(client.retryTask(7)).resolves.toEqual({ task, retried: 1 });
     await expect(client.getTaskJobLog(7, 2, 5)).resolves.toMatchObject({ log: 'x', nextOffset: 6 });
-    await expect(client.heartbeat({ jobId: 'j', claimId: 'c' })).resolves.toEqual({ leaseExpiresAt: '2026-01-01T00:00:00.000Z', cancel: true });
+    await expect(client.heartbeat({ jobId: 'j', claimId: 'c' })).resolves.toEqual({
+      leaseExpiresAt: '2026-01-01T00:00:00.000Z',
+      cancel: true,
+    });
     expect(requests.map((request) => `${request.method} ${request.url}`)).toEqual(Object.keys(answers));
     expect(requests.at(-1)?.body).toBe(JSON.stringify({ jobId: 'j', claimId: 'c' }));
   });
 
   it('asks its token source for the token before each request', async () => {
     let n = 0;
-    const { client, requests } = await serve((_request, response) => answer(response, 200, { success: true, message: 'OK', data: { tasks: [] } }), {
-      tokenSource: async () => `token-${++n}`,
-    });
+    const { client, requests } = await serve(
+      (_request, response) => answer(response, 200, { success: true, message: 'OK', data: { tasks: [] } }),
+      {
+        tokenSource: async () => `token-${++n}`,
+      },
+    );
     await client.listTasks();
     await client.listTasks();
     expect(requests.map((request) => request.headers.authorization)).toEqual(['Bearer token-1', 'Bearer token-2']);
@@ -161,9 +180,19 @@ describe('PandaClient requests', () => {
 
 describe('PandaClient errors', () => {
   it.each<[number, Record<string, unknown>, ErrorCode, string]>([
-    [400, { code: 'INVALID_NAME', message: 'invalid secret name "1ABC": ...' }, 'INVALID_NAME', 'invalid secret name "1ABC": ...'],
+    [
+      400,
+      { code: 'INVALID_NAME', message: 'invalid secret name "1ABC": ...' },
+      'INVALID_NAME',
+      'invalid secret name "1ABC": ...',
+    ],
     [413, { code: 'TOO_LARGE', message: 'the limit is 1024000 bytes' }, 'TOO_LARGE', 'the limit is 1024000 bytes'],
-    [400, { code: 'INVALID_TYPE', message: "Type error: 'value' must be of type str, got int." }, 'INVALID_TYPE', "Type error: 'value' must be of type str, got int."],
+    [
+      400,
+      { code: 'INVALID_TYPE', message: "Type error: 'value' must be of type str, got int." },
+      'INVALID_TYPE',
+      "Type error: 'value' must be of type str, got int.",
+    ],
     [413, { code: 'QUOTA_EXCEEDED', message: 'at most 500 secrets' }, 'QUOTA_EXCEEDED', 'at most 500 secrets'],
     [400, { message: 'bad request' }, 'INVALID_INPUT', 'bad request'],
     [413, { message: 'too big' }, 'TOO_LARGE', 'too big'],
@@ -276,10 +305,18 @@ describe('PandaClient retries', () => {
   it('does not repeat a GET refused with 429, whatever Retry-After says: the user gets the wait to make', async () => {
     const { client, requests } = await serve((_request, response) => {
       response.setHeader('retry-after', '1');
-      answer(response, 429, { success: false, message: 'too many requests: at most 5 per minute per user; try again in 1 s', data: null, code: 'RATE_LIMITED' });
+      answer(response, 429, {
+        success: false,
+        message: 'too many requests: at most 5 per minute per user; try again in 1 s',
+        data: null,
+        code: 'RATE_LIMITED',
+      });
     });
     const error = await pandaErrorOf(client.getSecrets());
-    expect([error.code, error.message]).toEqual(['RATE_LIMITED', 'too many requests: at most 5 per minute per user; try again in 1 s']);
+    expect([error.code, error.message]).toEqual([
+      'RATE_LIMITED',
+      'too many requests: at most 5 per minute per user; try again in 1 s',
+    ]);
     expect(requests).toHaveLength(1);
   });
 

@@ -1,5 +1,5 @@
 import got, { RequestError } from 'got';
-import type { Got, Method } from 'got';
+import type { Got, Method, Response } from 'got';
 import { ApiPath } from '@panda-secrets/protocol';
 import type {
   AcquireJobsResponseData,
@@ -14,7 +14,6 @@ import type {
   ListTasksResponseData,
   RetryTaskResponseData,
   SecretMetadata,
-
   SetUserSecretsRequest,
   SubmitJobsResponseData,
   TaskDetail,
@@ -121,12 +120,11 @@ export class PandaClient {
           }),
       // An extra CA adds to the public roots: the identity provider may use a public one.
       ...(options.ca === undefined ? {} : { https: { certificateAuthority: trustedCertificates(options.ca) } }),
-
     });
   }
 
   async #call(method: Method, path: string, options: CallOptions = {}): Promise<unknown> {
-    let response;
+    let response: Response<string>;
     try {
       response = await this.#http(path.replace(/^\//, ''), {
         method,
@@ -188,8 +186,12 @@ export class PandaClient {
   async getSecretsMetadata(): Promise<SecretMetadata[]> {
     const data = await this.#call('GET', ApiPath.secretsMetadata);
     const valid = (entry: unknown): entry is SecretMetadata =>
-      isRecord(entry) && typeof entry.key === 'string' && typeof entry.size === 'number' && typeof entry.updatedAt === 'string';
-    if (!Array.isArray(data) || !data.every(valid)) throw malformedData('the metadata is not a list of {key, size, updatedAt}');
+      isRecord(entry) &&
+      typeof entry.key === 'string' &&
+      typeof entry.size === 'number' &&
+      typeof entry.updatedAt === 'string';
+    if (!Array.isArray(data) || !data.every(valid))
+      throw malformedData('the metadata is not a list of {key, size, updatedAt}');
     return data;
   }
 
@@ -207,7 +209,6 @@ export class PandaClient {
 
   /** Submits jobs as one task; returns its task ID and the jobs as queued, numbered from 1. */
   async submitJobs(jobs: JobSpec[]): Promise<SubmitJobsResponseData> {
-
     const data = await this.#call('POST', ApiPath.submitJobs, { json: { jobs } });
     if (!isRecord(data) || typeof data.taskId !== 'number' || !Array.isArray(data.jobs)) throw malformedData('no task');
     return data as unknown as SubmitJobsResponseData;
@@ -246,7 +247,8 @@ export class PandaClient {
     const data = await this.#call('GET', `${tasksPath(taskId)}/jobs/${encodeURIComponent(String(jobIndex))}/log`, {
       searchParams: new URLSearchParams({ offset: String(offset) }),
     });
-    if (!isRecord(data) || typeof data.log !== 'string' || typeof data.nextOffset !== 'number') throw malformedData('no job log');
+    if (!isRecord(data) || typeof data.log !== 'string' || typeof data.nextOffset !== 'number')
+      throw malformedData('no job log');
     return data as unknown as TaskJobLogResponseData;
   }
 

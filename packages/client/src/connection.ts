@@ -1,4 +1,10 @@
-import { DEFAULT_SERVER_HOST, DEFAULT_SERVER_PORT, PandaError, isLoopbackHost, type ErrorCode } from '@panda-secrets/protocol';
+import {
+  DEFAULT_SERVER_HOST,
+  DEFAULT_SERVER_PORT,
+  PandaError,
+  isLoopbackHost,
+  type ErrorCode,
+} from '@panda-secrets/protocol';
 import type { ClientOptions } from './client.js';
 import { createOAuthHttp } from './signin/http.js';
 import { SignIn, type SignInSource } from './signin/signin.js';
@@ -43,7 +49,10 @@ export interface TokenFile {
  */
 function assertOneToken(token: string, origin: string): void {
   if (/[\s\x00-\x1f\x7f]/.test(token)) {
-    throw new PandaError('AUTH_REQUIRED', `${origin} holds more than one word: a token is a single line without spaces; write only the token there`);
+    throw new PandaError(
+      'AUTH_REQUIRED',
+      `${origin} holds more than one word: a token is a single line without spaces; write only the token there`,
+    );
   }
 }
 
@@ -51,12 +60,20 @@ function assertOneToken(token: string, origin: string): void {
 export function noTokenMessage(role: TokenRole = 'user'): string {
   return (
     `no token: ${giveTokenHint(role)}` +
-    (role === 'pilot' ? '' : '; or sign in with "pbook login" where the server publishes an auth config (PANDA_AUTH_VO names your VO)')
+    (role === 'pilot'
+      ? ''
+      : '; or sign in with "pbook login" where the server publishes an auth config (PANDA_AUTH_VO names your VO)')
   );
 }
 
 /** Reads a text file the user named; a missing or unreadable one is a `code` error naming the file and `from`. */
-async function readNamedFile(source: Pick<ConnectionSource, 'readFile'>, path: string, what: string, from: string, code: ErrorCode): Promise<string> {
+async function readNamedFile(
+  source: Pick<ConnectionSource, 'readFile'>,
+  path: string,
+  what: string,
+  from: string,
+  code: ErrorCode,
+): Promise<string> {
   try {
     return Buffer.from(await source.readFile(path)).toString('utf8');
   } catch (error) {
@@ -66,7 +83,10 @@ async function readNamedFile(source: Pick<ConnectionSource, 'readFile'>, path: s
 }
 
 /** Reads a token file; a missing or empty one is an authentication problem, named with the file. */
-export async function readTokenFile(source: Pick<ConnectionSource, 'readFile'>, { path, from }: TokenFile): Promise<string> {
+export async function readTokenFile(
+  source: Pick<ConnectionSource, 'readFile'>,
+  { path, from }: TokenFile,
+): Promise<string> {
   const token = (await readNamedFile(source, path, 'token file', from, 'AUTH_REQUIRED')).trim();
   if (token === '') throw new PandaError('AUTH_REQUIRED', `the token file "${path}" (${from}) is empty`);
   assertOneToken(token, `the token file "${path}" (${from})`);
@@ -85,7 +105,10 @@ export function tokenFileOf(source: Pick<ConnectionSource, 'env'>, options: Conn
 }
 
 /** The token given by --token-file, PANDA_AUTH_ID_TOKEN or OIDC_AUTH_TOKEN_FILE, in that order. */
-async function givenToken(source: ConnectionSource, options: ConnectionOptions): Promise<{ token: string; from: string } | undefined> {
+async function givenToken(
+  source: ConnectionSource,
+  options: ConnectionOptions,
+): Promise<{ token: string; from: string } | undefined> {
   const file = tokenFileOf(source, options);
   if (file !== undefined) return { token: await readTokenFile(source, file), from: file.from };
   const token = source.env.PANDA_AUTH_ID_TOKEN?.trim();
@@ -98,10 +121,12 @@ async function givenToken(source: ConnectionSource, options: ConnectionOptions):
 
 /** The PEM of --ca-file or PANDA_CA_FILE; a missing file is a CONFIG error naming it. */
 async function resolveCa(source: ConnectionSource, options: ConnectionOptions): Promise<string | undefined> {
-  const [path, from] = options.caFile !== undefined ? [options.caFile, '--ca-file'] : [source.env.PANDA_CA_FILE, 'PANDA_CA_FILE'];
+  const [path, from] =
+    options.caFile !== undefined ? [options.caFile, '--ca-file'] : [source.env.PANDA_CA_FILE, 'PANDA_CA_FILE'];
   if (!path) return undefined;
   const pem = await readNamedFile(source, path, 'CA file', from, 'CONFIG');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new PandaError('CONFIG', `the CA file "${path}" (${from}) holds no PEM certificate`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new PandaError('CONFIG', `the CA file "${path}" (${from}) holds no PEM certificate`);
   return pem;
 }
 
@@ -116,7 +141,9 @@ function resolveServer(source: ConnectionSource, options: ConnectionOptions): st
   try {
     url = new URL(server);
   } catch (error) {
-    throw new PandaError('CONFIG', `the server address "${server}" (${from}) is not a URL such as https://host:port`, { cause: error });
+    throw new PandaError('CONFIG', `the server address "${server}" (${from}) is not a URL such as https://host:port`, {
+      cause: error,
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new PandaError('CONFIG', `the server address "${server}" (${from}) must start with http:// or https://`);
@@ -182,7 +209,12 @@ export async function resolveClientOptions(
   if (given !== undefined) token = given.token;
   else if (source.signIn !== undefined && role === 'user') token = await signInFor(source.signIn, resolved).idToken();
   else throw new PandaError('AUTH_REQUIRED', noTokenMessage(role));
-  return { server: resolved.server, token, ...(resolved.vo === undefined ? {} : { vo: resolved.vo }), ...(resolved.ca === undefined ? {} : { ca: resolved.ca }) };
+  return {
+    server: resolved.server,
+    token,
+    ...(resolved.vo === undefined ? {} : { vo: resolved.vo }),
+    ...(resolved.ca === undefined ? {} : { ca: resolved.ca }),
+  };
 }
 
 /** The token a command would send and where it comes from, for `pbook whoami`. */
@@ -192,10 +224,16 @@ export async function resolveTokenSource(
 ): Promise<{ token: string; from: string }> {
   const given = await givenToken(source, options);
   if (given !== undefined) return given;
-  return { token: await signInFor(source.signIn, await resolveConnection(source, options)).idToken(), from: source.signIn.cache.path };
+  return {
+    token: await signInFor(source.signIn, await resolveConnection(source, options)).idToken(),
+    from: source.signIn.cache.path,
+  };
 }
 
 /** The sign-in for `pbook login` and `pbook logout`, on the server and VO the options name. */
-export async function openSignIn(source: ConnectionSource & { signIn: SignInSource }, options: ConnectionOptions): Promise<SignIn> {
+export async function openSignIn(
+  source: ConnectionSource & { signIn: SignInSource },
+  options: ConnectionOptions,
+): Promise<SignIn> {
   return signInFor(source.signIn, await resolveConnection(source, options));
 }

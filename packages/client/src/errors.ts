@@ -39,7 +39,7 @@ export function unreachableError(server: string, error: unknown, what = 'panda-s
     return new PandaError(
       'CONFIG',
       `the TLS certificate of ${what} at ${server} is not trusted (${code}); if it comes from a private CA, ` +
-        'give that CA\'s PEM file with --ca-file or PANDA_CA_FILE',
+        "give that CA's PEM file with --ca-file or PANDA_CA_FILE",
       { cause: error },
     );
   }

@@ -30,7 +30,8 @@ async function expectDecryptFailure(keyring: Keyring, at: SecretAddress, ciphert
   expect(error.message).not.toContain(secretText);
 }
 
-const altered = 'the stored secret "MY_TOKEN" could not be decrypted: the ciphertext was altered or the key ring is wrong';
+const altered =
+  'the stored secret "MY_TOKEN" could not be decrypted: the ciphertext was altered or the key ring is wrong';
 
 describe('encryption at rest', () => {
   const keyring = generateKeyring();
@@ -136,7 +137,13 @@ describe('encryption at rest', () => {
       contentEncryptionAlgorithms: ['A256GCM'],
     });
     expect(new TextDecoder().decode(opened.plaintext)).toBe(secretText);
-    expect(opened.protectedHeader).toEqual({ alg: 'dir', enc: 'A256GCM', kid: key.kid, owner: 'alice', key: 'MY_TOKEN' });
+    expect(opened.protectedHeader).toEqual({
+      alg: 'dir',
+      enc: 'A256GCM',
+      kid: key.kid,
+      owner: 'alice',
+      key: 'MY_TOKEN',
+    });
 
     const fromJose = await new CompactEncrypt(plaintext)
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: key.kid, owner: 'alice', key: 'MY_TOKEN' })

@@ -76,11 +76,19 @@ export async function encryptAtRest(
 /** A compact `dir`/A256GCM JWE split into its parts, or undefined when it is not one. */
 function parseCompactJwe(
   ciphertext: string,
-): { header: Record<string, unknown>; protectedHeader: string; iv: Buffer; encrypted: Buffer; tag: Buffer } | undefined {
+):
+  | { header: Record<string, unknown>; protectedHeader: string; iv: Buffer; encrypted: Buffer; tag: Buffer }
+  | undefined {
   if (typeof ciphertext !== 'string') return undefined;
   const parts = ciphertext.split('.');
   if (parts.length !== 5 || !parts.every((part) => BASE64URL.test(part))) return undefined;
-  const [protectedHeader, encryptedKey, ivPart, encryptedPart, tagPart] = parts as [string, string, string, string, string];
+  const [protectedHeader, encryptedKey, ivPart, encryptedPart, tagPart] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   // `dir` carries no encrypted key; anything else there is an altered or foreign JWE.
   if (protectedHeader === '' || encryptedKey !== '') return undefined;
   let header: unknown;

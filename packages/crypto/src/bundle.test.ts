@@ -72,7 +72,11 @@ describe('sealed bundles', () => {
     ['an env value that is not a string', { env: { MY_TOKEN: 42 } }, 'the env secret "MY_TOKEN" is not a string'],
     ['an invalid env name', { env: { '1BAD': 'x' } }, 'invalid secret name "1BAD"'],
     ['a file name with a path', { files: { '../x': 'AAAA' } }, 'invalid secret file name "../x"'],
-    ['a file that is not base64', { files: { f: 'not base64!' } }, 'the value of secret file "f" must be the file\'s bytes in standard base64'],
+    [
+      'a file that is not base64',
+      { files: { f: 'not base64!' } },
+      'the value of secret file "f" must be the file\'s bytes in standard base64',
+    ],
     ['no files', { files: undefined }, '"files" is not an object'],
   ])('is refused when its payload has %s', async (_what, changes, message) => {
     const pilot = await generatePilotKeyPair();
@@ -95,18 +99,35 @@ describe('sealed bundles', () => {
 });
 
 describe('pilot public key checks', () => {
-  const rule = 'the pilot public key must be a public EC P-256 JWK: kty "EC", crv "P-256", x and y, and no private part "d"';
+  const rule =
+    'the pilot public key must be a public EC P-256 JWK: kty "EC", crv "P-256", x and y, and no private part "d"';
 
   it.each([
-    ['a private JWK', async () => exportJWK((await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-256', extractable: true })).privateKey), 'it holds a private part "d"'],
+    [
+      'a private JWK',
+      async () => exportJWK((await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-256', extractable: true })).privateKey),
+      'it holds a private part "d"',
+    ],
     ['an RSA key', async () => exportJWK((await generateKeyPair('RSA-OAEP-256')).publicKey), 'its kty is not "EC"'],
-    ['a P-384 key', async () => exportJWK((await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-384' })).publicKey), 'its crv is not "P-256"'],
-    ['an X25519 key', async () => exportJWK((await generateKeyPair('ECDH-ES+A256KW', { crv: 'X25519' })).publicKey), 'its kty is not "EC"'],
+    [
+      'a P-384 key',
+      async () => exportJWK((await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-384' })).publicKey),
+      'its crv is not "P-256"',
+    ],
+    [
+      'an X25519 key',
+      async () => exportJWK((await generateKeyPair('ECDH-ES+A256KW', { crv: 'X25519' })).publicKey),
+      'its kty is not "EC"',
+    ],
     ['a key without y', async () => ({ ...(await generatePilotKeyPair()).publicJwk, y: undefined }), 'it lacks x or y'],
-    ['a point off the curve', async () => {
-      const { publicJwk } = await generatePilotKeyPair();
-      return { ...publicJwk, y: publicJwk.x };
-    }, 'x and y are not a point on P-256'],
+    [
+      'a point off the curve',
+      async () => {
+        const { publicJwk } = await generatePilotKeyPair();
+        return { ...publicJwk, y: publicJwk.x };
+      },
+      'x and y are not a point on P-256',
+    ],
     ['a string', async () => 'EC P-256', 'it is not a JSON object'],
     ['null', async () => null, 'it is not a JSON object'],
   ])('rejects %s with INVALID_INPUT', async (_what, makeKey, problem) => {

@@ -58,7 +58,11 @@ export async function importPilotPublicKey(jwk: unknown): Promise<PilotPublicKey
   }
 }
 
-function problemWithRecord(value: unknown, field: string, check: (name: string, entry: unknown) => void): string | undefined {
+function problemWithRecord(
+  value: unknown,
+  field: string,
+  check: (name: string, entry: unknown) => void,
+): string | undefined {
   if (!isRecord(value)) return `"${field}" is not an object`;
   for (const [name, entry] of Object.entries(value)) {
     try {
@@ -122,7 +126,7 @@ function jobMismatch(boundTo: unknown, expectedJobId: string): PandaError {
  * spawn('bash', ['-c', spec.exec], { env: { ...baseEnv, ...bundle.env } });
  */
 export async function openBundle(privateKey: CryptoKey, jwe: string, expectedJobId: string): Promise<SecretBundle> {
-  let result;
+  let result: Awaited<ReturnType<typeof compactDecrypt>>;
   try {
     result = await compactDecrypt(jwe, privateKey, BUNDLE_ALGORITHMS);
   } catch (error) {

@@ -71,11 +71,16 @@ function idpToken(claims: JWTPayload, options: { key?: CryptoKey; kid?: string; 
 }
 
 describe('OIDC verifier', () => {
-  it('discovers the key set once and verifies the issuer\'s tokens over HTTP', async () => {
+  it("discovers the key set once and verifies the issuer's tokens over HTTP", async () => {
     const verifier = verifierFor('good');
     const alice = await idpToken({ sub: 'f3a1-uuid', preferred_username: 'alice', groups: ['atlas'] });
     const bob = await idpToken({ sub: 'bob-uuid' });
-    expect(await verifier.verify(alice)).toEqual({ owner: 'alice', subject: 'f3a1-uuid', role: 'user', groups: ['atlas'] });
+    expect(await verifier.verify(alice)).toEqual({
+      owner: 'alice',
+      subject: 'f3a1-uuid',
+      role: 'user',
+      groups: ['atlas'],
+    });
     expect(await verifier.verify(bob)).toEqual({ owner: 'bob-uuid', subject: 'bob-uuid', role: 'user', groups: [] });
     expect(requests).toEqual(['/good/.well-known/openid-configuration', '/good/jwks']);
   });
@@ -94,7 +99,9 @@ describe('OIDC verifier', () => {
     expect(() => createOidcVerifier({ issuer: 'http://idp.example.org/realms/x', audience })).toThrow(
       expect.objectContaining({ code: 'CONFIG', message: expect.stringContaining('must be an https URL') }),
     );
-    expect(() => createOidcVerifier({ issuer: 'not a url', audience })).toThrow(expect.objectContaining({ code: 'CONFIG' }));
+    expect(() => createOidcVerifier({ issuer: 'not a url', audience })).toThrow(
+      expect.objectContaining({ code: 'CONFIG' }),
+    );
     expect(() => createOidcVerifier({ issuer: 'https://idp.example.org/realms/x', audience })).not.toThrow();
     await expect(verifierFor('plainjwks').verify(await idpToken({ sub: 'a' }))).rejects.toMatchObject({
       code: 'SERVER_ERROR',
@@ -139,9 +146,15 @@ describe('OIDC verifier', () => {
   it('refuses tokens that are expired, for another audience, from an unknown key, or HMAC-signed', async () => {
     const verifier = verifierFor('good');
     const refusal = async (token: string) => (await pandaErrorOf(verifier.verify(token), 'AUTH_REFUSED')).message;
-    const later = createOidcVerifier({ issuer: `${base}/good`, audience, now: () => new Date(now.getTime() + 301_000) });
+    const later = createOidcVerifier({
+      issuer: `${base}/good`,
+      audience,
+      now: () => new Date(now.getTime() + 301_000),
+    });
     const token = await idpToken({ sub: 'a' });
-    expect((await pandaErrorOf(later.verify(token), 'AUTH_REFUSED')).message).toBe('the token was refused: token expired');
+    expect((await pandaErrorOf(later.verify(token), 'AUTH_REFUSED')).message).toBe(
+      'the token was refused: token expired',
+    );
     expect(await refusal(await idpToken({ sub: 'a' }, { audience: 'another-app' }))).toBe(
       'the token was refused: audience not accepted',
     );
@@ -149,7 +162,9 @@ describe('OIDC verifier', () => {
     expect(await refusal(await idpToken({ sub: 'a' }, { key: stranger, kid: 'rsa-2' }))).toBe(
       'the token was refused: no key of the issuer matches the token',
     );
-    expect(await refusal(await idpToken({ sub: 'a' }, { key: stranger }))).toBe('the token was refused: signature invalid');
+    expect(await refusal(await idpToken({ sub: 'a' }, { key: stranger }))).toBe(
+      'the token was refused: signature invalid',
+    );
     const hmac = await new SignJWT({ sub: 'a' })
       .setProtectedHeader({ alg: 'HS256', kid })
       .setIssuer(`${base}/good`)

@@ -64,11 +64,23 @@ describe('issuer key', () => {
   it.each([
     ['text that is not JSON', () => `{"d":"${key.privateJwk.d}"`, 'it is not JSON'],
     ['an array', () => '[]', 'it is not a JSON object'],
-    ['an RSA key', () => JSON.stringify({ ...key.privateJwk, kty: 'RSA' }), 'it must be an EC P-256 key (kty "EC", crv "P-256")'],
+    [
+      'an RSA key',
+      () => JSON.stringify({ ...key.privateJwk, kty: 'RSA' }),
+      'it must be an EC P-256 key (kty "EC", crv "P-256")',
+    ],
     ['a key without kid', () => JSON.stringify({ ...key.privateJwk, kid: undefined }), 'it has no "kid"'],
     ['a public key only', () => JSON.stringify(key.publicJwk), 'it must hold the private key: x, y and d'],
-    ['a key whose d is not a scalar', () => JSON.stringify({ ...key.privateJwk, d: 'AAAA' }), 'x, y and d are not one P-256 key pair'],
-    ['a key whose d belongs to other x and y', () => JSON.stringify({ ...key.privateJwk, x: other.publicJwk.x, y: other.publicJwk.y }), 'x, y and d are not one P-256 key pair'],
+    [
+      'a key whose d is not a scalar',
+      () => JSON.stringify({ ...key.privateJwk, d: 'AAAA' }),
+      'x, y and d are not one P-256 key pair',
+    ],
+    [
+      'a key whose d belongs to other x and y',
+      () => JSON.stringify({ ...key.privateJwk, x: other.publicJwk.x, y: other.publicJwk.y }),
+      'x, y and d are not one P-256 key pair',
+    ],
   ])('refuses %s with KEYRING and no key material', async (_what, text, problem) => {
     const error = await pandaErrorOf(() => parseIssuerKey(text()), 'KEYRING');
     expect(error.message).toBe(`the issuer key is not valid: ${problem}`);
@@ -129,7 +141,12 @@ describe('local verifier', () => {
 
   it('accepts a token up to its expiry and refuses it from then on', async () => {
     const token = await sign({ sub: 'alice' });
-    const justBefore = createLocalVerifier({ publicJwk: key.publicJwk, issuer, audience, now: at(inSeconds(oneHour - 1)) });
+    const justBefore = createLocalVerifier({
+      publicJwk: key.publicJwk,
+      issuer,
+      audience,
+      now: at(inSeconds(oneHour - 1)),
+    });
     expect((await justBefore.verify(token)).owner).toBe('alice');
     const atExpiry = createLocalVerifier({ publicJwk: key.publicJwk, issuer, audience, now: at(inSeconds(oneHour)) });
     await expectRefused(token, 'token expired', atExpiry);
@@ -185,12 +202,16 @@ describe('local verifier', () => {
 
   it('refuses a valid token whose payload was altered', async () => {
     const [header, , signature] = (await sign({ sub: 'alice' })).split('.');
-    const forged = handMade(JSON.parse(new TextDecoder().decode(base64url.decode(header!))) as object, {
-      sub: 'admin',
-      iss: issuer,
-      aud: audience,
-      exp: inSeconds(oneHour).getTime() / 1000,
-    }, signature);
+    const forged = handMade(
+      JSON.parse(new TextDecoder().decode(base64url.decode(header!))) as object,
+      {
+        sub: 'admin',
+        iss: issuer,
+        aud: audience,
+        exp: inSeconds(oneHour).getTime() / 1000,
+      },
+      signature,
+    );
     await expectRefused(forged, 'signature invalid');
   });
 
@@ -245,7 +266,7 @@ describe('verified token cache', () => {
 
   it('never remembers a refused token, nor one outside the required group', async () => {
     const { verifyWith, counter } = countingVerifier({ group: 'atlas' });
-    const forged = (await sign({ sub: 'alice', groups: ['atlas'] }, {}, other));
+    const forged = await sign({ sub: 'alice', groups: ['atlas'] }, {}, other);
     await expectRefused(forged, 'signature invalid', verifyWith);
     await expectRefused(forged, 'signature invalid', verifyWith);
     expect(counter.checks).toBe(2);

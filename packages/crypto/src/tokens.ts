@@ -39,9 +39,7 @@ function isPublicPointOf(d: string, x: string, y: string): boolean {
     ecdh.setPrivateKey(Buffer.from(d, 'base64url'));
     const point = ecdh.getPublicKey();
     // An uncompressed point is 0x04, then X and Y of 32 bytes each.
-    return (
-      point.subarray(1, 33).toString('base64url') === x && point.subarray(33).toString('base64url') === y
-    );
+    return point.subarray(1, 33).toString('base64url') === x && point.subarray(33).toString('base64url') === y;
   } catch {
     return false;
   }
@@ -80,8 +78,7 @@ export function serializeIssuerKey(key: IssuerKey): string {
  * const key = parseIssuerKey(await readFile(path, 'utf8'));
  */
 export function parseIssuerKey(text: string): IssuerKey {
-  const invalid = (problem: string): PandaError =>
-    new PandaError('KEYRING', `the issuer key is not valid: ${problem}`);
+  const invalid = (problem: string): PandaError => new PandaError('KEYRING', `the issuer key is not valid: ${problem}`);
   const jwk = parseSecretJson(text, () => invalid('it is not JSON'));
   if (!isRecord(jwk)) throw invalid('it is not a JSON object');
   if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') throw invalid('it must be an EC P-256 key (kty "EC", crv "P-256")');

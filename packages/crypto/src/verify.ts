@@ -158,7 +158,11 @@ export function createVerifier(getKey: JWTVerifyGetKey, policy: VerifierPolicy):
         throw new PandaError('FORBIDDEN', `the token is not in group ${quote(policy.group)}`);
       }
       // jose checked that exp is a number in the future.
-      verified.set(token, identity, Math.min((payload.exp as number) * 1000, currentDate.getTime() + TOKEN_CACHE_MAX_AGE_MS));
+      verified.set(
+        token,
+        identity,
+        Math.min((payload.exp as number) * 1000, currentDate.getTime() + TOKEN_CACHE_MAX_AGE_MS),
+      );
       return identity;
     },
   };

@@ -1,5 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { ERROR_CODES, ExitCode, PandaError, errorCodeForStatus, exitCodeFor, httpStatusFor, isErrorCode, isPandaError } from './index.js';
+import {
+  ERROR_CODES,
+  ExitCode,
+  PandaError,
+  errorCodeForStatus,
+  exitCodeFor,
+  httpStatusFor,
+  isErrorCode,
+  isPandaError,
+} from './index.js';
 
 describe('error codes', () => {
   it('maps codes to the documented exit codes', () => {

@@ -45,7 +45,16 @@ export {
   assertNoNul,
 } from './names.js';
 export type { SecretKind, SecretRef } from './names.js';
-export { ApiPath, ROLE_CLAIM, JOB_STATES, FINAL_JOB_STATES, UPDATE_JOB_STATES, BUNDLE_JOB_HEADER, VO_NAME_PATTERN, authConfigPath } from './wire.js';
+export {
+  ApiPath,
+  ROLE_CLAIM,
+  JOB_STATES,
+  FINAL_JOB_STATES,
+  UPDATE_JOB_STATES,
+  BUNDLE_JOB_HEADER,
+  VO_NAME_PATTERN,
+  authConfigPath,
+} from './wire.js';
 export type {
   ApiResponse,
   SetUserSecretsRequest,

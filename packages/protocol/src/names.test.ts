@@ -8,7 +8,7 @@ import {
   MAX_ENV_ENTRY_BYTES,
   MAX_JOB_ENV_BYTES,
   MAX_VALUE_BYTES,
-  PandaError,
+  type PandaError,
   assertJobEnvFits,
   envEntryBytes,
   maxEnvValueBytes,
@@ -66,7 +66,9 @@ describe('secret sizes', () => {
     const name = 'SOME_NAME';
     const atLimit = 'v'.repeat(maxEnvValueBytes(name));
     validateSecret(name, atLimit);
-    const spawned = spawnSync('/bin/sh', ['-c', `test "\${#${name}}" = ${atLimit.length}`], { env: { [name]: atLimit } });
+    const spawned = spawnSync('/bin/sh', ['-c', `test "\${#${name}}" = ${atLimit.length}`], {
+      env: { [name]: atLimit },
+    });
     expect([spawned.error, spawned.status]).toEqual([undefined, 0]);
     const refused = spawnSync('/bin/true', [], { env: { [name]: `${atLimit}v` } });
     expect((refused.error as NodeJS.ErrnoException | undefined)?.code).toBe('E2BIG');
@@ -91,8 +93,15 @@ describe('secret sizes', () => {
     );
     expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, 'not base64!'))).toBe('INVALID_INPUT');
     expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, 'abc'))).toBe('INVALID_INPUT');
-    for (const bad of ['A===', 'AA=A', '====', 'AAAA====', 'AA-_', 'AA\nA']) expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, bad))).toBe('INVALID_INPUT');
-    for (const [good, bytes] of [['', 0], ['AA==', 1], ['AAA=', 2], ['AAAA', 3], ['+/+/', 3]] as const) {
+    for (const bad of ['A===', 'AA=A', '====', 'AAAA====', 'AA-_', 'AA\nA'])
+      expect(codeOf(() => validateSecret(`${FILE_PREFIX}f`, bad))).toBe('INVALID_INPUT');
+    for (const [good, bytes] of [
+      ['', 0],
+      ['AA==', 1],
+      ['AAA=', 2],
+      ['AAAA', 3],
+      ['+/+/', 3],
+    ] as const) {
       expect(validateSecret(`${FILE_PREFIX}f`, good).size).toBe(bytes);
     }
   });
@@ -111,7 +120,10 @@ describe('secret sizes', () => {
 describe('assertJobEnvFits', () => {
   it('counts each env secret as NAME=value, its NUL and a pointer, and names --secrets when they are too many', () => {
     const each = envEntryBytes('K_00', 100_000) + 8;
-    const fitting = Array.from({ length: Math.floor(MAX_JOB_ENV_BYTES / each) }, (_, index) => ({ name: `K_${String(index).padStart(2, '0')}`, size: 100_000 }));
+    const fitting = Array.from({ length: Math.floor(MAX_JOB_ENV_BYTES / each) }, (_, index) => ({
+      name: `K_${String(index).padStart(2, '0')}`,
+      size: 100_000,
+    }));
     expect(() => assertJobEnvFits(fitting)).not.toThrow();
     const over = [...fitting, { name: 'K_99', size: 100_000 }];
     expect(codeOf(() => assertJobEnvFits(over))).toBe('TOO_LARGE');
@@ -146,7 +158,14 @@ describe('isLoopbackHost', () => {
   it.each(['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]'])('treats %s as loopback', (host) => {
     expect(isLoopbackHost(host)).toBe(true);
   });
-  it.each(['0.0.0.0', '10.0.0.1', 'example.org', '127.0.0.1.evil.org', '::', 'localhost.evil.org'])('treats %s as reachable from elsewhere', (host) => {
+  it.each([
+    '0.0.0.0',
+    '10.0.0.1',
+    'example.org',
+    '127.0.0.1.evil.org',
+    '::',
+    'localhost.evil.org',
+  ])('treats %s as reachable from elsewhere', (host) => {
     expect(isLoopbackHost(host)).toBe(false);
   });
 });

@@ -156,7 +156,11 @@ export function assertFileSize(name: string, size: number): void {
 
 function isBase64Letter(code: number): boolean {
   return (
-    (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 43 || code === 47
+    (code >= 65 && code <= 90) ||
+    (code >= 97 && code <= 122) ||
+    (code >= 48 && code <= 57) ||
+    code === 43 ||
+    code === 47
   );
 }
 
@@ -237,5 +241,8 @@ export function assertDatasetName(name: string): void {
 export function assertNoNul(field: string, text: string): void {
   const at = text.indexOf('\0');
   if (at === -1) return;
-  throw new PandaError('INVALID_INPUT', `${field} holds a NUL character (at position ${at}), which no command, name or stored text may contain`);
+  throw new PandaError(
+    'INVALID_INPUT',
+    `${field} holds a NUL character (at position ${at}), which no command, name or stored text may contain`,
+  );
 }

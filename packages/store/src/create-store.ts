@@ -38,9 +38,6 @@ export function createStore(options: CreateStoreOptions): Promise<Store> {
   }
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(db)?.[0] ?? 'no scheme';
   return Promise.reject(
-    new PandaError(
-      'CONFIG',
-      `unsupported database (${scheme}): use postgres://..., postgresql://... or sqlite:PATH`,
-    ),
+    new PandaError('CONFIG', `unsupported database (${scheme}): use postgres://..., postgresql://... or sqlite:PATH`),
   );
 }

@@ -10,7 +10,12 @@ import pg from 'pg';
 import { createStore } from './create-store.js';
 import { OWNER_LOCK_NAMESPACE, createPostgresStore, migratePostgres } from './postgres.js';
 import { POSTGRES_MIGRATIONS, applyMigrations } from './postgres-migrations.js';
-import { describeStoreConformance, expectEachJobClaimedOnce, fakeCiphertext, testClock } from './testing/conformance.js';
+import {
+  describeStoreConformance,
+  expectEachJobClaimedOnce,
+  fakeCiphertext,
+  testClock,
+} from './testing/conformance.js';
 import type { Store } from './types.js';
 
 // One fresh database for this file; null (after one line saying why) when PostgreSQL is not
@@ -183,11 +188,28 @@ function describePostgres(db: TestDatabase): void {
         ['bob', '___file___:f', fakeCiphertext('b'), 9],
       ]);
       const job = await store.getJob('job-1');
-      expect(job).toMatchObject({ state: 'running', pilot: 'p', claimId: 'c', jobIndex: 1, attemptNr: 1, logBytes: 3, leaseExpiresAt: new Date('2024-01-02T03:04:05.000Z') });
+      expect(job).toMatchObject({
+        state: 'running',
+        pilot: 'p',
+        claimId: 'c',
+        jobIndex: 1,
+        attemptNr: 1,
+        logBytes: 3,
+        leaseExpiresAt: new Date('2024-01-02T03:04:05.000Z'),
+      });
       expect(await store.readJobLog('job-1', 0)).toEqual({ log: 'log', nextOffset: 3 });
-      expect(await store.listTasks('alice')).toEqual([expect.objectContaining({ taskId: job!.taskId, exec: 'true', outDS: 'o', nJobs: 1 })]);
+      expect(await store.listTasks('alice')).toEqual([
+        expect.objectContaining({ taskId: job!.taskId, exec: 'true', outDS: 'o', nJobs: 1 }),
+      ]);
       // A task made after the upgrade takes the next number of the sequence.
-      expect((await store.createTask('alice', [{ exec: 'x', outDS: 'o', secrets: [] }], { maxUnfinishedJobs: 10, maxAttempts: 3 })).taskId).toBe(job!.taskId + 1);
+      expect(
+        (
+          await store.createTask('alice', [{ exec: 'x', outDS: 'o', secrets: [] }], {
+            maxUnfinishedJobs: 10,
+            maxAttempts: 3,
+          })
+        ).taskId,
+      ).toBe(job!.taskId + 1);
       await store.appendAudit({ actor: 'bob', action: 'delete', key: 'X', remote: '192.0.2.1' });
       expect((await store.listAudit()).map((r) => [r.actor, r.key, r.remote])).toEqual([
         ['alice', 'TOKEN', null],
@@ -201,8 +223,18 @@ function describePostgres(db: TestDatabase): void {
       // Rows from before revisions exist can be rotated, and a write after the read still wins.
       const [alice, bob] = await store.allSecrets();
       expect([alice!.revision, bob!.revision]).toEqual(['', '']);
-      await store.putSecret({ owner: 'bob', key: '___file___:f', ciphertext: fakeCiphertext('new'), keyId: 'k1', size: 3 }, { maxSecrets: 9, maxTotalBytes: 99 }, { actor: 'bob', action: 'set', key: '___file___:f' });
-      const rotate = (s: typeof alice) => ({ owner: s!.owner, key: s!.key, ciphertext: fakeCiphertext('rotated'), keyId: 'k2', revision: s!.revision });
+      await store.putSecret(
+        { owner: 'bob', key: '___file___:f', ciphertext: fakeCiphertext('new'), keyId: 'k1', size: 3 },
+        { maxSecrets: 9, maxTotalBytes: 99 },
+        { actor: 'bob', action: 'set', key: '___file___:f' },
+      );
+      const rotate = (s: typeof alice) => ({
+        owner: s!.owner,
+        key: s!.key,
+        ciphertext: fakeCiphertext('rotated'),
+        keyId: 'k2',
+        revision: s!.revision,
+      });
       expect(await store.replaceCiphertexts([rotate(alice), rotate(bob)])).toBe(1);
       expect((await store.allSecrets()).map((s) => [s.key, s.ciphertext])).toEqual([
         ['TOKEN', fakeCiphertext('rotated')],
@@ -300,11 +332,17 @@ function describePostgres(db: TestDatabase): void {
         relay.silence();
         await expect(store.getSecrets('silent')).rejects.toMatchObject({
           code: 'UNAVAILABLE',
-          message: expect.stringMatching(/^the database is unavailable: no answer within the query timeout \(PostgreSQL at 127\.0\.0\.1:\d+\)$/),
+          message: expect.stringMatching(
+            /^the database is unavailable: no answer within the query timeout \(PostgreSQL at 127\.0\.0\.1:\d+\)$/,
+          ),
         });
         await relay.cut();
         await relay.restore();
-        await store.putSecret({ owner: 'silent', key: 'A', ciphertext: 'c', keyId: 'k', size: 1 }, { maxSecrets: 10, maxTotalBytes: 100 }, { actor: 'silent', action: 'set', key: 'A' });
+        await store.putSecret(
+          { owner: 'silent', key: 'A', ciphertext: 'c', keyId: 'k', size: 1 },
+          { maxSecrets: 10, maxTotalBytes: 100 },
+          { actor: 'silent', action: 'set', key: 'A' },
+        );
         expect((await store.getSecrets('silent')).map((secret) => secret.key)).toEqual(['A']);
       } finally {
         await relay.cut();
@@ -314,7 +352,10 @@ function describePostgres(db: TestDatabase): void {
     it('answers UNAVAILABLE while PostgreSQL is shut down and works again once it is restarted', async () => {
       const cluster = await startPrivateCluster();
       try {
-        await expectOutageAndRecovery(cluster.url, cluster.url, { cut: () => cluster.stop(), restore: () => cluster.start() });
+        await expectOutageAndRecovery(cluster.url, cluster.url, {
+          cut: () => cluster.stop(),
+          restore: () => cluster.start(),
+        });
       } finally {
         await cluster.destroy();
       }

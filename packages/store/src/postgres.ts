@@ -6,7 +6,6 @@ import { POSTGRES_MIGRATIONS, applyMigrations, inTransaction } from './postgres-
 import {
   assertJobUpdatable,
   assertBatchWithinQuota,
-  assertWithinQuota,
   attemptEnd,
   cancelledNote,
   claimCount,
@@ -182,10 +181,14 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   }
 
   async function writeAudit(client: pg.Pool | pg.PoolClient, entry: AuditInput, at: Date): Promise<void> {
-    await client.query(
-      'INSERT INTO audit (at, actor, action, key, job_id, remote) VALUES ($1, $2, $3, $4, $5, $6)',
-      [at, entry.actor, entry.action, entry.key, entry.jobId ?? null, entry.remote ?? null],
-    );
+    await client.query('INSERT INTO audit (at, actor, action, key, job_id, remote) VALUES ($1, $2, $3, $4, $5, $6)', [
+      at,
+      entry.actor,
+      entry.action,
+      entry.key,
+      entry.jobId ?? null,
+      entry.remote ?? null,
+    ]);
   }
 
   async function rows<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -349,7 +352,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         // Serialises this owner's submissions, so two can never both pass the job cap.
         await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [OWNER_JOBS_LOCK_NAMESPACE, owner]);
         const unfinished = await countUnfinished(client, owner);
-        if (unfinished + specs.length > limits.maxUnfinishedJobs) throw jobCapError(unfinished, specs.length, limits.maxUnfinishedJobs);
+        if (unfinished + specs.length > limits.maxUnfinishedJobs)
+          throw jobCapError(unfinished, specs.length, limits.maxUnfinishedJobs);
         const [first] = specs;
         if (first === undefined) throw emptyTask();
         const at = now();
@@ -382,10 +386,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           [taskId],
         )
       ).map(toAttempt);
-      const jobs = (await rows<JobColumns>('SELECT * FROM jobs WHERE task_id = $1 ORDER BY job_index', [taskId])).map((row) => {
-        const job = toJob(row);
-        return { ...job, attempts: attempts.filter((attempt) => attempt.jobId === job.id) };
-      });
+      const jobs = (await rows<JobColumns>('SELECT * FROM jobs WHERE task_id = $1 ORDER BY job_index', [taskId])).map(
+        (row) => {
+          const job = toJob(row);
+          return { ...job, attempts: attempts.filter((attempt) => attempt.jobId === job.id) };
+        },
+      );
       return { task, jobs };
     },
     getTaskJob: async (owner, taskId, jobIndex) => {
@@ -424,7 +430,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
            WHERE task_id = $1 AND state IN ('failed', 'cancelled') RETURNING id, attempt_nr`,
           [taskId, maxAttempts, at],
         );
-        for (const job of retried) await appendBytes(client, job.id, Buffer.from(retriedNote(job.attempt_nr), 'utf8'), at);
+        for (const job of retried)
+          await appendBytes(client, job.id, Buffer.from(retriedNote(job.attempt_nr), 'utf8'), at);
         return { task: await ownTask(client, owner, taskId), retried: retried.length };
       }),
     readJobLog: async (id, offset) => {
@@ -501,7 +508,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         if (job.state === 'cancelled') {
           // The kill ended the attempt; the pilot's last report only adds the payload's exit code.
           if (update.state !== 'running') {
-            await client.query('UPDATE attempts SET exit_code = $3 WHERE job_id = $1 AND attempt_nr = $2', [id, job.attemptNr, exitCode]);
+            await client.query('UPDATE attempts SET exit_code = $3 WHERE job_id = $1 AND attempt_nr = $2', [
+              id,
+              job.attemptNr,
+              exitCode,
+            ]);
           }
         } else if (update.state === 'running') {
           await client.query('UPDATE jobs SET updated_at = $2 WHERE id = $1', [id, at]);
@@ -511,7 +522,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           await endAttempt(client, id, job.attemptNr, update.state, exitCode, at);
           await client.query(
             `UPDATE jobs SET state = $2, exit_code = $3, reason = $4, lease_expires_at = NULL, updated_at = $5 WHERE id = $1`,
-            [id, update.state, exitCode, update.state === 'failed' ? (update.reason ?? failureReason(exitCode)) : null, at],
+            [
+              id,
+              update.state,
+              exitCode,
+              update.state === 'failed' ? (update.reason ?? failureReason(exitCode)) : null,
+              at,
+            ],
           );
         }
         const { rows: updated } = await client.query<JobColumns>('SELECT * FROM jobs WHERE id = $1', [id]);
@@ -529,7 +546,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         if (ids.length > 0) {
           await client.query('DELETE FROM log_chunks WHERE job_id = ANY($1::text[])', [ids]);
           await client.query('DELETE FROM attempts WHERE job_id = ANY($1::text[])', [ids]);
-          await client.query('DELETE FROM tasks WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.task_id = tasks.task_id)');
+          await client.query(
+            'DELETE FROM tasks WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.task_id = tasks.task_id)',
+          );
         }
         // Per owner, the ended jobs' logs oldest first, as long as the owner stays over the budget.
         const { rows: emptied } = await client.query<{ id: string }>(
@@ -560,7 +579,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           [filter.actor ?? null, filter.jobId ?? null],
         )
       ).map(toAudit),
-    getMeta: async (name) => (await rows<{ value: string }>('SELECT value FROM meta WHERE name = $1', [name]))[0]?.value ?? null,
+    getMeta: async (name) =>
+      (await rows<{ value: string }>('SELECT value FROM meta WHERE name = $1', [name]))[0]?.value ?? null,
     setMeta: async (name, value) => {
       await pool.query(
         'INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value',

@@ -132,7 +132,10 @@ export function toTasks(rows: readonly TaskStateColumns[]): TaskRow[] {
     return {
       taskId: Number(first.task_id),
       owner: first.owner,
-      status: taskStatus(jobsByState, states.some((row) => Number(row.attempts) > 0)),
+      status: taskStatus(
+        jobsByState,
+        states.some((row) => Number(row.attempts) > 0),
+      ),
       exec: first.exec,
       outDS: first.out_ds,
       nJobs: states.reduce((sum, row) => sum + Number(row.n), 0),
@@ -144,7 +147,11 @@ export function toTasks(rows: readonly TaskStateColumns[]): TaskRow[] {
 }
 
 /** A job log's chunks (from the offset asked for on) as one slice of text. */
-export function toLogSlice(chunks: ReadonlyArray<{ start_offset: number | string; data: Uint8Array }>, offset: number, logBytes: number) {
+export function toLogSlice(
+  chunks: ReadonlyArray<{ start_offset: number | string; data: Uint8Array }>,
+  offset: number,
+  logBytes: number,
+) {
   const parts = chunks.map(({ start_offset, data }) => {
     const start = Number(start_offset);
     const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);

@@ -49,7 +49,11 @@ export function assertWithinQuota(key: string, size: number, others: QuotaUsage,
  * Throws QUOTA_EXCEEDED when storing the batch `inputs` would take the owner past either cap.
  * `others` must exclude the batch's keys, so a secret the batch replaces counts only once.
  */
-export function assertBatchWithinQuota(inputs: readonly { key: string; size: number }[], others: QuotaUsage, quota: Quota): void {
+export function assertBatchWithinQuota(
+  inputs: readonly { key: string; size: number }[],
+  others: QuotaUsage,
+  quota: Quota,
+): void {
   const [only] = inputs;
   if (inputs.length === 1 && only !== undefined) {
     assertWithinQuota(only.key, only.size, others, quota);
@@ -158,11 +162,17 @@ export function assertJobUpdatable(
   }
   if (job.state === 'cancelled' && options.allowCancelled) return;
   if ((FINAL_JOB_STATES as readonly string[]).includes(job.state)) {
-    throw new PandaError('FORBIDDEN', `job ${JSON.stringify(id)} has already ended (${job.state}): it cannot be updated`);
+    throw new PandaError(
+      'FORBIDDEN',
+      `job ${JSON.stringify(id)} has already ended (${job.state}): it cannot be updated`,
+    );
   }
   const lease = epochMs(job.leaseExpiresAt);
   if (lease !== null && lease <= now.getTime()) {
-    throw new PandaError('FORBIDDEN', `the lease of job ${JSON.stringify(id)} ran out: its attempt ${job.attemptNr} is over`);
+    throw new PandaError(
+      'FORBIDDEN',
+      `the lease of job ${JSON.stringify(id)} ran out: its attempt ${job.attemptNr} is over`,
+    );
   }
 }
 
@@ -228,7 +238,9 @@ export function jobCapError(unfinished: number, submitted: number, max: number):
 
 /** Why a job failed, from its payload's exit code (null: the pilot could not run it). */
 export function failureReason(exitCode: number | null): string {
-  return exitCode === null ? 'the pilot could not run the payload (see its log)' : `the payload exited with code ${exitCode}`;
+  return exitCode === null
+    ? 'the pilot could not run the payload (see its log)'
+    : `the payload exited with code ${exitCode}`;
 }
 
 export function emptyTask(): PandaError {
@@ -276,7 +288,11 @@ export function storeError(error: unknown, unavailableReason: (error: unknown) =
     return new PandaError('UNAVAILABLE', `the database is unavailable: ${reason}`, { cause: error });
   }
   if (TEXT_NOT_STORABLE.has((error as { code?: unknown }).code as string)) {
-    return new PandaError('INVALID_INPUT', 'the request holds text the database cannot store (a NUL character): nothing was changed', { cause: error });
+    return new PandaError(
+      'INVALID_INPUT',
+      'the request holds text the database cannot store (a NUL character): nothing was changed',
+      { cause: error },
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
   return new PandaError('SERVER_ERROR', `the database failed: ${message}`, { cause: error });

@@ -26,8 +26,12 @@ describe('SQLite store: a database file from an older version', () => {
     const old = new Database(path);
     old.exec(`CREATE TABLE secrets (owner TEXT NOT NULL, key TEXT NOT NULL, ciphertext TEXT NOT NULL, key_id TEXT NOT NULL,
       size INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (owner, key))`);
-    old.prepare('INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?)').run('alice', 'A', fakeCiphertext('a'), 'k1', 1, 0, 0);
-    old.prepare('INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?)').run('alice', 'B', fakeCiphertext('b'), 'k1', 1, 0, 0);
+    old
+      .prepare('INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run('alice', 'A', fakeCiphertext('a'), 'k1', 1, 0, 0);
+    old
+      .prepare('INSERT INTO secrets VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run('alice', 'B', fakeCiphertext('b'), 'k1', 1, 0, 0);
     old.close();
 
     const store = await createSqliteStore({ ...testClock(), file: path });
@@ -39,7 +43,13 @@ describe('SQLite store: a database file from an older version', () => {
         { maxSecrets: 10, maxTotalBytes: 100 },
         { actor: 'alice', action: 'set', key: 'B' },
       );
-      const rotate = (s: typeof a) => ({ owner: 'alice', key: s!.key, ciphertext: fakeCiphertext('rotated'), keyId: 'k2', revision: s!.revision });
+      const rotate = (s: typeof a) => ({
+        owner: 'alice',
+        key: s!.key,
+        ciphertext: fakeCiphertext('rotated'),
+        keyId: 'k2',
+        revision: s!.revision,
+      });
       expect(await store.replaceCiphertexts([rotate(a), rotate(b)])).toBe(1);
       expect((await store.allSecrets()).map((s) => [s.key, s.ciphertext])).toEqual([
         ['A', fakeCiphertext('rotated')],
@@ -76,7 +86,9 @@ describe('SQLite store: the file', () => {
     const path = join(root, 'contents', 'panda.db');
     const marker = fakeCiphertext('MARKER-7f3a9c');
     const onDisk = () =>
-      [path, `${path}-wal`].map((p) => (statSync(p, { throwIfNoEntry: false }) ? readFileSync(p).toString('latin1') : '')).join('');
+      [path, `${path}-wal`]
+        .map((p) => (statSync(p, { throwIfNoEntry: false }) ? readFileSync(p).toString('latin1') : ''))
+        .join('');
 
     const first = await createSqliteStore({ ...testClock(), file: path });
     await first.putSecret(
@@ -121,7 +133,13 @@ describe('SQLite store: the file', () => {
 
     const store = await createSqliteStore({ ...testClock(), file: path });
     try {
-      expect(await store.getJob('old-done')).toMatchObject({ state: 'finished', exitCode: 0, attemptNr: 1, jobIndex: 1, logBytes: 8 });
+      expect(await store.getJob('old-done')).toMatchObject({
+        state: 'finished',
+        exitCode: 0,
+        attemptNr: 1,
+        jobIndex: 1,
+        logBytes: 8,
+      });
       expect(await store.readJobLog('old-done', 0)).toEqual({ log: 'done é\n', nextOffset: 8 });
       const tasks = await store.listTasks('alice');
       expect(tasks.map((task) => [task.exec, task.status, task.nJobs])).toEqual([
@@ -129,12 +147,23 @@ describe('SQLite store: the file', () => {
         ['echo a', 'finished', 1],
       ]);
       expect((await store.getTask('alice', tasks[1]!.taskId))!.jobs[0]!.attempts).toEqual([
-        { jobId: 'old-done', attemptNr: 1, pilot: 'p', startedAt: new Date(1000), endedAt: new Date(2000), outcome: 'finished', exitCode: 0 },
+        {
+          jobId: 'old-done',
+          attemptNr: 1,
+          pilot: 'p',
+          startedAt: new Date(1000),
+          endedAt: new Date(2000),
+          outcome: 'finished',
+          exitCode: 0,
+        },
       ]);
       // The job the old schema left running for ever is lost at once and queued again.
       expect(await store.expireLeases()).toBe(1);
       expect(await store.getJob('old-stuck')).toMatchObject({ state: 'queued', attemptNr: 1 });
-      const next = await store.createTask('bob', [{ exec: 'x', outDS: 'user.bob.d', secrets: [] }], { maxUnfinishedJobs: 10, maxAttempts: 3 });
+      const next = await store.createTask('bob', [{ exec: 'x', outDS: 'user.bob.d', secrets: [] }], {
+        maxUnfinishedJobs: 10,
+        maxAttempts: 3,
+      });
       expect(next.taskId).toBe(4);
       expect(await store.countUnfinishedJobs('bob')).toBe(2);
     } finally {

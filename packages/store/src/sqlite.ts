@@ -6,7 +6,6 @@ import type { AttemptColumns, AuditColumns, JobColumns, SecretColumns, TaskState
 import {
   assertJobUpdatable,
   assertBatchWithinQuota,
-  assertWithinQuota,
   attemptEnd,
   cancelledNote,
   claimCount,
@@ -26,7 +25,7 @@ import {
 } from './rules.js';
 import type { JobOwnership, QuotaUsage, StoreClock, StoreMethods } from './rules.js';
 import type { AttemptOutcome, JobState } from '@panda-secrets/protocol';
-import type { AuditInput, JobRow, Quota, SecretWrite, Store, TaskRow } from './types.js';
+import type { AuditInput, Quota, SecretWrite, Store, TaskRow } from './types.js';
 
 export interface SqliteStoreOptions extends StoreClock {
   /** The database file; created (with its directory) when missing. */
@@ -258,10 +257,14 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
        WHERE id = @id`,
     ),
     renewLease: db.prepare('UPDATE jobs SET lease_expires_at = @lease WHERE id = @id'),
-    recordExitCode: db.prepare('UPDATE attempts SET exit_code = @exitCode WHERE job_id = @id AND attempt_nr = @attemptNr'),
+    recordExitCode: db.prepare(
+      'UPDATE attempts SET exit_code = @exitCode WHERE job_id = @id AND attempt_nr = @attemptNr',
+    ),
     appendChunk: db.prepare('INSERT INTO log_chunks (job_id, start_offset, data) VALUES (@id, @start, @data)'),
     growLog: db.prepare('UPDATE jobs SET log_bytes = log_bytes + @bytes, updated_at = @at WHERE id = @id'),
-    ownerLogBytes: db.prepare<[string], { n: number }>('SELECT coalesce(sum(log_bytes), 0) AS n FROM jobs WHERE owner = ?'),
+    ownerLogBytes: db.prepare<[string], { n: number }>(
+      'SELECT coalesce(sum(log_bytes), 0) AS n FROM jobs WHERE owner = ?',
+    ),
     logChunks: db.prepare<[string, number], { start_offset: number; data: Buffer }>(
       'SELECT start_offset, data FROM log_chunks WHERE job_id = ? AND start_offset + length(data) > ? ORDER BY start_offset',
     ),
@@ -292,7 +295,9 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     deleteChunks: db.prepare('DELETE FROM log_chunks WHERE job_id = ?'),
     deleteAttempts: db.prepare('DELETE FROM attempts WHERE job_id = ?'),
     deleteJob: db.prepare('DELETE FROM jobs WHERE id = ?'),
-    deleteEmptyTasks: db.prepare('DELETE FROM tasks WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.task_id = tasks.task_id)'),
+    deleteEmptyTasks: db.prepare(
+      'DELETE FROM tasks WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.task_id = tasks.task_id)',
+    ),
     insertAudit: db.prepare(
       `INSERT INTO audit (at, actor, action, key, job_id, remote)
        VALUES (@at, @actor, @action, @key, @jobId, @remote)`,
@@ -327,7 +332,11 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
 
   /** Upserts an owner's secrets, all or none, after checking the quota for all of them. */
   const putSecrets = write((owner: string, inputs: readonly SecretWrite[], quota: Quota, audit: AuditInput) => {
-    assertBatchWithinQuota(inputs, statements.usageExceptKeys.get(owner, JSON.stringify(inputs.map((input) => input.key)))!, quota);
+    assertBatchWithinQuota(
+      inputs,
+      statements.usageExceptKeys.get(owner, JSON.stringify(inputs.map((input) => input.key)))!,
+      quota,
+    );
     const at = ms();
     for (const input of inputs) {
       statements.upsertSecret.run({ ...input, owner, at, revision: newRevision() });
@@ -343,7 +352,12 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     statements.growLog.run({ id, bytes: data.length, at });
   }
 
-  function setState(id: string, at: number, state: JobState, fields: { exitCode?: number | null; reason?: string | null; keepClaim?: boolean }): void {
+  function setState(
+    id: string,
+    at: number,
+    state: JobState,
+    fields: { exitCode?: number | null; reason?: string | null; keepClaim?: boolean },
+  ): void {
     statements.setJobState.run({
       id,
       state,
@@ -356,12 +370,24 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     });
   }
 
-  function endAttempt(id: string, attemptNr: number, outcome: AttemptOutcome, exitCode: number | null, at: number): void {
+  function endAttempt(
+    id: string,
+    attemptNr: number,
+    outcome: AttemptOutcome,
+    exitCode: number | null,
+    at: number,
+  ): void {
     statements.endAttempt.run({ id, attemptNr, outcome, exitCode, at });
   }
 
   /** Ends the current attempt without the payload's verdict: the job is queued again or fails. */
-  function requeue(id: string, job: JobOwnership, outcome: 'lost' | 'released', exitCode: number | null, at: number): void {
+  function requeue(
+    id: string,
+    job: JobOwnership,
+    outcome: 'lost' | 'released',
+    exitCode: number | null,
+    at: number,
+  ): void {
     const end = attemptEnd(job, outcome);
     endAttempt(id, job.attemptNr, outcome, exitCode, at);
     setState(id, at, end.state, { exitCode: null, reason: end.reason });
@@ -415,7 +441,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     ),
     createTask: write((owner, specs, limits) => {
       const unfinished = statements.countUnfinishedJobs.get(owner)?.n ?? 0;
-      if (unfinished + specs.length > limits.maxUnfinishedJobs) throw jobCapError(unfinished, specs.length, limits.maxUnfinishedJobs);
+      if (unfinished + specs.length > limits.maxUnfinishedJobs)
+        throw jobCapError(unfinished, specs.length, limits.maxUnfinishedJobs);
       const [first] = specs;
       if (first === undefined) throw emptyTask();
       const at = ms();
@@ -502,7 +529,9 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       assertJobUpdatable(id, job, pilot, claimId, new Date(at), { allowCancelled: true });
       if (update.appendLog !== undefined && update.appendLog !== '') {
         const ownerRoom =
-          update.ownerLogBudget === undefined ? undefined : update.ownerLogBudget - statements.ownerLogBytes.get(job.owner)!.n;
+          update.ownerLogBudget === undefined
+            ? undefined
+            : update.ownerLogBudget - statements.ownerLogBytes.get(job.owner)!.n;
         const data = fitLogChunk(job.logBytes, update.appendLog, {
           maxLogBytes: update.maxLogBytes,
           ownerRoom,

@@ -102,7 +102,9 @@ describe('renderSecrets', () => {
       { key: 'A', size: 60, updatedAt: '2026-11-27T11:55:00.000Z' },
       { key: '___file___:f.dat', size: 2048, updatedAt: '2026-11-20T12:00:00.000Z' },
     ]);
-    expect(renderSecrets(described, { format: 'table', full: false, color: false, now }).split('\n').slice(3, 5)).toEqual([
+    expect(
+      renderSecrets(described, { format: 'table', full: false, color: false, now }).split('\n').slice(3, 5),
+    ).toEqual([
       `│ A     │ env  │ 60 B   │ 5 minutes ago │ ${'x'.repeat(50)}... │`,
       `│ f.dat │ file │ 2.0 kB │ 7 days ago    │ AAE=${' '.repeat(49)} │`,
     ]);
@@ -182,7 +184,11 @@ describe('renderSecrets at a terminal width', () => {
     const lines = table.trimEnd().split('\n');
     for (const line of lines) expect(width(line)).toBeLessThanOrEqual(columns);
     // Every character is still there, in order, once the borders and padding are taken away.
-    const cellText = (column: number) => lines.slice(3, -1).map((line) => line.split('│')[column]?.trim() ?? '').join('');
+    const cellText = (column: number) =>
+      lines
+        .slice(3, -1)
+        .map((line) => line.split('│')[column]?.trim() ?? '')
+        .join('');
     expect(cellText(1)).toBe('A_VERY_LONG_SECRET_NAME_THAT_GOES_ON_AND_ONf.dat');
     expect(cellText(3)).toBe(`${'v'.repeat(80)}x`);
   });
@@ -191,7 +197,9 @@ describe('renderSecrets at a terminal width', () => {
     for (const columns of [40, 41, 50, 60]) {
       const table = renderSecrets(long, { format: 'table', full: true, color: true, width: columns });
       const head = table.split('\n')[1] ?? '';
-      expect(head).toMatch(/^│ \u001b\[1m\u001b\[36mKey\u001b\[39m\u001b\[22m +│ \u001b\[1m\u001b\[36mType\u001b\[39m\u001b\[22m │ \u001b\[1m\u001b\[36mValue\u001b\[39m\u001b\[22m +│$/);
+      expect(head).toMatch(
+        /^│ \u001b\[1m\u001b\[36mKey\u001b\[39m\u001b\[22m +│ \u001b\[1m\u001b\[36mType\u001b\[39m\u001b\[22m │ \u001b\[1m\u001b\[36mValue\u001b\[39m\u001b\[22m +│$/,
+      );
       expect(table).not.toMatch(/\[3\dm(?!\u001b|Key|Type|Value)/);
     }
   });
@@ -201,7 +209,12 @@ describe('renderSecrets at a terminal width', () => {
     const table = renderSecrets(secretEntries({ K: value }), { format: 'table', full: true, color: false, width: 24 });
     const lines = table.trimEnd().split('\n');
     for (const line of lines) expect(width(line)).toBeLessThanOrEqual(24);
-    expect(lines.slice(3, -1).map((line) => line.split('│')[3]?.trim()).join('')).toBe(value);
+    expect(
+      lines
+        .slice(3, -1)
+        .map((line) => line.split('│')[3]?.trim())
+        .join(''),
+    ).toBe(value);
   });
 
   it('never wraps plain rows or JSON', () => {
@@ -225,8 +238,12 @@ describe('renderRows', () => {
 });
 
 describe('renderRows cutting its last column', () => {
-  const rows = [['1', 'echo a long command line that does not fit'], ['22', 'short']];
-  const render = (width: number | undefined) => renderRows(['Id', 'Exec'], rows, { format: 'table', color: false, width, overflow: 'cut' });
+  const rows = [
+    ['1', 'echo a long command line that does not fit'],
+    ['22', 'short'],
+  ];
+  const render = (width: number | undefined) =>
+    renderRows(['Id', 'Exec'], rows, { format: 'table', color: false, width, overflow: 'cut' });
 
   it('cuts the last cells to one line ending in ... within the width', () => {
     expect(render(24)).toBe(

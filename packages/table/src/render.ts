@@ -68,7 +68,12 @@ function wrapCell(text: string, width: number): string[] {
  * head (so a head, coloured or not, is never cut). With `lastFirst` (cut cells) the last column
  * alone narrows first, as far as its head allows.
  */
-function fitWidths(natural: readonly number[], minimum: readonly number[], available: number, lastFirst = false): number[] {
+function fitWidths(
+  natural: readonly number[],
+  minimum: readonly number[],
+  available: number,
+  lastFirst = false,
+): number[] {
   if (lastFirst) {
     // The last column gives way alone while it can keep its head's width; the others stay whole.
     const last = natural.length - 1;
@@ -108,10 +113,13 @@ function renderTable(head: string[], rows: string[][], options: RenderOptions): 
   const chalk = new Chalk({ level: color ? 1 : 0 });
   const cells = rows.map((row) => head.map((_, index) => escapeCell(row[index] ?? '')));
   const minimum = head.map((title) => stringWidth(title));
-  const natural = head.map((_, index) => Math.max(minimum[index] ?? 0, ...cells.map((row) => stringWidth(row[index] ?? ''))));
+  const natural = head.map((_, index) =>
+    Math.max(minimum[index] ?? 0, ...cells.map((row) => stringWidth(row[index] ?? ''))),
+  );
   // Each column has one space of padding on either side, and there are columns + 1 borders.
   const chrome = head.length * 3 + 1;
-  const widths = width === undefined ? natural : fitWidths(natural, minimum, width - chrome, options.overflow === 'cut');
+  const widths =
+    width === undefined ? natural : fitWidths(natural, minimum, width - chrome, options.overflow === 'cut');
   const table = new Table({
     // The head is coloured after the widths are set: its escapes are never measured or cut.
     head: head.map((title) => chalk.bold.cyan(title)),
@@ -122,7 +130,9 @@ function renderTable(head: string[], rows: string[][], options: RenderOptions): 
   const last = head.length - 1;
   // `cut` keeps each row of the last column on one line; every other cell wraps within its width.
   const fit = (cell: string, index: number): string =>
-    options.overflow === 'cut' && index === last ? cutCell(cell, widths[index] ?? 1) : wrapCell(cell, widths[index] ?? 1).join('\n');
+    options.overflow === 'cut' && index === last
+      ? cutCell(cell, widths[index] ?? 1)
+      : wrapCell(cell, widths[index] ?? 1).join('\n');
   table.push(...cells.map((row) => row.map(fit)));
   return `${table.toString()}\n`;
 }
@@ -175,15 +185,30 @@ export function renderSecrets(entries: SecretEntry[], options: RenderOptions & {
     return `${JSON.stringify(objects, null, 2)}\n`;
   }
   const value = (entry: SecretEntry) => truncateValue(entry.value, options.full);
-  if (!withMetadata) return renderRows(['Key', 'Type', 'Value'], entries.map((entry) => [entry.key, entry.type, value(entry)]), options);
+  if (!withMetadata)
+    return renderRows(
+      ['Key', 'Type', 'Value'],
+      entries.map((entry) => [entry.key, entry.type, value(entry)]),
+      options,
+    );
   if (options.format === 'plain') {
     // Size and time go after the value, so scripts that cut the third field keep working.
-    const rows = entries.map((entry) => [entry.key, entry.type, value(entry), String(entry.size ?? ''), entry.updatedAt?.toISOString() ?? '']);
+    const rows = entries.map((entry) => [
+      entry.key,
+      entry.type,
+      value(entry),
+      String(entry.size ?? ''),
+      entry.updatedAt?.toISOString() ?? '',
+    ]);
     return renderRows(['Key', 'Type', 'Value', 'Size', 'Updated'], rows, options);
   }
   // Below 60 columns the value would be squeezed to a sliver: size and time give way to it.
   if (options.width !== undefined && options.width < METADATA_MIN_WIDTH) {
-    return renderRows(['Key', 'Type', 'Value'], entries.map((entry) => [entry.key, entry.type, value(entry)]), options);
+    return renderRows(
+      ['Key', 'Type', 'Value'],
+      entries.map((entry) => [entry.key, entry.type, value(entry)]),
+      options,
+    );
   }
   const now = options.now ?? new Date();
   const rows = entries.map((entry) => [

@@ -26,7 +26,10 @@ function compareEntries(a: SecretEntry, b: SecretEntry): number {
  * secretEntries({ B: 'x', '___file___:a.dat': 'AAE=' })
  * // [{ key: 'B', type: 'env', value: 'x' }, { key: 'a.dat', type: 'file', value: 'AAE=' }]
  */
-export function secretEntries(secrets: Record<string, string>, metadata: readonly SecretMetadata[] = []): SecretEntry[] {
+export function secretEntries(
+  secrets: Record<string, string>,
+  metadata: readonly SecretMetadata[] = [],
+): SecretEntry[] {
   const described = new Map(metadata.map((entry) => [entry.key, entry]));
   return Object.entries(secrets)
     .map(([key, value]): SecretEntry => {

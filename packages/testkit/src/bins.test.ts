@@ -46,7 +46,8 @@ describe.each(BINS)('the bundled %s', (name) => {
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toContain('--help');
     const eager = new Set(eagerFiles(entry).flatMap(packagesIn));
-    for (const heavy of ['got', 'jose', 'cli-table3', 'chalk', 'fastify', 'pino', 'pg']) expect(eager).not.toContain(heavy);
+    for (const heavy of ['got', 'jose', 'cli-table3', 'chalk', 'fastify', 'pino', 'pg'])
+      expect(eager).not.toContain(heavy);
     expect(eager).toContain('yargs');
   });
 });
@@ -75,19 +76,31 @@ describe('bundled commands against a real server', () => {
     const listed = await runCli('pbook', ['list_secrets'], { env });
     expect(listed).toMatchObject({ code: 0, stdout: 'BUNDLE_TOKEN\tenv\tbundle-value\n' });
 
-    const submitted = await runCli('prun', ['--exec', 'echo "$BUNDLE_TOKEN" | wc -c', '--outDS', 'user.alice.bins', '--useSecrets', '--json'], { env });
+    const submitted = await runCli(
+      'prun',
+      ['--exec', 'echo "$BUNDLE_TOKEN" | wc -c', '--outDS', 'user.alice.bins', '--useSecrets', '--json'],
+      { env },
+    );
     expect(submitted.code).toBe(0);
     const {
       jobs: [job],
     } = JSON.parse(submitted.stdout) as { jobs: { id: string }[] };
-    const pilotEnv = cleanEnv({ PANDA_URL_SSL: server.url, OIDC_AUTH_TOKEN_FILE: await server.tokenFile('pilot-1', { role: 'pilot' }) });
-    const pilot = await runCli('panda-pilot', ['--exit-when-idle', '--workdir', work], { env: pilotEnv, timeoutMs: 60_000 });
+    const pilotEnv = cleanEnv({
+      PANDA_URL_SSL: server.url,
+      OIDC_AUTH_TOKEN_FILE: await server.tokenFile('pilot-1', { role: 'pilot' }),
+    });
+    const pilot = await runCli('panda-pilot', ['--exit-when-idle', '--workdir', work], {
+      env: pilotEnv,
+      timeoutMs: 60_000,
+    });
     expect(pilot.code).toBe(0);
     expect(pilot.stderr).toContain(`job ${job!.id}: finished, exit code 0`);
   }, 90_000);
 
   it('points stack traces at the TypeScript sources with --verbose', async () => {
-    const result = await runCli('pbook', ['list_secrets', '--verbose'], { env: cleanEnv({ PANDA_URL_SSL: server.url }) });
+    const result = await runCli('pbook', ['list_secrets', '--verbose'], {
+      env: cleanEnv({ PANDA_URL_SSL: server.url }),
+    });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/at \S+ \(.*packages\/client\/src\/[\w/-]+\.ts:\d+:\d+\)/);
   });

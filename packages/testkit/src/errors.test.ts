@@ -8,14 +8,26 @@ describe('pandaErrorOf', () => {
   it('returns the PandaError of a promise or of a function, sync or async', async () => {
     const error = new PandaError('NOT_FOUND', 'no secret "K"');
     expect(await pandaErrorOf(Promise.reject(error), 'NOT_FOUND')).toBe(error);
-    expect(await pandaErrorOf(() => { throw error; })).toBe(error);
-    expect(await pandaErrorOf(async () => { throw error; }, 'NOT_FOUND')).toBe(error);
+    expect(
+      await pandaErrorOf(() => {
+        throw error;
+      }),
+    ).toBe(error);
+    expect(
+      await pandaErrorOf(async () => {
+        throw error;
+      }, 'NOT_FOUND'),
+    ).toBe(error);
   });
 
   it('fails the test on success, on another code and on an error that is not a PandaError', async () => {
     await expect(pandaErrorOf(Promise.resolve('fine'))).rejects.toThrow();
     await expect(pandaErrorOf(Promise.reject(new PandaError('USAGE', 'x')), 'NOT_FOUND')).rejects.toThrow();
-    await expect(pandaErrorOf(() => { throw new Error('plain'); })).rejects.toThrow();
+    await expect(
+      pandaErrorOf(() => {
+        throw new Error('plain');
+      }),
+    ).rejects.toThrow();
   });
 });
 
@@ -25,7 +37,10 @@ describe('freePort', () => {
     expect(port).toBeGreaterThan(0);
     const refused = await new Promise<string | undefined>((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port });
-      socket.once('connect', () => { socket.destroy(); resolve(undefined); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(undefined);
+      });
       socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
     });
     expect(refused).toBe('ECONNREFUSED');

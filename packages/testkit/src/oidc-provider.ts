@@ -40,7 +40,11 @@ export interface RunningOidcProvider {
    * provider's own pages: opens `verificationUri`, types `userCode`, then confirms (or, with
    * `deny`, aborts), logs in as `login` and consents. Returns the last page's title.
    */
-  completeDeviceSignIn(verificationUri: string, userCode: string, person: { login: string; deny?: boolean }): Promise<string>;
+  completeDeviceSignIn(
+    verificationUri: string,
+    userCode: string,
+    person: { login: string; deny?: boolean },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -63,7 +67,8 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
   const ttl = { idToken: options.idTokenTtl ?? 3600, deviceCode: options.deviceCodeTtl ?? 600 };
   let tokenRequests = 0;
 
-  let handle: (request: IncomingMessage, response: ServerResponse) => void = (_request, response) => response.writeHead(503).end();
+  let handle: (request: IncomingMessage, response: ServerResponse) => void = (_request, response) =>
+    response.writeHead(503).end();
   const server: Server = createServer((request, response) => handle(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -81,12 +86,19 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
   console.info = quiet(consoleInfo);
   console.warn = quiet(consoleWarn);
 
-  const signingKey = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+  const signingKey = {
+    ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+    kid: randomUUID(),
+    alg: 'RS256',
+    use: 'sig',
+  };
   const provider = new Provider(issuer, {
     clients: [
       {
         client_id: clientId,
-        ...(clientSecret === '' ? { token_endpoint_auth_method: 'none' } : { client_secret: clientSecret, token_endpoint_auth_method: 'client_secret_post' }),
+        ...(clientSecret === ''
+          ? { token_endpoint_auth_method: 'none' }
+          : { client_secret: clientSecret, token_endpoint_auth_method: 'client_secret_post' }),
         grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
         response_types: [],
         redirect_uris: [],
@@ -94,7 +106,11 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     ],
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomUUID()] },
-    features: { deviceFlow: { enabled: true }, revocation: { enabled: true, allowedPolicy: () => true }, devInteractions: { enabled: true } },
+    features: {
+      deviceFlow: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: () => true },
+      devInteractions: { enabled: true },
+    },
     claims: { openid: ['sub'], profile: ['name', 'preferred_username', 'groups'], email: ['email'] },
     // The profile claims go into the ID token itself: panda-server reads them from there.
     conformIdTokenClaims: false,
@@ -103,11 +119,20 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       if (account === undefined) return undefined;
       return {
         accountId: id,
-        claims: () => ({ sub: id, preferred_username: id, name: account.name, groups: account.groups, email: `${id}@example.org` }),
+        claims: () => ({
+          sub: id,
+          preferred_username: id,
+          name: account.name,
+          groups: account.groups,
+          email: `${id}@example.org`,
+        }),
       };
     },
-    issueRefreshToken: (_ctx: unknown, client: { grantTypeAllowed(grant: string): boolean }, code: { scopes: Set<string> }) =>
-      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    issueRefreshToken: (
+      _ctx: unknown,
+      client: { grantTypeAllowed(grant: string): boolean },
+      code: { scopes: Set<string> },
+    ) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: true,
     ttl: {
       IdToken: () => ttl.idToken,
@@ -136,9 +161,14 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     async revoke(token) {
       const response = await fetch(`${issuer}/token/revocation`, {
         method: 'POST',
-        body: new URLSearchParams({ token, client_id: clientId, ...(clientSecret === '' ? {} : { client_secret: clientSecret }) }),
+        body: new URLSearchParams({
+          token,
+          client_id: clientId,
+          ...(clientSecret === '' ? {} : { client_secret: clientSecret }),
+        }),
       });
-      if (response.status !== 200) throw new Error(`revocation failed: HTTP ${response.status} ${await response.text()}`);
+      if (response.status !== 200)
+        throw new Error(`revocation failed: HTTP ${response.status} ${await response.text()}`);
     },
     completeDeviceSignIn: (verificationUri, userCode, person) => browseDeviceSignIn(verificationUri, userCode, person),
     close: () =>
@@ -179,7 +209,11 @@ function title(page: Page): string {
 }
 
 /** A browser reduced to what the provider's pages need: cookies, redirects and form posts. */
-async function browseDeviceSignIn(verificationUri: string, userCode: string, person: { login: string; deny?: boolean }): Promise<string> {
+async function browseDeviceSignIn(
+  verificationUri: string,
+  userCode: string,
+  person: { login: string; deny?: boolean },
+): Promise<string> {
   const cookies = new Map<string, string>();
   const open = async (url: string, form?: Record<string, string>): Promise<Page> => {
     let next: { url: string; form?: Record<string, string> } = { url, ...(form ? { form } : {}) };

@@ -68,7 +68,9 @@ export function runPandaPbook(
       const match = /Please go to (\S+) and sign in/.exec(output);
       if (match !== null && !seen) {
         seen = true;
-        prompted = (onPrompt?.(match[1] as string) ?? Promise.reject(new Error('PanDA\'s pbook asked for a sign-in'))).then(() => child.stdin.write('y\n'));
+        prompted = (
+          onPrompt?.(match[1] as string) ?? Promise.reject(new Error("PanDA's pbook asked for a sign-in"))
+        ).then(() => child.stdin.write('y\n'));
         prompted.catch(() => child.kill('SIGKILL'));
       }
     };

@@ -71,7 +71,8 @@ export interface PrivateCluster {
 
 function postgresBinDir(): string {
   const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
-  if (versions.length === 0) throw new Error('no PostgreSQL binaries under /usr/lib/postgresql (Debian package postgresql)');
+  if (versions.length === 0)
+    throw new Error('no PostgreSQL binaries under /usr/lib/postgresql (Debian package postgresql)');
   return `/usr/lib/postgresql/${versions[0]}/bin`;
 }
 
@@ -91,7 +92,9 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     await chown(dir, uid, gid);
   }
   const run = (command: string, args: string[]) => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, command), ...args]] : [join(bin, command), args];
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(bin, command), ...args]]
+      : [join(bin, command), args];
     execFileSync(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
   };
   run('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
@@ -119,7 +122,11 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
 }
 
 /** Runs one query on a test database and returns its rows, for assertions on what the server stored. */
-export async function queryDatabase<Row extends Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<Row[]> {
+export async function queryDatabase<Row extends Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<Row[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

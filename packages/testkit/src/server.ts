@@ -120,7 +120,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const env = options.env ?? cleanEnv();
   const child = spawn(
     process.execPath,
-    [binPath('panda-server'), 'serve', '--data-dir', dataDir, '--port', String(options.port ?? 0), '--log-file', logFile, ...shared, ...(options.args ?? [])],
+    [
+      binPath('panda-server'),
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(options.port ?? 0),
+      '--log-file',
+      logFile,
+      ...shared,
+      ...(options.args ?? []),
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -152,12 +163,24 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   });
 
   // `token` takes only the issuer's options of the shared ones.
-  const issuerArgs = shared.flatMap((arg, index) => (shared[index - 1] === '--issuer-key-file' ? ['--issuer-key-file', arg] : []));
+  const issuerArgs = shared.flatMap((arg, index) =>
+    shared[index - 1] === '--issuer-key-file' ? ['--issuer-key-file', arg] : [],
+  );
 
   async function token(user: string, tokenOptions: TokenOptions = {}): Promise<string> {
     const result = await runCli(
       'panda-server',
-      ['token', '--data-dir', dataDir, ...issuerArgs, '--user', user, ...(tokenOptions.role ? ['--role', tokenOptions.role] : []), '--ttl', tokenOptions.ttl ?? '1h'],
+      [
+        'token',
+        '--data-dir',
+        dataDir,
+        ...issuerArgs,
+        '--user',
+        user,
+        ...(tokenOptions.role ? ['--role', tokenOptions.role] : []),
+        '--ttl',
+        tokenOptions.ttl ?? '1h',
+      ],
       { env },
     );
     if (result.code !== 0) throw new Error(`panda-server token failed: ${result.stderr}`);
@@ -188,7 +211,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 }
 
 /** One call to a running server's HTTP API with a bearer token: GET without a body, else POST of its JSON. */
-export async function callApi(url: string, token: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; json: any }> {
+export async function callApi(
+  url: string,
+  token: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; headers: Headers; json: any }> {
   const response = await fetch(`${url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -37,7 +37,11 @@ export function slurmPrograms(): Record<SlurmProgram, string> | null {
   const found = SLURM_PROGRAMS.map((name) => [name, findProgram(name)] as const);
   const missing = found.filter(([, path]) => path === undefined).map(([name]) => name);
   if (missing.length > 0) {
-    announceSkip('Slurm', `${missing.join(', ')} not found`, "install Debian's slurm-wlm and munge to run them (.ci/run does)");
+    announceSkip(
+      'Slurm',
+      `${missing.join(', ')} not found`,
+      "install Debian's slurm-wlm and munge to run them (.ci/run does)",
+    );
     return null;
   }
   return Object.fromEntries(found) as Record<SlurmProgram, string>;
@@ -96,7 +100,12 @@ async function stopDaemon(daemon: Daemon): Promise<void> {
   clearTimeout(timer);
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, details: () => Promise<string>): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  details: () => Promise<string>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
@@ -187,7 +196,11 @@ export async function startSlurmCluster(programs: Record<SlurmProgram, string>):
   // The cluster's own settings only: no SLURM_* of a surrounding job leaks into its commands.
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SLURM_')));
   const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...baseEnv, ...extra, SLURM_CONF: conf });
-  const command = async (program: SlurmProgram, args: readonly string[], extraEnv?: NodeJS.ProcessEnv): Promise<string> =>
+  const command = async (
+    program: SlurmProgram,
+    args: readonly string[],
+    extraEnv?: NodeJS.ProcessEnv,
+  ): Promise<string> =>
     (await run(programs[program], [...args], { env: env(extraEnv), cwd: dir, timeout: 60_000 })).stdout;
 
   const daemons: Daemon[] = [];
@@ -196,10 +209,18 @@ export async function startSlurmCluster(programs: Record<SlurmProgram, string>):
   };
   process.once('exit', killAll);
   const details = async (): Promise<string> =>
-    (await Promise.all([join(dir, 'log', 'slurmctld.log'), join(dir, 'log', 'slurmd.log'), join(mungeDir, 'munged.log')].map((path) => tail(path)))).join('\n');
+    (
+      await Promise.all(
+        [join(dir, 'log', 'slurmctld.log'), join(dir, 'log', 'slurmd.log'), join(mungeDir, 'munged.log')].map((path) =>
+          tail(path),
+        ),
+      )
+    ).join('\n');
 
   const activeJobs = async (): Promise<string[]> =>
-    (await command('squeue', ['--noheader', '--array', '--format=%i %T'])).split('\n').filter((line) => line.trim() !== '');
+    (await command('squeue', ['--noheader', '--array', '--format=%i %T']))
+      .split('\n')
+      .filter((line) => line.trim() !== '');
 
   const stop = async (): Promise<void> => {
     try {
@@ -207,7 +228,12 @@ export async function startSlurmCluster(programs: Record<SlurmProgram, string>):
         const ids = (await activeJobs().catch(() => [])).map((line) => line.split(' ')[0] ?? '');
         if (ids.length > 0) await command('scancel', ids).catch(() => undefined);
         // KillWait (30 s) bounds how long a job may take to end after its SIGTERM.
-        await until('the jobs did not end', 60_000, async () => ((await activeJobs()).length === 0 ? true : undefined), details).catch(() => undefined);
+        await until(
+          'the jobs did not end',
+          60_000,
+          async () => ((await activeJobs()).length === 0 ? true : undefined),
+          details,
+        ).catch(() => undefined);
       }
     } finally {
       // The node first, then its controller, then the authentication they both use.
@@ -222,16 +248,38 @@ export async function startSlurmCluster(programs: Record<SlurmProgram, string>):
       startDaemon(
         'munged',
         programs.munged,
-        ['--foreground', '--force', `--socket=${socket}`, `--key-file=${keyFile}`, `--log-file=${join(mungeDir, 'munged.log')}`,
-          `--pid-file=${join(mungeDir, 'munged.pid')}`, `--seed-file=${join(mungeDir, 'munged.seed')}`],
+        [
+          '--foreground',
+          '--force',
+          `--socket=${socket}`,
+          `--key-file=${keyFile}`,
+          `--log-file=${join(mungeDir, 'munged.log')}`,
+          `--pid-file=${join(mungeDir, 'munged.pid')}`,
+          `--seed-file=${join(mungeDir, 'munged.seed')}`,
+        ],
         env(),
       ),
     );
-    await until('munged did not create its socket', 20_000, async () => ((await stat(socket)).isSocket() || undefined), details);
+    await until(
+      'munged did not create its socket',
+      20_000,
+      async () => (await stat(socket)).isSocket() || undefined,
+      details,
+    );
     daemons.push(startDaemon('slurmctld', programs.slurmctld, ['-D', '-f', conf], env()));
-    await until('slurmctld did not answer', 30_000, async () => (await command('scontrol', ['ping'])).includes('UP') || undefined, details);
+    await until(
+      'slurmctld did not answer',
+      30_000,
+      async () => (await command('scontrol', ['ping'])).includes('UP') || undefined,
+      details,
+    );
     daemons.push(startDaemon('slurmd', programs.slurmd, ['-D', '-f', conf, '-N', node], env()));
-    await until('the node did not become idle', 60_000, async () => (/idle/.test(await command('sinfo', ['--noheader', '--format=%T'])) ? true : undefined), details);
+    await until(
+      'the node did not become idle',
+      60_000,
+      async () => (/idle/.test(await command('sinfo', ['--noheader', '--format=%T'])) ? true : undefined),
+      details,
+    );
   } catch (error) {
     await stop();
     throw error;

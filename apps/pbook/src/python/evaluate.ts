@@ -27,7 +27,11 @@ function matchesType(value: PyValue, param: PyParam): boolean {
  * Binds a call's arguments to the function's parameters with Python's rules and messages, and
  * checks the declared types (str arguments must be str: the shell never converts silently).
  */
-export function bindArguments(fn: PyFunction, args: PyValue[], keywords: Array<[string, PyValue]>): Map<string, PyValue> {
+export function bindArguments(
+  fn: PyFunction,
+  args: PyValue[],
+  keywords: Array<[string, PyValue]>,
+): Map<string, PyValue> {
   const { params } = fn;
   const required = params.filter((param) => !('default' in param)).length;
   if (args.length > params.length) {
@@ -39,7 +43,7 @@ export function bindArguments(fn: PyFunction, args: PyValue[], keywords: Array<[
     );
   }
   const bound = new Map<string, PyValue>();
-  args.forEach((value, index) => bound.set((params[index] as PyParam).name, value));
+  for (const [index, value] of args.entries()) bound.set((params[index] as PyParam).name, value);
   for (const [name, value] of keywords) {
     if (!params.some((param) => param.name === name)) {
       throw pythonError('TypeError', `${fn.name}() got an unexpected keyword argument '${name}'`);
@@ -96,7 +100,10 @@ export async function evaluate(expr: Expr, scope: Scope): Promise<PyValue> {
       if (object !== null && typeof object === 'object' && object.type === 'module' && expr.name in object.members) {
         return object.members[expr.name] ?? null;
       }
-      const owner = object !== null && typeof object === 'object' && object.type === 'module' ? `module '${object.name}'` : `'${typeName(object)}' object`;
+      const owner =
+        object !== null && typeof object === 'object' && object.type === 'module'
+          ? `module '${object.name}'`
+          : `'${typeName(object)}' object`;
       throw pythonError('AttributeError', `${owner} has no attribute '${expr.name}'`);
     }
     case 'call': {

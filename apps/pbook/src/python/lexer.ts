@@ -30,7 +30,9 @@ const HEX_ESCAPE_LENGTH: Record<string, number> = { x: 2, u: 4, U: 8 };
 // Python's literal grammar; digit groups may be separated by single underscores.
 const DIGITS = '[0-9](?:_?[0-9])*';
 const EXPONENT = `[eE][+-]?${DIGITS}`;
-const FLOAT_PATTERN = new RegExp(`^(?:(?:${DIGITS})?\\.${DIGITS}(?:${EXPONENT})?|${DIGITS}\\.(?:${EXPONENT})?|${DIGITS}${EXPONENT})`);
+const FLOAT_PATTERN = new RegExp(
+  `^(?:(?:${DIGITS})?\\.${DIGITS}(?:${EXPONENT})?|${DIGITS}\\.(?:${EXPONENT})?|${DIGITS}${EXPONENT})`,
+);
 const INT_PATTERN = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?[0-9])*|0(?:_?0)*)/;
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*/;
 const STRING_PREFIX = /^([rRuUbBfF]{0,2})(['"])/;
@@ -161,7 +163,8 @@ export function tokenize(source: string): Token[] {
       const digits = text.replace(/_/g, '');
       tokens.push({
         kind: 'number',
-        value: floatText === undefined ? { type: 'int', value: BigInt(digits) } : { type: 'float', value: Number(digits) },
+        value:
+          floatText === undefined ? { type: 'int', value: BigInt(digits) } : { type: 'float', value: Number(digits) },
         line,
         column,
       });

@@ -18,9 +18,38 @@ const CONSTANTS: Record<string, PyValue> = { True: true, False: false, None: nul
 
 /** Python keywords other than the constants: never names, so `import` and friends read clearly. */
 const KEYWORDS = new Set([
-  'and', 'as', 'assert', 'async', 'await', 'break', 'class', 'continue', 'def', 'del', 'elif', 'else',
-  'except', 'finally', 'for', 'from', 'global', 'if', 'import', 'in', 'is', 'lambda', 'nonlocal', 'not',
-  'or', 'pass', 'raise', 'return', 'try', 'while', 'with', 'yield',
+  'and',
+  'as',
+  'assert',
+  'async',
+  'await',
+  'break',
+  'class',
+  'continue',
+  'def',
+  'del',
+  'elif',
+  'else',
+  'except',
+  'finally',
+  'for',
+  'from',
+  'global',
+  'if',
+  'import',
+  'in',
+  'is',
+  'lambda',
+  'nonlocal',
+  'not',
+  'or',
+  'pass',
+  'raise',
+  'return',
+  'try',
+  'while',
+  'with',
+  'yield',
 ]);
 
 function describe(token: Token): string {
@@ -142,7 +171,8 @@ export function parse(source: string): Statement[] {
       const following = tokens[position + 1];
       if (token.kind === 'name' && following !== undefined && isOp('=', following)) {
         position += 2;
-        if (keywords.some((keyword) => keyword.name === token.text)) fail(`keyword argument repeated: ${token.text}`, token);
+        if (keywords.some((keyword) => keyword.name === token.text))
+          fail(`keyword argument repeated: ${token.text}`, token);
         keywords.push({ name: token.text, value: expression() });
       } else {
         if (keywords.length > 0) fail('positional argument follows keyword argument', token);

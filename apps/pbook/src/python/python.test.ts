@@ -97,7 +97,17 @@ describe('parse', () => {
             {
               kind: 'call',
               callee: { kind: 'attribute', object: { kind: 'name', name: 'json' }, name: 'dumps' },
-              args: [{ kind: 'dict', entries: [[{ kind: 'literal', value: 'a' }, { kind: 'literal', value: { type: 'int', value: 1n } }]] }],
+              args: [
+                {
+                  kind: 'dict',
+                  entries: [
+                    [
+                      { kind: 'literal', value: 'a' },
+                      { kind: 'literal', value: { type: 'int', value: 1n } },
+                    ],
+                  ],
+                },
+              ],
               keywords: [],
             },
           ],
@@ -110,7 +120,7 @@ describe('parse', () => {
   it('ignores comments and empty statements, and joins lines inside brackets', () => {
     expect(parse('# set_secret(key, value)')).toEqual([]);
     expect(parse('  ;; ')).toEqual([]);
-    expect(parse("f(1, # one\n  2)\ng() # done")).toHaveLength(2);
+    expect(parse('f(1, # one\n  2)\ng() # done')).toHaveLength(2);
   });
 
   it.each([
@@ -121,7 +131,10 @@ describe('parse', () => {
     ['x = 1', "SyntaxError: invalid syntax: unexpected '=' (column 3)"],
     ['f(a=1, 2)', 'SyntaxError: positional argument follows keyword argument (column 8)'],
     ['f(a=1, a=2)', 'SyntaxError: keyword argument repeated: a (column 8)'],
-    ['007', 'SyntaxError: leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers (column 1)'],
+    [
+      '007',
+      'SyntaxError: leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers (column 1)',
+    ],
     ['1j', 'SyntaxError: complex numbers are not supported (column 1)'],
     ["b'x'", 'SyntaxError: bytes literals are not supported (column 1)'],
     ["f'{x}'", 'SyntaxError: f-strings are not supported (column 1)'],
@@ -169,19 +182,35 @@ describe('calls', () => {
     await run("set_secret('K', 'V')");
     await run("set_secret(value='V', key='K', is_file=True)");
     expect(calls).toEqual([
-      new Map<string, PyValue>([['key', 'K'], ['value', 'V'], ['is_file', false]]),
-      new Map<string, PyValue>([['value', 'V'], ['key', 'K'], ['is_file', true]]),
+      new Map<string, PyValue>([
+        ['key', 'K'],
+        ['value', 'V'],
+        ['is_file', false],
+      ]),
+      new Map<string, PyValue>([
+        ['value', 'V'],
+        ['key', 'K'],
+        ['is_file', true],
+      ]),
     ]);
   });
 
   it.each([
     ["set_secret('K')", "TypeError: set_secret() missing 1 required positional argument: 'value'", 'USAGE'],
     ['set_secret()', "TypeError: set_secret() missing 2 required positional arguments: 'key' and 'value'", 'USAGE'],
-    ["set_secret('K', 'V', True, 1)", 'TypeError: set_secret() takes from 2 to 3 positional arguments but 4 were given', 'USAGE'],
+    [
+      "set_secret('K', 'V', True, 1)",
+      'TypeError: set_secret() takes from 2 to 3 positional arguments but 4 were given',
+      'USAGE',
+    ],
     ["set_secret('K', 'V', full=True)", "TypeError: set_secret() got an unexpected keyword argument 'full'", 'USAGE'],
     ["set_secret('K', 'V', key='K')", "TypeError: set_secret() got multiple values for argument 'key'", 'USAGE'],
     ["set_secret('K', 1)", "TypeError: set_secret() argument 'value' must be str, not int", 'INVALID_TYPE'],
-    ["set_secret('K', 'V', is_file='yes')", "TypeError: set_secret() argument 'is_file' must be bool, not str", 'INVALID_TYPE'],
+    [
+      "set_secret('K', 'V', is_file='yes')",
+      "TypeError: set_secret() argument 'is_file' must be bool, not str",
+      'INVALID_TYPE',
+    ],
     ['unknown()', "NameError: name 'unknown' is not defined", 'USAGE'],
     ["'x'()", "TypeError: 'str' object is not callable", 'USAGE'],
     ["'x'.upper", "AttributeError: 'str' object has no attribute 'upper'", 'USAGE'],

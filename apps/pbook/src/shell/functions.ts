@@ -19,7 +19,9 @@ export interface FunctionContext {
 
 /** `name(a, b=default)`, the way help() shows a function. */
 export function signature(fn: PyFunction): string {
-  const params = fn.params.map((param) => ('default' in param ? `${param.name}=${repr(param.default ?? null)}` : param.name));
+  const params = fn.params.map((param) =>
+    'default' in param ? `${param.name}=${repr(param.default ?? null)}` : param.name,
+  );
   return `${fn.name}(${params.join(', ')})`;
 }
 
@@ -60,7 +62,7 @@ export function getpassModule(readHidden: (prompt: string) => Promise<string>): 
         type: 'function',
         name: 'getpass',
         params: [{ name: 'prompt', type: 'str', default: 'Password: ' }],
-        doc: 'Read a line without echoing it and return it as a str, as Python\'s getpass.getpass does.',
+        doc: "Read a line without echoing it and return it as a str, as Python's getpass.getpass does.",
         call: async (args) => readHidden(String(args.get('prompt') ?? 'Password: ')),
       },
     },
@@ -85,10 +87,12 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
         'underscores, not starting with a digit. value must be a str: serialize other data first,\n' +
         `e.g. with json.dumps; without NUL characters and, with the key, at most ${MAX_ENV_ENTRY_BYTES} bytes of\n` +
         'UTF-8, what an environment variable can carry (larger data belongs in a file).\n' +
-        "With is_file=True, key is the name of the file jobs get in their\n" +
+        'With is_file=True, key is the name of the file jobs get in their\n' +
         `working directory and value is the path of a local file of at most ${MAX_FILE_BYTES} bytes (1000 kB).`,
       (args) =>
-        bool(args, 'is_file') ? actions.setFile(str(args, 'key'), str(args, 'value')) : actions.setValue(str(args, 'key'), str(args, 'value')),
+        bool(args, 'is_file')
+          ? actions.setFile(str(args, 'key'), str(args, 'value'))
+          : actions.setValue(str(args, 'key'), str(args, 'value')),
     ),
     define(
       'list_secrets',
@@ -97,8 +101,11 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
         'Values longer than 50 characters are cut; full=True shows them whole.',
       (args) => actions.list({ full: bool(args, 'full'), json: false }),
     ),
-    define('delete_secret', [{ name: 'key', type: 'str' }], 'Delete one secret, an environment variable or a file.', (args) =>
-      actions.delete(str(args, 'key')),
+    define(
+      'delete_secret',
+      [{ name: 'key', type: 'str' }],
+      'Delete one secret, an environment variable or a file.',
+      (args) => actions.delete(str(args, 'key')),
     ),
     define(
       'delete_all_secrets',
@@ -109,12 +116,17 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
     ),
   ];
   const accountFunctions = [
-    define('login', [], 'Sign in anew with the identity provider the server names (the device flow).', () => actions.login()),
+    define('login', [], 'Sign in anew with the identity provider the server names (the device flow).', () =>
+      actions.login(),
+    ),
     define('logout', [], 'Forget the saved sign-in.', () => actions.logout()),
-    define('whoami', [], 'Show who your token says you are, its groups and when it expires.', () => actions.whoami({ json: false })),
+    define('whoami', [], 'Show who your token says you are, its groups and when it expires.', () =>
+      actions.whoami({ json: false }),
+    ),
   ];
   const bookkeeping = taskFunctions(context.tasks);
-  const leave = (name: string): PyFunction => define(name, [], 'Leave the shell (Ctrl-D does too).', async () => context.exit());
+  const leave = (name: string): PyFunction =>
+    define(name, [], 'Leave the shell (Ctrl-D does too).', async () => context.exit());
   const functions: Record<string, PyFunction> = Object.fromEntries(
     [...secretFunctions, ...bookkeeping, ...accountFunctions, leave('exit'), leave('quit')].map((fn) => [fn.name, fn]),
   );
@@ -132,16 +144,21 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
     'help(set_secret) shows one function.',
   ].join('\n');
 
-  functions.help = define('help', [{ name: 'obj', type: 'any', default: null }], 'Show help on the shell or a function.', async (args) => {
-    const target = args.get('obj') ?? null;
-    const fn = typeof target === 'string' ? functions[target] : target;
-    if (target === null) {
-      context.stdout.write(`${overview}\n`);
-    } else if (fn !== undefined && fn !== null && typeof fn === 'object' && fn.type === 'function') {
-      context.stdout.write(`${signature(fn)}\n\n${fn.doc.replace(/^/gm, '    ')}\n`);
-    } else {
-      context.stdout.write(`no help for ${repr(target)}; help() lists the functions\n`);
-    }
-  });
+  functions.help = define(
+    'help',
+    [{ name: 'obj', type: 'any', default: null }],
+    'Show help on the shell or a function.',
+    async (args) => {
+      const target = args.get('obj') ?? null;
+      const fn = typeof target === 'string' ? functions[target] : target;
+      if (target === null) {
+        context.stdout.write(`${overview}\n`);
+      } else if (fn !== undefined && fn !== null && typeof fn === 'object' && fn.type === 'function') {
+        context.stdout.write(`${signature(fn)}\n\n${fn.doc.replace(/^/gm, '    ')}\n`);
+      } else {
+        context.stdout.write(`no help for ${repr(target)}; help() lists the functions\n`);
+      }
+    },
+  );
   return functions;
 }

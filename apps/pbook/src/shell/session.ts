@@ -44,7 +44,10 @@ export class ShellSession {
 
   constructor(options: SessionOptions) {
     this.#options = options;
-    this.#modules = { json: jsonModule, ...(options.readHidden === undefined ? {} : { getpass: getpassModule(options.readHidden) }) };
+    this.#modules = {
+      json: jsonModule,
+      ...(options.readHidden === undefined ? {} : { getpass: getpassModule(options.readHidden) }),
+    };
     this.#functions = shellFunctions({
       actions: options.actions,
       tasks: options.tasks,
@@ -68,10 +71,15 @@ export class ShellSession {
       return [Object.keys(this.#modules).filter((name) => name.startsWith(word)), word];
     }
     const functions = Object.values(this.#functions).map((fn) => `${fn.name}(`);
-    const members = [...this.#imported].flatMap(([name, module]) => Object.keys(module.members).map((member) => `${name}.${member}(`));
+    const members = [...this.#imported].flatMap(([name, module]) =>
+      Object.keys(module.members).map((member) => `${name}.${member}(`),
+    );
     const keywords = this.#callAt(before)?.params.map((param) => `${param.name}=`) ?? [];
     const imports = before.trim() === '' ? ['import '] : [];
-    return [[...keywords, ...functions, ...members, ...imports].filter((candidate) => candidate.startsWith(word)), word];
+    return [
+      [...keywords, ...functions, ...members, ...imports].filter((candidate) => candidate.startsWith(word)),
+      word,
+    ];
   }
 
   /** The function whose call is open at the end of `text` (its `(` not closed yet), if any. */
@@ -84,8 +92,14 @@ export class ShellSession {
         if (depth === 0) {
           const name = /([A-Za-z_][A-Za-z0-9_.]*)\s*$/.exec(text.slice(0, at))?.[1] ?? '';
           const [module, member] = name.split('.');
-          const found = member === undefined ? this.#functions[name] : this.#imported.get(module ?? '')?.members[member];
-          return typeof found === 'object' && found !== null && !Array.isArray(found) && (found as PyFunction).type === 'function' ? (found as PyFunction) : undefined;
+          const found =
+            member === undefined ? this.#functions[name] : this.#imported.get(module ?? '')?.members[member];
+          return typeof found === 'object' &&
+            found !== null &&
+            !Array.isArray(found) &&
+            (found as PyFunction).type === 'function'
+            ? (found as PyFunction)
+            : undefined;
         }
         depth -= 1;
       }
@@ -114,8 +128,13 @@ export class ShellSession {
         for (const name of statement.modules) {
           const module = this.#modules[name];
           if (module === undefined) {
-            const supported = Object.keys(this.#modules).map((known) => `"import ${known}"`).join(' and ');
-            throw pythonError('ModuleNotFoundError', `only ${supported} ${Object.keys(this.#modules).length > 1 ? 'are' : 'is'} supported, not "import ${name}"`);
+            const supported = Object.keys(this.#modules)
+              .map((known) => `"import ${known}"`)
+              .join(' and ');
+            throw pythonError(
+              'ModuleNotFoundError',
+              `only ${supported} ${Object.keys(this.#modules).length > 1 ? 'are' : 'is'} supported, not "import ${name}"`,
+            );
           }
           this.#imported.set(name, module);
         }
@@ -148,7 +167,9 @@ export class ShellSession {
         const target = fn.params[args.length];
         // A third word for set_secret is most often the rest of a value with a space in it.
         if (target?.type === 'bool' && !(word in BOOL_WORDS) && required > 0 && args.length >= required) {
-          const takes = fn.params.map((param) => ('default' in param ? `${param.name}=...` : param.name.toUpperCase())).join(' ');
+          const takes = fn.params
+            .map((param) => ('default' in param ? `${param.name}=...` : param.name.toUpperCase()))
+            .join(' ');
           throw new PandaError(
             'USAGE',
             `${name} takes ${takes}, but got ${words.length} words: quote a value that has spaces as one word, e.g. pbook ${name} KEY "hello world"`,

@@ -39,7 +39,16 @@ describe("the shell's bookkeeping functions", () => {
   });
 
   it('refuses malformed IDs with exit 5, and reports unknown tasks and ended ones, going on after each', async () => {
-    const run = await shell(["show('x')", 'show(True)', 'kill(7)', 'kill(1)', 'kill(1)', 'retry(1)', 'retry(1)', 'log(1, 0)']);
+    const run = await shell([
+      "show('x')",
+      'show(True)',
+      'kill(7)',
+      'kill(1)',
+      'kill(1)',
+      'retry(1)',
+      'retry(1)',
+      'log(1, 0)',
+    ]);
     expect(run.stderr.split('\n')).toEqual([
       'error: invalid task ID "x": a task ID is a whole number from 1 on, such as 42',
       'error: invalid task ID that value: a task ID is a whole number from 1 on, such as 42',

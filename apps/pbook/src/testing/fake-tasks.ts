@@ -83,8 +83,20 @@ export class FakeTasks implements TasksClient {
 
   #info(taskId: number): TaskInfo {
     const { exec, jobs } = this.#task(taskId);
-    const jobsByState = Object.fromEntries(JOB_STATES.map((state) => [state, jobs.filter((job) => job.state === state).length])) as Record<JobState, number>;
-    return { taskId, owner: 'alice', status: statusOf(jobs), exec, outDS: 'user.alice.test', nJobs: jobs.length, jobsByState, createdAt: CREATED, updatedAt: CREATED };
+    const jobsByState = Object.fromEntries(
+      JOB_STATES.map((state) => [state, jobs.filter((job) => job.state === state).length]),
+    ) as Record<JobState, number>;
+    return {
+      taskId,
+      owner: 'alice',
+      status: statusOf(jobs),
+      exec,
+      outDS: 'user.alice.test',
+      nJobs: jobs.length,
+      jobsByState,
+      createdAt: CREATED,
+      updatedAt: CREATED,
+    };
   }
 
   async listTasks(): Promise<TaskInfo[]> {

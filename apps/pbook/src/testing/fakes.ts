@@ -43,10 +43,16 @@ export class FakeClient extends FakeTasks implements SecretsClient {
     this.calls.push('metadata');
     return [...this.secrets]
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([key, value]) => ({ key, size: key.startsWith(FILE_PREFIX) ? Buffer.from(value, 'base64').length : Buffer.byteLength(value), updatedAt: FAKE_UPDATED_AT }));
+      .map(([key, value]) => ({
+        key,
+        size: key.startsWith(FILE_PREFIX) ? Buffer.from(value, 'base64').length : Buffer.byteLength(value),
+        updatedAt: FAKE_UPDATED_AT,
+      }));
   }
 
-  async importSecrets(secrets: ReadonlyArray<{ key: string; value: string }>): Promise<{ created: number; replaced: number }> {
+  async importSecrets(
+    secrets: ReadonlyArray<{ key: string; value: string }>,
+  ): Promise<{ created: number; replaced: number }> {
     this.calls.push(`import ${secrets.map((entry) => entry.key).join(',')}`);
     const replaced = secrets.filter((entry) => this.secrets.has(entry.key)).length;
     for (const { key, value } of secrets) this.secrets.set(key, value);

@@ -34,7 +34,10 @@ export function runSigningIn(name: BinName, args: string[], options: SignInRunOp
   const started = Date.now();
   const command = [process.execPath, binPath(name), ...args];
   const child = options.terminal
-    ? spawn('script', ['-qfec', command.map(shellQuote).join(' '), '/dev/null'], { env: { ...options.env, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] })
+    ? spawn('script', ['-qfec', command.map(shellQuote).join(' '), '/dev/null'], {
+        env: { ...options.env, TERM: 'xterm' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
     : spawn(command[0] as string, command.slice(1), { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     const output: Buffer[] = [];
@@ -57,7 +60,8 @@ export function runSigningIn(name: BinName, args: string[], options: SignInRunOp
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').replace(ESCAPES, '').replace(/\r+\n/g, '\n');
+      const text = (chunks: Buffer[]) =>
+        Buffer.concat(chunks).toString('utf8').replace(ESCAPES, '').replace(/\r+\n/g, '\n');
       prompted.then(
         () => resolve({ code, output: text(output), stdout: text(stdout), elapsedMs: Date.now() - started }),
         reject,

@@ -34,7 +34,12 @@ function screenOf(chunks: Buffer[]): string {
  * Runs pbook on a real pseudo-terminal (util-linux `script`), so stdin, stdout and stderr are
  * all TTYs as for a person at a terminal, and types `lines` into it.
  */
-export function runPbookInTerminal(args: string[], lines: string[], env: NodeJS.ProcessEnv, options: TerminalOptions = {}): Promise<TerminalRun> {
+export function runPbookInTerminal(
+  args: string[],
+  lines: string[],
+  env: NodeJS.ProcessEnv,
+  options: TerminalOptions = {},
+): Promise<TerminalRun> {
   const resize = options.columns === undefined ? '' : `stty cols ${options.columns}; exec `;
   const command = resize + [process.execPath, binPath('pbook'), ...args].map(shellQuote).join(' ');
   return new Promise((resolve, reject) => {

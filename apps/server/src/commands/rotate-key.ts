@@ -28,10 +28,16 @@ const MAX_PASSES = 5;
 export async function runRotateKey(settings: ServerSettings): Promise<RotateResult> {
   const location = keyringLocation(settings);
   if (!('file' in location)) {
-    throw new PandaError('CONFIG', `rotate-key writes the new key ring to a file; the key ring comes from ${location.origin}: use --keyring-file`);
+    throw new PandaError(
+      'CONFIG',
+      `rotate-key writes the new key ring to a file; the key ring comes from ${location.origin}: use --keyring-file`,
+    );
   }
   if (!(await pathExists(location.file))) {
-    throw new PandaError('CONFIG', `there is no key ring at ${location.file}: nothing to rotate (is --data-dir or --keyring-file right?)`);
+    throw new PandaError(
+      'CONFIG',
+      `there is no key ring at ${location.file}: nothing to rotate (is --data-dir or --keyring-file right?)`,
+    );
   }
   const store = await openStore(settings, { existing: true });
   try {

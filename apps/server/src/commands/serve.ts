@@ -46,7 +46,11 @@ export interface RunningServer {
 }
 
 /** Opens everything, listens, and returns the address; the caller prints it and handles signals. */
-export async function runServe(settings: ServerSettings, options: ServeOptions, logStream: NodeJS.WritableStream): Promise<RunningServer> {
+export async function runServe(
+  settings: ServerSettings,
+  options: ServeOptions,
+  logStream: NodeJS.WritableStream,
+): Promise<RunningServer> {
   checkTransport(options);
   const https =
     options.tlsCert !== undefined && options.tlsKey !== undefined
@@ -56,7 +60,9 @@ export async function runServe(settings: ServerSettings, options: ServeOptions, 
   const opened = await openServerContext(settings);
   try {
     const app = await createServer(opened.context, {
-      logger: options.logFile ? { level: options.logLevel, file: options.logFile } : { level: options.logLevel, stream: logStream },
+      logger: options.logFile
+        ? { level: options.logLevel, file: options.logFile }
+        : { level: options.logLevel, stream: logStream },
       ...(https ? { https } : {}),
     });
     await app.listen({ host: options.host, port: options.port });

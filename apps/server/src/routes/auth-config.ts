@@ -21,8 +21,12 @@ export function authConfigRoutes(app: FastifyInstance, published: PublishedAuthC
     const vo = file.endsWith(FILE_SUFFIX) ? file.slice(0, -FILE_SUFFIX.length) : '';
     const known = published.vos.length === 0 ? VO_NAME_PATTERN.test(vo) : published.vos.includes(vo);
     if (!known) {
-      const served = published.vos.length === 0 ? 'any VO name of letters, digits, ".", "_" or "-"' : published.vos.join(', ');
-      throw new PandaError('NOT_FOUND', `no auth config for ${JSON.stringify(vo)}: this server publishes one for ${served}`);
+      const served =
+        published.vos.length === 0 ? 'any VO name of letters, digits, ".", "_" or "-"' : published.vos.join(', ');
+      throw new PandaError(
+        'NOT_FOUND',
+        `no auth config for ${JSON.stringify(vo)}: this server publishes one for ${served}`,
+      );
     }
     void reply.header('cache-control', 'no-cache');
     return published.config;

@@ -86,7 +86,10 @@ function parseSpec(raw: unknown, index: number): JobSpec {
   const { exec, outDS, secrets = [] } = raw as Record<string, unknown>;
   if (typeof exec !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage(`${where}.exec`, 'str', exec));
   if (exec.trim() === '' || exec.length > MAX_EXEC_LENGTH) {
-    throw new PandaError('INVALID_INPUT', `${where}.exec must be a non-empty command of at most ${MAX_EXEC_LENGTH} characters`);
+    throw new PandaError(
+      'INVALID_INPUT',
+      `${where}.exec must be a non-empty command of at most ${MAX_EXEC_LENGTH} characters`,
+    );
   }
   assertNoNul(`${where}.exec`, exec);
   if (typeof outDS !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage(`${where}.outDS`, 'str', outDS));
@@ -99,7 +102,10 @@ function parseSpec(raw: unknown, index: number): JobSpec {
 }
 
 /** The names and stored sizes of the env secrets among `keys` (files do not enter the environment). */
-function envSecretSizes(keys: readonly string[], sizes: ReadonlyMap<string, number>): Array<{ name: string; size: number }> {
+function envSecretSizes(
+  keys: readonly string[],
+  sizes: ReadonlyMap<string, number>,
+): Array<{ name: string; size: number }> {
   return keys.filter((key) => parseWireKey(key).kind === 'env').map((name) => ({ name, size: sizes.get(name) ?? 0 }));
 }
 
@@ -118,7 +124,10 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post(ApiPath.submitJobs, { preHandler: userOnly }, async (request) => {
     const jobs = (request.body as { jobs?: unknown } | undefined)?.jobs;
     if (!Array.isArray(jobs) || jobs.length === 0 || jobs.length > MAX_JOBS_PER_SUBMIT) {
-      throw new PandaError('INVALID_INPUT', `the body must be {"jobs": [...]} with 1 to ${MAX_JOBS_PER_SUBMIT} job specs`);
+      throw new PandaError(
+        'INVALID_INPUT',
+        `the body must be {"jobs": [...]} with 1 to ${MAX_JOBS_PER_SUBMIT} job specs`,
+      );
     }
     const specs = jobs.map(parseSpec);
     const owner = request.identity.owner;
@@ -173,7 +182,11 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 
   app.post(`${ApiPath.tasks}/:taskId/retry`, { preHandler: userOnly }, async (request) => {
-    const { task, retried } = await ctx.store.retryTask(request.identity.owner, taskIdParam(request), ctx.jobs.maxAttempts);
+    const { task, retried } = await ctx.store.retryTask(
+      request.identity.owner,
+      taskIdParam(request),
+      ctx.jobs.maxAttempts,
+    );
     const data: RetryTaskResponseData = { task: taskInfo(task), retried };
     return ok(data);
   });

@@ -65,9 +65,7 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
       try {
         const bundle = row.spec.secrets.length > 0 ? await sealJobSecrets(ctx, row, pilotKey) : null;
         if (bundle !== null) {
-          await ctx.store.appendAudit(
-            auditEntry(pilot, 'job_secrets', row.spec.secrets.join(','), request.ip, row.id),
-          );
+          await ctx.store.appendAudit(auditEntry(pilot, 'job_secrets', row.spec.secrets.join(','), request.ip, row.id));
         }
         acquired.push({
           job: jobInfo(row),
@@ -81,7 +79,12 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
         // The job cannot get its secrets: it fails here with the reason, and the pilot never sees it.
         request.log.warn({ jobId: row.id, code: error.code }, 'job failed before dispatch');
         const reason = `the job could not be given its secrets: ${error.message}`;
-        await ctx.store.updateJob(row.id, pilot, claimId, { state: 'failed', exitCode: null, reason, appendLog: `panda-server: ${reason}\n` });
+        await ctx.store.updateJob(row.id, pilot, claimId, {
+          state: 'failed',
+          exitCode: null,
+          reason,
+          appendLog: `panda-server: ${reason}\n`,
+        });
       }
     }
     const data: AcquireJobsResponseData = { jobs: acquired };
@@ -91,7 +94,10 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post(ApiPath.heartbeat, { preHandler: pilotOnly }, async (request) => {
     const { jobId, claimId } = attemptOf(request.body);
     const renewal = await ctx.store.renewLease(jobId, request.identity.subject, claimId, ctx.jobs.leaseMs);
-    const data: HeartbeatResponseData = { leaseExpiresAt: renewal.leaseExpiresAt.toISOString(), cancel: renewal.cancel };
+    const data: HeartbeatResponseData = {
+      leaseExpiresAt: renewal.leaseExpiresAt.toISOString(),
+      cancel: renewal.cancel,
+    };
     return ok(data);
   });
 
@@ -116,7 +122,9 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const row = await ctx.store.updateJob(jobId, request.identity.subject, claimId, {
       state: state as UpdateJobState,
       exitCode: exitCode as number | null,
-      ...(log === undefined ? {} : { appendLog: log, maxLogBytes: MAX_JOB_LOG, ownerLogBudget: ctx.jobs.logBudgetBytes }),
+      ...(log === undefined
+        ? {}
+        : { appendLog: log, maxLogBytes: MAX_JOB_LOG, ownerLogBudget: ctx.jobs.logBudgetBytes }),
     });
     return ok({ id: row.id, state: row.state });
   });

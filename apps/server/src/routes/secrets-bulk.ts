@@ -53,7 +53,11 @@ function importEntries(body: unknown): Array<{ key: string; value: string }> {
 export function secretsBulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get(ApiPath.secretsMetadata, { preHandler: userOnly }, async (request) => {
     const stored = await ctx.store.getSecrets(request.identity.owner);
-    const metadata: SecretMetadata[] = stored.map((secret) => ({ key: secret.key, size: secret.size, updatedAt: secret.updatedAt.toISOString() }));
+    const metadata: SecretMetadata[] = stored.map((secret) => ({
+      key: secret.key,
+      size: secret.size,
+      updatedAt: secret.updatedAt.toISOString(),
+    }));
     return ok(metadata);
   });
 
@@ -62,7 +66,14 @@ export function secretsBulkRoutes(app: FastifyInstance, ctx: ServerContext): voi
   app.post(ApiPath.importSecrets, { preHandler: userOnly, bodyLimit: importBodyLimit }, async (request) => {
     const entries = importEntries(request.body);
     const owner = request.identity.owner;
-    const existing = new Set((await ctx.store.getSecrets(owner, entries.map((entry) => entry.key))).map((secret) => secret.key));
+    const existing = new Set(
+      (
+        await ctx.store.getSecrets(
+          owner,
+          entries.map((entry) => entry.key),
+        )
+      ).map((secret) => secret.key),
+    );
     const writes: SecretWrite[] = await Promise.all(
       entries.map(async ({ key, value }) => {
         const { plaintext, size } = validateSecret(key, value);

@@ -44,7 +44,10 @@ export function secretsRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
     if (key === null) {
       if (value !== null) {
-        throw new PandaError('INVALID_INPUT', "'key' is null but 'value' is not: give a key to set, or null for both to delete all your secrets");
+        throw new PandaError(
+          'INVALID_INPUT',
+          "'key' is null but 'value' is not: give a key to set, or null for both to delete all your secrets",
+        );
       }
       await ctx.store.deleteAllSecrets(owner, auditEntry(owner, 'delete_all', null, remote));
       return ok(null);

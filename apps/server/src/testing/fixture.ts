@@ -5,7 +5,14 @@ import { Writable } from 'node:stream';
 import { signToken, type IssuerKey } from '@panda-secrets/crypto';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from '../app.js';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadIssuerKey, openServerContext, type OpenedServer, type ServerSettings } from '../setup.js';
+import {
+  LOCAL_AUDIENCE,
+  LOCAL_ISSUER,
+  loadIssuerKey,
+  openServerContext,
+  type OpenedServer,
+  type ServerSettings,
+} from '../setup.js';
 
 /** A server app on a real SQLite file in a fresh data dir, with its log captured in memory. */
 export interface Fixture {
@@ -50,7 +57,12 @@ export async function createFixture(overrides: Partial<ServerSettings> = {}): Pr
       signToken(
         issuerKey,
         { sub: user, preferred_username: user, name: user, groups: [], ...(role ? { role } : {}) },
-        { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, ttlSeconds: options.ttlSeconds ?? 3600, ...(options.now ? { now: options.now } : {}) },
+        {
+          issuer: LOCAL_ISSUER,
+          audience: LOCAL_AUDIENCE,
+          ttlSeconds: options.ttlSeconds ?? 3600,
+          ...(options.now ? { now: options.now } : {}),
+        },
       ),
     async close() {
       await app.close();

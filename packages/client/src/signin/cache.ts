@@ -31,7 +31,8 @@ export interface CachedTokens {
  * what is wrong (never a token), when it is not JSON, not an object, or has no ID token with an `exp`.
  */
 export function parseTokenResponse(text: string, where: string): CachedTokens {
-  const damaged = (problem: string, cause?: unknown): PandaError => new PandaError('CONFIG', `${where} ${problem}`, { cause });
+  const damaged = (problem: string, cause?: unknown): PandaError =>
+    new PandaError('CONFIG', `${where} ${problem}`, { cause });
   let fields: unknown;
   try {
     fields = JSON.parse(text);

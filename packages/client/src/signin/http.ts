@@ -68,7 +68,8 @@ export function createOAuthHttp(options: { ca?: string; timeoutMs?: number } = {
       });
       return { status: response.statusCode, text: response.body };
     } catch (error) {
-      if (error instanceof RequestError && error.response === undefined) throw unreachableError(new URL(request.url).origin, error, what);
+      if (error instanceof RequestError && error.response === undefined)
+        throw unreachableError(new URL(request.url).origin, error, what);
       throw error;
     }
   };

@@ -115,14 +115,18 @@ export class SignIn {
     try {
       text = await cache.read();
     } catch (error) {
-      this.#source.say(`warning: cannot read the saved sign-in ${cache.path} (${(error as Error).message}); ignoring it`);
+      this.#source.say(
+        `warning: cannot read the saved sign-in ${cache.path} (${(error as Error).message}); ignoring it`,
+      );
       return undefined;
     }
     if (text === undefined) return undefined;
     try {
       return parseTokenResponse(text, `the saved sign-in ${cache.path}`);
     } catch (error) {
-      this.#source.say(`warning: ${(error as Error).message} (damaged, or written by another program); ignoring it, the next sign-in replaces it`);
+      this.#source.say(
+        `warning: ${(error as Error).message} (damaged, or written by another program); ignoring it, the next sign-in replaces it`,
+      );
       return undefined;
     }
   }
@@ -140,7 +144,8 @@ export class SignIn {
       if (optional) return undefined;
       throw cannotSignIn('signing in needs your VO (--vo or PANDA_AUTH_VO) to find the auth config');
     }
-    if (!VO_NAME_PATTERN.test(vo)) throw new PandaError('CONFIG', `the VO ${JSON.stringify(vo)} is no VO name: letters, digits, ".", "_" or "-"`);
+    if (!VO_NAME_PATTERN.test(vo))
+      throw new PandaError('CONFIG', `the VO ${JSON.stringify(vo)} is no VO name: letters, digits, ".", "_" or "-"`);
     const url = new URL(authConfigPath(vo), assertTrustedUrl(server, 'the server address')).href;
     const response = await this.#target.http({ url }, 'panda-server');
     if (response.status === 404) {
@@ -148,8 +153,16 @@ export class SignIn {
       throw cannotSignIn(`${server} publishes no auth config for the VO ${JSON.stringify(vo)}`);
     }
     const config = parseJson(response.text);
-    if (response.status !== 200 || !isRecord(config) || typeof config.client_id !== 'string' || typeof config.oidc_config_url !== 'string') {
-      throw new PandaError('SERVER_ERROR', `${url} (HTTP ${response.status}) is no auth config: a JSON object with "client_id" and "oidc_config_url"`);
+    if (
+      response.status !== 200 ||
+      !isRecord(config) ||
+      typeof config.client_id !== 'string' ||
+      typeof config.oidc_config_url !== 'string'
+    ) {
+      throw new PandaError(
+        'SERVER_ERROR',
+        `${url} (HTTP ${response.status}) is no auth config: a JSON object with "client_id" and "oidc_config_url"`,
+      );
     }
     const authConfig: AuthConfig = {
       client_id: config.client_id,
@@ -167,7 +180,10 @@ export class SignIn {
     const response = await this.#target.http({ url: configUrl }, PROVIDER);
     const document = parseJson(response.text);
     if (response.status !== 200 || !isRecord(document)) {
-      throw new PandaError('SERVER_ERROR', `${PROVIDER} answered HTTP ${response.status} at ${configUrl}, not its discovery document`);
+      throw new PandaError(
+        'SERVER_ERROR',
+        `${PROVIDER} answered HTTP ${response.status} at ${configUrl}, not its discovery document`,
+      );
     }
     const endpoint = (name: string): string | undefined => {
       const value = document[name];
@@ -188,7 +204,10 @@ export class SignIn {
   }
 
   #clientForm(config: AuthConfig): Record<string, string> {
-    return { client_id: config.client_id, ...(config.client_secret === '' ? {} : { client_secret: config.client_secret }) };
+    return {
+      client_id: config.client_id,
+      ...(config.client_secret === '' ? {} : { client_secret: config.client_secret }),
+    };
   }
 
   async #save(response: CachedTokens, previousRefreshToken?: string): Promise<string> {
@@ -199,11 +218,15 @@ export class SignIn {
   /** A renewed ID token, or undefined (after saying why) when the provider refuses the refresh token. */
   async #renew(provider: Provider, refreshToken: string): Promise<string | undefined> {
     const response = await this.#target.http(
-      { url: provider.endpoints.token, form: { ...this.#clientForm(provider.config), grant_type: 'refresh_token', refresh_token: refreshToken } },
+      {
+        url: provider.endpoints.token,
+        form: { ...this.#clientForm(provider.config), grant_type: 'refresh_token', refresh_token: refreshToken },
+      },
       PROVIDER,
     );
     const body = parseJson(response.text);
-    if (response.status === 200) return this.#save(parseTokenResponse(response.text, `the renewal answer of ${PROVIDER}`), refreshToken);
+    if (response.status === 200)
+      return this.#save(parseTokenResponse(response.text, `the renewal answer of ${PROVIDER}`), refreshToken);
     const reason = isRecord(body) && typeof body.error === 'string' ? body.error : `HTTP ${response.status}`;
     this.#source.say(`the saved sign-in could not be renewed (${reason}); signing in again`);
     return undefined;
@@ -228,26 +251,46 @@ export class SignIn {
       PROVIDER,
     );
     const device = parseJson(authorization.text);
-    if (authorization.status !== 200 || !isRecord(device) || typeof device.device_code !== 'string' || typeof device.user_code !== 'string' || typeof device.verification_uri !== 'string') {
-      const reason = isRecord(device) && typeof device.error === 'string' ? `: ${device.error}${typeof device.error_description === 'string' ? ` (${device.error_description})` : ''}` : '';
-      throw new PandaError('AUTH_REQUIRED', `${PROVIDER} refused to start a sign-in (HTTP ${authorization.status})${reason}`);
+    if (
+      authorization.status !== 200 ||
+      !isRecord(device) ||
+      typeof device.device_code !== 'string' ||
+      typeof device.user_code !== 'string' ||
+      typeof device.verification_uri !== 'string'
+    ) {
+      const reason =
+        isRecord(device) && typeof device.error === 'string'
+          ? `: ${device.error}${typeof device.error_description === 'string' ? ` (${device.error_description})` : ''}`
+          : '';
+      throw new PandaError(
+        'AUTH_REQUIRED',
+        `${PROVIDER} refused to start a sign-in (HTTP ${authorization.status})${reason}`,
+      );
     }
     const expiresIn = typeof device.expires_in === 'number' ? device.expires_in : 600;
     await prompt({
       verificationUri: device.verification_uri,
-      ...(typeof device.verification_uri_complete === 'string' ? { verificationUriComplete: device.verification_uri_complete } : {}),
+      ...(typeof device.verification_uri_complete === 'string'
+        ? { verificationUriComplete: device.verification_uri_complete }
+        : {}),
       userCode: device.user_code,
       expiresIn,
     });
     let intervalS = typeof device.interval === 'number' && device.interval > 0 ? device.interval : DEFAULT_INTERVAL_S;
     const deadline = this.#source.now() + expiresIn * 1000;
     const expired = (): PandaError =>
-      new PandaError('AUTH_REQUIRED', `the sign-in code expired before the sign-in was completed; run "${this.#target.loginCommand}" to get a new one`);
+      new PandaError(
+        'AUTH_REQUIRED',
+        `the sign-in code expired before the sign-in was completed; run "${this.#target.loginCommand}" to get a new one`,
+      );
     for (;;) {
       await this.#source.sleep(intervalS * 1000);
       if (this.#source.now() > deadline) throw expired();
       const response = await this.#target.http(
-        { url: endpoints.token, form: { ...this.#clientForm(config), grant_type: DEVICE_CODE_GRANT, device_code: device.device_code } },
+        {
+          url: endpoints.token,
+          form: { ...this.#clientForm(config), grant_type: DEVICE_CODE_GRANT, device_code: device.device_code },
+        },
         PROVIDER,
       );
       if (response.status === 200) {
@@ -287,14 +330,19 @@ export class SignIn {
         if (revocation !== undefined) {
           const { config } = this.#provider as Provider;
           const response = await this.#target.http(
-            { url: revocation, form: { ...this.#clientForm(config), token: refreshToken, token_type_hint: 'refresh_token' } },
+            {
+              url: revocation,
+              form: { ...this.#clientForm(config), token: refreshToken, token_type_hint: 'refresh_token' },
+            },
             PROVIDER,
           );
           if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
           this.#source.say('revoked the refresh token at the identity provider');
         }
       } catch (error) {
-        this.#source.say(`warning: the refresh token could not be revoked (${(error as Error).message}); it stays valid until it expires`);
+        this.#source.say(
+          `warning: the refresh token could not be revoked (${(error as Error).message}); it stays valid until it expires`,
+        );
       }
     }
     return this.#source.cache.remove();

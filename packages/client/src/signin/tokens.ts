@@ -40,18 +40,33 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
  */
 export function describeToken(token: string, from: string): TokenIdentity {
   const claims = decodeClaims(token);
-  if (claims === undefined) throw new PandaError('AUTH_REFUSED', `the token from ${from} is not a JWT (three base64url parts, the middle one a JSON object)`);
+  if (claims === undefined)
+    throw new PandaError(
+      'AUTH_REFUSED',
+      `the token from ${from} is not a JWT (three base64url parts, the middle one a JSON object)`,
+    );
   const sub = text(claims.sub);
   const user = text(claims.preferred_username) ?? sub;
-  if (user === undefined) throw new PandaError('AUTH_REFUSED', `the token from ${from} names nobody: it has neither preferred_username nor sub`);
-  const audience = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud.filter((aud) => typeof aud === 'string') : [];
+  if (user === undefined)
+    throw new PandaError(
+      'AUTH_REFUSED',
+      `the token from ${from} names nobody: it has neither preferred_username nor sub`,
+    );
+  const audience =
+    typeof claims.aud === 'string'
+      ? [claims.aud]
+      : Array.isArray(claims.aud)
+        ? claims.aud.filter((aud) => typeof aud === 'string')
+        : [];
   const name = text(claims.name);
   const issuer = text(claims.iss);
   return {
     user,
     ...(sub === undefined ? {} : { sub }),
     ...(name === undefined ? {} : { name }),
-    groups: Array.isArray(claims.groups) ? claims.groups.filter((group): group is string => typeof group === 'string') : [],
+    groups: Array.isArray(claims.groups)
+      ? claims.groups.filter((group): group is string => typeof group === 'string')
+      : [],
     ...(issuer === undefined ? {} : { issuer }),
     audience,
     ...(typeof claims.exp === 'number' ? { expiresAt: claims.exp } : {}),

@@ -51,7 +51,12 @@ const LIMITS: JobLimits = { maxUnfinishedJobs: 10_000, maxAttempts: 3 };
 const LEASE_MS = 60_000;
 
 /** Submits one task of the given specs for `owner`; returns its jobs. */
-async function createJobs(store: Store, owner: string, specs: JobSpec[], limits: JobLimits = LIMITS): Promise<JobRow[]> {
+async function createJobs(
+  store: Store,
+  owner: string,
+  specs: JobSpec[],
+  limits: JobLimits = LIMITS,
+): Promise<JobRow[]> {
   return (await store.createTask(owner, specs, limits)).jobs;
 }
 
@@ -154,7 +159,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         expect(await keys([])).toEqual([]);
       });
 
-      it("keeps owners apart", async () => {
+      it('keeps owners apart', async () => {
         await put(store, secret('alice', 'TOKEN'));
         await put(store, secret('bob', 'TOKEN', 5));
         await put(store, secret('bob', 'OTHER'));
@@ -204,8 +209,20 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         clock.advance(1000);
         const read = new Map((await store.allSecrets()).map((s) => [`${s.owner}/${s.key}`, s.revision]));
         const changed = await store.replaceCiphertexts([
-          { owner: 'alice', key: 'A', ciphertext: fakeCiphertext('rotated-A'), keyId: 'k2', revision: read.get('alice/A')! },
-          { owner: 'bob', key: 'B', ciphertext: fakeCiphertext('rotated-B'), keyId: 'k2', revision: read.get('bob/B')! },
+          {
+            owner: 'alice',
+            key: 'A',
+            ciphertext: fakeCiphertext('rotated-A'),
+            keyId: 'k2',
+            revision: read.get('alice/A')!,
+          },
+          {
+            owner: 'bob',
+            key: 'B',
+            ciphertext: fakeCiphertext('rotated-B'),
+            keyId: 'k2',
+            revision: read.get('bob/B')!,
+          },
           { owner: 'bob', key: 'MISSING', ciphertext: fakeCiphertext('none'), keyId: 'k2', revision: '' },
         ]);
         expect(changed).toBe(2);
@@ -231,7 +248,13 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         await store.deleteSecret('alice', 'B', audit('alice', 'delete', 'B'));
         await put(store, secret('alice', 'B', 12, 'b2'));
         const changed = await store.replaceCiphertexts(
-          [a!, b!, c!].map((s) => ({ owner: s.owner, key: s.key, ciphertext: fakeCiphertext(`rotated-${s.key}`), keyId: 'k2', revision: s.revision })),
+          [a!, b!, c!].map((s) => ({
+            owner: s.owner,
+            key: s.key,
+            ciphertext: fakeCiphertext(`rotated-${s.key}`),
+            keyId: 'k2',
+            revision: s.revision,
+          })),
         );
         expect(changed).toBe(1);
         const after = await store.getSecrets('alice');
@@ -243,7 +266,9 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         // The rewrite is itself a new revision: a second rewrite from the same read changes nothing.
         expect(after[2]!.revision).not.toBe(c!.revision);
         expect(
-          await store.replaceCiphertexts([{ owner: 'alice', key: 'C', ciphertext: fakeCiphertext('again'), keyId: 'k3', revision: c!.revision }]),
+          await store.replaceCiphertexts([
+            { owner: 'alice', key: 'C', ciphertext: fakeCiphertext('again'), keyId: 'k3', revision: c!.revision },
+          ]),
         ).toBe(0);
       });
 
@@ -311,7 +336,9 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
 
         clock.advance(1000);
         await store.putSecrets('alice', batch.slice(0, 3), quota, audit('alice', 'set', null));
-        expect((await store.getSecrets('alice')).map((s) => [s.key, s.size, s.ciphertext, s.updatedAt.toISOString()])).toEqual([
+        expect(
+          (await store.getSecrets('alice')).map((s) => [s.key, s.size, s.ciphertext, s.updatedAt.toISOString()]),
+        ).toEqual([
           ['A', 5, fakeCiphertext('batch-A'), '2024-05-01T10:00:01.000Z'],
           ['B', 5, fakeCiphertext('batch-B'), '2024-05-01T10:00:01.000Z'],
           ['C', 5, fakeCiphertext('batch-C'), '2024-05-01T10:00:01.000Z'],
@@ -344,14 +371,26 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         await put(store, secret('alice', '___file___:f'));
         await store.deleteSecret('alice', 'f', audit('alice', 'delete', 'f'));
         await store.deleteAllSecrets('alice', audit('alice', 'delete_all', null));
-        await store.appendAudit({ actor: 'pilot-1', action: 'job_secrets', key: 'A,B', jobId: 'job-1', remote: '10.0.0.9' });
+        await store.appendAudit({
+          actor: 'pilot-1',
+          action: 'job_secrets',
+          key: 'A,B',
+          jobId: 'job-1',
+          remote: '10.0.0.9',
+        });
         await put(store, secret('bob', 'X'));
 
         const records = await store.listAudit();
         const at0 = new Date('2024-05-01T10:00:00.000Z');
         const at1 = new Date('2024-05-01T10:00:01.000Z');
-        const entry = (at: Date, actor: string, action: string, key: string | null) =>
-          ({ at, actor, action, key, jobId: null, remote: '192.0.2.7' });
+        const entry = (at: Date, actor: string, action: string, key: string | null) => ({
+          at,
+          actor,
+          action,
+          key,
+          jobId: null,
+          remote: '192.0.2.7',
+        });
         expect(records.map(({ id: _id, ...record }) => record)).toEqual([
           entry(at0, 'alice', 'set', 'TOKEN'),
           entry(at1, 'alice', 'delete', 'TOKEN'),
@@ -374,7 +413,15 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
       it('stores absent jobId and remote as null', async () => {
         await store.appendAudit({ actor: 'alice', action: 'set', key: 'K' });
         expect(await store.listAudit()).toEqual([
-          { id: expect.any(Number), at: clock.now(), actor: 'alice', action: 'set', key: 'K', jobId: null, remote: null },
+          {
+            id: expect.any(Number),
+            at: clock.now(),
+            actor: 'alice',
+            action: 'set',
+            key: 'K',
+            jobId: null,
+            remote: null,
+          },
         ]);
       });
     });
@@ -438,7 +485,8 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         await createJobs(store, 'alice', [spec(1), spec(2)], limits);
         expect(await pandaErrorOf(store.createTask('alice', [spec(3), spec(4)], limits))).toMatchObject({
           code: 'QUOTA_EXCEEDED',
-          message: 'you have 2 unfinished jobs and submitted 2; the limit is 3 queued or running jobs per user: nothing was submitted',
+          message:
+            'you have 2 unfinished jobs and submitted 2; the limit is 3 queued or running jobs per user: nothing was submitted',
         });
         expect(await store.listTasks('alice')).toHaveLength(1);
         await createJobs(store, 'bob', [spec(5), spec(6), spec(7)], limits);
@@ -450,13 +498,19 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         const stores = [store, await open(), await open(), await open()];
         const results = await Promise.allSettled(
           Array.from({ length: 8 }, (_, n) =>
-            stores[n % stores.length]!.createTask('alice', Array.from({ length: 10 }, (_, j) => spec(j)), limits),
+            stores[n % stores.length]!.createTask(
+              'alice',
+              Array.from({ length: 10 }, (_, j) => spec(j)),
+              limits,
+            ),
           ),
         );
         const accepted = results.filter((result) => result.status === 'fulfilled');
         expect(accepted).toHaveLength(1);
         expect(
-          results.filter((result) => result.status === 'rejected').map((result) => (result.reason as { code?: string }).code),
+          results
+            .filter((result) => result.status === 'rejected')
+            .map((result) => (result.reason as { code?: string }).code),
         ).toEqual(Array(7).fill('QUOTA_EXCEEDED'));
         expect(await store.countUnfinishedJobs('alice')).toBe(10);
       });
@@ -519,7 +573,10 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         expect(await log(id)).toBe('line 1\nline 2\n');
 
         const after = await pandaErrorOf(store.updateJob(id, 'pilot-a', claimId!, { state: 'finished', exitCode: 0 }));
-        expect(after).toMatchObject({ code: 'FORBIDDEN', message: `job "${id}" has already ended (failed): it cannot be updated` });
+        expect(after).toMatchObject({
+          code: 'FORBIDDEN',
+          message: `job "${id}" has already ended (failed): it cannot be updated`,
+        });
         expect(await store.getJob(id)).toEqual(done);
         const detail = await store.getTask('alice', job.taskId);
         expect(detail?.jobs[0]?.attempts).toEqual([
@@ -551,27 +608,57 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
 
       it('stores any character a payload prints, NUL and invalid UTF-16 included, and reads it back from any offset', async () => {
         const job = await running();
-        const printed = ['nul \u0000 here\n', 'bell \u0007 esc \u001b[31m del \u007f\n', 'emoji 😀 é €\n', '\u0000\u0000'];
-        for (const chunk of printed) await store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'running', appendLog: chunk });
+        const printed = [
+          'nul \u0000 here\n',
+          'bell \u0007 esc \u001b[31m del \u007f\n',
+          'emoji 😀 é €\n',
+          '\u0000\u0000',
+        ];
+        for (const chunk of printed)
+          await store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'running', appendLog: chunk });
         // A lone surrogate has no UTF-8 form: it is stored as U+FFFD, like any undecodable output.
-        await store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0, appendLog: 'lone \ud800\n' });
-        const all = printed.join('') + 'lone \ufffd\n';
+        await store.updateJob(job.id, 'pilot-a', job.claimId!, {
+          state: 'finished',
+          exitCode: 0,
+          appendLog: 'lone \ud800\n',
+        });
+        const all = `${printed.join('')}lone \ufffd\n`;
         const bytes = Buffer.byteLength(all, 'utf8');
         expect(await store.readJobLog(job.id, 0)).toEqual({ log: all, nextOffset: bytes });
         const second = Buffer.byteLength(printed[0]!, 'utf8');
-        expect(await store.readJobLog(job.id, second)).toEqual({ log: all.slice(printed[0]!.length), nextOffset: bytes });
+        expect(await store.readJobLog(job.id, second)).toEqual({
+          log: all.slice(printed[0]!.length),
+          nextOffset: bytes,
+        });
         expect(await store.readJobLog(job.id, bytes)).toEqual({ log: '', nextOffset: bytes });
         expect((await store.getJob(job.id))?.logBytes).toBe(bytes);
       });
 
       it("keeps an owner's logs together within their budget", async () => {
         const first = await running();
-        await store.updateJob(first.id, 'pilot-a', first.claimId!, { state: 'finished', exitCode: 0, appendLog: '12345678', ownerLogBudget: 12 });
+        await store.updateJob(first.id, 'pilot-a', first.claimId!, {
+          state: 'finished',
+          exitCode: 0,
+          appendLog: '12345678',
+          ownerLogBudget: 12,
+        });
         const second = await running();
-        await store.updateJob(second.id, 'pilot-a', second.claimId!, { state: 'running', appendLog: 'abcdefgh', ownerLogBudget: 12 });
-        expect(await log(second.id)).toBe('abcd\n[the log is truncated: your job logs together reached their budget of 12 bytes]\n');
-        await store.updateJob(second.id, 'pilot-a', second.claimId!, { state: 'running', appendLog: 'more', ownerLogBudget: 12 });
-        expect(await log(second.id)).toBe('abcd\n[the log is truncated: your job logs together reached their budget of 12 bytes]\n');
+        await store.updateJob(second.id, 'pilot-a', second.claimId!, {
+          state: 'running',
+          appendLog: 'abcdefgh',
+          ownerLogBudget: 12,
+        });
+        expect(await log(second.id)).toBe(
+          'abcd\n[the log is truncated: your job logs together reached their budget of 12 bytes]\n',
+        );
+        await store.updateJob(second.id, 'pilot-a', second.claimId!, {
+          state: 'running',
+          appendLog: 'more',
+          ownerLogBudget: 12,
+        });
+        expect(await log(second.id)).toBe(
+          'abcd\n[the log is truncated: your job logs together reached their budget of 12 bytes]\n',
+        );
         expect(await log(first.id)).toBe('12345678');
       });
 
@@ -617,12 +704,21 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             code: 'FORBIDDEN',
             message: `the lease of job "${job.id}" ran out: its attempt 1 is over`,
           });
-          await pandaErrorOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0, appendLog: 'late' }), 'FORBIDDEN');
+          await pandaErrorOf(
+            store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0, appendLog: 'late' }),
+            'FORBIDDEN',
+          );
           expect(await store.getJob(job.id)).toEqual(before);
 
           expect(await store.expireLeases()).toBe(1);
           expect(await store.expireLeases()).toBe(0);
-          expect(await store.getJob(job.id)).toMatchObject({ state: 'queued', attemptNr: 1, claimId: null, leaseExpiresAt: null, reason: null });
+          expect(await store.getJob(job.id)).toMatchObject({
+            state: 'queued',
+            attemptNr: 1,
+            claimId: null,
+            leaseExpiresAt: null,
+            reason: null,
+          });
           expect(await log(job.id)).toBe(
             '\npanda-server: attempt 1 of 3 ended lost: its lease ran out (pilot pilot-a stopped renewing it); the job is queued again\n',
           );
@@ -632,17 +728,29 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           expect(again).toMatchObject({ id: job.id, attemptNr: 2, pilot: 'pilot-b', state: 'running' });
           expect(again!.claimId).not.toBe(job.claimId);
           // The first pilot's late calls are refused and change nothing.
-          await pandaErrorOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'failed', exitCode: 1, appendLog: 'late' }), 'FORBIDDEN');
+          await pandaErrorOf(
+            store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'failed', exitCode: 1, appendLog: 'late' }),
+            'FORBIDDEN',
+          );
           await pandaErrorOf(store.renewLease(job.id, 'pilot-a', job.claimId!, LEASE_MS), 'FORBIDDEN');
           expect(await store.getJob(job.id)).toEqual(again);
 
           await store.updateJob(job.id, 'pilot-b', again!.claimId!, { state: 'finished', exitCode: 0 });
           const detail = await store.getTask('alice', job.taskId);
-          expect(detail?.jobs[0]?.attempts.map(({ attemptNr, pilot, outcome, exitCode }) => ({ attemptNr, pilot, outcome, exitCode }))).toEqual([
+          expect(
+            detail?.jobs[0]?.attempts.map(({ attemptNr, pilot, outcome, exitCode }) => ({
+              attemptNr,
+              pilot,
+              outcome,
+              exitCode,
+            })),
+          ).toEqual([
             { attemptNr: 1, pilot: 'pilot-a', outcome: 'lost', exitCode: null },
             { attemptNr: 2, pilot: 'pilot-b', outcome: 'finished', exitCode: 0 },
           ]);
-          expect(detail?.jobs[0]?.attempts[0]?.endedAt).toEqual(new Date(Date.parse('2024-05-01T10:00:00.000Z') + LEASE_MS));
+          expect(detail?.jobs[0]?.attempts[0]?.endedAt).toEqual(
+            new Date(Date.parse('2024-05-01T10:00:00.000Z') + LEASE_MS),
+          );
         });
 
         it('expires leases at acquire time too, without a sweep', async () => {
@@ -664,31 +772,53 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             state: 'failed',
             attemptNr: 2,
             maxAttempts: 2,
-            reason: 'attempt 2 of 2 ended lost: its lease ran out (pilot pilot-2 stopped renewing it), and it was the last attempt',
+            reason:
+              'attempt 2 of 2 ended lost: its lease ran out (pilot pilot-2 stopped renewing it), and it was the last attempt',
           });
           expect(await store.claimJobs('pilot-3', 1, LEASE_MS)).toEqual([]);
           expect(await store.countUnfinishedJobs('alice')).toBe(0);
         });
 
         it('expires each lease once when several instances sweep at once', async () => {
-          await createJobs(store, 'alice', Array.from({ length: 20 }, (_, n) => spec(n)));
+          await createJobs(
+            store,
+            'alice',
+            Array.from({ length: 20 }, (_, n) => spec(n)),
+          );
           await store.claimJobs('pilot-a', 20, LEASE_MS);
           clock.advance(LEASE_MS);
           const others = [await open(), await open()];
           const counts = await Promise.all([store, ...others].map((s) => s.expireLeases()));
           expect(counts.reduce((a, b) => a + b, 0)).toBe(20);
           const jobs = (await store.getTask('alice', (await store.listTasks('alice'))[0]!.taskId))!.jobs;
-          expect(jobs.every((job) => job.state === 'queued' && job.attempts.length === 1 && job.attempts[0]!.outcome === 'lost')).toBe(true);
+          expect(
+            jobs.every(
+              (job) => job.state === 'queued' && job.attempts.length === 1 && job.attempts[0]!.outcome === 'lost',
+            ),
+          ).toBe(true);
         });
 
         it('queues a released job again as a new attempt, keeping its log', async () => {
           const job = await running();
-          const released = await store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'released', exitCode: 143, appendLog: 'partial\n' });
-          expect(released).toMatchObject({ state: 'queued', attemptNr: 1, claimId: null, exitCode: null, reason: null });
+          const released = await store.updateJob(job.id, 'pilot-a', job.claimId!, {
+            state: 'released',
+            exitCode: 143,
+            appendLog: 'partial\n',
+          });
+          expect(released).toMatchObject({
+            state: 'queued',
+            attemptNr: 1,
+            claimId: null,
+            exitCode: null,
+            reason: null,
+          });
           expect(await log(job.id)).toBe(
             'partial\n\npanda-server: attempt 1 of 3 ended released: pilot pilot-a was stopped and handed the job back; the job is queued again\n',
           );
-          await pandaErrorOf(store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0 }), 'FORBIDDEN');
+          await pandaErrorOf(
+            store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0 }),
+            'FORBIDDEN',
+          );
           const [again] = await store.claimJobs('pilot-b', 1, LEASE_MS);
           expect(again).toMatchObject({ id: job.id, attemptNr: 2 });
           const attempts = (await store.getTask('alice', job.taskId))!.jobs[0]!.attempts;
@@ -725,16 +855,29 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
               createdAt: new Date('2024-05-01T10:00:01.000Z'),
               updatedAt: new Date('2024-05-01T10:00:01.000Z'),
             },
-            expect.objectContaining({ taskId: a.taskId, status: 'queued', exec: 'echo 1', nJobs: 2, jobsByState: counts(2, 0, 0, 0, 0) }),
+            expect.objectContaining({
+              taskId: a.taskId,
+              status: 'queued',
+              exec: 'echo 1',
+              nJobs: 2,
+              jobsByState: counts(2, 0, 0, 0, 0),
+            }),
           ]);
           const [first] = await store.claimJobs('pilot-a', 1, LEASE_MS);
           clock.advance(1000);
           await store.updateJob(first!.id, 'pilot-a', first!.claimId!, { state: 'finished', exitCode: 0 });
           tasks = await store.listTasks('alice');
-          expect(tasks[1]).toMatchObject({ status: 'running', jobsByState: counts(1, 0, 1, 0, 0), updatedAt: clock.now() });
+          expect(tasks[1]).toMatchObject({
+            status: 'running',
+            jobsByState: counts(1, 0, 1, 0, 0),
+            updatedAt: clock.now(),
+          });
           const [second] = await store.claimJobs('pilot-a', 1, LEASE_MS);
           await store.updateJob(second!.id, 'pilot-a', second!.claimId!, { state: 'failed', exitCode: 2 });
-          expect((await store.listTasks('alice'))[1]).toMatchObject({ status: 'failed', jobsByState: counts(0, 0, 1, 1, 0) });
+          expect((await store.listTasks('alice'))[1]).toMatchObject({
+            status: 'failed',
+            jobsByState: counts(0, 0, 1, 1, 0),
+          });
           expect(await store.listTasks('carol')).toEqual([]);
           expect(await store.getTask('bob', a.taskId)).toBeNull();
           expect(await store.getTask('alice', 999_999)).toBeNull();
@@ -747,16 +890,28 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           clock.advance(1000);
           const killed = await store.killTask('alice', taskId, 'killed by alice');
           expect(killed.cancelled).toBe(2);
-          expect(killed.task).toMatchObject({ status: 'cancelled', jobsByState: { queued: 0, running: 0, cancelled: 2 } });
+          expect(killed.task).toMatchObject({
+            status: 'cancelled',
+            jobsByState: { queued: 0, running: 0, cancelled: 2 },
+          });
           expect(await store.claimJobs('pilot-b', 5, LEASE_MS)).toEqual([]);
           expect(await store.countUnfinishedJobs('alice')).toBe(0);
 
-          expect(await store.renewLease(run!.id, 'pilot-a', run!.claimId!, LEASE_MS)).toEqual({ leaseExpiresAt: clock.now(), cancel: true });
-          const last = await store.updateJob(run!.id, 'pilot-a', run!.claimId!, { state: 'failed', exitCode: 143, appendLog: 'stopped\n' });
+          expect(await store.renewLease(run!.id, 'pilot-a', run!.claimId!, LEASE_MS)).toEqual({
+            leaseExpiresAt: clock.now(),
+            cancel: true,
+          });
+          const last = await store.updateJob(run!.id, 'pilot-a', run!.claimId!, {
+            state: 'failed',
+            exitCode: 143,
+            appendLog: 'stopped\n',
+          });
           expect(last).toMatchObject({ state: 'cancelled', reason: 'killed by alice' });
           expect(await log(run!.id)).toBe('\npanda-server: killed by alice\nstopped\n');
           const detail = (await store.getTask('alice', taskId))!;
-          expect(detail.jobs.map((job) => [job.jobIndex, job.state, job.attempts.map((a) => [a.outcome, a.exitCode])])).toEqual([
+          expect(
+            detail.jobs.map((job) => [job.jobIndex, job.state, job.attempts.map((a) => [a.outcome, a.exitCode])]),
+          ).toEqual([
             [1, 'cancelled', [['cancelled', 143]]],
             [2, 'cancelled', []],
           ]);
@@ -770,7 +925,10 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         });
 
         it('retries the failed and cancelled jobs of a task as new attempts, with fresh attempts to spare', async () => {
-          const { taskId, jobs } = await store.createTask('alice', [spec(1), spec(2), spec(3)], { maxUnfinishedJobs: 10, maxAttempts: 1 });
+          const { taskId, jobs } = await store.createTask('alice', [spec(1), spec(2), spec(3)], {
+            maxUnfinishedJobs: 10,
+            maxAttempts: 1,
+          });
           const claimed = await store.claimJobs('pilot-a', 2, LEASE_MS);
           await store.updateJob(claimed[0]!.id, 'pilot-a', claimed[0]!.claimId!, { state: 'finished', exitCode: 0 });
           await store.updateJob(claimed[1]!.id, 'pilot-a', claimed[1]!.claimId!, { state: 'failed', exitCode: 1 });
@@ -778,10 +936,21 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           await store.killTask('alice', taskId, 'killed by alice');
 
           const retried = await store.retryTask('alice', taskId, 1);
-          expect(retried).toMatchObject({ retried: 2, task: { status: 'running', jobsByState: { finished: 1, queued: 2 } } });
-          expect(await store.getJob(jobs[1]!.id)).toMatchObject({ state: 'queued', attemptNr: 1, maxAttempts: 2, reason: null, exitCode: null });
+          expect(retried).toMatchObject({
+            retried: 2,
+            task: { status: 'running', jobsByState: { finished: 1, queued: 2 } },
+          });
+          expect(await store.getJob(jobs[1]!.id)).toMatchObject({
+            state: 'queued',
+            attemptNr: 1,
+            maxAttempts: 2,
+            reason: null,
+            exitCode: null,
+          });
           expect(await store.getJob(jobs[2]!.id)).toMatchObject({ state: 'queued', attemptNr: 0, maxAttempts: 1 });
-          expect(await log(jobs[1]!.id)).toBe('\npanda-server: retried by its owner after attempt 1; the job is queued again\n');
+          expect(await log(jobs[1]!.id)).toBe(
+            '\npanda-server: retried by its owner after attempt 1; the job is queued again\n',
+          );
           expect(await log(jobs[2]!.id)).toBe(
             '\npanda-server: killed by alice\n\npanda-server: retried by its owner; the job is queued again\n',
           );
@@ -800,15 +969,26 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
       describe('retention', () => {
         it('deletes ended jobs older than the cut-off with their logs and attempts, and empty tasks', async () => {
           const old = await running();
-          await store.updateJob(old.id, 'pilot-a', old.claimId!, { state: 'finished', exitCode: 0, appendLog: 'old log' });
+          await store.updateJob(old.id, 'pilot-a', old.claimId!, {
+            state: 'finished',
+            exitCode: 0,
+            appendLog: 'old log',
+          });
           clock.advance(10_000);
           const recent = await running();
-          await store.updateJob(recent.id, 'pilot-a', recent.claimId!, { state: 'failed', exitCode: 1, appendLog: 'recent log' });
+          await store.updateJob(recent.id, 'pilot-a', recent.claimId!, {
+            state: 'failed',
+            exitCode: 1,
+            appendLog: 'recent log',
+          });
           clock.set('2024-05-01T09:00:00.000Z');
           const waiting = await store.createTask('alice', [spec(2)], LIMITS);
           clock.set('2024-05-01T10:00:10.000Z');
 
-          expect(await store.applyRetention(new Date(clock.now().getTime() - 5_000), 1_000_000)).toEqual({ jobs: 1, logs: 0 });
+          expect(await store.applyRetention(new Date(clock.now().getTime() - 5_000), 1_000_000)).toEqual({
+            jobs: 1,
+            logs: 0,
+          });
           expect(await store.getJob(old.id)).toBeNull();
           expect(await store.readJobLog(old.id, 0)).toEqual({ log: '', nextOffset: 0 });
           expect(await store.getTask('alice', old.taskId)).toBeNull();
@@ -829,7 +1009,12 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           await store.createTask('bob', [spec(9)], LIMITS);
 
           expect(await store.applyRetention(new Date(0), 25)).toEqual({ jobs: 0, logs: 2 });
-          expect(await Promise.all([...jobs, live].map((job) => log(job.id)))).toEqual(['', '', 'cccccccccc', 'dddddddddd']);
+          expect(await Promise.all([...jobs, live].map((job) => log(job.id)))).toEqual([
+            '',
+            '',
+            'cccccccccc',
+            'dddddddddd',
+          ]);
           expect(await store.getJob(jobs[0]!.id)).toMatchObject({ state: 'finished', logBytes: 0 });
         });
       });

@@ -24,7 +24,9 @@ describe('delete-secret', () => {
   it.each(['a b', 'a/b', '', '..'])('rejects %j with both name rules, sending nothing', async (name) => {
     const run = await deleteSecret(name, new FakeClient());
     expect(run.error?.code).toBe('INVALID_NAME');
-    expect(run.error?.message).toMatch(/a secret name must be an environment variable name.*; a secret file name must be a plain file name/);
+    expect(run.error?.message).toMatch(
+      /a secret name must be an environment variable name.*; a secret file name must be a plain file name/,
+    );
     expect(run.client.calls).toEqual([]);
   });
 });

@@ -12,8 +12,16 @@ export const getSecretCommand: CommandSpec<GetSecretOptions> = {
   describe: "Print one secret's value exactly as stored (a secret file's bytes), for scripts",
   builder: (yargs) =>
     yargs
-      .positional('name', { type: 'string', describe: 'the secret name: an env secret, else the secret file of that name' })
-      .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write it to this file (mode 0600; a symbolic link is refused) instead of stdout' }),
+      .positional('name', {
+        type: 'string',
+        describe: 'the secret name: an env secret, else the secret file of that name',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        requiresArg: true,
+        describe: 'write it to this file (mode 0600; a symbolic link is refused) instead of stdout',
+      }),
   options: (argv) => {
     const output = optionalString(argv.output);
     return { name: String(argv.name), ...(output === undefined ? {} : { output }) };

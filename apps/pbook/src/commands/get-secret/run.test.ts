@@ -23,7 +23,10 @@ function client(): FakeClient {
 describe('get-secret', () => {
   it('prints a value exactly as stored, adding a newline only on a terminal', async () => {
     expect((await runCommand(runGetSecret, { name: 'TOKEN' }, { client: client() })).stdout).toBe('line 1\nline 2\n');
-    expect((await runCommand(runGetSecret, { name: 'TOKEN' }, { client: client(), isTTY: { stdin: true, stdout: true } })).stdout).toBe('line 1\nline 2\n\n');
+    expect(
+      (await runCommand(runGetSecret, { name: 'TOKEN' }, { client: client(), isTTY: { stdin: true, stdout: true } }))
+        .stdout,
+    ).toBe('line 1\nline 2\n\n');
   });
 
   it("writes a secret file's bytes to --output with mode 0600, and refuses a symbolic link", async () => {
@@ -43,6 +46,9 @@ describe('get-secret', () => {
 
   it('exits "not found" for a name you do not have', async () => {
     const run = await runCommand(runGetSecret, { name: 'NOPE' }, { client: client() });
-    expect(run.error).toMatchObject({ code: 'NOT_FOUND', message: 'no secret named "NOPE" (list your secrets with pbook list-secrets --names)' });
+    expect(run.error).toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'no secret named "NOPE" (list your secrets with pbook list-secrets --names)',
+    });
   });
 });

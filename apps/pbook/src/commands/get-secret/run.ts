@@ -14,9 +14,14 @@ export async function runGetSecret(deps: Deps, global: GlobalOptions, options: G
   const { name } = options;
   const found = await new SecretActions(deps, global).getOne(name);
   if (found === undefined) {
-    throw new PandaError('NOT_FOUND', `no secret named ${JSON.stringify(name)} (list your secrets with pbook list-secrets --names)`);
+    throw new PandaError(
+      'NOT_FOUND',
+      `no secret named ${JSON.stringify(name)} (list your secrets with pbook list-secrets --names)`,
+    );
   }
-  const bytes = found.key.startsWith(FILE_PREFIX) ? Buffer.from(found.value, 'base64') : Buffer.from(found.value, 'utf8');
+  const bytes = found.key.startsWith(FILE_PREFIX)
+    ? Buffer.from(found.value, 'base64')
+    : Buffer.from(found.value, 'utf8');
   if (options.output !== undefined) {
     await writePrivateOutput(options.output, bytes);
     deps.stderr.write(`wrote ${name} to ${options.output} (${bytes.length} bytes)\n`);

@@ -27,7 +27,11 @@ function jsonEntries(text: string, file: string): Array<{ entry?: ImportEntry; p
       `${file} is not valid JSON${position === undefined ? '' : ` (at character ${position})`}; give the output of pbook list-secrets --json --full, or a .env file`,
     );
   }
-  if (!Array.isArray(parsed)) throw new PandaError('INVALID_INPUT', `${file} must hold a JSON array of {key, type, value}, as pbook list-secrets --json --full prints`);
+  if (!Array.isArray(parsed))
+    throw new PandaError(
+      'INVALID_INPUT',
+      `${file} must hold a JSON array of {key, type, value}, as pbook list-secrets --json --full prints`,
+    );
   return parsed.map((item: unknown, index) => {
     const { key, type, value } = (item ?? {}) as { key?: unknown; type?: unknown; value?: unknown };
     const where = typeof key === 'string' ? JSON.stringify(key) : `entry ${index + 1}`;
@@ -44,7 +48,9 @@ function jsonEntries(text: string, file: string): Array<{ entry?: ImportEntry; p
  */
 export function importEntries(text: string, file: string, format: ImportFormat | undefined): ImportEntry[] {
   const asJson = format === 'json' || (format === undefined && text.trimStart().startsWith('['));
-  const read: Array<{ entry?: ImportEntry; problem?: string }> = asJson ? jsonEntries(text, file) : Object.entries(parse(text)).map(([key, value]) => ({ entry: { key, value } }));
+  const read: Array<{ entry?: ImportEntry; problem?: string }> = asJson
+    ? jsonEntries(text, file)
+    : Object.entries(parse(text)).map(([key, value]) => ({ entry: { key, value } }));
   const problems: string[] = [];
   const entries: ImportEntry[] = [];
   const seen = new Set<string>();

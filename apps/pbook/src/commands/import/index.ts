@@ -15,9 +15,20 @@ export const importCommand: CommandSpec<ImportOptions> = {
   describe: 'Set every secret of a .env file, or of the JSON list-secrets --json --full prints, all or none',
   builder: (yargs) =>
     yargs
-      .positional('file', { type: 'string', describe: 'a .env file (KEY=value lines, as the dotenv package reads them) or a list-secrets --json --full backup' })
-      .option('format', { choices: ['dotenv', 'json'], describe: 'how to read the file (default: json when it starts with "[", else dotenv)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'show what would be added or changed, and change nothing' }),
+      .positional('file', {
+        type: 'string',
+        describe:
+          'a .env file (KEY=value lines, as the dotenv package reads them) or a list-secrets --json --full backup',
+      })
+      .option('format', {
+        choices: ['dotenv', 'json'],
+        describe: 'how to read the file (default: json when it starts with "[", else dotenv)',
+      })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe: 'show what would be added or changed, and change nothing',
+      }),
   options: (argv) => ({
     file: String(argv.file),
     ...(argv.format === undefined ? {} : { format: argv.format as ImportFormat }),

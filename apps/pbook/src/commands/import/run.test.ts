@@ -22,7 +22,7 @@ async function file(name: string, text: string): Promise<string> {
 const DOTENV = [
   '# a comment',
   'export PLAIN=value',
-  'SINGLE=\'no $expansion here\'',
+  "SINGLE='no $expansion here'",
   'DOUBLE="tab\\tand\\nnewline"',
   'MULTI="first line',
   'second line"',
@@ -53,7 +53,11 @@ describe('import', () => {
     const path = await file('bad.env', 'GOOD=hunter2-good\n1BAD=hunter2-bad\nALSO-BAD=x\n');
     const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs });
     expect(run.error).toMatchObject({ code: 'INVALID_INPUT' });
-    expect(run.error?.message).toMatch(new RegExp(`^${path}: invalid secret name "1BAD".*\\(and 1 more: invalid secret name "ALSO-BAD".*\\); nothing was imported$`));
+    expect(run.error?.message).toMatch(
+      new RegExp(
+        `^${path}: invalid secret name "1BAD".*\\(and 1 more: invalid secret name "ALSO-BAD".*\\); nothing was imported$`,
+      ),
+    );
     expect(run.error?.message).not.toContain('hunter2');
     expect(fake.calls).toEqual([]);
     expect(fake.secrets.size).toBe(0);
@@ -64,7 +68,11 @@ describe('import', () => {
     const path = await file('unparsable.json', '[{"key": "TOKEN", "type": "env", "value": hunter2-unquoted}]');
     const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs });
     expect(run.error).toMatchObject({ code: 'INVALID_INPUT' });
-    expect(run.error?.message).toMatch(new RegExp(`^${path} is not valid JSON( \\(at character \\d+\\))?; give the output of pbook list-secrets --json --full, or a .env file$`));
+    expect(run.error?.message).toMatch(
+      new RegExp(
+        `^${path} is not valid JSON( \\(at character \\d+\\))?; give the output of pbook list-secrets --json --full, or a .env file$`,
+      ),
+    );
     expect(`${run.error?.message}${run.stderr}`).not.toContain('hunter2');
     expect(fake.calls).toEqual([]);
   });
@@ -87,10 +95,18 @@ describe('import', () => {
       { key: 'A', type: 'env', value: 'a', size: 1, updatedAt: '2026-11-27T10:00:00.000Z' },
       { key: 'f.dat', type: 'file', value: 'AAE=', size: 2, updatedAt: '2026-11-27T10:00:00.000Z' },
     ]);
-    const run = await runCommand(runImport, { file: await file('backup.json', backup), dryRun: false }, { client: fake, fs });
+    const run = await runCommand(
+      runImport,
+      { file: await file('backup.json', backup), dryRun: false },
+      { client: fake, fs },
+    );
     expect(run.error).toBeUndefined();
     expect(Object.fromEntries(fake.secrets)).toEqual({ A: 'a', '___file___:f.dat': 'AAE=' });
-    const broken = await runCommand(runImport, { file: await file('broken.json', '[{"key": "A"}]'), dryRun: false }, { client: fake, fs });
+    const broken = await runCommand(
+      runImport,
+      { file: await file('broken.json', '[{"key": "A"}]'), dryRun: false },
+      { client: fake, fs },
+    );
     expect(broken.error?.message).toContain('"A" is not {"key": string, "type": "env" or "file", "value": string}');
   });
 });

@@ -28,9 +28,13 @@ export async function runImport(deps: Deps, global: GlobalOptions, options: Impo
     });
     deps.stdout.write(lines.join(''));
     const count = (mark: string) => lines.filter((line) => line.startsWith(mark)).length;
-    deps.stderr.write(`dry run: ${count('+')} to add, ${count('~')} to change, ${count('=')} unchanged; nothing was changed\n`);
+    deps.stderr.write(
+      `dry run: ${count('+')} to add, ${count('~')} to change, ${count('=')} unchanged; nothing was changed\n`,
+    );
     return;
   }
   const { created, replaced } = await client.importSecrets(entries);
-  deps.stderr.write(`imported ${entries.length} secrets from ${options.file} (${created} added, ${replaced} replaced)\n`);
+  deps.stderr.write(
+    `imported ${entries.length} secrets from ${options.file} (${created} added, ${replaced} replaced)\n`,
+  );
 }

@@ -11,7 +11,12 @@ function clientWithSecrets(): FakeClient {
 }
 
 function list(options: { full: boolean; json: boolean; names?: boolean }, setup: FakeSetup, color = true) {
-  return runCommand(runListSecrets, { names: false, ...options }, { client: clientWithSecrets(), ...setup }, { verbose: false, color });
+  return runCommand(
+    runListSecrets,
+    { names: false, ...options },
+    { client: clientWithSecrets(), ...setup },
+    { verbose: false, color },
+  );
 }
 
 describe('list-secrets', () => {
@@ -39,7 +44,11 @@ describe('list-secrets', () => {
   });
 
   it('wraps long values within the width of the terminal, leaving out size and time below 60 columns', async () => {
-    const run = await list({ full: true, json: false }, { isTTY: { stdin: true, stdout: true }, terminalWidth: 40 }, false);
+    const run = await list(
+      { full: true, json: false },
+      { isTTY: { stdin: true, stdout: true }, terminalWidth: 40 },
+      false,
+    );
     expect(run.stdout).toBe(
       [
         '┌───────────┬──────┬───────────────────┐',
@@ -54,7 +63,11 @@ describe('list-secrets', () => {
         '',
       ].join('\n'),
     );
-    const wide = await list({ full: true, json: false }, { isTTY: { stdin: true, stdout: true }, terminalWidth: 60 }, false);
+    const wide = await list(
+      { full: true, json: false },
+      { isTTY: { stdin: true, stdout: true }, terminalWidth: 60 },
+      false,
+    );
     for (const line of wide.stdout.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(60);
     expect(wide.stdout).toContain('│ Key       │ Type │ Size │ Updated');
   });
@@ -72,9 +85,17 @@ describe('list-secrets', () => {
 
   it('does not wrap rows when piped, JSON, or on a terminal that does not say its width', async () => {
     const piped = await list({ full: true, json: false }, { terminalWidth: 40 });
-    expect(piped.stdout).toBe(`MY_SECRET\tenv\trandom_string\t13\t${FAKE_UPDATED_AT}\nf.dat\tfile\t${'A'.repeat(60)}\t45\t${FAKE_UPDATED_AT}\n`);
+    expect(piped.stdout).toBe(
+      `MY_SECRET\tenv\trandom_string\t13\t${FAKE_UPDATED_AT}\nf.dat\tfile\t${'A'.repeat(60)}\t45\t${FAKE_UPDATED_AT}\n`,
+    );
     const json = await list({ full: true, json: true }, { isTTY: { stdin: true, stdout: true }, terminalWidth: 40 });
-    expect(JSON.parse(json.stdout)).toContainEqual({ key: 'f.dat', type: 'file', value: 'A'.repeat(60), size: 45, updatedAt: FAKE_UPDATED_AT });
+    expect(JSON.parse(json.stdout)).toContainEqual({
+      key: 'f.dat',
+      type: 'file',
+      value: 'A'.repeat(60),
+      size: 45,
+      updatedAt: FAKE_UPDATED_AT,
+    });
     const unknown = await list({ full: true, json: false }, { isTTY: { stdin: true, stdout: true }, terminalWidth: 0 });
     expect(unknown.stdout).toContain(`│ 45 B │`);
     expect(unknown.stdout).toContain(`│ ${'A'.repeat(60)} │`);

@@ -15,7 +15,12 @@ export const logCommand: CommandSpec<LogOptions> = {
     yargs
       .positional('task', { type: 'string', describe: 'the task ID' })
       .positional('job', { type: 'string', describe: "the job's number in the task (1, 2, ...)" })
-      .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing what the running job adds, until it ends' }),
+      .option('follow', {
+        alias: 'f',
+        type: 'boolean',
+        default: false,
+        describe: 'keep printing what the running job adds, until it ends',
+      }),
   options: (argv) => {
     const job = optionalString(argv.job);
     return { task: String(argv.task), ...(job === undefined ? {} : { job }), follow: argv.follow === true };

@@ -20,13 +20,16 @@ function clientWithTasks(): FakeClient {
 }
 
 describe('log', () => {
-  it.each([[['log', '1']], [['log', '1', '1']], [['-c', 'log(1)']], [['-c', 'log(1, 1)']], [['-c', 'log(task_id=1, job=1)']]])(
-    'pbook %j prints the masked log of the task\'s job',
-    async (args) => {
-      const run = await runPbook(args, { client: clientWithTasks() });
-      expect([run.code, run.stdout, run.stderr]).toEqual([0, 'one: MY_SECRET is ***\n', '']);
-    },
-  );
+  it.each([
+    [['log', '1']],
+    [['log', '1', '1']],
+    [['-c', 'log(1)']],
+    [['-c', 'log(1, 1)']],
+    [['-c', 'log(task_id=1, job=1)']],
+  ])("pbook %j prints the masked log of the task's job", async (args) => {
+    const run = await runPbook(args, { client: clientWithTasks() });
+    expect([run.code, run.stdout, run.stderr]).toEqual([0, 'one: MY_SECRET is ***\n', '']);
+  });
 
   it("prints every job's log under a header when the task has several and no job is named", async () => {
     const run = await runPbook(['log', '2'], { client: clientWithTasks() });
@@ -44,7 +47,11 @@ describe('log', () => {
     [['log', '2', '--follow'], 2, 'pbook: task 2 has 2 jobs: name the one to follow, e.g. "pbook log 2 1 --follow"\n'],
     [['log', '2', '3'], 3, 'pbook: task 2 has no job 3\n'],
     [['log', '5'], 3, 'pbook: no task 5\n'],
-    [['log', '2', 'first'], 5, 'pbook: invalid job number "first": a job number is a whole number from 1 on, such as 1\n'],
+    [
+      ['log', '2', 'first'],
+      5,
+      'pbook: invalid job number "first": a job number is a whole number from 1 on, such as 1\n',
+    ],
     [['log', '2.0'], 5, 'pbook: invalid task ID "2.0": a task ID is a whole number from 1 on, such as 42\n'],
   ])('pbook %j exits %i', async (args, code, stderr) => {
     const run = await runPbook(args, { client: clientWithTasks() });

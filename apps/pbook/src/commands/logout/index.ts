@@ -5,8 +5,6 @@ export const logoutCommand: CommandSpec<Record<string, never>> = {
   describe: "Forget the saved sign-in (remove PanDA's token cache)",
   builder: (yargs) => yargs,
   options: () => ({}),
-  examples: [
-    ['$0 logout', 'remove the cached sign-in ($PANDA_CONFIG_ROOT/.token)'],
-  ],
+  examples: [['$0 logout', 'remove the cached sign-in ($PANDA_CONFIG_ROOT/.token)']],
   load: async () => (await import('./run.js')).runLogout,
 };

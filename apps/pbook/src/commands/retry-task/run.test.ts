@@ -3,13 +3,21 @@ import { FakeClient, runPbook } from '../../testing/fakes.js';
 
 function clientWithTasks(): FakeClient {
   const client = new FakeClient();
-  client.addTask('exit 1', [{ state: 'failed', exitCode: 1 }, { state: 'cancelled' }, { state: 'finished', exitCode: 0 }]);
+  client.addTask('exit 1', [
+    { state: 'failed', exitCode: 1 },
+    { state: 'cancelled' },
+    { state: 'finished', exitCode: 0 },
+  ]);
   client.addTask('echo done', [{ state: 'finished', exitCode: 0 }]);
   return client;
 }
 
 describe('retry-task and retry', () => {
-  it.each([[['retry-task', '1']], [['retry', '1']], [['-c', 'retry(1)']]])('pbook %j queues the failed and cancelled jobs again', async (args) => {
+  it.each([
+    [['retry-task', '1']],
+    [['retry', '1']],
+    [['-c', 'retry(1)']],
+  ])('pbook %j queues the failed and cancelled jobs again', async (args) => {
     const client = clientWithTasks();
     const run = await runPbook(args, { client });
     expect([run.code, run.stderr]).toEqual([0, 'retried task 1: 2 job(s) queued again\n']);

@@ -16,10 +16,26 @@ export const setSecretCommand: CommandSpec<SetSecretOptions> = {
   describe: 'Store a secret from --value-file, piped stdin or a hidden prompt; --file for a file',
   builder: (yargs) =>
     yargs
-      .positional('name', { type: 'string', describe: 'the environment variable name (with --file: the file name jobs get)' })
-      .option('value-file', { type: 'string', requiresArg: true, describe: 'read the value from this file (- for stdin), minus one trailing newline' })
-      .option('file', { type: 'string', requiresArg: true, describe: 'store this local file (at most 1000 kB, any bytes) as a secret file: for values over the 128 KiB an environment variable can carry, or holding NUL' })
-      .option('allow-empty', { type: 'boolean', default: false, describe: 'store an empty value (refused otherwise: an Enter at the prompt is no value)' })
+      .positional('name', {
+        type: 'string',
+        describe: 'the environment variable name (with --file: the file name jobs get)',
+      })
+      .option('value-file', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'read the value from this file (- for stdin), minus one trailing newline',
+      })
+      .option('file', {
+        type: 'string',
+        requiresArg: true,
+        describe:
+          'store this local file (at most 1000 kB, any bytes) as a secret file: for values over the 128 KiB an environment variable can carry, or holding NUL',
+      })
+      .option('allow-empty', {
+        type: 'boolean',
+        default: false,
+        describe: 'store an empty value (refused otherwise: an Enter at the prompt is no value)',
+      })
       .conflicts('value-file', 'file'),
   options: (argv) => {
     const valueFile = optionalString(argv.valueFile);

@@ -31,13 +31,19 @@ describe('an empty value', () => {
       const client = new FakeClient();
       client.secrets.set('K', 'old value');
       const run = await setSecret({ name: 'K' }, { client, ...setup });
-      expect(run.error).toMatchObject({ code: 'INVALID_INPUT', message: 'no value given for K: nothing was stored (to store an empty value, pass --allow-empty)' });
+      expect(run.error).toMatchObject({
+        code: 'INVALID_INPUT',
+        message: 'no value given for K: nothing was stored (to store an empty value, pass --allow-empty)',
+      });
       expect(client.secrets.get('K')).toBe('old value');
     }
   });
 
   it('is stored with --allow-empty, with the warning about short values', async () => {
-    const run = await setSecret({ name: 'K', allowEmpty: true }, { isTTY: { stdin: true, stdout: true }, answers: [''] });
+    const run = await setSecret(
+      { name: 'K', allowEmpty: true },
+      { isTTY: { stdin: true, stdout: true }, answers: [''] },
+    );
     expect(run.error).toBeUndefined();
     expect(run.client.secrets.get('K')).toBe('');
     expect(run.stderr).toContain('set K\n');
@@ -59,7 +65,10 @@ describe('set-secret values', () => {
   });
 
   it('reads --value-file - from stdin even on a terminal', async () => {
-    const run = await setSecret({ name: 'K', valueFile: '-' }, { stdin: 'from-stdin\n', isTTY: { stdin: true, stdout: true } });
+    const run = await setSecret(
+      { name: 'K', valueFile: '-' },
+      { stdin: 'from-stdin\n', isTTY: { stdin: true, stdout: true } },
+    );
     expect(run.client.secrets.get('K')).toBe('from-stdin');
     expect(run.questions).toEqual([]);
   });
@@ -80,7 +89,9 @@ describe('set-secret values', () => {
 
   it('warns that a value shorter than 4 characters is not masked', async () => {
     const run = await setSecret({ name: 'K' }, { stdin: 'abc' });
-    expect(run.stderr).toBe('set K\nwarning: the value of K is shorter than 4 characters, so it is not masked in job logs\n');
+    expect(run.stderr).toBe(
+      'set K\nwarning: the value of K is shorter than 4 characters, so it is not masked in job logs\n',
+    );
   });
 
   it('checks the name before asking for the value', async () => {
@@ -121,7 +132,9 @@ describe('set-secret values', () => {
   it('rejects a value that is not UTF-8', async () => {
     const run = await setSecret({ name: 'K' }, { stdin: Buffer.from([0x61, 0xff]) });
     expect(run.error?.code).toBe('INVALID_INPUT');
-    expect(run.error?.message).toBe('the value of "K" (stdin) is not UTF-8 text; store binary data as a file with --file');
+    expect(run.error?.message).toBe(
+      'the value of "K" (stdin) is not UTF-8 text; store binary data as a file with --file',
+    );
   });
 });
 
@@ -163,7 +176,10 @@ describe('set-secret --file', () => {
   it('rejects a missing file, naming its path', async () => {
     const path = join(dir, 'missing.dat');
     const run = await setSecret({ name: 'x.dat', file: path });
-    expect([run.error?.code, run.error?.message]).toEqual(['INVALID_INPUT', `cannot read the file "${path}": no such file`]);
+    expect([run.error?.code, run.error?.message]).toEqual([
+      'INVALID_INPUT',
+      `cannot read the file "${path}": no such file`,
+    ]);
   });
 
   it('rejects a directory', async () => {

@@ -26,11 +26,13 @@ export const shellCommand: CommandSpec<ShellOptions> = {
       }),
   options: (argv) => {
     const code = optionalString(argv.c);
-    return code === undefined ? { interactive: argv.interactive === true } : { code, interactive: argv.interactive === true };
+    return code === undefined
+      ? { interactive: argv.interactive === true }
+      : { code, interactive: argv.interactive === true };
   },
   examples: [
     ['$0', 'open the >>> shell'],
-    ['$0 -c "set_secret(\'MY_SECRET\', \'random_string\'); list_secrets()"', 'run statements and exit'],
+    ["$0 -c \"set_secret('MY_SECRET', 'random_string'); list_secrets()\"", 'run statements and exit'],
     ['$0 list-secrets --json', 'list your secrets as JSON'],
     ['$0 completion bash >> ~/.bashrc', 'Tab completion of commands, options and your secret names (or zsh)'],
   ],

@@ -6,7 +6,6 @@ import { SEED_SESSION } from '../../testing/seed.js';
 import { runShell } from './run.js';
 import type { ShellOptions } from './index.js';
 
-
 const FILE_BYTES = Buffer.from('H4sIABmjwWEAA+3TTU7DMBAF4P2cwhdI6m4QAtGMEULxKCrgSB-and-more-bytes');
 const FILE_BASE64 = FILE_BYTES.toString('base64');
 const seedFs: FileSystem = {
@@ -41,7 +40,9 @@ describe('the shell on piped stdin', () => {
       `my_secret_file.dat\tfile\t${FILE_BASE64}`,
     ];
     expect(run.stdout).toBe(`${rows.join('\n')}\n`);
-    expect(run.stderr).toBe(`set MY_SECRET\nset MY_SECRET_DIC\nset file my_secret_file.dat (${FILE_BYTES.length} bytes)\n`);
+    expect(run.stderr).toBe(
+      `set MY_SECRET\nset MY_SECRET_DIC\nset file my_secret_file.dat (${FILE_BYTES.length} bytes)\n`,
+    );
   });
 
   it('accepts the lines pasted with their >>> prompt', async () => {
@@ -63,7 +64,10 @@ describe('the shell on piped stdin', () => {
   });
 
   it('echoes expression values like Python and explains json before import', async () => {
-    const run = await shell(["'x'", "json.dumps({'k': 1})", 'import json', "json.dumps({'k': [1.0, True, None, 'é']})", 'help'], {});
+    const run = await shell(
+      ["'x'", "json.dumps({'k': 1})", 'import json', "json.dumps({'k': [1.0, True, None, 'é']})", 'help'],
+      {},
+    );
     expect(run.stdout).toBe('\'x\'\n\'{"k": [1.0, true, null, "\\\\u00e9"]}\'\n<function help>\n');
     expect(run.stderr).toBe(`error: NameError: name 'json' is not defined (run "import json" first)\n`);
   });
@@ -79,7 +83,12 @@ describe('the shell on piped stdin', () => {
     );
     expect([run.error?.code, run.error?.message]).toEqual(['USAGE', '1 statement failed (see above)']);
     expect([client.calls, run.questions]).toEqual([['set T2'], []]);
-    expect(client.secrets).toEqual(new Map([['K', 'value'], ['T2', 'tttt']]));
+    expect(client.secrets).toEqual(
+      new Map([
+        ['K', 'value'],
+        ['T2', 'tttt'],
+      ]),
+    );
   });
 
   it('shows help', async () => {

@@ -52,7 +52,12 @@ export async function runShell(deps: Deps, global: GlobalOptions, options: Shell
   const terminal = deps.isTTY.stdin;
   // Tab completes through the session, which is made next (it asks the reader its questions).
   let completeWith: ShellSession | undefined;
-  const reader = createLineReader(deps.stdin, deps.stderr, terminal, (line) => completeWith?.complete(line) ?? [[], line]);
+  const reader = createLineReader(
+    deps.stdin,
+    deps.stderr,
+    terminal,
+    (line) => completeWith?.complete(line) ?? [[], line],
+  );
   const session = new ShellSession({
     actions,
     tasks,

@@ -11,9 +11,11 @@ export const showTasksCommand: CommandSpec<ShowTasksOptions> = {
   command: 'show-tasks [task]',
   describe: 'List your tasks; with a task ID, that task with its jobs and attempts',
   builder: (yargs) =>
-    yargs
-      .positional('task', { type: 'string', describe: 'a task ID' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the task list, or the task with its jobs, as JSON' }),
+    yargs.positional('task', { type: 'string', describe: 'a task ID' }).option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'print the task list, or the task with its jobs, as JSON',
+    }),
   options: (argv) => {
     const task = optionalString(argv.task);
     return { ...(task === undefined ? {} : { task }), json: argv.json === true };

@@ -14,8 +14,22 @@ function clientWithTasks(): FakeClient {
       state: 'finished',
       exitCode: 0,
       attempts: [
-        { attemptNr: 1, pilot: 'pilot-a', startedAt: '2026-11-27T14:51:00.000Z', endedAt: '2026-11-27T14:52:00.000Z', outcome: 'released', exitCode: null },
-        { attemptNr: 2, pilot: 'pilot-b', startedAt: '2026-11-27T14:52:05.000Z', endedAt: '2026-11-27T14:52:09.000Z', outcome: 'finished', exitCode: 0 },
+        {
+          attemptNr: 1,
+          pilot: 'pilot-a',
+          startedAt: '2026-11-27T14:51:00.000Z',
+          endedAt: '2026-11-27T14:52:00.000Z',
+          outcome: 'released',
+          exitCode: null,
+        },
+        {
+          attemptNr: 2,
+          pilot: 'pilot-b',
+          startedAt: '2026-11-27T14:52:05.000Z',
+          endedAt: '2026-11-27T14:52:09.000Z',
+          outcome: 'finished',
+          exitCode: 0,
+        },
       ],
     },
     { state: 'queued' },
@@ -24,7 +38,12 @@ function clientWithTasks(): FakeClient {
 }
 
 function show(task: string | undefined, json: boolean, setup: FakeSetup = {}) {
-  return runCommand(runShowTasks, { ...(task === undefined ? {} : { task }), json }, { client: clientWithTasks(), ...setup }, { verbose: false, color: false });
+  return runCommand(
+    runShowTasks,
+    { ...(task === undefined ? {} : { task }), json },
+    { client: clientWithTasks(), ...setup },
+    { verbose: false, color: false },
+  );
 }
 
 describe('show-tasks', () => {
@@ -41,14 +60,20 @@ describe('show-tasks', () => {
     const run = await show(undefined, false, { isTTY: TTY, terminalWidth: 100 });
     const lines = run.stdout.split('\n');
     expect(lines[1]).toMatch(/^│ Task ID │ Status +│ Jobs +│ Created +│ Exec +│$/);
-    expect(lines[3]).toBe('│ 2       │ running  │ 1 queued, 1 running, 1 finished │ 2026-11-27 14:50:01 │ python3 analysis... │');
+    expect(lines[3]).toBe(
+      '│ 2       │ running  │ 1 queued, 1 running, 1 finished │ 2026-11-27 14:50:01 │ python3 analysis... │',
+    );
     expect(lines[3]).toHaveLength(100);
     expect(lines[4]).toMatch(/^│ 1 +│ finished │ 1 finished +│ 2026-11-27 14:50:01 │ echo first +│$/);
   });
 
   it('prints the task list as JSON', async () => {
     const run = await show(undefined, true);
-    const tasks = JSON.parse(run.stdout) as Array<{ taskId: number; status: string; jobsByState: Record<string, number> }>;
+    const tasks = JSON.parse(run.stdout) as Array<{
+      taskId: number;
+      status: string;
+      jobsByState: Record<string, number>;
+    }>;
     expect(tasks.map((task) => [task.taskId, task.status])).toEqual([
       [2, 'running'],
       [1, 'finished'],
@@ -83,7 +108,11 @@ describe('show-tasks', () => {
     [['show-tasks', '9'], 3, 'pbook: no task 9\n'],
     [['show-tasks', 'abc'], 5, 'pbook: invalid task ID "abc": a task ID is a whole number from 1 on, such as 42\n'],
     [['show-tasks', '0'], 5, 'pbook: invalid task ID "0": a task ID is a whole number from 1 on, such as 42\n'],
-    [['show-tasks', '99999999999999999999'], 5, 'pbook: invalid task ID "99999999999999999999": a task ID is a whole number from 1 on, such as 42\n'],
+    [
+      ['show-tasks', '99999999999999999999'],
+      5,
+      'pbook: invalid task ID "99999999999999999999": a task ID is a whole number from 1 on, such as 42\n',
+    ],
     [['show', '-1'], 2, expect.stringMatching(/^pbook: unknown option -1/)],
   ])('pbook %j exits %i', async (args, code, stderr) => {
     const client = clientWithTasks();
