@@ -1,8 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import type { MaskSecrets } from './mask.js';
-import { bundleMaskValues, createMasker, maskerFactory, prepareForms } from './mask.js';
+import { createMasker, maskerFactory } from './mask.js';
 import { spawnSync } from 'node:child_process';
-import { MAX_DERIVED_PER_JOB, MIN_LEAF_LENGTH, fileForms, textForms } from './mask-forms.js';
+import {
+  MAX_DERIVED_PER_JOB,
+  MIN_LEAF_LENGTH,
+  bundleMaskValues,
+  fileForms,
+  prepareForms,
+  textForms,
+} from './mask-forms.js';
+import type { MaskSecrets } from './mask-forms.js';
 import { MIN_STRETCH } from './stretch-index.js';
 
 /** The forms of a text value that are written out (its base64 forms are computed while matching). */

@@ -1,9 +1,8 @@
 import { MIN_MASKED_LENGTH } from '@panda-secrets/protocol';
-import type { SecretBundle } from '@panda-secrets/protocol';
-import { DerivedBudget, fileForms, isLongEnough, textForms } from './mask-forms.js';
-import type { Forms } from './mask-forms.js';
-import { MIN_STRETCH, base64Form, base64Length, createStretchIndex, textForm } from './stretch-index.js';
-import type { LongForm, StretchIndex } from './stretch-index.js';
+import { prepareForms } from './mask-forms.js';
+import type { MaskSecrets } from './mask-forms.js';
+import { MIN_STRETCH, createStretchIndex } from './stretch-index.js';
+import type { StretchIndex } from './stretch-index.js';
 
 /** What replaces every masked stretch of output. */
 export const MASK = '***';
@@ -17,68 +16,6 @@ export interface Masker {
   write(chunk: Uint8Array | string): string;
   /** Returns, masked, everything still held back. Call once, when the stream ends. */
   end(): string;
-}
-
-/** The secrets a job's log must not show: text values (env secrets) and the bytes of secret files. */
-export interface MaskSecrets {
-  texts: readonly string[];
-  files: readonly Uint8Array[];
-}
-
-/** The base64 forms of a short byte string, written out: standard and base64url, with and without padding. */
-function shortBase64Forms(bytes: Uint8Array): string[] {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const standard = buffer.toString('base64');
-  const url = buffer.toString('base64url');
-  return [standard, standard.replace(/=+$/, ''), url, url + standard.slice(url.length)];
-}
-
-/** What to mask in the log of a job that received `bundle`: its env values and its files' bytes. */
-export function bundleMaskValues(bundle: Pick<SecretBundle, 'env' | 'files'>): MaskSecrets {
-  return {
-    texts: Object.values(bundle.env),
-    files: Object.values(bundle.files).map((base64) => Buffer.from(base64, 'base64')),
-  };
-}
-
-/** Every form of every secret, sorted by how the masker finds them. */
-export interface PreparedForms {
-  /** Forms shorter than MIN_STRETCH: masked where they appear whole. */
-  short: Set<string>;
-  /** Forms of MIN_STRETCH or more: masked by stretches (see createStretchIndex). */
-  long: LongForm[];
-  /** Parallel to `long`: a form that repeats the one before it except at its end. */
-  tailOnly: boolean[];
-}
-
-/** Lists the forms of every secret once (see textForms and fileForms), within one job's budget of derived forms. */
-export function prepareForms(secrets: MaskSecrets): PreparedForms {
-  const budget = new DerivedBudget();
-  const prepared: PreparedForms = { short: new Set(), long: [], tailOnly: [] };
-  const longTexts = new Set<string>();
-  const add = (forms: Forms): void => {
-    for (const text of forms.texts) {
-      if (text.length < MIN_STRETCH) prepared.short.add(text);
-      else if (!longTexts.has(text)) {
-        longTexts.add(text);
-        prepared.long.push(textForm(text));
-        prepared.tailOnly.push(false);
-      }
-    }
-    if (forms.encoded === undefined) return;
-    for (const withNewline of forms.withNewline === true ? [false, true] : [false]) {
-      if (base64Length(forms.encoded.length + (withNewline ? 1 : 0)) < MIN_STRETCH) {
-        const bytes = withNewline ? Buffer.concat([forms.encoded, Buffer.from('\n')]) : forms.encoded;
-        for (const text of shortBase64Forms(bytes)) if (isLongEnough(text)) prepared.short.add(text);
-      } else {
-        prepared.long.push(base64Form(forms.encoded, withNewline));
-        prepared.tailOnly.push(withNewline);
-      }
-    }
-  };
-  for (const text of secrets.texts) add(textForms(text, MIN_STRETCH, budget));
-  for (const bytes of secrets.files) add(fileForms(bytes, MIN_STRETCH, budget));
-  return prepared;
 }
 
 /** One length of the patterns that share a prefix, longest first. */
