@@ -1,4 +1,4 @@
-import type { PyFunction, PyParam, PyValue } from '../python/values.js';
+import type { PyFunction, PyParam, PyValue } from '../python/index.js';
 
 /** A shell function that returns None, with its parameters and help text. */
 export function define(

@@ -1,7 +1,6 @@
 import { MAX_ENV_ENTRY_BYTES, MAX_FILE_BYTES } from '@panda-secrets/protocol';
-import { dumps } from '../python/json-dumps.js';
-import { repr } from '../python/values.js';
-import type { PyFunction, PyModule, PyValue } from '../python/values.js';
+import { dumps, repr } from '../python/index.js';
+import type { PyFunction, PyModule, PyValue } from '../python/index.js';
 import type { SecretActions } from '../secrets.js';
 import type { TaskActions } from '../tasks.js';
 import { define } from './define.js';

@@ -1,8 +1,6 @@
 import { PandaError } from '@panda-secrets/protocol';
-import { bindArguments, evaluate } from '../python/evaluate.js';
-import { parse } from '../python/parser.js';
-import { pythonError, repr } from '../python/values.js';
-import type { PyFunction, PyModule, PyValue } from '../python/values.js';
+import { bindArguments, evaluate, parse, pythonError, repr } from '../python/index.js';
+import type { PyFunction, PyModule, PyValue } from '../python/index.js';
 import type { SecretActions } from '../secrets.js';
 import type { TaskActions } from '../tasks.js';
 import { getpassModule, jsonModule, shellFunctions } from './functions.js';

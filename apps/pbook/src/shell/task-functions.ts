@@ -1,4 +1,4 @@
-import type { PyFunction, PyValue } from '../python/values.js';
+import type { PyFunction, PyValue } from '../python/index.js';
 import type { TaskActions } from '../tasks.js';
 import { define } from './define.js';
 
