@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiPath } from '@panda-secrets/protocol';
+import pRetry from 'p-retry';
 import {
   cleanEnv,
   createTestDatabase,
@@ -25,6 +26,29 @@ async function call(url: string, token: string, path: string, body?: unknown): P
     signal: AbortSignal.timeout(15_000),
   });
   return { status: response.status, json: await response.json() };
+}
+
+/** What a call answers while the database is away: tried again, unlike a failure of the call itself. */
+class DatabaseAway extends Error {}
+
+/**
+ * Makes a call until it is answered 200, as it is again once the database is back: 60 tries, 500 ms
+ * apart. Any other failure (the server itself unreachable) ends the tries at once.
+ */
+function callOnceBack(
+  url: string,
+  token: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
+  return pRetry(
+    async () => {
+      const answer = await call(url, token, path, body);
+      if (answer.status !== 200) throw new DatabaseAway(`${path} answered ${answer.status}: ${answer.json?.message}`);
+      return answer;
+    },
+    { retries: 59, factor: 1, minTimeout: 500, shouldRetry: (error) => error instanceof DatabaseAway },
+  );
 }
 
 async function secretsOf(url: string, token: string): Promise<Record<string, string>> {
@@ -110,12 +134,8 @@ describePostgres('PostgreSQL going away under a running server', () => {
     expect(server.process.exitCode).toBeNull();
 
     await cluster.start();
-    let recovered = 0;
-    for (let attempt = 0; attempt < 60 && recovered !== 200; attempt += 1) {
-      recovered = (await call(server.url, token, ApiPath.setUserSecrets, { key: 'AFTER', value: 'after' })).status;
-      if (recovered !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    expect(recovered).toBe(200);
+    const recovered = await callOnceBack(server.url, token, ApiPath.setUserSecrets, { key: 'AFTER', value: 'after' });
+    expect(recovered.status).toBe(200);
     expect(await secretsOf(server.url, token)).toEqual({ ...acknowledged, AFTER: 'after' });
   });
 
@@ -133,13 +153,8 @@ describePostgres('PostgreSQL going away under a running server', () => {
     await cluster.stop();
     const { status } = await importing;
     await cluster.start();
-    let stored: Record<string, string> | undefined;
-    for (let attempt = 0; attempt < 60 && stored === undefined; attempt += 1) {
-      const answer = await call(server.url, token, ApiPath.getUserSecrets);
-      if (answer.status === 200) stored = JSON.parse(answer.json.data as string) as Record<string, string>;
-      else await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    const keys = Object.keys(stored ?? {});
+    const answer = await callOnceBack(server.url, token, ApiPath.getUserSecrets);
+    const keys = Object.keys(JSON.parse(answer.json.data as string) as Record<string, string>);
     expect(keys.length === 0 || keys.length === secrets.length).toBe(true);
     // An acknowledged import is all there (a failure reported while the commit landed may leave it whole too).
     if (status === 200) expect(keys).toHaveLength(secrets.length);
