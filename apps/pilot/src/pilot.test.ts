@@ -10,6 +10,7 @@ import { PandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, HeartbeatRequest, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
 import { runPilot } from './pilot.js';
 import type { PilotClient, PilotDeps, PilotOptions } from './pilot.js';
+import { memoryLog } from './testing/log.js';
 
 const SECRET = 'random_string';
 const FILE_TEXT = 'secret file text\n';
@@ -101,11 +102,12 @@ const OPTIONS: PilotOptions = {
 };
 
 function pilotDeps(client: PilotClient, overrides: Partial<PilotDeps> = {}) {
-  const lines: string[] = [];
+  const { log, jobLog, lines } = memoryLog();
   const sleeps: number[] = [];
   const deps: PilotDeps = {
     client,
-    log: (line) => lines.push(line),
+    log,
+    jobLog,
     payloadEnv: { PATH: process.env.PATH, PANDA_TEST_MARK: 'base env' },
     signal: new AbortController().signal,
     // Recorded, and short for real: heartbeats pace themselves with it.

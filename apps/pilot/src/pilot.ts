@@ -4,7 +4,9 @@ import type { PandaClient } from '@panda-secrets/client';
 import { isPandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, SecretBundle, UpdateJobRequest, UpdateJobState } from '@panda-secrets/protocol';
 import pRetry, { AbortError } from 'p-retry';
+import type { Bindings, Logger } from 'pino';
 import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
+import type { Redact } from './logger.js';
 import { bundleMaskValues } from './mask-forms.js';
 import { maskerFactory } from './mask.js';
 import { describeRunError, redactor } from './redact.js';
@@ -38,8 +40,10 @@ export interface PilotOptions {
 /** Everything the pilot takes from its process, injected so that tests drive it. */
 export interface PilotDeps {
   client: PilotClient;
-  /** The pilot's own log (stderr): job ids, key names, states and exit codes only. */
-  log(line: string): void;
+  /** The pilot's own log (stderr, through pino): job ids, key names, states and exit codes only. */
+  log: Logger;
+  /** A job's log: every line of it, whole, passes the job's `redact` first (see createPilotLog). */
+  jobLog(bindings: Bindings, redact: Redact): Logger;
   /** The payload's environment before its env secrets: the pilot's own, minus its credentials. */
   payloadEnv: NodeJS.ProcessEnv;
   /** Aborted when the pilot gets one of its stop signals (SIGTERM, SIGHUP, ...); its reason is the signal's name. */
@@ -107,7 +111,7 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
       acquired = await deps.client.acquireJobs(publicJwk as Record<string, unknown>, 1);
     } catch (error) {
       if (options.once || !isTransient(error)) throw error;
-      deps.log(`cannot acquire jobs (${messageOf(error)}); trying again in ${options.pollSeconds} s`);
+      deps.log.info(`cannot acquire jobs (${messageOf(error)}); trying again in ${options.pollSeconds} s`);
       await sweepWhileIdle(deps, workdir);
       await deps.sleep(pollMs, deps.signal);
       continue;
@@ -115,10 +119,10 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
     const [job] = acquired;
     if (job === undefined) {
       if (options.once || options.exitWhenIdle) {
-        deps.log('no job is queued');
+        deps.log.info('no job is queued');
         break;
       }
-      if (options.verbose) deps.log(`no job is queued; polling again in ${options.pollSeconds} s`);
+      if (options.verbose) deps.log.info(`no job is queued; polling again in ${options.pollSeconds} s`);
       await sweepWhileIdle(deps, workdir);
       await deps.sleep(pollMs, deps.signal);
       continue;
@@ -136,7 +140,7 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
  */
 async function sweepStaleJobDirs(deps: PilotDeps, workdir: string): Promise<void> {
   for (const stale of await removeStaleJobDirs(workdir)) {
-    deps.log(`removed the job directory ${stale.name} left by a job supervisor that is gone (pid ${stale.pid})`);
+    deps.log.info(`removed the job directory ${stale.name} left by a job supervisor that is gone (pid ${stale.pid})`);
   }
 }
 
@@ -149,7 +153,7 @@ async function sweepWhileIdle(deps: PilotDeps, workdir: string): Promise<void> {
   try {
     await sweepStaleJobDirs(deps, workdir);
   } catch (error) {
-    deps.log(
+    deps.log.info(
       `cannot remove the job directories of supervisors that are gone (${describeRunError(error)}); trying again at the next poll`,
     );
   }
@@ -184,24 +188,26 @@ function keepLease(deps: PilotDeps, acquired: AcquiredJob, stop: (reason: StopRe
         const { cancel } = await deps.client.heartbeat({ jobId: acquired.job.id, claimId: acquired.claimId });
         deadline = sent + leaseMs;
         if (cancel) {
-          deps.log(`job ${acquired.job.id}: cancelled by its owner; stopping it`);
+          deps.log.info(`job ${acquired.job.id}: cancelled by its owner; stopping it`);
           stop('cancelled');
           return;
         }
       } catch (error) {
         if (isTransient(error) && now() < deadline) {
-          deps.log(`job ${acquired.job.id}: renewing its lease failed (${messageOf(error)}); will retry`);
+          deps.log.info(`job ${acquired.job.id}: renewing its lease failed (${messageOf(error)}); will retry`);
           continue;
         }
         if (isTransient(error)) {
           // Past its lease the server has ended this attempt and may run the job elsewhere: one copy only.
-          deps.log(
+          deps.log.info(
             `job ${acquired.job.id}: its lease ran out while the server could not be reached (${messageOf(error)}); stopping it`,
           );
           stop('lost');
           return;
         }
-        deps.log(`job ${acquired.job.id}: the server no longer holds this attempt (${messageOf(error)}); stopping it`);
+        deps.log.info(
+          `job ${acquired.job.id}: the server no longer holds this attempt (${messageOf(error)}); stopping it`,
+        );
         stop('lost');
         return;
       }
@@ -229,8 +235,8 @@ async function processJob(
     deps.client.updateJob({ jobId: job.id, claimId, ...fields });
   // Once the job's secrets are known, everything the pilot writes about the job is masked first.
   let redact = (text: string): string => text;
-  const log = (line: string): void => deps.log(redact(line));
-  log(`job ${job.id}: acquired (attempt ${job.attemptNr} of ${job.maxAttempts})`);
+  const log = deps.jobLog({ job: job.id }, (text) => redact(text));
+  log.info(`job ${job.id}: acquired (attempt ${job.attemptNr} of ${job.maxAttempts})`);
 
   const stopJob = new AbortController();
   const lease = keepLease({ ...deps, log }, acquired, (reason) => stopJob.abort(reason));
@@ -238,10 +244,10 @@ async function processJob(
     send: (log) => update({ state: 'running', log }),
     onSendError: (error) => {
       if (isTransient(error)) {
-        log(`job ${job.id}: sending its log failed (${messageOf(error)}); will retry`);
+        log.info(`job ${job.id}: sending its log failed (${messageOf(error)}); will retry`);
         return 'retry';
       }
-      log(
+      log.info(
         `job ${job.id}: sending its log failed (${messageOf(error)}); no more tries until the job ends, keeping at most ${MAX_UNSENT_LOG} characters of it`,
       );
       return 'stop';
@@ -252,7 +258,7 @@ async function processJob(
     const secrets = await openSecrets(privateKey, acquired);
     const newMasker = maskerFactory(bundleMaskValues(secrets));
     redact = redactor(newMasker);
-    log(
+    log.info(
       `job ${job.id}: env secrets ${keyList(Object.keys(secrets.env))}; secret files ${keyList(Object.keys(secrets.files))}`,
     );
     await update({ state: 'running' });
@@ -274,7 +280,7 @@ async function processJob(
   } catch (error) {
     // Setting the job up failed (its bundle, its files, starting bash): the job fails with the reason.
     const reason = describeRunError(error);
-    log(`job ${job.id}: could not run: ${reason}`);
+    log.info(`job ${job.id}: could not run: ${reason}`);
     jobLog.add(redact(`panda-pilot: the job could not run: ${reason}\n`));
   }
 
@@ -292,7 +298,7 @@ async function processJob(
   const pieces = await jobLog.close();
   if (stopJob.signal.reason === 'lost') {
     await lease.end();
-    log(
+    log.info(
       `job ${job.id}: stopped, exit code ${exitCode ?? 'none'}; its attempt had ended on the server, which keeps no more of it`,
     );
     return outcome;
@@ -301,7 +307,7 @@ async function processJob(
     update(last ? { state, exitCode, log } : { state: 'running', log }),
   );
   await lease.end();
-  if (reported) log(`job ${job.id}: ${describeState(state, stopJob.signal)}, exit code ${exitCode ?? 'none'}`);
+  if (reported) log.info(`job ${job.id}: ${describeState(state, stopJob.signal)}, exit code ${exitCode ?? 'none'}`);
   return outcome;
 }
 
@@ -359,7 +365,7 @@ async function sendFinal(
           minTimeout,
           maxTimeout: MAX_RETRY_WAIT_MS,
           onFailedAttempt: (error) => {
-            deps.log(
+            deps.log.info(
               `job ${jobId}: reporting its end failed (${messageOf(error)}); trying again until its lease runs out`,
             );
           },
@@ -367,7 +373,7 @@ async function sendFinal(
       );
     } catch (error) {
       // p-retry rejects with the error an AbortError carried.
-      deps.log(`job ${jobId}: reporting its end failed: ${messageOf(error)}`);
+      deps.log.info(`job ${jobId}: reporting its end failed: ${messageOf(error)}`);
       return false;
     }
   }

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { ClientOptions } from '@panda-secrets/client';
 import { main, payloadEnvironment } from './program.js';
 import type { ProgramDeps } from './program.js';
@@ -23,8 +25,9 @@ afterAll(async () => {
   await rm(temporary, { recursive: true, force: true });
 });
 
-const WARNING =
-  '2026-01-02T03:04:05.000Z panda-pilot: warning: payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER\n';
+const ROOT_WARNING =
+  'payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER';
+const WARNING = `2026-01-02T03:04:05.000Z panda-pilot: warning: ${ROOT_WARNING}\n`;
 
 async function runMain(args: string[], env: Record<string, string> = {}, files: Record<string, string> = {}, uid = 0) {
   const stdout = new PassThrough();
@@ -74,6 +77,25 @@ describe('panda-pilot main', () => {
       stderrLater: expect.any(Function),
     });
     expect(await readdir(join(temporary, 'panda-pilot'))).toEqual([]);
+  });
+
+  it("writes pino's JSON lines with --log-format json", async () => {
+    const result = await runMain(
+      ['--server', 'http://127.0.0.1:1', '--token-file', '/t', '--once', '--log-format', 'json'],
+      {},
+      { '/t': 'tok\n' },
+    );
+    expect(result.code).toBe(0);
+    const common = { time: '2026-01-02T03:04:05.000Z', pid: process.pid, hostname: hostname(), name: 'panda-pilot' };
+    expect(
+      result.stderr
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
+      { level: 40, ...common, msg: ROOT_WARNING },
+      { level: 30, ...common, msg: 'no job is queued' },
+    ]);
   });
 
   it('re-reads its token file before each call, keeps the last token while the file is rewritten, and warns before it expires', async () => {
@@ -144,6 +166,7 @@ describe('panda-pilot main', () => {
     [['--poll', '0'], /--poll must be a positive number/],
     [['--max-jobs', '1.5'], /--max-jobs must be a positive whole number/],
     [['--bogus'], /unknown option --bogus/],
+    [['--log-format', 'xml'], /Argument: log-format, Given: "xml", Choices: "text", "json"/],
   ])('refuses %j with exit code 2', async (args, message) => {
     const result = await runMain([...args, '--token-file', '/t'], {}, { '/t': 'tok' });
     expect(result.code).toBe(2);
@@ -164,6 +187,23 @@ describe('panda-pilot main', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/--keep-workdir/);
     expect(result.stdout).toMatch(/--run-as +run payloads as this user/);
+    expect(result.stdout).toMatch(/--log-format +the pilot's log on stderr/);
+  });
+
+  it('loads pino only once it runs, never for --help', async () => {
+    // pino is CommonJS: whatever loads it, even through import, shows in require's cache.
+    const probe = `
+      import { createRequire } from 'node:module';
+      await import(process.argv[1]);
+      const cache = Object.keys(createRequire(import.meta.url).cache);
+      process.stderr.write('pino modules: ' + cache.filter((path) => path.includes('/node_modules/pino/')).length + '\\n');`;
+    const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ['--input-type=module', '-e', probe, cli, ...args], { encoding: 'utf8' }).stderr;
+    expect(run(['--help'])).toBe('pino modules: 0\n');
+    expect(run(['--server', 'http://127.0.0.1:1', '--token-file', '/dev/null', '--once'])).toMatch(
+      /\npino modules: [1-9]\d*\n$/,
+    );
   });
 });
 

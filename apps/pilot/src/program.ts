@@ -6,6 +6,7 @@ import type { ClientOptions, ConnectionOptions, ConnectionSource } from '@panda-
 import { addConnectionOptions, epilogue, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
 import type { CliDeps } from '@panda-secrets/cli-kit';
 import { CREDENTIAL_ENV } from './credentials.js';
+import type { LogFormat } from './logger.js';
 import type { PilotClient, PilotOptions } from './pilot.js';
 
 /** Everything panda-pilot takes from its process. */
@@ -38,14 +39,18 @@ const EPILOGUE = epilogue({
  */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const;
 
+/** The choices of --log-format; logger.ts (and pino) load only once the pilot runs. */
+const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+
 /** What a payload without --run-as can still do, though its job's mount namespace hides the pilot's token file. */
 const SHARED_USER_WARNING = {
-  root: 'warning: payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER',
-  user: "warning: payloads run as this pilot's own user: they cannot read its token file but can change what that user owns; run as root with --run-as USER",
+  root: 'payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER',
+  user: "payloads run as this pilot's own user: they cannot read its token file but can change what that user owns; run as root with --run-as USER",
 };
 
 interface ParsedArgs {
   connection: ConnectionOptions;
+  logFormat: LogFormat;
   options: Omit<PilotOptions, 'runAs'>;
   /** The --run-as user as given, resolved when the pilot starts. */
   runAs?: string;
@@ -93,6 +98,12 @@ function declareOptions(parser: Argv, tmpdir: string): Argv {
       requiresArg: true,
       describe: 'run payloads as this user, a name or uid (the pilot must be root)',
     })
+    .option('log-format', {
+      choices: LOG_FORMATS,
+      default: 'text',
+      requiresArg: true,
+      describe: "the pilot's log on stderr: text lines, or JSON lines (pino's, with pid and hostname)",
+    })
     .option('verbose', {
       alias: 'v',
       type: 'boolean',
@@ -114,6 +125,7 @@ function readArgs(argv: Record<string, unknown>, uid: number): ParsedArgs {
   return {
     runAs,
     connection: readConnectionOptions(argv),
+    logFormat: argv.logFormat as LogFormat,
     options: {
       workdir: String(argv.workdir),
       pollSeconds: positive('poll', argv.poll, false),
@@ -143,9 +155,6 @@ export function payloadEnvironment(env: Readonly<Record<string, string | undefin
  * into exit codes and `panda-pilot: <message>` lines.
  */
 export async function main(args: string[], deps: ProgramDeps, version: string): Promise<number> {
-  const log = (line: string): void => {
-    deps.stderr.write(`${deps.now().toISOString()} panda-pilot: ${line}\n`);
-  };
   return runProgram(deps, args, {
     name: 'panda-pilot',
     version,
@@ -164,7 +173,10 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
     options: (parser) => declareOptions(parser, deps.tmpdir),
     read: (argv) => readArgs(argv, deps.uid),
     run: async (parsed) => {
-      if (parsed.runAs === undefined) log(SHARED_USER_WARNING[deps.uid === 0 ? 'root' : 'user']);
+      // pino loads only here, never for --help or a usage error.
+      const { createPilotLog } = await import('./logger.js');
+      const { log, jobLog } = createPilotLog({ stream: deps.stderr, now: deps.now, format: parsed.logFormat });
+      if (parsed.runAs === undefined) log.warn(SHARED_USER_WARNING[deps.uid === 0 ? 'root' : 'user']);
       const runAs =
         parsed.runAs === undefined ? undefined : await (await import('./users.js')).lookupUser(parsed.runAs);
       // The client package (and got) load only here, never for --help or a usage error.
@@ -182,14 +194,14 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
       );
       const { runPilot } = await import('./pilot.js');
       const summary = await runPilot(
-        { client, log, payloadEnv: payloadEnvironment(deps.env), signal: deps.signal, sleep: deps.sleep },
+        { client, log, jobLog, payloadEnv: payloadEnvironment(deps.env), signal: deps.signal, sleep: deps.sleep },
         {
           ...parsed.options,
           runAs,
           ...(tokenFile === undefined ? {} : { hiddenFiles: [await realFile(tokenFile.path)] }),
         },
       );
-      if (deps.signal.aborted) log(`stopped by ${String(deps.signal.reason)} after ${summary.jobs} job(s)`);
+      if (deps.signal.aborted) log.info(`stopped by ${String(deps.signal.reason)} after ${summary.jobs} job(s)`);
       return summary.interruptedJob ? ExitCode.ERROR : ExitCode.OK;
     },
   });

@@ -12,6 +12,7 @@ import { runPilot } from './pilot.js';
 import type { PilotClient } from './pilot.js';
 import { describeRunError, redactor } from './redact.js';
 import { failure } from './supervisor.js';
+import { memoryLog } from './testing/log.js';
 
 // A value that cannot be delivered reaches the spawn, whose error (Node's ERR_INVALID_ARG_VALUE)
 // quotes the environment. The server refuses such values now; this stands for one stored before,
@@ -56,11 +57,12 @@ describe("a spawn error quoting the job's environment", () => {
       jobs: [job],
     } = await user.submitJobs([{ exec: 'echo never runs', outDS: 'user.alice.redact', secrets: [] }]);
     const pilot = new PandaClient({ server: server.url, token: await server.token('pilot-1', { role: 'pilot' }) });
-    const lines: string[] = [];
+    const { log: pilotLog, jobLog, lines, written } = memoryLog();
     await runPilot(
       {
         client: pilotClientSealing(pilot, { OTHER, BAD: UNDELIVERABLE }),
-        log: (line) => lines.push(line),
+        log: pilotLog,
+        jobLog,
         payloadEnv: { PATH: process.env.PATH },
         signal: new AbortController().signal,
         sleep: async () => undefined,
@@ -77,7 +79,7 @@ describe("a spawn error quoting the job's environment", () => {
     expect(lines).toContain(`job ${job!.id}: could not run: ${refusal}`);
     const files = await readdir(server.dataDir);
     expect(files.some((name) => name.endsWith('-wal'))).toBe(true);
-    for (const text of [...lines, log.log]) {
+    for (const text of [...written, log.log]) {
       for (const part of [CANARY, OTHER]) expect(text).not.toContain(part);
     }
     for (const name of files) {

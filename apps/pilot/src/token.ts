@@ -1,4 +1,5 @@
 import { readTokenFile, type ConnectionSource, type TokenFile } from '@panda-secrets/client';
+import type { Logger } from 'pino';
 
 /** The pilot warns in its log once a token it reads expires within this many seconds. */
 export const TOKEN_WARNING_SECONDS = 15 * 60;
@@ -17,7 +18,7 @@ export function tokenExpiry(token: string): Date | undefined {
 
 export interface TokenReaderDeps extends Pick<ConnectionSource, 'readFile'> {
   now(): Date;
-  log(line: string): void;
+  log: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -35,8 +36,8 @@ export function tokenReader(deps: TokenReaderDeps, file: TokenFile, first: strin
     if (left > TOKEN_WARNING_SECONDS) return;
     warned = token;
     const when = left > 0 ? `expires in ${left} s (${expiry.toISOString()})` : `expired at ${expiry.toISOString()}`;
-    deps.log(
-      `warning: the token in ${file.path} ${when}: write a new one to the file, the pilot reads it before each call`,
+    deps.log.warn(
+      `the token in ${file.path} ${when}: write a new one to the file, the pilot reads it before each call`,
     );
   };
   check(first);
@@ -44,7 +45,7 @@ export function tokenReader(deps: TokenReaderDeps, file: TokenFile, first: strin
     try {
       current = await readTokenFile(deps, file);
     } catch (error) {
-      deps.log(`warning: ${(error as Error).message}; using the token read before`);
+      deps.log.warn(`${(error as Error).message}; using the token read before`);
     }
     check(current);
     return current;
