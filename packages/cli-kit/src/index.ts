@@ -1,7 +1,7 @@
 export { columnsOf, fitHelp, parseArguments, reportError, runProgram } from './program.js';
 export type { ErrorReport, OutputStreams, ParserSettings, Program } from './program.js';
-export { addConnectionOptions, readConnectionOptions } from './connection.js';
-export type { ConnectionFlags, ConnectionOptionsSettings } from './connection.js';
+export { addConnectionOptions, readConnectionOptions } from './connection-flags.js';
+export type { ConnectionFlags, ConnectionOptionsSettings } from './connection-flags.js';
 export { EXIT_CODES_HELP, epilogue, examplesText, wrapHelp } from './help.js';
 export type { EpilogueText } from './help.js';
 export { DEFAULT_CONFIG_ROOT, TOKEN_CACHE_NAME, fileTokenCache, tokenCachePath } from './token-cache.js';

@@ -3,8 +3,8 @@ import { bindArguments, evaluate } from '../python/evaluate.js';
 import { parse } from '../python/parser.js';
 import { pythonError, repr } from '../python/values.js';
 import type { PyFunction, PyModule, PyValue } from '../python/values.js';
-import type { SecretActions } from '../secrets.js';
-import type { TaskActions } from '../tasks.js';
+import type { SecretActions } from '../secret-actions.js';
+import type { TaskActions } from '../task-actions.js';
 import { getpassModule, jsonModule, shellFunctions } from './functions.js';
 
 /** What the shell asks of the terminal for `getpass.getpass()`: a line read without echo. */

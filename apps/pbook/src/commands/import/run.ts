@@ -1,6 +1,6 @@
 import { parseWireKey } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secrets.js';
+import { SecretActions } from '../../secret-actions.js';
 import { importEntries } from './entries.js';
 import type { ImportOptions } from './index.js';
 

@@ -2,7 +2,7 @@ import { FINAL_JOB_STATES, JOB_STATES, PandaError } from '@panda-secrets/protoco
 import type { AttemptInfo, JobDetail, JobState, TaskDetail } from '@panda-secrets/protocol';
 import { lazyClient } from './connect.js';
 import type { Deps, GlobalOptions, TasksClient } from './deps.js';
-import { useColor } from './secrets.js';
+import { useColor } from './secret-actions.js';
 
 /** Time between two reads of a followed log. */
 export const FOLLOW_POLL_MS = 1000;
