@@ -29,7 +29,7 @@ import {
 } from '@panda-secrets/cli-kit';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import type { ServeOptions } from './commands/serve.js';
+import type { ServeOptions } from './commands/serve/run.js';
 import { DEFAULT_LOAD_LIMITS } from './load.js';
 import { parseDuration } from './duration.js';
 import type { ServerSettings } from './setup.js';
@@ -342,7 +342,7 @@ async function serve(args: ServeArgs, keyringText: string | undefined) {
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65_535) {
     throw new PandaError('USAGE', '--port must be a whole number from 0 to 65535 (0 picks a free port)');
   }
-  const { runServe } = await import('./commands/serve.js');
+  const { runServe } = await import('./commands/serve/run.js');
   const running = await runServe(settingsFrom(args, keyringText), args, process.stderr);
   process.stdout.write(`panda-server listening on ${running.url}\n`);
   const stop = () => {
@@ -412,7 +412,7 @@ function commandLine(keyringText: string | undefined, version: string): Argv {
       'Print an ID token from the local issuer (run panda-server once first: it creates the issuer key)',
       withExamples('token') as typeof tokenOptions,
       async (args) => {
-        const { runToken } = await import('./commands/token.js');
+        const { runToken } = await import('./commands/token/run.js');
         const groups = args.groups
           .split(',')
           .map((group) => group.trim())
@@ -427,7 +427,7 @@ function commandLine(keyringText: string | undefined, version: string): Argv {
       'Add a new master key and re-encrypt every secret under it',
       withExamples('rotate-key') as typeof storeOptions,
       async (args) => {
-        const { runRotateKey } = await import('./commands/rotate-key.js');
+        const { runRotateKey } = await import('./commands/rotate-key/run.js');
         const { count, keyId, left } = await runRotateKey(settingsFrom(args, keyringText));
         process.stdout.write(`re-encrypted ${count} secrets under key ${keyId}\n`);
         if (left > 0) {
@@ -442,7 +442,7 @@ function commandLine(keyringText: string | undefined, version: string): Argv {
       'Apply the database schema migrations and exit',
       withExamples('migrate') as typeof migrateOptions,
       async (args) => {
-        const { runMigrate } = await import('./commands/migrate.js');
+        const { runMigrate } = await import('./commands/migrate/run.js');
         process.stdout.write(`${await runMigrate(settingsFrom(args, keyringText))}\n`);
       },
     )

@@ -1,9 +1,9 @@
 import { open, readFile } from 'node:fs/promises';
 import { PandaError, isLoopbackHost } from '@panda-secrets/protocol';
 import type { FastifyInstance } from 'fastify';
-import { createServer } from '../app.js';
-import { startMaintenance } from '../maintenance.js';
-import { openServerContext, type ServerSettings } from '../setup.js';
+import { createServer } from '../../app.js';
+import { startMaintenance } from '../../maintenance.js';
+import { openServerContext, type ServerSettings } from '../../setup.js';
 
 export interface ServeOptions {
   host: string;

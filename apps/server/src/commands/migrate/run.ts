@@ -1,5 +1,5 @@
 import { migratePostgres } from '@panda-secrets/store';
-import { openStore, type ServerSettings } from '../setup.js';
+import { openStore, type ServerSettings } from '../../setup.js';
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
 

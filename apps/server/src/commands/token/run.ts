@@ -1,7 +1,7 @@
 import { signToken } from '@panda-secrets/crypto';
 import type { Role } from '@panda-secrets/protocol';
-import { parseDuration } from '../duration.js';
-import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadIssuerKey, type ServerSettings } from '../setup.js';
+import { parseDuration } from '../../duration.js';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, loadIssuerKey, type ServerSettings } from '../../setup.js';
 
 export interface TokenOptions {
   user: string;

@@ -1,9 +1,9 @@
 import { decryptAtRest, encryptAtRest, rotateKeyring, serializeKeyring } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { CiphertextUpdate } from '@panda-secrets/store';
-import { pathExists, writePrivateFile } from '../files.js';
-import { loadKeyring, refreshKeyringCheck } from '../keyring-source.js';
-import { keyringLocation, openStore, type ServerSettings } from '../setup.js';
+import { pathExists, writePrivateFile } from '../../files.js';
+import { loadKeyring, refreshKeyringCheck } from '../../keyring-source.js';
+import { keyringLocation, openStore, type ServerSettings } from '../../setup.js';
 
 export interface RotateResult {
   /** Rows re-encrypted under the new key. */
