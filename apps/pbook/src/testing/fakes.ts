@@ -2,8 +2,10 @@ import { Readable, Writable } from 'node:stream';
 import { FILE_PREFIX, PandaError } from '@panda-secrets/protocol';
 import type { SecretMetadata } from '@panda-secrets/protocol';
 import type { ClientOptions } from '@panda-secrets/client';
+import { lazyClient } from '@panda-secrets/cli-kit';
 import type { Runner } from '../commands/spec.js';
-import type { Deps, FileSystem, GlobalOptions, SecretsClient } from '../deps.js';
+import { connect } from '../connect.js';
+import type { FileSystem, GlobalOptions, ProgramDeps, SecretsClient } from '../deps.js';
 import { main } from '../program.js';
 import { FakeTasks } from './fake-tasks.js';
 
@@ -102,8 +104,11 @@ const noFiles: FileSystem = {
   },
 };
 
-/** Deps with a fake client, captured streams and scripted prompt answers; `output()` reads what happened. */
-export function fakeDeps(setup: FakeSetup = {}): { deps: Deps; output: () => FakeOutput } {
+/**
+ * The process' deps with a fake client, captured streams and scripted prompt answers; `output()`
+ * reads what happened.
+ */
+export function fakeDeps(setup: FakeSetup = {}): { deps: ProgramDeps; output: () => FakeOutput } {
   const client = setup.client ?? new FakeClient();
   const stdout = collector();
   const stderr = collector();
@@ -116,7 +121,7 @@ export function fakeDeps(setup: FakeSetup = {}): { deps: Deps; output: () => Fak
     if (next === undefined) throw new Error(`unexpected question ${question}`);
     return next;
   };
-  const deps: Deps = {
+  const deps: ProgramDeps = {
     createClient: async (options) => {
       clientOptions.push(options);
       return client;
@@ -153,7 +158,7 @@ export async function runCommand<T>(
 ): Promise<FakeOutput & { error: PandaError | undefined }> {
   const { deps, output } = fakeDeps(setup);
   try {
-    await run(deps, global, options);
+    await run({ ...deps, client: lazyClient(() => connect(deps, global)) }, global, options);
     return { error: undefined, ...output() };
   } catch (error) {
     return { error: error as PandaError, ...output() };
