@@ -1,4 +1,4 @@
-export { columnsOf, fitHelp, parseArguments, reportError, runProgram } from './program.js';
+export { runProgram } from './program.js';
 export type { OutputStreams, ParserSettings, Program, ProgramIo } from './program.js';
 export { optionalString } from './command.js';
 export type { CommandRunner, CommandSpec, Examples } from './command.js';
@@ -14,14 +14,7 @@ export { DEFAULT_CONFIG_ROOT, TOKEN_CACHE_NAME, fileTokenCache, tokenCachePath }
 export { devicePromptText, showDevicePrompt } from './device-prompt.js';
 export { cliContext, clientMaking, endQuietlyOnClosedOutput, processSignIn } from './entry.js';
 export type { CliContext, CliDeps, CliProcess, ClientMaking, ClientModule } from './entry.js';
-export {
-  COMPLETION_FLAG,
-  COMPLETION_SHELLS,
-  completionRequest,
-  completionScript,
-  completionShell,
-  optionsFor,
-} from './completion.js';
+export { COMPLETION_FLAG, COMPLETION_SHELLS, completionShell } from './completion.js';
 export type { CompletionShell } from './completion.js';
 export { closestWord } from './suggest.js';
 export { createPrivateFile, writePrivateFile, writePrivateOutput } from './private-file.js';

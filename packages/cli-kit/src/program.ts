@@ -294,7 +294,7 @@ const words = (text: string): string[] => text.split(/\s+/).filter(Boolean);
  * word in two, which it does when a column is narrow; else wrapHelp wraps it between words.
  * `build` makes the program's parser with yargs' wrap width (null: unbounded).
  */
-export async function fitHelp(
+async function fitHelp(
   build: (width: number | null) => Argv,
   args: readonly string[],
   unbounded: string,
