@@ -63,11 +63,12 @@ function toJson(value: unknown): string {
  */
 export class TaskActions {
   readonly #deps: Deps;
-  readonly #options: GlobalOptions;
+  /** Whether tables are coloured (cli-kit's one rule for every program). */
+  readonly #color: boolean;
 
   constructor(deps: Deps, options: GlobalOptions) {
     this.#deps = deps;
-    this.#options = options;
+    this.#color = useColor(options.color, deps.isTTY.stdout, deps.env);
   }
 
   #format(json: boolean): 'json' | 'table' | 'plain' {
@@ -80,7 +81,7 @@ export class TaskActions {
     const width = this.#deps.terminalWidth() || undefined;
     return renderRows(head, rows, {
       format: this.#format(json),
-      color: useColor(this.#options.color, this.#deps.isTTY.stdout, this.#deps.env),
+      color: this.#color,
       width,
       overflow,
     });

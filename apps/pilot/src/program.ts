@@ -3,13 +3,15 @@ import type { Argv } from 'yargs';
 import { PandaError } from '@panda-secrets/protocol';
 import type { ClientOptions, ConnectionSource } from '@panda-secrets/client';
 import {
+  type CliDeps,
+  type ClientDeps,
+  type CommandSpec,
   addConnectionOptions,
   addVerboseOption,
   epilogue,
   readConnectionOptions,
   runProgram,
 } from '@panda-secrets/cli-kit';
-import type { CliDeps, ClientDeps, CommandSpec } from '@panda-secrets/cli-kit';
 import type { PilotClient } from './pilot.js';
 import type { PilotCommandOptions, PilotGlobal } from './start-pilot.js';
 

@@ -1,23 +1,12 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { ApiPath } from '@panda-secrets/protocol';
 import { callApi } from '@panda-secrets/testkit';
-import { VERSION, runPandaServer, type Serving, serve } from './testing/commands.js';
+import { VERSION, runPandaServer, testScratch } from './testing/commands.js';
 
-const running: Serving[] = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(running.map((server) => server.stop()));
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'panda-program-'));
-  dirs.push(dir);
-  return dir;
-}
+const scratch = testScratch('panda-program-');
+afterAll(() => scratch.cleanUp());
 
 describe('panda-server', () => {
   it('prints its version, and help that lists its commands and each command its options', async () => {
@@ -34,7 +23,7 @@ describe('panda-server', () => {
   });
 
   it('refuses a wrong command line with exit 2, running nothing', async () => {
-    const dir = await freshDir();
+    const dir = await scratch.dir();
     expect(await runPandaServer(['rotate-key', '--data-dir', dir, '--port', '1'])).toEqual({
       code: 2,
       stdout: '',
@@ -49,14 +38,13 @@ describe('panda-server', () => {
   });
 
   it('takes the key ring from PANDA_SERVER_KEYRING and other options from PANDA_SERVER_*', async () => {
-    const dataDir = await freshDir();
-    await (await serve(dataDir)).stop();
+    const dataDir = await scratch.dir();
+    await (await scratch.serve(dataDir)).stop();
     const keyring = await readFile(join(dataDir, 'keyring.json'), 'utf8');
     await rm(join(dataDir, 'keyring.json'));
     const env = { PANDA_SERVER_KEYRING: keyring, PANDA_SERVER_LOG_LEVEL: 'warn', PANDA_SERVER_PORT: '0' };
     // No --port: PANDA_SERVER_PORT picks a free one; serve takes no other option from env here.
-    const server = await serve(dataDir, [], env);
-    running.push(server);
+    const server = await scratch.serve(dataDir, [], env);
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(server.url).not.toBe('http://127.0.0.1:25080');
     const token = await server.token('alice');
@@ -71,7 +59,7 @@ describe('panda-server', () => {
   });
 
   it('takes the command line before PANDA_SERVER_* variables', async () => {
-    const dir = await freshDir();
+    const dir = await scratch.dir();
     const result = await runPandaServer(['--data-dir', join(dir, 'data'), '--port', '99999'], {
       PANDA_SERVER_PORT: '0',
     });

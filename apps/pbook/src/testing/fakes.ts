@@ -1,8 +1,9 @@
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { FILE_PREFIX, PandaError } from '@panda-secrets/protocol';
 import type { SecretMetadata } from '@panda-secrets/protocol';
 import type { ClientOptions } from '@panda-secrets/client';
 import { lazyClient } from '@panda-secrets/cli-kit';
+import { outputCollector } from '@panda-secrets/testkit/unit';
 import type { Runner } from '../commands/spec.js';
 import { connect } from '../connect.js';
 import type { FileSystem, GlobalOptions, ProgramDeps, SecretsClient } from '../deps.js';
@@ -62,17 +63,6 @@ export class FakeClient extends FakeTasks implements SecretsClient {
   }
 }
 
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
-
 export interface FakeOutput {
   stdout: string;
   stderr: string;
@@ -110,8 +100,8 @@ const noFiles: FileSystem = {
  */
 export function fakeDeps(setup: FakeSetup = {}): { deps: ProgramDeps; output: () => FakeOutput } {
   const client = setup.client ?? new FakeClient();
-  const stdout = collector();
-  const stderr = collector();
+  const stdout = outputCollector();
+  const stderr = outputCollector();
   const clientOptions: ClientOptions[] = [];
   const questions: string[] = [];
   const answers = [...(setup.answers ?? [])];

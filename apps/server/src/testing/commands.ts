@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { lazyClient } from '@panda-secrets/cli-kit';
+import { ApiPath } from '@panda-secrets/protocol';
+import { callApi } from '@panda-secrets/testkit';
+import { outputCollector } from '@panda-secrets/testkit/unit';
 import type { Deps } from '../commands/spec.js';
 import { main } from '../program.js';
 
@@ -16,24 +21,13 @@ export interface Ran {
   stderr: string;
 }
 
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
-
 /**
  * Deps of a panda-server command run in this process: captured output, `env`, a stop the test
  * gives, and the client runProgram adds (which panda-server never asks for).
  */
 export function serverDeps(env: Readonly<Record<string, string | undefined>> = {}) {
-  const stdout = collector();
-  const stderr = collector();
+  const stdout = outputCollector();
+  const stderr = outputCollector();
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
@@ -113,4 +107,34 @@ export async function serve(
       return ended;
     },
   };
+}
+
+/** The temporary folders and in-process servers of one test file: `cleanUp` stops and removes them all. */
+export function testScratch(prefix: string) {
+  const running: Serving[] = [];
+  const dirs: string[] = [];
+  return {
+    /** A fresh temporary folder. */
+    async dir(): Promise<string> {
+      const dir = await mkdtemp(join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
+    /** serve(), stopped at clean-up if the test did not stop it. */
+    async serve(...args: Parameters<typeof serve>): Promise<Serving> {
+      const server = await serve(...args);
+      running.push(server);
+      return server;
+    },
+    async cleanUp(): Promise<void> {
+      await Promise.all(running.map((server) => server.stop()));
+      await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    },
+  };
+}
+
+/** The caller's secrets as get_user_secrets returns them. */
+export async function secretsOf(url: string, token: string): Promise<Record<string, string>> {
+  const { json } = await callApi(url, token, ApiPath.getUserSecrets);
+  return JSON.parse(json.data as string) as Record<string, string>;
 }

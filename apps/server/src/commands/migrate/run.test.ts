@@ -1,24 +1,18 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase } from '@panda-secrets/testkit';
-import { runPandaServer, serverDeps } from '../../testing/commands.js';
+import { runPandaServer, serverDeps, testScratch } from '../../testing/commands.js';
 import { runMigrate } from './run.js';
 
 const database = await createTestDatabase('panda_migrate_run');
 const describePostgres = database === null ? describe.skip : describe;
 
-const dirs: string[] = [];
-afterAll(async () => {
-  await database?.drop();
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const scratch = testScratch('panda-migrate-');
+afterAll(() => scratch.cleanUp());
 
 describe('panda-server migrate', () => {
   it('brings a SQLite database in the data dir up to date, making it if need be', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'panda-migrate-'));
-    dirs.push(dir);
+    const dir = await scratch.dir();
     const { deps, stdout, stderr } = serverDeps();
     await runMigrate(deps, {}, { dataDir: dir });
     await runMigrate(deps, {}, { dataDir: dir });

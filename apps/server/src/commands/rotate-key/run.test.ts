@@ -1,41 +1,19 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
 import { ApiPath, type AcquiredJob } from '@panda-secrets/protocol';
 import { callApi } from '@panda-secrets/testkit';
-import { runPandaServer, type Serving, serve, serverDeps } from '../../testing/commands.js';
+import { runPandaServer, serverDeps, testScratch, secretsOf } from '../../testing/commands.js';
 import { runRotateKey } from './run.js';
 
-const running: Serving[] = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(running.map((server) => server.stop()));
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'panda-rotate-'));
-  dirs.push(dir);
-  return dir;
-}
-
-async function start(dataDir: string): Promise<Serving> {
-  const server = await serve(dataDir);
-  running.push(server);
-  return server;
-}
-
-async function secretsOf(url: string, token: string): Promise<Record<string, string>> {
-  const { json } = await callApi(url, token, ApiPath.getUserSecrets);
-  return JSON.parse(json.data as string) as Record<string, string>;
-}
+const scratch = testScratch('panda-rotate-');
+afterAll(() => scratch.cleanUp());
 
 describe('panda-server rotate-key', () => {
   it('keeps values across a restart and through rotate-key', async () => {
-    const dataDir = await freshDir();
-    const first = await serve(dataDir);
+    const dataDir = await scratch.dir();
+    const first = await scratch.serve(dataDir);
     const token = await first.token('alice');
     for (let index = 0; index < 5; index += 1) {
       expect(
@@ -51,13 +29,13 @@ describe('panda-server rotate-key', () => {
     const keyring = JSON.parse(await readFile(join(dataDir, 'keyring.json'), 'utf8')) as { keys: unknown[] };
     expect(keyring.keys).toHaveLength(2);
 
-    const second = await start(dataDir);
+    const second = await scratch.serve(dataDir);
     const expected = Object.fromEntries(Array.from({ length: 5 }, (_, index) => [`KEY_${index}`, `value-${index}`]));
     expect(await secretsOf(second.url, token)).toEqual(expected);
   });
 
   it('keeps serving every secret, and sealing jobs, when rotate-key runs beside it', async () => {
-    const server = await start(await freshDir());
+    const server = await scratch.serve(await scratch.dir());
     const token = await server.token('alice');
     const expected: Record<string, string> = {};
     for (let index = 0; index < 8; index += 1) {
@@ -88,7 +66,7 @@ describe('panda-server rotate-key', () => {
   });
 
   it('refuses to rotate where there is no key ring or database, creating nothing', async () => {
-    const dir = join(await freshDir(), 'typo');
+    const dir = join(await scratch.dir(), 'typo');
     const result = await runPandaServer(['rotate-key', '--data-dir', dir]);
     expect([result.code, result.stdout]).toEqual([1, '']);
     expect(result.stderr).toContain(`there is no key ring at ${join(dir, 'keyring.json')}: nothing to rotate`);
@@ -96,8 +74,8 @@ describe('panda-server rotate-key', () => {
   });
 
   it('refuses a key ring given in the environment, which it could not write back', async () => {
-    const dataDir = await freshDir();
-    await (await serve(dataDir)).stop();
+    const dataDir = await scratch.dir();
+    await (await scratch.serve(dataDir)).stop();
     const keyring = await readFile(join(dataDir, 'keyring.json'), 'utf8');
     const { deps } = serverDeps({ PANDA_SERVER_KEYRING: keyring });
     await expect(runRotateKey(deps, {}, { dataDir })).rejects.toMatchObject({

@@ -1,43 +1,21 @@
 import { execFileSync } from 'node:child_process';
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { ApiPath } from '@panda-secrets/protocol';
 import { callApi } from '@panda-secrets/testkit';
-import { runPandaServer, type Serving, serve, serverDeps } from '../../testing/commands.js';
+import { runPandaServer, serverDeps, testScratch, secretsOf } from '../../testing/commands.js';
 import { runServe } from './run.js';
 
-const running: Serving[] = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(running.map((server) => server.stop()));
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'panda-serve-'));
-  dirs.push(dir);
-  return dir;
-}
-
-async function start(...args: Parameters<typeof serve>): Promise<Serving> {
-  const server = await serve(...args);
-  running.push(server);
-  return server;
-}
-
-async function secretsOf(url: string, token: string): Promise<Record<string, string>> {
-  const { json } = await callApi(url, token, ApiPath.getUserSecrets);
-  return JSON.parse(json.data as string) as Record<string, string>;
-}
+const scratch = testScratch('panda-serve-');
+afterAll(() => scratch.cleanUp());
 
 describe('panda-server serve', () => {
   it('says where it listens on stdout, serves until stopped, then exits 0', async () => {
-    const dir = await freshDir();
+    const dir = await scratch.dir();
     const { deps, stdout, stderr, stop } = serverDeps();
     const ended = runServe(deps, {}, { dataDir: dir, host: '127.0.0.1', port: 0, insecure: false, logLevel: 'info' });
     while (!stdout().includes('\n')) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -51,7 +29,7 @@ describe('panda-server serve', () => {
   });
 
   it('checks --port, changing nothing', async () => {
-    const dir = await freshDir();
+    const dir = await scratch.dir();
     for (const port of ['99999', 'abc', '-1']) {
       const result = await runPandaServer(['--data-dir', join(dir, 'data'), '--port', port]);
       expect([result.code, result.stderr]).toEqual([
@@ -63,7 +41,7 @@ describe('panda-server serve', () => {
   });
 
   it('checks the job options before starting, changing nothing', async () => {
-    const dir = await freshDir();
+    const dir = await scratch.dir();
     const refusals: Array<[string[], string]> = [
       [['--job-lease', '0'], '--job-lease must be a positive whole number'],
       [['--job-lease', '1.5'], '--job-lease must be a positive whole number'],
@@ -79,21 +57,21 @@ describe('panda-server serve', () => {
   });
 
   it('writes its log file readable by the owner only', async () => {
-    const dir = await freshDir();
+    const dir = await scratch.dir();
     const logFile = join(dir, 'server.log');
-    await start(join(dir, 'data'), ['--log-file', logFile]);
+    await scratch.serve(join(dir, 'data'), ['--log-file', logFile]);
     expect(((await stat(logFile)).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('refuses a non-loopback address without TLS, and says how to allow it', async () => {
-    const result = await runPandaServer(['--data-dir', await freshDir(), '--host', '0.0.0.0', '--port', '0']);
+    const result = await runPandaServer(['--data-dir', await scratch.dir(), '--host', '0.0.0.0', '--port', '0']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('refusing to listen on 0.0.0.0 without TLS');
     expect(result.stderr).toContain('--tls-cert and --tls-key, or --insecure');
   });
 
   it('serves HTTPS with --tls-cert and --tls-key', async () => {
-    const dir = await freshDir();
+    const dir = await scratch.dir();
     execFileSync(
       'openssl',
       [
@@ -117,7 +95,7 @@ describe('panda-server serve', () => {
       ],
       { stdio: 'ignore' },
     );
-    const server = await start(join(dir, 'data'), [
+    const server = await scratch.serve(join(dir, 'data'), [
       '--tls-cert',
       join(dir, 'cert.pem'),
       '--tls-key',
@@ -137,8 +115,8 @@ describe('panda-server serve', () => {
   });
 
   it('refuses to start with a missing or wrong key ring for an existing database', async () => {
-    const dataDir = join(await freshDir(), 'data');
-    const server = await serve(dataDir);
+    const dataDir = join(await scratch.dir(), 'data');
+    const server = await scratch.serve(dataDir);
     const token = await server.token('alice');
     await callApi(server.url, token, ApiPath.setUserSecrets, { key: 'K', value: 'v' });
     expect((await server.stop()).code).toBe(0);
@@ -152,15 +130,15 @@ describe('panda-server serve', () => {
       /^panda-server: the database holds secrets encrypted under a key ring, but there is no key ring at .*keyring\.json/,
     );
 
-    const otherDir = join(await freshDir(), 'data');
-    await (await serve(otherDir)).stop();
+    const otherDir = join(await scratch.dir(), 'data');
+    await (await scratch.serve(otherDir)).stop();
     await writeFile(keyringFile, await readFile(join(otherDir, 'keyring.json'), 'utf8'), { mode: 0o600 });
     const wrong = await runPandaServer(['--data-dir', dataDir, '--port', '0']);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('does not match the database');
 
     await writeFile(keyringFile, original, { mode: 0o600 });
-    const restored = await start(dataDir);
+    const restored = await scratch.serve(dataDir);
     expect(await secretsOf(restored.url, token)).toEqual({ K: 'v' });
   });
 
@@ -186,7 +164,7 @@ describe('panda-server serve', () => {
       return `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url')}`;
     };
     try {
-      const server = await start(join(await freshDir(), 'data'), [
+      const server = await scratch.serve(join(await scratch.dir(), 'data'), [
         '--oidc-issuer',
         issuer,
         '--oidc-audience',

@@ -1,20 +1,11 @@
-import { lstat, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { runPandaServer, serve, serverDeps } from '../../testing/commands.js';
+import { runPandaServer, serverDeps, testScratch } from '../../testing/commands.js';
 import { runToken } from './run.js';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function freshDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'panda-token-'));
-  dirs.push(dir);
-  return dir;
-}
+const scratch = testScratch('panda-token-');
+afterAll(() => scratch.cleanUp());
 
 /** The claims of a JWT, read without verifying it. */
 function claimsOf(token: string): Record<string, unknown> {
@@ -23,13 +14,13 @@ function claimsOf(token: string): Record<string, unknown> {
 
 describe('panda-server token', () => {
   it("mints tokens with the OIDC claims PanDA's client reads, once the server made its issuer key", async () => {
-    const dir = await freshDir();
+    const dir = await scratch.dir();
     const early = await runPandaServer(['token', '--data-dir', dir, '--user', 'alice']);
     expect([early.code, early.stdout]).toEqual([1, '']);
     expect(early.stderr).toBe(
       `panda-server: there is no issuer key at ${join(dir, 'issuer-key.json')}: start panda-server with this --data-dir once (it creates the key), or give --issuer-key-file\n`,
     );
-    await (await serve(dir)).stop();
+    await (await scratch.serve(dir)).stop();
     const result = await runPandaServer([
       'token',
       '--data-dir',
@@ -57,8 +48,8 @@ describe('panda-server token', () => {
   });
 
   it('mints a pilot token with its display name, and writes a token to a 0600 file, never through a link', async () => {
-    const dir = await freshDir();
-    await (await serve(dir)).stop();
+    const dir = await scratch.dir();
+    await (await scratch.serve(dir)).stop();
     const { deps, stdout } = serverDeps();
     await runToken(deps, {}, { dataDir: dir, user: 'pilot-1', role: 'pilot', ttl: '7d', name: 'Pilot', groups: [] });
     expect(claimsOf(stdout())).toMatchObject({ sub: 'pilot-1', name: 'Pilot', role: 'pilot', groups: [] });
