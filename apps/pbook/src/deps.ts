@@ -1,5 +1,5 @@
 import type { ClientOptions, PandaClient } from '@panda-secrets/client';
-import type { CliDeps, ConnectionFlags } from '@panda-secrets/cli-kit';
+import type { CliDeps, ClientDeps, ConnectionFlags } from '@panda-secrets/cli-kit';
 
 /** The client calls pbook makes; unit tests pass a fake with these methods. */
 export type SecretsClient = Pick<
@@ -28,7 +28,7 @@ export interface Prompter {
 }
 
 /** Everything pbook takes from the process, injected so every command runs in tests. */
-export interface Deps extends CliDeps<ClientOptions, PbookClient> {
+export interface ProgramDeps extends CliDeps<ClientOptions, PbookClient> {
   stdin: NodeJS.ReadableStream;
   isTTY: { stdin: boolean; stdout: boolean };
   /**
@@ -41,6 +41,12 @@ export interface Deps extends CliDeps<ClientOptions, PbookClient> {
   /** Waits between two reads of a log that `pbook log --follow` follows. */
   sleep(ms: number): Promise<void>;
 }
+
+/**
+ * What pbook's commands run with: the process' deps and the client, made on first use and shared by
+ * everything a command does (the shell's secret and task functions alike).
+ */
+export type Deps = ProgramDeps & ClientDeps<PbookClient>;
 
 /** Options every command takes. */
 export interface GlobalOptions extends ConnectionFlags {

@@ -1,5 +1,5 @@
 import type { Prompter } from './deps.js';
-import { isYes } from './secrets.js';
+import { isYes } from './secret-actions.js';
 
 /** Asks one question on the terminal; `echo` false hides what is typed (for secret values). */
 async function ask(

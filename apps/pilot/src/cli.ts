@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { cliContext } from '@panda-secrets/cli-kit';
+import { cliContext, clientMaking } from '@panda-secrets/cli-kit';
 import { STOP_SIGNALS, main } from './program.js';
 
 // The entry point: the only module that touches the process itself.
 const packageJson = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-const { args, version, deps } = cliContext(process, packageJson, () => import('@panda-secrets/client'));
+const { args, version, deps } = cliContext(process, packageJson);
 
 const stop = new AbortController();
 for (const signal of STOP_SIGNALS) {
@@ -16,10 +16,11 @@ for (const signal of STOP_SIGNALS) {
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   delay(ms, undefined, { signal }).catch(() => undefined);
 
-process.exitCode = await main(
+main(
   args,
   {
     ...deps,
+    ...clientMaking(process, () => import('@panda-secrets/client')),
     readFile,
     signal: stop.signal,
     sleep,
@@ -28,4 +29,6 @@ process.exitCode = await main(
     uid: process.getuid?.() ?? -1,
   },
   version,
-);
+).then((code) => {
+  process.exitCode = code;
+});

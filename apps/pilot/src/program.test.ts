@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ClientOptions } from '@panda-secrets/client';
-import { main, payloadEnvironment } from './program.js';
+import { main } from './program.js';
+import { payloadEnvironment } from './start-pilot.js';
 import type { ProgramDeps } from './program.js';
 
 function collect(stream: PassThrough): () => string {

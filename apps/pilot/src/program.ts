@@ -1,13 +1,20 @@
-import { realpath } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { ExitCode, PandaError } from '@panda-secrets/protocol';
-import type { ClientOptions, ConnectionOptions, ConnectionSource } from '@panda-secrets/client';
-import { addConnectionOptions, epilogue, readConnectionOptions, runProgram } from '@panda-secrets/cli-kit';
-import type { CliDeps } from '@panda-secrets/cli-kit';
-import { CREDENTIAL_ENV } from './credentials.js';
+import { PandaError } from '@panda-secrets/protocol';
+import type { ClientOptions, ConnectionSource } from '@panda-secrets/client';
+import {
+  type CliDeps,
+  type ClientDeps,
+  type CommandSpec,
+  addConnectionOptions,
+  addVerboseOption,
+  epilogue,
+  readConnectionOptions,
+  runProgram,
+} from '@panda-secrets/cli-kit';
 import type { LogFormat } from './logger.js';
-import type { PilotClient, PilotOptions } from './pilot.js';
+import type { PilotClient } from './pilot.js';
+import type { PilotCommandOptions, PilotGlobal } from './start-pilot.js';
 
 /** Everything panda-pilot takes from its process. */
 export interface ProgramDeps extends ConnectionSource, CliDeps<ClientOptions, PilotClient> {
@@ -19,6 +26,9 @@ export interface ProgramDeps extends ConnectionSource, CliDeps<ClientOptions, Pi
   /** The pilot's own uid: --run-as needs root. */
   uid: number;
 }
+
+/** What the pilot's command runs with: the process' deps and its client, made on first use. */
+export type Deps = ProgramDeps & ClientDeps<PilotClient>;
 
 const EPILOGUE = epilogue({
   about: [
@@ -42,20 +52,6 @@ export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1'
 /** The choices of --log-format; logger.ts (and pino) load only once the pilot runs. */
 const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 
-/** What a payload without --run-as can still do, though its job's mount namespace hides the pilot's token file. */
-const SHARED_USER_WARNING = {
-  root: 'payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER',
-  user: "payloads run as this pilot's own user: they cannot read its token file but can change what that user owns; run as root with --run-as USER",
-};
-
-interface ParsedArgs {
-  connection: ConnectionOptions;
-  logFormat: LogFormat;
-  options: Omit<PilotOptions, 'runAs'>;
-  /** The --run-as user as given, resolved when the pilot starts. */
-  runAs?: string;
-}
-
 function positive(name: string, value: unknown, integer: boolean): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0 || (integer && !Number.isInteger(number))) {
@@ -68,7 +64,7 @@ function positive(name: string, value: unknown, integer: boolean): number {
 }
 
 function declareOptions(parser: Argv, tmpdir: string): Argv {
-  return addConnectionOptions(parser, { role: 'pilot' })
+  const declared = addConnectionOptions(parser, { role: 'pilot' })
     .option('once', { type: 'boolean', default: false, describe: 'run at most one job: take one if queued, then exit' })
     .option('max-jobs', { type: 'number', requiresArg: true, describe: 'exit after running this many jobs' })
     .option('exit-when-idle', {
@@ -103,17 +99,12 @@ function declareOptions(parser: Argv, tmpdir: string): Argv {
       default: 'text',
       requiresArg: true,
       describe: "the pilot's log on stderr: text lines, or JSON lines (pino's, with pid and hostname)",
-    })
-    .option('verbose', {
-      alias: 'v',
-      type: 'boolean',
-      default: false,
-      describe: 'log each poll; stack traces of errors',
     });
+  return addVerboseOption(declared, { describe: 'log each poll; stack traces of errors' });
 }
 
 /** Checks what yargs cannot and builds the pilot's options. */
-function readArgs(argv: Record<string, unknown>, uid: number): ParsedArgs {
+function readOptions(argv: Record<string, unknown>, uid: number): PilotCommandOptions {
   const maxJobs = argv.maxJobs === undefined ? undefined : positive('max-jobs', argv.maxJobs, true);
   const runAs = argv.runAs === undefined ? undefined : String(argv.runAs);
   if (runAs !== undefined && uid !== 0) {
@@ -123,9 +114,7 @@ function readArgs(argv: Record<string, unknown>, uid: number): ParsedArgs {
     );
   }
   return {
-    runAs,
-    connection: readConnectionOptions(argv),
-    logFormat: argv.logFormat as LogFormat,
+    ...(runAs === undefined ? {} : { runAs }),
     options: {
       workdir: String(argv.workdir),
       pollSeconds: positive('poll', argv.poll, false),
@@ -138,29 +127,16 @@ function readArgs(argv: Record<string, unknown>, uid: number): ParsedArgs {
   };
 }
 
-/** The file `path` names, symbolic links resolved, so that a payload finds it hidden by whichever path it reads it. */
-async function realFile(path: string): Promise<string> {
-  return realpath(path).catch(() => resolve(path));
-}
-
-/** The payload's environment: the pilot's own without the variables that carry its credentials. */
-export function payloadEnvironment(env: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
-  const payloadEnv: NodeJS.ProcessEnv = { ...env };
-  for (const name of CREDENTIAL_ENV) delete payloadEnv[name];
-  return payloadEnv;
-}
-
 /**
- * Runs panda-pilot with the given arguments and returns its exit code; runProgram turns errors
- * into exit codes and `panda-pilot: <message>` lines.
+ * panda-pilot is one command, whose options depend on facts of its process: the default work
+ * directory is under its temporary directory, and only root may use --run-as.
  */
-export async function main(args: string[], deps: ProgramDeps, version: string): Promise<number> {
-  return runProgram(deps, args, {
-    name: 'panda-pilot',
-    version,
-    usage: '$0 --server URL --token-file FILE [options]',
-    wrap: 110,
-    epilogue: EPILOGUE,
+function pilotCommand(facts: Pick<ProgramDeps, 'tmpdir' | 'uid'>): CommandSpec<Deps, PilotGlobal, PilotCommandOptions> {
+  return {
+    command: '$0',
+    describe: "Run panda-server's jobs with their secrets",
+    builder: (parser) => declareOptions(parser, facts.tmpdir),
+    options: (argv) => readOptions(argv, facts.uid),
     examples: [
       ['$0 --token-file ~/.pilot-token', 'poll for jobs and run them until stopped'],
       ['$0 --token-file ~/.pilot-token --once', 'run one queued job, if there is one, and exit'],
@@ -170,39 +146,25 @@ export async function main(args: string[], deps: ProgramDeps, version: string): 
       ],
       ['$0 completion bash >> ~/.bashrc', 'Tab completion of the options in bash (or zsh)'],
     ],
-    options: (parser) => declareOptions(parser, deps.tmpdir),
-    read: (argv) => readArgs(argv, deps.uid),
-    run: async (parsed) => {
-      // pino loads only here, never for --help or a usage error.
-      const { createPilotLog } = await import('./logger.js');
-      const { log, jobLog } = createPilotLog({ stream: deps.stderr, now: deps.now, format: parsed.logFormat });
-      if (parsed.runAs === undefined) log.warn(SHARED_USER_WARNING[deps.uid === 0 ? 'root' : 'user']);
-      const runAs =
-        parsed.runAs === undefined ? undefined : await (await import('./users.js')).lookupUser(parsed.runAs);
-      // The client package (and got) load only here, never for --help or a usage error.
-      const { resolveClientOptions, tokenFileOf } = await import('@panda-secrets/client');
-      const clientOptions = await resolveClientOptions(deps, parsed.connection, 'pilot');
-      const tokenFile = tokenFileOf(deps, parsed.connection);
-      const { tokenReader } = await import('./token.js');
-      const client = await deps.createClient(
-        tokenFile === undefined || clientOptions.token === undefined
-          ? clientOptions
-          : {
-              ...clientOptions,
-              tokenSource: tokenReader({ readFile: deps.readFile, now: deps.now, log }, tokenFile, clientOptions.token),
-            },
-      );
-      const { runPilot } = await import('./pilot.js');
-      const summary = await runPilot(
-        { client, log, jobLog, payloadEnv: payloadEnvironment(deps.env), signal: deps.signal, sleep: deps.sleep },
-        {
-          ...parsed.options,
-          runAs,
-          ...(tokenFile === undefined ? {} : { hiddenFiles: [await realFile(tokenFile.path)] }),
-        },
-      );
-      if (deps.signal.aborted) log.info(`stopped by ${String(deps.signal.reason)} after ${summary.jobs} job(s)`);
-      return summary.interruptedJob ? ExitCode.ERROR : ExitCode.OK;
-    },
+    load: async () => (await import('./start-pilot.js')).startPilot,
+  };
+}
+
+/**
+ * Runs panda-pilot with the given arguments and returns its exit code; runProgram turns errors
+ * into exit codes and `panda-pilot: <message>` lines.
+ */
+export function main(args: string[], deps: ProgramDeps, version: string): Promise<number> {
+  return runProgram(deps, args, {
+    name: 'panda-pilot',
+    version,
+    usage: '$0 --server URL --token-file FILE [options]',
+    wrap: 110,
+    epilogue: EPILOGUE,
+    options: (parser) => parser,
+    commands: [pilotCommand(deps)],
+    global: (argv) => ({ connection: readConnectionOptions(argv), logFormat: argv.logFormat as LogFormat }),
+    // Its run module makes the client, so that the client package (and got) load only then.
+    connect: async (connecting, global) => (await import('./start-pilot.js')).connect(connecting, global),
   });
 }

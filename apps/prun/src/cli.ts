@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { cliContext } from '@panda-secrets/cli-kit';
+import { cliContext, clientMaking } from '@panda-secrets/cli-kit';
 import { main } from './program.js';
 
 // The entry point: the only module that touches the process itself.
 const packageJson = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-const { args, version, deps } = cliContext(process, packageJson, () => import('@panda-secrets/client'));
+const { args, version, deps } = cliContext(process, packageJson);
 const isTTY = { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true };
 
 // Ctrl-C while prun waits stops the waiting only (the task runs on); at any other time it ends prun.
@@ -17,4 +17,18 @@ const onInterrupt = (handler: () => void): (() => void) => {
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   delay(ms, undefined, { signal }).catch(() => undefined);
 
-process.exitCode = await main(args, { ...deps, readFile, isTTY, sleep, onInterrupt, pollMs: 1000 }, version);
+main(
+  args,
+  {
+    ...deps,
+    ...clientMaking(process, () => import('@panda-secrets/client')),
+    readFile,
+    isTTY,
+    sleep,
+    onInterrupt,
+    pollMs: 1000,
+  },
+  version,
+).then((code) => {
+  process.exitCode = code;
+});

@@ -1,21 +1,21 @@
 import { MAX_JOBS_PER_SUBMIT, PandaError, assertDatasetName } from '@panda-secrets/protocol';
-import type { ClientOptions, ConnectionOptions, ConnectionSource } from '@panda-secrets/client';
+import type { ClientOptions, ConnectionSource } from '@panda-secrets/client';
 import {
   EXIT_CODES_HELP,
+  addColorOption,
   addConnectionOptions,
+  addVerboseOption,
   epilogue,
   readConnectionOptions,
   runProgram,
+  useColor,
 } from '@panda-secrets/cli-kit';
-import type { CliDeps } from '@panda-secrets/cli-kit';
+import type { CliDeps, ClientDeps, CommandSpec } from '@panda-secrets/cli-kit';
 import type { Argv } from 'yargs';
-import type { PrunClient, PrunDeps, PrunOptions } from './prun.js';
+import type { PrunClient, PrunDeps, PrunGlobal, PrunOptions } from './prun.js';
 
 /** Everything prun takes from its process. */
-export interface ProgramDeps
-  extends ConnectionSource,
-    CliDeps<ClientOptions, PrunClient>,
-    Omit<PrunDeps, 'connect' | 'color'> {}
+export interface ProgramDeps extends ConnectionSource, CliDeps<ClientOptions, PrunClient>, Omit<PrunDeps, 'client'> {}
 
 const EPILOGUE = epilogue({
   about: [
@@ -30,12 +30,6 @@ const EPILOGUE = epilogue({
   ],
 });
 
-interface ParsedArgs {
-  connection: ConnectionOptions;
-  options: PrunOptions;
-  color: boolean;
-}
-
 function secretNames(value: string): string[] {
   const names = value
     .split(',')
@@ -48,7 +42,6 @@ function secretNames(value: string): string[] {
 
 function declareOptions(parser: Argv): Argv {
   const own = parser
-    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'camel-case-expansion': false })
     .option('exec', {
       type: 'string',
       requiresArg: true,
@@ -70,17 +63,11 @@ function declareOptions(parser: Argv): Argv {
       describe: 'follow the jobs to their end, then print their masked logs',
     })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' });
-  return addConnectionOptions(own)
-    .option('color', {
-      type: 'boolean',
-      default: true,
-      describe: 'colour on a terminal; --no-color (or NO_COLOR) turns it off',
-    })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show stack traces of errors' });
+  return addVerboseOption(addColorOption(addConnectionOptions(own)));
 }
 
 /** Checks what yargs cannot and builds prun's options. */
-function readArgs(argv: Record<string, unknown>): ParsedArgs {
+function readOptions(argv: Record<string, unknown>): PrunOptions {
   const exec = String(argv.exec);
   if (exec.trim() === '') throw new PandaError('USAGE', '--exec needs a command');
   const nJobs = Number(argv.nJobs);
@@ -97,63 +84,71 @@ function readArgs(argv: Record<string, unknown>): ParsedArgs {
   assertDatasetName(outDS);
   const secrets = argv.secrets === undefined ? undefined : secretNames(String(argv.secrets));
   return {
-    connection: readConnectionOptions(argv),
-    options: {
-      exec,
-      outDS,
-      nJobs,
-      useSecrets: argv.useSecrets === true || secrets !== undefined,
-      ...(secrets === undefined ? {} : { secrets }),
-      noSubmit: argv.noSubmit === true,
-      wait: argv.wait === true,
-      json: argv.json === true,
-    },
-    color: argv.color !== false,
+    exec,
+    outDS,
+    nJobs,
+    useSecrets: argv.useSecrets === true || secrets !== undefined,
+    ...(secrets === undefined ? {} : { secrets }),
+    noSubmit: argv.noSubmit === true,
+    wait: argv.wait === true,
+    json: argv.json === true,
   };
+}
+
+/** prun is one command: submitting a task. */
+const prunCommand: CommandSpec<ProgramDeps & ClientDeps<PrunClient>, PrunGlobal, PrunOptions> = {
+  command: '$0',
+  describe: "Submit a task of jobs, giving them your secrets' names",
+  builder: declareOptions,
+  options: readOptions,
+  examples: [
+    [
+      '$0 --exec \'echo "$MY_SECRET" | wc -c\' --outDS user.jdoe.test --useSecrets --wait',
+      'run a job with all your secrets and print its masked log',
+    ],
+    [
+      '$0 --exec ./analysis.sh --outDS user.jdoe.run1 --secrets MY_SECRET,my_secret_file.dat --nJobs 10',
+      'ten jobs with two of your secrets',
+    ],
+    [
+      '$0 --exec true --outDS user.jdoe.test --useSecrets --noSubmit',
+      'show the job spec (secret names only) and submit nothing',
+    ],
+    ['$0 completion bash >> ~/.bashrc', 'Tab completion of the options in bash (or zsh)'],
+  ],
+  load: async () => (await import('./prun.js')).runPrun,
+};
+
+/** prun's client: the server, token and VO of the flags or PanDA's environment, or the saved sign-in. */
+async function connect(deps: ProgramDeps, global: PrunGlobal): Promise<PrunClient> {
+  // The client package (and got) load only when prun talks to the server: --help stays fast.
+  const { resolveClientOptions } = await import('@panda-secrets/client');
+  return deps.createClient(await resolveClientOptions(deps, global.connection));
 }
 
 /**
  * Runs prun with the given arguments and returns its exit status; runProgram turns errors into
  * exit codes and `prun: <message>` lines.
  */
-export async function main(args: string[], deps: ProgramDeps, version: string): Promise<number> {
+export function main(args: string[], deps: ProgramDeps, version: string): Promise<number> {
   return runProgram(deps, args, {
     name: 'prun',
     version,
     usage: '$0 --exec "CMD" --outDS NAME [options]',
     wrap: 110,
     epilogue: EPILOGUE,
-    examples: [
-      [
-        '$0 --exec \'echo "$MY_SECRET" | wc -c\' --outDS user.jdoe.test --useSecrets --wait',
-        'run a job with all your secrets and print its masked log',
-      ],
-      [
-        '$0 --exec ./analysis.sh --outDS user.jdoe.run1 --secrets MY_SECRET,my_secret_file.dat --nJobs 10',
-        'ten jobs with two of your secrets',
-      ],
-      [
-        '$0 --exec true --outDS user.jdoe.test --useSecrets --noSubmit',
-        'show the job spec (secret names only) and submit nothing',
-      ],
-      ['$0 completion bash >> ~/.bashrc', 'Tab completion of the options in bash (or zsh)'],
-    ],
-    options: declareOptions,
-    read: readArgs,
-    run: async (parsed) => {
-      let client: Promise<PrunClient> | undefined;
-      const connect = (): Promise<PrunClient> => {
-        // The client (and got) load only when prun talks to the server: --help stays fast.
-        client ??= import('@panda-secrets/client')
-          .then(({ resolveClientOptions }) => resolveClientOptions(deps, parsed.connection))
-          .then((options) => deps.createClient(options));
-        return client;
-      };
-      const { runPrun } = await import('./prun.js');
-      return runPrun(
-        { ...deps, connect, color: parsed.color && deps.isTTY.stdout && !deps.env.NO_COLOR },
-        parsed.options,
-      );
-    },
+    // Option names are PanDA's (outDS, nJobs), and values stay the strings given.
+    options: (parser) =>
+      parser.parserConfiguration({
+        'parse-numbers': false,
+        'parse-positional-numbers': false,
+        'camel-case-expansion': false,
+      }),
+    commands: [prunCommand],
+    global: (argv) => ({
+      connection: readConnectionOptions(argv),
+      color: useColor(argv.color !== false, deps.isTTY.stdout, deps.env),
+    }),
+    connect,
   });
 }

@@ -8,7 +8,7 @@ import {
   parseWireKey,
 } from '@panda-secrets/protocol';
 import type { JobInfo, JobSpec, SubmitJobsResponseData } from '@panda-secrets/protocol';
-import type { PandaClient } from '@panda-secrets/client';
+import type { ConnectionOptions, PandaClient } from '@panda-secrets/client';
 import { renderRows } from '@panda-secrets/table';
 
 /** The client calls prun makes; unit tests pass a fake with these methods. */
@@ -32,19 +32,24 @@ export interface PrunOptions {
 
 /** Everything prun takes from its process, injected so that tests drive it. */
 export interface PrunDeps {
-  /** Connects on first use: --noSubmit without secrets needs no server and no token. */
-  connect(): Promise<PrunClient>;
+  /** The client, made on first use: --noSubmit without secrets needs no server and no token. */
+  client(): Promise<PrunClient>;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   isTTY: { stdout: boolean; stderr: boolean };
-  /** Colour in tables (a TTY without NO_COLOR). */
-  color: boolean;
   /** Waits `ms`, or less when `signal` is aborted. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   /** Calls `handler` on Ctrl-C (SIGINT) until the returned function is called; meanwhile Ctrl-C does not end prun. */
   onInterrupt(handler: () => void): () => void;
   /** Time between two looks at the jobs with --wait. */
   pollMs: number;
+}
+
+/** prun's options that are not the submission's. */
+export interface PrunGlobal {
+  connection: ConnectionOptions;
+  /** Colour in tables: not turned off by --no-color, on a terminal, without NO_COLOR (cli-kit's useColor). */
+  color: boolean;
 }
 
 /**
@@ -55,7 +60,7 @@ async function secretReferences(deps: PrunDeps, options: PrunOptions): Promise<s
   if (options.secrets === undefined && !options.useSecrets) return [];
   // Names given to --secrets are checked before anything is asked of the server.
   const candidates = options.secrets?.map(candidateKeys);
-  const client = await deps.connect();
+  const client = await deps.client();
   const sizes = new Map((await client.getSecretsMetadata()).map(({ key, size }) => [key, size]));
   if (options.secrets === undefined || candidates === undefined) {
     const keys = [...sizes.keys()].sort();
@@ -151,13 +156,18 @@ function jobRows(taskId: number, jobs: JobInfo[]): string[][] {
 }
 
 /** The submission as prun prints it: rows or a table of the task's jobs, or JSON. */
-function describeSubmission(deps: PrunDeps, submitted: SubmitJobsResponseData, json: boolean): string {
+function describeSubmission(
+  deps: PrunDeps,
+  global: PrunGlobal,
+  submitted: SubmitJobsResponseData,
+  json: boolean,
+): string {
   if (json) return toJson({ taskId: submitted.taskId, jobs: submitted.jobs.map(jobJson) });
   const format = deps.isTTY.stdout ? 'table' : 'plain';
   return renderRows(
     ['Task ID', 'Job', 'Job ID', 'State', 'OutDS', 'Secrets'],
     jobRows(submitted.taskId, submitted.jobs),
-    { format, color: deps.color },
+    { format, color: global.color },
   );
 }
 
@@ -258,10 +268,10 @@ async function printLogs(
  * leaves the task running.
  *
  * @example
- * const status = await runPrun(deps, { exec: 'python3 job.py', outDS: 'user.me.test', nJobs: 1,
- *   useSecrets: true, noSubmit: false, wait: true, json: false });
+ * const status = await runPrun(deps, { connection: {}, color: true }, { exec: 'python3 job.py',
+ *   outDS: 'user.me.test', nJobs: 1, useSecrets: true, noSubmit: false, wait: true, json: false });
  */
-export async function runPrun(deps: PrunDeps, options: PrunOptions): Promise<number> {
+export async function runPrun(deps: PrunDeps, global: PrunGlobal, options: PrunOptions): Promise<number> {
   const secrets = await secretReferences(deps, options);
   const specs: JobSpec[] = Array.from({ length: options.nJobs }, () => ({
     exec: options.exec,
@@ -272,10 +282,10 @@ export async function runPrun(deps: PrunDeps, options: PrunOptions): Promise<num
     deps.stdout.write(options.json ? toJson({ jobs: specs }) : describeSpecs(specs));
     return 0;
   }
-  const client = await deps.connect();
+  const client = await deps.client();
   const submitted = await client.submitJobs(specs);
   if (!options.wait) {
-    deps.stdout.write(describeSubmission(deps, submitted, options.json));
+    deps.stdout.write(describeSubmission(deps, global, submitted, options.json));
     return 0;
   }
   // Ctrl-C stops the waiting from the moment the task is named, before which it ends prun.

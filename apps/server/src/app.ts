@@ -18,7 +18,7 @@ import { authConfigRoutes } from './routes/auth-config.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pilotRoutes } from './routes/pilot.js';
 import { ok } from './routes/reply.js';
-import { secretsRoutes } from './routes/secrets.js';
+import { secretsRoutes } from './routes/panda-secrets.js';
 import { secretsBulkRoutes } from './routes/secrets-bulk.js';
 
 /**

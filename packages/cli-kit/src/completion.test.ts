@@ -1,63 +1,46 @@
 import { describe, expect, it } from '@jest/globals';
-import { PassThrough } from 'node:stream';
-import { closestWord, completionShell, runProgram } from './index.js';
-import type { Program } from './index.js';
+import type { Argv } from 'yargs';
+import { closestWord, completionShell } from './index.js';
+import type { Program, ProgramIo } from './index.js';
+import { runCaptured, testCommand } from './testing/programs.js';
 
-function collector(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
-
-/** A program with a command whose handler and run record that they were called. */
+/** A program with two commands whose options and run record that they were called. */
 async function run(
   args: string[],
-  extra: Partial<Program<unknown>> = {},
+  extra: Partial<Program<ProgramIo, unknown>> = {},
 ): Promise<{ code: number; stdout: string; stderr: string; calls: string[] }> {
-  const stdout = collector();
-  const stderr = collector();
   const calls: string[] = [];
-  const program: Program<unknown> = {
+  const recorded = (command: string | string[], describe: string, builder: (parser: Argv) => Argv) =>
+    testCommand({
+      command,
+      describe,
+      builder,
+      options: () => {
+        calls.push('read');
+      },
+      run: async () => {
+        calls.push('run');
+        return 0;
+      },
+      examples: [['$0 list-things --json', 'the things as JSON']],
+    });
+  const result = await runCaptured(args, {
     name: 'prog',
     version: '1.0.0',
     wrap: 80,
     epilogue: '',
-    examples: [['$0 list-things --json', 'the things as JSON']],
     options: (parser) =>
       parser
         .option('server', { type: 'string', describe: 'where' })
         .option('exec', { type: 'string', demandOption: true }),
-    commands: (parser) => {
-      parser.command(
-        'list-things',
-        'list',
-        (yargs) => yargs.option('json', { type: 'boolean' }),
-        () => {
-          calls.push('handler');
-        },
-      );
-      parser.command(
-        'delete-thing <name>',
-        'delete',
-        (yargs) => yargs.positional('name', { type: 'string' }),
-        () => {
-          calls.push('handler');
-        },
-      );
-    },
-    read: () => {
-      calls.push('read');
-      return undefined;
-    },
-    run: async () => {
-      calls.push('run');
-      return 0;
-    },
+    global: () => undefined,
+    commands: [
+      recorded(['list-things', '$0'], 'list', (yargs) => yargs.option('json', { type: 'boolean' })),
+      recorded('delete-thing <name>', 'delete', (yargs) => yargs.positional('name', { type: 'string' })),
+    ],
     ...extra,
-  } as Program<unknown>;
-  const code = await runProgram({ stdout: stdout.stream, stderr: stderr.stream }, args, program);
-  return { code, stdout: stdout.text(), stderr: stderr.text(), calls };
+  });
+  return { ...result, calls };
 }
 
 describe('the completion flag', () => {

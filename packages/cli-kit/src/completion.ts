@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import type { Argv, MiddlewareFunction } from 'yargs';
 import { PandaError } from '@panda-secrets/protocol';
+import { declaredOptions } from './declared-options.js';
 
 /** The hidden flag yargs' completion scripts call the program with: `prog --get-yargs-completions prog WORD…`. */
 export const COMPLETION_FLAG = '--get-yargs-completions';
@@ -57,16 +58,6 @@ export async function completionScript(name: string, shell: CompletionShell): Pr
   });
 }
 
-/** yargs' internals this module reads: the options of the command a command line chose. */
-interface ParserInternals {
-  getOptions(): {
-    key: Record<string, unknown>;
-    hiddenOptions: string[];
-    boolean: string[];
-    alias: Record<string, string[]>;
-  };
-}
-
 /** Thrown by the middleware that stops a parse made only to read the chosen command's options. */
 class OptionsRead extends Error {}
 
@@ -76,10 +67,10 @@ class OptionsRead extends Error {}
  * never runs a command, whatever its handler does.
  */
 export async function optionsFor(parser: Argv, words: readonly string[]): Promise<string[]> {
-  let options: ReturnType<ParserInternals['getOptions']> | undefined;
+  let options: ReturnType<typeof declaredOptions> | undefined;
   // yargs passes the chosen command's parser as a second argument, missing from its type definitions.
   const readOptions = (_argv: unknown, chosen: unknown) => {
-    options = (chosen as ParserInternals).getOptions();
+    options = declaredOptions(chosen);
     throw new OptionsRead();
   };
   parser.middleware(readOptions as unknown as MiddlewareFunction, true);
@@ -91,9 +82,9 @@ export async function optionsFor(parser: Argv, words: readonly string[]): Promis
     }
   });
   if (options === undefined) return [];
-  const { key, hiddenOptions } = options;
-  const offered = Object.keys(key)
-    .filter((name) => !hiddenOptions.includes(name))
+  const { names, hidden } = options;
+  const offered = names
+    .filter((name) => !hidden.includes(name))
     .map((name) => (name.length === 1 ? `-${name}` : `--${name}`));
   return [...new Set(offered)];
 }

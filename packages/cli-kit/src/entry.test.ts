@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { PassThrough } from 'node:stream';
-import { cliContext } from './index.js';
+import { cliContext, clientMaking } from './index.js';
 
 class FakeClient {
   constructor(readonly options: { server: string }) {}
@@ -15,11 +15,7 @@ describe('cliContext', () => {
   };
 
   it('hands over the arguments after the script, the version, the environment and the streams', () => {
-    const { args, version, deps } = cliContext(
-      proc,
-      '{"name": "@panda-secrets/prun", "version": "0.1.0"}',
-      async () => ({ PandaClient: FakeClient }),
-    );
+    const { args, version, deps } = cliContext(proc, '{"name": "@panda-secrets/prun", "version": "0.1.0"}');
     expect({ args, version }).toEqual({ args: ['--exec', 'true'], version: '0.1.0' });
     expect(deps.env).toBe(proc.env);
     expect([deps.stdout, deps.stderr]).toEqual([proc.stdout, proc.stderr]);
@@ -27,17 +23,17 @@ describe('cliContext', () => {
 
   it('loads the client package only when a client is made', async () => {
     let loads = 0;
-    const { deps } = cliContext(proc, '{"version": "1.0.0"}', async () => {
+    const making = clientMaking(proc, async () => {
       loads += 1;
       return { PandaClient: FakeClient };
     });
     expect(loads).toBe(0);
-    const client = await deps.createClient({ server: 'https://panda:8443' });
+    const client = await making.createClient({ server: 'https://panda:8443' });
     expect([loads, client]).toEqual([1, new FakeClient({ server: 'https://panda:8443' })]);
   });
 
   it('refuses a package.json without a version', () => {
-    expect(() => cliContext(proc, '{"name": "x"}', async () => ({ PandaClient: FakeClient }))).toThrow(
+    expect(() => cliContext(proc, '{"name": "x"}')).toThrow(
       expect.objectContaining({ code: 'CONFIG', message: 'the package.json of this program names no version' }),
     );
   });

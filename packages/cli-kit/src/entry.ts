@@ -2,7 +2,7 @@ import { hideBin } from 'yargs/helpers';
 import type { SignInSource } from '@panda-secrets/client';
 import { PandaError } from '@panda-secrets/protocol';
 import { showDevicePrompt } from './device-prompt.js';
-import type { OutputStreams } from './program.js';
+import type { OutputStreams, ProgramIo } from './program.js';
 import { fileTokenCache, tokenCachePath } from './token-cache.js';
 
 /** What a CLI's entry point hands over of its process; this package reads nothing else of it. */
@@ -37,9 +37,8 @@ export interface ClientModule<Options, Client> {
   PandaClient: new (options: Options) => Client;
 }
 
-/** What every CLI's program takes from its entry point, besides what is its own. */
-export interface CliDeps<Options, Client> extends OutputStreams {
-  env: Readonly<Record<string, string | undefined>>;
+/** What a CLI that talks to panda-server takes from its entry point to make its client. */
+export interface ClientMaking<Options, Client> {
   /** Makes the API client; the client package (and got) load on the first call only. */
   createClient(options: Options): Promise<Client>;
   /**
@@ -49,12 +48,15 @@ export interface CliDeps<Options, Client> extends OutputStreams {
   signIn?: SignInSource;
 }
 
-export interface CliContext<Options, Client> {
+/** What every CLI's program takes from its entry point, besides what is its own. */
+export interface CliDeps<Options, Client> extends ProgramIo, ClientMaking<Options, Client> {}
+
+export interface CliContext {
   /** The arguments after the script's name. */
   args: string[];
   /** The version in the program's package.json. */
   version: string;
-  deps: CliDeps<Options, Client>;
+  deps: ProgramIo;
 }
 
 function packageVersion(packageJson: string): string {
@@ -77,32 +79,34 @@ export function processSignIn(proc: Pick<CliProcess, 'env' | 'stderr'>): SignInS
 
 /**
  * What a CLI's entry point hands its program: the arguments, the version from the text of its
- * package.json, the process' environment and output streams, and a client factory that imports
- * the client package only when the program makes a client, so that `--help` stays fast.
+ * package.json, the process' environment and output streams. A closed stdout or stderr ends the
+ * process quietly.
  *
  * @example
- * const { args, version, deps } = cliContext(
- *   process,
- *   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
- *   () => import('@panda-secrets/client'),
- * );
- * process.exitCode = await main(args, { ...deps, readFile }, version);
+ * const { args, version, deps } = cliContext(process, readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+ * main(args, { ...deps, ...clientMaking(process, () => import('@panda-secrets/client')) }, version).then((code) => {
+ *   process.exitCode = code;
+ * });
  */
-export function cliContext<Options, Client>(
-  proc: CliProcess,
-  packageJson: string,
-  loadClient: () => Promise<ClientModule<Options, Client>>,
-): CliContext<Options, Client> {
+export function cliContext(proc: CliProcess, packageJson: string): CliContext {
   if (proc.exit !== undefined) endQuietlyOnClosedOutput([proc.stdout, proc.stderr], proc.exit);
   return {
     args: hideBin([...proc.argv]),
     version: packageVersion(packageJson),
-    deps: {
-      env: proc.env,
-      stdout: proc.stdout,
-      stderr: proc.stderr,
-      createClient: async (options) => new (await loadClient()).PandaClient(options),
-      signIn: processSignIn(proc),
-    },
+    deps: { env: proc.env, stdout: proc.stdout, stderr: proc.stderr },
+  };
+}
+
+/**
+ * How a CLI that talks to panda-server makes its client: a factory that imports the client package
+ * only when the program makes a client, so that `--help` stays fast, and the process' sign-in.
+ */
+export function clientMaking<Options, Client>(
+  proc: Pick<CliProcess, 'env' | 'stderr'>,
+  loadClient: () => Promise<ClientModule<Options, Client>>,
+): ClientMaking<Options, Client> {
+  return {
+    createClient: async (options) => new (await loadClient()).PandaClient(options),
+    signIn: processSignIn(proc),
   };
 }

@@ -1,18 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { PassThrough } from 'node:stream';
 import yargs from 'yargs';
 import { PandaError, isPandaError } from '@panda-secrets/protocol';
 import type { Argv } from 'yargs';
-import { addConnectionOptions, epilogue, runProgram } from './index.js';
-import type { Program } from './index.js';
+import { addConnectionOptions, epilogue } from './index.js';
+import type { Program, ProgramIo } from './index.js';
 import { parseArguments, reportError } from './program.js';
-
-function collector(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
+import { collector, runCaptured, testCommand } from './testing/programs.js';
 
 function report(error: unknown, verbose: boolean, usageHint?: string): { code: number; stderr: string } {
   const stderr = collector();
@@ -110,28 +103,46 @@ interface Run {
   ran: unknown[];
 }
 
-async function run(args: string[], program: Partial<Program<unknown>> = {}): Promise<Run> {
-  const stdout = collector();
-  const stderr = collector();
+interface Setup extends Partial<Omit<Program<ProgramIo, unknown>, 'commands'>> {
+  /** Declares the options instead of -v and -n. */
+  builder?(parser: Argv): Argv;
+  read?(argv: Record<string, unknown>): unknown;
+  run?(parsed: unknown): Promise<number>;
+  usageHint?: string;
+  commands?: Program<ProgramIo, unknown>['commands'];
+}
+
+/** Runs a program of one command whose options are -v and -n, with what `setup` changes. */
+async function run(args: string[], setup: Setup = {}): Promise<Run> {
   const ran: unknown[] = [];
-  const code = await runProgram({ stdout: stdout.stream, stderr: stderr.stream }, args, {
+  const { builder, read, run: work, usageHint, commands, ...program } = setup;
+  const only = testCommand({
+    builder:
+      builder ??
+      ((parser) =>
+        parser
+          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'stacks' })
+          .option('n', { type: 'string' })),
+    options: read ?? ((argv) => argv.n),
+    run:
+      work ??
+      (async (parsed) => {
+        ran.push(parsed);
+        return 0;
+      }),
+    ...(usageHint === undefined ? {} : { usageHint }),
+  });
+  const result = await runCaptured(args, {
     name: 'prog',
     version: '1.2.3',
     wrap: 80,
     epilogue: 'The end.',
-    examples: [],
-    options: (parser) =>
-      parser
-        .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'stacks' })
-        .option('n', { type: 'string' }),
-    read: (argv) => argv.n,
-    run: async (parsed) => {
-      ran.push(parsed);
-      return 0;
-    },
-    ...(program as Partial<Program<unknown>> & { examples?: Program<unknown>['examples'] }),
+    options: (parser) => parser,
+    global: () => undefined,
+    commands: commands ?? [only],
+    ...program,
   });
-  return { code, stdout: stdout.text(), stderr: stderr.text(), ran };
+  return { ...result, ran };
 }
 
 describe('runProgram', () => {
@@ -145,7 +156,7 @@ describe('runProgram', () => {
       usage: '$0 --server URL [options]',
       wrap: 120,
       epilogue: epilogue({ environmentEnd: '.', exitCodes: ['Exit codes: 0 ok.'] }),
-      options: (parser) => addConnectionOptions(parser, { role: 'pilot' }),
+      builder: (parser) => addConnectionOptions(parser, { role: 'pilot' }),
     });
     expect(help).toEqual({
       code: 0,
@@ -186,26 +197,28 @@ describe('runProgram', () => {
     );
   });
 
-  it("adds the program's extra hint after the pointer to --help, only for a refused command line", async () => {
-    const extraUsageHint = () => 'A value that starts with - needs -- before it.';
-    expect((await run(['--bogus'], { extraUsageHint })).stderr).toBe(
+  it("adds the command's own hint after the pointer to --help, only for a refused command line", async () => {
+    const usageHint = 'A value that starts with - needs -- before it.';
+    expect((await run(['--bogus'], { usageHint })).stderr).toBe(
       'prog: unknown option --bogus\nRun "prog --help" for the options.\nA value that starts with - needs -- before it.\n',
     );
     const failure = new PandaError('NOT_FOUND', 'no secret named "K"');
-    expect((await run([], { extraUsageHint, run: () => Promise.reject(failure) })).stderr).toBe(
+    expect((await run([], { usageHint, run: () => Promise.reject(failure) })).stderr).toBe(
       'prog: no secret named "K"\n',
     );
-    expect((await run(['--bogus'], { extraUsageHint: () => undefined })).stderr).toBe(
-      'prog: unknown option --bogus\nRun "prog --help" for the options.\n',
-    );
+    expect((await run(['--bogus'])).stderr).toBe('prog: unknown option --bogus\nRun "prog --help" for the options.\n');
   });
 
   it('offers the commands in the hint of a program that has commands', async () => {
-    const commands = (parser: Argv): void => {
-      parser.command('go', 'go somewhere');
-    };
+    const commands = [
+      testCommand({ command: 'go', describe: 'go somewhere', options: () => undefined, run: async () => 0 }),
+    ];
     expect((await run(['stop'], { commands })).stderr).toBe(
       'prog: unknown command "stop"\nRun "prog --help" for the commands and options.\n',
+    );
+    // A command typed twice is a stray word, which may be a secret value: it is only counted.
+    expect((await run(['go', 'go'], { commands })).stderr).toBe(
+      'prog: 1 unexpected argument (not shown, as it may hold a secret)\nRun "prog --help" for the commands and options.\n',
     );
   });
 

@@ -1,14 +1,22 @@
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { ExitCode, PandaError, exitCodeFor, isPandaError } from '@panda-secrets/protocol';
+import { type CommandSpec, commandNames } from './command.js';
 import { completionRequest, completionScript, completionShell, optionsFor } from './completion.js';
-import { closestWord } from './suggest.js';
+import { declaredOptions } from './declared-options.js';
 import { examplesText, wrapHelp } from './help.js';
+import { type ClientDeps, lazyClient } from './lazy-client.js';
+import { closestWord } from './suggest.js';
 
 /** Where a program writes: results to stdout, messages and errors to stderr. */
 export interface OutputStreams {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+}
+
+/** What every program writes to and reads its settings from. */
+export interface ProgramIo extends OutputStreams {
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** How a program's command line is parsed and explained in its help. */
@@ -20,30 +28,34 @@ export interface ParserSettings {
   usage?: string;
   /** The widest help is wrapped to; on a narrower terminal, its width. */
   wrap: number;
-  /** Command lines with what each does, shown under "Examples:" in the help. */
-  examples: readonly (readonly [command: string, meaning: string])[];
-  /** The text under the help, see epilogue(). */
+  /** The text under every command's help (and examples), see epilogue(). */
   epilogue: string;
-  /** Declares the program's options; help lists them in this order, then --help and --version. */
+  /** Whether -h shows the help as --help does. Default true. */
+  shortHelp?: boolean;
+  /**
+   * Each option of the command being run may also be given as the variable PREFIX_OPTION
+   * (`PANDA_SERVER_DATA_DIR` for --data-dir); the command line wins. A variable that is no
+   * option of that command is left alone, so one environment serves every command.
+   */
+  envPrefix?: string;
+  /** Declares the program-wide options; help lists them in this order, then --help and --version, then the command's. */
   options(parser: Argv): Argv;
-  /** Registers the program's commands, if it has any; help then offers "the commands and options". */
-  commands?(parser: Argv): void;
 }
 
-/** A command line program as runProgram runs it: its parser's settings, then its work. */
-export interface Program<Parsed> extends ParserSettings {
+/**
+ * A command line program as runProgram runs it: its parser's settings, its commands, and how its
+ * commands get their client.
+ */
+export interface Program<Deps, Global, Client = never> extends ParserSettings {
   /**
-   * Turns the parsed arguments into what `run` needs. A USAGE PandaError thrown here is a wrong
-   * command line, reported with the pointer to --help like yargs' own complaints.
+   * The commands, each run with the program's deps and a memoised `client()`. A program whose only
+   * command is `$0` has no commands of its own (its usage line says how to call it).
    */
-  read(argv: Record<string, unknown>): Parsed;
-  /** Does the program's work and returns its exit code. */
-  run(parsed: Parsed): Promise<number>;
-  /**
-   * A line to add after the pointer to --help when the command line is refused, for a hint that
-   * depends on what was typed (asked only then, after parsing).
-   */
-  extraUsageHint?(): string | undefined;
+  commands: ReadonlyArray<CommandSpec<Deps & ClientDeps<Client>, Global, unknown>>;
+  /** The program-wide options from the parsed arguments, for every command. */
+  global(argv: Record<string, unknown>): Global;
+  /** Makes the API client, on a command's first call of `deps.client()`. */
+  connect?(deps: Deps, global: Global): Promise<Client>;
   /**
    * Values to offer for the word being completed (`current`) after `words`, besides commands and
    * options: pbook offers the names of the user's secrets. Never runs a command.
@@ -51,28 +63,42 @@ export interface Program<Parsed> extends ParserSettings {
   complete?(words: readonly string[], current: string): Promise<string[]>;
 }
 
+/** Of a command, what its parser needs. */
+type CommandLine = Pick<
+  CommandSpec<unknown, unknown, unknown>,
+  'command' | 'describe' | 'builder' | 'examples' | 'usageHint'
+>;
+
 type ParseResult = { argv: Record<string, unknown> } | { output: string };
+
+/** What yargs made of a command line: its error, what it parsed (also when it refused it), what it would print. */
+interface YargsParse {
+  error: Error | undefined;
+  argv: Record<string, unknown> | undefined;
+  output: string;
+}
+
+/** Parses without letting yargs print or exit. */
+function parseQuietly(parser: Argv, args: readonly string[]): Promise<YargsParse> {
+  return new Promise((resolve) => {
+    parser.parse([...args], {}, (failure, parsed, text) =>
+      resolve({ error: failure ?? undefined, argv: parsed as Record<string, unknown> | undefined, output: text }),
+    );
+  });
+}
 
 /**
  * Parses without letting yargs print or exit: --help and --version come back as `output`. With
- * `hasCommands`, an unknown first word is reported by name as an unknown command.
+ * `commands`, an unknown first word is reported by name as an unknown command.
  */
 export async function parseArguments(
   parser: Argv,
   args: readonly string[],
   commands?: readonly string[],
 ): Promise<ParseResult> {
-  const { error, argv, output } = await new Promise<{
-    error: Error | undefined;
-    argv: Record<string, unknown>;
-    output: string;
-  }>((resolve) => {
-    parser.parse([...args], {}, (failure, parsed, text) =>
-      resolve({ error: failure ?? undefined, argv: parsed, output: text }),
-    );
-  });
+  const { error, argv, output } = await parseQuietly(parser, args);
   if (error !== undefined) throw usageError(error, args, commands);
-  return output === '' ? { argv } : { output };
+  return output === '' ? { argv: argv ?? {} } : { output };
 }
 
 const UNKNOWN_ARGUMENTS = /^Unknown arguments?: (.*)$/s;
@@ -88,7 +114,8 @@ function usageError(error: Error, args: readonly string[], commands: readonly st
   const options = new Set(args.filter((arg) => arg.startsWith('-')).map((arg) => arg.replace(/^-+/, '').split('=')[0]));
   const command = commands !== undefined ? args.find((arg) => !arg.startsWith('-')) : undefined;
   let words = unknown[1]?.split(', ') ?? [];
-  const unknownCommand = command !== undefined && words[0] === command;
+  // A command typed twice (`serve serve`) is a stray word, not an unknown command.
+  const unknownCommand = command !== undefined && words[0] === command && !commands?.includes(command);
   if (unknownCommand) words = words.slice(1);
   const named = words.filter((word) => options.has(word)).map((word) => (word.length === 1 ? `-${word}` : `--${word}`));
   const stray = words.length - named.length;
@@ -149,31 +176,114 @@ export function columnsOf(stream: NodeJS.WritableStream): number | undefined {
   return isTTY === true && typeof columns === 'number' && columns > 0 ? columns : undefined;
 }
 
-/** The names of the commands a parser has, as typed (without their positional arguments). */
-function commandNames(parser: Argv): string[] {
-  const usage = (
-    parser as unknown as {
-      getInternalMethods(): { getUsageInstance(): { getCommands(): [string, string, boolean, string[]][] } };
-    }
-  )
-    .getInternalMethods()
-    .getUsageInstance();
-  return usage
-    .getCommands()
-    .flatMap(([command, , , aliases]) => [command, ...aliases])
-    .map((command) => command.split(' ')[0] ?? '')
-    .filter((name) => name !== '' && name !== '$0');
+/** The only command of a program without commands of its own: a single `$0`. */
+function soleCommand<Spec extends CommandLine>(commands: readonly Spec[]): Spec | undefined {
+  const [only] = commands;
+  return commands.length === 1 && only !== undefined && commandNames(only).length === 0 ? only : undefined;
 }
 
-function createParser(program: ParserSettings, width: number | null = null): Argv {
-  const parser = yargs().scriptName(program.name).locale('en').exitProcess(false).strict().wrap(width);
-  if (program.usage !== undefined) parser.usage(program.usage);
-  const examples = program.examples.length === 0 ? [] : [examplesText(program.name, program.examples), ''];
-  program.options(parser).help().alias('help', 'h').version(program.version);
-  const epilogueText = [...examples, program.epilogue].join('\n');
-  if (epilogueText !== '') parser.epilogue(epilogueText);
-  program.commands?.(parser);
+/** The text under a command's help: its examples, then the program's epilogue. */
+function helpEpilogue(settings: ParserSettings, command: CommandLine): string {
+  const examples = command.examples.length === 0 ? [] : [examplesText(settings.name, command.examples)];
+  return [...examples, settings.epilogue].filter((text) => text !== '').join('\n\n');
+}
+
+/**
+ * The values PREFIX_OPTION variables give the options `parser` has declared, by the name each was
+ * declared with, as yargs' env() reads them (PANDA_SERVER_DATA_DIR for --data-dir). Variables of
+ * other commands' options are left out, since strict parsing would refuse them as unknown.
+ */
+function environmentValues(parser: Argv, prefix: string, env: ProgramIo['env']): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of declaredOptions(parser).names) {
+    const value = env[`${prefix}_${name.toUpperCase().replace(/-/g, '_')}`];
+    if (value !== undefined && name !== 'help' && name !== 'version') values[name] = value;
+  }
+  return values;
+}
+
+/** Declares a command's options on its parser, its environment variables and its help's epilogue. */
+function declareCommand(parser: Argv, settings: ParserSettings, command: CommandLine, env: ProgramIo['env']): Argv {
+  const declared = command.builder(parser);
+  if (settings.envPrefix !== undefined) declared.config(environmentValues(declared, settings.envPrefix, env));
+  const text = helpEpilogue(settings, command);
+  return text === '' ? declared : declared.epilogue(text);
+}
+
+/**
+ * The program's parser: program-wide options, --help and --version, then the commands (or the
+ * options of its only command). `onChosen` hears of the command yargs picks, when it picks it:
+ * for a command line it then refuses too.
+ */
+function createParser<Spec extends CommandLine>(
+  settings: ParserSettings,
+  commands: readonly Spec[],
+  env: ProgramIo['env'],
+  width: number | null = null,
+  onChosen: (command: Spec) => void = () => undefined,
+): Argv {
+  const parser = yargs().scriptName(settings.name).locale('en').exitProcess(false).strict().wrap(width);
+  if (settings.usage !== undefined) parser.usage(settings.usage);
+  settings.options(parser);
+  const sole = soleCommand(commands);
+  if (sole !== undefined) {
+    sole.builder(parser);
+    if (settings.envPrefix !== undefined) parser.config(environmentValues(parser, settings.envPrefix, env));
+  }
+  parser.help();
+  if (settings.shortHelp !== false) parser.alias('help', 'h');
+  parser.version(settings.version);
+  if (sole !== undefined) {
+    const text = helpEpilogue(settings, sole);
+    if (text !== '') parser.epilogue(text);
+    return parser;
+  }
+  for (const command of commands) {
+    parser.command({
+      command: command.command as string | string[],
+      describe: command.describe,
+      builder: (sub) => {
+        onChosen(command);
+        return declareCommand(sub, settings, command, env);
+      },
+      // The command runs after parsing, in runProgram, which knows then which one yargs chose.
+      handler: () => undefined,
+    });
+  }
   return parser;
+}
+
+/** A command line as runProgram takes it on: help to print, a command to run, or a refusal. */
+type CommandLineParse<Spec> =
+  | { kind: 'output'; text: string }
+  | { kind: 'parsed'; argv: Record<string, unknown>; command: Spec }
+  | { kind: 'refused'; error: PandaError; argv: Record<string, unknown> | undefined; command: Spec | undefined };
+
+/** Parses a command line and says which command yargs chose for it, also when it refused it. */
+async function parseCommandLine<Spec extends CommandLine>(
+  settings: ParserSettings,
+  commands: readonly Spec[],
+  env: ProgramIo['env'],
+  args: readonly string[],
+): Promise<CommandLineParse<Spec>> {
+  const sole = soleCommand(commands);
+  // yargs runs the builder of the command it picked: that is how it tells which one.
+  let chosen = sole;
+  const parser = createParser(settings, commands, env, null, (command) => {
+    chosen = command;
+  });
+  const { error, argv, output } = await parseQuietly(parser, args);
+  if (error !== undefined) {
+    const names = sole === undefined ? commands.flatMap(commandNames) : undefined;
+    return { kind: 'refused', error: usageError(error, args, names), argv, command: chosen };
+  }
+  if (output !== '') return { kind: 'output', text: output };
+  if (chosen === undefined || argv === undefined) {
+    // Only a program without a default command ($0) can be called with none.
+    const error = new PandaError('USAGE', `name a command: ${commands.flatMap(commandNames).join(', ')}`);
+    return { kind: 'refused', error, argv, command: undefined };
+  }
+  return { kind: 'parsed', argv, command: chosen };
 }
 
 const words = (text: string): string[] => text.split(/\s+/).filter(Boolean);
@@ -183,11 +293,8 @@ const words = (text: string): string[] => text.split(/\s+/).filter(Boolean);
  * columns. yargs' own layout at that width (types aligned on the right) is kept when it cut no
  * word in two, which it does when a column is narrow; else wrapHelp wraps it between words.
  * `build` makes the program's parser with yargs' wrap width (null: unbounded).
- *
- * @example
- * await fitHelp((width) => makeParser().wrap(width), ['--help'], unbounded, 60)
  */
-export async function fitHelp(
+async function fitHelp(
   build: (width: number | null) => Argv,
   args: readonly string[],
   unbounded: string,
@@ -203,14 +310,18 @@ export async function fitHelp(
  * What the completion scripts ask for: the commands, options and (through `complete`) values that
  * fit the word being typed after `words`. Nothing is run.
  */
-async function completions<T>(program: Program<T>, words: readonly string[]): Promise<string[]> {
+async function completions<Deps, Global, Client>(
+  program: Program<Deps, Global, Client>,
+  env: ProgramIo['env'],
+  words: readonly string[],
+): Promise<string[]> {
   const current = words.at(-1) ?? '';
   const before = words.slice(0, -1);
-  const options = async () => optionsFor(createParser(program), before);
+  const options = async () => optionsFor(createParser(program, program.commands, env), before);
   if (current.startsWith('-')) return (await options()).filter((option) => option.startsWith(current));
   const commands =
-    program.commands !== undefined && before.every((word) => word.startsWith('-'))
-      ? [...commandNames(createParser(program)), 'completion']
+    soleCommand(program.commands) === undefined && before.every((word) => word.startsWith('-'))
+      ? [...program.commands.flatMap(commandNames), 'completion']
       : [];
   const values = (await program.complete?.(before, current).catch(() => [])) ?? [];
   const offered = [...commands, ...values].filter((word) => word.startsWith(current));
@@ -220,64 +331,75 @@ async function completions<T>(program: Program<T>, words: readonly string[]): Pr
 /**
  * Runs a program on its arguments and returns its exit code: the one place where errors become
  * exit codes and `<name>: <message>` lines on stderr. --help and --version print to stdout and
- * return 0; a wrong command line returns 2 with a pointer to --help; an error of `run` returns
- * exitCodeFor its code (1 when it is no PandaError). Stacks and causes only with --verbose (-v),
- * which the program declares.
+ * return 0; a wrong command line returns 2 with a pointer to --help; an error of a command returns
+ * exitCodeFor its code (1 when it is no PandaError). Stacks and causes only with --verbose, which
+ * the program declares (addVerboseOption). The chosen command's run function is loaded only now,
+ * and runs with the program's deps and a `client()` made by `connect` on its first call.
  *
  * @example
  * return runProgram(deps, args, {
- *   name: 'prun', version, wrap: 110, epilogue: EPILOGUE,
- *   options: (parser) => addConnectionOptions(parser.option('exec', { type: 'string', demandOption: true })),
- *   read: (argv) => ({ exec: String(argv.exec), connection: readConnectionOptions(argv) }),
- *   run: (parsed) => runPrun(deps, parsed),
+ *   name: 'prun', version, usage: '$0 --exec "CMD" --outDS NAME [options]', wrap: 110, epilogue: EPILOGUE,
+ *   options: (parser) => parser,
+ *   commands: [prunCommand],
+ *   global: (argv) => ({ connection: readConnectionOptions(argv), color: argv.color !== false }),
+ *   connect: (deps, global) => connect(deps, global.connection),
  * });
  */
-export async function runProgram<T>(
-  io: OutputStreams & { env?: Readonly<Record<string, string | undefined>> },
+export async function runProgram<Deps extends ProgramIo, Global, Client = never>(
+  deps: Deps,
   args: readonly string[],
-  program: Program<T>,
+  program: Program<Deps, Global, Client>,
 ): Promise<number> {
   // yargs' hidden completion flag only ever lists completions, whatever else the line holds.
   const completing = completionRequest(args);
   if (completing !== undefined) {
-    const offered = await completions(program, completing);
-    io.stdout.write(offered.map((word) => `${word}\n`).join(''));
+    const offered = await completions(program, deps.env, completing);
+    deps.stdout.write(offered.map((word) => `${word}\n`).join(''));
     return ExitCode.OK;
   }
-  let argv: Record<string, unknown>;
-  let parsed: T;
-  try {
-    if (args[0] === 'completion') {
-      io.stdout.write(await completionScript(program.name, completionShell(args.slice(1), io.env ?? {})));
-      return ExitCode.OK;
-    }
-    const parser = createParser(program);
-    const result = await parseArguments(
-      parser,
-      args,
-      program.commands === undefined ? undefined : commandNames(parser),
-    );
-    if ('output' in result) {
-      const width = Math.min(program.wrap, columnsOf(io.stdout) ?? program.wrap);
-      io.stdout.write(`${await fitHelp((wrap) => createParser(program, wrap), args, result.output, width)}\n`);
-      return ExitCode.OK;
-    }
-    argv = result.argv;
-    parsed = program.read(argv);
-  } catch (error) {
-    const extra = program.extraUsageHint?.();
-    return reportError(io.stderr, error, {
+  const sole = soleCommand(program.commands);
+  const refused = (error: unknown, verbose: boolean, command: CommandLine | undefined): number =>
+    reportError(deps.stderr, error, {
       program: program.name,
-      // The command line may not have parsed, so --verbose is looked for among the words as given.
-      verbose: args.includes('--verbose') || args.includes('-v'),
-      usageHint:
-        `Run "${program.name} --help" for ${program.commands === undefined ? 'the options' : 'the commands and options'}.` +
-        (extra === undefined ? '' : `\n${extra}`),
+      verbose,
+      usageHint: [
+        `Run "${program.name} --help" for ${sole === undefined ? 'the commands and options' : 'the options'}.`,
+        ...(command?.usageHint === undefined ? [] : [command.usageHint]),
+      ].join('\n'),
     });
+  if (args[0] === 'completion') {
+    try {
+      deps.stdout.write(await completionScript(program.name, completionShell(args.slice(1), deps.env)));
+      return ExitCode.OK;
+    } catch (error) {
+      return refused(error, false, undefined);
+    }
   }
+  const line = await parseCommandLine(program, program.commands, deps.env, args);
+  if (line.kind === 'output') {
+    const width = Math.min(program.wrap, columnsOf(deps.stdout) ?? program.wrap);
+    const build = (wrap: number | null) => createParser(program, program.commands, deps.env, wrap);
+    deps.stdout.write(`${await fitHelp(build, args, line.text, width)}\n`);
+    return ExitCode.OK;
+  }
+  if (line.kind === 'refused') return refused(line.error, line.argv?.verbose === true, line.command);
+  const { argv, command } = line;
+  let global: Global;
+  let options: unknown;
   try {
-    return await program.run(parsed);
+    global = program.global(argv);
+    options = command.options(argv);
   } catch (error) {
-    return reportError(io.stderr, error, { program: program.name, verbose: argv.verbose === true });
+    return refused(error, argv.verbose === true, command);
+  }
+  const { connect } = program;
+  const client = lazyClient<Client>(() =>
+    connect === undefined ? Promise.reject(new Error(`${program.name} makes no API client`)) : connect(deps, global),
+  );
+  try {
+    const run = await command.load();
+    return (await run({ ...deps, client }, global, options)) ?? ExitCode.OK;
+  } catch (error) {
+    return reportError(deps.stderr, error, { program: program.name, verbose: argv.verbose === true });
   }
 }

@@ -1,8 +1,8 @@
 export { PandaClient } from './client.js';
 export type { ClientOptions } from './client.js';
-export { noTokenMessage, readTokenFile, resolveClientOptions, tokenFileOf } from './connection.js';
-export type { ConnectionOptions, ConnectionSource, TokenFile, TokenRole } from './connection.js';
-export { openSignIn, resolveTokenSource } from './connection.js';
+export { noTokenMessage, readTokenFile, resolveClientOptions, tokenFileOf } from './resolve-connection.js';
+export type { ConnectionOptions, ConnectionSource, TokenFile, TokenRole } from './resolve-connection.js';
+export { openSignIn, resolveTokenSource } from './resolve-connection.js';
 export { SignIn, RENEW_BEFORE_EXPIRY_MS } from './signin/signin.js';
 export type { DevicePrompt, SignInSource, SignInTarget } from './signin/signin.js';
 export type { TokenCacheFile, CachedTokens } from './signin/cache.js';

@@ -1,8 +1,8 @@
 import { Chalk } from 'chalk';
 import Table from 'cli-table3';
 import stringWidth from 'string-width';
-import { humanSize, relativeTime, truncateValue } from './secrets.js';
-import type { SecretEntry } from './secrets.js';
+import { humanSize, relativeTime, truncateValue } from './secret-entries.js';
+import type { SecretEntry } from './secret-entries.js';
 
 /** `table` for people at a terminal, `plain` tab-separated rows for pipes, `json` for programs. */
 export type OutputFormat = 'table' | 'plain' | 'json';

@@ -4,3 +4,4 @@
  */
 export { pandaErrorOf } from './errors.js';
 export { freePort } from './ports.js';
+export { outputCollector } from './streams.js';

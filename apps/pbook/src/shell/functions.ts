@@ -1,8 +1,8 @@
 import { MAX_ENV_ENTRY_BYTES, MAX_FILE_BYTES } from '@panda-secrets/protocol';
 import { dumps, repr } from '../python/index.js';
 import type { PyFunction, PyModule, PyValue } from '../python/index.js';
-import type { SecretActions } from '../secrets.js';
-import type { TaskActions } from '../tasks.js';
+import type { SecretActions } from '../secret-actions.js';
+import type { TaskActions } from '../task-actions.js';
 import { define } from './define.js';
 import { taskFunctions } from './task-functions.js';
 

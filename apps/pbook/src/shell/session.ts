@@ -1,8 +1,8 @@
 import { PandaError } from '@panda-secrets/protocol';
 import { bindArguments, evaluate, parse, pythonError, repr } from '../python/index.js';
 import type { PyFunction, PyModule, PyValue } from '../python/index.js';
-import type { SecretActions } from '../secrets.js';
-import type { TaskActions } from '../tasks.js';
+import type { SecretActions } from '../secret-actions.js';
+import type { TaskActions } from '../task-actions.js';
 import { getpassModule, jsonModule, shellFunctions } from './functions.js';
 
 /** What the shell asks of the terminal for `getpass.getpass()`: a line read without echo. */

@@ -1,5 +1,5 @@
 import type { PyFunction, PyValue } from '../python/index.js';
-import type { TaskActions } from '../tasks.js';
+import type { TaskActions } from '../task-actions.js';
 import { define } from './define.js';
 
 /** A shell argument as the task actions take it: None is absent, an int its digits. */

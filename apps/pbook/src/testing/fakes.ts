@@ -1,9 +1,12 @@
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { FILE_PREFIX, PandaError } from '@panda-secrets/protocol';
 import type { SecretMetadata } from '@panda-secrets/protocol';
 import type { ClientOptions } from '@panda-secrets/client';
+import { lazyClient } from '@panda-secrets/cli-kit';
+import { outputCollector } from '@panda-secrets/testkit/unit';
 import type { Runner } from '../commands/spec.js';
-import type { Deps, FileSystem, GlobalOptions, SecretsClient } from '../deps.js';
+import { connect } from '../connect.js';
+import type { FileSystem, GlobalOptions, ProgramDeps, SecretsClient } from '../deps.js';
 import { main } from '../program.js';
 import { FakeTasks } from './fake-tasks.js';
 
@@ -60,17 +63,6 @@ export class FakeClient extends FakeTasks implements SecretsClient {
   }
 }
 
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
-
 export interface FakeOutput {
   stdout: string;
   stderr: string;
@@ -102,11 +94,14 @@ const noFiles: FileSystem = {
   },
 };
 
-/** Deps with a fake client, captured streams and scripted prompt answers; `output()` reads what happened. */
-export function fakeDeps(setup: FakeSetup = {}): { deps: Deps; output: () => FakeOutput } {
+/**
+ * The process' deps with a fake client, captured streams and scripted prompt answers; `output()`
+ * reads what happened.
+ */
+export function fakeDeps(setup: FakeSetup = {}): { deps: ProgramDeps; output: () => FakeOutput } {
   const client = setup.client ?? new FakeClient();
-  const stdout = collector();
-  const stderr = collector();
+  const stdout = outputCollector();
+  const stderr = outputCollector();
   const clientOptions: ClientOptions[] = [];
   const questions: string[] = [];
   const answers = [...(setup.answers ?? [])];
@@ -116,7 +111,7 @@ export function fakeDeps(setup: FakeSetup = {}): { deps: Deps; output: () => Fak
     if (next === undefined) throw new Error(`unexpected question ${question}`);
     return next;
   };
-  const deps: Deps = {
+  const deps: ProgramDeps = {
     createClient: async (options) => {
       clientOptions.push(options);
       return client;
@@ -153,7 +148,7 @@ export async function runCommand<T>(
 ): Promise<FakeOutput & { error: PandaError | undefined }> {
   const { deps, output } = fakeDeps(setup);
   try {
-    await run(deps, global, options);
+    await run({ ...deps, client: lazyClient(() => connect(deps, global)) }, global, options);
     return { error: undefined, ...output() };
   } catch (error) {
     return { error: error as PandaError, ...output() };

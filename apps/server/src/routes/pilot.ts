@@ -15,7 +15,7 @@ import type { JobRow } from '@panda-secrets/store';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { typeErrorMessage } from '../python-types.js';
-import { auditEntry, readSecrets, wireValue } from '../secrets.js';
+import { auditEntry, readSecrets, wireValue } from '../secret-values.js';
 import { jobInfo } from './jobs.js';
 import { ok, pilotOnly } from './reply.js';
 

@@ -4,7 +4,7 @@ import type { SecretWrite } from '@panda-secrets/store';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { typeErrorMessage } from '../python-types.js';
-import { auditEntry, sealAtRest } from '../secrets.js';
+import { auditEntry, sealAtRest } from '../secret-values.js';
 import { ok, userOnly } from './reply.js';
 import { BODY_LIMIT } from '../app.js';
 

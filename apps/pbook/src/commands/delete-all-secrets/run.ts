@@ -1,6 +1,6 @@
 import { PandaError } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secrets.js';
+import { SecretActions } from '../../secret-actions.js';
 import type { DeleteAllSecretsOptions } from './index.js';
 
 /** Deletes all the user's secrets once confirmed on the terminal or by --yes. */

@@ -1,7 +1,7 @@
 import { writePrivateOutput } from '@panda-secrets/cli-kit';
 import { FILE_PREFIX, PandaError } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secrets.js';
+import { SecretActions } from '../../secret-actions.js';
 import type { GetSecretOptions } from './index.js';
 
 /**

@@ -1,6 +1,6 @@
 import { parseWireKey } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secrets.js';
+import { SecretActions } from '../../secret-actions.js';
 import { importEntries } from './entries.js';
 import type { ImportOptions } from './index.js';
 
@@ -18,7 +18,7 @@ export async function runImport(deps: Deps, global: GlobalOptions, options: Impo
     if (size > MAX_IMPORT_FILE_BYTES) throw new Error(`over ${MAX_IMPORT_FILE_BYTES} bytes`);
   });
   const entries = importEntries(Buffer.from(bytes).toString('utf8'), options.file, options.format);
-  const client = await actions.client();
+  const client = await deps.client();
   if (options.dryRun) {
     const current = await client.getSecrets(entries.map((entry) => entry.key));
     const lines = entries.map(({ key, value }) => {

@@ -1,5 +1,5 @@
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { TaskActions } from '../../tasks.js';
+import { TaskActions } from '../../task-actions.js';
 import type { KillTaskOptions } from './index.js';
 
 /** Cancels one of the user's tasks. */

@@ -1,5 +1,5 @@
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secrets.js';
+import { SecretActions } from '../../secret-actions.js';
 import type { ListSecretsOptions } from './index.js';
 
 /** Prints the user's secrets, with their size and last update, to stdout. */

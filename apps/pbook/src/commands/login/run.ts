@@ -1,5 +1,5 @@
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secrets.js';
+import { SecretActions } from '../../secret-actions.js';
 
 /** `pbook login`. */
 export async function runLogin(deps: Deps, global: GlobalOptions): Promise<void> {

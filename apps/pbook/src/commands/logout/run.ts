@@ -1,5 +1,5 @@
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secrets.js';
+import { SecretActions } from '../../secret-actions.js';
 
 /** `pbook logout`. */
 export async function runLogout(deps: Deps, global: GlobalOptions): Promise<void> {

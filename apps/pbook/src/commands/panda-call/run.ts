@@ -1,7 +1,7 @@
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions, confirmOnTerminal } from '../../secrets.js';
+import { SecretActions, confirmOnTerminal } from '../../secret-actions.js';
 import { ShellSession } from '../../shell/session.js';
-import { TaskActions } from '../../tasks.js';
+import { TaskActions } from '../../task-actions.js';
 import type { PandaCallOptions } from './index.js';
 
 /** Runs `pbook set_secret K V` and the like: one shell function called with the words given. */

@@ -1,5 +1,5 @@
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { TaskActions } from '../../tasks.js';
+import { TaskActions } from '../../task-actions.js';
 import type { RetryTaskOptions } from './index.js';
 
 /** Queues a task's failed and cancelled jobs again. */

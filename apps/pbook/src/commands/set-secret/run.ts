@@ -1,6 +1,6 @@
 import { MAX_FILE_BYTES, MAX_VALUE_BYTES, PandaError, assertEnvName } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secrets.js';
+import { SecretActions } from '../../secret-actions.js';
 import type { SetSecretOptions } from './index.js';
 
 /** The most a value source may hold: the limit plus the one trailing CR LF that is dropped. */

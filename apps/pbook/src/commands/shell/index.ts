@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../spec.js';
-import { optionalString } from '../spec.js';
+import { optionalString } from '@panda-secrets/cli-kit';
 
 export interface ShellOptions {
   /** Statements to run (`-c`), separated by `;` or newlines. */

@@ -116,6 +116,12 @@ describe('the shell on piped stdin', () => {
     expect(run.stdout).toBe('K\tenv\tvalue\n');
   });
 
+  it('makes one client for the secret and the task functions of a session', async () => {
+    const run = await shell(["set_secret('K', 'value')", 'show()', 'list_secrets()', 'show()']);
+    expect(run.error).toBeUndefined();
+    expect(run.clientOptions).toEqual([{ server: 'http://127.0.0.1:25080', token: 'test-token' }]);
+  });
+
   it('asks for a token only when a call needs one', async () => {
     const run = await shell(['help()', 'list_secrets()'], { env: { PANDA_AUTH_ID_TOKEN: undefined } });
     expect(run.stdout).toContain('Functions:');

@@ -1,9 +1,9 @@
 import { PandaError, isPandaError } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions, confirmOnTerminal, isYes } from '../../secrets.js';
+import { SecretActions, confirmOnTerminal, isYes } from '../../secret-actions.js';
 import { createLineReader } from '../../shell/lines.js';
 import { ShellSession } from '../../shell/session.js';
-import { TaskActions } from '../../tasks.js';
+import { TaskActions } from '../../task-actions.js';
 import type { ShellOptions } from './index.js';
 
 const PROMPT = '>>> ';

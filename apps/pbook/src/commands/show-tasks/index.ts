@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../spec.js';
-import { optionalString } from '../spec.js';
+import { optionalString } from '@panda-secrets/cli-kit';
 
 export interface ShowTasksOptions {
   /** One task to show with its jobs and attempts; all tasks without it. */

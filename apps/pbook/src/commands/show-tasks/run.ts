@@ -1,5 +1,5 @@
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { TaskActions } from '../../tasks.js';
+import { TaskActions } from '../../task-actions.js';
 import type { ShowTasksOptions } from './index.js';
 
 /** Prints the user's tasks, or one task with its jobs and attempts. */

@@ -1,5 +1,5 @@
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secrets.js';
+import { SecretActions } from '../../secret-actions.js';
 import type { WhoAmIOptions } from './index.js';
 
 /** `pbook whoami`: the token's holder, groups and expiry, on stdout. */

@@ -1,11 +1,14 @@
 import { decryptAtRest, encryptAtRest, rotateKeyring, serializeKeyring } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { CiphertextUpdate } from '@panda-secrets/store';
-import { pathExists, writePrivateFile } from '../files.js';
-import { loadKeyring, refreshKeyringCheck } from '../keyring-source.js';
-import { keyringLocation, openStore, type ServerSettings } from '../setup.js';
+import { pathExists, writePrivateFile } from '../../files.js';
+import { loadKeyring, refreshKeyringCheck } from '../../keyring-source.js';
+import { keyringLocation, openStore, type ServerSettings } from '../../setup.js';
+import type { StoreArgs } from '../options.js';
+import { serverSettings } from '../settings.js';
+import type { Deps, GlobalOptions } from '../spec.js';
 
-export interface RotateResult {
+interface RotateResult {
   /** Rows re-encrypted under the new key. */
   count: number;
   keyId: string;
@@ -25,7 +28,7 @@ const MAX_PASSES = 5;
  * writing meanwhile: each row is rewritten only at the revision that was read, so a value they
  * store is never replaced by the re-encryption of the value before it.
  */
-export async function runRotateKey(settings: ServerSettings): Promise<RotateResult> {
+async function rotateKey(settings: ServerSettings): Promise<RotateResult> {
   const location = keyringLocation(settings);
   if (!('file' in location)) {
     throw new PandaError(
@@ -65,5 +68,16 @@ export async function runRotateKey(settings: ServerSettings): Promise<RotateResu
     return { count, keyId, left };
   } finally {
     await store.close();
+  }
+}
+
+/** `panda-server rotate-key`: rotates, and says how many secrets moved to which key (and how many did not). */
+export async function runRotateKey(deps: Deps, _global: GlobalOptions, options: StoreArgs): Promise<void> {
+  const { count, keyId, left } = await rotateKey(serverSettings(options, deps.env));
+  deps.stdout.write(`re-encrypted ${count} secrets under key ${keyId}\n`);
+  if (left > 0) {
+    deps.stderr.write(
+      `panda-server: ${left} secrets written during the rotation stay under an older key (still readable); run rotate-key again\n`,
+    );
   }
 }

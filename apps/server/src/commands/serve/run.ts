@@ -1,22 +1,15 @@
 import { open, readFile } from 'node:fs/promises';
-import { PandaError, isLoopbackHost } from '@panda-secrets/protocol';
+import { ExitCode, PandaError, isLoopbackHost } from '@panda-secrets/protocol';
 import type { FastifyInstance } from 'fastify';
-import { createServer } from '../app.js';
-import { startMaintenance } from '../maintenance.js';
-import { openServerContext, type ServerSettings } from '../setup.js';
-
-export interface ServeOptions {
-  host: string;
-  port: number;
-  tlsCert?: string;
-  tlsKey?: string;
-  insecure: boolean;
-  logFile?: string;
-  logLevel: string;
-}
+import { createServer } from '../../app.js';
+import { startMaintenance } from '../../maintenance.js';
+import { openServerContext, type ServerSettings } from '../../setup.js';
+import { serverSettings } from '../settings.js';
+import type { Deps, GlobalOptions } from '../spec.js';
+import type { ListenOptions, ServeOptions } from './index.js';
 
 /** Refuses to serve secrets in clear text to the network. */
-export function checkTransport(options: Pick<ServeOptions, 'host' | 'tlsCert' | 'tlsKey' | 'insecure'>): void {
+function checkTransport(options: Pick<ListenOptions, 'host' | 'tlsCert' | 'tlsKey' | 'insecure'>): void {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new PandaError('USAGE', 'TLS needs both --tls-cert and --tls-key');
   }
@@ -39,16 +32,16 @@ async function createPrivateLog(path: string): Promise<void> {
   }
 }
 
-export interface RunningServer {
+interface RunningServer {
   app: FastifyInstance;
   url: string;
   close(): Promise<void>;
 }
 
-/** Opens everything, listens, and returns the address; the caller prints it and handles signals. */
-export async function runServe(
+/** Opens everything, listens, and returns the address. */
+async function listen(
   settings: ServerSettings,
-  options: ServeOptions,
+  options: ListenOptions,
   logStream: NodeJS.WritableStream,
 ): Promise<RunningServer> {
   checkTransport(options);
@@ -83,4 +76,20 @@ export async function runServe(
     await opened.close();
     throw error;
   }
+}
+
+/**
+ * Runs the server: checks the options, opens the store and key ring, listens, says where on
+ * stdout (`panda-server listening on URL`) and serves until `deps.waitForStop()` resolves, then
+ * closes everything and exits 0. The JSON log goes to stderr, or to --log-file.
+ */
+export async function runServe(deps: Deps, _global: GlobalOptions, options: ServeOptions): Promise<number> {
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
+    throw new PandaError('USAGE', '--port must be a whole number from 0 to 65535 (0 picks a free port)');
+  }
+  const running = await listen(serverSettings(options, deps.env), options, deps.stderr);
+  deps.stdout.write(`panda-server listening on ${running.url}\n`);
+  await deps.waitForStop();
+  await running.close();
+  return ExitCode.OK;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { PassThrough } from 'node:stream';
 import type { Argv } from 'yargs';
-import { addConnectionOptions, readConnectionOptions, runProgram } from './index.js';
+import { addConnectionOptions, readConnectionOptions } from './index.js';
 import type { ConnectionFlags } from './index.js';
+import { runCaptured, testCommand } from './testing/programs.js';
 
 /** Parses `args` with the connection options declared by `declare` and reads them back. */
 async function roundTrip(
@@ -10,19 +10,22 @@ async function roundTrip(
   declare: (parser: Argv) => Argv = (parser) => addConnectionOptions(parser),
 ): Promise<ConnectionFlags[]> {
   const read: ConnectionFlags[] = [];
-  const stderr = new PassThrough();
-  const code = await runProgram({ stdout: new PassThrough(), stderr }, args, {
+  const { code } = await runCaptured(args, {
     name: 'prog',
     version: '1.0.0',
     wrap: 80,
     epilogue: '',
-    examples: [],
     options: declare,
-    read: readConnectionOptions,
-    run: async (flags) => {
-      read.push(flags);
-      return 0;
-    },
+    global: () => undefined,
+    commands: [
+      testCommand({
+        options: readConnectionOptions,
+        run: async (flags) => {
+          read.push(flags);
+          return 0;
+        },
+      }),
+    ],
   });
   expect(code).toBe(0);
   return read;
@@ -51,20 +54,16 @@ describe('connection options', () => {
 
   it("describes the flags as a user's, or as a pilot's", async () => {
     const help = async (role: 'user' | 'pilot'): Promise<string> => {
-      const stdout = new PassThrough();
-      const chunks: Buffer[] = [];
-      stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-      await runProgram({ stdout, stderr: new PassThrough() }, ['--help'], {
+      const { stdout } = await runCaptured(['--help'], {
         name: 'prog',
         version: '1.0.0',
         wrap: 120,
         epilogue: '',
-        examples: [],
         options: (parser) => addConnectionOptions(parser, { role }),
-        read: () => undefined,
-        run: async () => 0,
+        global: () => undefined,
+        commands: [testCommand({ options: () => undefined, run: async () => 0 })],
       });
-      return Buffer.concat(chunks).toString('utf8');
+      return stdout;
     };
     expect(await help('user')).toMatch(
       /--token-file +file holding your token \(else[^]*--vo +your VO, sent as Origin \(else PANDA_AUTH_VO\)/,

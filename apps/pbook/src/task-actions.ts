@@ -1,8 +1,7 @@
 import { FINAL_JOB_STATES, JOB_STATES, PandaError } from '@panda-secrets/protocol';
 import type { AttemptInfo, JobDetail, JobState, TaskDetail } from '@panda-secrets/protocol';
-import { lazyClient } from './connect.js';
+import { useColor } from '@panda-secrets/cli-kit';
 import type { Deps, GlobalOptions, TasksClient } from './deps.js';
-import { useColor } from './secrets.js';
 
 /** Time between two reads of a followed log. */
 export const FOLLOW_POLL_MS = 1000;
@@ -64,13 +63,12 @@ function toJson(value: unknown): string {
  */
 export class TaskActions {
   readonly #deps: Deps;
-  readonly #options: GlobalOptions;
-  readonly #connect: () => Promise<TasksClient>;
+  /** Whether tables are coloured (cli-kit's one rule for every program). */
+  readonly #color: boolean;
 
   constructor(deps: Deps, options: GlobalOptions) {
     this.#deps = deps;
-    this.#options = options;
-    this.#connect = lazyClient(deps, options);
+    this.#color = useColor(options.color, deps.isTTY.stdout, deps.env);
   }
 
   #format(json: boolean): 'json' | 'table' | 'plain' {
@@ -83,7 +81,7 @@ export class TaskActions {
     const width = this.#deps.terminalWidth() || undefined;
     return renderRows(head, rows, {
       format: this.#format(json),
-      color: useColor(this.#deps, this.#options),
+      color: this.#color,
       width,
       overflow,
     });
@@ -94,7 +92,7 @@ export class TaskActions {
    * or with a task ID shows that task with its jobs and their attempts. JSON as the server says it.
    */
   async show(taskId?: unknown, json = false): Promise<void> {
-    const client = await this.#connect();
+    const client = await this.#deps.client();
     if (taskId === undefined || taskId === null) {
       const tasks = await client.listTasks();
       if (json) {
@@ -139,7 +137,7 @@ export class TaskActions {
   /** Cancels the task: queued jobs never run, running ones are stopped by their pilot. */
   async kill(taskId: unknown): Promise<void> {
     const id = parseId('task ID', taskId);
-    const { cancelled } = await (await this.#connect()).killTask(id);
+    const { cancelled } = await (await this.#deps.client()).killTask(id);
     this.#deps.stderr.write(
       `killed task ${id}: ${cancelled} job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`,
     );
@@ -148,7 +146,7 @@ export class TaskActions {
   /** Queues the task's failed and cancelled jobs again, as new attempts. */
   async retry(taskId: unknown): Promise<void> {
     const id = parseId('task ID', taskId);
-    const { retried } = await (await this.#connect()).retryTask(id);
+    const { retried } = await (await this.#deps.client()).retryTask(id);
     this.#deps.stderr.write(`retried task ${id}: ${retried} job(s) queued again\n`);
   }
 
@@ -158,7 +156,7 @@ export class TaskActions {
    */
   async log(taskId: unknown, job?: unknown, follow = false): Promise<void> {
     const id = parseId('task ID', taskId);
-    const client = await this.#connect();
+    const client = await this.#deps.client();
     if (job !== undefined && job !== null) {
       await this.#printLog(client, id, parseId('job number', job), follow);
       return;

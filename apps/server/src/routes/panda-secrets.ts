@@ -2,7 +2,7 @@ import { ApiPath, PandaError, validateSecret } from '@panda-secrets/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { typeErrorMessage } from '../python-types.js';
-import { auditEntry, readSecrets, sealAtRest, secretNotFound, wireValue } from '../secrets.js';
+import { auditEntry, readSecrets, sealAtRest, secretNotFound, wireValue } from '../secret-values.js';
 import { holdUntilDone, readMemoryEstimate } from '../load.js';
 import { ok, userOnly } from './reply.js';
 

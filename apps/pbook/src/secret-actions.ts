@@ -11,7 +11,7 @@ import {
   isPandaError,
   parseWireKey,
 } from '@panda-secrets/protocol';
-import { lazyClient, type LazyClient } from './connect.js';
+import { useColor } from '@panda-secrets/cli-kit';
 import type { Deps, GlobalOptions, SecretsClient } from './deps.js';
 
 export const DELETE_ALL_QUESTION = 'Delete all your secrets? [y/N] ';
@@ -19,11 +19,6 @@ export const DELETE_ALL_QUESTION = 'Delete all your secrets? [y/N] ';
 /** A yes to a [y/N] question: y or yes in any case; anything else, or nothing, is no. */
 export function isYes(answer: string | null): boolean {
   return /^\s*y(es)?\s*$/i.test(answer ?? '');
-}
-
-/** Whether output may be coloured: asked for, a terminal, and NO_COLOR unset or empty. */
-export function useColor(deps: Deps, options: GlobalOptions): boolean {
-  return options.color && deps.isTTY.stdout && !deps.env.NO_COLOR;
 }
 
 /** Checks a name given for deletion: any env or file secret name, or a wire key. */
@@ -67,37 +62,30 @@ export interface ListOptions {
 
 /**
  * The secret operations all three forms of pbook share: validation before anything is sent,
- * messages (never values) to stderr, listings to stdout. The client is made on first use, so
- * `help()` needs no token.
+ * messages (never values) to stderr, listings to stdout. The client (`deps.client()`) is made on
+ * first use, so `help()` needs no token.
  */
 export class SecretActions {
   readonly #deps: Deps;
   readonly #options: GlobalOptions;
-  readonly #connect: LazyClient;
 
   constructor(deps: Deps, options: GlobalOptions) {
     this.#deps = deps;
     this.#options = options;
-    this.#connect = lazyClient(deps, options);
-  }
-
-  /** The client, made on first use (commands of their own, such as import, call it directly). */
-  client(): Promise<SecretsClient> {
-    return this.#connect();
   }
 
   /** Signs in anew with the device flow (`pbook login`, `login()`); the next call uses the new token. */
   async login(): Promise<void> {
     const { login } = await import('./signin.js');
     await login(this.#deps, this.#options);
-    this.#connect.reset();
+    this.#deps.client.reset();
   }
 
   /** Removes the saved sign-in (`pbook logout`, `logout()`). */
   async logout(): Promise<void> {
     const { logout } = await import('./signin.js');
     await logout(this.#deps, this.#options);
-    this.#connect.reset();
+    this.#deps.client.reset();
   }
 
   /** Prints who the token says the user is (`pbook whoami`, `whoami()`). */
@@ -115,7 +103,7 @@ export class SecretActions {
   async setValue(name: string, value: string): Promise<void> {
     assertEnvName(name);
     assertEnvValue(name, value);
-    const client = await this.#connect();
+    const client = await this.#deps.client();
     await client.setSecret(name, value);
     this.#say(`set ${name}`);
     if (value.length < MIN_MASKED_LENGTH) {
@@ -129,7 +117,7 @@ export class SecretActions {
   async setFile(name: string, path: string): Promise<void> {
     assertFileName(name);
     const bytes = await this.readLocalFile(path, (size) => assertFileSize(name, size));
-    const client = await this.#connect();
+    const client = await this.#deps.client();
     await client.setSecret(FILE_PREFIX + name, Buffer.from(bytes).toString('base64'));
     this.#say(`set file ${name} (${bytes.length} bytes)`);
   }
@@ -164,7 +152,7 @@ export class SecretActions {
    * tab-separated rows when piped, or JSON.
    */
   async list(options: ListOptions): Promise<void> {
-    const client = await this.#connect();
+    const client = await this.#deps.client();
     if (options.names) {
       await this.#listNames(client, options.json);
       return;
@@ -181,7 +169,7 @@ export class SecretActions {
       renderSecrets(secretEntries(secrets, metadata), {
         format,
         full: options.full,
-        color: useColor(this.#deps, this.#options),
+        color: useColor(this.#options.color, this.#deps.isTTY.stdout, this.#deps.env),
         width,
       }),
     );
@@ -201,7 +189,7 @@ export class SecretActions {
   /** One secret by name, the env secret first, else the secret file; undefined when neither exists. */
   async getOne(name: string): Promise<{ key: string; value: string } | undefined> {
     assertDeletableName(name);
-    const client = await this.#connect();
+    const client = await this.#deps.client();
     const secrets = await client.getSecrets([name, FILE_PREFIX + name]);
     const key = [name, FILE_PREFIX + name].find((candidate) => Object.hasOwn(secrets, candidate));
     return key === undefined ? undefined : { key, value: secrets[key] as string };
@@ -210,7 +198,7 @@ export class SecretActions {
   /** Deletes one secret, env or file; NOT_FOUND when it does not exist. */
   async delete(name: string): Promise<void> {
     assertDeletableName(name);
-    const client = await this.#connect();
+    const client = await this.#deps.client();
     await client.deleteSecret(name);
     this.#say(`deleted ${name}`);
   }
@@ -221,7 +209,7 @@ export class SecretActions {
       this.#say('nothing deleted');
       return;
     }
-    const client = await this.#connect();
+    const client = await this.#deps.client();
     await client.deleteAllSecrets();
     this.#say('deleted all secrets');
   }
