@@ -192,12 +192,16 @@ describe('panda-pilot main', () => {
   });
 
   it('loads pino only once it runs, never for --help', async () => {
-    // pino is CommonJS: whatever loads it, even through import, shows in require's cache.
+    // pino is CommonJS: whatever loads it, even through import, shows in require's cache. The CLI
+    // ends its process itself, so the count is taken as it exits.
     const probe = `
       import { createRequire } from 'node:module';
-      await import(process.argv[1]);
-      const cache = Object.keys(createRequire(import.meta.url).cache);
-      process.stderr.write('pino modules: ' + cache.filter((path) => path.includes('/node_modules/pino/')).length + '\\n');`;
+      import { writeSync } from 'node:fs';
+      process.on('exit', () => {
+        const cache = Object.keys(createRequire(import.meta.url).cache);
+        writeSync(2, 'pino modules: ' + cache.filter((path) => path.includes('/node_modules/pino/')).length + '\\n');
+      });
+      await import(process.argv[1]);`;
     const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
     const run = (args: string[]) =>
       spawnSync(process.execPath, ['--input-type=module', '-e', probe, cli, ...args], { encoding: 'utf8' }).stderr;
