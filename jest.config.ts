@@ -1,4 +1,5 @@
 /** @jest-config-loader esbuild-register */
+import { join } from 'node:path';
 import type { Config } from 'jest';
 
 /**
@@ -20,7 +21,7 @@ const config: Config = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 30_000,
-  reporters: ['default', '<rootDir>/../../scripts/jest-totals-reporter.cjs'],
+  reporters: ['default', join(__dirname, 'scripts', 'jest-totals-reporter.cjs')],
 };
 
 export default config;

@@ -1,7 +1,7 @@
 // Writes each workspace's test totals to .test-results/ at the repository root, so the root
 // `npm test` can print one closing line with the totals of every workspace.
 const { mkdirSync, writeFileSync } = require('node:fs');
-const { basename, join } = require('node:path');
+const { join, relative } = require('node:path');
 
 class TotalsReporter {
   constructor(globalConfig) {
@@ -9,9 +9,11 @@ class TotalsReporter {
   }
 
   onRunComplete(_contexts, results) {
-    const dir = join(__dirname, '..', '.test-results');
+    const root = join(__dirname, '..');
+    const dir = join(root, '.test-results');
     mkdirSync(dir, { recursive: true });
-    const name = `${basename(join(this.rootDir, '..'))}-${basename(this.rootDir)}`;
+    // apps/pbook is "apps-pbook", e2e is "e2e".
+    const name = relative(root, this.rootDir).replaceAll('/', '-');
     writeFileSync(
       join(dir, `${name}.json`),
       JSON.stringify({

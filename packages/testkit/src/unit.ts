@@ -4,3 +4,6 @@
  */
 export { pandaErrorOf } from './errors.js';
 export { freePort } from './ports.js';
+export { eventually, killMarkedProcesses, markedProcesses, newMarker } from './processes.js';
+export { describeAsRoot } from './root.js';
+export { SEED_SESSION } from './seed.js';
