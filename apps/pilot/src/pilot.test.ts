@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, HeartbeatRequest, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
+import { Script } from '@panda-secrets/testkit/unit';
 import { runPilot } from './pilot.js';
 import type { PilotClient, PilotDeps, PilotOptions } from './pilot.js';
 
@@ -49,8 +50,12 @@ interface QueuedJob {
   withSecrets?: boolean;
 }
 
-/** A fake server: hands out the queued jobs one per acquire, sealing each bundle to the key sent. */
+/**
+ * A fake server: hands out the queued jobs one per acquire, sealing each bundle to the key sent.
+ * Each of `failures` fails one acquire, first: one never thrown fails the test.
+ */
 function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 300) {
+  const acquireFailures = new Script('acquire failures', failures);
   const keys: unknown[] = [];
   const updates: UpdateJobRequest[] = [];
   const heartbeats: HeartbeatRequest[] = [];
@@ -66,7 +71,7 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 3
     async acquireJobs(publicKey, nJobs) {
       expect(nJobs).toBe(1);
       keys.push(publicKey);
-      const failure = failures.shift();
+      const failure = acquireFailures.next();
       if (failure) throw failure;
       const next = queue.shift();
       if (next === undefined) return [];

@@ -2,6 +2,7 @@ import { Readable, Writable } from 'node:stream';
 import { FILE_PREFIX, PandaError } from '@panda-secrets/protocol';
 import type { SecretMetadata } from '@panda-secrets/protocol';
 import type { ClientOptions } from '@panda-secrets/client';
+import { Script } from '@panda-secrets/testkit/unit';
 import type { Runner } from '../commands/spec.js';
 import type { Deps, FileSystem, GlobalOptions, SecretsClient } from '../deps.js';
 import { main } from '../program.js';
@@ -14,6 +15,10 @@ export const FAKE_UPDATED_AT = '2026-11-27T10:00:00.000Z';
 export class FakeClient extends FakeTasks implements SecretsClient {
   readonly secrets = new Map<string, string>();
   readonly calls: string[] = [];
+
+  protected override madeCalls(): string[] {
+    return [...this.calls, ...this.taskCalls];
+  }
 
   async setSecret(key: string, value: string): Promise<void> {
     this.calls.push(`set ${key}`);
@@ -88,7 +93,7 @@ export interface FakeSetup {
   terminalWidth?: number;
   env?: Record<string, string | undefined>;
   fs?: FileSystem;
-  /** Answers of the injected prompter, in order. */
+  /** Answers of the injected prompter, in order; an answer never asked for fails the test. */
   answers?: string[];
   client?: FakeClient;
 }
@@ -109,10 +114,10 @@ export function fakeDeps(setup: FakeSetup = {}): { deps: Deps; output: () => Fak
   const stderr = collector();
   const clientOptions: ClientOptions[] = [];
   const questions: string[] = [];
-  const answers = [...(setup.answers ?? [])];
+  const answers = new Script('prompt answers', setup.answers ?? []);
   const answer = async (question: string): Promise<string> => {
     questions.push(question);
-    const next = answers.shift();
+    const next = answers.next();
     if (next === undefined) throw new Error(`unexpected question ${question}`);
     return next;
   };
