@@ -8,7 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, HeartbeatRequest, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
-import { Script } from '@panda-secrets/testkit/unit';
+import { Script, verifyFakesAfterEachTest } from '@panda-secrets/testkit/unit';
 import { runPilot } from './pilot.js';
 import type { PilotClient, PilotDeps, PilotOptions } from './pilot.js';
 
@@ -41,6 +41,8 @@ function jobInfo(id: string, exec: string, secrets: string[]): JobInfo {
     updatedAt: '2026-01-01T00:00:00.000Z',
   };
 }
+
+verifyFakesAfterEachTest();
 
 interface QueuedJob {
   id: string;

@@ -7,4 +7,4 @@ export { freePort } from './ports.js';
 export { eventually, killMarkedProcesses, markedProcesses, newMarker } from './processes.js';
 export { describeAsRoot } from './root.js';
 export { SEED_SESSION } from './seed.js';
-export { ExpectedCalls, Script } from './verify.js';
+export { ExpectedCalls, Script, verifyFakesAfterEachTest } from './verify.js';

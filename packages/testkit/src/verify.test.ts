@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { ExpectedCalls, Script, verifyFakes } from './verify.js';
+import { ExpectedCalls, Script, verifyFakes, verifyFakesAfterEachTest } from './verify.js';
+
+verifyFakesAfterEachTest();
 
 describe('Script', () => {
   it('hands out its items in order, then undefined', () => {

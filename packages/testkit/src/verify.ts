@@ -7,10 +7,12 @@ export interface Verifiable {
 }
 
 const toVerify = new Set<Verifiable>();
+/** Whether this test file (jest loads modules afresh for each) verifies its fakes after each test. */
+let verifying = false;
 
 /**
  * Verifies, and forgets, every fake registered since the last call; throws one Error naming all that
- * failed. Runs after each test of every file that imports testkit, so a fake need not be verified by hand.
+ * failed. verifyFakesAfterEachTest has it run after each test, so a fake need not be verified by hand.
  */
 export function verifyFakes(): void {
   const fakes = [...toVerify];
@@ -26,7 +28,15 @@ export function verifyFakes(): void {
   if (failures.length > 0) throw new Error(failures.join('\n'));
 }
 
-afterEach(verifyFakes);
+/**
+ * Has the fakes made in each test of this file verified after it. Call it at the top level of a
+ * test file, or of a module of fakes that test files import: hooks cannot be added once tests run.
+ */
+export function verifyFakesAfterEachTest(): void {
+  if (verifying) return;
+  verifying = true;
+  afterEach(verifyFakes);
+}
 
 /**
  * Has `fake` verified after the test that made it, as gh's `httpmock.Registry.Verify` is deferred
@@ -36,6 +46,11 @@ afterEach(verifyFakes);
  * const answers = verifyAfterTest(new Script('prompt answers', ['y']));
  */
 export function verifyAfterTest<T extends Verifiable>(fake: T): T {
+  if (!verifying) {
+    throw new Error(
+      'a fake was made where nothing verifies it: call verifyFakesAfterEachTest() at the top of the test file',
+    );
+  }
   toVerify.add(fake);
   return fake;
 }

@@ -9,7 +9,7 @@ import type {
   TaskJobLogResponseData,
   TaskStatus,
 } from '@panda-secrets/protocol';
-import { ExpectedCalls } from '@panda-secrets/testkit/unit';
+import { ExpectedCalls, verifyFakesAfterEachTest } from '@panda-secrets/testkit/unit';
 import type { TasksClient } from '../deps.js';
 
 /** A job of the fake server: its state, its log, and the log pieces that later reads reveal one by one. */
@@ -21,6 +21,9 @@ export interface FakeJob {
   pending?: Array<{ log: string; state: JobState }>;
   attempts?: JobDetail['attempts'];
 }
+
+// Every test file that uses these fakes has them verified after each test.
+verifyFakesAfterEachTest();
 
 const CREATED = '2026-11-27T14:50:01.123Z';
 
