@@ -1,26 +1,28 @@
 // Writes each workspace's test totals to .test-results/ at the repository root, so the root
-// `npm test` can print one closing line with the totals of every workspace.
+// `npm test` can print one closing line with the totals of every workspace. A run of several
+// projects (`npx jest` at the root) writes one file per workspace, as the workspaces' own runs do.
 const { mkdirSync, writeFileSync } = require('node:fs');
-const { basename, join } = require('node:path');
+const { join } = require('node:path');
+const { ROOT, totalsFile } = require('./workspaces.cjs');
 
 class TotalsReporter {
-  constructor(globalConfig) {
-    this.rootDir = globalConfig.rootDir;
-  }
-
   onRunComplete(_contexts, results) {
-    const dir = join(__dirname, '..', '.test-results');
+    const totals = new Map();
+    for (const file of results.testResults) {
+      // Each project's displayName is its workspace's package name (jest.config.ts).
+      const workspace = file.displayName?.name ?? 'panda-secrets';
+      const entry = totals.get(workspace) ?? { workspace, passed: 0, failed: 0, skipped: 0 };
+      entry.passed += file.numPassingTests;
+      // A test file that could not run (a syntax error, a throw at load) counts as one failure.
+      entry.failed += file.numFailingTests + (file.testExecError ? 1 : 0);
+      entry.skipped += file.numPendingTests + file.numTodoTests;
+      totals.set(workspace, entry);
+    }
+    const dir = join(ROOT, '.test-results');
     mkdirSync(dir, { recursive: true });
-    const name = `${basename(join(this.rootDir, '..'))}-${basename(this.rootDir)}`;
-    writeFileSync(
-      join(dir, `${name}.json`),
-      JSON.stringify({
-        workspace: name,
-        passed: results.numPassedTests,
-        failed: results.numFailedTests + results.numRuntimeErrorTestSuites,
-        skipped: results.numPendingTests + results.numTodoTests,
-      }),
-    );
+    for (const entry of totals.values()) {
+      writeFileSync(join(dir, totalsFile(entry.workspace)), JSON.stringify(entry));
+    }
   }
 }
 

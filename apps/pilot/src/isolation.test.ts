@@ -5,10 +5,16 @@ import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  describeAsRoot,
+  eventually,
+  killMarkedProcesses,
+  markedProcesses,
+  newMarker,
+} from '@panda-secrets/testkit/unit';
 import { runJob } from './run.js';
 import type { JobOutcome, RunJobOptions } from './run.js';
-import { eventually, killMarkedProcesses, markedProcesses, newMarker } from './testing/processes.js';
-import { describeAsRoot, nobody } from './testing/root.js';
+import { nobody } from './testing/root.js';
 import type { RunAsUser } from './users.js';
 
 // What is left of a job after it ends, however it ends and whatever its processes did to escape:

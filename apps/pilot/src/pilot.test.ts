@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, HeartbeatRequest, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
+import { Script, verifyFakesAfterEachTest } from '@panda-secrets/testkit/unit';
 import { runPilot } from './pilot.js';
 import type { PilotClient, PilotDeps, PilotOptions } from './pilot.js';
 import { memoryLog } from './testing/log.js';
@@ -42,6 +43,8 @@ function jobInfo(id: string, exec: string, secrets: string[]): JobInfo {
   };
 }
 
+verifyFakesAfterEachTest();
+
 interface QueuedJob {
   id: string;
   exec: string;
@@ -50,8 +53,12 @@ interface QueuedJob {
   withSecrets?: boolean;
 }
 
-/** A fake server: hands out the queued jobs one per acquire, sealing each bundle to the key sent. */
+/**
+ * A fake server: hands out the queued jobs one per acquire, sealing each bundle to the key sent.
+ * Each of `failures` fails one acquire, first: one never thrown fails the test.
+ */
 function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 300) {
+  const acquireFailures = new Script('acquire failures', failures);
   const keys: unknown[] = [];
   const updates: UpdateJobRequest[] = [];
   const heartbeats: HeartbeatRequest[] = [];
@@ -67,7 +74,7 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 3
     async acquireJobs(publicKey, nJobs) {
       expect(nJobs).toBe(1);
       keys.push(publicKey);
-      const failure = failures.shift();
+      const failure = acquireFailures.next();
       if (failure) throw failure;
       const next = queue.shift();
       if (next === undefined) return [];

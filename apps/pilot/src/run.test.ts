@@ -4,10 +4,10 @@ import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { describeAsRoot, killMarkedProcesses, markedProcesses, newMarker } from '@panda-secrets/testkit/unit';
 import { runJob } from './run.js';
 import type { JobOutcome, RunJobOptions } from './run.js';
-import { killMarkedProcesses, markedProcesses, newMarker } from './testing/processes.js';
-import { describeAsRoot, nobody } from './testing/root.js';
+import { nobody } from './testing/root.js';
 
 let workRoot: string;
 let outside: string;

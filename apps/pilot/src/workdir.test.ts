@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeAsRoot, nobody } from './testing/root.js';
+import { describeAsRoot } from '@panda-secrets/testkit/unit';
+import { nobody } from './testing/root.js';
 import {
   createJobDir,
   handOverJobDir,

@@ -13,19 +13,13 @@ import {
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authenticate } from './auth.js';
 import type { ServerContext } from './context.js';
-import { BUSY_RETRY_AFTER_SECONDS, releaseHeld } from './load.js';
+import { BODY_LIMIT, BUSY_RETRY_AFTER_SECONDS, releaseHeld } from './load.js';
 import { authConfigRoutes } from './routes/auth-config.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pilotRoutes } from './routes/pilot.js';
 import { ok } from './routes/reply.js';
 import { secretsRoutes } from './routes/panda-secrets.js';
 import { secretsBulkRoutes } from './routes/secrets-bulk.js';
-
-/**
- * The largest request body: a file of MAX_FILE_BYTES in base64 inside JSON, with room for a
- * string value of 1000 kB written with JSON escapes. Larger bodies are refused before parsing.
- */
-export const BODY_LIMIT = 8 * MAX_FILE_BYTES;
 
 /** Refuses bytes that are not UTF-8 rather than replacing them with U+FFFD. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { ApiPath, FILE_PREFIX, MAX_FILE_BYTES } from '@panda-secrets/protocol';
-import { callApi, cleanEnv, runCli, startServer, type RunningServer } from '@panda-secrets/testkit';
+import { callApi, startServer, type RunningServer } from '@panda-secrets/testkit';
 import type { FastifyRequest } from 'fastify';
 import { AuthFailureCounter, LoadGate, holdUntilDone, releaseHeld } from './load.js';
 import { createFixture, type Fixture } from './testing/fixture.js';
@@ -186,26 +186,6 @@ describe('per-user limits over HTTP', () => {
     // Every slot and byte is given back once the answers are out.
     expect(fx.opened.context.load.inflightBytes).toBe(0);
     expect((await get(alice)).statusCode).toBe(200);
-  });
-});
-
-describe('pbook over its rate', () => {
-  let server: RunningServer;
-  afterAll(() => server?.stop());
-
-  it("exits 7 with the server's message, after one round of calls: it does not retry by itself", async () => {
-    // Each listing makes two calls (the metadata, then the values): two listings take the 4 allowed.
-    server = await startServer({ args: ['--rate-limit', '4'] });
-    const env = cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_ID_TOKEN: await server.token('alice') });
-    for (let n = 0; n < 2; n += 1) expect((await runCli('pbook', ['list-secrets', '--json'], { env })).code).toBe(0);
-    const refused = await runCli('pbook', ['list-secrets', '--json'], { env });
-    expect([refused.code, refused.stdout]).toEqual([7, '']);
-    expect(refused.stderr).toMatch(/^pbook: too many requests: at most 4 per minute per user; try again in \d+ s\n$/);
-    const requests = readFileSync(server.logFile, 'utf8')
-      .split('\n')
-      .filter((line) => line.includes('"incoming request"'));
-    // Three listings of two calls each: the refused one's calls were made once and not retried.
-    expect(requests).toHaveLength(6);
   });
 });
 

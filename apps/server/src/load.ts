@@ -1,4 +1,4 @@
-import { PandaError } from '@panda-secrets/protocol';
+import { MAX_FILE_BYTES, PandaError } from '@panda-secrets/protocol';
 import type { FastifyRequest } from 'fastify';
 
 /** How much of the server one user, and all users together, may take at once. */
@@ -18,6 +18,12 @@ export interface LoadLimits {
    */
   authFailuresPerMinute: number;
 }
+
+/**
+ * The largest request body: a file of MAX_FILE_BYTES in base64 inside JSON, with room for a
+ * string value of 1000 kB written with JSON escapes. Larger bodies are refused before parsing.
+ */
+export const BODY_LIMIT = 8 * MAX_FILE_BYTES;
 
 export const DEFAULT_LOAD_LIMITS: LoadLimits = {
   requestsPerMinute: 600,

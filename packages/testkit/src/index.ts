@@ -1,5 +1,9 @@
 export { pandaErrorOf } from './errors.js';
 export { freePort } from './ports.js';
+export { eventually, killMarkedProcesses, markedProcesses, newMarker } from './processes.js';
+export { describeAsRoot } from './root.js';
+export { SEED_SESSION } from './seed.js';
+export { ExpectedCalls, Script, verifyFakesAfterEachTest } from './verify.js';
 export { createTestDatabase, queryDatabase, startPrivateCluster, TEST_PG_ADMIN_URL } from './postgres.js';
 export type { PrivateCluster, TestDatabase } from './postgres.js';
 export { REPO_ROOT, binPath, callApi, cleanEnv, runCli, startServer } from './server.js';

@@ -9,6 +9,7 @@ import type {
   TaskJobLogResponseData,
   TaskStatus,
 } from '@panda-secrets/protocol';
+import { ExpectedCalls, verifyFakesAfterEachTest } from '@panda-secrets/testkit/unit';
 import type { TasksClient } from '../deps.js';
 
 /** A job of the fake server: its state, its log, and the log pieces that later reads reveal one by one. */
@@ -20,6 +21,9 @@ export interface FakeJob {
   pending?: Array<{ log: string; state: JobState }>;
   attempts?: JobDetail['attempts'];
 }
+
+// Every test file that uses these fakes has them verified after each test.
+verifyFakesAfterEachTest();
 
 const CREATED = '2026-11-27T14:50:01.123Z';
 
@@ -47,6 +51,26 @@ const notFound = (taskId: number): PandaError => new PandaError('NOT_FOUND', `no
 export class FakeTasks implements TasksClient {
   readonly tasks = new Map<number, FakeTask>();
   readonly taskCalls: string[] = [];
+  readonly #expected = new ExpectedCalls('the fake server', () => this.madeCalls());
+
+  /**
+   * Calls the test expects, as the fake records them (e.g. "kill 1", "set K"): any of them not
+   * made by the end of the test fails it.
+   */
+  expectCalls(...calls: string[]): this {
+    this.#expected.expect(...calls);
+    return this;
+  }
+
+  /** Throws when a call given to expectCalls was not made; also run after each test. */
+  verify(): void {
+    this.#expected.verify();
+  }
+
+  /** Every call made, as recorded. */
+  protected madeCalls(): string[] {
+    return this.taskCalls;
+  }
 
   /** Adds a task of these jobs; returns its ID (1, 2, ...). */
   addTask(exec: string, jobs: FakeJob[]): number {

@@ -3,7 +3,7 @@ import { FILE_PREFIX, PandaError } from '@panda-secrets/protocol';
 import type { SecretMetadata } from '@panda-secrets/protocol';
 import type { ClientOptions } from '@panda-secrets/client';
 import { lazyClient } from '@panda-secrets/cli-kit';
-import { outputCollector } from '@panda-secrets/testkit/unit';
+import { Script, outputCollector } from '@panda-secrets/testkit/unit';
 import type { Runner } from '../commands/spec.js';
 import { connect } from '../connect.js';
 import type { FileSystem, GlobalOptions, ProgramDeps, SecretsClient } from '../deps.js';
@@ -17,6 +17,10 @@ export const FAKE_UPDATED_AT = '2026-11-27T10:00:00.000Z';
 export class FakeClient extends FakeTasks implements SecretsClient {
   readonly secrets = new Map<string, string>();
   readonly calls: string[] = [];
+
+  protected override madeCalls(): string[] {
+    return [...this.calls, ...this.taskCalls];
+  }
 
   async setSecret(key: string, value: string): Promise<void> {
     this.calls.push(`set ${key}`);
@@ -80,7 +84,7 @@ export interface FakeSetup {
   terminalWidth?: number;
   env?: Record<string, string | undefined>;
   fs?: FileSystem;
-  /** Answers of the injected prompter, in order. */
+  /** Answers of the injected prompter, in order; an answer never asked for fails the test. */
   answers?: string[];
   client?: FakeClient;
 }
@@ -104,10 +108,10 @@ export function fakeDeps(setup: FakeSetup = {}): { deps: ProgramDeps; output: ()
   const stderr = outputCollector();
   const clientOptions: ClientOptions[] = [];
   const questions: string[] = [];
-  const answers = [...(setup.answers ?? [])];
+  const answers = new Script('prompt answers', setup.answers ?? []);
   const answer = async (question: string): Promise<string> => {
     questions.push(question);
-    const next = answers.shift();
+    const next = answers.next();
     if (next === undefined) throw new Error(`unexpected question ${question}`);
     return next;
   };

@@ -5,8 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { typeErrorMessage } from '../python-types.js';
 import { auditEntry, sealAtRest } from '../secret-values.js';
+import { BODY_LIMIT } from '../load.js';
 import { ok, userOnly } from './reply.js';
-import { BODY_LIMIT } from '../app.js';
 
 /**
  * The entries of an import body, each checked: an object `{secrets: [{key, value}]}` of distinct

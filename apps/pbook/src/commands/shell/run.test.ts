@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { FileSystem } from '../../deps.js';
 import { FakeClient, runCommand } from '../../testing/fakes.js';
 import type { FakeSetup } from '../../testing/fakes.js';
-import { SEED_SESSION } from '../../testing/seed.js';
+import { SEED_SESSION } from '@panda-secrets/testkit/unit';
 import { runShell } from './run.js';
 import type { ShellOptions } from './index.js';
 

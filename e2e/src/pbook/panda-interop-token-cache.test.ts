@@ -11,7 +11,7 @@ import {
   startServer,
 } from '@panda-secrets/testkit';
 import type { RunningOidcProvider, RunningServer } from '@panda-secrets/testkit';
-import { runSigningIn } from './testing/signin.js';
+import { runSigningIn } from '../testing/signin.js';
 
 // One sign-in for both clients: a token cached by PanDA's own pbook (Python, from
 // ../shared/peers/panda-client) is used by ours, and one cached by ours by PanDA's.

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { binPath, cleanEnv, runCli, startServer, type BinName, type RunningServer } from './index.js';
+import { binPath, cleanEnv, runCli, startServer, type BinName, type RunningServer } from '@panda-secrets/testkit';
 
 // The other tests import the sources; these run the bundles `npm run build` makes, through the bins
 // users run.

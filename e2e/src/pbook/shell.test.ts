@@ -4,7 +4,7 @@ import stringWidth from 'string-width';
 import { PandaClient } from '@panda-secrets/client';
 import { cleanEnv, startServer } from '@panda-secrets/testkit';
 import type { RunningServer } from '@panda-secrets/testkit';
-import { runPbookInTerminal } from './testing/terminal.js';
+import { runPbookInTerminal } from '../testing/terminal.js';
 
 // The >>> shell and the batch forms on a real pseudo-terminal against a real panda-server.
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -9,10 +9,18 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { PandaClient } from '@panda-secrets/client';
 import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
 import type { JobInfo } from '@panda-secrets/protocol';
-import { binPath, cleanEnv, runCli, startServer } from '@panda-secrets/testkit';
+import {
+  binPath,
+  cleanEnv,
+  describeAsRoot,
+  eventually,
+  killMarkedProcesses,
+  markedProcesses,
+  newMarker,
+  runCli,
+  startServer,
+} from '@panda-secrets/testkit';
 import type { CliResult, RunningServer } from '@panda-secrets/testkit';
-import { eventually, killMarkedProcesses, markedProcesses, newMarker } from './testing/processes.js';
-import { describeAsRoot, nobody } from './testing/root.js';
 
 // End-to-end: the built prun and panda-pilot as child processes against a real panda-server.
 
@@ -509,11 +517,11 @@ describeAsRoot('--run-as', () => {
   }
 
   it("runs the payload as that user: it reads its own secret file, not the pilot's token file nor its environment", async () => {
-    const user = await nobody();
+    const nobodyUid = execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim();
     const run = await probe(['--run-as', 'nobody']);
     expect(run.prun.stdout).toBe(
       [
-        `${user.uid}`,
+        nobodyUid,
         'pilot environment out of reach',
         'token file refused',
         'nobody 700 .',

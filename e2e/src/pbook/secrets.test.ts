@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PandaClient } from '@panda-secrets/client';
 import { ENV_NAME_RULE, FILE_NAME_RULE, MAX_FILE_BYTES, MAX_VALUE_BYTES } from '@panda-secrets/protocol';
-import { cleanEnv, freePort, pandaErrorOf, runCli, startServer } from '@panda-secrets/testkit';
+import { SEED_SESSION, cleanEnv, freePort, pandaErrorOf, runCli, startServer } from '@panda-secrets/testkit';
 import type { CliResult, RunCliOptions, RunningServer } from '@panda-secrets/testkit';
-import { SEED_SESSION } from './testing/seed.js';
-import { runPbookInTerminal } from './testing/terminal.js';
+import { runPbookInTerminal } from '../testing/terminal.js';
 
 // End-to-end: the built pbook as a child process against a real panda-server on a real socket.
 
