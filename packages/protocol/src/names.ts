@@ -23,7 +23,7 @@ export interface SecretRef {
 }
 
 /** A name quoted for messages: JSON quoting shows spaces, control characters and emptiness. */
-function quoteName(name: string): string {
+export function quoteName(name: string): string {
   return JSON.stringify(name.length > 300 ? `${name.slice(0, 300)}...` : name);
 }
 
