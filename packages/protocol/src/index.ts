@@ -38,6 +38,7 @@ export {
   decodeFileValue,
   parseWireKey,
   wireKey,
+  wireKeysOf,
   utf8Length,
   validateSecret,
   isLoopbackHost,

@@ -53,6 +53,18 @@ export function wireKey(ref: SecretRef): string {
 }
 
 /**
+ * The wire keys a name given for one secret stands for, in PanDA's order: the env secret `NAME`,
+ * else the secret file `___file___:NAME`. A wire key of a file stands for itself alone.
+ *
+ * @example
+ * wireKeysOf('cfg') // ['cfg', '___file___:cfg']
+ * wireKeysOf('___file___:cfg') // ['___file___:cfg']
+ */
+export function wireKeysOf(name: string): string[] {
+  return name.startsWith(FILE_PREFIX) ? [name] : [name, FILE_PREFIX + name];
+}
+
+/**
  * Parses and validates a wire key (`NAME` or `___file___:NAME`).
  *
  * @example
