@@ -10,6 +10,7 @@ import {
   assertEnvValue,
   isPandaError,
   parseWireKey,
+  wireKeysOf,
 } from '@panda-secrets/protocol';
 import { useColor } from '@panda-secrets/cli-kit';
 import type { Deps, GlobalOptions, SecretsClient } from './deps.js';
@@ -190,8 +191,9 @@ export class SecretActions {
   async getOne(name: string): Promise<{ key: string; value: string } | undefined> {
     assertDeletableName(name);
     const client = await this.#deps.client();
-    const secrets = await client.getSecrets([name, FILE_PREFIX + name]);
-    const key = [name, FILE_PREFIX + name].find((candidate) => Object.hasOwn(secrets, candidate));
+    const candidates = wireKeysOf(name);
+    const secrets = await client.getSecrets(candidates);
+    const key = candidates.find((candidate) => Object.hasOwn(secrets, candidate));
     return key === undefined ? undefined : { key, value: secrets[key] as string };
   }
 

@@ -6,6 +6,7 @@ import {
   PandaError,
   assertJobEnvFits,
   parseWireKey,
+  wireKeysOf,
 } from '@panda-secrets/protocol';
 import type { JobInfo, JobSpec, SubmitJobsResponseData } from '@panda-secrets/protocol';
 import type { ConnectionOptions, PandaClient } from '@panda-secrets/client';
@@ -97,8 +98,7 @@ function checkedEnvSize(keys: string[], sizes: ReadonlyMap<string, number>): str
  * else the secret file of that name. A name valid as neither is refused.
  */
 function candidateKeys(name: string): string[] {
-  const forms = name.startsWith(FILE_PREFIX) ? [name] : [name, FILE_PREFIX + name];
-  const valid = forms.filter((key) => {
+  const valid = wireKeysOf(name).filter((key) => {
     try {
       parseWireKey(key);
       return true;

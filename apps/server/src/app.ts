@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { authenticate } from './auth.js';
 import type { ServerContext } from './context.js';
 import { BODY_LIMIT, BUSY_RETRY_AFTER_SECONDS, releaseHeld } from './load.js';
+import { compileRequestSchema, refuseInvalidInput } from './request-checks.js';
 import { authConfigRoutes } from './routes/auth-config.js';
 import { jobRoutes } from './routes/jobs.js';
 import { pilotRoutes } from './routes/pilot.js';
@@ -141,6 +142,8 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
     }
   });
 
+  app.setValidatorCompiler(compileRequestSchema);
+
   // A NUL in a path segment or query value could reach a query (a job id, a key name): refused here.
   app.addHook('preValidation', async (request) => {
     for (const [part, fields] of [
@@ -214,6 +217,12 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
           'RATE_LIMITED',
           `too many requests: at most ${context.max} per minute per user; try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`,
         ),
+    });
+    // Each call's input is refused after its role guard and the rate limit (whose own onRoute hook
+    // runs before this one), as the checks in the handlers were.
+    api.addHook('onRoute', (route) => {
+      route.attachValidation = true;
+      route.preHandler = [route.preHandler ?? []].flat().concat(refuseInvalidInput);
     });
     secretsRoutes(api, ctx);
     secretsBulkRoutes(api, ctx);

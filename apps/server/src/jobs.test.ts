@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
-import { ApiPath, FILE_PREFIX, type AcquiredJob, type JobInfo } from '@panda-secrets/protocol';
-import { MAX_JOB_LOG, MAX_LOG_CHUNK } from './routes/pilot.js';
+import { ApiPath, FILE_PREFIX, MAX_LOG_CHUNK, type AcquiredJob, type JobInfo } from '@panda-secrets/protocol';
+import { MAX_JOB_LOG } from './routes/pilot.js';
 import { createFixture, type Fixture } from './testing/fixture.js';
 
 let fx: Fixture;

@@ -8,6 +8,32 @@ import { answer, startFakeServer } from './testing/fake-server.js';
 import type { FakeHandler, FakeServer } from './testing/fake-server.js';
 
 const OK = { success: true, message: 'OK', data: null };
+const AT = '2026-01-01T00:00:00.000Z';
+const JOB = {
+  id: 'j 1',
+  owner: 'alice',
+  taskId: 7,
+  jobIndex: 1,
+  spec: { exec: 'true', outDS: 'user.x', secrets: [] },
+  state: 'queued',
+  exitCode: null,
+  attemptNr: 0,
+  maxAttempts: 3,
+  reason: null,
+  createdAt: AT,
+  updatedAt: AT,
+};
+const TASK = {
+  taskId: 7,
+  owner: 'alice',
+  status: 'running',
+  exec: 'true',
+  outDS: 'user.x',
+  nJobs: 2,
+  jobsByState: { queued: 1, running: 1, finished: 0, failed: 0, cancelled: 0 },
+  createdAt: AT,
+  updatedAt: AT,
+};
 
 let server: FakeServer | undefined;
 
@@ -108,19 +134,27 @@ describe('PandaClient requests', () => {
   });
 
   it('calls the job and pilot endpoints', async () => {
-    const job = { id: 'j 1', state: 'queued', log: '' };
+    const job = JOB;
+    const log = { id: 'j 1', state: 'queued', log: '' };
+    const acquired = { job, claimId: 'c', bundle: null, leaseExpiresAt: '2026-01-01T00:05:00.000Z', leaseSeconds: 300 };
     const { client, requests } = await serve((request, response) =>
       answer(response, 200, {
         success: true,
         message: 'OK',
-        data: request.url.startsWith('/api/v1/jobs/j') ? job : { taskId: 7, jobs: [job] },
+        data: request.url.endsWith('/log')
+          ? log
+          : request.url.startsWith('/api/v1/jobs/j')
+            ? job
+            : request.url.includes('acquire_jobs')
+              ? { jobs: [acquired] }
+              : { taskId: 7, jobs: [job] },
       }),
     );
     const spec = { exec: 'true', outDS: 'user.x', secrets: [] };
     await expect(client.submitJobs([spec])).resolves.toEqual({ taskId: 7, jobs: [job] });
     await expect(client.getJob('j 1')).resolves.toEqual(job);
-    await expect(client.getJobLog('j 1')).resolves.toEqual(job);
-    await expect(client.acquireJobs({ kty: 'EC' }, 2)).resolves.toEqual([job]);
+    await expect(client.getJobLog('j 1')).resolves.toEqual(log);
+    await expect(client.acquireJobs({ kty: 'EC' }, 2)).resolves.toEqual([acquired]);
     await client.updateJob({ jobId: 'j', claimId: 'c', state: 'running' });
     expect(requests.map((request) => [request.method, request.url, request.body])).toEqual([
       ['POST', '/api/v1/jobs/submit', JSON.stringify({ jobs: [spec] })],
@@ -132,7 +166,7 @@ describe('PandaClient requests', () => {
   });
 
   it('calls the task endpoints and the heartbeat', async () => {
-    const task = { taskId: 7, status: 'running' };
+    const task = TASK;
     const answers: Record<string, unknown> = {
       'GET /api/v1/tasks': { tasks: [task] },
       'GET /api/v1/tasks/7': { task, jobs: [] },
@@ -162,6 +196,48 @@ describe('PandaClient requests', () => {
     });
     expect(requests.map((request) => `${request.method} ${request.url}`)).toEqual(Object.keys(answers));
     expect(requests.at(-1)?.body).toBe(JSON.stringify({ jobId: 'j', claimId: 'c' }));
+  });
+
+  it.each<[string, (client: PandaClient) => Promise<unknown>, unknown, string]>([
+    [
+      'a task list with an unknown status',
+      (client) => client.listTasks(),
+      { tasks: [{ ...TASK, status: 'paused' }] },
+      "no task list ('data.tasks[0].status' must be one of queued, running, finished, failed, cancelled)",
+    ],
+    [
+      'a job without its owner',
+      (client) => client.getJob('j'),
+      { ...JOB, owner: undefined },
+      "no job (Type error: 'data.owner' must be of type str, got NoneType.)",
+    ],
+    [
+      'an acquired job whose bundle is a number',
+      (client) => client.acquireJobs({ kty: 'EC' }),
+      { jobs: [{ job: JOB, claimId: 'c', bundle: 7, leaseExpiresAt: AT, leaseSeconds: 300 }] },
+      "no job list (Type error: 'data.jobs[0].bundle' must be of type str, got int.)",
+    ],
+    [
+      'metadata with a size in words',
+      (client) => client.getSecretsMetadata(),
+      [{ key: 'K', size: 'six', updatedAt: AT }],
+      "the metadata is not a list of {key, size, updatedAt} (Type error: 'data[0].size' must be of type int, got str.)",
+    ],
+    [
+      'a lease without its cancel flag',
+      (client) => client.heartbeat({ jobId: 'j', claimId: 'c' }),
+      { leaseExpiresAt: AT },
+      "no lease (Type error: 'data.cancel' must be of type bool, got NoneType.)",
+    ],
+  ])('refuses %s, naming the field', async (_what, call, data, problem) => {
+    const { client } = await serve((_request, response) =>
+      answer(response, 200, { success: true, message: 'OK', data }),
+    );
+    const error = await pandaErrorOf(call(client));
+    expect([error.code, error.message]).toEqual([
+      'SERVER_ERROR',
+      `panda-server answered with malformed data: ${problem}`,
+    ]);
   });
 
   it('asks its token source for the token before each request', async () => {

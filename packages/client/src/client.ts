@@ -1,8 +1,23 @@
 import got, { RequestError } from 'got';
 import type { Got, Method, Response } from 'got';
 import { ApiPath } from '@panda-secrets/protocol';
+import {
+  AcquireJobsResponseDataSchema,
+  HeartbeatResponseDataSchema,
+  ImportSecretsResponseDataSchema,
+  JobInfoSchema,
+  JobLogResponseDataSchema,
+  KillTaskResponseDataSchema,
+  ListTasksResponseDataSchema,
+  RetryTaskResponseDataSchema,
+  SecretMetadataListSchema,
+  SubmitJobsResponseDataSchema,
+  TaskDetailSchema,
+  TaskJobLogResponseDataSchema,
+  UserSecretsSchema,
+  assertSchema,
+} from '@panda-secrets/protocol/schemas';
 import type {
-  AcquireJobsResponseData,
   AcquiredJob,
   HeartbeatRequest,
   HeartbeatResponseData,
@@ -11,7 +26,6 @@ import type {
   JobLogResponseData,
   JobSpec,
   KillTaskResponseData,
-  ListTasksResponseData,
   RetryTaskResponseData,
   SecretMetadata,
   SetUserSecretsRequest,
@@ -21,6 +35,7 @@ import type {
   TaskJobLogResponseData,
   UpdateJobRequest,
 } from '@panda-secrets/protocol';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { checkedBody, malformedData, unreachableError } from './errors.js';
 import { trustedCertificates } from './signin/http.js';
 
@@ -57,8 +72,10 @@ interface CallOptions {
   searchParams?: URLSearchParams;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** `data` as `schema` describes it, else a SERVER_ERROR saying which field of `what` is wrong. */
+function dataOf<T extends TSchema>(schema: T, data: unknown, what: string): Static<T> {
+  assertSchema(schema, data, (problem) => malformedData(`${what} (${problem.message})`), 'data');
+  return data;
 }
 
 function jobsPath(id: string): string {
@@ -176,23 +193,13 @@ export class PandaClient {
     } catch (error) {
       throw malformedData('the secrets are not valid JSON', error);
     }
-    if (!isRecord(secrets) || !Object.values(secrets).every((value) => typeof value === 'string')) {
-      throw malformedData('the secrets are not an object of strings');
-    }
-    return secrets as Record<string, string>;
+    return dataOf(UserSecretsSchema, secrets, 'the secrets are not an object of strings');
   }
 
   /** Each secret's wire key, size and last update, sorted by key; never a value (our own call). */
   async getSecretsMetadata(): Promise<SecretMetadata[]> {
     const data = await this.#call('GET', ApiPath.secretsMetadata);
-    const valid = (entry: unknown): entry is SecretMetadata =>
-      isRecord(entry) &&
-      typeof entry.key === 'string' &&
-      typeof entry.size === 'number' &&
-      typeof entry.updatedAt === 'string';
-    if (!Array.isArray(data) || !data.every(valid))
-      throw malformedData('the metadata is not a list of {key, size, updatedAt}');
-    return data;
+    return dataOf(SecretMetadataListSchema, data, 'the metadata is not a list of {key, size, updatedAt}');
   }
 
   /**
@@ -201,45 +208,42 @@ export class PandaClient {
    */
   async importSecrets(secrets: ReadonlyArray<{ key: string; value: string }>): Promise<ImportSecretsResponseData> {
     const data = await this.#call('POST', ApiPath.importSecrets, { json: { secrets } });
-    if (!isRecord(data) || typeof data.created !== 'number' || typeof data.replaced !== 'number') {
-      throw malformedData('the import result is not {created, replaced}');
-    }
-    return { created: data.created, replaced: data.replaced };
+    const { created, replaced } = dataOf(
+      ImportSecretsResponseDataSchema,
+      data,
+      'the import result is not {created, replaced}',
+    );
+    return { created, replaced };
   }
 
   /** Submits jobs as one task; returns its task ID and the jobs as queued, numbered from 1. */
   async submitJobs(jobs: JobSpec[]): Promise<SubmitJobsResponseData> {
     const data = await this.#call('POST', ApiPath.submitJobs, { json: { jobs } });
-    if (!isRecord(data) || typeof data.taskId !== 'number' || !Array.isArray(data.jobs)) throw malformedData('no task');
-    return data as unknown as SubmitJobsResponseData;
+    return dataOf(SubmitJobsResponseDataSchema, data, 'no task');
   }
 
   /** The caller's tasks, newest first. */
   async listTasks(): Promise<TaskInfo[]> {
     const data = await this.#call('GET', ApiPath.tasks);
-    if (!isRecord(data) || !Array.isArray(data.tasks)) throw malformedData('no task list');
-    return (data as unknown as ListTasksResponseData).tasks;
+    return dataOf(ListTasksResponseDataSchema, data, 'no task list').tasks;
   }
 
   /** One of the caller's tasks with its jobs and their attempts; NOT_FOUND for another user's. */
   async getTask(taskId: number): Promise<TaskDetail> {
     const data = await this.#call('GET', tasksPath(taskId));
-    if (!isRecord(data) || !isRecord(data.task) || !Array.isArray(data.jobs)) throw malformedData('no task');
-    return data as unknown as TaskDetail;
+    return dataOf(TaskDetailSchema, data, 'no task');
   }
 
   /** Cancels the task's queued and running jobs; CONFLICT when it has ended. */
   async killTask(taskId: number): Promise<KillTaskResponseData> {
     const data = await this.#call('POST', `${tasksPath(taskId)}/kill`);
-    if (!isRecord(data) || !isRecord(data.task) || typeof data.cancelled !== 'number') throw malformedData('no task');
-    return data as unknown as KillTaskResponseData;
+    return dataOf(KillTaskResponseDataSchema, data, 'no task');
   }
 
   /** Queues the task's failed and cancelled jobs again; CONFLICT when there are none. */
   async retryTask(taskId: number): Promise<RetryTaskResponseData> {
     const data = await this.#call('POST', `${tasksPath(taskId)}/retry`);
-    if (!isRecord(data) || !isRecord(data.task) || typeof data.retried !== 'number') throw malformedData('no task');
-    return data as unknown as RetryTaskResponseData;
+    return dataOf(RetryTaskResponseDataSchema, data, 'no task');
   }
 
   /** Job `jobIndex` of the task: its masked log from byte `offset` (default 0) and the offset to read on from. */
@@ -247,23 +251,19 @@ export class PandaClient {
     const data = await this.#call('GET', `${tasksPath(taskId)}/jobs/${encodeURIComponent(String(jobIndex))}/log`, {
       searchParams: new URLSearchParams({ offset: String(offset) }),
     });
-    if (!isRecord(data) || typeof data.log !== 'string' || typeof data.nextOffset !== 'number')
-      throw malformedData('no job log');
-    return data as unknown as TaskJobLogResponseData;
+    return dataOf(TaskJobLogResponseDataSchema, data, 'no job log');
   }
 
   /** One of the caller's jobs. */
   async getJob(id: string): Promise<JobInfo> {
     const data = await this.#call('GET', jobsPath(id));
-    if (!isRecord(data) || typeof data.id !== 'string') throw malformedData('no job');
-    return data as unknown as JobInfo;
+    return dataOf(JobInfoSchema, data, 'no job');
   }
 
   /** A job's masked log and state. */
   async getJobLog(id: string): Promise<JobLogResponseData> {
     const data = await this.#call('GET', `${jobsPath(id)}/log`);
-    if (!isRecord(data) || typeof data.log !== 'string') throw malformedData('no job log');
-    return data as unknown as JobLogResponseData;
+    return dataOf(JobLogResponseDataSchema, data, 'no job log');
   }
 
   /** Pilot call: claims up to `nJobs` queued jobs, their secrets sealed to `publicKey`. */
@@ -271,8 +271,7 @@ export class PandaClient {
     const data = await this.#call('POST', ApiPath.acquireJobs, {
       json: nJobs === undefined ? { publicKey } : { publicKey, nJobs },
     });
-    if (!isRecord(data) || !Array.isArray(data.jobs)) throw malformedData('no job list');
-    return (data as unknown as AcquireJobsResponseData).jobs;
+    return dataOf(AcquireJobsResponseDataSchema, data, 'no job list').jobs;
   }
 
   /** Pilot call: reports a job's state, exit code and a log chunk. */
@@ -283,9 +282,6 @@ export class PandaClient {
   /** Pilot call: renews the lease of the attempt `claimId` stands for; `cancel` says to stop the job. */
   async heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponseData> {
     const data = await this.#call('POST', ApiPath.heartbeat, { json: request });
-    if (!isRecord(data) || typeof data.leaseExpiresAt !== 'string' || typeof data.cancel !== 'boolean') {
-      throw malformedData('no lease');
-    }
-    return data as unknown as HeartbeatResponseData;
+    return dataOf(HeartbeatResponseDataSchema, data, 'no lease');
   }
 }

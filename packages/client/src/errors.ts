@@ -1,4 +1,5 @@
 import { PandaError, errorCodeForStatus, isErrorCode } from '@panda-secrets/protocol';
+import { ApiResponseSchema, assertSchema } from '@panda-secrets/protocol/schemas';
 import type { ApiResponse } from '@panda-secrets/protocol';
 
 /** What a failed socket-level call means for the user, by Node's error code. */
@@ -66,17 +67,10 @@ export function unreachableError(server: string, error: unknown, what = 'panda-s
 function parseBody(text: string): ApiResponse | undefined {
   try {
     const body: unknown = JSON.parse(text);
-    if (
-      typeof body === 'object' &&
-      body !== null &&
-      typeof (body as ApiResponse).success === 'boolean' &&
-      typeof (body as ApiResponse).message === 'string' &&
-      'data' in body
-    ) {
-      return body as ApiResponse;
-    }
+    assertSchema(ApiResponseSchema, body, (problem) => problem);
+    return body;
   } catch {
-    // A body that is not JSON is reported below with the status, like any other foreign answer.
+    // A body that is not JSON in panda-server's shape is reported below with the status.
   }
   return undefined;
 }

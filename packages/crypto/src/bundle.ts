@@ -1,6 +1,7 @@
 import { CompactEncrypt, compactDecrypt, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { CryptoKey, DecryptOptions, JWK } from 'jose';
 import { BUNDLE_JOB_HEADER, PandaError, assertEnvName, assertFileName, decodeFileValue } from '@panda-secrets/protocol';
+import { SecretBundleSchema, assertSchema } from '@panda-secrets/protocol/schemas';
 import type { SecretBundle } from '@panda-secrets/protocol';
 import { isNonEmptyString, isRecord, parseSecretJson, quote } from './lib/values.js';
 
@@ -58,37 +59,22 @@ export async function importPilotPublicKey(jwk: unknown): Promise<PilotPublicKey
   }
 }
 
-function problemWithRecord(
-  value: unknown,
-  field: string,
-  check: (name: string, entry: unknown) => void,
-): string | undefined {
-  if (!isRecord(value)) return `"${field}" is not an object`;
-  for (const [name, entry] of Object.entries(value)) {
-    try {
-      check(name, entry);
-    } catch (error) {
-      return (error as Error).message;
-    }
-  }
-  return undefined;
-}
-
-/** What is wrong with a bundle's shape, or undefined when it is a valid SecretBundle. */
-function bundleProblem(value: unknown): string | undefined {
-  if (!isRecord(value)) return 'it is not a JSON object';
-  if (!isNonEmptyString(value.jobId)) return '"jobId" is not a non-empty string';
-  return (
-    problemWithRecord(value.env, 'env', (name, entry) => {
-      assertEnvName(name);
-      if (typeof entry !== 'string') throw new Error(`the env secret ${quote(name)} is not a string`);
-    }) ??
-    problemWithRecord(value.files, 'files', (name, entry) => {
+/**
+ * `value` as a SecretBundle, checked for its shape (the schema), then for its names and files by
+ * the rules the server stored them under; else throws what `refuse` makes of the first problem.
+ */
+function checkedBundle(value: unknown, refuse: (problem: string) => PandaError): SecretBundle {
+  try {
+    assertSchema(SecretBundleSchema, value, (problem) => problem);
+    for (const name of Object.keys(value.env)) assertEnvName(name);
+    for (const [name, content] of Object.entries(value.files)) {
       assertFileName(name);
-      if (typeof entry !== 'string') throw new Error(`the secret file ${quote(name)} is not a base64 string`);
-      decodeFileValue(name, entry);
-    })
-  );
+      decodeFileValue(name, content);
+    }
+    return value;
+  } catch (error) {
+    throw refuse((error as Error).message);
+  }
 }
 
 /**
@@ -101,8 +87,7 @@ function bundleProblem(value: unknown): string | undefined {
  * const jwe = await sealBundle(publicKey, { jobId: job.id, env: { TOKEN: 's3cr3t' }, files: {} });
  */
 export async function sealBundle(publicKey: PilotPublicKey, bundle: SecretBundle): Promise<string> {
-  const problem = bundleProblem(bundle);
-  if (problem !== undefined) throw new PandaError('INVALID_INPUT', `the secrets bundle is not valid: ${problem}`);
+  checkedBundle(bundle, (problem) => new PandaError('INVALID_INPUT', `the secrets bundle is not valid: ${problem}`));
   return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(bundle)))
     .setProtectedHeader({ alg: BUNDLE_ALG, enc: BUNDLE_ENC, [BUNDLE_JOB_HEADER]: bundle.jobId })
     .encrypt(publicKey);
@@ -141,8 +126,9 @@ export async function openBundle(privateKey: CryptoKey, jwe: string, expectedJob
     () => new PandaError('DECRYPT_FAILED', 'the secrets bundle does not hold JSON'),
   );
   if (isRecord(payload) && payload.jobId !== expectedJobId) throw jobMismatch(payload.jobId, expectedJobId);
-  const problem = bundleProblem(payload);
-  if (problem !== undefined) throw new PandaError('DECRYPT_FAILED', `the secrets bundle is not valid: ${problem}`);
-  const { jobId, env, files } = payload as SecretBundle;
+  const { jobId, env, files } = checkedBundle(
+    payload,
+    (problem) => new PandaError('DECRYPT_FAILED', `the secrets bundle is not valid: ${problem}`),
+  );
   return { jobId, env, files };
 }

@@ -23,6 +23,12 @@ export const DEFAULT_MAX_SECRETS_PER_USER = 500;
 export const DEFAULT_MAX_TOTAL_BYTES_PER_USER = 50 * 1024 * 1024;
 /** The most jobs one submission may hold (prun --nJobs). */
 export const MAX_JOBS_PER_SUBMIT = 1000;
+/** The longest job command (characters). */
+export const MAX_EXEC_LENGTH = 65_536;
+/** The most jobs one acquire_jobs call may claim. */
+export const MAX_JOBS_PER_ACQUIRE = 10;
+/** The longest log chunk (characters) one update_job call may carry. */
+export const MAX_LOG_CHUNK = 1_048_576;
 /** Default cap on one user's unfinished (queued or running) jobs. */
 export const DEFAULT_MAX_UNFINISHED_JOBS_PER_USER = 10_000;
 /** Values shorter than this are not masked in job logs (they would mask too much). */

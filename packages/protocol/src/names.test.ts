@@ -14,6 +14,7 @@ import {
   parseWireKey,
   validateSecret,
   wireKey,
+  wireKeysOf,
 } from './index.js';
 
 describe('secret names', () => {
@@ -33,6 +34,12 @@ describe('secret names', () => {
 
   it.each(['../x', 'a/b', '.', '..', '', 'a b', 'x\0'])('rejects the file name %j', (name) => {
     expect(() => parseWireKey(FILE_PREFIX + name)).toThrow(/a secret file name must be a plain file name/);
+  });
+
+  it("stands a name for the env secret, else the secret file of that name (PanDA's fallback)", () => {
+    expect(wireKeysOf('cfg.dat')).toEqual(['cfg.dat', `${FILE_PREFIX}cfg.dat`]);
+    expect(wireKeysOf('MY_SECRET')).toEqual(['MY_SECRET', `${FILE_PREFIX}MY_SECRET`]);
+    expect(wireKeysOf(`${FILE_PREFIX}cfg.dat`)).toEqual([`${FILE_PREFIX}cfg.dat`]);
   });
 });
 

@@ -23,7 +23,7 @@ export interface SecretRef {
 }
 
 /** A name quoted for messages: JSON quoting shows spaces, control characters and emptiness. */
-function quoteName(name: string): string {
+export function quoteName(name: string): string {
   return JSON.stringify(name.length > 300 ? `${name.slice(0, 300)}...` : name);
 }
 
@@ -50,6 +50,18 @@ export function assertFileName(name: string): void {
 /** The wire key of a secret: the env name as is, a file name behind FILE_PREFIX. */
 export function wireKey(ref: SecretRef): string {
   return ref.kind === 'file' ? FILE_PREFIX + ref.name : ref.name;
+}
+
+/**
+ * The wire keys a name given for one secret stands for, in PanDA's order: the env secret `NAME`,
+ * else the secret file `___file___:NAME`. A wire key of a file stands for itself alone.
+ *
+ * @example
+ * wireKeysOf('cfg') // ['cfg', '___file___:cfg']
+ * wireKeysOf('___file___:cfg') // ['___file___:cfg']
+ */
+export function wireKeysOf(name: string): string[] {
+  return name.startsWith(FILE_PREFIX) ? [name] : [name, FILE_PREFIX + name];
 }
 
 /**

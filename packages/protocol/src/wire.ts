@@ -1,13 +1,41 @@
-import type { ErrorCode } from './errors.js';
+import type { Static } from '@sinclair/typebox';
+import type {
+  AcquireJobsRequestSchema,
+  AcquireJobsResponseDataSchema,
+  AcquiredJobSchema,
+  ApiResponseSchema,
+  AttemptInfoSchema,
+  AttemptOutcomeSchema,
+  AuthConfigSchema,
+  HeartbeatRequestSchema,
+  HeartbeatResponseDataSchema,
+  ImportSecretsRequestSchema,
+  ImportSecretsResponseDataSchema,
+  JobDetailSchema,
+  JobInfoSchema,
+  JobLogResponseDataSchema,
+  JobSpecSchema,
+  JobStateSchema,
+  KillTaskResponseDataSchema,
+  ListTasksResponseDataSchema,
+  RetryTaskResponseDataSchema,
+  SecretBundleSchema,
+  SecretMetadataSchema,
+  SetUserSecretsRequestSchema,
+  SubmitJobsRequestSchema,
+  SubmitJobsResponseDataSchema,
+  TaskDetailSchema,
+  TaskInfoSchema,
+  TaskJobLogResponseDataSchema,
+  TaskStatusSchema,
+  UpdateJobRequestSchema,
+  UpdateJobStateSchema,
+} from './schemas/bodies.js';
 
-/** Every response body of panda-server, in PanDA's shape. */
-export interface ApiResponse<T = unknown> {
-  success: boolean;
-  message: string;
-  data: T;
-  /** On failure: the stable error code (an addition to PanDA's shape; PanDA's client ignores it). */
-  code?: ErrorCode;
-}
+// The types of the wire protocol, derived from its schemas (schemas/bodies.ts), and its constants.
+
+/** Every response body of panda-server, in PanDA's shape; `data` is the call's own. */
+export type ApiResponse<T = unknown> = Omit<Static<typeof ApiResponseSchema>, 'data'> & { data: T };
 
 /** HTTP paths of panda-server. The two `creds` calls are wire-compatible with PanDA's API. */
 export const ApiPath = {
@@ -33,223 +61,87 @@ export const ApiPath = {
 } as const;
 
 /** One secret as `secrets/metadata` describes it: no value. */
-export interface SecretMetadata {
-  /** The wire key: `NAME`, or `___file___:NAME` for a file. */
-  key: string;
-  /** Bytes of the value as UTF-8, or of the file. */
-  size: number;
-  /** When it was last set, ISO 8601 in UTC. */
-  updatedAt: string;
-}
-
+export type SecretMetadata = Static<typeof SecretMetadataSchema>;
 /** Body of `secrets/import`: secrets by wire key, each value as set_user_secrets takes it. */
-export interface ImportSecretsRequest {
-  secrets: Array<{ key: string; value: string }>;
-}
-
+export type ImportSecretsRequest = Static<typeof ImportSecretsRequestSchema>;
 /** What `secrets/import` stored: how many secrets it created and how many it replaced. */
-export interface ImportSecretsResponseData {
-  created: number;
-  replaced: number;
-}
-
+export type ImportSecretsResponseData = Static<typeof ImportSecretsResponseDataSchema>;
 /** Body of `set_user_secrets`: key and value strings upsert; value null deletes; key null deletes all. */
-export interface SetUserSecretsRequest {
-  key: string | null;
-  value: string | null;
-}
+export type SetUserSecretsRequest = Static<typeof SetUserSecretsRequestSchema>;
 
 /** The token claim that marks a pilot; a token without it is a user's. */
 export const ROLE_CLAIM = 'role';
 export type Role = 'user' | 'pilot';
 
 /** What a user submits: one job. Secret references are wire keys, never values. */
-export interface JobSpec {
-  /** The payload command, run as `bash -c exec` in the job's working directory. */
-  exec: string;
-  /** The output dataset name (PanDA's --outDS). */
-  outDS: string;
-  /** Wire keys (`NAME` or `___file___:NAME`) of the secrets the job receives; empty for none. */
-  secrets: string[];
-}
+export type JobSpec = Static<typeof JobSpecSchema>;
+export type SubmitJobsRequest = Static<typeof SubmitJobsRequestSchema>;
 
-export interface SubmitJobsRequest {
-  jobs: JobSpec[];
-}
-
+/** The states of a job, in the order of its life (see JobState). */
+export const JOB_STATES = ['queued', 'running', 'finished', 'failed', 'cancelled'] as const;
 /**
  * A job is `queued` until a pilot acquires it, `running` while an attempt holds it under a lease,
  * and ends `finished` (exit code 0), `failed` (non-zero exit, or its last attempt was lost) or
  * `cancelled` (killed by its owner).
  */
-export type JobState = 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
-
-export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'finished', 'failed', 'cancelled'];
+export type JobState = Static<typeof JobStateSchema>;
 export const FINAL_JOB_STATES: readonly JobState[] = ['finished', 'failed', 'cancelled'];
 
 /** A job as the server reports it to its owner. */
-export interface JobInfo {
-  id: string;
-  owner: string;
-  /** The task (one submission, PanDA's jediTaskID) the job belongs to. */
-  taskId: number;
-  /** The job's number within its task, from 1. */
-  jobIndex: number;
-  spec: JobSpec;
-  state: JobState;
-  exitCode: number | null;
-  /** Attempts started so far; 0 while the job has never run. */
-  attemptNr: number;
-  /** The attempt after which a lost attempt fails the job instead of queuing it again. */
-  maxAttempts: number;
-  /** Why the job failed or was cancelled, when the server knows; null otherwise. */
-  reason: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type JobInfo = Static<typeof JobInfoSchema>;
+export type SubmitJobsResponseData = Static<typeof SubmitJobsResponseDataSchema>;
+export type JobLogResponseData = Static<typeof JobLogResponseDataSchema>;
 
-export interface SubmitJobsResponseData {
-  taskId: number;
-  jobs: JobInfo[];
-}
-
-export interface JobLogResponseData {
-  id: string;
-  state: JobState;
-  log: string;
-}
-
+/** How an attempt can end (see AttemptOutcome). */
+export const ATTEMPT_OUTCOMES = ['running', 'finished', 'failed', 'lost', 'released', 'cancelled'] as const;
 /**
  * How an attempt ended: `lost` when its lease ran out (the pilot stopped renewing it), `released`
  * when its pilot was stopped (SIGTERM) and handed the job back; `running` while it runs.
  */
-export type AttemptOutcome = 'running' | 'finished' | 'failed' | 'lost' | 'released' | 'cancelled';
-
+export type AttemptOutcome = Static<typeof AttemptOutcomeSchema>;
 /** One run of a job by one pilot. */
-export interface AttemptInfo {
-  attemptNr: number;
-  /** The pilot's token subject. */
-  pilot: string;
-  startedAt: string;
-  endedAt: string | null;
-  outcome: AttemptOutcome;
-  exitCode: number | null;
-}
+export type AttemptInfo = Static<typeof AttemptInfoSchema>;
 
+/** The statuses of a task (see TaskStatus). */
+export const TASK_STATUSES = ['queued', 'running', 'finished', 'failed', 'cancelled'] as const;
 /**
  * A task's status, from its jobs: `queued` while none has started and some are queued, `running`
  * while any is queued or running, else `finished` when all finished, `failed` when any failed,
  * else `cancelled`.
  */
-export type TaskStatus = 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
-
-export interface TaskInfo {
-  taskId: number;
-  owner: string;
-  status: TaskStatus;
-  /** The first job's command and output dataset. */
-  exec: string;
-  outDS: string;
-  nJobs: number;
-  jobsByState: Record<JobState, number>;
-  createdAt: string;
-  /** When any of its jobs last changed. */
-  updatedAt: string;
-}
-
-export type JobDetail = JobInfo & { attempts: AttemptInfo[] };
-
-export interface TaskDetail {
-  task: TaskInfo;
-  jobs: JobDetail[];
-}
-
-export interface ListTasksResponseData {
-  tasks: TaskInfo[];
-}
-
-export interface KillTaskResponseData {
-  task: TaskInfo;
-  /** Jobs this kill cancelled (queued ones at once; running ones are stopped at their pilot's next heartbeat). */
-  cancelled: number;
-}
-
-export interface RetryTaskResponseData {
-  task: TaskInfo;
-  /** Failed and cancelled jobs queued again as new attempts. */
-  retried: number;
-}
-
+export type TaskStatus = Static<typeof TaskStatusSchema>;
+export type TaskInfo = Static<typeof TaskInfoSchema>;
+export type JobDetail = Static<typeof JobDetailSchema>;
+export type TaskDetail = Static<typeof TaskDetailSchema>;
+export type ListTasksResponseData = Static<typeof ListTasksResponseDataSchema>;
+export type KillTaskResponseData = Static<typeof KillTaskResponseDataSchema>;
+export type RetryTaskResponseData = Static<typeof RetryTaskResponseDataSchema>;
 /**
  * A job's log from byte `offset` on. The log is UTF-8 text, stored as bytes; offsets count those
  * bytes. Pass `nextOffset` back to read only what was added since.
  */
-export interface TaskJobLogResponseData {
-  taskId: number;
-  jobIndex: number;
-  id: string;
-  state: JobState;
-  log: string;
-  nextOffset: number;
-}
+export type TaskJobLogResponseData = Static<typeof TaskJobLogResponseDataSchema>;
 
 /** Body of `acquire_jobs`: the pilot's one-time public key (a JWK of an ECDH key). */
-export interface AcquireJobsRequest {
-  publicKey: Record<string, unknown>;
-  nJobs?: number;
-}
-
+export type AcquireJobsRequest = Static<typeof AcquireJobsRequestSchema>;
 /** One acquired job. `bundle` is a compact JWE sealed to the pilot's key, present when the job has secrets. */
-export interface AcquiredJob {
-  job: JobInfo;
-  /** Proof of this acquisition (this attempt), required with every heartbeat and update of the job. */
-  claimId: string;
-  bundle: string | null;
-  /** When the attempt's lease runs out unless a heartbeat renews it. */
-  leaseExpiresAt: string;
-  /** The lease's length: a heartbeat renews it to this many seconds from then. */
-  leaseSeconds: number;
-}
+export type AcquiredJob = Static<typeof AcquiredJobSchema>;
+export type AcquireJobsResponseData = Static<typeof AcquireJobsResponseDataSchema>;
 
-export interface AcquireJobsResponseData {
-  jobs: AcquiredJob[];
-}
-
+/** What a pilot reports of an attempt: its progress, its end, or that it hands the job back. */
+export const UPDATE_JOB_STATES = ['running', 'finished', 'failed', 'released'] as const;
+export type UpdateJobState = Static<typeof UpdateJobStateSchema>;
 /**
  * Body of `update_job`. A log chunk is appended; `finished` or `failed` ends the attempt and the
  * job; `released` (the pilot was stopped) ends the attempt and queues the job again.
  */
-export interface UpdateJobRequest {
-  jobId: string;
-  claimId: string;
-  state: UpdateJobState;
-  exitCode?: number | null;
-  log?: string;
-}
-
-export type UpdateJobState = 'running' | 'finished' | 'failed' | 'released';
-export const UPDATE_JOB_STATES: readonly UpdateJobState[] = ['running', 'finished', 'failed', 'released'];
-
+export type UpdateJobRequest = Static<typeof UpdateJobRequestSchema>;
 /** Body of `heartbeat`: renews the lease of the attempt the claim stands for. */
-export interface HeartbeatRequest {
-  jobId: string;
-  claimId: string;
-}
-
-export interface HeartbeatResponseData {
-  leaseExpiresAt: string;
-  /** True when the job was cancelled: the pilot stops the payload and removes its files. */
-  cancel: boolean;
-}
+export type HeartbeatRequest = Static<typeof HeartbeatRequestSchema>;
+export type HeartbeatResponseData = Static<typeof HeartbeatResponseDataSchema>;
 
 /** What a sealed bundle holds once opened on the node. */
-export interface SecretBundle {
-  jobId: string;
-  /** Env secrets: name to value. */
-  env: Record<string, string>;
-  /** File secrets: file name to the file's bytes in base64. */
-  files: Record<string, string>;
-}
+export type SecretBundle = Static<typeof SecretBundleSchema>;
 
 /** The protected-header parameter that binds a sealed bundle to its job. */
 export const BUNDLE_JOB_HEADER = 'job_id';
@@ -258,17 +150,7 @@ export const BUNDLE_JOB_HEADER = 'job_id';
  * PanDA's auth config, published by panda-server at `authConfigPath(vo)` for the clients that sign
  * people in with the device flow. The field names are PanDA's, so that PanDA's own client reads it.
  */
-export interface AuthConfig {
-  client_id: string;
-  /** Empty for a public client; PanDA's client reads the field unconditionally, so it is always there. */
-  client_secret: string;
-  /** The audience the server verifies ID tokens against. */
-  audience: string;
-  /** The identity provider's discovery document, `ISSUER/.well-known/openid-configuration`. */
-  oidc_config_url: string;
-  /** `wlcg` asks for the WLCG scopes as well, as PanDA's client does. */
-  jwt_profile?: string;
-}
+export type AuthConfig = Static<typeof AuthConfigSchema>;
 
 /** The VO names an auth config may be published for: they become part of a URL path. */
 export const VO_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;

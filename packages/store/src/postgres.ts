@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { AttemptOutcome, JobState } from '@panda-secrets/protocol';
+import { wireKeysOf, type AttemptOutcome, type JobState } from '@panda-secrets/protocol';
 import { toAttempt, toAudit, toJob, toLogSlice, toSecret, toTasks } from './rows.js';
 import type { AttemptColumns, AuditColumns, JobColumns, SecretColumns, TaskStateColumns } from './rows.js';
 import { POSTGRES_MIGRATIONS, applyMigrations, inTransaction } from './postgres-migrations.js';
@@ -9,7 +9,6 @@ import {
   attemptEnd,
   cancelledNote,
   claimCount,
-  deletionCandidates,
   emptyTask,
   failureReason,
   fitLogChunk,
@@ -310,7 +309,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       ).map(toSecret),
     deleteSecret: (owner, key, audit) =>
       transaction(async (client) => {
-        for (const candidate of deletionCandidates(key)) {
+        for (const candidate of wireKeysOf(key)) {
           const { rowCount } = await client.query('DELETE FROM secrets WHERE owner = $1 AND key = $2', [
             owner,
             candidate,

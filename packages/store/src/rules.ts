@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FILE_PREFIX, FINAL_JOB_STATES, JOB_STATES, PandaError, isPandaError } from '@panda-secrets/protocol';
+import { FINAL_JOB_STATES, JOB_STATES, PandaError, isPandaError } from '@panda-secrets/protocol';
 import type { AttemptOutcome, JobState, TaskStatus } from '@panda-secrets/protocol';
 import type { Quota, Store } from './types.js';
 
@@ -74,11 +74,6 @@ export function assertBatchWithinQuota(
 /** How many jobs a claim of `limit` may take: a whole number, never negative. */
 export function claimCount(limit: number): number {
   return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
-}
-
-/** The keys a delete of `key` tries, in order: the key itself, then PanDA's file fallback. */
-export function deletionCandidates(key: string): [string, string] {
-  return [key, FILE_PREFIX + key];
 }
 
 /** The parts of a job row that decide whether a pilot may update it, and how its log may grow. */

@@ -9,7 +9,6 @@ import {
   attemptEnd,
   cancelledNote,
   claimCount,
-  deletionCandidates,
   emptyTask,
   failureReason,
   fitLogChunk,
@@ -24,7 +23,7 @@ import {
   withStoreErrors,
 } from './rules.js';
 import type { JobOwnership, QuotaUsage, StoreClock, StoreMethods } from './rules.js';
-import type { AttemptOutcome, JobState } from '@panda-secrets/protocol';
+import { wireKeysOf, type AttemptOutcome, type JobState } from '@panda-secrets/protocol';
 import type { AuditInput, Quota, SecretWrite, Store, TaskRow } from './types.js';
 
 export interface SqliteStoreOptions extends StoreClock {
@@ -419,7 +418,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     getSecrets: (owner, keys) =>
       statements.ownerSecrets.all({ owner, keys: keys === undefined ? null : JSON.stringify(keys) }).map(toSecret),
     deleteSecret: write((owner, key, audit) => {
-      for (const candidate of deletionCandidates(key)) {
+      for (const candidate of wireKeysOf(key)) {
         if (statements.deleteSecret.run(owner, candidate).changes > 0) {
           writeAudit({ ...audit, key: candidate }, ms());
           return candidate;

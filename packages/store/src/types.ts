@@ -161,8 +161,9 @@ export interface Store {
   /** The owner's secrets (only those keys, when given), sorted by key. */
   getSecrets(owner: string, keys?: readonly string[]): Promise<StoredSecret[]>;
   /**
-   * Deletes `key`, or if it does not exist `___file___:key` (PanDA's fallback), recording the
-   * audit entry with the key actually deleted. Returns that key, or null when neither existed.
+   * Deletes the first of `wireKeysOf(key)` that exists (PanDA's fallback: `key`, else
+   * `___file___:key`), recording the audit entry with the key actually deleted. Returns that key,
+   * or null when none existed.
    */
   deleteSecret(owner: string, key: string, audit: AuditInput): Promise<string | null>;
   /** Deletes all of the owner's secrets and records one audit entry. Returns how many were deleted. */

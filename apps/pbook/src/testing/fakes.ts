@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { FILE_PREFIX, PandaError } from '@panda-secrets/protocol';
+import { FILE_PREFIX, PandaError, wireKeysOf } from '@panda-secrets/protocol';
 import type { SecretMetadata } from '@panda-secrets/protocol';
 import type { ClientOptions } from '@panda-secrets/client';
 import { lazyClient } from '@panda-secrets/cli-kit';
@@ -29,7 +29,7 @@ export class FakeClient extends FakeTasks implements SecretsClient {
 
   async deleteSecret(key: string): Promise<void> {
     this.calls.push(`delete ${key}`);
-    const stored = [key, FILE_PREFIX + key].find((candidate) => this.secrets.has(candidate));
+    const stored = wireKeysOf(key).find((candidate) => this.secrets.has(candidate));
     if (stored === undefined) throw new PandaError('NOT_FOUND', `no secret named "${key}"`);
     this.secrets.delete(stored);
   }

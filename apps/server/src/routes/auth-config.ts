@@ -1,4 +1,6 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { PandaError, VO_NAME_PATTERN, type AuthConfig } from '@panda-secrets/protocol';
+import { AuthConfigParamsSchema } from '@panda-secrets/protocol/schemas';
 import type { FastifyInstance } from 'fastify';
 
 /** What the server publishes for signing in: PanDA's auth config, for some VOs or for any. */
@@ -16,7 +18,8 @@ const FILE_SUFFIX = '_auth_config.json';
  * what a client reads in order to get one.
  */
 export function authConfigRoutes(app: FastifyInstance, published: PublishedAuthConfig): void {
-  app.get<{ Params: { file: string } }>('/auth/:file', async (request, reply) => {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.get('/auth/:file', { schema: { params: AuthConfigParamsSchema } }, async (request, reply) => {
     const { file } = request.params;
     const vo = file.endsWith(FILE_SUFFIX) ? file.slice(0, -FILE_SUFFIX.length) : '';
     const known = published.vos.length === 0 ? VO_NAME_PATTERN.test(vo) : published.vos.includes(vo);

@@ -1,6 +1,6 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   ApiPath,
-  MAX_JOBS_PER_SUBMIT,
   PandaError,
   assertNoNul,
   assertDatasetName,
@@ -10,6 +10,7 @@ import {
   type JobInfo,
   type JobLogResponseData,
   type JobSpec,
+  type SubmitJobsRequest,
   type KillTaskResponseData,
   type ListTasksResponseData,
   type RetryTaskResponseData,
@@ -18,13 +19,17 @@ import {
   type TaskInfo,
   type TaskJobLogResponseData,
 } from '@panda-secrets/protocol';
+import {
+  JobParamsSchema,
+  SubmitJobsRequestSchema,
+  TaskJobLogParamsSchema,
+  TaskJobLogQuerySchema,
+  TaskParamsSchema,
+} from '@panda-secrets/protocol/schemas';
 import { taskNotFound, type AttemptRow, type JobRow, type TaskRow } from '@panda-secrets/store';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { typeErrorMessage } from '../python-types.js';
 import { ok, userOnly } from './reply.js';
-
-export const MAX_EXEC_LENGTH = 65_536;
 
 /** What the owner sees of a job; the spec holds secret names only, never values. */
 export function jobInfo(row: JobRow): JobInfo {
@@ -74,29 +79,15 @@ function wholeNumber(what: string, raw: unknown, min: number): number {
   return value;
 }
 
-function taskIdParam(request: FastifyRequest): number {
-  return wholeNumber('task ID', (request.params as { taskId?: string }).taskId, 1);
+function taskIdParam(params: { taskId: string }): number {
+  return wholeNumber('task ID', params.taskId, 1);
 }
 
-function parseSpec(raw: unknown, index: number): JobSpec {
-  const where = `jobs[${index}]`;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new PandaError('INVALID_TYPE', typeErrorMessage(where, 'dict', raw));
-  }
-  const { exec, outDS, secrets = [] } = raw as Record<string, unknown>;
-  if (typeof exec !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage(`${where}.exec`, 'str', exec));
-  if (exec.trim() === '' || exec.length > MAX_EXEC_LENGTH) {
-    throw new PandaError(
-      'INVALID_INPUT',
-      `${where}.exec must be a non-empty command of at most ${MAX_EXEC_LENGTH} characters`,
-    );
-  }
-  assertNoNul(`${where}.exec`, exec);
-  if (typeof outDS !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage(`${where}.outDS`, 'str', outDS));
+/** A submitted job, its shape checked by the route's schema, checked for what a schema does not say. */
+function parseSpec(spec: SubmitJobsRequest['jobs'][number], index: number): JobSpec {
+  const { exec, outDS, secrets = [] } = spec;
+  assertNoNul(`jobs[${index}].exec`, exec);
   assertDatasetName(outDS);
-  if (!Array.isArray(secrets) || !secrets.every((key): key is string => typeof key === 'string')) {
-    throw new PandaError('INVALID_TYPE', typeErrorMessage(`${where}.secrets`, 'list[str]', secrets));
-  }
   for (const key of secrets) parseWireKey(key);
   return { exec, outDS, secrets: [...new Set(secrets)] };
 }
@@ -110,10 +101,9 @@ function envSecretSizes(
 }
 
 /** The job, if the caller owns it; another owner's job is reported as absent, not forbidden. */
-async function ownJob(ctx: ServerContext, request: FastifyRequest): Promise<JobRow> {
-  const { id } = request.params as { id: string };
+async function ownJob(ctx: ServerContext, owner: string, id: string): Promise<JobRow> {
   const row = await ctx.store.getJob(id);
-  if (row === null || row.owner !== request.identity.owner) {
+  if (row === null || row.owner !== owner) {
     throw new PandaError('NOT_FOUND', `no job ${JSON.stringify(id)} of yours`);
   }
   return row;
@@ -121,15 +111,9 @@ async function ownJob(ctx: ServerContext, request: FastifyRequest): Promise<JobR
 
 /** Submitting jobs and following them: the user's job calls. */
 export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post(ApiPath.submitJobs, { preHandler: userOnly }, async (request) => {
-    const jobs = (request.body as { jobs?: unknown } | undefined)?.jobs;
-    if (!Array.isArray(jobs) || jobs.length === 0 || jobs.length > MAX_JOBS_PER_SUBMIT) {
-      throw new PandaError(
-        'INVALID_INPUT',
-        `the body must be {"jobs": [...]} with 1 to ${MAX_JOBS_PER_SUBMIT} job specs`,
-      );
-    }
-    const specs = jobs.map(parseSpec);
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.post(ApiPath.submitJobs, { schema: { body: SubmitJobsRequestSchema }, preHandler: userOnly }, async (request) => {
+    const specs = request.body.jobs.map(parseSpec);
     const owner = request.identity.owner;
     const referenced = [...new Set(specs.flatMap((spec) => spec.secrets))];
     if (referenced.length > 0) {
@@ -149,22 +133,26 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return ok(data);
   });
 
-  app.get(`${ApiPath.jobs}/:id`, { preHandler: userOnly }, async (request) => ok(jobInfo(await ownJob(ctx, request))));
+  const jobRoute = { schema: { params: JobParamsSchema }, preHandler: userOnly };
+  api.get(`${ApiPath.jobs}/:id`, jobRoute, async (request) =>
+    ok(jobInfo(await ownJob(ctx, request.identity.owner, request.params.id))),
+  );
 
-  app.get(`${ApiPath.jobs}/:id/log`, { preHandler: userOnly }, async (request) => {
-    const row = await ownJob(ctx, request);
+  api.get(`${ApiPath.jobs}/:id/log`, jobRoute, async (request) => {
+    const row = await ownJob(ctx, request.identity.owner, request.params.id);
     const { log } = await ctx.store.readJobLog(row.id, 0);
     const data: JobLogResponseData = { id: row.id, state: row.state, log };
     return ok(data);
   });
 
-  app.get(ApiPath.tasks, { preHandler: userOnly }, async (request) => {
+  api.get(ApiPath.tasks, { preHandler: userOnly }, async (request) => {
     const data: ListTasksResponseData = { tasks: (await ctx.store.listTasks(request.identity.owner)).map(taskInfo) };
     return ok(data);
   });
 
-  app.get(`${ApiPath.tasks}/:taskId`, { preHandler: userOnly }, async (request) => {
-    const taskId = taskIdParam(request);
+  const taskRoute = { schema: { params: TaskParamsSchema }, preHandler: userOnly };
+  api.get(`${ApiPath.tasks}/:taskId`, taskRoute, async (request) => {
+    const taskId = taskIdParam(request.params);
     const detail = await ctx.store.getTask(request.identity.owner, taskId);
     if (detail === null) throw taskNotFound(taskId);
     const data: TaskDetail = {
@@ -174,27 +162,31 @@ export function jobRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return ok(data);
   });
 
-  app.post(`${ApiPath.tasks}/:taskId/kill`, { preHandler: userOnly }, async (request) => {
+  api.post(`${ApiPath.tasks}/:taskId/kill`, taskRoute, async (request) => {
     const owner = request.identity.owner;
-    const { task, cancelled } = await ctx.store.killTask(owner, taskIdParam(request), `killed by ${owner}`);
+    const { task, cancelled } = await ctx.store.killTask(owner, taskIdParam(request.params), `killed by ${owner}`);
     const data: KillTaskResponseData = { task: taskInfo(task), cancelled };
     return ok(data);
   });
 
-  app.post(`${ApiPath.tasks}/:taskId/retry`, { preHandler: userOnly }, async (request) => {
+  api.post(`${ApiPath.tasks}/:taskId/retry`, taskRoute, async (request) => {
     const { task, retried } = await ctx.store.retryTask(
       request.identity.owner,
-      taskIdParam(request),
+      taskIdParam(request.params),
       ctx.jobs.maxAttempts,
     );
     const data: RetryTaskResponseData = { task: taskInfo(task), retried };
     return ok(data);
   });
 
-  app.get(`${ApiPath.tasks}/:taskId/jobs/:jobIndex/log`, { preHandler: userOnly }, async (request) => {
-    const taskId = taskIdParam(request);
-    const jobIndex = wholeNumber('job number', (request.params as { jobIndex?: string }).jobIndex, 1);
-    const { offset: rawOffset } = request.query as { offset?: unknown };
+  const taskJobLogRoute = {
+    schema: { params: TaskJobLogParamsSchema, querystring: TaskJobLogQuerySchema },
+    preHandler: userOnly,
+  };
+  api.get(`${ApiPath.tasks}/:taskId/jobs/:jobIndex/log`, taskJobLogRoute, async (request) => {
+    const taskId = taskIdParam(request.params);
+    const jobIndex = wholeNumber('job number', request.params.jobIndex, 1);
+    const { offset: rawOffset } = request.query;
     const offset = rawOffset === undefined ? 0 : wholeNumber('log offset', rawOffset, 0);
     const job = await ctx.store.getTaskJob(request.identity.owner, taskId, jobIndex);
     if (job === null) {

@@ -1,44 +1,21 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiPath, PandaError, validateSecret } from '@panda-secrets/protocol';
+import { GetUserSecretsQuerySchema, SetUserSecretsRequestSchema } from '@panda-secrets/protocol/schemas';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { typeErrorMessage } from '../python-types.js';
 import { auditEntry, readSecrets, sealAtRest, secretNotFound, wireValue } from '../secret-values.js';
 import { holdUntilDone, readMemoryEstimate } from '../load.js';
 import { ok, userOnly } from './reply.js';
 
-interface SetBody {
-  key?: unknown;
-  value?: unknown;
-}
-
-function requireStringOrNull(field: 'key' | 'value', value: unknown): string | null {
-  if (value === null || typeof value === 'string') return value;
-  throw new PandaError('INVALID_TYPE', typeErrorMessage(field, 'str', value));
-}
-
-/** Reads `keys` from the query: absent, one value, or repeated (`?keys=a&keys=b`). */
-function queryKeys(query: unknown): string[] | undefined {
-  const keys = (query as { keys?: unknown } | undefined)?.keys;
-  if (keys === undefined) return undefined;
-  const list = Array.isArray(keys) ? keys : [keys];
-  if (!list.every((key): key is string => typeof key === 'string')) {
-    throw new PandaError('INVALID_TYPE', typeErrorMessage('keys', 'list[str]', keys));
-  }
-  return list;
-}
+const setRoute = { schema: { body: SetUserSecretsRequestSchema }, preHandler: userOnly };
+/** `?keys=a&keys=b` (or one `?keys=a`) asks for those keys only. */
+const getRoute = { schema: { querystring: GetUserSecretsQuerySchema }, preHandler: userOnly };
 
 /** The two PanDA-compatible secrets calls. */
 export function secretsRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post(ApiPath.setUserSecrets, { preHandler: userOnly }, async (request) => {
-    const body = request.body as SetBody | undefined;
-    if (body === null || typeof body !== 'object' || Array.isArray(body) || !('key' in body)) {
-      throw new PandaError(
-        'INVALID_INPUT',
-        'the body must be a JSON object {"key": ..., "value": ...}: key and value strings set a secret, value null deletes key, key null deletes all your secrets',
-      );
-    }
-    const key = requireStringOrNull('key', body.key);
-    const value = requireStringOrNull('value', body.value ?? null);
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.post(ApiPath.setUserSecrets, setRoute, async (request) => {
+    const { key, value = null } = request.body;
     const owner = request.identity.owner;
     const remote = request.ip;
 
@@ -67,10 +44,10 @@ export function secretsRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return ok(null);
   });
 
-  app.get(ApiPath.getUserSecrets, { preHandler: userOnly }, async (request) => {
+  api.get(ApiPath.getUserSecrets, getRoute, async (request) => {
     // The heavy call: each user may have only a few at once, and all together hold bounded bytes.
     holdUntilDone(request, ctx.load.enterRead(request.identity.owner));
-    const secrets = await readSecrets(ctx, request.identity.owner, queryKeys(request.query), async (stored) => {
+    const secrets = await readSecrets(ctx, request.identity.owner, request.query.keys, async (stored) => {
       const plaintextBytes = stored.reduce((sum, secret) => sum + secret.size, 0);
       holdUntilDone(request, await ctx.load.reserveBytes(readMemoryEstimate(plaintextBytes)));
     });

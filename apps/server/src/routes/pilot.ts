@@ -1,26 +1,28 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { importPilotPublicKey, sealBundle, type PilotPublicKey } from '@panda-secrets/crypto';
 import {
   ApiPath,
+  MAX_LOG_CHUNK,
   PandaError,
   isPandaError,
   parseWireKey,
-  UPDATE_JOB_STATES,
   type AcquireJobsResponseData,
   type AcquiredJob,
   type HeartbeatResponseData,
   type SecretBundle,
-  type UpdateJobState,
 } from '@panda-secrets/protocol';
+import {
+  AcquireJobsRequestSchema,
+  HeartbeatRequestSchema,
+  UpdateJobRequestSchema,
+} from '@panda-secrets/protocol/schemas';
 import type { JobRow } from '@panda-secrets/store';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { typeErrorMessage } from '../python-types.js';
 import { auditEntry, readSecrets, wireValue } from '../secret-values.js';
 import { jobInfo } from './jobs.js';
 import { ok, pilotOnly } from './reply.js';
 
-export const MAX_JOBS_PER_ACQUIRE = 10;
-export const MAX_LOG_CHUNK = 1_048_576;
 /** A job's whole log is kept up to this many bytes; a runaway payload cannot fill the database. */
 export const MAX_JOB_LOG = 16 * MAX_LOG_CHUNK;
 
@@ -45,15 +47,10 @@ async function sealJobSecrets(ctx: ServerContext, row: JobRow, publicKey: PilotP
 
 /** The pilot's calls: acquire jobs with their sealed secrets, report their progress. */
 export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post(ApiPath.acquireJobs, { preHandler: pilotOnly }, async (request) => {
-    const body = (request.body ?? {}) as { publicKey?: unknown; nJobs?: unknown };
-    const { publicKey, nJobs = 1 } = body;
-    if (publicKey === null || typeof publicKey !== 'object' || Array.isArray(publicKey)) {
-      throw new PandaError('INVALID_INPUT', "'publicKey' must be the pilot's one-time public key as a JWK object");
-    }
-    if (typeof nJobs !== 'number' || !Number.isInteger(nJobs) || nJobs < 1 || nJobs > MAX_JOBS_PER_ACQUIRE) {
-      throw new PandaError('INVALID_INPUT', `'nJobs' must be an integer from 1 to ${MAX_JOBS_PER_ACQUIRE}`);
-    }
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const acquireRoute = { schema: { body: AcquireJobsRequestSchema }, preHandler: pilotOnly };
+  api.post(ApiPath.acquireJobs, acquireRoute, async (request) => {
+    const { publicKey, nJobs = 1 } = request.body;
     // A key that cannot be sealed to is refused before any job is claimed, so no job is lost; it
     // is imported once and serves every job of this acquire.
     const pilotKey = await importPilotPublicKey(publicKey);
@@ -91,8 +88,8 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return ok(data);
   });
 
-  app.post(ApiPath.heartbeat, { preHandler: pilotOnly }, async (request) => {
-    const { jobId, claimId } = attemptOf(request.body);
+  api.post(ApiPath.heartbeat, { schema: { body: HeartbeatRequestSchema }, preHandler: pilotOnly }, async (request) => {
+    const { jobId, claimId } = request.body;
     const renewal = await ctx.store.renewLease(jobId, request.identity.subject, claimId, ctx.jobs.leaseMs);
     const data: HeartbeatResponseData = {
       leaseExpiresAt: renewal.leaseExpiresAt.toISOString(),
@@ -101,39 +98,15 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return ok(data);
   });
 
-  app.post(ApiPath.updateJob, { preHandler: pilotOnly }, async (request) => {
-    const { jobId, claimId } = attemptOf(request.body);
-    const { state, exitCode = null, log } = (request.body ?? {}) as Record<string, unknown>;
-    if (typeof state !== 'string' || !(UPDATE_JOB_STATES as readonly string[]).includes(state)) {
-      throw new PandaError('INVALID_INPUT', `'state' must be one of ${UPDATE_JOB_STATES.join(', ')}`);
-    }
-    if (exitCode !== null && (typeof exitCode !== 'number' || !Number.isInteger(exitCode))) {
-      throw new PandaError('INVALID_TYPE', typeErrorMessage('exitCode', 'int', exitCode));
-    }
-    if (exitCode !== null && (exitCode < 0 || exitCode > 255)) {
-      throw new PandaError('INVALID_INPUT', "'exitCode' must be a process exit status from 0 to 255");
-    }
-    if (log !== undefined && typeof log !== 'string') {
-      throw new PandaError('INVALID_TYPE', typeErrorMessage('log', 'str', log));
-    }
-    if (log !== undefined && log.length > MAX_LOG_CHUNK) {
-      throw new PandaError('TOO_LARGE', `a log chunk may be at most ${MAX_LOG_CHUNK} characters`);
-    }
+  api.post(ApiPath.updateJob, { schema: { body: UpdateJobRequestSchema }, preHandler: pilotOnly }, async (request) => {
+    const { jobId, claimId, state, exitCode = null, log } = request.body;
     const row = await ctx.store.updateJob(jobId, request.identity.subject, claimId, {
-      state: state as UpdateJobState,
-      exitCode: exitCode as number | null,
+      state,
+      exitCode,
       ...(log === undefined
         ? {}
         : { appendLog: log, maxLogBytes: MAX_JOB_LOG, ownerLogBudget: ctx.jobs.logBudgetBytes }),
     });
     return ok({ id: row.id, state: row.state });
   });
-}
-
-/** The job and claim a heartbeat or update names; the claim stands for one attempt. */
-function attemptOf(body: unknown): { jobId: string; claimId: string } {
-  const { jobId, claimId } = (body ?? {}) as Record<string, unknown>;
-  if (typeof jobId !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage('jobId', 'str', jobId));
-  if (typeof claimId !== 'string') throw new PandaError('INVALID_TYPE', typeErrorMessage('claimId', 'str', claimId));
-  return { jobId, claimId };
 }

@@ -1,37 +1,32 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiPath, PandaError, validateSecret } from '@panda-secrets/protocol';
+import { ImportSecretEntrySchema, ImportSecretsEnvelopeSchema } from '@panda-secrets/protocol/schemas';
 import type { ImportSecretsResponseData, SecretMetadata } from '@panda-secrets/protocol';
 import type { SecretWrite } from '@panda-secrets/store';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { typeErrorMessage } from '../python-types.js';
+import { requestProblem } from '../request-checks.js';
 import { auditEntry, sealAtRest } from '../secret-values.js';
 import { BODY_LIMIT } from '../load.js';
 import { ok, userOnly } from './reply.js';
 
 /**
- * The entries of an import body, each checked: an object `{secrets: [{key, value}]}` of distinct
- * string keys and string values. Every bad entry is named (by its key or position, never its
- * value) in one error, so a file is fixed in one go.
+ * The entries of an import body, each checked: distinct string keys and string values. Every bad
+ * entry is named (by its key or position, never its value) in one error, so a file is fixed in
+ * one go.
  */
-function importEntries(body: unknown): Array<{ key: string; value: string }> {
-  const secrets = (body as { secrets?: unknown } | null)?.secrets;
-  if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray(secrets)) {
-    throw new PandaError('INVALID_INPUT', 'the body must be a JSON object {"secrets": [{"key": K, "value": V}, ...]}');
-  }
-  if (secrets.length === 0) throw new PandaError('INVALID_INPUT', 'the import holds no secrets: nothing was changed');
+function importEntries(secrets: readonly unknown[]): Array<{ key: string; value: string }> {
   const problems: string[] = [];
   const seen = new Set<string>();
   const entries: Array<{ key: string; value: string }> = [];
   secrets.forEach((entry: unknown, index) => {
-    const { key, value } = (entry ?? {}) as { key?: unknown; value?: unknown };
-    if (typeof key !== 'string') {
-      problems.push(`entry ${index + 1}: ${typeErrorMessage('key', 'str', key)}`);
+    const problem = requestProblem(ImportSecretEntrySchema, entry);
+    if (problem !== undefined) {
+      const key = (entry as { key?: unknown } | null)?.key;
+      problems.push(`${typeof key === 'string' ? JSON.stringify(key) : `entry ${index + 1}`}: ${problem.message}`);
       return;
     }
-    if (typeof value !== 'string') {
-      problems.push(`${JSON.stringify(key)}: ${typeErrorMessage('value', 'str', value)}`);
-      return;
-    }
+    const { key, value } = entry as { key: string; value: string };
     if (seen.has(key)) problems.push(`${JSON.stringify(key)} appears more than once`);
     seen.add(key);
     try {
@@ -51,7 +46,8 @@ function importEntries(body: unknown): Array<{ key: string; value: string }> {
 
 /** Our own calls beside PanDA's two: secrets' metadata, and an import that is all or nothing. */
 export function secretsBulkRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get(ApiPath.secretsMetadata, { preHandler: userOnly }, async (request) => {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  api.get(ApiPath.secretsMetadata, { preHandler: userOnly }, async (request) => {
     const stored = await ctx.store.getSecrets(request.identity.owner);
     const metadata: SecretMetadata[] = stored.map((secret) => ({
       key: secret.key,
@@ -63,8 +59,13 @@ export function secretsBulkRoutes(app: FastifyInstance, ctx: ServerContext): voi
 
   // An import may carry a user's whole quota: as base64 and JSON escapes, more than its bytes.
   const importBodyLimit = Math.max(BODY_LIMIT, Math.ceil((ctx.quota.maxTotalBytes * 8) / 3));
-  app.post(ApiPath.importSecrets, { preHandler: userOnly, bodyLimit: importBodyLimit }, async (request) => {
-    const entries = importEntries(request.body);
+  const importRoute = {
+    schema: { body: ImportSecretsEnvelopeSchema },
+    preHandler: userOnly,
+    bodyLimit: importBodyLimit,
+  };
+  api.post(ApiPath.importSecrets, importRoute, async (request) => {
+    const entries = importEntries(request.body.secrets);
     const owner = request.identity.owner;
     const existing = new Set(
       (

@@ -1,0 +1,33 @@
+// The wire schemas and their checks, an entry of their own (`@panda-secrets/protocol/schemas`):
+// building them loads TypeBox, which a command that never talks to the server should not pay for.
+export { assertSchema, schemaProblem } from './problems.js';
+export {
+  AcquireJobsRequestSchema,
+  AcquireJobsResponseDataSchema,
+  ApiResponseSchema,
+  AuthConfigParamsSchema,
+  GetUserSecretsQuerySchema,
+  HeartbeatRequestSchema,
+  HeartbeatResponseDataSchema,
+  ImportSecretEntrySchema,
+  ImportSecretsEnvelopeSchema,
+  ImportSecretsResponseDataSchema,
+  JobInfoSchema,
+  JobLogResponseDataSchema,
+  JobParamsSchema,
+  KillTaskResponseDataSchema,
+  ListTasksResponseDataSchema,
+  RetryTaskResponseDataSchema,
+  SecretBundleSchema,
+  SecretMetadataListSchema,
+  SetUserSecretsRequestSchema,
+  SubmitJobsRequestSchema,
+  SubmitJobsResponseDataSchema,
+  TaskDetailSchema,
+  TaskJobLogParamsSchema,
+  TaskJobLogQuerySchema,
+  TaskJobLogResponseDataSchema,
+  TaskParamsSchema,
+  UpdateJobRequestSchema,
+  UserSecretsSchema,
+} from './bodies.js';
