@@ -202,7 +202,7 @@ function environmentValues(parser: Argv, prefix: string, env: ProgramIo['env']):
   return values;
 }
 
-/** Declares a command's options on its parser, its environment variables and its help's epilogue. */
+/** Declares a command's options on its parser (the program's, for its only command), their variables and the help's epilogue. */
 function declareCommand(parser: Argv, settings: ParserSettings, command: CommandLine, env: ProgramIo['env']): Argv {
   const declared = command.builder(parser);
   if (settings.envPrefix !== undefined) declared.config(environmentValues(declared, settings.envPrefix, env));
@@ -226,18 +226,11 @@ function createParser<Spec extends CommandLine>(
   if (settings.usage !== undefined) parser.usage(settings.usage);
   settings.options(parser);
   const sole = soleCommand(commands);
-  if (sole !== undefined) {
-    sole.builder(parser);
-    if (settings.envPrefix !== undefined) parser.config(environmentValues(parser, settings.envPrefix, env));
-  }
+  if (sole !== undefined) declareCommand(parser, settings, sole, env);
   parser.help();
   if (settings.shortHelp !== false) parser.alias('help', 'h');
   parser.version(settings.version);
-  if (sole !== undefined) {
-    const text = helpEpilogue(settings, sole);
-    if (text !== '') parser.epilogue(text);
-    return parser;
-  }
+  if (sole !== undefined) return parser;
   for (const command of commands) {
     parser.command({
       command: command.command as string | string[],
