@@ -17,6 +17,14 @@ describeStoreConformance('SQLite store', {
     file = join(root, `conformance-${++files}`, 'panda.db');
   },
   open: (clock) => createSqliteStore({ ...clock, file }),
+  async refuseAudit() {
+    const db = new Database(file);
+    db.exec("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END");
+    return async () => {
+      db.exec('DROP TRIGGER refuse_audit');
+      db.close();
+    };
+  },
 });
 
 describe('SQLite store: a database file from an older version', () => {

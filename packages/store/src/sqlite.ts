@@ -13,6 +13,7 @@ import {
   emptyTask,
   failureReason,
   fitLogChunk,
+  jobSecretsAudit,
   jobCapError,
   nothingToKill,
   nothingToRetry,
@@ -25,7 +26,7 @@ import {
 } from './rules.js';
 import type { JobOwnership, QuotaUsage, StoreClock, StoreMethods } from './rules.js';
 import type { AttemptOutcome, JobState } from '@panda-secrets/protocol';
-import type { AuditInput, Quota, SecretWrite, Store, TaskRow } from './types.js';
+import type { AuditInput, JobRow, Quota, SecretCiphertext, SecretWrite, Store, TaskRow } from './types.js';
 
 export interface SqliteStoreOptions extends StoreClock {
   /** The database file; created (with its directory) when missing. */
@@ -194,6 +195,12 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     ownerSecrets: db.prepare<{ owner: string; keys: string | null }, SecretColumns>(
       `SELECT * FROM secrets
        WHERE owner = @owner AND (@keys IS NULL OR key IN (SELECT value FROM json_each(@keys))) ORDER BY key`,
+    ),
+    ownerCiphertexts: db.prepare<[string], SecretCiphertext>(
+      'SELECT owner, key, ciphertext, size FROM secrets WHERE owner = ? ORDER BY key',
+    ),
+    ciphertextsOfKeys: db.prepare<[string, string], SecretCiphertext>(
+      'SELECT owner, key, ciphertext, size FROM secrets WHERE owner = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key',
     ),
     allSecrets: db.prepare<[], SecretColumns>('SELECT * FROM secrets ORDER BY owner, key'),
     deleteSecret: db.prepare<[string, string]>('DELETE FROM secrets WHERE owner = ? AND key = ?'),
@@ -400,6 +407,21 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     return expired.length;
   }
 
+  function ciphertexts(owner: string, keys?: readonly string[]): SecretCiphertext[] {
+    if (keys === undefined) return statements.ownerCiphertexts.all(owner);
+    return statements.ciphertextsOfKeys.all(owner, JSON.stringify(keys));
+  }
+
+  /** Claims up to `limit` queued jobs, oldest first, after ending the attempts whose lease ran out. */
+  function claim(pilot: string, limit: number, leaseMs: number, at: number): JobRow[] {
+    expireLeases(at);
+    return statements.queuedJobIds.all(claimCount(limit)).map(({ id }) => {
+      const row = statements.claimJob.get({ id, pilot, claimId: newId(), lease: at + leaseMs, at }) as JobColumns;
+      statements.startAttempt.run({ id, attemptNr: row.attempt_nr, pilot, at });
+      return toJob(row);
+    });
+  }
+
   function loadTask(owner: string, taskId: number): TaskRow | null {
     return toTasks(statements.taskStates.all({ owner, taskId }))[0] ?? null;
   }
@@ -432,6 +454,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       writeAudit(audit, ms());
       return changes;
     }),
+    getCiphertexts: (owner, keys) => ciphertexts(owner, keys),
     allSecrets: () => statements.allSecrets.all().map(toSecret),
     replaceCiphertexts: write((updates) =>
       updates.reduce(
@@ -506,13 +529,15 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       return toLogSlice(statements.logChunks.all(id, offset), offset, logBytes);
     },
     expireLeases: write(() => expireLeases(ms())),
-    claimJobs: write((pilot, limit, leaseMs) => {
+    claimJobs: write((pilot, limit, leaseMs) => claim(pilot, limit, leaseMs, ms())),
+    claimJobsWithSecrets: write((pilot, limit, leaseMs, remote) => {
       const at = ms();
-      expireLeases(at);
-      return statements.queuedJobIds.all(claimCount(limit)).map(({ id }) => {
-        const row = statements.claimJob.get({ id, pilot, claimId: newId(), lease: at + leaseMs, at }) as JobColumns;
-        statements.startAttempt.run({ id, attemptNr: row.attempt_nr, pilot, at });
-        return toJob(row);
+      return claim(pilot, limit, leaseMs, at).map((job) => {
+        const names = job.spec.secrets;
+        const secrets = names.length === 0 ? [] : ciphertexts(job.owner, names);
+        const audit = jobSecretsAudit(job, secrets, pilot, remote);
+        if (audit !== null) writeAudit(audit, at);
+        return { job, secrets };
       });
     }),
     renewLease: write((id, pilot, claimId, leaseMs) => {
