@@ -1,6 +1,6 @@
 import { decryptAtRest, encryptAtRest } from '@panda-secrets/crypto';
 import { PandaError, isPandaError, parseWireKey } from '@panda-secrets/protocol';
-import type { AuditInput, StoredSecret } from '@panda-secrets/store';
+import type { AuditInput, SecretCiphertext } from '@panda-secrets/store';
 import type { KeyringSource, ServerContext } from './context.js';
 
 /** Encrypts a plaintext under the newest master key, bound to its owner and key. */
@@ -12,7 +12,7 @@ export function sealAtRest(ctx: ServerContext, owner: string, key: string, plain
  * Decrypts one stored secret. A key ring rotated by another process is re-read once before the
  * failure is reported, so instances sharing a key ring file keep working after `rotate-key`.
  */
-export async function openAtRest(keyring: KeyringSource, secret: StoredSecret): Promise<Uint8Array> {
+export async function openAtRest(keyring: KeyringSource, secret: SecretCiphertext): Promise<Uint8Array> {
   const address = { owner: secret.owner, key: secret.key };
   const tried = keyring.current();
   try {
@@ -41,11 +41,19 @@ export async function readSecrets(
   ctx: ServerContext,
   owner: string,
   keys?: readonly string[],
-  beforeDecrypt?: (stored: readonly StoredSecret[]) => Promise<void>,
+  beforeDecrypt?: (stored: readonly SecretCiphertext[]) => Promise<void>,
 ): Promise<Map<string, Uint8Array>> {
-  const stored = await ctx.store.getSecrets(owner, keys);
+  const stored = await ctx.store.getCiphertexts(owner, keys);
   await beforeDecrypt?.(stored);
-  const plaintexts = await Promise.all(stored.map((secret) => openAtRest(ctx.keyring, secret)));
+  return decryptSecrets(ctx.keyring, stored);
+}
+
+/** Decrypts stored secrets into a map from key to plaintext, in their order. */
+export async function decryptSecrets(
+  keyring: KeyringSource,
+  stored: readonly SecretCiphertext[],
+): Promise<Map<string, Uint8Array>> {
+  const plaintexts = await Promise.all(stored.map((secret) => openAtRest(keyring, secret)));
   return new Map(stored.map((secret, index) => [secret.key, plaintexts[index] as Uint8Array]));
 }
 

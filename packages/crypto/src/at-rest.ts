@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { Keyring, MasterKey } from './keyring.js';
+import { randomBytesFromBlock } from './lib/random.js';
 import { isRecord, quote } from './lib/values.js';
 
 /** Where a secret is stored: its owner and its wire key. Bound into the ciphertext's header. */
@@ -22,7 +23,6 @@ export interface SecretAddress {
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** Each master key wrapped once as a KeyObject, so no call copies or re-validates the raw bytes. */
 const keyObjects = new WeakMap<MasterKey, KeyObject>();
@@ -59,7 +59,7 @@ export async function encryptAtRest(
   const key = currentKey(keyring);
   const header = { alg: 'dir', enc: 'A256GCM', kid: key.kid, owner: address.owner, key: address.key };
   const protectedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesFromBlock(IV_BYTES);
   const cipher = createCipheriv(CIPHER, keyObjectOf(key), iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(protectedHeader, 'ascii'));
   const encrypted = Buffer.concat([cipher.update(plaintext), cipher.final()]);
@@ -73,38 +73,57 @@ export async function encryptAtRest(
   return { ciphertext, keyId: key.kid };
 }
 
+/**
+ * A compact JWE with `dir`'s empty encrypted key: the protected header (not empty), iv, ciphertext
+ * and tag, each in base64url. One match checks the whole form and yields the parts.
+ */
+const COMPACT_DIR_JWE = /^([A-Za-z0-9_-]+)\.\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)$/;
+
+/** Most protected headers kept parsed; past it, the oldest makes room. */
+const PARSED_HEADERS = 4096;
+
+/**
+ * Protected headers already parsed, by their base64url text. A header names only the key id, the
+ * owner and the key, never a value, and every secret's header is the same after each write, so
+ * reads of the same secrets skip the decoding and the JSON parse.
+ */
+const parsedHeaders = new Map<string, Readonly<Record<string, unknown>> | null>();
+
+/** The header a protected header's base64url text holds, or null when it is not a JSON object. */
+function parseProtectedHeader(protectedHeader: string): Readonly<Record<string, unknown>> | null {
+  let header = parsedHeaders.get(protectedHeader);
+  if (header !== undefined) return header;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(protectedHeader, 'base64url').toString('utf8'));
+    header = isRecord(parsed) ? Object.freeze(parsed) : null;
+  } catch {
+    header = null;
+  }
+  if (parsedHeaders.size >= PARSED_HEADERS) parsedHeaders.delete(parsedHeaders.keys().next().value as string);
+  parsedHeaders.set(protectedHeader, header);
+  return header;
+}
+
 /** A compact `dir`/A256GCM JWE split into its parts, or undefined when it is not one. */
 function parseCompactJwe(
   ciphertext: string,
 ):
-  | { header: Record<string, unknown>; protectedHeader: string; iv: Buffer; encrypted: Buffer; tag: Buffer }
+  | { header: Readonly<Record<string, unknown>>; protectedHeader: string; iv: Buffer; encrypted: string; tag: Buffer }
   | undefined {
   if (typeof ciphertext !== 'string') return undefined;
-  const parts = ciphertext.split('.');
-  if (parts.length !== 5 || !parts.every((part) => BASE64URL.test(part))) return undefined;
-  const [protectedHeader, encryptedKey, ivPart, encryptedPart, tagPart] = parts as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
   // `dir` carries no encrypted key; anything else there is an altered or foreign JWE.
-  if (protectedHeader === '' || encryptedKey !== '') return undefined;
-  let header: unknown;
-  try {
-    header = JSON.parse(Buffer.from(protectedHeader, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
+  const parts = COMPACT_DIR_JWE.exec(ciphertext);
+  if (parts === null) return undefined;
+  const [, protectedHeader, ivPart, encrypted, tagPart] = parts as unknown as [string, string, string, string, string];
+  const header = parseProtectedHeader(protectedHeader);
   // Only what this module writes is read: no compression, no critical extensions.
-  if (!isRecord(header) || header.alg !== 'dir' || header.enc !== 'A256GCM') return undefined;
+  if (header === null || header.alg !== 'dir' || header.enc !== 'A256GCM') return undefined;
   if ('zip' in header || 'crit' in header) return undefined;
   const iv = Buffer.from(ivPart, 'base64url');
   const tag = Buffer.from(tagPart, 'base64url');
   // A short tag would weaken the authentication GCM gives; node:crypto would accept one.
   if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return undefined;
-  return { header, protectedHeader, iv, encrypted: Buffer.from(encryptedPart, 'base64url'), tag };
+  return { header, protectedHeader, iv, encrypted, tag };
 }
 
 /**
@@ -117,11 +136,10 @@ function parseCompactJwe(
  * const plaintext = await decryptAtRest(keyring, { owner: 'alice', key: 'TOKEN' }, row.ciphertext);
  */
 export async function decryptAtRest(keyring: Keyring, address: SecretAddress, ciphertext: string): Promise<Uint8Array> {
-  const secretName = quote(address.key);
   const altered = (cause?: unknown): PandaError =>
     new PandaError(
       'DECRYPT_FAILED',
-      `the stored secret ${secretName} could not be decrypted: the ciphertext was altered or the key ring is wrong`,
+      `the stored secret ${quote(address.key)} could not be decrypted: the ciphertext was altered or the key ring is wrong`,
       { cause },
     );
   const jwe = parseCompactJwe(ciphertext);
@@ -132,22 +150,24 @@ export async function decryptAtRest(keyring: Keyring, address: SecretAddress, ci
     const kid = typeof header.kid === 'string' ? quote(header.kid) : '(none)';
     throw new PandaError(
       'DECRYPT_FAILED',
-      `the stored secret ${secretName} was encrypted under the master key ${kid}, which is not in the key ring`,
+      `the stored secret ${quote(address.key)} was encrypted under the master key ${kid}, which is not in the key ring`,
     );
   }
   let plaintext: Buffer;
   try {
     const decipher = createDecipheriv(CIPHER, keyObjectOf(key), jwe.iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(Buffer.from(jwe.protectedHeader, 'ascii'));
+    decipher.setAAD(Buffer.from(jwe.protectedHeader, 'latin1'));
     decipher.setAuthTag(jwe.tag);
-    plaintext = Buffer.concat([decipher.update(jwe.encrypted), decipher.final()]);
+    plaintext = decipher.update(jwe.encrypted, 'base64url');
+    // GCM gives out no bytes at the end; final() checks the tag.
+    decipher.final();
   } catch (error) {
     throw altered(error);
   }
   if (header.owner !== address.owner || header.key !== address.key) {
     throw new PandaError(
       'DECRYPT_FAILED',
-      `the stored secret ${secretName} of owner ${quote(address.owner)} does not belong to this address: ` +
+      `the stored secret ${quote(address.key)} of owner ${quote(address.owner)} does not belong to this address: ` +
         'it was encrypted for another owner or key',
     );
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CompactEncrypt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK } from 'jose';
+import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { SecretBundle } from '@panda-secrets/protocol';
 import { generatePilotKeyPair, importPilotPublicKey, openBundle, sealBundle } from './index.js';
 import { pandaErrorOf } from '@panda-secrets/testkit/unit';
@@ -36,6 +36,23 @@ describe('sealed bundles', () => {
     expect(decodeProtectedHeader(jwe)).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', job_id: 'job-1' });
     expect(jwe).not.toContain(secretValue);
     expect(await openBundle(pilot.privateKey, jwe, 'job-1')).toEqual(bundle);
+  });
+
+  it('are standard JWEs that jose opens, each with its own ephemeral key', async () => {
+    const pilot = await generatePilotKeyPair();
+    const key = await importPilotPublicKey(pilot.publicJwk);
+    const [first, second] = [await sealBundle(key, bundle), await sealBundle(key, bundle)];
+    const opened = await compactDecrypt(first!, pilot.privateKey);
+    expect(JSON.parse(new TextDecoder().decode(opened.plaintext))).toEqual(bundle);
+    expect(Object.keys(opened.protectedHeader).sort()).toEqual(['alg', 'enc', 'epk', 'job_id']);
+    expect(opened.protectedHeader.epk).toEqual({
+      kty: 'EC',
+      crv: 'P-256',
+      x: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      y: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
+    expect(decodeProtectedHeader(second!).epk).not.toEqual(opened.protectedHeader.epk);
+    expect(second!.split('.')[1]).not.toBe(first!.split('.')[1]);
   });
 
   it('cannot be opened with another pilot key', async () => {
@@ -125,6 +142,25 @@ describe('pilot public key checks', () => {
       async () => {
         const { publicJwk } = await generatePilotKeyPair();
         return { ...publicJwk, y: publicJwk.x };
+      },
+      'x and y are not a point on P-256',
+    ],
+    [
+      'a coordinate of 33 bytes',
+      async () => {
+        const { publicJwk } = await generatePilotKeyPair();
+        return {
+          ...publicJwk,
+          x: Buffer.concat([Buffer.alloc(1), Buffer.from(publicJwk.x!, 'base64url')]).toString('base64url'),
+        };
+      },
+      'x and y are not a point on P-256',
+    ],
+    [
+      'a coordinate that is not base64url',
+      async () => {
+        const { publicJwk } = await generatePilotKeyPair();
+        return { ...publicJwk, x: `${publicJwk.x}=` };
       },
       'x and y are not a point on P-256',
     ],

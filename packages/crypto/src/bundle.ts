@@ -1,8 +1,9 @@
-import { CompactEncrypt, compactDecrypt, exportJWK, generateKeyPair, importJWK } from 'jose';
+import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey, DecryptOptions, JWK } from 'jose';
 import { BUNDLE_JOB_HEADER, PandaError, assertEnvName, assertFileName, decodeFileValue } from '@panda-secrets/protocol';
 import { SecretBundleSchema, assertSchema } from '@panda-secrets/protocol/schemas';
 import type { SecretBundle } from '@panda-secrets/protocol';
+import { SEAL_ALG, SEAL_ENC, ecdhEsSeal, p256Point } from './lib/ecdh-es.js';
 import { isNonEmptyString, isRecord, parseSecretJson, quote } from './lib/values.js';
 
 /** A pilot's one-time key pair: the public JWK goes to the server, the private key stays in memory. */
@@ -11,14 +12,15 @@ export interface PilotKeyPair {
   privateKey: CryptoKey;
 }
 
-/** A pilot's public key as {@link importPilotPublicKey} checked and imported it, ready to seal to. */
-export type PilotPublicKey = CryptoKey;
+/** A pilot's public key as {@link importPilotPublicKey} checked it, ready to seal to. */
+export interface PilotPublicKey {
+  /** The P-256 point, uncompressed (`04 || x || y`), known to lie on the curve. */
+  readonly point: Buffer;
+}
 
-const BUNDLE_ALG = 'ECDH-ES+A256KW';
-const BUNDLE_ENC = 'A256GCM';
 const BUNDLE_ALGORITHMS: DecryptOptions = {
-  keyManagementAlgorithms: [BUNDLE_ALG],
-  contentEncryptionAlgorithms: [BUNDLE_ENC],
+  keyManagementAlgorithms: [SEAL_ALG],
+  contentEncryptionAlgorithms: [SEAL_ENC],
 };
 
 /**
@@ -30,7 +32,7 @@ const BUNDLE_ALGORITHMS: DecryptOptions = {
  * const jobs = await client.acquireJobs(publicJwk);
  */
 export async function generatePilotKeyPair(): Promise<PilotKeyPair> {
-  const { publicKey, privateKey } = await generateKeyPair(BUNDLE_ALG, { crv: 'P-256' });
+  const { publicKey, privateKey } = await generateKeyPair(SEAL_ALG, { crv: 'P-256' });
   return { publicJwk: await exportJWK(publicKey), privateKey };
 }
 
@@ -52,11 +54,9 @@ export async function importPilotPublicKey(jwk: unknown): Promise<PilotPublicKey
   if (jwk.crv !== 'P-256') throw refuse('its crv is not "P-256"');
   const { x, y } = jwk;
   if (!isNonEmptyString(x) || !isNonEmptyString(y)) throw refuse('it lacks x or y');
-  try {
-    return (await importJWK({ kty: 'EC', crv: 'P-256', x, y }, BUNDLE_ALG)) as CryptoKey;
-  } catch (error) {
-    throw refuse('x and y are not a point on P-256', error);
-  }
+  const point = p256Point(x, y);
+  if (point === undefined) throw refuse('x and y are not a point on P-256');
+  return { point };
 }
 
 /**
@@ -88,9 +88,12 @@ function checkedBundle(value: unknown, refuse: (problem: string) => PandaError):
  */
 export async function sealBundle(publicKey: PilotPublicKey, bundle: SecretBundle): Promise<string> {
   checkedBundle(bundle, (problem) => new PandaError('INVALID_INPUT', `the secrets bundle is not valid: ${problem}`));
-  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(bundle)))
-    .setProtectedHeader({ alg: BUNDLE_ALG, enc: BUNDLE_ENC, [BUNDLE_JOB_HEADER]: bundle.jobId })
-    .encrypt(publicKey);
+  const plaintext = Buffer.from(JSON.stringify(bundle));
+  try {
+    return ecdhEsSeal(publicKey.point, { [BUNDLE_JOB_HEADER]: bundle.jobId }, plaintext);
+  } finally {
+    plaintext.fill(0);
+  }
 }
 
 function jobMismatch(boundTo: unknown, expectedJobId: string): PandaError {

@@ -12,6 +12,7 @@ export type {
   AuditRecord,
   CiphertextUpdate,
   AttemptRow,
+  ClaimedJob,
   JobLimits,
   JobRow,
   JobUpdateInput,
@@ -24,5 +25,6 @@ export type {
   SecretWrite,
   Quota,
   Store,
+  SecretCiphertext,
   StoredSecret,
 } from './types.js';

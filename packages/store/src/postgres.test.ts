@@ -108,11 +108,21 @@ function describePostgres(db: TestDatabase): void {
     await db.drop();
   });
 
+  const dropAuditRefusal = 'DROP TRIGGER IF EXISTS refuse_audit ON audit; DROP FUNCTION IF EXISTS refuse_audit()';
   describeStoreConformance('PostgreSQL store', {
     reset: async () => {
+      await admin.query(dropAuditRefusal);
       await empty();
     },
     open: (clock) => createPostgresStore({ ...clock, url: db.url, poolSize: 4 }),
+    async refuseAudit() {
+      await admin.query(`
+        CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$;
+        CREATE TRIGGER refuse_audit BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION refuse_audit()`);
+      return async () => {
+        await admin.query(dropAuditRefusal);
+      };
+    },
   });
 
   describe('PostgreSQL store: claims across instances', () => {

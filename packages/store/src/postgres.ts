@@ -12,6 +12,7 @@ import {
   emptyTask,
   failureReason,
   fitLogChunk,
+  jobSecretsAudit,
   jobCapError,
   nothingToKill,
   nothingToRetry,
@@ -23,7 +24,7 @@ import {
   withStoreErrors,
 } from './rules.js';
 import type { JobOwnership, StoreClock, StoreMethods } from './rules.js';
-import type { AuditInput, Store, TaskRow } from './types.js';
+import type { AuditInput, JobRow, SecretCiphertext, Store, TaskRow } from './types.js';
 
 export interface PostgresStoreOptions extends StoreClock {
   /** `postgres://user[:password]@host[:port]/database[?options]` */
@@ -180,14 +181,26 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   }
 
   async function writeAudit(client: pg.Pool | pg.PoolClient, entry: AuditInput, at: Date): Promise<void> {
-    await client.query('INSERT INTO audit (at, actor, action, key, job_id, remote) VALUES ($1, $2, $3, $4, $5, $6)', [
-      at,
-      entry.actor,
-      entry.action,
-      entry.key,
-      entry.jobId ?? null,
-      entry.remote ?? null,
-    ]);
+    await writeAudits(client, [entry], at);
+  }
+
+  /** Inserts audit entries in one statement, in their order. */
+  async function writeAudits(client: pg.Pool | pg.PoolClient, entries: readonly AuditInput[], at: Date): Promise<void> {
+    await client.query(
+      `INSERT INTO audit (at, actor, action, key, job_id, remote)
+       SELECT $1, actor, action, key, job_id, remote
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+         AS e (actor, action, key, job_id, remote, n)
+       ORDER BY n`,
+      [
+        at,
+        entries.map((entry) => entry.actor),
+        entries.map((entry) => entry.action),
+        entries.map((entry) => entry.key),
+        entries.map((entry) => entry.jobId ?? null),
+        entries.map((entry) => entry.remote ?? null),
+      ],
+    );
   }
 
   async function rows<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -270,6 +283,53 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     return expired.length;
   }
 
+  /**
+   * Claims up to `limit` queued jobs for `pilot`, oldest first, in the caller's transaction, after
+   * ending the attempts whose lease ran out. Rows another claimer holds are skipped, not waited
+   * for; a row it has already claimed fails the re-checked `state = 'queued'`. Each claimed row
+   * takes its own fresh claim id and starts its attempt in the same statement.
+   */
+  async function claim(client: pg.PoolClient, pilot: string, limit: number, leaseMs: number, at: Date) {
+    await expireLeases(client, at);
+    const count = claimCount(limit);
+    if (count === 0) return [];
+    const { rows: claimed } = await client.query<JobColumns & { n: number }>(
+      `WITH locked AS (
+         SELECT id, created_at, seq FROM jobs WHERE state = 'queued'
+         ORDER BY created_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), picked AS (
+         SELECT id, (row_number() OVER (ORDER BY created_at, seq))::int AS n FROM locked
+       ), claimed AS (
+         UPDATE jobs SET state = 'running', pilot = $1, claim_id = ($3::text[])[picked.n], attempt_nr = attempt_nr + 1,
+           lease_expires_at = $5, exit_code = NULL, updated_at = $4
+         FROM picked WHERE jobs.id = picked.id
+         RETURNING jobs.*, picked.n
+       ), started AS (
+         INSERT INTO attempts (job_id, attempt_nr, pilot, started_at, outcome)
+         SELECT id, attempt_nr, $1, $4, 'running' FROM claimed
+       )
+       SELECT * FROM claimed`,
+      [pilot, count, Array.from({ length: count }, () => newId()), at, new Date(at.getTime() + leaseMs)],
+    );
+    return claimed.sort((a, b) => a.n - b.n).map(toJob);
+  }
+
+  /** The secrets each job's spec names that its owner still has, by job id, each job's sorted by key. */
+  async function secretsOfJobs(client: pg.PoolClient, jobs: readonly JobRow[]) {
+    const wanted = jobs.flatMap((job) => job.spec.secrets.map((key) => [job.id, job.owner, key] as const));
+    const byJob = new Map<string, SecretCiphertext[]>(jobs.map((job) => [job.id, []]));
+    if (wanted.length === 0) return byJob;
+    const { rows: found } = await client.query<SecretCiphertext & { job_id: string }>(
+      `SELECT w.job_id, s.owner, s.key, s.ciphertext, s.size
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS w (job_id, owner, key)
+       JOIN secrets s ON s.owner = w.owner AND s.key = w.key
+       ORDER BY w.job_id, s.key COLLATE "C"`,
+      [wanted.map(([id]) => id), wanted.map(([, owner]) => owner), wanted.map(([, , key]) => key)],
+    );
+    for (const { job_id, ...secret } of found) byJob.get(job_id)?.push(secret);
+    return byJob;
+  }
+
   let closing: Promise<void> | undefined;
 
   const methods: StoreMethods = {
@@ -327,6 +387,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         await writeAudit(client, audit, now());
         return rowCount ?? 0;
       }),
+    getCiphertexts: async (owner, keys) =>
+      rows<SecretCiphertext>(
+        `SELECT owner, key, ciphertext, size FROM secrets WHERE owner = $1 AND ($2::text[] IS NULL OR key = ANY($2::text[]))
+         ORDER BY key COLLATE "C"`,
+        [owner, keys ?? null],
+      ),
     allSecrets: async () =>
       (await rows<SecretColumns>('SELECT * FROM secrets ORDER BY owner COLLATE "C", key COLLATE "C"')).map(toSecret),
     replaceCiphertexts: async (updates) => {
@@ -442,34 +508,17 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return toLogSlice(chunks, offset, Number(job?.log_bytes ?? 0));
     },
     expireLeases: () => transaction((client) => expireLeases(client, now())),
-    claimJobs: async (pilot, limit, leaseMs) => {
-      const count = claimCount(limit);
-      await transaction((client) => expireLeases(client, now()));
-      if (count === 0) return [];
-      const at = now();
-      // Rows another claimer holds are skipped, not waited for; a row it has already claimed fails
-      // the re-checked `state = 'queued'`. Each claimed row takes its own fresh claim id and starts
-      // its attempt in the same statement.
-      const claimed = await rows<JobColumns & { n: number }>(
-        `WITH locked AS (
-           SELECT id, created_at, seq FROM jobs WHERE state = 'queued'
-           ORDER BY created_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
-         ), picked AS (
-           SELECT id, (row_number() OVER (ORDER BY created_at, seq))::int AS n FROM locked
-         ), claimed AS (
-           UPDATE jobs SET state = 'running', pilot = $1, claim_id = ($3::text[])[picked.n], attempt_nr = attempt_nr + 1,
-             lease_expires_at = $5, exit_code = NULL, updated_at = $4
-           FROM picked WHERE jobs.id = picked.id
-           RETURNING jobs.*, picked.n
-         ), started AS (
-           INSERT INTO attempts (job_id, attempt_nr, pilot, started_at, outcome)
-           SELECT id, attempt_nr, $1, $4, 'running' FROM claimed
-         )
-         SELECT * FROM claimed`,
-        [pilot, count, Array.from({ length: count }, () => newId()), at, new Date(at.getTime() + leaseMs)],
-      );
-      return claimed.sort((a, b) => a.n - b.n).map(toJob);
-    },
+    claimJobs: (pilot, limit, leaseMs) => transaction((client) => claim(client, pilot, limit, leaseMs, now())),
+    claimJobsWithSecrets: (pilot, limit, leaseMs, remote) =>
+      transaction(async (client) => {
+        const at = now();
+        const jobs = await claim(client, pilot, limit, leaseMs, at);
+        const secrets = await secretsOfJobs(client, jobs);
+        const claimed = jobs.map((job) => ({ job, secrets: secrets.get(job.id) ?? [] }));
+        const audits = claimed.flatMap(({ job, secrets: found }) => jobSecretsAudit(job, found, pilot, remote) ?? []);
+        if (audits.length > 0) await writeAudits(client, audits, at);
+        return claimed;
+      }),
     renewLease: (id, pilot, claimId, leaseMs) =>
       transaction(async (client) => {
         const at = now();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FINAL_JOB_STATES, JOB_STATES, PandaError, isPandaError } from '@panda-secrets/protocol';
 import type { AttemptOutcome, JobState, TaskStatus } from '@panda-secrets/protocol';
-import type { Quota, Store } from './types.js';
+import type { AuditInput, JobRow, Quota, SecretCiphertext, Store } from './types.js';
 
 /** The clock and id source of a store, injected so tests can control them. */
 export interface StoreClock {
@@ -74,6 +74,22 @@ export function assertBatchWithinQuota(
 /** How many jobs a claim of `limit` may take: a whole number, never negative. */
 export function claimCount(limit: number): number {
   return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+}
+
+/**
+ * The audit entry of a job claimed with its secrets `found`: null when its spec names none, or
+ * when one of them no longer exists (the job then fails before dispatch, and no secret leaves).
+ */
+export function jobSecretsAudit(
+  job: JobRow,
+  found: readonly SecretCiphertext[],
+  pilot: string,
+  remote: string | null,
+): AuditInput | null {
+  const names = job.spec.secrets;
+  const present = new Set(found.map((secret) => secret.key));
+  if (names.length === 0 || !names.every((name) => present.has(name))) return null;
+  return { actor: pilot, action: 'job_secrets', key: names.join(','), jobId: job.id, remote };
 }
 
 /** The parts of a job row that decide whether a pilot may update it, and how its log may grow. */

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createSqliteStore } from './sqlite.js';
 import { describeStoreConformance, fakeCiphertext, testClock } from './testing/conformance.js';
+import type { Store } from './types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'panda-store-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -17,6 +18,14 @@ describeStoreConformance('SQLite store', {
     file = join(root, `conformance-${++files}`, 'panda.db');
   },
   open: (clock) => createSqliteStore({ ...clock, file }),
+  async refuseAudit() {
+    const db = new Database(file);
+    db.exec("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END");
+    return async () => {
+      db.exec('DROP TRIGGER refuse_audit');
+      db.close();
+    };
+  },
 });
 
 describe('SQLite store: a database file from an older version', () => {
@@ -65,16 +74,19 @@ describe('SQLite store: a database file from an older version', () => {
 
 describe('SQLite store: the file', () => {
   const modeOf = (path: string) => statSync(path).mode & 0o777;
+  /** Stores alice's secret K. */
+  const putK = (store: Store) =>
+    store.putSecret(
+      { owner: 'alice', key: 'K', ciphertext: fakeCiphertext('k'), keyId: 'k1', size: 1 },
+      { maxSecrets: 10, maxTotalBytes: 100 },
+      { actor: 'alice', action: 'set', key: 'K' },
+    );
 
   it('creates the database and its WAL files owner-only', async () => {
     const path = join(root, 'modes', 'panda.db');
     const store = await createSqliteStore({ file: path });
     try {
-      await store.putSecret(
-        { owner: 'alice', key: 'K', ciphertext: fakeCiphertext('k'), keyId: 'k1', size: 1 },
-        { maxSecrets: 10, maxTotalBytes: 100 },
-        { actor: 'alice', action: 'set', key: 'K' },
-      );
+      await putK(store);
       expect([path, `${path}-wal`, `${path}-shm`].map(modeOf)).toEqual([0o600, 0o600, 0o600]);
       expect(modeOf(join(root, 'modes'))).toBe(0o700);
     } finally {
@@ -104,6 +116,36 @@ describe('SQLite store: the file', () => {
     await second.deleteSecret('alice', 'TOKEN', { actor: 'alice', action: 'delete', key: 'TOKEN' });
     await second.close();
     expect(onDisk()).not.toContain('MARKER-7f3a9c');
+  });
+
+  it('copies the WAL into the database file in the background, not in a commit', async () => {
+    const path = join(root, 'checkpoint', 'panda.db');
+    const copy = join(root, 'checkpoint', 'copy.db');
+    /** The keys the database file itself holds, without its WAL. */
+    const keysInDatabaseFile = (): string[] => {
+      copyFileSync(path, copy);
+      const db = new Database(copy);
+      try {
+        const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'secrets'").get() as {
+          n: number;
+        };
+        if (tables.n === 0) return [];
+        return (db.prepare('SELECT key FROM secrets').all() as Array<{ key: string }>).map((row) => row.key);
+      } finally {
+        db.close();
+      }
+    };
+    const store = await createSqliteStore({ file: path });
+    try {
+      // One small commit is far below the WAL size at which a commit would copy the WAL itself.
+      await putK(store);
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline && keysInDatabaseFile().length === 0; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(keysInDatabaseFile()).toEqual(['K']);
+    } finally {
+      await store.close();
+    }
   });
 
   it('reports a file it cannot create as a store error', async () => {

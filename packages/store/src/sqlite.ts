@@ -1,5 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { toAttempt, toAudit, toJob, toLogSlice, toSecret, toTasks } from './rows.js';
 import type { AttemptColumns, AuditColumns, JobColumns, SecretColumns, TaskStateColumns } from './rows.js';
@@ -12,6 +14,7 @@ import {
   emptyTask,
   failureReason,
   fitLogChunk,
+  jobSecretsAudit,
   jobCapError,
   nothingToKill,
   nothingToRetry,
@@ -24,7 +27,7 @@ import {
 } from './rules.js';
 import type { JobOwnership, QuotaUsage, StoreClock, StoreMethods } from './rules.js';
 import { wireKeysOf, type AttemptOutcome, type JobState } from '@panda-secrets/protocol';
-import type { AuditInput, Quota, SecretWrite, Store, TaskRow } from './types.js';
+import type { AuditInput, JobRow, Quota, SecretCiphertext, SecretWrite, Store, TaskRow } from './types.js';
 
 export interface SqliteStoreOptions extends StoreClock {
   /** The database file; created (with its directory) when missing. */
@@ -134,6 +137,71 @@ const SQLITE_MIGRATIONS: readonly string[] = [
   `ALTER TABLE secrets ADD COLUMN revision TEXT NOT NULL DEFAULT '';`,
 ];
 
+/** How long a connection waits for another's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Milliseconds between the background checkpoints. */
+const CHECKPOINT_INTERVAL_MS = 100;
+
+/**
+ * WAL pages past which a commit copies the WAL into the database file itself (SQLite's default
+ * is 1000): only a backstop, for when the background checkpoints cannot run or fall behind.
+ */
+const WAL_BACKSTOP_PAGES = 10_000;
+
+/**
+ * The background checkpointer, run as a worker thread's source: its own connection copies the WAL
+ * into the database file every few milliseconds. A checkpoint syncs the WAL and the database file
+ * to disk; in a commit on the event loop those two fsyncs held up every request behind them (one
+ * write in a hundred waited several milliseconds). PASSIVE never waits for readers or writers.
+ * Commits are as durable as before: each is in the WAL, in the operating system's hands, when it
+ * returns (synchronous = NORMAL).
+ */
+const CHECKPOINTER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
+const checkpoint = () => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch {
+    // A busy or failing file: the next round tries again, and commits keep the backstop.
+  }
+};
+const timer = setInterval(checkpoint, workerData.intervalMs);
+parentPort.once('message', () => {
+  clearInterval(timer);
+  checkpoint();
+  db.close();
+  parentPort.close();
+});
+`;
+
+/** Starts the background checkpointer of the database `file`; `stop` ends it after a last checkpoint. */
+function startCheckpointer(file: string): { stop(): Promise<void> } {
+  const worker = new Worker(CHECKPOINTER_SOURCE, {
+    eval: true,
+    workerData: {
+      driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+      file,
+      busyTimeoutMs: BUSY_TIMEOUT_MS,
+      intervalMs: CHECKPOINT_INTERVAL_MS,
+    },
+  });
+  // It never keeps the process alive, and a failure of it leaves the commits' backstop in charge.
+  worker.unref();
+  worker.on('error', () => undefined);
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  return {
+    async stop() {
+      // Held open until its last checkpoint is done, or the process would end with close() pending.
+      worker.ref();
+      worker.postMessage('stop');
+      await exited;
+    },
+  };
+}
+
 /** SQLite result codes that mean the database cannot be used right now, in a few words. */
 function sqliteUnavailableReason(error: unknown): string | null {
   const code = (error as { code?: unknown }).code;
@@ -165,7 +233,8 @@ function restrictCompanionFiles(file: string): void {
 
 /**
  * Opens (creating when missing) the embedded SQLite store: WAL mode, a busy timeout so several
- * processes can share the file, every write one immediate transaction, files mode 0600.
+ * processes can share the file, every write one immediate transaction, checkpoints in a
+ * background thread, files mode 0600.
  *
  * @example
  * const store = await createSqliteStore({ file: join(dataDir, 'panda.db') });
@@ -193,6 +262,12 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     ownerSecrets: db.prepare<{ owner: string; keys: string | null }, SecretColumns>(
       `SELECT * FROM secrets
        WHERE owner = @owner AND (@keys IS NULL OR key IN (SELECT value FROM json_each(@keys))) ORDER BY key`,
+    ),
+    ownerCiphertexts: db.prepare<[string], SecretCiphertext>(
+      'SELECT owner, key, ciphertext, size FROM secrets WHERE owner = ? ORDER BY key',
+    ),
+    ciphertextsOfKeys: db.prepare<[string, string], SecretCiphertext>(
+      'SELECT owner, key, ciphertext, size FROM secrets WHERE owner = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key',
     ),
     allSecrets: db.prepare<[], SecretColumns>('SELECT * FROM secrets ORDER BY owner, key'),
     deleteSecret: db.prepare<[string, string]>('DELETE FROM secrets WHERE owner = ? AND key = ?'),
@@ -399,6 +474,21 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     return expired.length;
   }
 
+  function ciphertexts(owner: string, keys?: readonly string[]): SecretCiphertext[] {
+    if (keys === undefined) return statements.ownerCiphertexts.all(owner);
+    return statements.ciphertextsOfKeys.all(owner, JSON.stringify(keys));
+  }
+
+  /** Claims up to `limit` queued jobs, oldest first, after ending the attempts whose lease ran out. */
+  function claim(pilot: string, limit: number, leaseMs: number, at: number): JobRow[] {
+    expireLeases(at);
+    return statements.queuedJobIds.all(claimCount(limit)).map(({ id }) => {
+      const row = statements.claimJob.get({ id, pilot, claimId: newId(), lease: at + leaseMs, at }) as JobColumns;
+      statements.startAttempt.run({ id, attemptNr: row.attempt_nr, pilot, at });
+      return toJob(row);
+    });
+  }
+
   function loadTask(owner: string, taskId: number): TaskRow | null {
     return toTasks(statements.taskStates.all({ owner, taskId }))[0] ?? null;
   }
@@ -409,6 +499,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     return task;
   }
 
+  const checkpointer = startCheckpointer(options.file);
   const methods: StoreMethods = {
     putSecret: (input, quota, audit) => {
       const { owner, ...write } = input;
@@ -431,6 +522,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       writeAudit(audit, ms());
       return changes;
     }),
+    getCiphertexts: (owner, keys) => ciphertexts(owner, keys),
     allSecrets: () => statements.allSecrets.all().map(toSecret),
     replaceCiphertexts: write((updates) =>
       updates.reduce(
@@ -505,13 +597,15 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       return toLogSlice(statements.logChunks.all(id, offset), offset, logBytes);
     },
     expireLeases: write(() => expireLeases(ms())),
-    claimJobs: write((pilot, limit, leaseMs) => {
+    claimJobs: write((pilot, limit, leaseMs) => claim(pilot, limit, leaseMs, ms())),
+    claimJobsWithSecrets: write((pilot, limit, leaseMs, remote) => {
       const at = ms();
-      expireLeases(at);
-      return statements.queuedJobIds.all(claimCount(limit)).map(({ id }) => {
-        const row = statements.claimJob.get({ id, pilot, claimId: newId(), lease: at + leaseMs, at }) as JobColumns;
-        statements.startAttempt.run({ id, attemptNr: row.attempt_nr, pilot, at });
-        return toJob(row);
+      return claim(pilot, limit, leaseMs, at).map((job) => {
+        const names = job.spec.secrets;
+        const secrets = names.length === 0 ? [] : ciphertexts(job.owner, names);
+        const audit = jobSecretsAudit(job, secrets, pilot, remote);
+        if (audit !== null) writeAudit(audit, at);
+        return { job, secrets };
       });
     }),
     renewLease: write((id, pilot, claimId, leaseMs) => {
@@ -587,7 +681,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     ping: () => {
       statements.ping.get();
     },
-    close: () => {
+    close: async () => {
+      await checkpointer.stop();
       db.close();
     },
   };
@@ -596,11 +691,13 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
 
 function openDatabase(file: string): Database.Database {
   createPrivateFile(file);
-  const db = new Database(file, { timeout: 5000 });
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
   try {
     db.pragma('journal_mode = WAL');
     // WAL makes NORMAL durable against application crashes; FULL only adds power-loss safety per commit.
     db.pragma('synchronous = NORMAL');
+    // Checkpoints run in the background (startCheckpointer); a commit checkpoints only past the backstop.
+    db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
     // Deleted ciphertexts are overwritten rather than left in free pages.
     db.pragma('secure_delete = ON');
     db.transaction(() => {

@@ -17,6 +17,12 @@ export interface StoredSecret {
   revision: string;
 }
 
+/**
+ * What reading a stored secret takes: its address (to which the ciphertext is bound), the
+ * ciphertext, and the plaintext's size (to reserve memory before decrypting).
+ */
+export type SecretCiphertext = Pick<StoredSecret, 'owner' | 'key' | 'ciphertext' | 'size'>;
+
 export type AuditAction = 'set' | 'delete' | 'delete_all' | 'job_secrets';
 
 /** Who did what to which key, when and from where. Never a value. */
@@ -75,6 +81,13 @@ export interface JobRow {
   logBytes: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A job claimed for dispatch, with what its bundle is made of. */
+export interface ClaimedJob {
+  job: JobRow;
+  /** The secrets of the job's owner that its spec names and that still exist, sorted by key. */
+  secrets: SecretCiphertext[];
 }
 
 export interface AttemptRow {
@@ -160,6 +173,8 @@ export interface Store {
   putSecrets(owner: string, inputs: readonly SecretWrite[], quota: Quota, audit: AuditInput): Promise<void>;
   /** The owner's secrets (only those keys, when given), sorted by key. */
   getSecrets(owner: string, keys?: readonly string[]): Promise<StoredSecret[]>;
+  /** The same secrets as getSecrets, in the same order, with only what decrypting them takes. */
+  getCiphertexts(owner: string, keys?: readonly string[]): Promise<SecretCiphertext[]>;
   /**
    * Deletes the first of `wireKeysOf(key)` that exists (PanDA's fallback: `key`, else
    * `___file___:key`), recording the audit entry with the key actually deleted. Returns that key,
@@ -217,6 +232,14 @@ export interface Store {
    * id and a lease of `leaseMs`. No job is ever returned to two callers.
    */
   claimJobs(pilot: string, limit: number, leaseMs: number): Promise<JobRow[]>;
+  /**
+   * Claims jobs as {@link claimJobs} does and, in the same transaction, reads each claimed job's
+   * secrets and records the audit entry `job_secrets` of each job whose secrets are all still there
+   * (actor: the pilot; key: the spec's names joined by commas; the job id; `remote`), so no job's
+   * secrets leave the store for a pilot without their audit entry, and no audit entry without its
+   * claim.
+   */
+  claimJobsWithSecrets(pilot: string, limit: number, leaseMs: number, remote: string | null): Promise<ClaimedJob[]>;
   /**
    * Renews the lease of the attempt `claimId` stands for. FORBIDDEN when it is not the job's
    * current attempt or its lease already ran out; a cancelled job answers `cancel: true`.

@@ -10,6 +10,11 @@ export interface StoreTarget {
   reset(): Promise<void>;
   /** Opens a store with its own connection (or pool) on the current database. */
   open(clock: Required<StoreClock>): Promise<Store>;
+  /**
+   * Makes every insert into the audit table fail (a trigger) until the returned function is
+   * called: a change whose audit entry cannot be written must then leave nothing behind.
+   */
+  refuseAudit(): Promise<() => Promise<void>>;
 }
 
 /** A clock that moves only when told, and ids that count: tests assert exact times and ids. */
@@ -149,6 +154,23 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             revision: expect.stringMatching(/^[0-9a-f-]{36}$/),
           },
         ]);
+      });
+
+      it('reads the same secrets as getSecrets, in its order, with only what decrypting them takes', async () => {
+        for (const key of ['b', '___file___:z.txt', 'B', 'a']) await put(store, secret('alice', key, key.length));
+        await put(store, secret('bob', 'a'));
+        const ciphertexts = async (only?: string[]) =>
+          (await store.getSecrets('alice', only)).map(({ owner, key, ciphertext, size }) => ({
+            owner,
+            key,
+            ciphertext,
+            size,
+          }));
+        expect(await store.getCiphertexts('alice')).toEqual(await ciphertexts());
+        expect((await store.getCiphertexts('alice')).map((s) => s.key)).toEqual(['B', '___file___:z.txt', 'a', 'b']);
+        expect(await store.getCiphertexts('alice', ['b', 'missing', 'B'])).toEqual(await ciphertexts(['b', 'B']));
+        expect(await store.getCiphertexts('alice', [])).toEqual([]);
+        expect(await store.getCiphertexts('carol')).toEqual([]);
       });
 
       it('lists by key in byte order, all or only the keys asked for', async () => {
@@ -426,6 +448,37 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
       });
     });
 
+    describe('audit in the transaction of its change', () => {
+      it('leaves nothing changed when the audit entry of a set, delete or claim cannot be written', async () => {
+        await put(store, secret('alice', 'KEEP'));
+        const [job] = await createJobs(store, 'alice', [{ exec: 'true', outDS: 'o', secrets: ['KEEP'] }]);
+        const state = async () => ({
+          secrets: await store.allSecrets(),
+          audit: await store.listAudit(),
+          job: await store.getJob(job!.id),
+          task: await store.getTask('alice', job!.taskId),
+        });
+        const before = await state();
+        const restore = await target.refuseAudit();
+        try {
+          clock.advance(1000);
+          await pandaErrorOf(put(store, secret('alice', 'NEW')), 'SERVER_ERROR');
+          await pandaErrorOf(put(store, secret('alice', 'KEEP', 20, 'replaced')), 'SERVER_ERROR');
+          const batch = [secret('alice', 'A'), secret('alice', 'B')].map(({ owner: _owner, ...write }) => write);
+          await pandaErrorOf(store.putSecrets('alice', batch, ROOMY, audit('alice', 'set', null)), 'SERVER_ERROR');
+          await pandaErrorOf(store.deleteSecret('alice', 'KEEP', audit('alice', 'delete', 'KEEP')), 'SERVER_ERROR');
+          await pandaErrorOf(store.deleteAllSecrets('alice', audit('alice', 'delete_all', null)), 'SERVER_ERROR');
+          await pandaErrorOf(store.claimJobsWithSecrets('pilot-a', 1, LEASE_MS, '10.0.0.9'), 'SERVER_ERROR');
+        } finally {
+          await restore();
+        }
+        expect(await state()).toEqual(before);
+        const [claimed] = await store.claimJobsWithSecrets('pilot-a', 1, LEASE_MS, '10.0.0.9');
+        expect(claimed?.job).toMatchObject({ id: job!.id, state: 'running', attemptNr: 1 });
+        expect((await store.listAudit({ jobId: job!.id })).map((entry) => entry.key)).toEqual(['KEEP']);
+      });
+    });
+
     describe('jobs', () => {
       /** Creates one job and claims it for `pilot`. */
       async function running(pilot = 'pilot-a', limits: JobLimits = LIMITS): Promise<JobRow> {
@@ -548,6 +601,97 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
 
       it('never hands a job to two claimers', async () => {
         await expectEachJobClaimedOnce([store, await open()], 50);
+      });
+
+      it('claims jobs with the secrets they name, recording each hand-out in the claim', async () => {
+        for (const [owner, key] of [
+          ['alice', 'TOKEN'],
+          ['alice', '___file___:cert.pem'],
+          ['alice', 'UNUSED'],
+          ['bob', 'TOKEN'],
+        ] as const) {
+          await put(store, secret(owner, key));
+        }
+        const [withSecrets, without] = await createJobs(store, 'alice', [
+          { exec: 'a', outDS: 'o', secrets: ['___file___:cert.pem', 'TOKEN'] },
+          { exec: 'b', outDS: 'o', secrets: [] },
+        ]);
+        const [bobs] = await createJobs(store, 'bob', [{ exec: 'c', outDS: 'o', secrets: ['TOKEN'] }]);
+        clock.advance(1000);
+
+        const claimed = await store.claimJobsWithSecrets('pilot-a', 5, LEASE_MS, '10.0.0.9');
+        const stored = (owner: string, key: string) => ({
+          owner,
+          key,
+          ciphertext: fakeCiphertext(`${owner}-${key}`),
+          size: 10,
+        });
+        expect(claimed).toEqual([
+          {
+            job: await store.getJob(withSecrets!.id),
+            // Sorted by key, in byte order.
+            secrets: [stored('alice', 'TOKEN'), stored('alice', '___file___:cert.pem')],
+          },
+          { job: await store.getJob(without!.id), secrets: [] },
+          { job: await store.getJob(bobs!.id), secrets: [stored('bob', 'TOKEN')] },
+        ]);
+        for (const { job } of claimed) {
+          expect(job).toMatchObject({ state: 'running', pilot: 'pilot-a', attemptNr: 1, updatedAt: clock.now() });
+        }
+        const handOut = (job: JobRow, key: string) => ({
+          at: clock.now(),
+          actor: 'pilot-a',
+          action: 'job_secrets',
+          key,
+          jobId: job.id,
+          remote: '10.0.0.9',
+        });
+        expect((await store.listAudit({ actor: 'pilot-a' })).map(({ id: _id, ...entry }) => entry)).toEqual([
+          handOut(withSecrets!, '___file___:cert.pem,TOKEN'),
+          handOut(bobs!, 'TOKEN'),
+        ]);
+        expect(await store.claimJobsWithSecrets('pilot-a', 5, LEASE_MS, null)).toEqual([]);
+      });
+
+      it('gives a job whose secret was deleted after submission the others, and records no hand-out', async () => {
+        await put(store, secret('alice', 'OTHER'));
+        await put(store, secret('alice', 'TOKEN'));
+        const [job] = await createJobs(store, 'alice', [{ exec: 'a', outDS: 'o', secrets: ['OTHER', 'TOKEN'] }]);
+        await store.deleteSecret('alice', 'TOKEN', audit('alice', 'delete', 'TOKEN'));
+        const [claimed] = await store.claimJobsWithSecrets('pilot-a', 1, LEASE_MS, null);
+        expect(claimed).toEqual({
+          job: await store.getJob(job!.id),
+          secrets: [{ owner: 'alice', key: 'OTHER', ciphertext: fakeCiphertext('alice-OTHER'), size: 10 }],
+        });
+        expect(await store.listAudit({ actor: 'pilot-a' })).toEqual([]);
+      });
+
+      it('never hands a job, or its hand-out, to two claimers with secrets', async () => {
+        await put(store, secret('alice', 'TOKEN'));
+        const created = await createJobs(
+          store,
+          'alice',
+          Array.from({ length: 40 }, (_, n) => spec(n)),
+        );
+        const claims = await Promise.all(
+          [store, await open()].map(async (claimer, n) => {
+            const claimed: JobRow[] = [];
+            for (;;) {
+              const batch = await claimer.claimJobsWithSecrets(`pilot-${n}`, 3, LEASE_MS, null);
+              if (batch.length === 0) return claimed;
+              claimed.push(...batch.map(({ job }) => job));
+            }
+          }),
+        );
+        const claimed = claims.flat();
+        expect(claimed.map((job) => job.id).sort()).toEqual(created.map((job) => job.id).sort());
+        const handOuts = (await store.listAudit()).filter((entry) => entry.action === 'job_secrets');
+        expect(handOuts.map((entry) => [entry.jobId, entry.actor]).sort()).toEqual(
+          claimed
+            .filter((job) => job.spec.secrets.length > 0)
+            .map((job) => [job.id, job.pilot])
+            .sort(),
+        );
       });
 
       it('lets the pilot of the current attempt update its job until it ends, recording the attempt', async () => {
