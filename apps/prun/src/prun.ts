@@ -151,7 +151,7 @@ function jobRows(taskId: number, jobs: JobInfo[]): string[][] {
 }
 
 /** The submission as prun prints it: rows or a table of the task's jobs, or JSON. */
-function describeSubmission(deps: PrunDeps, submitted: SubmitJobsResponseData, json: boolean): string {
+async function describeSubmission(deps: PrunDeps, submitted: SubmitJobsResponseData, json: boolean): Promise<string> {
   if (json) return toJson({ taskId: submitted.taskId, jobs: submitted.jobs.map(jobJson) });
   const format = deps.isTTY.stdout ? 'table' : 'plain';
   return renderRows(
@@ -275,7 +275,7 @@ export async function runPrun(deps: PrunDeps, options: PrunOptions): Promise<num
   const client = await deps.connect();
   const submitted = await client.submitJobs(specs);
   if (!options.wait) {
-    deps.stdout.write(describeSubmission(deps, submitted, options.json));
+    deps.stdout.write(await describeSubmission(deps, submitted, options.json));
     return 0;
   }
   // Ctrl-C stops the waiting from the moment the task is named, before which it ends prun.
