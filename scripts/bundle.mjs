@@ -89,6 +89,49 @@ const entry = join(outdir, 'cli.cjs');
 const URL_SHIM = 'var __bundleImportMetaUrl = require("node:url").pathToFileURL(__filename).href;';
 const SOURCE_MAP_COMMENT = /\n\/\/# sourceMappingURL=\S+\s*$/;
 
+/**
+ * Built-in modules that cost time to load and that a bundle file may import without the command
+ * at hand using them: crypto for `--help`, tls, https and http2 for a plain HTTP call, and so on.
+ * A top-level `var import_x = require("node:x")` of one of them becomes a stand-in that requires
+ * the module on the first use of one of its exports (the code reads `import_x.name` where it uses
+ * the export, so each use goes through the stand-in). Those already loaded when Node.js starts
+ * (fs, path, events, util...) stay as they are.
+ */
+const LAZY_BUILTINS = new Set([
+  'assert',
+  'child_process',
+  'crypto',
+  'dns',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'readline',
+  'stream',
+  'stream/promises',
+  'timers/promises',
+  'tls',
+  'zlib',
+]);
+const BUILTIN_IMPORT = /^var (import_\w+) = (__toESM\()?require\("((?:node:)?[\w/]+)"\)(?:, 1)?(\))?;$/gm;
+const LAZY_BUILTIN_HELPER =
+  'var __lazyBuiltin = (id, asDefault) => { let loaded; const load = () => (loaded ??= require(id)); ' +
+  'return new Proxy({}, { get: (_, key) => (asDefault && key === "default" ? load() : load()[key]), ' +
+  'has: (_, key) => key in load(), ownKeys: () => Reflect.ownKeys(load()), ' +
+  'getOwnPropertyDescriptor: (_, key) => { const found = Reflect.getOwnPropertyDescriptor(load(), key); ' +
+  'return found && { ...found, configurable: true }; } }); };';
+
+/** `code` with its imports of LAZY_BUILTINS made lazy (the lines keep their places for the source map). */
+function withLazyBuiltins(code) {
+  return code.replaceAll(BUILTIN_IMPORT, (line, name, toEsm, id, close) =>
+    LAZY_BUILTINS.has(id.replace(/^node:/, '')) && (toEsm === undefined) === (close === undefined)
+      ? `var ${name} = __lazyBuiltin(${JSON.stringify(id)}, ${toEsm !== undefined});`
+      : line,
+  );
+}
+
 const maps = new Map(split.outputFiles.filter((file) => file.path.endsWith('.map')).map((file) => [file.path, file]));
 for (const file of split.outputFiles.filter((output) => output.path.endsWith('.cjs'))) {
   let code = file.text.replace(SOURCE_MAP_COMMENT, '\n');
@@ -106,7 +149,7 @@ for (const file of split.outputFiles.filter((output) => output.path.endsWith('.c
     sourcemap: 'external',
     legalComments: 'none',
     // ES modules are strict code; as CommonJS they stay strict.
-    banner: `'use strict';${usesImportMeta ? ` ${URL_SHIM}` : ''}`,
+    banner: `'use strict'; ${LAZY_BUILTIN_HELPER}${usesImportMeta ? ` ${URL_SHIM}` : ''}`,
     // import() of a chunk becomes require(), which the start-up's loader serves from its cache.
     supported: { 'dynamic-import': false },
     define: usesImportMeta ? { 'import.meta.url': '__bundleImportMetaUrl' } : {},
@@ -114,7 +157,7 @@ for (const file of split.outputFiles.filter((output) => output.path.endsWith('.c
   });
   await mkdir(dirname(file.path), { recursive: true });
   const name = basename(file.path);
-  await writeFile(file.path, `${commonJs.code}//# sourceMappingURL=${name}.map\n`);
+  await writeFile(file.path, `${withLazyBuiltins(commonJs.code)}//# sourceMappingURL=${name}.map\n`);
   await writeFile(`${file.path}.map`, commonJs.map);
 }
 await copyFile(join(import.meta.dirname, 'bundle-start.cjs'), join(outdir, 'start.cjs'));

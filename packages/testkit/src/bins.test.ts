@@ -54,6 +54,26 @@ describe.each(BINS)('the bundled %s', (name) => {
       expect(eager).not.toContain(heavy);
     expect(eager).toContain('yargs');
   });
+
+  it('answers --help without loading node:crypto, node:http, node:tls or node:zlib', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'panda-builtins-'));
+    try {
+      const preload = join(dir, 'builtins.cjs');
+      await writeFile(
+        preload,
+        "process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(process.moduleLoadList)));",
+      );
+      const run = promisify(execFile);
+      const { stderr } = await run(process.execPath, ['--require', preload, binPath(name), '--help'], {
+        env: cleanEnv(),
+      });
+      const loaded = JSON.parse(stderr) as string[];
+      expect(loaded).toContain('NativeModule fs');
+      for (const builtin of ['crypto', 'http', 'tls', 'zlib']) expect(loaded).not.toContain(`NativeModule ${builtin}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('bundled commands against a real server', () => {
