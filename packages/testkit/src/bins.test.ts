@@ -56,25 +56,30 @@ describe.each(BINS)('the bundled %s', (name) => {
   });
 
   it('answers --help without loading node:crypto, node:http, node:tls or node:zlib', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'panda-builtins-'));
-    try {
-      const preload = join(dir, 'builtins.cjs');
-      await writeFile(
-        preload,
-        "process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(process.moduleLoadList)));",
-      );
-      const run = promisify(execFile);
-      const { stderr } = await run(process.execPath, ['--require', preload, binPath(name), '--help'], {
-        env: cleanEnv(),
-      });
-      const loaded = JSON.parse(stderr) as string[];
-      expect(loaded).toContain('NativeModule fs');
-      for (const builtin of ['crypto', 'http', 'tls', 'zlib']) expect(loaded).not.toContain(`NativeModule ${builtin}`);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const loaded = await builtinsLoaded(name, ['--help'], cleanEnv());
+    expect(loaded).toContain('fs');
+    for (const builtin of ['crypto', 'http', 'tls', 'zlib']) expect(loaded).not.toContain(builtin);
   });
 });
+
+/** The built-in modules a run of a bin loaded (process.moduleLoadList at its exit). */
+async function builtinsLoaded(name: BinName, args: string[], env: NodeJS.ProcessEnv): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'panda-builtins-'));
+  try {
+    const preload = join(dir, 'builtins.cjs');
+    await writeFile(
+      preload,
+      "process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(process.moduleLoadList)));",
+    );
+    const run = promisify(execFile);
+    const { stderr } = await run(process.execPath, ['--require', preload, binPath(name), ...args], { env });
+    return (JSON.parse(stderr) as string[]).flatMap((entry) =>
+      entry.startsWith('NativeModule ') ? [entry.slice('NativeModule '.length)] : [],
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 describe('bundled commands against a real server', () => {
   let server: RunningServer;
@@ -147,6 +152,13 @@ describe('bundled commands against a real server', () => {
     const packages = new Set(loaded.flatMap(packagesIn));
     expect(packages).toContain('got');
     for (const table of ['cli-table3', 'chalk', 'string-width']) expect(packages).not.toContain(table);
+  });
+
+  it('makes a plain-HTTP request without loading HTTP/2', async () => {
+    const env = cleanEnv({ PANDA_URL_SSL: server.url, OIDC_AUTH_TOKEN_FILE: await server.tokenFile('dave') });
+    const loaded = await builtinsLoaded('pbook', ['list_secrets'], env);
+    expect(loaded).toContain('http');
+    expect(loaded).not.toContain('http2');
   });
 });
 
