@@ -6,10 +6,12 @@
 // does not take the server's core. Every ratio is printed with its target, PASS or MISS; the exit
 // status is 1 when a target is missed.
 //
-// Usage: node scripts/bench.mjs [--quick]
+// Usage: node scripts/bench.mjs [--quick] [--only GROUP[,GROUP...]]
 //   --quick: fewer and shorter runs, and loose targets that catch gross regressions only (CI machines
 //   are noisy and shared): a figure that must stay under t may reach 3 t, one that must reach t may
 //   fall to t / 10. CI runs it.
+//   --only: just these groups of rows: startup (the CLIs' start-up and PanDA's pbook), server,
+//   dispatch (acquires and end-to-end jobs), memory (the masker and the pilot's memory).
 // Environment: PANDA_CLIENT_PEER, a checkout of PanDA's Python client for the pbook comparison (by
 // default shared/peers/panda-client beside the repository); the row is skipped when it or Python's
 // `rich` is missing.
@@ -22,6 +24,16 @@ import { benchMaskerSetup, benchPilotFileSecret } from './lib/masker-bench.mjs';
 import { listeningUrl } from './lib/server.mjs';
 
 const quick = process.argv.includes('--quick');
+const GROUPS = ['startup', 'server', 'dispatch', 'memory'];
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt === -1 ? GROUPS : (process.argv[onlyAt + 1] ?? '').split(',');
+for (const group of only) {
+  if (!GROUPS.includes(group)) {
+    console.error(`bench: --only takes groups among ${GROUPS.join(', ')}, comma-separated; got "${group}"`);
+    process.exit(2);
+  }
+}
+const runs = (group) => only.includes(group);
 const root = join(import.meta.dirname, '..');
 const bin = {
   pbook: join(root, 'apps/pbook/bin/pbook.js'),
@@ -467,17 +479,25 @@ async function benchMasker() {
 
 try {
   console.log(`panda-secrets benchmarks${quick ? ' (quick: loose targets)' : ''}, node ${process.version}`);
-  benchHelpStartup();
-  const server = await serverWithTenSecrets('secrets');
-  benchListSecretsStartup(server);
-  await benchPandaPbook(server);
-  await benchServerRates(server);
-  server.child.kill('SIGTERM');
-  await benchAcquire();
-  await benchEndToEnd();
-  await benchMasker();
-  benchMaskerSetup(work, record);
-  await benchPilotFileSecret(work, record, (dataDir) => startServer(basename(dataDir)), bin.server);
+  if (runs('startup')) benchHelpStartup();
+  if (runs('startup') || runs('server')) {
+    const server = await serverWithTenSecrets('secrets');
+    if (runs('startup')) {
+      benchListSecretsStartup(server);
+      await benchPandaPbook(server);
+    }
+    if (runs('server')) await benchServerRates(server);
+    server.child.kill('SIGTERM');
+  }
+  if (runs('dispatch')) {
+    await benchAcquire();
+    await benchEndToEnd();
+  }
+  if (runs('memory')) {
+    await benchMasker();
+    benchMaskerSetup(work, record);
+    await benchPilotFileSecret(work, record, (dataDir) => startServer(basename(dataDir)), bin.server);
+  }
 } finally {
   for (const child of children) child.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });

@@ -1,9 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { binPath, cleanEnv, runCli, startServer, type BinName, type RunningServer } from '@panda-secrets/testkit';
+import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  REPO_ROOT,
+  announceSkip,
+  binPath,
+  cleanEnv,
+  runCli,
+  startServer,
+  type BinName,
+  type RunningServer,
+} from '@panda-secrets/testkit';
 
 // The other tests import the sources; these run the bundles `npm run build` makes, through the bins
 // users run.
@@ -16,7 +27,8 @@ function eagerFiles(entry: string): string[] {
     if (seen.has(file)) return;
     seen.add(file);
     const source = readFileSync(file, 'utf8');
-    for (const match of source.matchAll(/^import\s*(?:[^'";]*?\sfrom\s*)?["'](\.{1,2}\/[^"']+)["'];?$/gm)) {
+    // A static import is a top-level require (a lazy one sits inside `Promise.resolve().then(...)`).
+    for (const match of source.matchAll(/^(?:var \w+ = )?(?:__toESM\()?require\("(\.{1,2}\/[^"]+)"\)\)?;$/gm)) {
       visit(join(dirname(file), match[1]!));
     }
   };
@@ -34,7 +46,7 @@ function packagesIn(file: string): string[] {
 }
 
 describe.each(BINS)('the bundled %s', (name) => {
-  const entry = join(dirname(binPath(name)), '../bundle/cli.js');
+  const entry = join(dirname(binPath(name)), '../bundle/cli.cjs');
 
   it('is built, with source maps', () => {
     expect(existsSync(entry)).toBe(true);
@@ -50,7 +62,32 @@ describe.each(BINS)('the bundled %s', (name) => {
       expect(eager).not.toContain(heavy);
     expect(eager).toContain('yargs');
   });
+
+  it('answers --help without loading node:crypto, node:http, node:tls or node:zlib', async () => {
+    const loaded = await builtinsLoaded(name, ['--help'], cleanEnv());
+    expect(loaded).toContain('fs');
+    for (const builtin of ['crypto', 'http', 'tls', 'zlib']) expect(loaded).not.toContain(builtin);
+  });
 });
+
+/** The built-in modules a run of a bin loaded (process.moduleLoadList at its exit). */
+async function builtinsLoaded(name: BinName, args: string[], env: NodeJS.ProcessEnv): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'panda-builtins-'));
+  try {
+    const preload = join(dir, 'builtins.cjs');
+    await writeFile(
+      preload,
+      "process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(process.moduleLoadList)));",
+    );
+    const run = promisify(execFile);
+    const { stderr } = await run(process.execPath, ['--require', preload, binPath(name), ...args], { env });
+    return (JSON.parse(stderr) as string[]).flatMap((entry) =>
+      entry.startsWith('NativeModule ') ? [entry.slice('NativeModule '.length)] : [],
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 describe('bundled commands against a real server', () => {
   let server: RunningServer;
@@ -98,10 +135,209 @@ describe('bundled commands against a real server', () => {
   }, 90_000);
 
   it('points stack traces at the TypeScript sources with --verbose', async () => {
-    const result = await runCli('pbook', ['list_secrets', '--verbose'], {
-      env: cleanEnv({ PANDA_URL_SSL: server.url }),
-    });
+    // A code cache from an earlier run is there, and changes nothing of it.
+    const cacheHome = join(work, 'verbose-cache');
+    const env = cleanEnv({ PANDA_URL_SSL: server.url, XDG_CACHE_HOME: cacheHome });
+    expect((await runCli('pbook', ['list_secrets'], { env })).code).not.toBe(0);
+    expect(await cacheFiles(cacheHome)).not.toEqual([]);
+    const result = await runCli('pbook', ['list_secrets', '--verbose'], { env });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/at \S+ \(.*packages\/client\/src\/[\w/-]+\.ts:\d+:\d+\)/);
   });
+
+  it('loads no table code for rows piped to another program', async () => {
+    const cacheHome = join(work, 'piped-cache');
+    const env = cleanEnv({ PANDA_URL_SSL: server.url, OIDC_AUTH_TOKEN_FILE: await server.tokenFile('carol') });
+    expect((await runCli('pbook', ['set_secret', 'PIPED', 'value'], { env })).code).toBe(0);
+    const listed = await runCli('pbook', ['list_secrets'], { env: { ...env, XDG_CACHE_HOME: cacheHome } });
+    expect(listed).toMatchObject({ code: 0, stdout: 'PIPED\tenv\tvalue\n' });
+    // The first run saves the code of exactly the bundle files it loaded.
+    const bundle = join(REPO_ROOT, 'apps/pbook/bundle');
+    const loaded = (await cacheFiles(cacheHome)).map((name) => {
+      const file = name.replace(/\.cache$/, '');
+      return existsSync(join(bundle, file)) ? join(bundle, file) : join(bundle, 'chunks', file);
+    });
+    const packages = new Set(loaded.flatMap(packagesIn));
+    expect(packages).toContain('got');
+    for (const table of ['cli-table3', 'chalk', 'string-width']) expect(packages).not.toContain(table);
+  });
+
+  it('makes a plain-HTTP request without loading HTTP/2', async () => {
+    const env = cleanEnv({ PANDA_URL_SSL: server.url, OIDC_AUTH_TOKEN_FILE: await server.tokenFile('dave') });
+    const loaded = await builtinsLoaded('pbook', ['list_secrets'], env);
+    expect(loaded).toContain('http');
+    expect(loaded).not.toContain('http2');
+  });
+});
+
+/** The code cache files under a cache home (XDG_CACHE_HOME), by name. */
+async function cacheFiles(cacheHome: string): Promise<string[]> {
+  const root = join(cacheHome, 'panda-secrets/code-cache');
+  if (!existsSync(root)) return [];
+  const dirs = await readdir(root);
+  return (await Promise.all(dirs.map((dir) => readdir(join(root, dir))))).flat().sort();
+}
+
+describe('the code cache of the bundles', () => {
+  let cacheHome: string;
+  /** pbook's own cache directory under cacheHome, once a run has made it. */
+  let cacheDir: () => Promise<string>;
+  const debugEnv = () => cleanEnv({ XDG_CACHE_HOME: cacheHome, NODE_DEBUG: 'panda_code_cache' });
+  const help = () => runCli('pbook', ['--help'], { env: debugEnv() });
+  const uid = process.getuid!();
+
+  beforeEach(async () => {
+    cacheHome = await mkdtemp(join(tmpdir(), 'panda-code-cache-'));
+    cacheDir = async () => {
+      const root = join(cacheHome, 'panda-secrets/code-cache');
+      const [dir] = await readdir(root);
+      return join(root, dir!);
+    };
+  });
+
+  afterEach(async () => {
+    await rm(cacheHome, { recursive: true, force: true });
+  });
+
+  it('is written private by the first run and used by the next, which prints the same', async () => {
+    const first = await help();
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/cli\.cjs\.cache written/);
+    const dir = await cacheDir();
+    expect(basename(dir)).toMatch(/^pbook-[0-9a-f]{8}$/);
+    const dirStat = await lstat(dir);
+    expect({ uid: dirStat.uid, mode: dirStat.mode & 0o777 }).toEqual({ uid, mode: 0o700 });
+    const names = await readdir(dir);
+    expect(names).toContain('cli.cjs.cache');
+    for (const name of names) {
+      const fileStat = await lstat(join(dir, name));
+      expect({ name, file: fileStat.isFile(), uid: fileStat.uid, mode: fileStat.mode & 0o777 }).toEqual({
+        name,
+        file: true,
+        uid,
+        mode: 0o600,
+      });
+    }
+
+    const second = await help();
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toMatch(/cli\.cjs\.cache used/);
+    expect(second.stderr).not.toMatch(/written|rejected|refused/);
+    // Node's own loader, without any cache, prints the same help.
+    const uncached = await runCli('pbook', ['--help'], {
+      env: cleanEnv({ XDG_CACHE_HOME: cacheHome, NODE_DISABLE_COMPILE_CACHE: '1', NODE_DEBUG: 'panda_code_cache' }),
+    });
+    expect(uncached).toMatchObject({ code: 0, stdout: first.stdout, stderr: '' });
+  });
+
+  it('is neither used nor written in a directory that others can write to', async () => {
+    await help();
+    const dir = await cacheDir();
+    await rm(dir, { recursive: true });
+    await mkdir(dir);
+    await chmod(dir, 0o777);
+    const planted = join(dir, 'cli.cjs.cache');
+    await writeFile(planted, 'planted', { mode: 0o600 });
+    const result = await help();
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/refused: not a directory of uid \d+ writable by it alone/);
+    expect(result.stderr).not.toMatch(/\b(used|written)\b/);
+    expect(await readdir(dir)).toEqual(['cli.cjs.cache']);
+    expect(await readFile(planted, 'utf8')).toBe('planted');
+  });
+
+  it('never follows a symbolic link, to its directory or to a cache file', async () => {
+    await help();
+    const dir = await cacheDir();
+    const elsewhere = join(cacheHome, 'elsewhere');
+    await mkdir(elsewhere, { mode: 0o700 });
+    await rm(dir, { recursive: true });
+    await symlink(elsewhere, dir);
+    const linkedDir = await help();
+    expect(linkedDir.code).toBe(0);
+    expect(linkedDir.stderr).toMatch(/refused/);
+    expect(await readdir(elsewhere)).toEqual([]);
+
+    await rm(dir);
+    await help();
+    const target = join(cacheHome, 'target.cache');
+    await writeFile(target, await readFile(join(dir, 'cli.cjs.cache')), { mode: 0o600 });
+    await rm(join(dir, 'cli.cjs.cache'));
+    await symlink(target, join(dir, 'cli.cjs.cache'));
+    const linkedFile = await help();
+    expect(linkedFile.code).toBe(0);
+    expect(linkedFile.stderr).toMatch(/cli\.cjs\.cache unusable/);
+    expect(linkedFile.stderr).not.toMatch(/cli\.cjs\.cache used/);
+    // The new cache replaced the link; the file it pointed to is as it was.
+    expect((await lstat(join(dir, 'cli.cjs.cache'))).isFile()).toBe(true);
+    expect(await readFile(target)).toEqual(await readFile(join(cacheHome, 'target.cache')));
+    expect((await stat(target)).size).toBeGreaterThan(0);
+  });
+
+  it('ignores a cache file another user owns', async () => {
+    if (uid !== 0) {
+      announceSkip(
+        'code cache ownership',
+        'not running as root',
+        'run the tests as root to give a file to another user',
+      );
+      return;
+    }
+    await help();
+    const file = join(await cacheDir(), 'cli.cjs.cache');
+    await chown(file, 65534, 65534);
+    const result = await help();
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/cli\.cjs\.cache refused: not a regular file of uid 0 writable by it alone/);
+    expect(result.stderr).not.toMatch(/cli\.cjs\.cache used/);
+  });
+
+  it('ignores a damaged cache and one made for another file, and writes them anew', async () => {
+    await help();
+    const dir = await cacheDir();
+    const file = join(dir, 'cli.cjs.cache');
+    const header = (await readFile(file, 'latin1')).split('\n')[0]!;
+    // A header that fits with V8 data that does not: V8 refuses it.
+    await writeFile(file, `${header}\n${'x'.repeat(4096)}`, { mode: 0o600 });
+    const damaged = await help();
+    expect(damaged.code).toBe(0);
+    expect(damaged.stderr).toMatch(/cli\.cjs\.cache rejected by V8/);
+    expect(damaged.stderr).toMatch(/cli\.cjs\.cache written/);
+    expect((await help()).stderr).toMatch(/cli\.cjs\.cache used/);
+    // A cache made for another build of the file (its identity in the header differs).
+    await writeFile(file, `${header.replace(/\d+$/, '1')}\n${'x'.repeat(4096)}`, { mode: 0o600 });
+    const stale = await help();
+    expect(stale.stderr).not.toMatch(/cli\.cjs\.cache (used|rejected)/);
+    expect(stale.stderr).toMatch(/cli\.cjs\.cache written/);
+  });
+
+  it("removes the caches of an earlier build's files when it writes", async () => {
+    await help();
+    const dir = await cacheDir();
+    await writeFile(join(dir, 'chunk-GONE1234.cjs.cache'), 'old', { mode: 0o600 });
+    await rm(join(dir, 'cli.cjs.cache'));
+    await help();
+    const names = await readdir(dir);
+    expect(names).toContain('cli.cjs.cache');
+    expect(names).not.toContain('chunk-GONE1234.cjs.cache');
+  });
+});
+
+describe('the bins as users start them', () => {
+  it('run directly, through a symbolic link (npm link) and through npx --no-install', async () => {
+    const expected = (await runCli('pbook', ['--version'])).stdout;
+    expect(expected).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const run = promisify(execFile);
+    const env = cleanEnv();
+    expect((await run(binPath('pbook'), ['--version'], { env })).stdout).toBe(expected);
+    const linkDir = await mkdtemp(join(tmpdir(), 'panda-bin-link-'));
+    try {
+      await symlink(binPath('pbook'), join(linkDir, 'pbook'));
+      expect((await run(join(linkDir, 'pbook'), ['--version'], { env })).stdout).toBe(expected);
+    } finally {
+      await rm(linkDir, { recursive: true, force: true });
+    }
+    const npx = await run('npx', ['--no-install', 'pbook', '--version'], { env, cwd: REPO_ROOT });
+    expect(npx.stdout).toBe(expected);
+  }, 60_000);
 });

@@ -167,7 +167,7 @@ export class SecretActions {
     // 0: the terminal does not say how wide it is.
     const width = this.#deps.terminalWidth() || undefined;
     this.#deps.stdout.write(
-      renderSecrets(secretEntries(secrets, metadata), {
+      await renderSecrets(secretEntries(secrets, metadata), {
         format,
         full: options.full,
         color: useColor(this.#options.color, this.#deps.isTTY.stdout, this.#deps.env),

@@ -156,12 +156,12 @@ function jobRows(taskId: number, jobs: JobInfo[]): string[][] {
 }
 
 /** The submission as prun prints it: rows or a table of the task's jobs, or JSON. */
-function describeSubmission(
+async function describeSubmission(
   deps: PrunDeps,
   global: PrunGlobal,
   submitted: SubmitJobsResponseData,
   json: boolean,
-): string {
+): Promise<string> {
   if (json) return toJson({ taskId: submitted.taskId, jobs: submitted.jobs.map(jobJson) });
   const format = deps.isTTY.stdout ? 'table' : 'plain';
   return renderRows(
@@ -285,7 +285,7 @@ export async function runPrun(deps: PrunDeps, global: PrunGlobal, options: PrunO
   const client = await deps.client();
   const submitted = await client.submitJobs(specs);
   if (!options.wait) {
-    deps.stdout.write(describeSubmission(deps, global, submitted, options.json));
+    deps.stdout.write(await describeSubmission(deps, global, submitted, options.json));
     return 0;
   }
   // Ctrl-C stops the waiting from the moment the task is named, before which it ends prun.

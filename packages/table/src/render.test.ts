@@ -10,7 +10,7 @@ const SEED = {
 };
 
 describe('secretEntries', () => {
-  it('removes the file prefix, types each entry and sorts by key in code-unit order', () => {
+  it('removes the file prefix, types each entry and sorts by key in code-unit order', async () => {
     expect(secretEntries({ b: '1', '___file___:B': '2', A: '3', B: '4', _: '5' })).toEqual([
       { key: 'A', type: 'env', value: '3' },
       { key: 'B', type: 'env', value: '4' },
@@ -22,13 +22,13 @@ describe('secretEntries', () => {
 });
 
 describe('truncateValue', () => {
-  it('keeps 50 characters and cuts the 51st', () => {
+  it('keeps 50 characters and cuts the 51st', async () => {
     expect(truncateValue('x'.repeat(50), false)).toBe('x'.repeat(50));
     expect(truncateValue(`${'x'.repeat(50)}y`, false)).toBe(`${'x'.repeat(50)}...`);
     expect(truncateValue(`${'x'.repeat(50)}y`, true)).toBe(`${'x'.repeat(50)}y`);
   });
 
-  it('counts characters, not UTF-16 units, and never splits one', () => {
+  it('counts characters, not UTF-16 units, and never splits one', async () => {
     expect(truncateValue('😀'.repeat(50), false)).toBe('😀'.repeat(50));
     expect(truncateValue('😀'.repeat(51), false)).toBe(`${'😀'.repeat(50)}...`);
   });
@@ -37,8 +37,8 @@ describe('truncateValue', () => {
 describe('renderSecrets', () => {
   const entries = secretEntries(SEED);
 
-  it('renders a plain table without colour', () => {
-    expect(renderSecrets(entries, { format: 'table', full: false, color: false })).toBe(
+  it('renders a plain table without colour', async () => {
+    expect(await renderSecrets(entries, { format: 'table', full: false, color: false })).toBe(
       [
         '┌────────────────────┬──────┬───────────────────────────────────────────────────────┐',
         '│ Key                │ Type │ Value                                                 │',
@@ -52,29 +52,29 @@ describe('renderSecrets', () => {
     );
   });
 
-  it('colours only the head, bold cyan, when asked', () => {
-    const output = renderSecrets(entries.slice(0, 1), { format: 'table', full: false, color: true });
+  it('colours only the head, bold cyan, when asked', async () => {
+    const output = await renderSecrets(entries.slice(0, 1), { format: 'table', full: false, color: true });
     expect(output.split('\n')[1]).toBe(
       '│ \u001b[1m\u001b[36mKey\u001b[39m\u001b[22m       │ \u001b[1m\u001b[36mType\u001b[39m\u001b[22m │ \u001b[1m\u001b[36mValue\u001b[39m\u001b[22m         │',
     );
     expect(output.split('\n').slice(2).join('\n')).not.toContain('\u001b');
   });
 
-  it('renders the whole value with full', () => {
-    const output = renderSecrets(entries, { format: 'plain', full: true, color: false });
+  it('renders the whole value with full', async () => {
+    const output = await renderSecrets(entries, { format: 'plain', full: true, color: false });
     expect(output).toContain(`my_secret_file.dat\tfile\t${LONG}-tail\n`);
   });
 
-  it('renders tab-separated rows without head or colour, one line per secret', () => {
-    expect(renderSecrets(entries, { format: 'plain', full: false, color: true })).toBe(
+  it('renders tab-separated rows without head or colour, one line per secret', async () => {
+    expect(await renderSecrets(entries, { format: 'plain', full: false, color: true })).toBe(
       'MY_SECRET\tenv\trandom_string\n' +
         'MY_SECRET_DIC\tenv\t{"a_key": "a_value"}\n' +
         `my_secret_file.dat\tfile\t${LONG}...\n`,
     );
   });
 
-  it('escapes tab, newline, CR and backslash so a row stays one line', () => {
-    const output = renderSecrets([{ key: 'K', type: 'env', value: 'a\tb\nc\rd\\e' }], {
+  it('escapes tab, newline, CR and backslash so a row stays one line', async () => {
+    const output = await renderSecrets([{ key: 'K', type: 'env', value: 'a\tb\nc\rd\\e' }], {
       format: 'plain',
       full: false,
       color: false,
@@ -82,8 +82,8 @@ describe('renderSecrets', () => {
     expect(output).toBe('K\tenv\ta\\tb\\nc\\rd\\\\e\n');
   });
 
-  it('renders stable JSON with whole values, also without full: a program cannot tell a cut value', () => {
-    expect(renderSecrets(entries, { format: 'json', full: false, color: true })).toBe(
+  it('renders stable JSON with whole values, also without full: a program cannot tell a cut value', async () => {
+    expect(await renderSecrets(entries, { format: 'json', full: false, color: true })).toBe(
       `${JSON.stringify(
         [
           { key: 'MY_SECRET', type: 'env', value: 'random_string' },
@@ -96,22 +96,22 @@ describe('renderSecrets', () => {
     );
   });
 
-  it('adds size and the time of the last update when the server described the secrets', () => {
+  it('adds size and the time of the last update when the server described the secrets', async () => {
     const now = new Date('2026-11-27T12:00:00.000Z');
     const described = secretEntries({ A: 'x'.repeat(60), '___file___:f.dat': 'AAE=' }, [
       { key: 'A', size: 60, updatedAt: '2026-11-27T11:55:00.000Z' },
       { key: '___file___:f.dat', size: 2048, updatedAt: '2026-11-20T12:00:00.000Z' },
     ]);
     expect(
-      renderSecrets(described, { format: 'table', full: false, color: false, now }).split('\n').slice(3, 5),
+      (await renderSecrets(described, { format: 'table', full: false, color: false, now })).split('\n').slice(3, 5),
     ).toEqual([
       `│ A     │ env  │ 60 B   │ 5 minutes ago │ ${'x'.repeat(50)}... │`,
       `│ f.dat │ file │ 2.0 kB │ 7 days ago    │ AAE=${' '.repeat(49)} │`,
     ]);
-    expect(renderSecrets(described, { format: 'plain', full: false, color: false, now })).toBe(
+    expect(await renderSecrets(described, { format: 'plain', full: false, color: false, now })).toBe(
       `A\tenv\t${'x'.repeat(50)}...\t60\t2026-11-27T11:55:00.000Z\nf.dat\tfile\tAAE=\t2048\t2026-11-20T12:00:00.000Z\n`,
     );
-    expect(JSON.parse(renderSecrets(described, { format: 'json', full: false, color: false, now }))).toEqual([
+    expect(JSON.parse(await renderSecrets(described, { format: 'json', full: false, color: false, now }))).toEqual([
       { key: 'A', type: 'env', value: 'x'.repeat(60), size: 60, updatedAt: '2026-11-27T11:55:00.000Z' },
       { key: 'f.dat', type: 'file', value: 'AAE=', size: 2048, updatedAt: '2026-11-20T12:00:00.000Z' },
     ]);
@@ -120,12 +120,12 @@ describe('renderSecrets', () => {
     expect(relativeTime(new Date('2026-09-01T00:00:00.000Z'), now)).toBe('2026-09-01');
   });
 
-  it('renders no secrets as an empty head-only table, no rows, or []', () => {
-    expect(renderSecrets([], { format: 'table', full: false, color: false })).toBe(
+  it('renders no secrets as an empty head-only table, no rows, or []', async () => {
+    expect(await renderSecrets([], { format: 'table', full: false, color: false })).toBe(
       '┌─────┬──────┬───────┐\n│ Key │ Type │ Value │\n└─────┴──────┴───────┘\n',
     );
-    expect(renderSecrets([], { format: 'plain', full: false, color: false })).toBe('');
-    expect(renderSecrets([], { format: 'json', full: false, color: false })).toBe('[]\n');
+    expect(await renderSecrets([], { format: 'plain', full: false, color: false })).toBe('');
+    expect(await renderSecrets([], { format: 'json', full: false, color: false })).toBe('[]\n');
   });
 });
 
@@ -134,8 +134,8 @@ describe('renderSecrets at a terminal width', () => {
   const full = (width: number | undefined, format: 'table' | 'plain' | 'json' = 'table') =>
     renderSecrets(entries, { format, full: true, color: false, width });
 
-  it('wraps the values within the width, between words where there are spaces, else anywhere', () => {
-    expect(full(50)).toBe(
+  it('wraps the values within the width, between words where there are spaces, else anywhere', async () => {
+    expect(await full(50)).toBe(
       [
         '┌────────────────────┬──────┬────────────────────┐',
         '│ Key                │ Type │ Value              │',
@@ -153,12 +153,12 @@ describe('renderSecrets at a terminal width', () => {
     );
   });
 
-  it('leaves a table that fits as it is, and wraps from one column less', () => {
-    const natural = full(undefined);
+  it('leaves a table that fits as it is, and wraps from one column less', async () => {
+    const natural = await full(undefined);
     const naturalWidth = natural.indexOf('\n');
     expect(naturalWidth).toBe(87);
-    expect(full(naturalWidth)).toBe(natural);
-    const narrower = full(naturalWidth - 1).split('\n');
+    expect(await full(naturalWidth)).toBe(natural);
+    const narrower = (await full(naturalWidth - 1)).split('\n');
     expect(narrower.slice(5, 8)).toEqual([
       `│ my_secret_file.dat │ file │ ${LONG}-tai │`,
       '│                    │      │ l                                                      │',
@@ -166,8 +166,8 @@ describe('renderSecrets at a terminal width', () => {
     ]);
   });
 
-  it('keeps each column as wide as its head on a terminal too narrow for the heads', () => {
-    expect(full(10).split('\n').slice(0, 5)).toEqual([
+  it('keeps each column as wide as its head on a terminal too narrow for the heads', async () => {
+    expect((await full(10)).split('\n').slice(0, 5)).toEqual([
       '┌─────┬──────┬───────┐',
       '│ Key │ Type │ Value │',
       '├─────┼──────┼───────┤',
@@ -179,8 +179,8 @@ describe('renderSecrets at a terminal width', () => {
   const width = (line: string) => stringWidth(line);
   const long = secretEntries({ A_VERY_LONG_SECRET_NAME_THAT_GOES_ON_AND_ON: 'v'.repeat(80), '___file___:f.dat': 'x' });
 
-  it.each([40, 60, 200])('fits %i columns, wrapping a long key as well as the value', (columns) => {
-    const table = renderSecrets(long, { format: 'table', full: true, color: true, width: columns });
+  it.each([40, 60, 200])('fits %i columns, wrapping a long key as well as the value', async (columns) => {
+    const table = await renderSecrets(long, { format: 'table', full: true, color: true, width: columns });
     const lines = table.trimEnd().split('\n');
     for (const line of lines) expect(width(line)).toBeLessThanOrEqual(columns);
     // Every character is still there, in order, once the borders and padding are taken away.
@@ -193,9 +193,9 @@ describe('renderSecrets at a terminal width', () => {
     expect(cellText(3)).toBe(`${'v'.repeat(80)}x`);
   });
 
-  it('never splits the escape sequences of a coloured head', () => {
+  it('never splits the escape sequences of a coloured head', async () => {
     for (const columns of [40, 41, 50, 60]) {
-      const table = renderSecrets(long, { format: 'table', full: true, color: true, width: columns });
+      const table = await renderSecrets(long, { format: 'table', full: true, color: true, width: columns });
       const head = table.split('\n')[1] ?? '';
       expect(head).toMatch(
         /^│ \u001b\[1m\u001b\[36mKey\u001b\[39m\u001b\[22m +│ \u001b\[1m\u001b\[36mType\u001b\[39m\u001b\[22m │ \u001b\[1m\u001b\[36mValue\u001b\[39m\u001b\[22m +│$/,
@@ -204,9 +204,14 @@ describe('renderSecrets at a terminal width', () => {
     }
   });
 
-  it('keeps CJK and emoji whole, measured as two columns each', () => {
+  it('keeps CJK and emoji whole, measured as two columns each', async () => {
     const value = '秘密のパスワード🔑🐼ok';
-    const table = renderSecrets(secretEntries({ K: value }), { format: 'table', full: true, color: false, width: 24 });
+    const table = await renderSecrets(secretEntries({ K: value }), {
+      format: 'table',
+      full: true,
+      color: false,
+      width: 24,
+    });
     const lines = table.trimEnd().split('\n');
     for (const line of lines) expect(width(line)).toBeLessThanOrEqual(24);
     expect(
@@ -217,21 +222,21 @@ describe('renderSecrets at a terminal width', () => {
     ).toBe(value);
   });
 
-  it('never wraps plain rows or JSON', () => {
-    expect(full(20, 'plain')).toBe(full(undefined, 'plain'));
-    expect(full(20, 'json')).toBe(full(undefined, 'json'));
-    expect(full(20, 'plain')).toContain(`my_secret_file.dat\tfile\t${LONG}-tail\n`);
+  it('never wraps plain rows or JSON', async () => {
+    expect(await full(20, 'plain')).toBe(await full(undefined, 'plain'));
+    expect(await full(20, 'json')).toBe(await full(undefined, 'json'));
+    expect(await full(20, 'plain')).toContain(`my_secret_file.dat\tfile\t${LONG}-tail\n`);
   });
 });
 
 describe('renderRows', () => {
-  it('renders any head and rows in the three formats', () => {
+  it('renders any head and rows in the three formats', async () => {
     const rows = [['1', 'queued']];
-    expect(renderRows(['Id', 'State'], rows, { format: 'plain', color: false })).toBe('1\tqueued\n');
-    expect(renderRows(['Id', 'State'], rows, { format: 'json', color: false })).toBe(
+    expect(await renderRows(['Id', 'State'], rows, { format: 'plain', color: false })).toBe('1\tqueued\n');
+    expect(await renderRows(['Id', 'State'], rows, { format: 'json', color: false })).toBe(
       '[\n  {\n    "Id": "1",\n    "State": "queued"\n  }\n]\n',
     );
-    expect(renderRows(['Id', 'State'], rows, { format: 'table', color: false })).toBe(
+    expect(await renderRows(['Id', 'State'], rows, { format: 'table', color: false })).toBe(
       '┌────┬────────┐\n│ Id │ State  │\n├────┼────────┤\n│ 1  │ queued │\n└────┴────────┘\n',
     );
   });
@@ -245,8 +250,8 @@ describe('renderRows cutting its last column', () => {
   const render = (width: number | undefined) =>
     renderRows(['Id', 'Exec'], rows, { format: 'table', color: false, width, overflow: 'cut' });
 
-  it('cuts the last cells to one line ending in ... within the width', () => {
-    expect(render(24)).toBe(
+  it('cuts the last cells to one line ending in ... within the width', async () => {
+    expect(await render(24)).toBe(
       [
         '┌────┬─────────────────┐',
         '│ Id │ Exec            │',
@@ -259,8 +264,8 @@ describe('renderRows cutting its last column', () => {
     );
   });
 
-  it('leaves a table that fits, or a terminal that does not say its width, as it is', () => {
-    expect(render(undefined)).toContain('│ 1  │ echo a long command line that does not fit │');
-    expect(render(200)).toBe(render(undefined));
+  it('leaves a table that fits, or a terminal that does not say its width, as it is', async () => {
+    expect(await render(undefined)).toContain('│ 1  │ echo a long command line that does not fit │');
+    expect(await render(200)).toBe(await render(undefined));
   });
 });

@@ -42,7 +42,8 @@ export function secretEntries(
     .sort(compareEntries);
 }
 
-const RELATIVE = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+/** Made on first use: loading ICU's relative-time data costs milliseconds that rows and JSON never need. */
+let relativeFormat: Intl.RelativeTimeFormat | undefined;
 const UNITS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
   ['day', 86_400_000],
   ['hour', 3_600_000],
@@ -59,7 +60,8 @@ const UNITS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
 export function relativeTime(at: Date, now: Date): string {
   const ago = now.getTime() - at.getTime();
   if (ago > 30 * 86_400_000 || ago < -60_000) return at.toISOString().slice(0, 10);
-  for (const [unit, ms] of UNITS) if (ago >= ms) return RELATIVE.format(-Math.floor(ago / ms), unit);
+  relativeFormat ??= new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+  for (const [unit, ms] of UNITS) if (ago >= ms) return relativeFormat.format(-Math.floor(ago / ms), unit);
   return 'just now';
 }
 

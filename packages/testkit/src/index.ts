@@ -14,3 +14,4 @@ export { PANDA_CLIENT_PEER, pandaClientPeer, runPandaPbook } from './panda-peer.
 export type { PandaPbookRun } from './panda-peer.js';
 export { slurmPrograms, startSlurmCluster } from './slurm.js';
 export type { SlurmCluster, SlurmJob } from './slurm.js';
+export { announceSkip } from './skips.js';

@@ -16,7 +16,7 @@ const BINS = {
 
 export type BinName = keyof typeof BINS;
 
-/** Absolute path of a CLI's launcher (it imports the bundle `npm run build` makes, bundle/cli.js). */
+/** Absolute path of a CLI's launcher (it starts the bundle `npm run build` makes, bundle/cli.cjs). */
 export function binPath(name: BinName): string {
   return join(REPO_ROOT, BINS[name]);
 }
