@@ -10,7 +10,7 @@ const MAY_IMPORT = {
   'packages/store': ['protocol'],
   'packages/cli-kit': ['client', 'protocol'],
   'packages/testkit': ['protocol'],
-  'apps/pbook': ['cli-kit', 'client', 'crypto', 'protocol', 'table'],
+  'apps/pbook': ['cli-kit', 'client', 'protocol', 'table'],
   'apps/prun': ['cli-kit', 'client', 'protocol', 'table'],
   'apps/server': ['cli-kit', 'crypto', 'protocol', 'store'],
   'apps/pilot': ['cli-kit', 'client', 'crypto', 'protocol'],

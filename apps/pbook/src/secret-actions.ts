@@ -15,7 +15,7 @@ import {
 import { useColor } from '@panda-secrets/cli-kit';
 import type { Deps, GlobalOptions, SecretsClient } from './deps.js';
 
-export const DELETE_ALL_QUESTION = 'Delete all your secrets? [y/N] ';
+const DELETE_ALL_QUESTION = 'Delete all your secrets? [y/N] ';
 
 /** A yes to a [y/N] question: y or yes in any case; anything else, or nothing, is no. */
 export function isYes(answer: string | null): boolean {

@@ -44,7 +44,7 @@ export interface WhoAmI extends TokenIdentity {
 }
 
 /** "in 59 minutes", "2 hours ago": how far `seconds` (since the epoch) is from `nowMs`. */
-export function relativeTime(seconds: number, nowMs: number): string {
+function relativeTime(seconds: number, nowMs: number): string {
   const delta = Math.round(seconds - nowMs / 1000);
   const size = Math.abs(delta);
   const [amount, unit] =

@@ -4,13 +4,13 @@ import { useColor } from '@panda-secrets/cli-kit';
 import type { Deps, GlobalOptions, TasksClient } from './deps.js';
 
 /** Time between two reads of a followed log. */
-export const FOLLOW_POLL_MS = 1000;
+const FOLLOW_POLL_MS = 1000;
 
 /**
  * A task ID or a job's number in its task, as typed: a whole number from 1 on (the shell's int, or a word of digits).
  * Anything else is malformed input (exit 5), refused before anything is sent.
  */
-export function parseId(what: 'task ID' | 'job number', value: unknown): number {
+function parseId(what: 'task ID' | 'job number', value: unknown): number {
   const text =
     typeof value === 'bigint'
       ? value.toString()
@@ -30,7 +30,7 @@ export function parseId(what: 'task ID' | 'job number', value: unknown): number 
 }
 
 /** `2 running, 1 finished`: the states that have jobs, in their life's order. */
-export function jobsSummary(jobsByState: Record<JobState, number>): string {
+function jobsSummary(jobsByState: Record<JobState, number>): string {
   const parts = JOB_STATES.filter((state) => (jobsByState[state] ?? 0) > 0).map(
     (state) => `${jobsByState[state]} ${state}`,
   );

@@ -1,6 +1,6 @@
 /** The largest log chunk sent in one update: well below the server's limit of 1 MiB characters. */
-export const MAX_LOG_CHUNK = 256 * 1024;
-export const DEFAULT_LOG_INTERVAL_MS = 1000;
+const MAX_LOG_CHUNK = 256 * 1024;
+const DEFAULT_LOG_INTERVAL_MS = 1000;
 /** How much unsent log is kept while the server does not take it: the rest is dropped, with a note. */
 export const MAX_UNSENT_LOG = 1024 * 1024;
 

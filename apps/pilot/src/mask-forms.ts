@@ -18,14 +18,14 @@ export interface Forms {
 /** JSON string leaves shorter than this are not masked on their own: they would mask ordinary words. */
 export const MIN_LEAF_LENGTH = 6;
 /** The most derived forms (lines, JSON leaves, printable runs) taken from one secret. */
-export const MAX_DERIVED_PER_SECRET = 1000;
+const MAX_DERIVED_PER_SECRET = 1000;
 /** The most derived forms taken from all the secrets of one job, in the order of the secrets. */
 export const MAX_DERIVED_PER_JOB = 20_000;
 /** The shortest run of printable ASCII in a binary file that `strings`-like output is masked for. */
 const MIN_PRINTABLE_RUN = 8;
 
 /** How many derived forms the secrets of one job may still add. */
-export class DerivedBudget {
+class DerivedBudget {
   #left: number;
 
   constructor(total = MAX_DERIVED_PER_JOB) {
@@ -52,7 +52,7 @@ function characterCount(text: string): number {
   return count;
 }
 
-export function isLongEnough(text: string): boolean {
+function isLongEnough(text: string): boolean {
   // A code point is one or two code units: only lengths in between need counting.
   if (text.length >= 2 * MIN_MASKED_LENGTH) return true;
   return text.length >= MIN_MASKED_LENGTH && characterCount(text) >= MIN_MASKED_LENGTH;
@@ -112,7 +112,7 @@ const ANSI_C_LETTERS: Record<number, string> = {
  * a value with control characters, `$'…'` (ANSI-C quoting: `\n`, `\t`, `\E`..., other control
  * characters and DEL as three octal digits, C1 controls byte by byte).
  */
-export function bashQuotedForms(value: string): string[] {
+function bashQuotedForms(value: string): string[] {
   const forms = [value.replace(/'/g, "'\\''")];
   if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) {
     forms.push(

@@ -5,7 +5,7 @@ import { MIN_STRETCH, createStretchIndex } from './stretch-index.js';
 import type { StretchIndex } from './stretch-index.js';
 
 /** What replaces every masked stretch of output. */
-export const MASK = '***';
+const MASK = '***';
 
 /**
  * A streaming masker: feed it the payload's output chunk by chunk, send on what it returns.

@@ -75,7 +75,7 @@ const MAX_RETRY_WAIT_MS = 30_000;
  * signals every process of the job at once (Slurm at a time limit or on scancel): the payload's
  * death may reach the pilot before its own SIGTERM does.
  */
-export const STOP_SIGNAL_GRACE_MS = 1000;
+const STOP_SIGNAL_GRACE_MS = 1000;
 
 /** Why a job's payload was stopped before it ended by itself. */
 type StopReason = 'cancelled' | 'lost';

@@ -74,7 +74,7 @@ export function base64Length(size: number): number {
 }
 
 /** One stretch of output found to be (part of) a form. */
-export interface Stretch {
+interface Stretch {
   start: number;
   end: number;
   /** The output ended inside the match while the form goes on: more output may extend it. */

@@ -2,10 +2,10 @@ import { readTokenFile, type ConnectionSource, type TokenFile } from '@panda-sec
 import type { Logger } from 'pino';
 
 /** The pilot warns in its log once a token it reads expires within this many seconds. */
-export const TOKEN_WARNING_SECONDS = 15 * 60;
+const TOKEN_WARNING_SECONDS = 15 * 60;
 
 /** The `exp` claim of a JWT, read without verifying it (the server verifies); undefined if it has none. */
-export function tokenExpiry(token: string): Date | undefined {
+function tokenExpiry(token: string): Date | undefined {
   try {
     const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
       exp?: unknown;

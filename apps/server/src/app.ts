@@ -26,17 +26,10 @@ import { secretsBulkRoutes } from './routes/secrets-bulk.js';
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Log fields that could carry a credential or a value; pino replaces them wherever they appear. */
-export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'req.body', 'body', 'value', 'token'];
+const REDACTED_LOG_PATHS = ['req.headers.authorization', 'req.body', 'body', 'value', 'token'];
 
 /** The request headers worth a log line; any other header is left out, so none can leak a credential. */
-export const LOGGED_HEADERS = [
-  'user-agent',
-  'origin',
-  'content-type',
-  'content-length',
-  'accept-encoding',
-  'x-forwarded-for',
-];
+const LOGGED_HEADERS = ['user-agent', 'origin', 'content-type', 'content-length', 'accept-encoding', 'x-forwarded-for'];
 
 /** A request URL without its query string. */
 function pathOf(url: string): string {

@@ -12,7 +12,7 @@ import type { KeyringSource } from './context.js';
 import { readIfExists, readOrCreatePrivateFile } from './files.js';
 
 /** The meta entry holding a value encrypted under the key ring, to detect a wrong key ring at start. */
-export const KEYRING_CHECK_META = 'keyring_check';
+const KEYRING_CHECK_META = 'keyring_check';
 const CHECK_ADDRESS = { owner: 'panda-server', key: 'keyring_check' };
 const CHECK_PLAINTEXT = new TextEncoder().encode('panda-server key ring check');
 

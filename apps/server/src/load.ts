@@ -33,7 +33,7 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = {
 };
 
 /** Most remote addresses whose authentication failures are counted at once; the oldest count makes room. */
-export const MAX_COUNTED_ADDRESSES = 10_000;
+const MAX_COUNTED_ADDRESSES = 10_000;
 const MINUTE_MS = 60_000;
 
 /**

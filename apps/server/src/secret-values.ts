@@ -12,7 +12,7 @@ export function sealAtRest(ctx: ServerContext, owner: string, key: string, plain
  * Decrypts one stored secret. A key ring rotated by another process is re-read once before the
  * failure is reported, so instances sharing a key ring file keep working after `rotate-key`.
  */
-export async function openAtRest(keyring: KeyringSource, secret: SecretCiphertext): Promise<Uint8Array> {
+async function openAtRest(keyring: KeyringSource, secret: SecretCiphertext): Promise<Uint8Array> {
   const address = { owner: secret.owner, key: secret.key };
   const tried = keyring.current();
   try {

@@ -26,7 +26,7 @@ import type { PublishedAuthConfig } from './routes/auth-config.js';
 export const LOCAL_ISSUER = 'panda-server:local';
 export const LOCAL_AUDIENCE = 'panda-server';
 
-export interface OidcSettings {
+interface OidcSettings {
   issuer: string;
   audience: string;
   group?: string;
@@ -34,7 +34,7 @@ export interface OidcSettings {
   client?: OidcClientSettings;
 }
 
-export interface OidcClientSettings {
+interface OidcClientSettings {
   id: string;
   /** Published to every client as PanDA does: only for a provider that treats the client as public. */
   secret?: string;
@@ -43,7 +43,7 @@ export interface OidcClientSettings {
 }
 
 /** PanDA's auth config for the OIDC settings, or undefined when no client is configured. */
-export function publishedAuthConfig(oidc: OidcSettings | undefined): PublishedAuthConfig | undefined {
+function publishedAuthConfig(oidc: OidcSettings | undefined): PublishedAuthConfig | undefined {
   if (oidc?.client === undefined) return undefined;
   return {
     config: {
@@ -74,7 +74,7 @@ export interface ServerSettings {
 }
 
 /** The job rules of `settings`, defaults filled in. */
-export function jobPolicy(settings: ServerSettings): JobPolicy {
+function jobPolicy(settings: ServerSettings): JobPolicy {
   return {
     leaseMs: DEFAULT_JOB_LEASE_SECONDS * 1000,
     maxAttempts: DEFAULT_MAX_ATTEMPTS,

@@ -20,10 +20,7 @@ export interface CliProcess extends OutputStreams {
  * stream's reader is gone, what is left to write has nowhere to go. Other stream errors are
  * left alone.
  */
-export function endQuietlyOnClosedOutput(
-  streams: readonly NodeJS.WritableStream[],
-  exit: (code: number) => void,
-): void {
+function endQuietlyOnClosedOutput(streams: readonly NodeJS.WritableStream[], exit: (code: number) => void): void {
   for (const stream of streams) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') exit(0);

@@ -171,7 +171,7 @@ export function reportError(stderr: NodeJS.WritableStream, error: unknown, repor
 }
 
 /** The terminal's width in columns when `stream` is a terminal that says, else undefined. */
-export function columnsOf(stream: NodeJS.WritableStream): number | undefined {
+function columnsOf(stream: NodeJS.WritableStream): number | undefined {
   const { isTTY, columns } = stream as { isTTY?: boolean; columns?: number };
   return isTTY === true && typeof columns === 'number' && columns > 0 ? columns : undefined;
 }

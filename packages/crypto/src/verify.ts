@@ -36,7 +36,7 @@ export interface VerifierPolicy {
 }
 
 /** Verified tokens remembered by default: a server's active users and pilots, with room to spare. */
-export const DEFAULT_TOKEN_CACHE_ENTRIES = 1000;
+const DEFAULT_TOKEN_CACHE_ENTRIES = 1000;
 /**
  * Longest a verified token is trusted without a fresh check, even before its `exp`: an issuer's key
  * that was withdrawn from its key set stops being honoured within this time.

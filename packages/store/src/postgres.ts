@@ -45,7 +45,7 @@ const QUERY_TIMEOUT_MS = 10_000;
 /** Namespace of the per-owner advisory locks (the two-key form, apart from the migration lock). */
 export const OWNER_LOCK_NAMESPACE = 0x70616e64;
 /** Namespace of the per-owner locks that serialise job submissions against the per-user job cap. */
-export const OWNER_JOBS_LOCK_NAMESPACE = 0x6a6f6273;
+const OWNER_JOBS_LOCK_NAMESPACE = 0x6a6f6273;
 
 const JOB_OWNERSHIP = `SELECT owner, state, pilot, claim_id AS "claimId", attempt_nr AS "attemptNr", max_attempts AS "maxAttempts",
   lease_expires_at AS "leaseExpiresAt", log_bytes::float8 AS "logBytes" FROM jobs`;

@@ -33,7 +33,7 @@ export interface QuotaUsage {
  * Throws QUOTA_EXCEEDED when storing `size` bytes under `key` would take the owner past either
  * cap. `others` must exclude the key itself, so replacing a secret counts it only once.
  */
-export function assertWithinQuota(key: string, size: number, others: QuotaUsage, quota: Quota): void {
+function assertWithinQuota(key: string, size: number, others: QuotaUsage, quota: Quota): void {
   const count = others.count + 1;
   const bytes = others.bytes + size;
   if (count <= quota.maxSecrets && bytes <= quota.maxTotalBytes) return;
@@ -105,12 +105,12 @@ export interface JobOwnership {
 }
 
 /** What closes a log that reached its limit. */
-export function logTruncatedNote(maxLogBytes: number): string {
+function logTruncatedNote(maxLogBytes: number): string {
   return `\n[the log is truncated at ${maxLogBytes} bytes]\n`;
 }
 
 /** What closes a log when its owner's logs together reached their budget. */
-export function logBudgetNote(budget: number): string {
+function logBudgetNote(budget: number): string {
   return `\n[the log is truncated: your job logs together reached their budget of ${budget} bytes]\n`;
 }
 

@@ -1,7 +1,7 @@
 import { afterEach } from '@jest/globals';
 
 /** A fake that can tell, at the end of a test, whether what it was told to expect happened. */
-export interface Verifiable {
+interface Verifiable {
   /** Throws an Error that says what was expected and never happened. */
   verify(): void;
 }
@@ -45,7 +45,7 @@ export function verifyFakesAfterEachTest(): void {
  * @example
  * const answers = verifyAfterTest(new Script('prompt answers', ['y']));
  */
-export function verifyAfterTest<T extends Verifiable>(fake: T): T {
+function verifyAfterTest<T extends Verifiable>(fake: T): T {
   if (!verifying) {
     throw new Error(
       'a fake was made where nothing verifies it: call verifyFakesAfterEachTest() at the top of the test file',

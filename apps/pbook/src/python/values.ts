@@ -11,12 +11,12 @@ export interface PyFloat {
   value: number;
 }
 
-export interface PyList {
+interface PyList {
   type: 'list';
   items: PyValue[];
 }
 
-export interface PyTuple {
+interface PyTuple {
   type: 'tuple';
   items: PyValue[];
 }

@@ -17,7 +17,7 @@ export interface FunctionContext {
 }
 
 /** `name(a, b=default)`, the way help() shows a function. */
-export function signature(fn: PyFunction): string {
+function signature(fn: PyFunction): string {
   const params = fn.params.map((param) =>
     'default' in param ? `${param.name}=${repr(param.default ?? null)}` : param.name,
   );

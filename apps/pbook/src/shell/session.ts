@@ -6,7 +6,7 @@ import type { TaskActions } from '../task-actions.js';
 import { getpassModule, jsonModule, shellFunctions } from './functions.js';
 
 /** What the shell asks of the terminal for `getpass.getpass()`: a line read without echo. */
-export type HiddenReader = (prompt: string) => Promise<string>;
+type HiddenReader = (prompt: string) => Promise<string>;
 
 export interface SessionOptions {
   actions: SecretActions;

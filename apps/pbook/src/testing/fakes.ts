@@ -102,7 +102,7 @@ const noFiles: FileSystem = {
  * The process' deps with a fake client, captured streams and scripted prompt answers; `output()`
  * reads what happened.
  */
-export function fakeDeps(setup: FakeSetup = {}): { deps: ProgramDeps; output: () => FakeOutput } {
+function fakeDeps(setup: FakeSetup = {}): { deps: ProgramDeps; output: () => FakeOutput } {
   const client = setup.client ?? new FakeClient();
   const stdout = outputCollector();
   const stderr = outputCollector();

@@ -27,7 +27,7 @@ function uint32(value: number): Buffer {
  * as RFC 7518 §4.6.2 fixes its inputs (algorithm id `ECDH-ES+A256KW`, no PartyUInfo or
  * PartyVInfo, 256 bits). One SHA-256 round gives the 256 bits.
  */
-export function concatKdf(sharedSecret: Uint8Array, algorithm: string, keyBits: number): Buffer {
+function concatKdf(sharedSecret: Uint8Array, algorithm: string, keyBits: number): Buffer {
   const algorithmId = Buffer.from(algorithm, 'ascii');
   return createHash('sha256')
     .update(uint32(1))

@@ -111,7 +111,7 @@ const SecretKeysSchema = Type.Array(Type.String());
 export const JobSpecSchema = Type.Object({ ...jobSpecFields, secrets: SecretKeysSchema });
 
 /** A job as submitted: without `secrets`, it gets none. */
-export const SubmittedJobSpecSchema = Type.Object({ ...jobSpecFields, secrets: Type.Optional(SecretKeysSchema) });
+const SubmittedJobSpecSchema = Type.Object({ ...jobSpecFields, secrets: Type.Optional(SecretKeysSchema) });
 
 export const SubmitJobsRequestSchema = Type.Object({
   jobs: Type.Array(SubmittedJobSpecSchema, {
