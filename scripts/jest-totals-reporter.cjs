@@ -3,14 +3,15 @@
 // projects (`npx jest` at the root) writes one file per workspace, as the workspaces' own runs do.
 const { mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT, totalsFile } = require('./workspaces.cjs');
+const { ROOT, totalsFile, workspaces } = require('./workspaces.cjs');
 
 class TotalsReporter {
   onRunComplete(_contexts, results) {
+    const folders = workspaces().map(({ name, dir }) => ({ name, prefix: join(ROOT, dir, '/') }));
     const totals = new Map();
     for (const file of results.testResults) {
-      // Each project's displayName is its workspace's package name (jest.config.ts).
-      const workspace = file.displayName?.name ?? 'panda-secrets';
+      // By the file's folder: a file that failed to load has no displayName (its project's name).
+      const workspace = folders.find(({ prefix }) => file.testFilePath.startsWith(prefix))?.name ?? 'panda-secrets';
       const entry = totals.get(workspace) ?? { workspace, passed: 0, failed: 0, skipped: 0 };
       entry.passed += file.numPassingTests;
       // A test file that could not run (a syntax error, a throw at load) counts as one failure.
