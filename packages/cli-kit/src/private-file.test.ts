@@ -1,18 +1,22 @@
 import { execFileSync } from 'node:child_process';
-import { link, lstat, mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writePrivateOutput } from './index.js';
 
-const folders: string[] = [];
-afterEach(async () => {
-  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
+// One folder for the file's tests, a fresh one inside it per test.
+let root = '';
+let made = 0;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'private-output-'));
 });
+afterAll(() => rm(root, { recursive: true, force: true }));
 
 async function scratch(): Promise<string> {
-  const folder = await mkdtemp(join(tmpdir(), 'private-output-'));
-  folders.push(folder);
+  made += 1;
+  const folder = join(root, String(made));
+  await mkdir(folder);
   return folder;
 }
 
