@@ -1,9 +1,16 @@
 import { CompactEncrypt, compactDecrypt, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { CryptoKey, DecryptOptions, JWK } from 'jose';
-import { BUNDLE_JOB_HEADER, PandaError, assertEnvName, assertFileName, decodeFileValue } from '@panda-secrets/protocol';
+import {
+  BUNDLE_JOB_HEADER,
+  PandaError,
+  assertEnvName,
+  assertFileName,
+  decodeFileValue,
+  parseSecretJson,
+} from '@panda-secrets/protocol';
 import { SecretBundleSchema, assertSchema } from '@panda-secrets/protocol/schemas';
 import type { SecretBundle } from '@panda-secrets/protocol';
-import { isNonEmptyString, isRecord, parseSecretJson, quote } from './lib/values.js';
+import { isNonEmptyString, isRecord, quote } from './lib/values.js';
 
 /** A pilot's one-time key pair: the public JWK goes to the server, the private key stays in memory. */
 export interface PilotKeyPair {
