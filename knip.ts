@@ -42,8 +42,8 @@ const config: KnipConfig = {
       ],
     },
   },
-  // System programs the tests start: openssl (certificates), script (a pseudo-terminal), unshare.
-  ignoreBinaries: ['openssl', 'script', 'unshare'],
+  // System programs the tests start: openssl (certificates), script (a pseudo-terminal), unshare, mkfifo (a FIFO where a file is expected).
+  ignoreBinaries: ['openssl', 'script', 'unshare', 'mkfifo'],
 };
 
 export default config;

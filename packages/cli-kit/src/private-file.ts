@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { lstat, open, rename, rm } from 'node:fs/promises';
 import { PandaError } from '@panda-secrets/protocol';
 
-/** Creates `path` exclusively with mode 0600 and writes `text` to disk (EEXIST if it exists). */
-export async function createPrivateFile(path: string, text: string): Promise<void> {
+/** Creates `path` exclusively with mode 0600 and writes `data` to disk (EEXIST if it exists). */
+export async function createPrivateFile(path: string, data: string | Uint8Array): Promise<void> {
   const handle = await open(path, 'wx', 0o600);
   try {
-    await handle.writeFile(text, 'utf8');
+    await handle.writeFile(data);
     await handle.sync();
   } finally {
     await handle.close();
@@ -17,11 +15,13 @@ export async function createPrivateFile(path: string, text: string): Promise<voi
 
 /**
  * Writes a file of key material or tokens with mode 0600, atomically: a temporary file created
- * exclusively, then renamed over the target, so a reader never sees half of it.
+ * exclusively, then renamed over the target, so a reader never sees half of it. The data is only
+ * ever in that fresh file: never in one another user owns, has open from before, or shares by a
+ * hard link, and a link or FIFO planted at `path` is replaced, not written through.
  */
-export async function writePrivateFile(path: string, text: string): Promise<void> {
+export async function writePrivateFile(path: string, data: string | Uint8Array): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await createPrivateFile(temporary, text);
+  await createPrivateFile(temporary, data);
   try {
     await rename(temporary, path);
   } catch (error) {
@@ -30,36 +30,45 @@ export async function writePrivateFile(path: string, text: string): Promise<void
   }
 }
 
+const WRITE_FAILURES: Record<string, string> = {
+  ENOENT: 'its folder does not exist',
+  ENOTDIR: 'its folder does not exist',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
 /**
- * Writes `data` to `path` readable by its owner only (mode 0600, also when the file existed with
- * another mode, which is narrowed before anything is written). A symbolic link at `path` is
- * refused rather than followed, so a link planted there cannot send a token or a secret to a
- * file of someone else's choosing.
+ * Writes `data` to `path` readable by its owner only (mode 0600) as writePrivateFile does: in a
+ * fresh file renamed into place, so that a file planted there by another user, or opened by one
+ * while its mode allowed it, never sees the data. A symbolic link at `path` is refused rather than
+ * followed, and so is anything else that is not a regular file (a FIFO, /dev/null), which the
+ * rename would replace.
  *
  * @example
  * await writePrivateOutput('/home/jdoe/.panda-token', `${token}\n`);
  */
 export async function writePrivateOutput(path: string, data: string | Uint8Array): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP')
-      throw new PandaError(
-        'USAGE',
-        `${path} is a symbolic link: give the path of a regular file (links are not followed)`,
-      );
+  const found = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw cannotWrite(path, error);
+  });
+  if (found?.isSymbolicLink())
     throw new PandaError(
       'USAGE',
-      `cannot write ${path}: ${code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code)}`,
-      { cause: error },
+      `${path} is a symbolic link: give the path of a regular file (links are not followed)`,
     );
-  }
+  if (found?.isDirectory()) throw new PandaError('USAGE', `cannot write ${path}: it is a directory`);
+  if (found !== undefined && !found.isFile())
+    throw new PandaError('USAGE', `cannot write ${path}: it is not a regular file`);
   try {
-    await handle.chmod(0o600);
-    await handle.writeFile(data);
-  } finally {
-    await handle.close();
+    await writePrivateFile(path, data);
+  } catch (error) {
+    throw cannotWrite(path, error as NodeJS.ErrnoException);
   }
+}
+
+function cannotWrite(path: string, error: NodeJS.ErrnoException): PandaError {
+  const code = String(error.code);
+  return new PandaError('USAGE', `cannot write ${path}: ${WRITE_FAILURES[code] ?? code}`, { cause: error });
 }

@@ -133,6 +133,18 @@ describe('PandaClient requests', () => {
     expect(error.message).toMatch(/^panda-server answered with malformed data: /);
   });
 
+  it('keeps no secret of secrets data that is not JSON, not even in its causes (shown with --verbose)', async () => {
+    const { client } = await serve((_request, response) =>
+      answer(response, 200, { success: true, message: 'OK', data: '{"K":SECRET-VALUE}' }),
+    );
+    const error = await pandaErrorOf(client.getSecrets());
+    expect([error.code, error.message]).toEqual([
+      'SERVER_ERROR',
+      'panda-server answered with malformed data: the secrets are not valid JSON',
+    ]);
+    expect(error.cause).toBeUndefined();
+  });
+
   it('calls the job and pilot endpoints', async () => {
     const job = JOB;
     const log = { id: 'j 1', state: 'queued', log: '' };

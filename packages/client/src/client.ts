@@ -1,6 +1,6 @@
 import got, { RequestError } from 'got';
 import type { Got, Method, Response } from 'got';
-import { ApiPath } from '@panda-secrets/protocol';
+import { ApiPath, parseSecretJson } from '@panda-secrets/protocol';
 import {
   AcquireJobsResponseDataSchema,
   HeartbeatResponseDataSchema,
@@ -187,12 +187,7 @@ export class PandaClient {
       keys === undefined ? undefined : new URLSearchParams(keys.map((key): [string, string] => ['keys', key]));
     const data = await this.#call('GET', ApiPath.getUserSecrets, searchParams === undefined ? {} : { searchParams });
     if (typeof data !== 'string') throw malformedData('the secrets are not a JSON string');
-    let secrets: unknown;
-    try {
-      secrets = JSON.parse(data);
-    } catch (error) {
-      throw malformedData('the secrets are not valid JSON', error);
-    }
+    const secrets = parseSecretJson(data, () => malformedData('the secrets are not valid JSON'));
     return dataOf(UserSecretsSchema, secrets, 'the secrets are not an object of strings');
   }
 

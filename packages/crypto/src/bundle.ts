@@ -1,10 +1,17 @@
 import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey, DecryptOptions, JWK } from 'jose';
-import { BUNDLE_JOB_HEADER, PandaError, assertEnvName, assertFileName, decodeFileValue } from '@panda-secrets/protocol';
+import {
+  BUNDLE_JOB_HEADER,
+  PandaError,
+  assertEnvName,
+  assertFileName,
+  decodeFileValue,
+  parseSecretJson,
+} from '@panda-secrets/protocol';
 import { SecretBundleSchema, assertSchema } from '@panda-secrets/protocol/schemas';
 import type { SecretBundle } from '@panda-secrets/protocol';
 import { SEAL_ALG, SEAL_ENC, ecdhEsSeal, p256Point } from './lib/ecdh-es.js';
-import { isNonEmptyString, isRecord, parseSecretJson, quote } from './lib/values.js';
+import { isNonEmptyString, isRecord, quote } from './lib/values.js';
 
 /** A pilot's one-time key pair: the public JWK goes to the server, the private key stays in memory. */
 export interface PilotKeyPair {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { base64url } from 'jose';
-import { PandaError } from '@panda-secrets/protocol';
-import { isNonEmptyString, isRecord, parseSecretJson, quote } from './lib/values.js';
+import { PandaError, parseSecretJson } from '@panda-secrets/protocol';
+import { isNonEmptyString, isRecord, quote } from './lib/values.js';
 
 /** One master key of the at-rest key ring. */
 export interface MasterKey {

@@ -1,9 +1,9 @@
 import { createECDH } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { JWK } from 'jose';
-import { PandaError, ROLE_CLAIM } from '@panda-secrets/protocol';
+import { PandaError, ROLE_CLAIM, parseSecretJson } from '@panda-secrets/protocol';
 import type { Role } from '@panda-secrets/protocol';
-import { isNonEmptyString, isRecord, parseSecretJson } from './lib/values.js';
+import { isNonEmptyString, isRecord } from './lib/values.js';
 
 /** The claims panda-server's local issuer puts into a token (OIDC's names). */
 export interface TokenClaims {

@@ -1,6 +1,7 @@
 export { ERROR_CODES, PandaError, isErrorCode, isPandaError, httpStatusFor, errorCodeForStatus } from './errors.js';
 export type { ErrorCode, PandaErrorOptions } from './errors.js';
 export { ExitCode, exitCodeFor } from './exit-codes.js';
+export { parseSecretJson } from './secret-json.js';
 export type { ExitCodeValue } from './exit-codes.js';
 export {
   MAX_VALUE_BYTES,

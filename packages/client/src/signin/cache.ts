@@ -1,4 +1,4 @@
-import { PandaError } from '@panda-secrets/protocol';
+import { PandaError, parseSecretJson } from '@panda-secrets/protocol';
 import { decodeClaims } from './tokens.js';
 
 /**
@@ -31,14 +31,8 @@ export interface CachedTokens {
  * what is wrong (never a token), when it is not JSON, not an object, or has no ID token with an `exp`.
  */
 export function parseTokenResponse(text: string, where: string): CachedTokens {
-  const damaged = (problem: string, cause?: unknown): PandaError =>
-    new PandaError('CONFIG', `${where} ${problem}`, { cause });
-  let fields: unknown;
-  try {
-    fields = JSON.parse(text);
-  } catch (error) {
-    throw damaged('is not JSON', error);
-  }
+  const damaged = (problem: string): PandaError => new PandaError('CONFIG', `${where} ${problem}`);
+  const fields = parseSecretJson(text, () => damaged('is not JSON'));
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw damaged('is not a JSON object');
   const record = fields as Record<string, unknown>;
   const { id_token: idToken, refresh_token: refreshToken } = record;

@@ -15,15 +15,3 @@ export function isNonEmptyString(value: unknown): value is string {
 export function quote(text: string): string {
   return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
 }
-
-/**
- * JSON.parse for text that holds secrets or key material. The parser's own message quotes the text
- * around the error, so on failure only `invalid()` is thrown, without the parser's error as cause.
- */
-export function parseSecretJson(text: string, invalid: () => Error): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw invalid();
-  }
-}
