@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
-import { cliContext, clientMaking } from '@panda-secrets/cli-kit';
+import { abortableSleep, cliContext, clientMaking } from '@panda-secrets/cli-kit';
 import { STOP_SIGNALS, main } from './program.js';
 
 // The entry point: the only module that touches the process itself.
@@ -13,8 +12,6 @@ const stop = new AbortController();
 for (const signal of STOP_SIGNALS) {
   process.on(signal, () => stop.abort(signal));
 }
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  delay(ms, undefined, { signal }).catch(() => undefined);
 
 main(
   args,
@@ -23,7 +20,7 @@ main(
     ...clientMaking(process, () => import('@panda-secrets/client')),
     readFile,
     signal: stop.signal,
-    sleep,
+    sleep: abortableSleep,
     now: () => new Date(),
     tmpdir: tmpdir(),
     uid: process.getuid?.() ?? -1,

@@ -5,6 +5,7 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { abortableSleep } from '@panda-secrets/cli-kit';
 import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, HeartbeatRequest, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
@@ -261,7 +262,7 @@ describe('runPilot', () => {
     const { client, updates } = fakeClient([{ id: 'job-1', exec: `touch ${started}; kill -TERM $$` }]);
     const { deps } = pilotDeps(client, {
       signal: controller.signal,
-      sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined),
+      sleep: abortableSleep,
     });
     const running = runPilot(deps, { ...OPTIONS, workdir: join(workdir, 'jobs-signalled') });
     while (!existsSync(started)) await delay(10);

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
-import { cliContext, clientMaking } from '@panda-secrets/cli-kit';
+import { abortableSleep, cliContext, clientMaking } from '@panda-secrets/cli-kit';
 import { main } from './program.js';
 
 // The entry point: the only module that touches the process itself.
@@ -14,8 +13,6 @@ const onInterrupt = (handler: () => void): (() => void) => {
   process.on('SIGINT', handler);
   return () => process.off('SIGINT', handler);
 };
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  delay(ms, undefined, { signal }).catch(() => undefined);
 
 main(
   args,
@@ -24,7 +21,7 @@ main(
     ...clientMaking(process, () => import('@panda-secrets/client')),
     readFile,
     isTTY,
-    sleep,
+    sleep: abortableSleep,
     onInterrupt,
     pollMs: 1000,
   },

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { hideBin } from 'yargs/helpers';
 import type { SignInSource } from '@panda-secrets/client';
 import { PandaError } from '@panda-secrets/protocol';
@@ -92,6 +93,11 @@ export function cliContext(proc: CliProcess, packageJson: string): CliContext {
     version: packageVersion(packageJson),
     deps: { env: proc.env, stdout: proc.stdout, stderr: proc.stderr },
   };
+}
+
+/** Waits `ms`, or less when `signal` aborts; never rejects, so a stopped wait just ends. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }
 
 /**

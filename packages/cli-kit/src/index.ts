@@ -12,7 +12,7 @@ export { EXIT_CODES_HELP, epilogue, wrapHelp } from './help.js';
 export type { EpilogueText } from './help.js';
 export { DEFAULT_CONFIG_ROOT, TOKEN_CACHE_NAME, fileTokenCache, tokenCachePath } from './token-cache.js';
 export { devicePromptText, showDevicePrompt } from './device-prompt.js';
-export { cliContext, clientMaking, processSignIn } from './entry.js';
+export { abortableSleep, cliContext, clientMaking, processSignIn } from './entry.js';
 export type { CliContext, CliDeps, CliProcess, ClientMaking, ClientModule } from './entry.js';
 export { COMPLETION_FLAG, COMPLETION_SHELLS, completionShell } from './completion.js';
 export type { CompletionShell } from './completion.js';
