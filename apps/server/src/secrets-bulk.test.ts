@@ -75,6 +75,25 @@ describe('secrets/import', () => {
     expect(await secretsOf(carol)).toEqual({});
   });
 
+  it('keeps the message of an import with thousands of bad entries short: ten listed, long keys cut', async () => {
+    const long = `X-${'k'.repeat(5000)}`;
+    const secrets = [
+      { key: long, value: 'hunter2-long' },
+      ...Array.from({ length: 2000 }, (_, index) => ({ key: `${index}BAD`, value: `hunter2-${index}` })),
+    ];
+    const response = await call(carol, 'POST', ApiPath.importSecrets, { secrets });
+    expect(response.statusCode).toBe(400);
+    const { message } = response.json<{ message: string }>();
+    expect(message).toContain(`invalid secret name "X-${'k'.repeat(298)}..."`);
+    expect(message).not.toContain('k'.repeat(299));
+    expect(message).toContain('invalid secret name "8BAD"');
+    expect(message).not.toContain('"9BAD"');
+    expect(message).toMatch(/ \(and 2000 more: .*; 1991 not listed\); nothing was changed$/);
+    expect(message.length).toBeLessThan(4000);
+    expect(message).not.toContain('hunter2');
+    expect(await secretsOf(carol)).toEqual({});
+  });
+
   it('refuses an import over the quota as a whole, and changes nothing', async () => {
     await call(carol, 'POST', ApiPath.setUserSecrets, { key: 'KEEP', value: 'kept' });
     const secrets = ['A', 'B', 'C', 'D'].map((key) => ({ key, value: `value-${key}` }));

@@ -123,3 +123,21 @@ export function errorCodeForStatus(status: number): ErrorCode {
   if (status >= 400 && status < 500) return 'INVALID_INPUT';
   return 'SERVER_ERROR';
 }
+
+/** How many problems one message lists; a file with thousands of bad entries gets a message of bounded size. */
+export const MAX_LISTED_PROBLEMS = 10;
+
+/**
+ * The problems of one input as one message: the first, then up to MAX_LISTED_PROBLEMS - 1 more,
+ * then how many were not listed. Each problem names its entry (by key or position), never a value.
+ *
+ * @example
+ * listProblems(['"A" is bad', '"B" is bad']) // '"A" is bad (and 1 more: "B" is bad)'
+ */
+export function listProblems(problems: readonly string[]): string {
+  const [first = 'an unreadable entry', ...rest] = problems;
+  if (rest.length === 0) return first;
+  const listed = rest.slice(0, MAX_LISTED_PROBLEMS - 1);
+  const unlisted = rest.length - listed.length;
+  return `${first} (and ${rest.length} more: ${listed.join('; ')}${unlisted > 0 ? `; ${unlisted} not listed` : ''})`;
+}

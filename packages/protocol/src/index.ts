@@ -1,4 +1,12 @@
-export { ERROR_CODES, PandaError, isErrorCode, isPandaError, httpStatusFor, errorCodeForStatus } from './errors.js';
+export {
+  ERROR_CODES,
+  PandaError,
+  isErrorCode,
+  isPandaError,
+  httpStatusFor,
+  errorCodeForStatus,
+  listProblems,
+} from './errors.js';
 export type { ErrorCode, PandaErrorOptions } from './errors.js';
 export { ExitCode, exitCodeFor } from './exit-codes.js';
 export { parseSecretJson } from './secret-json.js';
@@ -46,6 +54,7 @@ export {
   DATASET_NAME_PATTERN,
   assertDatasetName,
   assertNoNul,
+  quoteName,
 } from './names.js';
 export type { SecretKind, SecretRef } from './names.js';
 export {

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ApiPath, PandaError, validateSecret } from '@panda-secrets/protocol';
+import { ApiPath, PandaError, listProblems, quoteName, validateSecret } from '@panda-secrets/protocol';
 import { ImportSecretEntrySchema, ImportSecretsEnvelopeSchema } from '@panda-secrets/protocol/schemas';
 import type { ImportSecretsResponseData, SecretMetadata } from '@panda-secrets/protocol';
 import type { SecretWrite } from '@panda-secrets/store';
@@ -12,8 +12,8 @@ import { ok, userOnly } from './reply.js';
 
 /**
  * The entries of an import body, each checked: distinct string keys and string values. Every bad
- * entry is named (by its key or position, never its value) in one error, so a file is fixed in
- * one go.
+ * entry is named (by its key or position, never its value) in one error (the first
+ * few listed), so a file is fixed in one go.
  */
 function importEntries(secrets: readonly unknown[]): Array<{ key: string; value: string }> {
   const problems: string[] = [];
@@ -23,11 +23,11 @@ function importEntries(secrets: readonly unknown[]): Array<{ key: string; value:
     const problem = requestProblem(ImportSecretEntrySchema, entry);
     if (problem !== undefined) {
       const key = (entry as { key?: unknown } | null)?.key;
-      problems.push(`${typeof key === 'string' ? JSON.stringify(key) : `entry ${index + 1}`}: ${problem.message}`);
+      problems.push(`${typeof key === 'string' ? quoteName(key) : `entry ${index + 1}`}: ${problem.message}`);
       return;
     }
     const { key, value } = entry as { key: string; value: string };
-    if (seen.has(key)) problems.push(`${JSON.stringify(key)} appears more than once`);
+    if (seen.has(key)) problems.push(`${quoteName(key)} appears more than once`);
     seen.add(key);
     try {
       validateSecret(key, value);
@@ -36,11 +36,7 @@ function importEntries(secrets: readonly unknown[]): Array<{ key: string; value:
     }
     entries.push({ key, value });
   });
-  if (problems.length > 0) {
-    const [first] = problems;
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).join('; ')})` : '';
-    throw new PandaError('INVALID_INPUT', `${first}${more}; nothing was changed`);
-  }
+  if (problems.length > 0) throw new PandaError('INVALID_INPUT', `${listProblems(problems)}; nothing was changed`);
   return entries;
 }
 

@@ -1,5 +1,5 @@
 import { parse } from 'dotenv';
-import { FILE_PREFIX, PandaError, validateSecret } from '@panda-secrets/protocol';
+import { FILE_PREFIX, PandaError, listProblems, quoteName, validateSecret } from '@panda-secrets/protocol';
 import type { ImportFormat } from './index.js';
 
 /** One secret of an import, by wire key (`NAME`, or `___file___:NAME` with the bytes in base64). */
@@ -9,9 +9,7 @@ export interface ImportEntry {
 }
 
 function invalid(file: string, problems: readonly string[]): PandaError {
-  const [first] = problems;
-  const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).join('; ')})` : '';
-  return new PandaError('INVALID_INPUT', `${file}: ${first}${more}; nothing was imported`);
+  return new PandaError('INVALID_INPUT', `${file}: ${listProblems(problems)}; nothing was imported`);
 }
 
 /** The entries of the JSON `pbook list-secrets --json --full` prints: [{key, type, value, ...}]. */
@@ -34,7 +32,7 @@ function jsonEntries(text: string, file: string): Array<{ entry?: ImportEntry; p
     );
   return parsed.map((item: unknown, index) => {
     const { key, type, value } = (item ?? {}) as { key?: unknown; type?: unknown; value?: unknown };
-    const where = typeof key === 'string' ? JSON.stringify(key) : `entry ${index + 1}`;
+    const where = typeof key === 'string' ? quoteName(key) : `entry ${index + 1}`;
     if (typeof key !== 'string' || typeof value !== 'string' || (type !== 'env' && type !== 'file')) {
       return { problem: `${where} is not {"key": string, "type": "env" or "file", "value": string}` };
     }
@@ -43,14 +41,31 @@ function jsonEntries(text: string, file: string): Array<{ entry?: ImportEntry; p
 }
 
 /**
+ * A `.env` line defining `__proto__`, which dotenv's reader drops without a word (it assigns to a
+ * plain object): found here so that the import refuses it rather than leaving that secret out.
+ */
+const DOTENV_PROTO_LINE = /^[ \t]*(?:export[ \t]+)?__proto__(?:[ \t]*=|:[ \t])/m;
+
+/** The entries of a `.env` file, as dotenv reads it. */
+function dotenvEntries(text: string): Array<{ entry?: ImportEntry; problem?: string }> {
+  const read: Array<{ entry?: ImportEntry; problem?: string }> = Object.entries(parse(text)).map(([key, value]) => ({
+    entry: { key, value },
+  }));
+  if (DOTENV_PROTO_LINE.test(text)) {
+    read.unshift({
+      problem: `"__proto__" cannot be read from a .env file; set it with pbook set_secret, or import it from JSON`,
+    });
+  }
+  return read;
+}
+
+/**
  * The secrets a file holds, every one checked (name, size, and base64 for files) before anything
  * is sent: all problems are reported together, naming keys but never values.
  */
 export function importEntries(text: string, file: string, format: ImportFormat | undefined): ImportEntry[] {
   const asJson = format === 'json' || (format === undefined && text.trimStart().startsWith('['));
-  const read: Array<{ entry?: ImportEntry; problem?: string }> = asJson
-    ? jsonEntries(text, file)
-    : Object.entries(parse(text)).map(([key, value]) => ({ entry: { key, value } }));
+  const read: Array<{ entry?: ImportEntry; problem?: string }> = asJson ? jsonEntries(text, file) : dotenvEntries(text);
   const problems: string[] = [];
   const entries: ImportEntry[] = [];
   const seen = new Set<string>();
@@ -59,7 +74,7 @@ export function importEntries(text: string, file: string, format: ImportFormat |
       problems.push(problem ?? 'an unreadable entry');
       continue;
     }
-    if (seen.has(entry.key)) problems.push(`${JSON.stringify(entry.key)} appears more than once`);
+    if (seen.has(entry.key)) problems.push(`${quoteName(entry.key)} appears more than once`);
     seen.add(entry.key);
     try {
       validateSecret(entry.key, entry.value);

@@ -63,6 +63,39 @@ describe('import', () => {
     expect(fake.secrets.size).toBe(0);
   });
 
+  it('lists at most ten problems, and names a long key by its first 300 characters only', async () => {
+    const fake = new FakeClient();
+    const lines = Array.from({ length: 500 }, (_, index) => `${index}BAD=hunter2-${index}`);
+    const long = `X-${'k'.repeat(5000)}`;
+    const path = await file('many.env', `${long}=hunter2-long\n${lines.join('\n')}\n`);
+    const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs });
+    expect(run.error).toMatchObject({ code: 'INVALID_INPUT' });
+    const message = run.error?.message ?? '';
+    expect(message).toContain(`invalid secret name "X-${'k'.repeat(298)}..."`);
+    expect(message).not.toContain('k'.repeat(299));
+    expect(message).toContain('(and 500 more: invalid secret name "0BAD"');
+    expect(message).toContain('invalid secret name "8BAD"');
+    expect(message).not.toContain('"9BAD"');
+    expect(message).toMatch(/; 491 not listed\); nothing was imported$/);
+    expect(message.length).toBeLessThan(4000);
+    expect(message).not.toContain('hunter2');
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('refuses a .env file defining __proto__, which the reader would silently drop', async () => {
+    const fake = new FakeClient();
+    for (const line of ['__proto__=hunter2-proto', 'export __proto__ = hunter2-proto', '  __proto__: hunter2-proto']) {
+      const path = await file('proto.env', `GOOD=fine\n${line}\n`);
+      const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs });
+      expect(run.error).toMatchObject({ code: 'INVALID_INPUT' });
+      expect(run.error?.message).toBe(
+        `${path}: "__proto__" cannot be read from a .env file; set it with pbook set_secret, or import it from JSON; nothing was imported`,
+      );
+    }
+    expect(fake.calls).toEqual([]);
+    expect(fake.secrets.size).toBe(0);
+  });
+
   it('refuses JSON it cannot parse by the position of the fault, never quoting the text around it', async () => {
     const fake = new FakeClient();
     const path = await file('unparsable.json', '[{"key": "TOKEN", "type": "env", "value": hunter2-unquoted}]');
