@@ -90,6 +90,24 @@ describe('parseArguments', () => {
     expect((one as PandaError).message).toBe('1 unexpected argument (not shown, as it may hold a secret)');
   });
 
+  it('names the choices of an option given a value outside them, never the value, which may be a secret', async () => {
+    const choosy = (): Argv =>
+      yargs()
+        .exitProcess(false)
+        .strict()
+        .locale('en')
+        .option('role', { choices: ['user', 'pilot'] })
+        .option('f', { choices: ['text', 'json'] });
+    const error = await parseArguments(choosy(), ['--role', 's3cr3t-role-1', '-f', 'xml-s3cr3t-2']).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({
+      code: 'USAGE',
+      message: '--role takes one of "user", "pilot"; -f takes one of "text", "json" (the value given is not shown)',
+    });
+    expect((error as PandaError).cause).toBeUndefined();
+  });
+
   it('gives the parsed arguments, or the text of --help without printing it', async () => {
     expect(await parseArguments(parser(), ['-n', '7'])).toMatchObject({ argv: { n: 7 } });
     expect(await parseArguments(parser().help(), ['--help'])).toEqual({ output: expect.stringContaining('-n') });

@@ -102,6 +102,23 @@ export async function parseArguments(
 }
 
 const UNKNOWN_ARGUMENTS = /^Unknown arguments?: (.*)$/s;
+/** One line of yargs' "Invalid values:" error: an option given a value outside its choices. */
+const INVALID_CHOICE = /^\s*Argument: (\S+), Given: .*, Choices: (.*)$/;
+
+/**
+ * yargs' "Invalid values" error (a value outside an option's choices) as a USAGE message naming
+ * each option and its choices, without the value given: like a stray word, it may be a secret
+ * typed in the wrong place.
+ */
+function invalidChoices(message: string): string | undefined {
+  const [first, ...lines] = message.split('\n');
+  if (first !== 'Invalid values:') return undefined;
+  const parts = lines.map((line) => INVALID_CHOICE.exec(line)).filter((match) => match !== null);
+  if (parts.length === 0) return undefined;
+  return parts
+    .map(([, name = '', choices = '']) => `${name.length === 1 ? '-' : '--'}${name} takes one of ${choices}`)
+    .join('; ');
+}
 
 /**
  * yargs' parse error as a USAGE error. yargs quotes unknown arguments, and a stray positional is
@@ -109,6 +126,8 @@ const UNKNOWN_ARGUMENTS = /^Unknown arguments?: (.*)$/s;
  * only counted, and the yargs error (which quotes them) is not kept as the cause.
  */
 function usageError(error: Error, args: readonly string[], commands: readonly string[] | undefined): PandaError {
+  const choices = invalidChoices(error.message);
+  if (choices !== undefined) return new PandaError('USAGE', `${choices} (the value given is not shown)`);
   const unknown = UNKNOWN_ARGUMENTS.exec(error.message);
   if (unknown === null) return new PandaError('USAGE', error.message, { cause: error });
   const options = new Set(args.filter((arg) => arg.startsWith('-')).map((arg) => arg.replace(/^-+/, '').split('=')[0]));
