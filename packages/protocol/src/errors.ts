@@ -125,7 +125,7 @@ export function errorCodeForStatus(status: number): ErrorCode {
 }
 
 /** How many problems one message lists; a file with thousands of bad entries gets a message of bounded size. */
-export const MAX_LISTED_PROBLEMS = 10;
+const MAX_LISTED_PROBLEMS = 10;
 
 /**
  * The problems of one input as one message: the first, then up to MAX_LISTED_PROBLEMS - 1 more,
