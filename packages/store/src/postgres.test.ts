@@ -265,6 +265,34 @@ function describePostgres(db: TestDatabase): void {
       await expect(migratePostgres(nowhere)).rejects.toMatchObject(unavailable);
     });
 
+    it("keeps calls that wait longer than the connect timeout for a busy pool's free client, not UNAVAILABLE", async () => {
+      const store = await open({ url: db.url, poolSize: 1 });
+      const quota = { maxSecrets: 10, maxTotalBytes: 1000 };
+      const holder = new pg.Client({ connectionString: db.url });
+      await holder.connect();
+      try {
+        await holder.query('SELECT pg_advisory_lock($1, hashtext($2))', [OWNER_LOCK_NAMESPACE, 'busy']);
+        // The pool's one client waits at the owner lock; the calls behind it wait for that client.
+        const held = store.putSecret(
+          { owner: 'busy', key: 'A', ciphertext: fakeCiphertext('a'), keyId: 'k1', size: 1 },
+          quota,
+          { actor: 'busy', action: 'set', key: 'A' },
+        );
+        const queued = [store.getSecrets('busy'), store.ping(), store.getSecrets('other')];
+        // Longer than the 2 s a new connection may take: the wait for a free client is no connection failure.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        await holder.query('SELECT pg_advisory_unlock($1, hashtext($2))', [OWNER_LOCK_NAMESPACE, 'busy']);
+        await held;
+        const [busy, , other] = await Promise.all(queued);
+        // One client, taken in turn: the read queued after the write sees it.
+        expect((busy as Array<{ key: string }>).map((secret) => secret.key)).toEqual(['A']);
+        expect(other).toEqual([]);
+      } finally {
+        await holder.end();
+        await store.close();
+      }
+    });
+
     /** Polls until `condition` holds; the test's timeout bounds it. */
     async function until(condition: () => Promise<boolean>): Promise<void> {
       while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));

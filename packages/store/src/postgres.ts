@@ -106,11 +106,23 @@ function pgUnavailableReason(error: unknown): string | null {
   return LOST_CONNECTION_MESSAGES.find(([pattern]) => pattern.test(message))?.[1] ?? null;
 }
 
+/**
+ * A pg client that gives up connecting after CONNECT_TIMEOUT_MS. The limit is set here rather than
+ * as the pool's connectionTimeoutMillis, which pg-pool also applies to the wait for a busy pool's
+ * next free client: under a burst of calls, a healthy database would answer UNAVAILABLE. A wait for
+ * a free client is bounded anyway, by the query timeout of the calls holding the clients.
+ */
+class TimedConnectClient extends pg.Client {
+  constructor(config: pg.ClientConfig) {
+    super({ ...config, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
+}
+
 function createPool(url: string, size: number, queryTimeoutMs = QUERY_TIMEOUT_MS): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: size,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    Client: TimedConnectClient,
     query_timeout: queryTimeoutMs,
     keepAlive: true,
   });
