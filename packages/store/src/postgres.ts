@@ -113,7 +113,7 @@ function pgUnavailableReason(error: unknown): string | null {
  * a free client is bounded anyway, by the query timeout of the calls holding the clients.
  */
 class TimedConnectClient extends pg.Client {
-  constructor(config: pg.ClientConfig) {
+  constructor(config: pg.ClientConfig = {}) {
     super({ ...config, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   }
 }
