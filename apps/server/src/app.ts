@@ -110,17 +110,23 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
   // JSON.parse's own messages quote the body (and so a value); replace them with a safe one. The
   // body is decoded strictly: a replacement character stored in place of bad bytes would change a value.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  app.decorateRequest('inputProblem', undefined);
+  // A body that cannot be read is kept as the request's input problem, not thrown here: it is refused
+  // by refuseInvalidInput, after the role guard and the rate limit (401, 403, 429, then 400).
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const refuse = (problem: PandaError) => {
+      request.inputProblem ??= problem;
+      done(null, undefined);
+    };
     let text: string;
     try {
       text = strictUtf8.decode(body as Buffer);
     } catch {
-      done(
+      refuse(
         new PandaError(
           'INVALID_INPUT',
           'the request body is not valid UTF-8: send JSON text encoded as UTF-8 (a file goes base64-encoded)',
         ),
-        undefined,
       );
       return;
     }
@@ -131,22 +137,27 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
     try {
       done(null, JSON.parse(text));
     } catch {
-      done(new PandaError('INVALID_INPUT', 'the request body is not valid JSON'), undefined);
+      refuse(new PandaError('INVALID_INPUT', 'the request body is not valid JSON'));
     }
   });
 
   app.setValidatorCompiler(compileRequestSchema);
 
-  // A NUL in a path segment or query value could reach a query (a job id, a key name): refused here.
+  // A NUL in a path segment or query value could reach a query (a job id, a key name): refused by
+  // refuseInvalidInput.
   app.addHook('preValidation', async (request) => {
-    for (const [part, fields] of [
-      ['path', request.params],
-      ['query', request.query],
-    ] as const) {
-      for (const [name, value] of Object.entries((fields ?? {}) as Record<string, unknown>)) {
-        for (const text of [value].flat())
-          if (typeof text === 'string') assertNoNul(`the URL's ${part} parameter "${name}"`, text);
+    try {
+      for (const [part, fields] of [
+        ['path', request.params],
+        ['query', request.query],
+      ] as const) {
+        for (const [name, value] of Object.entries((fields ?? {}) as Record<string, unknown>)) {
+          for (const text of [value].flat())
+            if (typeof text === 'string') assertNoNul(`the URL's ${part} parameter "${name}"`, text);
+        }
       }
+    } catch (error) {
+      request.inputProblem ??= error as PandaError;
     }
   });
 

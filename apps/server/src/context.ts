@@ -1,3 +1,4 @@
+import type { PandaError } from '@panda-secrets/protocol';
 import type { Identity, Keyring, TokenVerifier } from '@panda-secrets/crypto';
 import type { Quota, Store } from '@panda-secrets/store';
 import type { LoadGate } from './load.js';
@@ -42,5 +43,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The caller, set by the auth hook on every /api/v1 route but health. */
     identity: Identity;
+    /**
+     * What was wrong with the request's input before its schema was checked (a body that is no
+     * UTF-8 JSON, a NUL in the URL), kept for refuseInvalidInput so that it is refused after the
+     * role guard and the rate limit, like any other bad input.
+     */
+    inputProblem: PandaError | undefined;
   }
 }

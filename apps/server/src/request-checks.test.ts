@@ -170,6 +170,37 @@ describe('the order of refusals', () => {
     );
   });
 
+  it("refuses a caller of another role's call as such when its body is no JSON, no UTF-8, or its URL holds a NUL", async () => {
+    const raw = (token: string, method: 'GET' | 'POST', url: string, payload?: Buffer | string) =>
+      fx.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(payload === undefined ? {} : { payload }),
+      });
+    const wrongRole = [
+      await raw(pilot, 'POST', ApiPath.setUserSecrets, '{"key": "K", "value": '),
+      await raw(pilot, 'POST', ApiPath.setUserSecrets, Buffer.from([0x7b, 0xff, 0x7d])),
+      await raw(pilot, 'GET', `${ApiPath.getUserSecrets}?keys=A%00B`),
+      await raw(pilot, 'GET', `${ApiPath.jobs}/j%00b`),
+      await raw(alice, 'POST', ApiPath.acquireJobs, '[not json'),
+    ];
+    expect(wrongRole.map((response) => [response.statusCode, response.json().code])).toEqual(
+      Array(5).fill([403, 'FORBIDDEN']),
+    );
+    // The right caller is told what was wrong with its input.
+    const own = [
+      await raw(alice, 'POST', ApiPath.setUserSecrets, '{"key": "K", "value": '),
+      await raw(alice, 'POST', ApiPath.setUserSecrets, Buffer.from([0x7b, 0xff, 0x7d])),
+      await raw(alice, 'GET', `${ApiPath.getUserSecrets}?keys=A%00B`),
+    ];
+    expect(own.map((response) => [response.statusCode, response.json().message])).toEqual([
+      [400, 'the request body is not valid JSON'],
+      [400, 'the request body is not valid UTF-8: send JSON text encoded as UTF-8 (a file goes base64-encoded)'],
+      [400, expect.stringMatching(/^the URL's query parameter "keys" holds a NUL character/)],
+    ]);
+  });
+
   it('refuses a user over the rate as such, whatever the body', async () => {
     const limited = await createFixture({ load: { requestsPerMinute: 1 } });
     try {
@@ -184,6 +215,13 @@ describe('the order of refusals', () => {
       expect((await send({ key: 5 })).statusCode).toBe(400);
       const over = await send({ key: 5 });
       expect([over.statusCode, over.json().code]).toEqual([429, 'RATE_LIMITED']);
+      const unreadable = await limited.app.inject({
+        method: 'POST',
+        url: ApiPath.setUserSecrets,
+        headers: { authorization: `Bearer ${bob}`, 'content-type': 'application/json' },
+        payload: '{not json',
+      });
+      expect([unreadable.statusCode, unreadable.json().code]).toEqual([429, 'RATE_LIMITED']);
     } finally {
       await limited.close();
     }

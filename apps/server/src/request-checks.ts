@@ -49,10 +49,11 @@ export const compileRequestSchema: FastifySchemaCompiler<TSchema> = ({ schema, h
 };
 
 /**
- * The last preHandler of every API route: refuses the request whose input broke the route's
- * schema. It runs after the route's role guard and the rate limit, so a pilot calling a user's
+ * The last preHandler of every API route: refuses the request whose input could not be read
+ * (request.inputProblem) or broke the route's schema. It runs after the route's role guard and the rate limit, so a pilot calling a user's
  * call is refused as such (403), whatever it sent.
  */
 export async function refuseInvalidInput(request: FastifyRequest): Promise<void> {
+  if (request.inputProblem !== undefined) throw request.inputProblem;
   if (request.validationError !== undefined) throw request.validationError;
 }
