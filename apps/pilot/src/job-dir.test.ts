@@ -4,6 +4,7 @@ import { chmod, chown, lstat, mkdir, readFile, readdir, symlink, writeFile } fro
 import { join } from 'node:path';
 import { describeAsRoot } from '@panda-secrets/testkit/unit';
 import { createJobDir, handOverJobDir, removeJobDir, removeStaleJobDirs } from './job-dir.js';
+import { type ProcessFacts, hostProcess } from './process-facts.js';
 import { writeSecretFiles } from './secret-files.js';
 import { base64, freshDirEachTest, modeOf } from './testing/files.js';
 import { nobody } from './testing/root.js';
@@ -12,6 +13,15 @@ let root: string;
 freshDirEachTest('pilot-job-dir-test-', (dir) => {
   root = dir;
 });
+
+/** Process `pid` of this test's user on a machine whose running processes are `running` (pid to start time). */
+function fakeProcess(pid: number, running: ReadonlyMap<number, number>): ProcessFacts {
+  return {
+    uid: hostProcess.uid,
+    pid,
+    identity: async (of) => (running.has(of) ? `${of} ${running.get(of)}` : undefined),
+  };
+}
 
 describe('createJobDir', () => {
   it('makes a fresh empty 0700 directory per job under the root, and beside it a file naming its owner process', async () => {
@@ -29,10 +39,15 @@ describe('createJobDir', () => {
     );
   });
 
+  it('names in the owner file the process it is given, by its pid and start time', async () => {
+    const dir = await createJobDir(root, 'job1', fakeProcess(4242, new Map([[4242, 987654]])));
+    expect(await readFile(`${dir}.owner`, 'utf8')).toBe('4242 987654\n');
+  });
+
   it("fails, leaving nothing behind, when the supervisor's process identity cannot be read", async () => {
-    await expect(createJobDir(root, 'job1', async () => undefined)).rejects.toMatchObject({
+    await expect(createJobDir(root, 'job1', fakeProcess(4242, new Map()))).rejects.toMatchObject({
       code: 'CONFIG',
-      message: expect.stringContaining('process identity'),
+      message: expect.stringContaining('process identity from /proc/4242/stat'),
     });
     expect(await readdir(root)).toEqual([]);
   });
@@ -65,6 +80,29 @@ describe('removeStaleJobDirs', () => {
         .map((dir) => dir.slice(root.length + 1))
         .concat('not-a-job')
         .sort(),
+    );
+  });
+
+  it('tells a gone or restarted owner from a running one by its pid and start time', async () => {
+    const running = new Map([
+      [101, 5000],
+      [102, 6000],
+      [103, 7000],
+    ]);
+    const live = await createJobDir(root, 'live', fakeProcess(101, running));
+    const gone = await createJobDir(root, 'gone', fakeProcess(102, running));
+    const restarted = await createJobDir(root, 'restarted', fakeProcess(103, running));
+    await writeFile(join(gone, 'secret.dat'), 'left behind');
+    running.delete(102);
+    running.set(103, 7001);
+
+    const removed = await removeStaleJobDirs(root, fakeProcess(200, running));
+    expect(removed.sort((a, b) => a.pid - b.pid)).toEqual([
+      { name: gone.slice(root.length + 1), pid: 102 },
+      { name: restarted.slice(root.length + 1), pid: 103 },
+    ]);
+    expect((await readdir(root)).sort()).toEqual(
+      [live, `${live}.owner`].map((dir) => dir.slice(root.length + 1)).sort(),
     );
   });
 

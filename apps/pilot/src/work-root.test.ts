@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeAsRoot } from '@panda-secrets/testkit/unit';
 import { freshDirEachTest, modeOf } from './testing/files.js';
+import { hostProcess } from './process-facts.js';
 import { nobody } from './testing/root.js';
 import { prepareWorkRoot } from './work-root.js';
 
@@ -79,6 +80,16 @@ describe('prepareWorkRoot', () => {
     await expect(refusal).rejects.toThrow(problem);
     await expect(refusal).rejects.toThrow(
       /it must be a real directory \(not a symbolic link\) owned by panda-pilot's user \(uid \d+\) and not writable by group or others/,
+    );
+  });
+});
+
+describe("prepareWorkRoot, of a pilot's uid that is not the work root's owner", () => {
+  it('refuses the work root, naming both uids', async () => {
+    const pilot = { ...hostProcess, uid: hostProcess.uid + 1 };
+    await expect(prepareWorkRoot(root, undefined, pilot)).rejects.toThrow(
+      `the work directory ${root} (--workdir) is owned by uid ${hostProcess.uid}; it must be a real directory (not a symbolic link) ` +
+        `owned by panda-pilot's user (uid ${pilot.uid}) and not writable by group or others`,
     );
   });
 });

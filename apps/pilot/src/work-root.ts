@@ -1,7 +1,7 @@
 import { chmod, lstat, mkdir, realpath, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { PandaError } from '@panda-secrets/protocol';
-import { pilotUid } from './process-facts.js';
+import { type ProcessFacts, hostProcess } from './process-facts.js';
 import type { RunAsUser } from './users.js';
 
 /** The work root's mode when panda-pilot creates it: others may pass through to their own job directory, not list it. */
@@ -11,11 +11,11 @@ function octal(mode: number): string {
   return `0${(mode & 0o777).toString(8)}`;
 }
 
-function workRootError(root: string, problem: string): PandaError {
+function workRootError(root: string, problem: string, host: ProcessFacts): PandaError {
   return new PandaError(
     'CONFIG',
     `the work directory ${root} (--workdir) ${problem}; it must be a real directory (not a symbolic link) owned by ` +
-      `panda-pilot's user (uid ${pilotUid()}) and not writable by group or others, such as the one panda-pilot creates (mode 0711)`,
+      `panda-pilot's user (uid ${host.uid}) and not writable by group or others, such as the one panda-pilot creates (mode 0711)`,
   );
 }
 
@@ -46,9 +46,14 @@ async function assertReachable(root: string, user: RunAsUser): Promise<void> {
  * Makes sure the work root is safe to hold job directories: creates it with mode 0711 if missing;
  * if it exists, it must be a real directory owned by the pilot's uid and not writable by group or
  * others, or else someone else could plant or swap the directories secrets are written to. With a
- * --run-as user, that user must also be able to pass through it to its own job directory.
+ * --run-as user, that user must also be able to pass through it to its own job directory. `host` is
+ * the pilot's process.
  */
-export async function prepareWorkRoot(given: string, runAs?: RunAsUser): Promise<string> {
+export async function prepareWorkRoot(
+  given: string,
+  runAs?: RunAsUser,
+  host: ProcessFacts = hostProcess,
+): Promise<string> {
   // Without trailing slashes or dots (`LINK/`, `LINK/.`), which would make lstat follow a final symbolic link.
   const root = resolve(given);
   const created = await mkdir(root, { recursive: true, mode: WORK_ROOT_MODE }).catch((error: NodeJS.ErrnoException) => {
@@ -59,11 +64,11 @@ export async function prepareWorkRoot(given: string, runAs?: RunAsUser): Promise
   // The umask may have taken bits off.
   if (created !== undefined) await chmod(root, WORK_ROOT_MODE);
   const info = await lstat(root);
-  if (info.isSymbolicLink()) throw workRootError(given, 'is a symbolic link');
-  if (!info.isDirectory()) throw workRootError(given, 'is not a directory');
-  if (info.uid !== pilotUid()) throw workRootError(given, `is owned by uid ${info.uid}`);
+  if (info.isSymbolicLink()) throw workRootError(given, 'is a symbolic link', host);
+  if (!info.isDirectory()) throw workRootError(given, 'is not a directory', host);
+  if (info.uid !== host.uid) throw workRootError(given, `is owned by uid ${info.uid}`, host);
   if ((info.mode & 0o022) !== 0)
-    throw workRootError(given, `is writable by group or others (mode ${octal(info.mode)})`);
+    throw workRootError(given, `is writable by group or others (mode ${octal(info.mode)})`, host);
   if (runAs !== undefined) await assertReachable(root, runAs);
   return realpath(root);
 }
