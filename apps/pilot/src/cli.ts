@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { abortableSleep, cliContext, clientMaking } from '@panda-secrets/cli-kit';
+import { hostProcess } from './process-facts.js';
 import { STOP_SIGNALS, main } from './program.js';
 
 // The entry point: the only module that touches the process itself.
@@ -23,7 +24,7 @@ main(
     sleep: abortableSleep,
     now: () => new Date(),
     tmpdir: tmpdir(),
-    uid: process.getuid?.() ?? -1,
+    uid: hostProcess.uid,
   },
   version,
 ).then((code) => {

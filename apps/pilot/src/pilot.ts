@@ -5,6 +5,7 @@ import { isPandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, SecretBundle, UpdateJobRequest, UpdateJobState } from '@panda-secrets/protocol';
 import pRetry, { AbortError } from 'p-retry';
 import type { Bindings, Logger } from 'pino';
+import { removeStaleJobDirs } from './job-dir.js';
 import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
 import type { Redact } from './logger.js';
 import { bundleMaskValues } from './mask-forms.js';
@@ -13,7 +14,7 @@ import { describeRunError, redactor } from './redact.js';
 import { checkIsolation, runJob } from './run.js';
 import type { JobOutcome } from './run.js';
 import type { RunAsUser } from './users.js';
-import { prepareWorkRoot, removeStaleJobDirs } from './workdir.js';
+import { prepareWorkRoot } from './work-root.js';
 
 /** The server calls the pilot makes; unit tests pass a fake with these methods. */
 export type PilotClient = Pick<PandaClient, 'acquireJobs' | 'updateJob' | 'heartbeat'>;

@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { PandaError } from '@panda-secrets/protocol';
 import type { ErrorCode, SecretBundle } from '@panda-secrets/protocol';
+import { removeStaleJobDirs } from './job-dir.js';
 import { bundleMaskValues } from './mask-forms.js';
 import { maskerFactory } from './mask.js';
 import type { Masker } from './mask.js';
@@ -13,7 +14,6 @@ import { SYSTEM_PATH } from './supervisor.js';
 import type { SupervisorEvent, SupervisorRequest } from './supervisor.js';
 import type { RunAsUser } from './users.js';
 import { userEnvironment } from './users.js';
-import { removeStaleJobDirs } from './workdir.js';
 
 export interface RunJobOptions {
   jobId: string;

@@ -5,14 +5,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { PandaError, isPandaError } from '@panda-secrets/protocol';
 import { describeRunError } from './redact.js';
 import type { RunAsUser } from './users.js';
-import {
-  createJobDir,
-  forgetJobDir,
-  handOverJobDir,
-  removeEntries,
-  removeJobDir,
-  writeSecretFiles,
-} from './workdir.js';
+import { createJobDir, forgetJobDir, handOverJobDir, removeJobDir } from './job-dir.js';
+import { removeEntries } from './remove-as-owner.js';
+import { writeSecretFiles } from './secret-files.js';
 
 /**
  * One job for a supervisor, sent by the pilot as the first line on the supervisor's stdin. Nothing

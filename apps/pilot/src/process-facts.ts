@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+
+/**
+ * What the work root's checks and the job directories take from the process they run in, passed
+ * in so that tests can give other facts than their own process'.
+ */
+export interface ProcessFacts {
+  /** The uid this process runs as; -1 where the platform has none. */
+  uid: number;
+  /** This process' pid. */
+  pid: number;
+  /**
+   * Process `pid` as /proc knows it: its pid and its start time, which tells it from a later
+   * process given the same pid; undefined when it cannot be read (no such process, no /proc).
+   */
+  identity(pid: number): Promise<string | undefined>;
+}
+
+async function processIdentity(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+    // The fields after the command's closing parenthesis start with the 3rd; the start time is the 22nd.
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return startTime === undefined ? undefined : `${pid} ${startTime}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The facts of the process this code runs in. */
+export const hostProcess: ProcessFacts = {
+  uid: process.getuid?.() ?? -1,
+  pid: process.pid,
+  identity: processIdentity,
+};
