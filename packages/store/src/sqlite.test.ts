@@ -118,6 +118,32 @@ describe('SQLite store: the file', () => {
     expect(onDisk()).not.toContain('MARKER-7f3a9c');
   });
 
+  it("shares one read transaction among a turn's reads of ciphertexts, ended by a write and seeing it", async () => {
+    const path = join(root, 'shared-read', 'panda.db');
+    const store = await createSqliteStore({ ...testClock(), file: path });
+    const other = new Database(path);
+    try {
+      await putK(store);
+      const keys = async (read: Promise<Array<{ key: string }>>) => (await read).map((secret) => secret.key);
+      // Called without waiting, so all of them run in this turn of the event loop, in this order.
+      const first = store.getCiphertexts('alice');
+      other.exec("DELETE FROM secrets WHERE key = 'K'");
+      const sameTurn = store.getCiphertexts('alice');
+      const deleted = store.deleteAllSecrets('alice', { actor: 'alice', action: 'delete_all', key: null });
+      const afterWrite = store.getCiphertexts('alice');
+      expect(await keys(first)).toEqual(['K']);
+      // Another connection's commit during the turn is seen from the next turn on.
+      expect(await keys(sameTurn)).toEqual(['K']);
+      expect(await deleted).toBe(0);
+      expect(await keys(afterWrite)).toEqual([]);
+      await putK(store);
+      expect(await keys(store.getCiphertexts('alice'))).toEqual(['K']);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
   it('copies the WAL into the database file in the background, not in a commit', async () => {
     const path = join(root, 'checkpoint', 'panda.db');
     const copy = join(root, 'checkpoint', 'copy.db');

@@ -137,6 +137,16 @@ const SQLITE_MIGRATIONS: readonly string[] = [
   `ALTER TABLE secrets ADD COLUMN revision TEXT NOT NULL DEFAULT '';`,
 ];
 
+/** A put waiting for the commit it shares with the other puts of its turn of the event loop. */
+interface PendingPut {
+  owner: string;
+  inputs: readonly SecretWrite[];
+  quota: Quota;
+  audit: AuditInput;
+  /** Resolves the caller's promise (no error) or rejects it. */
+  settle(error: unknown): void;
+}
+
 /** How long a connection waits for another's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -233,8 +243,8 @@ function restrictCompanionFiles(file: string): void {
 
 /**
  * Opens (creating when missing) the embedded SQLite store: WAL mode, a busy timeout so several
- * processes can share the file, every write one immediate transaction, checkpoints in a
- * background thread, files mode 0600.
+ * processes can share the file, every write one immediate transaction (the secret puts of one
+ * turn of the event loop share one), checkpoints in a background thread, files mode 0600.
  *
  * @example
  * const store = await createSqliteStore({ file: join(dataDir, 'panda.db') });
@@ -398,14 +408,48 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     });
   }
 
-  /** Runs `fn` as one BEGIN IMMEDIATE transaction: the write lock up front, so no upgrade can deadlock. */
+  /**
+   * Runs `fn` as one BEGIN IMMEDIATE transaction: the write lock up front, so no upgrade can
+   * deadlock. The shared read of this turn (`sharedRead`) ends first, so the write is committed
+   * when `fn` returns, and the reads after it see it.
+   */
   function write<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
     const transaction = db.transaction(fn);
-    return (...args: A) => transaction.immediate(...args);
+    return (...args: A) => {
+      endSharedRead();
+      return transaction.immediate(...args);
+    };
   }
 
-  /** Upserts an owner's secrets, all or none, after checking the quota for all of them. */
-  const putSecrets = write((owner: string, inputs: readonly SecretWrite[], quota: Quota, audit: AuditInput) => {
+  let sharedReadOpen = false;
+
+  function endSharedRead(): void {
+    if (!sharedReadOpen) return;
+    sharedReadOpen = false;
+    if (db.inTransaction) db.exec('COMMIT');
+  }
+
+  /**
+   * Runs `read` in the read transaction the hot reads of this turn of the event loop share, begun
+   * by the first of them and ended when the turn is over or by the next write. Each read
+   * transaction takes and releases a lock on the WAL index (two system calls, which cost more
+   * than the query itself); the requests read in one turn all arrived before it began, so none
+   * misses a write that was answered before it was sent. Inside a write, it reads in the write.
+   */
+  function sharedRead<R>(read: () => R): R {
+    if (!db.inTransaction) {
+      db.exec('BEGIN');
+      sharedReadOpen = true;
+      setImmediate(endSharedRead);
+    }
+    return read();
+  }
+
+  /**
+   * Upserts an owner's secrets, all or none, after checking the quota for all of them. Called in
+   * the transaction of a batch of puts (`commitPuts`), it runs in a savepoint of its own.
+   */
+  const putSecrets = db.transaction(({ owner, inputs, quota, audit }: PendingPut) => {
     assertBatchWithinQuota(
       inputs,
       statements.usageExceptKeys.get(owner, JSON.stringify(inputs.map((input) => input.key)))!,
@@ -417,6 +461,55 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       writeAudit({ ...audit, key: input.key }, at);
     }
   });
+
+  /**
+   * The puts of one turn of the event loop, committed together: each in its own savepoint, so one
+   * refused put (quota, a row the database refuses) changes nothing and fails alone; the others
+   * share one commit. Each put's promise settles after that commit, so no caller is answered
+   * before its write is durable. An error that ends the whole transaction fails every put of it.
+   */
+  const commitPuts = write((batch: readonly PendingPut[]) =>
+    batch.map((put): unknown => {
+      try {
+        putSecrets(put);
+        return undefined;
+      } catch (error) {
+        // SQLite rolled the whole transaction back: nothing of the batch may be committed.
+        if (!db.inTransaction) throw error;
+        return error;
+      }
+    }),
+  );
+
+  let pendingPuts: PendingPut[] = [];
+
+  function flushPuts(): void {
+    const batch = pendingPuts;
+    pendingPuts = [];
+    if (batch.length === 0) return;
+    let errors: unknown[];
+    try {
+      errors = commitPuts(batch);
+    } catch (error) {
+      for (const put of batch) put.settle(error);
+      return;
+    }
+    for (const [index, put] of batch.entries()) put.settle(errors[index]);
+  }
+
+  /** Queues a put for the commit at the end of this turn of the event loop, which many requests' puts share. */
+  function queuePut(owner: string, inputs: readonly SecretWrite[], quota: Quota, audit: AuditInput): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (pendingPuts.length === 0) setImmediate(flushPuts);
+      pendingPuts.push({
+        owner,
+        inputs,
+        quota,
+        audit,
+        settle: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+    });
+  }
 
   /** Appends bytes to a job's log as one chunk at its current end. */
   function appendBytes(id: string, data: Buffer, at: number): void {
@@ -503,9 +596,9 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   const methods: StoreMethods = {
     putSecret: (input, quota, audit) => {
       const { owner, ...write } = input;
-      putSecrets(owner, [write], quota, audit);
+      return queuePut(owner, [write], quota, audit);
     },
-    putSecrets: (owner, inputs, quota, audit) => putSecrets(owner, inputs, quota, audit),
+    putSecrets: (owner, inputs, quota, audit) => queuePut(owner, inputs, quota, audit),
     getSecrets: (owner, keys) =>
       statements.ownerSecrets.all({ owner, keys: keys === undefined ? null : JSON.stringify(keys) }).map(toSecret),
     deleteSecret: write((owner, key, audit) => {
@@ -522,7 +615,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       writeAudit(audit, ms());
       return changes;
     }),
-    getCiphertexts: (owner, keys) => ciphertexts(owner, keys),
+    getCiphertexts: (owner, keys) => sharedRead(() => ciphertexts(owner, keys)),
     allSecrets: () => statements.allSecrets.all().map(toSecret),
     replaceCiphertexts: write((updates) =>
       updates.reduce(
@@ -682,6 +775,8 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       statements.ping.get();
     },
     close: async () => {
+      flushPuts();
+      endSharedRead();
       await checkpointer.stop();
       db.close();
     },

@@ -335,6 +335,34 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         ]);
       });
 
+      it('answers each of concurrent puts for itself: a refused one fails alone and changes nothing', async () => {
+        const quota = { maxSecrets: 2, maxTotalBytes: 1000 };
+        const broken = { ...secret('bob', 'B'), ciphertext: null as unknown as string };
+        const outcomes = await Promise.allSettled([
+          put(store, secret('alice', 'A'), quota),
+          put(store, secret('alice', 'B'), quota),
+          put(store, secret('alice', 'C'), quota),
+          put(store, broken, quota),
+          put(store, secret('bob', 'A'), quota),
+        ]);
+        expect(outcomes.map((outcome) => outcome.status)).toEqual([
+          'fulfilled',
+          'fulfilled',
+          'rejected',
+          'rejected',
+          'fulfilled',
+        ]);
+        const reasons = outcomes.map((outcome) => (outcome.status === 'rejected' ? outcome.reason.code : null));
+        expect(reasons).toEqual([null, null, 'QUOTA_EXCEEDED', 'SERVER_ERROR', null]);
+        expect((await store.allSecrets()).map((s) => `${s.owner}/${s.key}`)).toEqual(['alice/A', 'alice/B', 'bob/A']);
+        // Concurrent writes may be recorded in any order (PostgreSQL runs them on several connections).
+        expect((await store.listAudit()).map((entry) => `${entry.actor}/${entry.key}`).sort()).toEqual([
+          'alice/A',
+          'alice/B',
+          'bob/A',
+        ]);
+      });
+
       it('checks a batch as a whole and writes all of it or none of it', async () => {
         const quota = { maxSecrets: 3, maxTotalBytes: 1000 };
         await put(store, secret('alice', 'A', 10), quota);
