@@ -6,7 +6,7 @@ import {
   PandaError,
   assertEnvName,
   assertFileName,
-  decodeFileValue,
+  assertFileValue,
   parseSecretJson,
 } from '@panda-secrets/protocol';
 import { SecretBundleSchema, assertSchema } from '@panda-secrets/protocol/schemas';
@@ -73,7 +73,7 @@ function checkedBundle(value: unknown, refuse: (problem: string) => PandaError):
     for (const name of Object.keys(value.env)) assertEnvName(name);
     for (const [name, content] of Object.entries(value.files)) {
       assertFileName(name);
-      decodeFileValue(name, content);
+      assertFileValue(name, content);
     }
     return value;
   } catch (error) {

@@ -36,6 +36,7 @@ export {
   envEntryBytes,
   maxEnvValueBytes,
   assertFileSize,
+  assertFileValue,
   decodeFileValue,
   parseWireKey,
   wireKey,
