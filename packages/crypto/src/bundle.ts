@@ -112,9 +112,8 @@ function jobMismatch(boundTo: unknown, expectedJobId: string): PandaError {
  * Opens a bundle sealed by {@link sealBundle} with the pilot's private key and checks that it was
  * sealed for `expectedJobId`. Throws PandaError `DECRYPT_FAILED` for another key, another job, an
  * altered bundle or a malformed payload; messages never hold secret values. The JWE is decrypted
- * with node:crypto a piece at a time (see ecdhEsOpen), and the plaintext is zeroed once parsed:
- * a bundle of a megabyte costs its plaintext, its JSON text and the parsed values, not the several
- * whole copies WebCrypto makes.
+ * with node:crypto a piece at a time (see ecdhEsOpen): a bundle of a megabyte costs its JSON text
+ * and the parsed values, not the several whole copies WebCrypto makes.
  *
  * @example
  * const bundle = await openBundle(privateKey, acquired.bundle, acquired.job.id);
@@ -129,17 +128,10 @@ export async function openBundle(privateKey: CryptoKey, jwe: string, expectedJob
       cause: error,
     });
   }
-  const { header, plaintext } = opened;
-  let text: string;
-  try {
-    const boundJobId = header[BUNDLE_JOB_HEADER];
-    if (boundJobId !== expectedJobId) throw jobMismatch(boundJobId, expectedJobId);
-    text = plaintext.toString('utf8');
-  } finally {
-    plaintext.fill(0);
-  }
+  const boundJobId = opened.header[BUNDLE_JOB_HEADER];
+  if (boundJobId !== expectedJobId) throw jobMismatch(boundJobId, expectedJobId);
   const payload = parseSecretJson(
-    text,
+    opened.text,
     () => new PandaError('DECRYPT_FAILED', 'the secrets bundle does not hold JSON'),
   );
   if (isRecord(payload) && payload.jobId !== expectedJobId) throw jobMismatch(payload.jobId, expectedJobId);

@@ -121,10 +121,10 @@ export function ecdhEsSeal(point: Buffer, header: Record<string, unknown>, plain
   return jwe;
 }
 
-/** A compact JWE opened by {@link ecdhEsOpen}: its protected header and its plaintext. */
+/** A compact JWE opened by {@link ecdhEsOpen}: its protected header and its plaintext, as UTF-8 text. */
 export interface OpenedJwe {
   header: Record<string, unknown>;
-  plaintext: Buffer;
+  text: string;
 }
 
 /** The bytes of a short base64url part, or undefined unless it is canonical base64url of `size` bytes. */
@@ -176,9 +176,10 @@ function sealedHeader(part: string): { header: Record<string, unknown>; epk: Jso
 
 /**
  * Opens a compact JWE (ECDH-ES+A256KW, A256GCM) sealed to the P-256 key `privateKey`, as
- * {@link ecdhEsSeal} or any JOSE library writes it. The ciphertext is decoded and decrypted a
- * piece at a time straight from the JWE's text into the one plaintext buffer, so a large bundle
- * is not copied as a whole (decoded bytes, ciphertext and tag joined, a second plaintext). Throws
+ * {@link ecdhEsSeal} or any JOSE library writes it, whose plaintext is UTF-8 text. The ciphertext
+ * is decoded and decrypted a piece at a time straight from the JWE's text into the plaintext's
+ * text, so a large bundle is not copied as a whole (decoded bytes, ciphertext and tag joined,
+ * the plaintext's bytes). Throws
  * a plain Error, without any of the JWE's content, for a JWE that is malformed, altered or sealed
  * to another key.
  */
@@ -202,7 +203,6 @@ export function ecdhEsOpen(privateKey: KeyObject, jwe: string): OpenedJwe {
   const keyEncryptionKey = concatKdf(sharedSecret, SEAL_ALG, KEY_BYTES * 8);
   sharedSecret.fill(0);
   let contentKey: Buffer | undefined;
-  let plaintext: Buffer | undefined;
   try {
     // Unwrapping checks RFC 3394's integrity block: another pilot's key fails here.
     const unwrap = createDecipheriv('id-aes256-wrap', keyEncryptionKey, KEY_WRAP_IV);
@@ -210,21 +210,16 @@ export function ecdhEsOpen(privateKey: KeyObject, jwe: string): OpenedJwe {
     const decipher = createDecipheriv('aes-256-gcm', contentKey, iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(jwe.slice(0, headerEnd), 'ascii'));
     decipher.setAuthTag(tag);
-    const size = Math.floor(((ciphertextEnd - ivEnd - 1) * 3) / 4);
-    plaintext = Buffer.alloc(size);
-    let written = 0;
+    // Straight to text (the decipher's decoder keeps a character cut between two pieces whole).
+    const pieces: string[] = [];
     for (let from = ivEnd + 1; from < ciphertextEnd; from += CIPHERTEXT_CHUNK) {
-      const piece = decipher.update(jwe.slice(from, Math.min(from + CIPHERTEXT_CHUNK, ciphertextEnd)), 'base64url');
-      written += piece.copy(plaintext, written);
-      piece.fill(0);
+      pieces.push(
+        decipher.update(jwe.slice(from, Math.min(from + CIPHERTEXT_CHUNK, ciphertextEnd)), 'base64url', 'utf8'),
+      );
     }
     // GCM gives out no bytes at the end; final() checks the tag.
-    decipher.final();
-    if (written !== size) throw malformed();
-    return { header: sealed.header, plaintext };
-  } catch (error) {
-    plaintext?.fill(0);
-    throw error;
+    pieces.push(decipher.final('utf8'));
+    return { header: sealed.header, text: pieces.join('') };
   } finally {
     keyEncryptionKey.fill(0);
     contentKey?.fill(0);
