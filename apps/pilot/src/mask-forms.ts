@@ -176,12 +176,26 @@ export function textForms(value: string, longFrom: number, budget = new DerivedB
   return { texts: [...new Set(texts.filter(isLongEnough))], encoded: utf8, withNewline: true };
 }
 
-/** Printable ASCII runs (with tabs) in `bytes` shorter than `maxLength`, as `strings` shows them. */
+/** True for a byte `strings` shows: printable ASCII or a tab. */
+function isPrintable(byte: number): boolean {
+  return byte === 9 || (byte >= 0x20 && byte <= 0x7e);
+}
+
+/**
+ * Printable ASCII runs (with tabs) in `bytes` of at least MIN_PRINTABLE_RUN and shorter than
+ * `maxLength`, as `strings` shows them. Read from the bytes: only the runs become strings.
+ */
 function* printableRuns(bytes: Uint8Array, maxLength: number): Generator<string> {
-  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  const runs = new RegExp(`[\\t\\x20-\\x7e]{${MIN_PRINTABLE_RUN},}`, 'g');
-  for (let found = runs.exec(latin1); found !== null; found = runs.exec(latin1)) {
-    if (found[0].length < maxLength) yield found[0];
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at < buffer.length; ) {
+    if (!isPrintable(buffer[at]!)) {
+      at += 1;
+      continue;
+    }
+    let end = at + 1;
+    while (end < buffer.length && isPrintable(buffer[end]!)) end += 1;
+    if (end - at >= MIN_PRINTABLE_RUN && end - at < maxLength) yield buffer.toString('latin1', at, end);
+    at = end;
   }
 }
 

@@ -1,15 +1,14 @@
-import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
+import { generatePilotKeyPair } from '@panda-secrets/crypto';
 import type { PilotKeyPair } from '@panda-secrets/crypto';
 import type { PandaClient } from '@panda-secrets/client';
 import { isPandaError } from '@panda-secrets/protocol';
-import type { AcquiredJob, SecretBundle, UpdateJobRequest, UpdateJobState } from '@panda-secrets/protocol';
+import type { AcquiredJob, UpdateJobRequest, UpdateJobState } from '@panda-secrets/protocol';
 import pRetry, { AbortError } from 'p-retry';
 import type { Bindings, Logger } from 'pino';
 import { removeStaleJobDirs } from './job-dir.js';
 import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
 import type { Redact } from './logger.js';
-import { bundleMaskValues } from './mask-forms.js';
-import { maskerFactory } from './mask.js';
+import { openJobSecrets } from './job-secrets.js';
 import { describeRunError, redactor } from './redact.js';
 import { checkIsolation, runJob } from './run.js';
 import type { JobOutcome } from './run.js';
@@ -160,15 +159,6 @@ async function sweepWhileIdle(deps: PilotDeps, workdir: string): Promise<void> {
   }
 }
 
-/** Opens the job's bundle (a job without secrets has none). */
-async function openSecrets(
-  privateKey: PilotKeyPair['privateKey'],
-  acquired: AcquiredJob,
-): Promise<Pick<SecretBundle, 'env' | 'files'>> {
-  if (acquired.bundle === null) return { env: {}, files: {} };
-  return openBundle(privateKey, acquired.bundle, acquired.job.id);
-}
-
 /**
  * Renews the attempt's lease while the job runs and its end is being reported. A `cancel: true`
  * answer (the owner killed the task) or a refusal (the attempt is no longer the job's: its lease ran
@@ -256,8 +246,7 @@ async function processJob(
   });
   let outcome: JobOutcome | undefined;
   try {
-    const secrets = await openSecrets(privateKey, acquired);
-    const newMasker = maskerFactory(bundleMaskValues(secrets));
+    const { secrets, newMasker } = await openJobSecrets(privateKey, acquired);
     redact = redactor(newMasker);
     log.info(
       `job ${job.id}: env secrets ${keyList(Object.keys(secrets.env))}; secret files ${keyList(Object.keys(secrets.files))}`,

@@ -14,6 +14,7 @@ import { SYSTEM_PATH } from './supervisor.js';
 import type { SupervisorEvent, SupervisorRequest } from './supervisor.js';
 import type { RunAsUser } from './users.js';
 import { userEnvironment } from './users.js';
+import { writeRequestLine } from './request-line.js';
 
 export interface RunJobOptions {
   jobId: string;
@@ -173,12 +174,15 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     supervisor.once('close', () => resolve());
   });
   supervisor.stdin.on('error', () => undefined);
-  supervisor.stdin.write(`${JSON.stringify(request)}\n`);
+  const requestWritten = writeRequestLine(supervisor.stdin, request);
 
   let aborted = false;
   const stop = (): void => {
     aborted = true;
-    supervisor.stdin.write('stop\n');
+    // After the request line, never inside it; not once the supervisor's stdin is closed.
+    void requestWritten.then(() => {
+      if (!supervisor.stdin.writableEnded) supervisor.stdin.write('stop\n');
+    });
   };
   if (signal?.aborted) stop();
   else signal?.addEventListener('abort', stop, { once: true });

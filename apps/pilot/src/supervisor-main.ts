@@ -24,20 +24,32 @@ for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR
 }
 
 const request = await new Promise<SupervisorRequest | undefined>((resolve) => {
-  let buffered = '';
+  // The request line may be megabytes (the file secrets' base64): its chunks are kept as they came
+  // and joined once, at its end, then zeroed. The `stop` lines after it are short.
+  let requestChunks: Buffer[] | undefined = [];
   let received: SupervisorRequest | undefined;
-  process.stdin.setEncoding('utf8');
-  process.stdin.on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, end);
-      buffered = buffered.slice(end + 1);
-      if (received === undefined) {
-        received = JSON.parse(line) as SupervisorRequest;
-        resolve(received);
-      } else if (line === 'stop') {
-        requestStop('stop');
+  let buffered = '';
+  process.stdin.on('data', (chunk: Buffer) => {
+    let rest = chunk;
+    if (requestChunks !== undefined) {
+      const end = chunk.indexOf(10);
+      if (end === -1) {
+        requestChunks.push(chunk);
+        return;
       }
+      requestChunks.push(chunk.subarray(0, end));
+      const line = Buffer.concat(requestChunks);
+      for (const piece of requestChunks) piece.fill(0);
+      requestChunks = undefined;
+      received = JSON.parse(line.toString('utf8')) as SupervisorRequest;
+      line.fill(0);
+      resolve(received);
+      rest = chunk.subarray(end + 1);
+    }
+    buffered += rest.toString('latin1');
+    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+      if (buffered.slice(0, end) === 'stop') requestStop('stop');
+      buffered = buffered.slice(end + 1);
     }
   });
   process.stdin.on('end', () => {

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { SecretBundle } from '@panda-secrets/protocol';
 import { generatePilotKeyPair, importPilotPublicKey, openBundle, sealBundle } from './index.js';
 import { pandaErrorOf } from '@panda-secrets/testkit/unit';
+import { ecdhEsSeal } from './lib/ecdh-es.js';
 
 const secretValue = 'env-s3cr3t-never-in-messages';
 const bundle: SecretBundle = {
@@ -68,6 +70,50 @@ describe('sealed bundles', () => {
     const parts = (await sealBundle(await importPilotPublicKey(pilot.publicJwk), bundle)).split('.');
     parts[3] = `${parts[3]!.startsWith('A') ? 'B' : 'A'}${parts[3]!.slice(1)}`;
     const error = await pandaErrorOf(openBundle(pilot.privateKey, parts.join('.'), 'job-1'), 'DECRYPT_FAILED');
+    expect(error.message).toBe('the secrets bundle could not be opened with this pilot key');
+  });
+
+  it('open a large bundle that jose sealed, decrypted a piece at a time', async () => {
+    const pilot = await generatePilotKeyPair();
+    const large: SecretBundle = { ...bundle, files: { 'big.bin': randomBytes(1_000_000).toString('base64') } };
+    const jwe = await sealRaw(pilot.publicJwk, large, 'job-1');
+    expect(await openBundle(pilot.privateKey, jwe, 'job-1')).toEqual(large);
+  });
+
+  it.each([
+    [
+      'a character outside base64url in the ciphertext',
+      (parts: string[]) => [parts[0], parts[1], parts[2], `${parts[3]}!`, parts[4]],
+    ],
+    ['padding on the tag', (parts: string[]) => [parts[0], parts[1], parts[2], parts[3], `${parts[4]}==`]],
+    ['a short iv', (parts: string[]) => [parts[0], parts[1], parts[2]!.slice(4), parts[3], parts[4]]],
+    ['a sixth part', (parts: string[]) => [...parts, '']],
+    ['no tag', (parts: string[]) => parts.slice(0, 4)],
+  ])('cannot be opened with %s', async (_what, alter) => {
+    const pilot = await generatePilotKeyPair();
+    const parts = (await sealBundle(await importPilotPublicKey(pilot.publicJwk), bundle)).split('.');
+    const error = await pandaErrorOf(openBundle(pilot.privateKey, alter(parts).join('.'), 'job-1'), 'DECRYPT_FAILED');
+    expect(error.message).toBe('the secrets bundle could not be opened with this pilot key');
+  });
+
+  it.each([
+    ['compressed', { zip: 'DEF' }],
+    ['with critical extensions', { crit: ['exp'], exp: 1 }],
+  ])('are refused when %s', async (_what, header) => {
+    const pilot = await generatePilotKeyPair();
+    const { point } = await importPilotPublicKey(pilot.publicJwk);
+    const jwe = ecdhEsSeal(point, { job_id: 'job-1', ...header }, Buffer.from(JSON.stringify(bundle)));
+    const error = await pandaErrorOf(openBundle(pilot.privateKey, jwe, 'job-1'), 'DECRYPT_FAILED');
+    expect(error.message).toBe('the secrets bundle could not be opened with this pilot key');
+  });
+
+  it('are refused when sealed with another algorithm', async () => {
+    const pilot = await generatePilotKeyPair();
+    const key = await importJWK(pilot.publicJwk, 'ECDH-ES');
+    const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(bundle)))
+      .setProtectedHeader({ alg: 'ECDH-ES', enc: 'A256GCM', job_id: 'job-1' })
+      .encrypt(key);
+    const error = await pandaErrorOf(openBundle(pilot.privateKey, jwe, 'job-1'), 'DECRYPT_FAILED');
     expect(error.message).toBe('the secrets bundle could not be opened with this pilot key');
   });
 

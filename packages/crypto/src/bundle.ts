@@ -1,16 +1,18 @@
-import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
-import type { CryptoKey, DecryptOptions, JWK } from 'jose';
+import { KeyObject } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 import {
   BUNDLE_JOB_HEADER,
   PandaError,
   assertEnvName,
   assertFileName,
-  decodeFileValue,
+  assertFileValue,
   parseSecretJson,
 } from '@panda-secrets/protocol';
 import { SecretBundleSchema, assertSchema } from '@panda-secrets/protocol/schemas';
 import type { SecretBundle } from '@panda-secrets/protocol';
-import { SEAL_ALG, SEAL_ENC, ecdhEsSeal, p256Point } from './lib/ecdh-es.js';
+import { SEAL_ALG, ecdhEsOpen, ecdhEsSeal, p256Point } from './lib/ecdh-es.js';
+import type { OpenedJwe } from './lib/ecdh-es.js';
 import { isNonEmptyString, isRecord, quote } from './lib/values.js';
 
 /** A pilot's one-time key pair: the public JWK goes to the server, the private key stays in memory. */
@@ -24,11 +26,6 @@ export interface PilotPublicKey {
   /** The P-256 point, uncompressed (`04 || x || y`), known to lie on the curve. */
   readonly point: Buffer;
 }
-
-const BUNDLE_ALGORITHMS: DecryptOptions = {
-  keyManagementAlgorithms: [SEAL_ALG],
-  contentEncryptionAlgorithms: [SEAL_ENC],
-};
 
 /**
  * Makes a fresh ECDH P-256 key pair for one acquire. The private key is not extractable, so it
@@ -76,7 +73,7 @@ function checkedBundle(value: unknown, refuse: (problem: string) => PandaError):
     for (const name of Object.keys(value.env)) assertEnvName(name);
     for (const [name, content] of Object.entries(value.files)) {
       assertFileName(name);
-      decodeFileValue(name, content);
+      assertFileValue(name, content);
     }
     return value;
   } catch (error) {
@@ -114,25 +111,27 @@ function jobMismatch(boundTo: unknown, expectedJobId: string): PandaError {
 /**
  * Opens a bundle sealed by {@link sealBundle} with the pilot's private key and checks that it was
  * sealed for `expectedJobId`. Throws PandaError `DECRYPT_FAILED` for another key, another job, an
- * altered bundle or a malformed payload; messages never hold secret values.
+ * altered bundle or a malformed payload; messages never hold secret values. The JWE is decrypted
+ * with node:crypto a piece at a time (see ecdhEsOpen): a bundle of a megabyte costs its JSON text
+ * and the parsed values, not the several whole copies WebCrypto makes.
  *
  * @example
  * const bundle = await openBundle(privateKey, acquired.bundle, acquired.job.id);
  * spawn('bash', ['-c', spec.exec], { env: { ...baseEnv, ...bundle.env } });
  */
 export async function openBundle(privateKey: CryptoKey, jwe: string, expectedJobId: string): Promise<SecretBundle> {
-  let result: Awaited<ReturnType<typeof compactDecrypt>>;
+  let opened: OpenedJwe;
   try {
-    result = await compactDecrypt(jwe, privateKey, BUNDLE_ALGORITHMS);
+    opened = ecdhEsOpen(KeyObject.from(privateKey), jwe);
   } catch (error) {
     throw new PandaError('DECRYPT_FAILED', 'the secrets bundle could not be opened with this pilot key', {
       cause: error,
     });
   }
-  const boundJobId = result.protectedHeader[BUNDLE_JOB_HEADER];
+  const boundJobId = opened.header[BUNDLE_JOB_HEADER];
   if (boundJobId !== expectedJobId) throw jobMismatch(boundJobId, expectedJobId);
   const payload = parseSecretJson(
-    new TextDecoder().decode(result.plaintext),
+    opened.text,
     () => new PandaError('DECRYPT_FAILED', 'the secrets bundle does not hold JSON'),
   );
   if (isRecord(payload) && payload.jobId !== expectedJobId) throw jobMismatch(payload.jobId, expectedJobId);

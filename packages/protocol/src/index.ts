@@ -44,6 +44,7 @@ export {
   envEntryBytes,
   maxEnvValueBytes,
   assertFileSize,
+  assertFileValue,
   decodeFileValue,
   parseWireKey,
   wireKey,

@@ -188,10 +188,10 @@ function isStrictBase64(value: string): boolean {
 }
 
 /**
- * Decodes the base64 wire value of a file secret strictly, checking the raw size limit first
- * from the encoded length so an oversize upload is never decoded.
+ * Checks the base64 wire value of a file secret as {@link decodeFileValue} does, without
+ * decoding it: the raw size limit (from the encoded length) and strict base64.
  */
-export function decodeFileValue(name: string, value: string): Buffer {
+export function assertFileValue(name: string, value: string): void {
   const padding = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
   const rawSize = Math.floor((value.length * 3) / 4) - padding;
   assertFileSize(name, rawSize);
@@ -201,6 +201,14 @@ export function decodeFileValue(name: string, value: string): Buffer {
       `the value of secret file ${quoteName(name)} must be the file's bytes in standard base64 (A-Z, a-z, 0-9, '+', '/', '=' padding)`,
     );
   }
+}
+
+/**
+ * Decodes the base64 wire value of a file secret strictly, checking the raw size limit first
+ * from the encoded length so an oversize upload is never decoded.
+ */
+export function decodeFileValue(name: string, value: string): Buffer {
+  assertFileValue(name, value);
   return Buffer.from(value, 'base64');
 }
 
