@@ -261,7 +261,7 @@ async function processJob(
     log.info(
       `job ${job.id}: env secrets ${keyList(Object.keys(secrets.env))}; secret files ${keyList(Object.keys(secrets.files))}`,
     );
-    await update({ state: 'running' });
+    // No "running" report: the server marked the job running when it handed it out.
     outcome = await runJob({
       jobId: job.id,
       command: job.spec.exec,
