@@ -12,6 +12,7 @@ import { maskerFactory } from './mask.js';
 import { describeRunError, redactor } from './redact.js';
 import { checkIsolation, runJob } from './run.js';
 import type { JobOutcome } from './run.js';
+import { SupervisorProcess } from './supervisor-process.js';
 import type { RunAsUser } from './users.js';
 import { prepareWorkRoot, removeStaleJobDirs } from './workdir.js';
 
@@ -100,7 +101,19 @@ function keyList(names: string[]): string {
 export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<PilotSummary> {
   const workdir = await prepareWorkRoot(options.workdir, options.runAs);
   await sweepStaleJobDirs(deps, workdir);
-  await checkIsolation(workdir, options.runAs, options.hiddenFiles);
+  // One supervisor process for all the pilot's jobs: a Node.js process per job cost more CPU than the rest of a job.
+  const supervisor = new SupervisorProcess();
+  try {
+    await checkIsolation(workdir, { runAs: options.runAs, hiddenFiles: options.hiddenFiles, supervisor });
+    return await runJobs(deps, { ...options, workdir }, supervisor);
+  } finally {
+    await supervisor.close();
+  }
+}
+
+/** The pilot's loop: acquires and runs jobs until told to stop. */
+async function runJobs(deps: PilotDeps, options: PilotOptions, supervisor: SupervisorProcess): Promise<PilotSummary> {
+  const { workdir } = options;
   const summary: PilotSummary = { jobs: 0, interruptedJob: false };
   const limit = options.once ? 1 : (options.maxJobs ?? Infinity);
   const pollMs = options.pollSeconds * 1000;
@@ -127,7 +140,7 @@ export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<
       await deps.sleep(pollMs, deps.signal);
       continue;
     }
-    const outcome = await processJob(deps, { ...options, workdir }, job, privateKey);
+    const outcome = await processJob(deps, options, supervisor, job, privateKey);
     summary.jobs += 1;
     if (outcome?.aborted && deps.signal.aborted) summary.interruptedJob = true;
   }
@@ -227,6 +240,7 @@ function keepLease(deps: PilotDeps, acquired: AcquiredJob, stop: (reason: StopRe
 async function processJob(
   deps: PilotDeps,
   options: PilotOptions,
+  supervisor: SupervisorProcess,
   acquired: AcquiredJob,
   privateKey: PilotKeyPair['privateKey'],
 ): Promise<JobOutcome | undefined> {
@@ -275,6 +289,7 @@ async function processJob(
       runAs: options.runAs,
       ...(options.hiddenFiles === undefined ? {} : { hiddenFiles: options.hiddenFiles }),
       newMasker,
+      supervisor,
     });
     if (outcome.aborted) jobLog.add(redact(`panda-pilot: ${stoppedNote(deps, stopJob.signal)}\n`));
   } catch (error) {
