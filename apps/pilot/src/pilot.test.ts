@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { abortableSleep } from '@panda-secrets/cli-kit';
 import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
+import type { PilotPublicKey } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
 import type { AcquiredJob, HeartbeatRequest, JobInfo, SecretBundle, UpdateJobRequest } from '@panda-secrets/protocol';
 import { Script, verifyFakesAfterEachTest } from '@panda-secrets/testkit/unit';
@@ -55,7 +56,7 @@ interface QueuedJob {
 }
 
 /**
- * A fake server: hands out the queued jobs one per acquire, sealing each bundle to the key sent.
+ * A fake server: hands out as many of the queued jobs as an acquire asks for, sealing each bundle to the key sent.
  * Each of `failures` fails one acquire, first: one never thrown fails the test.
  */
 function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 300) {
@@ -63,6 +64,8 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 3
   const keys: unknown[] = [];
   const updates: UpdateJobRequest[] = [];
   const heartbeats: HeartbeatRequest[] = [];
+  /** The number of jobs each acquire asked for. */
+  const requested: number[] = [];
   /** What the next heartbeats answer: an error to throw, or whether to cancel. */
   const beats: Array<Error | { cancel: boolean }> = [];
   const client: PilotClient = {
@@ -72,32 +75,36 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 3
       if (next instanceof Error) throw next;
       return { leaseExpiresAt: '2026-01-01T00:05:00.000Z', cancel: next.cancel };
     },
-    async acquireJobs(publicKey, nJobs) {
-      expect(nJobs).toBe(1);
+    async acquireJobs(publicKey, nJobs = 1) {
+      requested.push(nJobs);
       keys.push(publicKey);
       const failure = acquireFailures.next();
       if (failure) throw failure;
-      const next = queue.shift();
-      if (next === undefined) return [];
-      const bundle: SecretBundle = {
-        jobId: next.bundleJobId ?? next.id,
-        env: { MY_SECRET: SECRET },
-        files: { 'notes.txt': Buffer.from(FILE_TEXT).toString('base64') },
-      };
-      const acquired: AcquiredJob = {
-        job: jobInfo(next.id, next.exec, next.withSecrets === false ? [] : ['MY_SECRET', '___file___:notes.txt']),
-        claimId: `claim-${next.id}`,
-        bundle: next.withSecrets === false ? null : await sealBundle(await importPilotPublicKey(publicKey), bundle),
-        leaseExpiresAt: '2026-01-01T00:05:00.000Z',
-        leaseSeconds,
-      };
-      return [acquired];
+      const key = await importPilotPublicKey(publicKey);
+      return Promise.all(queue.splice(0, nJobs).map((next) => acquiredJob(next, key, leaseSeconds)));
     },
     async updateJob(update) {
       updates.push(update);
     },
   };
-  return { client, keys, updates, heartbeats, beats };
+  return { client, keys, requested, updates, heartbeats, beats };
+}
+
+/** A queued job as the fake server hands it out, its bundle sealed to `key`. */
+async function acquiredJob(next: QueuedJob, key: PilotPublicKey, leaseSeconds: number): Promise<AcquiredJob> {
+  const bundle: SecretBundle = {
+    jobId: next.bundleJobId ?? next.id,
+    env: { MY_SECRET: SECRET },
+    files: { 'notes.txt': Buffer.from(FILE_TEXT).toString('base64') },
+  };
+  const acquired: AcquiredJob = {
+    job: jobInfo(next.id, next.exec, next.withSecrets === false ? [] : ['MY_SECRET', '___file___:notes.txt']),
+    claimId: `claim-${next.id}`,
+    bundle: next.withSecrets === false ? null : await sealBundle(key, bundle),
+    leaseExpiresAt: '2026-01-01T00:05:00.000Z',
+    leaseSeconds,
+  };
+  return acquired;
 }
 
 const OPTIONS: PilotOptions = {
@@ -143,7 +150,8 @@ describe('runPilot', () => {
     const { deps, lines } = pilotDeps(client);
     const summary = await runPilot(deps, { ...OPTIONS, workdir });
     expect(summary).toEqual({ jobs: 1, interruptedJob: false });
-    expect(updates[0]).toEqual({ jobId: 'job-1', claimId: 'claim-job-1', state: 'running' });
+    // The acquire made the job running on the server: the first update is the end report.
+    expect(updates).toHaveLength(1);
     expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', claimId: 'claim-job-1', state: 'finished', exitCode: 0 });
     expect(logOf(updates, 'job-1')).toBe('secret=***\n***base env\n');
     expect(lines).toEqual([
@@ -155,12 +163,13 @@ describe('runPilot', () => {
     expect(await readdir(workdir)).toEqual([]);
   });
 
-  it('sends a fresh public key with every acquire', async () => {
-    const { client, keys } = fakeClient([
+  it('sends a fresh public key with every acquire, asking for one job at a time by default', async () => {
+    const { client, keys, requested } = fakeClient([
       { id: 'job-1', exec: 'true' },
       { id: 'job-2', exec: 'true' },
     ]);
     await runPilot(pilotDeps(client).deps, { ...OPTIONS, workdir });
+    expect(requested).toEqual([1, 1, 1]);
     expect(keys).toHaveLength(3);
     expect(new Set(keys.map((key) => JSON.stringify(key))).size).toBe(3);
     for (const key of keys) expect(key).not.toHaveProperty('d');
@@ -474,5 +483,122 @@ describe('runPilot: leases, cancel and the end report', () => {
     expect(second.lines.filter((line) => line.includes('reporting its end failed'))).toEqual([
       'job job-1: reporting its end failed: not yours',
     ]);
+  });
+});
+
+describe('runPilot --parallel', () => {
+  /** A payload that says it started, in `dir`, then waits until `dir/go` exists. */
+  const waiting = (dir: string, id: string) =>
+    `ls; touch ${join(dir, `started-${id}`)}; until [ -e ${join(dir, 'go')} ]; do sleep 0.02; done`;
+  const startedIn = async (dir: string) => (await readdir(dir)).filter((name) => name.startsWith('started-')).sort();
+  const waitForStarted = async (dir: string, count: number) => {
+    while ((await startedIn(dir)).length < count) await delay(20);
+  };
+
+  it('runs up to N jobs at once, each acquire asking for the free slots, each job in its own directory', async () => {
+    const ids = ['job-1', 'job-2', 'job-3', 'job-4', 'job-5'];
+    const { client, requested, updates } = fakeClient(ids.map((id) => ({ id, exec: waiting(workdir, id) })));
+    const workRoot = join(workdir, 'jobs');
+    const { deps, lines } = pilotDeps(client);
+    const running = runPilot(deps, { ...OPTIONS, workdir: workRoot, parallel: 3 });
+    await waitForStarted(workdir, 3);
+    // Three run at once, each in a directory of its own with its own secret file; no fourth is taken.
+    const dirs = (await readdir(workRoot)).filter((name) => !name.endsWith('.owner'));
+    expect(dirs).toHaveLength(3);
+    for (const dir of dirs) expect(await readdir(join(workRoot, dir))).toEqual(['notes.txt']);
+    await delay(300);
+    expect(await startedIn(workdir)).toEqual(['started-job-1', 'started-job-2', 'started-job-3']);
+    expect(requested).toEqual([3]);
+    await writeFile(join(workdir, 'go'), '');
+    expect(await running).toEqual({ jobs: 5, interruptedJob: false });
+    // Then the free slots: two jobs were left for them, and the last acquire found the queue empty.
+    expect(requested.slice(0, 1)).toEqual([3]);
+    expect(requested.reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(5);
+    for (const n of requested) expect(n).toBeLessThanOrEqual(3);
+    for (const id of ids) {
+      expect(updates.filter((update) => update.jobId === id && update.state === 'finished')).toHaveLength(1);
+      expect(logOf(updates, id)).toBe('notes.txt\n');
+    }
+    expect(lines).toContain('no job is queued');
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('runs what a partial acquire hands out and asks for the rest of the slots next', async () => {
+    const { client, requested, updates } = fakeClient([
+      { id: 'job-1', exec: waiting(workdir, 'job-1') },
+      { id: 'job-2', exec: waiting(workdir, 'job-2') },
+    ]);
+    const { deps, lines } = pilotDeps(client);
+    const running = runPilot(deps, { ...OPTIONS, workdir: join(workdir, 'jobs'), parallel: 3 });
+    await waitForStarted(workdir, 2);
+    // The queue had two for three slots: the next acquire asked for the one slot left, found none,
+    // and (--exit-when-idle) the pilot waits for its running jobs instead of taking more.
+    while (requested.length < 2) await delay(20);
+    expect(requested).toEqual([3, 1]);
+    expect(lines).toContain('no job is queued');
+    await writeFile(join(workdir, 'go'), '');
+    expect(await running).toEqual({ jobs: 2, interruptedJob: false });
+    expect(requested).toEqual([3, 1]);
+    expect(
+      updates
+        .filter((update) => update.state === 'finished')
+        .map((update) => update.jobId)
+        .sort(),
+    ).toEqual(['job-1', 'job-2']);
+  });
+
+  it('stops at --max-jobs even when more slots are free', async () => {
+    const { client, requested } = fakeClient([
+      { id: 'job-1', exec: 'true' },
+      { id: 'job-2', exec: 'true' },
+      { id: 'job-3', exec: 'true' },
+    ]);
+    expect(await runPilot(pilotDeps(client).deps, { ...OPTIONS, workdir, parallel: 4, maxJobs: 2 })).toEqual({
+      jobs: 2,
+      interruptedJob: false,
+    });
+    expect(requested).toEqual([2]);
+  });
+
+  it('on a stop signal stops every running job, hands each back and removes each directory', async () => {
+    const controller = new AbortController();
+    const ids = ['job-1', 'job-2', 'job-3'];
+    const { client, updates } = fakeClient(ids.map((id) => ({ id, exec: `${waiting(workdir, id)}; sleep 60` })));
+    const workRoot = join(workdir, 'jobs');
+    const { deps, lines } = pilotDeps(client, { signal: controller.signal, killGraceMs: 100 });
+    const running = runPilot(deps, { ...OPTIONS, workdir: workRoot, parallel: 3, exitWhenIdle: false });
+    await waitForStarted(workdir, 3);
+    controller.abort('SIGTERM');
+    expect(await running).toEqual({ jobs: 3, interruptedJob: true });
+    for (const id of ids) {
+      expect(updates.filter((update) => update.jobId === id && update.state !== 'running')).toEqual([
+        expect.objectContaining({ state: 'released', exitCode: 143 }),
+      ]);
+      expect(logOf(updates, id)).toBe(
+        'notes.txt\npanda-pilot: the pilot was stopped (SIGTERM); the job was killed and handed back to the queue\n',
+      );
+      expect(lines).toContain(`job ${id}: handed back to the queue, exit code 143`);
+    }
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('after an acquire the server refuses for good, lets the running jobs end and report, then fails', async () => {
+    const refusal = new PandaError('AUTH_REFUSED', 'the token has expired');
+    const { client, updates } = fakeClient([{ id: 'job-1', exec: waiting(workdir, 'job-1') }]);
+    let acquires = 0;
+    const refusing: PilotClient = {
+      ...client,
+      async acquireJobs(publicKey, nJobs) {
+        acquires += 1;
+        if (acquires === 2) throw refusal;
+        return client.acquireJobs(publicKey, nJobs);
+      },
+    };
+    const running = runPilot(pilotDeps(refusing).deps, { ...OPTIONS, workdir: join(workdir, 'jobs'), parallel: 2 });
+    await waitForStarted(workdir, 1);
+    while (acquires < 2) await delay(20);
+    await writeFile(join(workdir, 'go'), '');
+    await expect(running).rejects.toBe(refusal);
+    expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', state: 'finished', exitCode: 0 });
   });
 });

@@ -12,6 +12,7 @@ import { openJobSecrets } from './job-secrets.js';
 import { describeRunError, redactor } from './redact.js';
 import { checkIsolation, runJob } from './run.js';
 import type { JobOutcome } from './run.js';
+import { SupervisorProcess } from './supervisor-process.js';
 import type { RunAsUser } from './users.js';
 import { prepareWorkRoot } from './work-root.js';
 
@@ -27,6 +28,8 @@ export interface PilotOptions {
   once: boolean;
   /** Stop after this many jobs. */
   maxJobs?: number;
+  /** How many jobs run at once (default 1): each acquire asks for up to the free slots. */
+  parallel?: number;
   /** Exit as soon as no job is queued instead of polling. */
   exitWhenIdle: boolean;
   keepWorkdir: boolean;
@@ -61,7 +64,7 @@ export interface PilotDeps {
 export interface PilotSummary {
   /** Jobs taken (run to their end, cancelled, lost or handed back). */
   jobs: number;
-  /** True when a signal stopped the pilot in the middle of a job, which was handed back to the queue. */
+  /** True when a signal stopped the pilot in the middle of a job (or several), handed back to the queue. */
   interruptedJob: boolean;
 }
 
@@ -100,38 +103,82 @@ function keyList(names: string[]): string {
 export async function runPilot(deps: PilotDeps, options: PilotOptions): Promise<PilotSummary> {
   const workdir = await prepareWorkRoot(options.workdir, options.runAs);
   await sweepStaleJobDirs(deps, workdir);
-  await checkIsolation(workdir, options.runAs, options.hiddenFiles);
+  // One supervisor process for all the pilot's jobs: a Node.js process per job cost more CPU than the rest of a job.
+  const supervisor = new SupervisorProcess();
+  try {
+    await checkIsolation(workdir, { runAs: options.runAs, hiddenFiles: options.hiddenFiles, supervisor });
+    return await runJobs(deps, { ...options, workdir }, supervisor);
+  } finally {
+    await supervisor.close();
+  }
+}
+
+/**
+ * The pilot's loop: acquires jobs for its free slots (`parallel`, one by default) and runs them
+ * at once, each with its own directory, masker and clean-up, until told to stop. A stop signal
+ * stops every running job (each is handed back); the loop ends once all have reported their end.
+ */
+async function runJobs(deps: PilotDeps, options: PilotOptions, supervisor: SupervisorProcess): Promise<PilotSummary> {
+  const { workdir } = options;
   const summary: PilotSummary = { jobs: 0, interruptedJob: false };
   const limit = options.once ? 1 : (options.maxJobs ?? Infinity);
+  const slots = options.parallel ?? 1;
   const pollMs = options.pollSeconds * 1000;
-  while (!deps.signal.aborted && summary.jobs < limit) {
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  const start = (job: AcquiredJob, privateKey: PilotKeyPair['privateKey']): void => {
+    const run = processJob(deps, options, supervisor, job, privateKey).then(
+      (outcome) => {
+        if (outcome?.aborted && deps.signal.aborted) summary.interruptedJob = true;
+      },
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
+    running.add(run);
+    void run.finally(() => running.delete(run));
+  };
+  while (!deps.signal.aborted && summary.jobs < limit && failure === undefined) {
+    if (running.size >= slots) {
+      await Promise.race(running);
+      continue;
+    }
     const { publicJwk, privateKey } = await generatePilotKeyPair();
     let acquired: AcquiredJob[];
     try {
-      acquired = await deps.client.acquireJobs(publicJwk as Record<string, unknown>, 1);
+      const wanted = Math.min(slots - running.size, limit - summary.jobs);
+      acquired = await deps.client.acquireJobs(publicJwk as Record<string, unknown>, wanted);
     } catch (error) {
-      if (options.once || !isTransient(error)) throw error;
+      if (options.once || !isTransient(error)) {
+        failure = { error };
+        break;
+      }
       deps.log.info(`cannot acquire jobs (${messageOf(error)}); trying again in ${options.pollSeconds} s`);
-      await sweepWhileIdle(deps, workdir);
-      await deps.sleep(pollMs, deps.signal);
+      await pollPause(deps, workdir, pollMs, running.size);
       continue;
     }
-    const [job] = acquired;
-    if (job === undefined) {
+    if (acquired.length === 0) {
       if (options.once || options.exitWhenIdle) {
         deps.log.info('no job is queued');
         break;
       }
       if (options.verbose) deps.log.info(`no job is queued; polling again in ${options.pollSeconds} s`);
-      await sweepWhileIdle(deps, workdir);
-      await deps.sleep(pollMs, deps.signal);
+      await pollPause(deps, workdir, pollMs, running.size);
       continue;
     }
-    const outcome = await processJob(deps, { ...options, workdir }, job, privateKey);
-    summary.jobs += 1;
-    if (outcome?.aborted && deps.signal.aborted) summary.interruptedJob = true;
+    summary.jobs += acquired.length;
+    for (const job of acquired) start(job, privateKey);
   }
+  // The jobs still running end by themselves, or by the stop signal, and report their ends.
+  while (running.size > 0) await Promise.race(running);
+  if (failure !== undefined) throw failure.error;
   return summary;
+}
+
+/** The wait between polls; while no job runs it also removes what supervisors that are gone left. */
+async function pollPause(deps: PilotDeps, workdir: string, pollMs: number, runningJobs: number): Promise<void> {
+  if (runningJobs === 0) await sweepWhileIdle(deps, workdir);
+  await deps.sleep(pollMs, deps.signal);
 }
 
 /**
@@ -218,6 +265,7 @@ function keepLease(deps: PilotDeps, acquired: AcquiredJob, stop: (reason: StopRe
 async function processJob(
   deps: PilotDeps,
   options: PilotOptions,
+  supervisor: SupervisorProcess,
   acquired: AcquiredJob,
   privateKey: PilotKeyPair['privateKey'],
 ): Promise<JobOutcome | undefined> {
@@ -251,7 +299,7 @@ async function processJob(
     log.info(
       `job ${job.id}: env secrets ${keyList(Object.keys(secrets.env))}; secret files ${keyList(Object.keys(secrets.files))}`,
     );
-    await update({ state: 'running' });
+    // No "running" report: the server marked the job running when it handed it out.
     outcome = await runJob({
       jobId: job.id,
       command: job.spec.exec,
@@ -265,6 +313,7 @@ async function processJob(
       runAs: options.runAs,
       ...(options.hiddenFiles === undefined ? {} : { hiddenFiles: options.hiddenFiles }),
       newMasker,
+      supervisor,
     });
     if (outcome.aborted) jobLog.add(redact(`panda-pilot: ${stoppedNote(deps, stopJob.signal)}\n`));
   } catch (error) {

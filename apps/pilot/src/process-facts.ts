@@ -19,8 +19,10 @@ export interface ProcessFacts {
 async function processIdentity(pid: number): Promise<string | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
-    // The fields after the command's closing parenthesis start with the 3rd; the start time is the 22nd.
-    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    // The fields after the command's closing parenthesis start with the 3rd (the state); the start time is the 22nd.
+    const [state, ...fields] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie (killed, not yet reaped) removes nothing any more.
+    const startTime = state === 'Z' || state === 'X' ? undefined : fields[18];
     return startTime === undefined ? undefined : `${pid} ${startTime}`;
   } catch {
     return undefined;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClientOptions } from '@panda-secrets/client';
 import { main } from './program.js';
 import { payloadEnvironment } from './start-pilot.js';
+import type { PilotClient } from './pilot.js';
 import type { ProgramDeps } from './program.js';
 
 function collect(stream: PassThrough): () => string {
@@ -30,7 +31,13 @@ const ROOT_WARNING =
   'payloads run as root: they could undo the mount that hides the token file from them; use --run-as USER';
 const WARNING = `2026-01-02T03:04:05.000Z panda-pilot: warning: ${ROOT_WARNING}\n`;
 
-async function runMain(args: string[], env: Record<string, string> = {}, files: Record<string, string> = {}, uid = 0) {
+async function runMain(
+  args: string[],
+  env: Record<string, string> = {},
+  files: Record<string, string> = {},
+  uid = 0,
+  client: Partial<PilotClient> = {},
+) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out = collect(stdout);
@@ -43,6 +50,7 @@ async function runMain(args: string[], env: Record<string, string> = {}, files: 
         acquireJobs: async () => [],
         updateJob: async () => undefined,
         heartbeat: async () => ({ leaseExpiresAt: '', cancel: false }),
+        ...client,
       };
     },
     readFile: async (path) => {
@@ -154,6 +162,30 @@ describe('panda-pilot main', () => {
     );
   });
 
+  it('asks for up to --parallel jobs per acquire, one by default', async () => {
+    const asked: number[] = [];
+    const acquiring = async (args: string[]) => {
+      const result = await runMain(
+        ['--server', 'http://127.0.0.1:1', '--token-file', '/t', ...args],
+        {},
+        { '/t': 'tok' },
+        0,
+        {
+          acquireJobs: async (_key, nJobs) => {
+            asked.push(nJobs ?? 1);
+            return [];
+          },
+        },
+      );
+      expect(result.code).toBe(0);
+    };
+    await acquiring(['--exit-when-idle']);
+    await acquiring(['--exit-when-idle', '--parallel', '64']);
+    await acquiring(['--exit-when-idle', '--parallel', '3', '--max-jobs', '2']);
+    await acquiring(['--once', '--parallel', '3']);
+    expect(asked).toEqual([1, 64, 2, 1]);
+  });
+
   it("takes the server and token from PanDA's environment variables", async () => {
     const result = await runMain(['--once'], {
       PANDA_URL_SSL: 'https://panda:8443',
@@ -166,6 +198,10 @@ describe('panda-pilot main', () => {
   it.each([
     [['--poll', '0'], /--poll must be a positive number/],
     [['--max-jobs', '1.5'], /--max-jobs must be a positive whole number/],
+    [['--parallel', '0'], /--parallel must be a whole number from 1 to 64, not "0"\n/],
+    [['--parallel', '65'], /--parallel must be a whole number from 1 to 64, not "65"\n/],
+    [['--parallel', '2.5'], /--parallel must be a whole number from 1 to 64, not "2.5"\n/],
+    [['--parallel', 'many'], /--parallel must be a whole number from 1 to 64, not "NaN"\n/],
     [['--bogus'], /unknown option --bogus/],
     [
       ['--log-format', 'xml'],
@@ -192,6 +228,7 @@ describe('panda-pilot main', () => {
     expect(result.stdout).toMatch(/--keep-workdir/);
     expect(result.stdout).toMatch(/--run-as +run payloads as this user/);
     expect(result.stdout).toMatch(/--log-format +the pilot's log on stderr/);
+    expect(result.stdout).toMatch(/--parallel +run up to N jobs at once \(1 to 64\)/);
   });
 
   it('loads pino only once it runs, never for --help', async () => {

@@ -67,6 +67,12 @@ function declareOptions(parser: Argv, tmpdir: string): Argv {
   const declared = addConnectionOptions(parser, { role: 'pilot' })
     .option('once', { type: 'boolean', default: false, describe: 'run at most one job: take one if queued, then exit' })
     .option('max-jobs', { type: 'number', requiresArg: true, describe: 'exit after running this many jobs' })
+    .option('parallel', {
+      type: 'number',
+      requiresArg: true,
+      default: 1,
+      describe: `run up to N jobs at once (1 to ${MAX_PARALLEL}), each acquire asking for the free slots`,
+    })
     .option('exit-when-idle', {
       type: 'boolean',
       default: false,
@@ -103,6 +109,20 @@ function declareOptions(parser: Argv, tmpdir: string): Argv {
   return addVerboseOption(declared, { describe: 'log each poll; stack traces of errors' });
 }
 
+/** The most jobs one pilot runs at once: each is a few processes and a masker in the pilot's memory. */
+const MAX_PARALLEL = 64;
+
+function parallelJobs(value: unknown): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > MAX_PARALLEL) {
+    throw new PandaError(
+      'USAGE',
+      `--parallel must be a whole number from 1 to ${MAX_PARALLEL}, not "${String(value)}"`,
+    );
+  }
+  return number;
+}
+
 /** Checks what yargs cannot and builds the pilot's options. */
 function readOptions(argv: Record<string, unknown>, uid: number): PilotCommandOptions {
   const maxJobs = argv.maxJobs === undefined ? undefined : positive('max-jobs', argv.maxJobs, true);
@@ -120,6 +140,7 @@ function readOptions(argv: Record<string, unknown>, uid: number): PilotCommandOp
       pollSeconds: positive('poll', argv.poll, false),
       once: argv.once === true,
       ...(maxJobs === undefined ? {} : { maxJobs }),
+      parallel: parallelJobs(argv.parallel),
       exitWhenIdle: argv.exitWhenIdle === true,
       keepWorkdir: argv.keepWorkdir === true,
       verbose: argv.verbose === true,
@@ -140,6 +161,7 @@ function pilotCommand(facts: Pick<ProgramDeps, 'tmpdir' | 'uid'>): CommandSpec<D
     examples: [
       ['$0 --token-file ~/.pilot-token', 'poll for jobs and run them until stopped'],
       ['$0 --token-file ~/.pilot-token --once', 'run one queued job, if there is one, and exit'],
+      ['$0 --token-file ~/.pilot-token --parallel 4', 'run up to four jobs at once'],
       [
         '$0 --token-file /etc/panda/pilot-token --run-as nobody --exit-when-idle',
         'as root: run payloads as nobody until the queue is empty',

@@ -29,16 +29,22 @@ function drained(stream: Writable): Promise<void> {
 /**
  * Writes `request` to a supervisor's stdin as its one JSON line, the file secrets' base64 a piece
  * at a time as the pipe takes it: the line of a job with a 1 MB file is never one string, nor one
- * buffer, in the pilot. The line is what `JSON.stringify(request)` would give, with `files` last.
+ * buffer, in the pilot. The line is what `JSON.stringify(request)` would give, with `files` last,
+ * between `head` and `tail` (the supervisor's envelope of a job).
  * Nothing else may be written to `stream` until the returned promise resolves.
  */
-export async function writeRequestLine(stream: Writable, request: SupervisorRequest): Promise<void> {
+export async function writeRequestLine(
+  stream: Writable,
+  request: SupervisorRequest,
+  head = '',
+  tail = '',
+): Promise<void> {
   const write = async (text: string): Promise<void> => {
     if (stream.destroyed || stream.writableEnded) return;
     if (!stream.write(text)) await drained(stream);
   };
   const { files, ...rest } = request;
-  await write(`${JSON.stringify(rest).slice(0, -1)},"files":{`);
+  await write(`${head}${JSON.stringify(rest).slice(0, -1)},"files":{`);
   let separator = '';
   for (const [name, content] of Object.entries(files)) {
     await write(`${separator}${JSON.stringify(name)}:"`);
@@ -50,5 +56,5 @@ export async function writeRequestLine(stream: Writable, request: SupervisorRequ
     await write('"');
     separator = ',';
   }
-  await write('}}\n');
+  await write(`}}${tail}\n`);
 }

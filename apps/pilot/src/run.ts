@@ -1,20 +1,13 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { PandaError } from '@panda-secrets/protocol';
 import type { ErrorCode, SecretBundle } from '@panda-secrets/protocol';
-import { removeStaleJobDirs } from './job-dir.js';
 import { bundleMaskValues } from './mask-forms.js';
 import { maskerFactory } from './mask.js';
 import type { Masker } from './mask.js';
-import { SYSTEM_PATH } from './supervisor.js';
-import type { SupervisorEvent, SupervisorRequest } from './supervisor.js';
+import type { SupervisorRequest } from './supervisor.js';
+import { SupervisorProcess } from './supervisor-process.js';
 import type { RunAsUser } from './users.js';
 import { userEnvironment } from './users.js';
-import { writeRequestLine } from './request-line.js';
 
 export interface RunJobOptions {
   jobId: string;
@@ -46,6 +39,8 @@ export interface RunJobOptions {
   hiddenFiles?: string[];
   /** Makes the maskers of the payload's output, when the caller has prepared them for `secrets` already. */
   newMasker?: () => Masker;
+  /** The supervisor to run the job under (the pilot's, for all its jobs); without it, one of the job's own. */
+  supervisor?: SupervisorProcess;
 }
 
 export interface JobOutcome {
@@ -58,16 +53,6 @@ export interface JobOutcome {
 }
 
 const DEFAULT_KILL_GRACE_MS = 3000;
-/** How long output may keep flowing after the supervisor ended (its namespace is gone by then). */
-const OUTPUT_DRAIN_MS = 2000;
-/**
- * The supervisor's compiled entry point, dist/supervisor-main.js of this package: one folder up
- * from src/ (tests) and dist/, two from the bundle's chunks (bundle/chunks/).
- */
-const SUPERVISOR =
-  ['../dist/supervisor-main.js', '../../dist/supervisor-main.js']
-    .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
-    .find((path) => existsSync(path)) ?? fileURLToPath(new URL('../dist/supervisor-main.js', import.meta.url));
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
@@ -85,10 +70,10 @@ function signalOf(exitCode: number): NodeJS.Signals | null {
 const MAX_HELD_LINE = 64 * 1024;
 
 /**
- * Pipes one output stream of the payload through its own masker into `onOutput`, whole lines at
+ * Passes one output stream of the payload through its own masker into `onOutput`, whole lines at
  * a time, so that stdout and stderr interleave in the log at line boundaries.
  */
-function maskStream(stream: NodeJS.ReadableStream, masker: Masker, onOutput: (text: string) => void): Promise<void> {
+function maskedLines(masker: Masker, onOutput: (text: string) => void) {
   let held = '';
   const emit = (text: string, final: boolean): void => {
     held += text;
@@ -97,36 +82,14 @@ function maskStream(stream: NodeJS.ReadableStream, masker: Masker, onOutput: (te
     onOutput(held.slice(0, end));
     held = held.slice(end);
   };
-  stream.on('data', (chunk: Buffer) => emit(masker.write(chunk), false));
-  return new Promise((resolve) => {
-    stream.once('close', () => {
-      emit(masker.end(), true);
-      resolve();
-    });
-  });
-}
-
-/** Reads the supervisor's events, one JSON line each. */
-function readEvents(stream: NodeJS.ReadableStream): Promise<SupervisorEvent[]> {
-  return new Promise((resolve) => {
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    stream.once('close', () =>
-      resolve(
-        text
-          .split('\n')
-          .filter((line) => line !== '')
-          .map((line) => JSON.parse(line) as SupervisorEvent),
-      ),
-    );
-  });
+  return {
+    write: (chunk: Buffer): void => emit(masker.write(chunk), false),
+    end: (): void => emit(masker.end(), true),
+  };
 }
 
 /**
- * Runs one job under its own supervisor process, which makes the job's fresh working directory,
+ * Runs one job under a supervisor process (`supervisor`, or one of its own), which makes the job's fresh working directory,
  * writes the file secrets there (0600, O_EXCL), hands both to the `runAs` user if given, runs the
  * payload (as that user) in its own PID and mount namespaces with the env secrets in its environment
  * only, and removes the secret files and the directory (unless `keepWorkdir`) whatever happens: also
@@ -157,57 +120,27 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     ...(options.hiddenFiles === undefined ? {} : { hiddenFiles: options.hiddenFiles }),
   };
   const newMasker = options.newMasker ?? maskerFactory(bundleMaskValues(secrets));
-  // Detached: a Ctrl-C meant for the pilot reaches the supervisor only as the pilot's `stop`.
-  const supervisor = spawn(process.execPath, [SUPERVISOR], {
-    env: { PATH: SYSTEM_PATH },
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-  });
-  const { stdout, stderr } = supervisor;
-  const eventStream = supervisor.stdio[3] as Readable;
-  const outputDone = Promise.all(
-    [stdout, stderr].map((stream) => maskStream(stream, newMasker(), (text) => options.onOutput(text))),
-  );
-  const events = readEvents(eventStream);
-  const ended = new Promise<void>((resolve, reject) => {
-    supervisor.once('error', reject);
-    supervisor.once('close', () => resolve());
-  });
-  supervisor.stdin.on('error', () => undefined);
-  const requestWritten = writeRequestLine(supervisor.stdin, request);
-
+  const streams = [newMasker(), newMasker()].map((masker) => maskedLines(masker, (text) => options.onOutput(text)));
+  const supervisor = options.supervisor ?? new SupervisorProcess();
+  const job = supervisor.run(request, (fd, chunk) => streams[fd - 1]!.write(chunk));
   let aborted = false;
   const stop = (): void => {
     aborted = true;
-    // After the request line, never inside it; not once the supervisor's stdin is closed.
-    void requestWritten.then(() => {
-      if (!supervisor.stdin.writableEnded) supervisor.stdin.write('stop\n');
-    });
+    job.stop();
   };
   if (signal?.aborted) stop();
   else signal?.addEventListener('abort', stop, { once: true });
-  try {
-    await ended;
-    const drained = await Promise.race([outputDone.then(() => true), delay(OUTPUT_DRAIN_MS, false, { ref: false })]);
-    if (!drained) {
-      stdout.destroy();
-      stderr.destroy();
-      await outputDone;
-    }
-  } finally {
-    signal?.removeEventListener('abort', stop);
-    supervisor.stdin.end();
-  }
-  const reported = await events;
-  const failed = reported.find((event) => event.type === 'failed');
+  const ended = await job.ended.finally(() => signal?.removeEventListener('abort', stop));
+  for (const stream of streams) stream.end();
+  if (options.supervisor === undefined) await supervisor.close();
+  const failed = ended.events.find((event) => event.type === 'failed');
   if (failed !== undefined) throw new PandaError(failed.code as ErrorCode, failed.message);
-  const exited = reported.find((event) => event.type === 'exited');
+  const exited = ended.events.find((event) => event.type === 'exited');
   if (exited === undefined) {
-    // The supervisor itself was killed: its namespace went with it (parent-death signal); its directory is left.
-    await removeStaleJobDirs(options.workRoot);
+    // The supervisor itself was killed: the job's namespace went with it (parent-death signal), and its directory is removed.
     throw new PandaError(
       'CONFIG',
-      `the job's supervisor ended before reporting the job's end (${supervisor.signalCode ?? `exit code ${supervisor.exitCode}`})`,
+      `the job's supervisor ended before reporting the job's end (${ended.done ? 'it reported none' : ended.supervisorEnd})`,
     );
   }
   const exitCode = exitCodeOf(exited.code, exited.signal);
@@ -218,7 +151,10 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
  * Runs an empty job the way every job runs, so that a machine where jobs cannot be isolated is
  * refused when the pilot starts, not when a job with secrets comes.
  */
-export async function checkIsolation(workRoot: string, runAs?: RunAsUser, hiddenFiles?: string[]): Promise<void> {
+export async function checkIsolation(
+  workRoot: string,
+  { runAs, hiddenFiles, supervisor }: Pick<RunJobOptions, 'runAs' | 'hiddenFiles' | 'supervisor'>,
+): Promise<void> {
   let output = '';
   try {
     const outcome = await runJob({
@@ -233,6 +169,7 @@ export async function checkIsolation(workRoot: string, runAs?: RunAsUser, hidden
       },
       ...(runAs === undefined ? {} : { runAs }),
       ...(hiddenFiles === undefined ? {} : { hiddenFiles }),
+      ...(supervisor === undefined ? {} : { supervisor }),
     });
     if (outcome.exitCode === 0) return;
     output += `exit code ${outcome.exitCode}`;

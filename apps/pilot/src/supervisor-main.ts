@@ -1,62 +1,39 @@
 import { access, constants } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
-import { SYSTEM_PATH, supervise } from './supervisor.js';
-import type { StopRequest, SupervisorEvent, SupervisorRequest } from './supervisor.js';
+import { SYSTEM_PATH, failure, readLines, supervise } from './supervisor.js';
+import type { JobReports, SupervisorInput, SupervisorOutput } from './supervisor.js';
 
-// A job's supervisor: a process of its own, so that it outlives the pilot. Its stdin comes from the
-// pilot: first the job (one JSON line), then `stop` lines; its end (the pilot is gone, even killed
-// with SIGKILL) kills the job at once. Its stdout and stderr are the payload's. It reports on fd 3.
+// The pilot's job supervisor: one process for the pilot's life, of its own so that it outlives the
+// pilot. Its stdin comes from the pilot: jobs to run and stops, a JSON line each (SupervisorInput);
+// its end (the pilot is gone, even killed with SIGKILL) kills every job at once, and the supervisor
+// exits once each job's directory is removed. It reports on fd 3 (SupervisorOutput): each job's
+// output, events and end, tagged with the job's number. Each job has its own namespaces, directory,
+// secret files and clean-up.
 
 const events = createWriteStream('', { fd: 3 });
 events.on('error', () => undefined);
-const send = (event: SupervisorEvent): void => {
-  events.write(`${JSON.stringify(event)}\n`);
-};
+const write = (line: SupervisorOutput): boolean => events.write(`${JSON.stringify(line)}\n`);
 
-let requestStop: (how: StopRequest) => void = () => undefined;
-const stopped = new Promise<StopRequest>((resolve) => {
-  requestStop = resolve;
-});
-// The pilot's stop signals, when they reach the supervisor too (a batch system signals every process of a job).
-for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const) {
-  process.on(name, () => requestStop('stop'));
+interface RunningJob {
+  stop(): void;
+  kill(): void;
 }
 
-const request = await new Promise<SupervisorRequest | undefined>((resolve) => {
-  // The request line may be megabytes (the file secrets' base64): its chunks are kept as they came
-  // and joined once, at its end, then zeroed. The `stop` lines after it are short.
-  let requestChunks: Buffer[] | undefined = [];
-  let received: SupervisorRequest | undefined;
-  let buffered = '';
-  process.stdin.on('data', (chunk: Buffer) => {
-    let rest = chunk;
-    if (requestChunks !== undefined) {
-      const end = chunk.indexOf(10);
-      if (end === -1) {
-        requestChunks.push(chunk);
-        return;
-      }
-      requestChunks.push(chunk.subarray(0, end));
-      const line = Buffer.concat(requestChunks);
-      for (const piece of requestChunks) piece.fill(0);
-      requestChunks = undefined;
-      received = JSON.parse(line.toString('utf8')) as SupervisorRequest;
-      line.fill(0);
-      resolve(received);
-      rest = chunk.subarray(end + 1);
-    }
-    buffered += rest.toString('latin1');
-    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
-      if (buffered.slice(0, end) === 'stop') requestStop('stop');
-      buffered = buffered.slice(end + 1);
-    }
+const running = new Map<number, RunningJob>();
+let inputEnded = false;
+
+function exitWhenDone(): void {
+  if (inputEnded && running.size === 0) events.end(() => process.exit(0));
+}
+
+// The pilot's stop signals, when they reach the supervisor too (a batch system signals every process of a job).
+for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGXCPU'] as const) {
+  process.on(name, () => {
+    for (const job of running.values()) job.stop();
   });
-  process.stdin.on('end', () => {
-    requestStop('kill');
-    resolve(received);
-  });
-});
+}
 
 async function findBash(): Promise<string> {
   for (const dir of SYSTEM_PATH.split(':')) {
@@ -71,6 +48,46 @@ async function findBash(): Promise<string> {
   }
   return '/bin/bash';
 }
+const bash = findBash();
 
-if (request !== undefined) await supervise(request, stopped, send, await findBash());
-events.end(() => process.exit(0));
+function run(id: number, input: Extract<SupervisorInput, { type: 'run' }>['job']): void {
+  let stop = (): void => undefined;
+  let kill = (): void => undefined;
+  const stops = {
+    stop: new Promise<void>((resolve) => {
+      stop = resolve;
+    }),
+    kill: new Promise<void>((resolve) => {
+      kill = resolve;
+    }),
+  };
+  running.set(id, { stop, kill });
+  const reports: JobReports = {
+    output: (fd, chunk) => write({ id, type: 'output', fd, data: chunk.toString('base64') }),
+    drained: async () => {
+      if (events.writableNeedDrain) await once(events, 'drain');
+    },
+    send: (event) => write({ id, ...event }),
+  };
+  void bash
+    .then((path) => supervise(input, stops, reports, path))
+    .catch((error: unknown) => reports.send(failure(error)))
+    .finally(() => {
+      running.delete(id);
+      write({ id, type: 'done' });
+      exitWhenDone();
+    });
+}
+
+function receive(line: string): void {
+  const input = JSON.parse(line) as SupervisorInput;
+  if (input.type === 'run') run(input.id, input.job);
+  else running.get(input.id)?.stop();
+}
+
+readLines(process.stdin, receive);
+process.stdin.on('end', () => {
+  inputEnded = true;
+  for (const job of running.values()) job.kill();
+  exitWhenDone();
+});

@@ -10,8 +10,8 @@ import { removeEntries } from './remove-as-owner.js';
 import { writeSecretFiles } from './secret-files.js';
 
 /**
- * One job for a supervisor, sent by the pilot as the first line on the supervisor's stdin. Nothing
- * of it is in an argument or an environment variable, where other processes could read it.
+ * One job for a supervisor, sent by the pilot on the supervisor's stdin (see SupervisorInput).
+ * Nothing of it is in an argument or an environment variable, where other processes could read it.
  */
 export interface SupervisorRequest {
   jobId: string;
@@ -30,16 +30,45 @@ export interface SupervisorRequest {
   hiddenFiles?: string[];
 }
 
-/** What a supervisor tells the pilot, one JSON line each on its file descriptor 3. */
+/** How a job ended, or why it could not run or be cleaned up: what the supervisor reports of it. */
 export type SupervisorEvent =
   | { type: 'exited'; code: number | null; signal: NodeJS.Signals | null }
   | { type: 'failed'; code: string; message: string };
 
 /**
- * How a running job is to end: `stop` asks the payload with SIGTERM and kills what is left after
- * the grace time (the pilot was stopped); `kill` kills at once (the pilot is gone).
+ * What a supervisor reads on its stdin, one JSON line each, tagged with the pilot's number for the
+ * job (`id`): a job to run, or a stop for a running one. The end of its stdin (the pilot is gone,
+ * even killed with SIGKILL) kills every job at once.
  */
-export type StopRequest = 'stop' | 'kill';
+export type SupervisorInput = { type: 'run'; id: number; job: SupervisorRequest } | { type: 'stop'; id: number };
+
+/**
+ * What a supervisor writes on its file descriptor 3, one JSON line each, tagged with the job's
+ * `id`: the payload's output (base64 of its bytes, `fd` 1 or 2), the job's events, and `done`,
+ * the last line of a job, once its output has all been passed on and its directory removed.
+ */
+export type SupervisorOutput =
+  | { id: number; type: 'output'; fd: 1 | 2; data: string }
+  | ({ id: number } & SupervisorEvent)
+  | { id: number; type: 'done' };
+
+/**
+ * How a running job is to end: `stop` asks the payload with SIGTERM and kills what is left after
+ * the grace time (the pilot was stopped); `kill` kills at once (the pilot is gone). A kill may
+ * follow a stop, and cuts its grace time short.
+ */
+export interface JobStops {
+  stop: Promise<void>;
+  kill: Promise<void>;
+}
+
+/** Where a job's supervisor sends what it has to say about the job. */
+export interface JobReports {
+  /** Passes on a piece of the payload's output; false when the pilot is behind, so reading waits for `drained`. */
+  output(fd: 1 | 2, chunk: Buffer): boolean;
+  drained(): Promise<void>;
+  send(event: SupervisorEvent): void;
+}
 
 /**
  * PID 1 of the job's PID namespace, run as root (or as root of the job's user namespace) with a clean
@@ -130,6 +159,21 @@ function isolatedCommand(request: SupervisorRequest, dir: string, bash: string):
   ];
 }
 
+/** Calls `onLine` with each line of `stream` (UTF-8, without its newline): the supervisor's messages either way. */
+export function readLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    let start = 0;
+    for (let end = chunk.indexOf('\n'); end >= 0; end = chunk.indexOf('\n', start)) {
+      onLine(buffered + chunk.slice(start, end));
+      buffered = '';
+      start = end + 1;
+    }
+    buffered += chunk.slice(start);
+  });
+}
+
 /** The pid of the namespace's init: unshare's only child. */
 async function initPid(unsharePid: number): Promise<number | undefined> {
   const children = await readFile(`/proc/${unsharePid}/task/${unsharePid}/children`, 'latin1').catch(() => '');
@@ -164,11 +208,27 @@ function environmentBlock(env: Record<string, string>): Buffer {
   );
 }
 
-/** Runs the payload in its namespaces until it ends or `stopped` says how to end it. */
+/** How long output may keep flowing after the payload's namespace ended (nothing of it should hold a pipe by then). */
+const OUTPUT_DRAIN_MS = 2000;
+
+/** Passes one output stream of the payload on, waiting while the pilot is behind; resolves when it closes. */
+function forward(stream: NodeJS.ReadableStream, fd: 1 | 2, reports: JobReports): Promise<void> {
+  stream.on('data', (chunk: Buffer) => {
+    if (reports.output(fd, chunk)) return;
+    stream.pause();
+    void reports.drained().then(() => stream.resume());
+  });
+  return new Promise((resolve) => {
+    stream.once('close', () => resolve());
+  });
+}
+
+/** Runs the payload in its namespaces until it ends or `stops` says how to end it; its output goes to `reports`. */
 async function runIsolated(
   request: SupervisorRequest,
   dir: string,
-  stopped: Promise<StopRequest>,
+  stops: JobStops,
+  reports: JobReports,
   bash: string,
 ): Promise<SupervisorEvent> {
   const env = environmentBlock(request.env);
@@ -176,8 +236,9 @@ async function runIsolated(
   const child = spawn(program!, args, {
     cwd: dir,
     env: { PATH: SYSTEM_PATH },
-    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
+  const outputs = Promise.all([forward(child.stdout!, 1, reports), forward(child.stderr!, 2, reports)]);
   const exited = new Promise<SupervisorEvent>((resolve) => {
     child.once('error', (error) =>
       resolve({ type: 'failed', code: 'CONFIG', message: `cannot start the job's namespaces: ${error.message}` }),
@@ -187,17 +248,27 @@ async function runIsolated(
   const envPipe = child.stdio[3] as NodeJS.WritableStream;
   envPipe.on('error', () => undefined);
   envPipe.end(env);
-  void stopped.then(async (how) => {
-    const init = child.pid === undefined ? undefined : await initPid(child.pid);
-    if (how === 'stop' && init !== undefined) {
-      signal(init, 'SIGTERM');
-      const ended = await Promise.race([exited.then(() => true), delay(request.killGraceMs, false, { ref: false })]);
-      if (ended) return;
-    }
-    signal(init, 'SIGKILL');
+  const kill = async (): Promise<void> => {
+    signal(child.pid === undefined ? undefined : await initPid(child.pid), 'SIGKILL');
     signal(child.pid, 'SIGKILL');
+  };
+  void stops.stop.then(async () => {
+    signal(child.pid === undefined ? undefined : await initPid(child.pid), 'SIGTERM');
+    const ended = await Promise.race([
+      exited.then(() => true),
+      stops.kill.then(() => false),
+      delay(request.killGraceMs, false, { ref: false }),
+    ]);
+    if (!ended) await kill();
   });
-  return exited;
+  void stops.kill.then(kill);
+  const event = await exited;
+  const drained = await Promise.race([outputs.then(() => true), delay(OUTPUT_DRAIN_MS, false, { ref: false })]);
+  if (!drained) {
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+  }
+  return event;
 }
 
 /**
@@ -212,22 +283,23 @@ export function failure(error: unknown): SupervisorEvent {
 
 /**
  * Runs one job to its end and cleans up after it: the job's directory and owner file, its secret
- * files, the payload in its namespaces, and the removal of it all whatever happens. Reports through
- * `send`. `bash` is the absolute path of bash.
+ * files, the payload in its namespaces, and the removal of it all whatever happens. Reports its
+ * output and events through `reports`. `bash` is the absolute path of bash.
  */
 export async function supervise(
   request: SupervisorRequest,
-  stopped: Promise<StopRequest>,
-  send: (event: SupervisorEvent) => void,
+  stops: JobStops,
+  reports: JobReports,
   bash: string,
 ): Promise<void> {
+  const send = (event: SupervisorEvent): void => reports.send(event);
   let dir: string | undefined;
   let files: string[] = [];
   try {
     dir = await createJobDir(request.workRoot, request.jobId);
     files = await writeSecretFiles(dir, request.files, request.runAs);
     if (request.runAs !== undefined) await handOverJobDir(dir, request.runAs);
-    send(await runIsolated(request, dir, stopped, bash));
+    send(await runIsolated(request, dir, stops, reports, bash));
   } catch (error) {
     send(failure(error));
   } finally {

@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { PandaClient } from '@panda-secrets/client';
+import {
+  binPath,
+  cleanEnv,
+  eventually,
+  killMarkedProcesses,
+  markedProcesses,
+  newMarker,
+  runCli,
+  startServer,
+} from '@panda-secrets/testkit';
+import type { RunningServer } from '@panda-secrets/testkit';
+
+// panda-pilot --parallel end to end: the built prun and panda-pilot against a real panda-server,
+// several real jobs with secrets at once under one pilot, and that pilot killed with SIGKILL.
+
+const SECRET = 'the-parallel-s3cr3t-value';
+const FILE_TEXT = 'the parallel secret file';
+const JOBS = 3;
+
+let server: RunningServer;
+let dir: string;
+let userToken: string;
+let pilotToken: string;
+
+beforeAll(async () => {
+  [server, dir] = await Promise.all([startServer(), mkdtemp(join(tmpdir(), 'pilot-parallel-e2e-'))]);
+  userToken = await server.token('alice');
+  pilotToken = await server.tokenFile('pilot-p', { role: 'pilot' });
+  const alice = userClient();
+  await alice.setSecret('MY_SECRET', SECRET);
+  await alice.setSecret('___file___:notes.txt', Buffer.from(FILE_TEXT).toString('base64'));
+}, 60_000);
+
+afterAll(async () => {
+  killMarkedProcesses();
+  await server?.stop();
+  await Promise.all(
+    [server?.dataDir, dir, join(pilotToken, '..')].map(
+      (path) => path !== undefined && rm(path, { recursive: true, force: true }),
+    ),
+  );
+});
+
+function userClient(): PandaClient {
+  return new PandaClient({ server: server.url, token: userToken });
+}
+
+/** Submits `JOBS` jobs running `exec` with both secrets; returns the task id and job ids. */
+async function submit(exec: string): Promise<{ taskId: number; ids: string[] }> {
+  const result = await runCli(
+    'prun',
+    ['--exec', exec, '--outDS', 'user.alice.parallel', '--useSecrets', '--nJobs', String(JOBS), '--json'],
+    { env: cleanEnv({ PANDA_URL_SSL: server.url, PANDA_AUTH_ID_TOKEN: userToken }), cwd: dir, timeoutMs: 60_000 },
+  );
+  expect(result.code).toBe(0);
+  const submitted = JSON.parse(result.stdout) as { taskId: number; jobs: Array<{ id: string }> };
+  return { taskId: submitted.taskId, ids: submitted.jobs.map((job) => job.id) };
+}
+
+function startPilot(workdir: string, extra: string[]) {
+  const child = spawn(
+    process.execPath,
+    [binPath('panda-pilot'), '--server', server.url, '--token-file', pilotToken, '--workdir', workdir, ...extra],
+    { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, stderr: () => stderr };
+}
+
+/** Waits until `count` payloads have left a `started.*` mark in `marks`. */
+async function waitForStarted(marks: string, count: number): Promise<void> {
+  while ((await readdir(marks)).filter((name) => name.startsWith('started.')).length < count) await delay(50);
+}
+
+/** The pids of the children of `parent` that run `script`. */
+function childrenRunning(parent: number, script: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+        const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parentPid === parent && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(script);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe('panda-pilot --parallel 3', () => {
+  it('runs three jobs with their secrets at once, each in its own directory that it alone sees, and removes them all', async () => {
+    const workdir = await mkdtemp(join(dir, 'work-'));
+    const marks = await mkdtemp(join(dir, 'marks-'));
+    // Each payload waits until all three run: under one job at a time none would ever end.
+    const exec = [
+      `touch ${marks}/started.$(basename "$PWD")`,
+      `until [ "$(ls ${marks} | grep -c '^started[.]')" -ge ${JOBS} ]; do sleep 0.05; done`,
+      'echo "secret $MY_SECRET"',
+      'echo "file $(cat notes.txt)"',
+      'ls -A "$(dirname "$PWD")" | grep -cx "$(basename "$PWD")"',
+      'ls -A "$(dirname "$PWD")" | wc -l',
+      'ls -A',
+    ].join('; ');
+    const { ids } = await submit(exec);
+    const pilot = startPilot(workdir, ['--parallel', String(JOBS), '--exit-when-idle']);
+    expect(await pilot.exited).toBe(0);
+    const started = (await readdir(marks)).filter((name) => name.startsWith('started.'));
+    expect(new Set(started).size).toBe(JOBS);
+    const client = userClient();
+    for (const id of ids) {
+      expect(await client.getJob(id)).toMatchObject({ state: 'finished', exitCode: 0 });
+      // Only its own directory shows under the work directory; its secrets arrived and were masked.
+      expect((await client.getJobLog(id)).log).toBe('secret ***\nfile ***\n1\n1\nnotes.txt\n');
+    }
+    expect(pilot.stderr().match(/: acquired /g)).toHaveLength(JOBS);
+    expect(pilot.stderr()).not.toContain(SECRET);
+    expect(await readdir(workdir)).toEqual([]);
+  }, 90_000);
+
+  it('killed with SIGKILL while its jobs run: every payload dies and every directory is removed by its supervisor', async () => {
+    const workdir = await mkdtemp(join(dir, 'work-'));
+    const marks = await mkdtemp(join(dir, 'marks-'));
+    const marker = newMarker();
+    const { taskId } = await submit(
+      `setsid -f sleep ${marker}; touch ${marks}/started.$(basename "$PWD"); sleep ${marker}`,
+    );
+    try {
+      const pilot = startPilot(workdir, ['--parallel', String(JOBS)]);
+      await waitForStarted(marks, JOBS);
+      expect(markedProcesses(marker)).toHaveLength(2 * JOBS);
+      expect((await readdir(workdir)).filter((name) => name.endsWith('.owner'))).toHaveLength(JOBS);
+      pilot.child.kill('SIGKILL');
+      await pilot.exited;
+      expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
+      expect(await eventually(async () => (await readdir(workdir)).length === 0)).toBe(true);
+    } finally {
+      await userClient()
+        .killTask(taskId)
+        .catch(() => undefined);
+    }
+  }, 90_000);
+
+  it('killed with SIGKILL together with its supervisor: every payload dies, and the next pilot there removes every directory', async () => {
+    const workdir = await mkdtemp(join(dir, 'work-'));
+    const marks = await mkdtemp(join(dir, 'marks-'));
+    const marker = newMarker();
+    const { taskId } = await submit(
+      `setsid -f sleep ${marker}; touch ${marks}/started.$(basename "$PWD"); sleep ${marker}`,
+    );
+    try {
+      const pilot = startPilot(workdir, ['--parallel', String(JOBS)]);
+      await waitForStarted(marks, JOBS);
+      const supervisors = childrenRunning(pilot.child.pid!, 'supervisor-main.js');
+      expect(supervisors).toHaveLength(1);
+      // As Slurm or the OOM killer would: the pilot and its supervisor at once (the pilot held
+      // still first, so that neither sees the other die and cleans up).
+      pilot.child.kill('SIGSTOP');
+      process.kill(supervisors[0]!, 'SIGKILL');
+      pilot.child.kill('SIGKILL');
+      await pilot.exited;
+      expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
+      const left = (await readdir(workdir)).filter((name) => !name.endsWith('.owner'));
+      expect(left).toHaveLength(JOBS);
+      for (const name of left) expect(await readdir(join(workdir, name))).toEqual(['notes.txt']);
+      await userClient().killTask(taskId);
+      const next = startPilot(workdir, ['--exit-when-idle']);
+      expect(await next.exited).toBe(0);
+      for (const name of left) {
+        expect(next.stderr()).toContain(`removed the job directory ${name} left by a job supervisor that is gone`);
+      }
+      expect(await readdir(workdir)).toEqual([]);
+    } finally {
+      await userClient()
+        .killTask(taskId)
+        .catch(() => undefined);
+    }
+  }, 90_000);
+});
