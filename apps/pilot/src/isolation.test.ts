@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  childrenRunning,
   describeAsRoot,
   eventually,
   killMarkedProcesses,
@@ -150,22 +150,6 @@ describeAsRoot('a job that escaped its process group', () => {
   }, 90_000);
 });
 
-/** The pids of this process' children running `script`. */
-function childrenRunning(script: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-        const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return parentPid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(script);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 describe('a job whose supervisor is killed with SIGKILL', () => {
   it('dies with it (parent-death signal), and the pilot removes its files and reports the job could not finish', async () => {
     const marker = newMarker();
@@ -182,7 +166,7 @@ describe('a job whose supervisor is killed with SIGKILL', () => {
       },
     });
     expect(await eventually(() => output === 'ready\n', 30_000)).toBe(true);
-    const [supervisor] = childrenRunning('supervisor-main.js');
+    const [supervisor] = childrenRunning(process.pid, 'supervisor-main.js');
     process.kill(supervisor!, 'SIGKILL');
     await expect(running).rejects.toThrow("the job's supervisor ended before reporting the job's end (SIGKILL)");
     expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { PandaClient } from '@panda-secrets/client';
 import {
   binPath,
+  childrenRunning,
   cleanEnv,
   eventually,
   killMarkedProcesses,
@@ -84,20 +84,20 @@ async function waitForStarted(marks: string, count: number): Promise<void> {
   while ((await readdir(marks)).filter((name) => name.startsWith('started.')).length < count) await delay(50);
 }
 
-/** The pids of the children of `parent` that run `script`. */
-function childrenRunning(parent: number, script: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-        const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return parentPid === parent && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(script);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+/**
+ * Submits JOBS jobs that each leave a process behind them (setsid) and sleep, and starts a pilot
+ * running them all at once; resolves once every payload has started.
+ */
+async function startSleepingJobs() {
+  const workdir = await mkdtemp(join(dir, 'work-'));
+  const marks = await mkdtemp(join(dir, 'marks-'));
+  const marker = newMarker();
+  const { taskId } = await submit(
+    `setsid -f sleep ${marker}; touch ${marks}/started.$(basename "$PWD"); sleep ${marker}`,
+  );
+  const pilot = startPilot(workdir, ['--parallel', String(JOBS)]);
+  await waitForStarted(marks, JOBS);
+  return { workdir, marker, taskId, pilot };
 }
 
 describe('panda-pilot --parallel 3', () => {
@@ -131,15 +131,8 @@ describe('panda-pilot --parallel 3', () => {
   }, 90_000);
 
   it('killed with SIGKILL while its jobs run: every payload dies and every directory is removed by its supervisor', async () => {
-    const workdir = await mkdtemp(join(dir, 'work-'));
-    const marks = await mkdtemp(join(dir, 'marks-'));
-    const marker = newMarker();
-    const { taskId } = await submit(
-      `setsid -f sleep ${marker}; touch ${marks}/started.$(basename "$PWD"); sleep ${marker}`,
-    );
+    const { workdir, marker, taskId, pilot } = await startSleepingJobs();
     try {
-      const pilot = startPilot(workdir, ['--parallel', String(JOBS)]);
-      await waitForStarted(marks, JOBS);
       expect(markedProcesses(marker)).toHaveLength(2 * JOBS);
       expect((await readdir(workdir)).filter((name) => name.endsWith('.owner'))).toHaveLength(JOBS);
       pilot.child.kill('SIGKILL');
@@ -154,15 +147,8 @@ describe('panda-pilot --parallel 3', () => {
   }, 90_000);
 
   it('killed with SIGKILL together with its supervisor: every payload dies, and the next pilot there removes every directory', async () => {
-    const workdir = await mkdtemp(join(dir, 'work-'));
-    const marks = await mkdtemp(join(dir, 'marks-'));
-    const marker = newMarker();
-    const { taskId } = await submit(
-      `setsid -f sleep ${marker}; touch ${marks}/started.$(basename "$PWD"); sleep ${marker}`,
-    );
+    const { workdir, marker, taskId, pilot } = await startSleepingJobs();
     try {
-      const pilot = startPilot(workdir, ['--parallel', String(JOBS)]);
-      await waitForStarted(marks, JOBS);
       const supervisors = childrenRunning(pilot.child.pid!, 'supervisor-main.js');
       expect(supervisors).toHaveLength(1);
       // As Slurm or the OOM killer would: the pilot and its supervisor at once (the pilot held

@@ -30,6 +30,22 @@ export function markedProcesses(...marks: string[]): number[] {
   return found;
 }
 
+/** The pids of the children of process `parent` whose command line holds `script`. */
+export function childrenRunning(parent: number, script: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+        const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parentPid === parent && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(script);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 /** Kills what a failed test left of the processes marked so far, so that no test leaves a process behind. */
 export function killMarkedProcesses(): void {
   for (const pid of markedProcesses(...markers)) process.kill(pid, 'SIGKILL');

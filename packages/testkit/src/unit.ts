@@ -5,7 +5,7 @@
 export { pandaErrorOf } from './errors.js';
 export { freePort } from './ports.js';
 export { outputCollector } from './streams.js';
-export { eventually, killMarkedProcesses, markedProcesses, newMarker } from './processes.js';
+export { childrenRunning, eventually, killMarkedProcesses, markedProcesses, newMarker } from './processes.js';
 export { describeAsRoot } from './root.js';
 export { SEED_SESSION } from './seed.js';
 export { ExpectedCalls, Script, verifyFakesAfterEachTest } from './verify.js';
