@@ -156,7 +156,17 @@ describeSlurm('pilots as Slurm jobs (contrib/slurm/panda-pilot.sbatch)', () => {
       async () => (released(await task()).length === 1 ? true : undefined),
       describeTask,
     );
-    expect((await cluster.job(cancelled)).state).toBe('CANCELLED');
+    // The pilot hands its job back before it exits: Slurm may still show the job COMPLETING.
+    const cancelledState = await until(
+      'the cancelled pilot did not end',
+      60_000,
+      async () => {
+        const { state } = await cluster.job(cancelled);
+        return state === 'COMPLETING' || state === 'RUNNING' ? undefined : state;
+      },
+      describeTask,
+    );
+    expect(cancelledState).toBe('CANCELLED');
 
     // The workers: a job array whose pilots take ten jobs each, so that one of them is still there
     // when the time-limited pilot hands its job back.
