@@ -345,20 +345,17 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           put(store, broken, quota),
           put(store, secret('bob', 'A'), quota),
         ]);
-        expect(outcomes.map((outcome) => outcome.status)).toEqual([
-          'fulfilled',
-          'fulfilled',
-          'rejected',
-          'rejected',
-          'fulfilled',
-        ]);
         const reasons = outcomes.map((outcome) => (outcome.status === 'rejected' ? outcome.reason.code : null));
-        expect(reasons).toEqual([null, null, 'QUOTA_EXCEEDED', 'SERVER_ERROR', null]);
-        expect((await store.allSecrets()).map((s) => `${s.owner}/${s.key}`)).toEqual(['alice/A', 'alice/B', 'bob/A']);
+        // Which of alice's three comes last is up to the store (PostgreSQL runs them on several
+        // connections): two are kept, the third is refused for the quota; bob's are answered alone.
+        expect(reasons.slice(0, 3).filter((reason) => reason === null)).toHaveLength(2);
+        expect(reasons.slice(0, 3).filter((reason) => reason !== null)).toEqual(['QUOTA_EXCEEDED']);
+        expect(reasons.slice(3)).toEqual(['SERVER_ERROR', null]);
+        const kept = ['A', 'B', 'C'].filter((_key, index) => reasons[index] === null).map((key) => `alice/${key}`);
+        expect((await store.allSecrets()).map((s) => `${s.owner}/${s.key}`)).toEqual([...kept, 'bob/A']);
         // Concurrent writes may be recorded in any order (PostgreSQL runs them on several connections).
         expect((await store.listAudit()).map((entry) => `${entry.actor}/${entry.key}`).sort()).toEqual([
-          'alice/A',
-          'alice/B',
+          ...kept,
           'bob/A',
         ]);
       });
