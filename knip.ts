@@ -25,6 +25,12 @@ const config: KnipConfig = {
       entry: ['bin/*.js', 'src/cli.ts'],
       project: ['src/**/*.ts'],
     },
+    'apps/pilot': {
+      // The pilot also starts src/supervisor-main.ts as a process of its own, by the path of its
+      // build in dist/, which knip follows only once dist/ exists.
+      entry: ['bin/*.js', 'src/cli.ts', 'src/supervisor-main.ts'],
+      project: ['src/**/*.ts'],
+    },
     'packages/*': {
       // Entries come from each package.json's exports map (dist/ mapped back to src/ through the
       // tsconfig), e.g. `@panda-secrets/protocol/schemas` and `@panda-secrets/testkit/unit`.
