@@ -15,10 +15,10 @@ import { ok, userOnly } from './reply.js';
  * entry is named (by its key or position, never its value) in one error (the first
  * few listed), so a file is fixed in one go.
  */
-function importEntries(secrets: readonly unknown[]): Array<{ key: string; value: string }> {
+function importEntries(secrets: readonly unknown[]): Array<{ key: string; plaintext: Buffer; size: number }> {
   const problems: string[] = [];
   const seen = new Set<string>();
-  const entries: Array<{ key: string; value: string }> = [];
+  const entries: Array<{ key: string; plaintext: Buffer; size: number }> = [];
   secrets.forEach((entry: unknown, index) => {
     const problem = requestProblem(ImportSecretEntrySchema, entry);
     if (problem !== undefined) {
@@ -30,11 +30,11 @@ function importEntries(secrets: readonly unknown[]): Array<{ key: string; value:
     if (seen.has(key)) problems.push(`${quoteName(key)} appears more than once`);
     seen.add(key);
     try {
-      validateSecret(key, value);
+      const { plaintext, size } = validateSecret(key, value);
+      entries.push({ key, plaintext, size });
     } catch (error) {
       problems.push((error as Error).message);
     }
-    entries.push({ key, value });
   });
   if (problems.length > 0) throw new PandaError('INVALID_INPUT', `${listProblems(problems)}; nothing was changed`);
   return entries;
@@ -72,8 +72,7 @@ export function secretsBulkRoutes(app: FastifyInstance, ctx: ServerContext): voi
       ).map((secret) => secret.key),
     );
     const writes: SecretWrite[] = await Promise.all(
-      entries.map(async ({ key, value }) => {
-        const { plaintext, size } = validateSecret(key, value);
+      entries.map(async ({ key, plaintext, size }) => {
         const { ciphertext, keyId } = await sealAtRest(ctx, owner, key, plaintext);
         return { key, ciphertext, keyId, size };
       }),
