@@ -24,12 +24,15 @@ export interface PilotCommandOptions {
 
 const logs = new WeakMap<object, PilotLog>();
 
-/** The pilot's own log on stderr (pino, in --log-format), one per process' deps. */
+/**
+ * The pilot's own log on stderr (pino, in --log-format), one per stderr stream: the client's
+ * connect and the command get different copies of the process' deps, but the same stream.
+ */
 function pilotLog(deps: Pick<ProgramDeps, 'stderr' | 'now'>, format: LogFormat): PilotLog {
-  let made = logs.get(deps);
+  let made = logs.get(deps.stderr);
   if (made === undefined) {
     made = createPilotLog({ stream: deps.stderr, now: deps.now, format });
-    logs.set(deps, made);
+    logs.set(deps.stderr, made);
   }
   return made;
 }
