@@ -9,6 +9,7 @@ import {
   addConnectionOptions,
   addVerboseOption,
   epilogue,
+  optionalString,
   readConnectionOptions,
   runProgram,
 } from '@panda-secrets/cli-kit';
@@ -126,7 +127,7 @@ function parallelJobs(value: unknown): number {
 /** Checks what yargs cannot and builds the pilot's options. */
 function readOptions(argv: Record<string, unknown>, uid: number): PilotCommandOptions {
   const maxJobs = argv.maxJobs === undefined ? undefined : positive('max-jobs', argv.maxJobs, true);
-  const runAs = argv.runAs === undefined ? undefined : String(argv.runAs);
+  const runAs = optionalString(argv.runAs);
   if (runAs !== undefined && uid !== 0) {
     throw new PandaError(
       'USAGE',
