@@ -56,15 +56,28 @@ function concatKdf(sharedSecret: Uint8Array, algorithm: string, keyBits: number)
 }
 
 /**
+ * The bytes of base64url text, or undefined unless it is canonical: Buffer's decoder skips any
+ * character outside base64url, so the round trip refuses them.
+ */
+function canonicalBase64Url(part: string): Buffer | undefined {
+  const bytes = Buffer.from(part, 'base64url');
+  return bytes.toString('base64url') === part ? bytes : undefined;
+}
+
+/** The bytes of a short base64url part, or undefined unless it is canonical base64url of `size` bytes. */
+function shortPart(part: string, size: number): Buffer | undefined {
+  const bytes = canonicalBase64Url(part);
+  return bytes?.length === size ? bytes : undefined;
+}
+
+/**
  * The uncompressed P-256 point (`04 || x || y`) of a JWK's base64url coordinates, or undefined
  * unless both are 32 bytes in canonical base64url and the point lies on the curve.
  */
 export function p256Point(x: string, y: string): Buffer | undefined {
-  const xBytes = Buffer.from(x, 'base64url');
-  const yBytes = Buffer.from(y, 'base64url');
-  // Buffer skips characters outside base64url: the round trip refuses them.
-  if (xBytes.length !== COORDINATE_BYTES || yBytes.length !== COORDINATE_BYTES) return undefined;
-  if (xBytes.toString('base64url') !== x || yBytes.toString('base64url') !== y) return undefined;
+  const xBytes = shortPart(x, COORDINATE_BYTES);
+  const yBytes = shortPart(y, COORDINATE_BYTES);
+  if (xBytes === undefined || yBytes === undefined) return undefined;
   const point = Buffer.concat([Buffer.from([4]), xBytes, yBytes]);
   try {
     // OpenSSL decodes the point only if it is on the curve (and not the point at infinity).
@@ -127,12 +140,6 @@ export interface OpenedJwe {
   text: string;
 }
 
-/** The bytes of a short base64url part, or undefined unless it is canonical base64url of `size` bytes. */
-function shortPart(part: string, size: number): Buffer | undefined {
-  const bytes = Buffer.from(part, 'base64url');
-  return bytes.length === size && bytes.toString('base64url') === part ? bytes : undefined;
-}
-
 /**
  * True for unpadded base64url text. A loop, not a regular expression, since the ciphertext may
  * be megabytes long; Buffer's decoder would skip any other character.
@@ -156,8 +163,8 @@ function isBase64Url(text: string, from: number, to: number): boolean {
 function sealedHeader(part: string): { header: Record<string, unknown>; epk: JsonWebKey } | undefined {
   let header: unknown;
   try {
-    const bytes = Buffer.from(part, 'base64url');
-    if (bytes.toString('base64url') !== part) return undefined;
+    const bytes = canonicalBase64Url(part);
+    if (bytes === undefined) return undefined;
     header = JSON.parse(bytes.toString('utf8'));
   } catch {
     return undefined;
