@@ -59,7 +59,7 @@ export async function removeJobDir(dir: string, host: ProcessFacts = hostProcess
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  if (entries.length > 0) await removeEntries(dir, entries);
+  await removeEntries(dir, entries);
   await rmdir(dir).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
   });
