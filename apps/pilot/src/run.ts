@@ -140,7 +140,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     // The supervisor itself was killed: the job's namespace went with it (parent-death signal), and its directory is removed.
     throw new PandaError(
       'CONFIG',
-      `the job's supervisor ended before reporting the job's end (${ended.done ? 'it reported none' : ended.supervisorEnd})`,
+      `the job's supervisor ended before reporting the job's end (${ended.supervisorEnd ?? 'it reported none'})`,
     );
   }
   const exitCode = exitCodeOf(exited.code, exited.signal);

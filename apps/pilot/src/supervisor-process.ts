@@ -20,9 +20,8 @@ const SUPERVISOR =
 /** How a job under the supervisor ended, as far as the supervisor told. */
 interface SupervisedEnd {
   events: SupervisorEvent[];
-  /** False when the supervisor ended before the job's end: how it ended, for the message. */
-  done: boolean;
-  supervisorEnd: string;
+  /** How the supervisor ended, when it ended before the job's end (for the message); else undefined. */
+  supervisorEnd?: string;
 }
 
 interface PendingJob {
@@ -68,7 +67,7 @@ export class SupervisorProcess {
     if (line.type === 'output') job.onOutput(line.fd, Buffer.from(line.data, 'base64'));
     else if (line.type === 'done') {
       this.jobs.delete(line.id);
-      job.finish({ events: job.events, done: true, supervisorEnd: '' });
+      job.finish({ events: job.events });
     } else {
       const { id: _id, ...event } = line;
       job.events.push(event);
@@ -82,7 +81,7 @@ export class SupervisorProcess {
     for (const root of new Set(lost.map((job) => job.workRoot))) {
       await removeStaleJobDirs(root).catch(() => undefined);
     }
-    for (const job of lost) job.finish({ events: job.events, done: false, supervisorEnd: how });
+    for (const job of lost) job.finish({ events: job.events, supervisorEnd: how });
   }
 
   /** The writes to the supervisor's stdin, one after another: a job's line goes out in pieces. */
