@@ -13,6 +13,19 @@ freshDirEachTest('pilot-work-root-test-', (dir) => {
   root = dir;
 });
 
+/**
+ * Replaces the work root at `path` by a symbolic link to a fresh directory, and gives the path as
+ * `path` followed by `suffix`, a form that would make lstat follow the link.
+ */
+function linkToDirectory(suffix: string) {
+  return async (path: string): Promise<string> => {
+    await rm(path, { recursive: true });
+    await mkdir(`${path}-target`, { mode: 0o700 });
+    await symlink(`${path}-target`, path);
+    return `${path}${suffix}`;
+  };
+}
+
 describe('prepareWorkRoot', () => {
   it('creates a missing work root 0711, also below missing folders, whatever the umask', async () => {
     const workRoot = join(root, 'a', 'panda-pilot');
@@ -41,26 +54,8 @@ describe('prepareWorkRoot', () => {
       },
       /is a symbolic link/,
     ],
-    [
-      'a symbolic link, given with a trailing slash',
-      async (path: string) => {
-        await rm(path, { recursive: true });
-        await mkdir(`${path}-target`, { mode: 0o700 });
-        await symlink(`${path}-target`, path);
-        return `${path}/`;
-      },
-      /is a symbolic link/,
-    ],
-    [
-      'a symbolic link, given as LINK/.',
-      async (path: string) => {
-        await rm(path, { recursive: true });
-        await mkdir(`${path}-target`, { mode: 0o700 });
-        await symlink(`${path}-target`, path);
-        return `${path}//.`;
-      },
-      /is a symbolic link/,
-    ],
+    ['a symbolic link, given with a trailing slash', linkToDirectory('/'), /is a symbolic link/],
+    ['a symbolic link, given as LINK/.', linkToDirectory('//.'), /is a symbolic link/],
     [
       'a file',
       async (path: string) => {
