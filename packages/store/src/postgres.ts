@@ -368,8 +368,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
                size = excluded.size, updated_at = excluded.updated_at, revision = excluded.revision`,
             [owner, input.key, input.ciphertext, input.keyId, input.size, at, newRevision()],
           );
-          await writeAudit(client, { ...audit, key: input.key }, at);
         }
+        await writeAudits(
+          client,
+          inputs.map((input) => ({ ...audit, key: input.key })),
+          at,
+        );
       }),
     getSecrets: async (owner, keys) =>
       (
