@@ -18,7 +18,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchMaskerSetup, benchPilotFileSecret } from './lib/masker-bench.mjs';
 import { listeningUrl } from './lib/server.mjs';
@@ -122,6 +122,8 @@ function paired(a, b, { rounds = RUNS, warmup = true } = {}) {
 
 const ms = (value) => `${value.toFixed(0)} ms`;
 const nodeBaseline = () => timeRun(process.execPath, ['-e', '0']);
+/** The environment of a command run as users run it, by its bin's #! line, on the Node.js that runs this. */
+const asUserRuns = (env = process.env) => ({ ...env, PATH: `${dirname(process.execPath)}:${env.PATH ?? ''}` });
 
 function start(command, args, { env = process.env, stderr = 'inherit' } = {}) {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', stderr] });
@@ -205,7 +207,7 @@ const perSecond = (value) => `${value.toFixed(0)}/s`;
 function benchHelpStartup() {
   const names = { pbook: 'pbook', prun: 'prun', server: 'panda-server', pilot: 'panda-pilot' };
   for (const [key, name] of Object.entries(names)) {
-    const { ratio, a, b } = paired(() => timeRun(process.execPath, [bin[key], '--help']), nodeBaseline);
+    const { ratio, a, b } = paired(() => timeRun(bin[key], ['--help'], asUserRuns()), nodeBaseline);
     recordRatio(`${name} --help / node -e 0`, ratio, 1.4, 'lower', `${ms(a)} vs ${ms(b)}`);
   }
 }
@@ -217,7 +219,7 @@ function pbookEnv(server) {
 
 function benchListSecretsStartup(server) {
   const env = pbookEnv(server);
-  const ours = () => timeRun(process.execPath, [bin.pbook, 'list_secrets'], env);
+  const ours = () => timeRun(bin.pbook, ['list_secrets'], asUserRuns(env));
   const { ratio, a, b } = paired(ours, nodeBaseline);
   recordRatio('pbook list_secrets (10 secrets) / node -e 0', ratio, 2.2, 'lower', `${ms(a)} vs ${ms(b)}`);
 }
@@ -262,7 +264,7 @@ async function benchPandaPbook(server) {
   };
   const theirs = () =>
     timeRun(python, ['-c', 'from pandaclient import PBookCore; PBookCore.PBookCore().list_secrets()'], pandaEnv);
-  const ours = () => timeRun(process.execPath, [bin.pbook, 'list_secrets'], pbookEnv(server));
+  const ours = () => timeRun(bin.pbook, ['list_secrets'], asUserRuns(pbookEnv(server)));
   const { ratio, a, b } = paired(ours, theirs);
   recordRatio(name, ratio, 0.7, 'lower', `${ms(a)} vs ${ms(b)}`);
 }
@@ -478,7 +480,10 @@ async function benchMasker() {
 }
 
 try {
-  console.log(`panda-secrets benchmarks${quick ? ' (quick: loose targets)' : ''}, node ${process.version}`);
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS
+    ? `NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS}`
+    : 'no NODE_EXTRA_CA_CERTS';
+  console.log(`panda-secrets benchmarks${quick ? ' (quick: loose targets)' : ''}, node ${process.version}, ${extraCa}`);
   if (runs('startup')) benchHelpStartup();
   if (runs('startup') || runs('server')) {
     const server = await serverWithTenSecrets('secrets');

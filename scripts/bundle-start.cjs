@@ -184,7 +184,66 @@ function runCached(bundleDir, cacheDir) {
   load(path.join(bundleDir, 'cli.cjs'));
 }
 
+/** Modules through which code reaches TLS; requiring any of them first adds the deferred certificates. */
+const TLS_MODULES = new Set(['tls', 'node:tls', 'https', 'node:https', 'http2', 'node:http2']);
+
+/**
+ * NODE_EXTRA_CA_CERTS, deferred: the bin's sh line moved it to PANDA_SECRETS_EXTRA_CA_CERTS, so
+ * Node.js did not read the file at start-up (about 35 ms for a system bundle of 140 certificates).
+ * This puts the variable back for child processes and, just before this process first requires a
+ * module that makes TLS connections (or calls fetch), makes every TLS context without its own `ca`
+ * trust the file's certificates besides Node's, as Node.js would have: the same certificates, for
+ * the same connections, read once when first needed. A file that cannot be read is reported as
+ * Node.js reports it and ignored, as Node.js ignores it.
+ */
+function deferExtraCaCerts() {
+  const file = process.env.PANDA_SECRETS_EXTRA_CA_CERTS;
+  if (file === undefined) return;
+  delete process.env.PANDA_SECRETS_EXTRA_CA_CERTS;
+  // Set at start-up as well, Node.js has read it already: nothing is deferred.
+  if (file === '' || process.env.NODE_EXTRA_CA_CERTS !== undefined) return;
+  process.env.NODE_EXTRA_CA_CERTS = file;
+
+  const plainRequire = Module.prototype.require;
+  const plainFetch = globalThis.fetch;
+  let trusted = false;
+  const trustExtraCertificates = () => {
+    if (trusted) return;
+    trusted = true;
+    Module.prototype.require = plainRequire;
+    if (plainFetch !== undefined) globalThis.fetch = plainFetch;
+    const tls = plainRequire.call(module, 'node:tls');
+    const createSecureContext = tls.createSecureContext;
+    let certificates;
+    tls.createSecureContext = function createSecureContextWithExtraCertificates(options, ...rest) {
+      const context = createSecureContext.call(this, options, ...rest);
+      if (!options?.ca) {
+        if (certificates === undefined) {
+          try {
+            certificates = fs.readFileSync(file);
+          } catch (error) {
+            certificates = null;
+            process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${error.message}`);
+          }
+        }
+        if (certificates !== null) context.context.addCACert(certificates);
+      }
+      return context;
+    };
+  };
+  Module.prototype.require = function require(id, ...rest) {
+    if (TLS_MODULES.has(id)) trustExtraCertificates();
+    return plainRequire.call(this, id, ...rest);
+  };
+  if (plainFetch !== undefined)
+    globalThis.fetch = function fetch(...args) {
+      trustExtraCertificates();
+      return plainFetch.apply(this, args);
+    };
+}
+
 function start(bundleDir) {
+  deferExtraCaCerts();
   const entry = path.join(bundleDir, 'cli.cjs');
   const verbose = process.argv.some((arg) => arg === '--verbose' || arg === '-v');
   if (verbose) process.setSourceMapsEnabled(true);

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import {
   binPath,
   cleanEnv,
   runCli,
+  selfSignedCertificate,
   startServer,
   type BinName,
   type RunningServer,
@@ -340,4 +343,132 @@ describe('the bins as users start them', () => {
     const npx = await run('npx', ['--no-install', 'pbook', '--version'], { env, cwd: REPO_ROOT });
     expect(npx.stdout).toBe(expected);
   }, 60_000);
+});
+
+describe('NODE_EXTRA_CA_CERTS, read only when a TLS connection needs it', () => {
+  let dir: string;
+  let server: RunningServer;
+  let cert: string;
+  const run = promisify(execFile);
+
+  /** Runs a bin as a user's shell does, through its #! line; the outcome whether it exits 0 or not. */
+  async function direct(name: BinName, args: string[], env: NodeJS.ProcessEnv) {
+    return run(binPath(name), args, { env, timeout: 60_000 }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        stdout: error.stdout,
+        stderr: error.stderr,
+      }),
+    );
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'panda-extra-ca-'));
+    const certificate = selfSignedCertificate(dir);
+    cert = certificate.cert;
+    server = await startServer({ args: ['--tls-cert', cert, '--tls-key', certificate.key] });
+  });
+
+  afterAll(async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each(BINS)('is not read at the start-up of %s, whose --help opens no connection', async (name) => {
+    const env = cleanEnv({ NODE_EXTRA_CA_CERTS: join(dir, 'missing.pem') });
+    // Node.js itself reads the file at start-up, and warns that it is missing.
+    const byNode = await runCli(name, ['--help'], { env });
+    expect(byNode.stderr).toContain('Ignoring extra certs from');
+    const result = await direct(name, ['--help'], env);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('--help');
+  });
+
+  it("makes pbook trust the server's certificate, and nothing but that does", async () => {
+    const env = cleanEnv({ PANDA_URL_SSL: server.url, OIDC_AUTH_TOKEN_FILE: await server.tokenFile('erin') });
+    expect(
+      (await direct('pbook', ['set_secret', 'OVER_TLS', 'tls-value'], { ...env, NODE_EXTRA_CA_CERTS: cert })).code,
+    ).toBe(0);
+    const listed = await direct('pbook', ['list_secrets'], { ...env, NODE_EXTRA_CA_CERTS: cert });
+    expect(listed).toMatchObject({ code: 0, stdout: 'OVER_TLS\tenv\ttls-value\n' });
+
+    const other = selfSignedCertificate(dir, 'other');
+    for (const extra of [undefined, other.cert]) {
+      const refused = await direct(
+        'pbook',
+        ['list_secrets'],
+        extra === undefined ? env : { ...env, NODE_EXTRA_CA_CERTS: extra },
+      );
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toMatch(/certificate/i);
+    }
+
+    // A file that cannot be read is reported once, as Node.js reports it, and trusts nothing more.
+    const missing = await direct('pbook', ['list_secrets'], { ...env, NODE_EXTRA_CA_CERTS: join(dir, 'missing.pem') });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.match(/Ignoring extra certs from `[^`]*missing\.pem`, load failed/g)).toHaveLength(1);
+  }, 60_000);
+
+  it("is trusted by fetch too, as the server fetches an identity provider's keys", async () => {
+    // A bundle of one file that fetches the URL it is given, started by the launcher every bin uses.
+    const bundle = join(dir, 'fetch-bundle');
+    await mkdir(bundle);
+    await writeFile(join(bundle, 'start.cjs'), await readFile(join(REPO_ROOT, 'apps/pbook/bundle/start.cjs')));
+    await writeFile(
+      join(bundle, 'cli.cjs'),
+      'fetch(process.argv[2]).then((r) => r.text()).then((t) => console.log(t), (e) => console.log(String(e.cause?.code)));',
+    );
+    const { cert: served, key } = selfSignedCertificate(dir, 'fetched');
+    const https = createHttpsServer({ cert: readFileSync(served), key: readFileSync(key) }, (_, response) =>
+      response.end('fetched over TLS'),
+    );
+    await new Promise<void>((listening) => https.listen(0, '127.0.0.1', listening));
+    try {
+      const url = `https://127.0.0.1:${(https.address() as AddressInfo).port}/`;
+      const fetchWith = async (env: NodeJS.ProcessEnv) =>
+        (await run(process.execPath, [join(bundle, 'start.cjs'), url], { env })).stdout;
+      const withoutNodes = (extra: NodeJS.ProcessEnv) => {
+        const env = cleanEnv(extra);
+        delete env.NODE_EXTRA_CA_CERTS;
+        return env;
+      };
+      // As the bin's sh line leaves it: the file in PANDA_SECRETS_EXTRA_CA_CERTS, NODE_EXTRA_CA_CERTS unset.
+      expect(await fetchWith(withoutNodes({ PANDA_SECRETS_EXTRA_CA_CERTS: served }))).toBe('fetched over TLS\n');
+      expect(await fetchWith(withoutNodes({}))).toBe('DEPTH_ZERO_SELF_SIGNED_CERT\n');
+      // Set for Node.js itself (a bin run by node directly): the same.
+      expect(await fetchWith(cleanEnv({ NODE_EXTRA_CA_CERTS: served }))).toBe('fetched over TLS\n');
+    } finally {
+      https.close();
+    }
+  });
+
+  it('makes the pilot trust the server, and gives its jobs the variable as it was set', async () => {
+    const env = cleanEnv({ PANDA_URL_SSL: server.url, OIDC_AUTH_TOKEN_FILE: await server.tokenFile('frank') });
+    const submitted = await direct(
+      'prun',
+      [
+        '--exec',
+        'echo "extra=$NODE_EXTRA_CA_CERTS moved=${PANDA_SECRETS_EXTRA_CA_CERTS-none}"',
+        '--outDS',
+        'user.frank.tls',
+        '--json',
+      ],
+      { ...env, NODE_EXTRA_CA_CERTS: cert },
+    );
+    expect(submitted.code).toBe(0);
+    const { taskId } = JSON.parse(submitted.stdout) as { taskId: number };
+    const pilot = await direct('panda-pilot', ['--exit-when-idle', '--workdir', join(dir, 'work')], {
+      ...cleanEnv({
+        PANDA_URL_SSL: server.url,
+        OIDC_AUTH_TOKEN_FILE: await server.tokenFile('pilot-tls', { role: 'pilot' }),
+      }),
+      NODE_EXTRA_CA_CERTS: cert,
+    });
+    expect(pilot.code).toBe(0);
+    expect(pilot.stderr).toMatch(/finished, exit code 0/);
+    const log = await direct('pbook', ['log', String(taskId)], { ...env, NODE_EXTRA_CA_CERTS: cert });
+    expect(log.stdout).toContain(`extra=${cert} moved=none`);
+  }, 90_000);
 });

@@ -1,3 +1,5 @@
+export { selfSignedCertificate } from './certificates.js';
+export type { SelfSignedCertificate } from './certificates.js';
 export { pandaErrorOf } from './errors.js';
 export { freePort } from './ports.js';
 export { childrenRunning, eventually, killMarkedProcesses, markedProcesses, newMarker } from './processes.js';

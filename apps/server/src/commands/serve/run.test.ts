@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -6,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { ApiPath } from '@panda-secrets/protocol';
-import { callApi } from '@panda-secrets/testkit';
+import { callApi, selfSignedCertificate } from '@panda-secrets/testkit';
 import { runPandaServer, serverDeps, testScratch, secretsOf } from '../../testing/commands.js';
 import { runServe } from './run.js';
 
@@ -72,37 +71,10 @@ describe('panda-server serve', () => {
 
   it('serves HTTPS with --tls-cert and --tls-key', async () => {
     const dir = await scratch.dir();
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    const server = await scratch.serve(join(dir, 'data'), [
-      '--tls-cert',
-      join(dir, 'cert.pem'),
-      '--tls-key',
-      join(dir, 'key.pem'),
-    ]);
+    const { cert, key } = selfSignedCertificate(dir);
+    const server = await scratch.serve(join(dir, 'data'), ['--tls-cert', cert, '--tls-key', key]);
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const ca = await readFile(join(dir, 'cert.pem'));
+    const ca = await readFile(cert);
     const status = await new Promise<number>((resolve, reject) => {
       httpsRequest(`${server.url}${ApiPath.health}`, { ca }, (response) => {
         response.resume();
