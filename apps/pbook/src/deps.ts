@@ -51,6 +51,6 @@ export type Deps = ProgramDeps & ClientDeps<PbookClient>;
 /** Options every command takes. */
 export interface GlobalOptions extends ConnectionFlags {
   verbose: boolean;
-  /** False with --no-color; colour also needs a TTY and no NO_COLOR. */
+  /** Colour in tables: not turned off by --no-color, on a terminal, without NO_COLOR (cli-kit's useColor). */
   color: boolean;
 }

@@ -7,6 +7,7 @@ import {
   epilogue,
   readConnectionOptions,
   runProgram,
+  useColor,
 } from '@panda-secrets/cli-kit';
 import { parseWireKey } from '@panda-secrets/protocol';
 import { connect } from './connect.js';
@@ -33,8 +34,12 @@ const EPILOGUE = epilogue({
   exitCodes: [`${EXIT_CODES_HELP}.`],
 });
 
-function globalOptions(argv: Record<string, unknown>): GlobalOptions {
-  return { ...readConnectionOptions(argv), verbose: argv.verbose === true, color: argv.color !== false };
+function globalOptions(argv: Record<string, unknown>, deps: ProgramDeps): GlobalOptions {
+  return {
+    ...readConnectionOptions(argv),
+    verbose: argv.verbose === true,
+    color: useColor(argv.color !== false, deps.isTTY.stdout, deps.env),
+  };
 }
 
 function declareOptions(parser: Argv): Argv {
@@ -106,7 +111,7 @@ export function main(args: string[], deps: ProgramDeps, version: string): Promis
     wrap: 120,
     epilogue: EPILOGUE,
     options: declareOptions,
-    global: globalOptions,
+    global: (argv) => globalOptions(argv, deps),
     commands: COMMANDS,
     connect,
     complete: (words, current) => secretNames(deps, words, current),

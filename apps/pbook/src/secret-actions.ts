@@ -12,7 +12,6 @@ import {
   parseWireKey,
   wireKeysOf,
 } from '@panda-secrets/protocol';
-import { useColor } from '@panda-secrets/cli-kit';
 import type { Deps, GlobalOptions, SecretsClient } from './deps.js';
 
 const DELETE_ALL_QUESTION = 'Delete all your secrets? [y/N] ';
@@ -170,7 +169,7 @@ export class SecretActions {
       await renderSecrets(secretEntries(secrets, metadata), {
         format,
         full: options.full,
-        color: useColor(this.#options.color, this.#deps.isTTY.stdout, this.#deps.env),
+        color: this.#options.color,
         width,
       }),
     );

@@ -1,6 +1,5 @@
 import { FINAL_JOB_STATES, JOB_STATES, PandaError } from '@panda-secrets/protocol';
 import type { AttemptInfo, JobDetail, JobState, TaskDetail } from '@panda-secrets/protocol';
-import { useColor } from '@panda-secrets/cli-kit';
 import type { Deps, GlobalOptions, TasksClient } from './deps.js';
 
 /** Time between two reads of a followed log. */
@@ -68,7 +67,7 @@ export class TaskActions {
 
   constructor(deps: Deps, options: GlobalOptions) {
     this.#deps = deps;
-    this.#color = useColor(options.color, deps.isTTY.stdout, deps.env);
+    this.#color = options.color;
   }
 
   #format(json: boolean): 'json' | 'table' | 'plain' {

@@ -14,6 +14,7 @@ import {
 } from '@panda-secrets/testkit/unit';
 import { runJob } from './run.js';
 import type { JobOutcome, RunJobOptions } from './run.js';
+import { SupervisorProcess } from './supervisor-process.js';
 import { nobody } from './testing/root.js';
 import type { RunAsUser } from './users.js';
 
@@ -22,15 +23,19 @@ import type { RunAsUser } from './users.js';
 
 let parent: string;
 let workRoot: string;
+/** The supervisor of the jobs a test runs in the test's own process (started on its first job). */
+let supervisor: SupervisorProcess;
 
 beforeEach(async () => {
   parent = await mkdtemp(join(tmpdir(), 'pilot-isolation-test-'));
   await chmod(parent, 0o711);
   workRoot = join(parent, 'work');
   await mkdir(workRoot, { mode: 0o711 });
+  supervisor = new SupervisorProcess();
 });
 
 afterEach(async () => {
+  await supervisor.close();
   await rm(parent, { recursive: true, force: true });
 });
 
@@ -63,14 +68,17 @@ function pilotProcess(
   user?: RunAsUser,
   secrets: RunJobOptions['secrets'] = SECRETS,
 ) {
-  const run = fileURLToPath(new URL('../dist/run.js', import.meta.url));
+  const dist = (name: string): string => JSON.stringify(fileURLToPath(new URL(`../dist/${name}`, import.meta.url)));
   const script = `
-    import { runJob } from ${JSON.stringify(run)};
+    import { runJob } from ${dist('run.js')};
+    import { SupervisorProcess } from ${dist('supervisor-process.js')};
     const stop = new AbortController();
     process.on('SIGTERM', () => stop.abort('SIGTERM'));
     const options = JSON.parse(process.argv[1]);
+    const supervisor = new SupervisorProcess();
     const outcome = await runJob({ ...options, jobId: 'j', keepWorkdir: false, baseEnv: { PATH: process.env.PATH },
-      signal: stop.signal, onOutput: (text) => process.stdout.write(text) }).catch((error) => ({ error: error.message }));
+      signal: stop.signal, onOutput: (text) => process.stdout.write(text), supervisor }).catch((error) => ({ error: error.message }));
+    await supervisor.close();
     process.stderr.write(JSON.stringify(outcome));`;
   const asUser =
     user === undefined ? [] : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'];
@@ -164,10 +172,11 @@ describe('a job whose supervisor is killed with SIGKILL', () => {
       onOutput: (text) => {
         output += text;
       },
+      supervisor,
     });
     expect(await eventually(() => output === 'ready\n', 30_000)).toBe(true);
-    const [supervisor] = childrenRunning(process.pid, 'supervisor-main.js');
-    process.kill(supervisor!, 'SIGKILL');
+    const [supervisorPid] = childrenRunning(process.pid, 'supervisor-main.js');
+    process.kill(supervisorPid!, 'SIGKILL');
     await expect(running).rejects.toThrow("the job's supervisor ended before reporting the job's end (SIGKILL)");
     expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
     expect(await readdir(workRoot)).toEqual([]);
@@ -311,6 +320,7 @@ describe('a token file that cannot be covered', () => {
       onOutput: (text) => {
         output += text;
       },
+      supervisor,
     });
     expect(outcome).toEqual({ exitCode: 125, signal: null, aborted: false });
     expect(output).toBe("panda-job-init: cannot hide the pilot's token file from the job\n");

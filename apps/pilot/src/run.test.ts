@@ -7,17 +7,21 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describeAsRoot, killMarkedProcesses, markedProcesses, newMarker } from '@panda-secrets/testkit/unit';
 import { runJob } from './run.js';
 import type { JobOutcome, RunJobOptions } from './run.js';
+import { SupervisorProcess } from './supervisor-process.js';
 import { nobody } from './testing/root.js';
 
 let workRoot: string;
 let outside: string;
+let supervisor: SupervisorProcess;
 
 beforeEach(async () => {
   workRoot = await mkdtemp(join(tmpdir(), 'pilot-run-test-'));
   outside = await mkdtemp(join(tmpdir(), 'pilot-run-outside-'));
+  supervisor = new SupervisorProcess();
 });
 
 afterEach(async () => {
+  await supervisor.close();
   await rm(workRoot, { recursive: true, force: true });
   await rm(outside, { recursive: true, force: true });
 });
@@ -49,6 +53,7 @@ async function run(command: string, overrides: Partial<RunJobOptions> = {}): Pro
     onOutput: (text) => {
       output += text;
     },
+    supervisor,
     ...overrides,
   });
   return { outcome, output };

@@ -5,7 +5,7 @@ import { bundleMaskValues } from './mask-forms.js';
 import { maskerFactory } from './mask.js';
 import type { Masker } from './mask.js';
 import type { SupervisorRequest } from './supervisor.js';
-import { SupervisorProcess } from './supervisor-process.js';
+import type { SupervisorProcess } from './supervisor-process.js';
 import type { RunAsUser } from './users.js';
 import { userEnvironment } from './users.js';
 
@@ -39,8 +39,8 @@ export interface RunJobOptions {
   hiddenFiles?: string[];
   /** Makes the maskers of the payload's output, when the caller has prepared them for `secrets` already. */
   newMasker?: () => Masker;
-  /** The supervisor to run the job under (the pilot's, for all its jobs); without it, one of the job's own. */
-  supervisor?: SupervisorProcess;
+  /** The supervisor to run the job under: the pilot's, for all its jobs. */
+  supervisor: SupervisorProcess;
 }
 
 export interface JobOutcome {
@@ -89,7 +89,7 @@ function maskedLines(masker: Masker, onOutput: (text: string) => void) {
 }
 
 /**
- * Runs one job under a supervisor process (`supervisor`, or one of its own), which makes the job's fresh working directory,
+ * Runs one job under the pilot's supervisor process (`supervisor`), which makes the job's fresh working directory,
  * writes the file secrets there (0600, O_EXCL), hands both to the `runAs` user if given, runs the
  * payload (as that user) in its own PID and mount namespaces with the env secrets in its environment
  * only, and removes the secret files and the directory (unless `keepWorkdir`) whatever happens: also
@@ -98,7 +98,7 @@ function maskedLines(masker: Masker, onOutput: (text: string) => void) {
  *
  * @example
  * const outcome = await runJob({ jobId, command: 'python3 job.py', secrets: bundle, workRoot,
- *   keepWorkdir: false, baseEnv, onOutput: (text) => logs.add(text) });
+ *   keepWorkdir: false, baseEnv, onOutput: (text) => logs.add(text), supervisor });
  */
 export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const { secrets, runAs, signal } = options;
@@ -121,8 +121,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   };
   const newMasker = options.newMasker ?? maskerFactory(bundleMaskValues(secrets));
   const streams = [newMasker(), newMasker()].map((masker) => maskedLines(masker, (text) => options.onOutput(text)));
-  const supervisor = options.supervisor ?? new SupervisorProcess();
-  const job = supervisor.run(request, (fd, chunk) => streams[fd - 1]!.write(chunk));
+  const job = options.supervisor.run(request, (fd, chunk) => streams[fd - 1]!.write(chunk));
   let aborted = false;
   const stop = (): void => {
     aborted = true;
@@ -132,7 +131,6 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   else signal?.addEventListener('abort', stop, { once: true });
   const ended = await job.ended.finally(() => signal?.removeEventListener('abort', stop));
   for (const stream of streams) stream.end();
-  if (options.supervisor === undefined) await supervisor.close();
   const failed = ended.events.find((event) => event.type === 'failed');
   if (failed !== undefined) throw new PandaError(failed.code as ErrorCode, failed.message);
   const exited = ended.events.find((event) => event.type === 'exited');
@@ -169,7 +167,7 @@ export async function checkIsolation(
       },
       ...(runAs === undefined ? {} : { runAs }),
       ...(hiddenFiles === undefined ? {} : { hiddenFiles }),
-      ...(supervisor === undefined ? {} : { supervisor }),
+      supervisor,
     });
     if (outcome.exitCode === 0) return;
     output += `exit code ${outcome.exitCode}`;

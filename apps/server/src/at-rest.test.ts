@@ -14,16 +14,11 @@ beforeAll(async () => {
 afterAll(() => fx.close());
 
 function set(token: string, key: string, value: string | null) {
-  return fx.app.inject({
-    method: 'POST',
-    url: ApiPath.setUserSecrets,
-    headers: { authorization: `Bearer ${token}` },
-    payload: { key, value },
-  });
+  return fx.call(token, 'POST', ApiPath.setUserSecrets, { key, value });
 }
 
 function get(token: string) {
-  return fx.app.inject({ method: 'GET', url: ApiPath.getUserSecrets, headers: { authorization: `Bearer ${token}` } });
+  return fx.call(token, 'GET', ApiPath.getUserSecrets);
 }
 
 const KNOWN = {

@@ -9,27 +9,16 @@ let alice: string;
 let pilotA: string;
 let pilotB: string;
 
-function post(token: string, url: string, payload: unknown) {
-  return fx.app.inject({
-    method: 'POST',
-    url,
-    headers: { authorization: `Bearer ${token}` },
-    payload: payload as object,
-  });
-}
-
-function getAs(token: string, url: string) {
-  return fx.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
-}
-
 async function submit(secrets: string[], exec = 'echo hi'): Promise<JobInfo> {
-  const response = await post(alice, ApiPath.submitJobs, { jobs: [{ exec, outDS: 'user.alice.test', secrets }] });
+  const response = await fx.call(alice, 'POST', ApiPath.submitJobs, {
+    jobs: [{ exec, outDS: 'user.alice.test', secrets }],
+  });
   expect(response.statusCode).toBe(200);
   return (response.json().data.jobs as JobInfo[])[0] as JobInfo;
 }
 
 async function acquire(token: string, publicKey: unknown): Promise<AcquiredJob[]> {
-  const response = await post(token, ApiPath.acquireJobs, { publicKey, nJobs: 1 });
+  const response = await fx.call(token, 'POST', ApiPath.acquireJobs, { publicKey, nJobs: 1 });
   expect(response.statusCode).toBe(200);
   return response.json().data.jobs as AcquiredJob[];
 }
@@ -39,12 +28,12 @@ beforeAll(async () => {
   alice = await fx.token('alice');
   pilotA = await fx.token('pilot-a', 'pilot');
   pilotB = await fx.token('pilot-b', 'pilot');
-  await post(alice, ApiPath.setUserSecrets, { key: 'MY_SECRET', value: 'job-secret-value-31' });
-  await post(alice, ApiPath.setUserSecrets, {
+  await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: 'MY_SECRET', value: 'job-secret-value-31' });
+  await fx.call(alice, 'POST', ApiPath.setUserSecrets, {
     key: `${FILE_PREFIX}cred.dat`,
     value: Buffer.from([0, 1, 254, 255]).toString('base64'),
   });
-  await post(alice, ApiPath.setUserSecrets, { key: 'UNUSED', value: 'never-sent-to-job' });
+  await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: 'UNUSED', value: 'never-sent-to-job' });
 });
 afterAll(() => fx.close());
 
@@ -85,13 +74,13 @@ describe('submitting and acquiring jobs', () => {
   });
 
   it('seals a secret named __proto__ into the bundle like any other', async () => {
-    await post(alice, ApiPath.setUserSecrets, { key: '__proto__', value: 'proto-secret-value' });
+    await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: '__proto__', value: 'proto-secret-value' });
     const job = await submit(['__proto__']);
     const keys = await generatePilotKeyPair();
     const [acquired] = await acquire(pilotA, keys.publicJwk);
     const bundle = await openBundle(keys.privateKey, acquired?.bundle ?? '', job.id);
     expect(Object.entries(bundle.env)).toEqual([['__proto__', 'proto-secret-value']]);
-    await post(alice, ApiPath.setUserSecrets, { key: '__proto__', value: null });
+    await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: '__proto__', value: null });
   });
 
   it('gives a job without secrets no bundle', async () => {
@@ -101,7 +90,7 @@ describe('submitting and acquiring jobs', () => {
   });
 
   it('refuses a job that refers to a secret the user does not have, creating nothing', async () => {
-    const response = await post(alice, ApiPath.submitJobs, {
+    const response = await fx.call(alice, 'POST', ApiPath.submitJobs, {
       jobs: [{ exec: 'true', outDS: 'ds', secrets: ['NOT_THERE'] }],
     });
     expect(response.statusCode).toBe(404);
@@ -113,11 +102,11 @@ describe('submitting and acquiring jobs', () => {
     const big = 'b'.repeat(120_000);
     const names = Array.from({ length: 9 }, (_, index) => `BIG_${index}`);
     for (const name of names)
-      expect((await post(alice, ApiPath.setUserSecrets, { key: name, value: big })).statusCode).toBe(200);
+      expect((await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: name, value: big })).statusCode).toBe(200);
     // Eight fit (files never count), nine do not.
     expect(
       (
-        await post(alice, ApiPath.setUserSecrets, {
+        await fx.call(alice, 'POST', ApiPath.setUserSecrets, {
           key: `${FILE_PREFIX}big.bin`,
           value: Buffer.alloc(1_000_000).toString('base64'),
         })
@@ -125,7 +114,7 @@ describe('submitting and acquiring jobs', () => {
     ).toBe(200);
     const fitting = await submit([...names.slice(0, 8), `${FILE_PREFIX}big.bin`]);
     expect(fitting.state).toBe('queued');
-    const response = await post(alice, ApiPath.submitJobs, {
+    const response = await fx.call(alice, 'POST', ApiPath.submitJobs, {
       jobs: [
         { exec: 'true', outDS: 'ds', secrets: ['MY_SECRET'] },
         { exec: 'true', outDS: 'ds', secrets: names },
@@ -140,13 +129,14 @@ describe('submitting and acquiring jobs', () => {
       fitting.id,
     ]);
     expect(await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).toEqual([]);
-    for (const name of [...names, 'big.bin']) await post(alice, ApiPath.setUserSecrets, { key: name, value: null });
+    for (const name of [...names, 'big.bin'])
+      await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: name, value: null });
   });
 
   it('refuses a key that is not a public EC key before claiming any job', async () => {
     const job = await submit(['MY_SECRET']);
     const keys = await generatePilotKeyPair();
-    const response = await post(pilotA, ApiPath.acquireJobs, { publicKey: { kty: 'oct', k: 'AAAA' } });
+    const response = await fx.call(pilotA, 'POST', ApiPath.acquireJobs, { publicKey: { kty: 'oct', k: 'AAAA' } });
     expect(response.statusCode).toBe(400);
     expect((await fx.opened.context.store.getJob(job.id))?.state).toBe('queued');
     expect((await acquire(pilotA, keys.publicJwk))[0]?.job.id).toBe(job.id);
@@ -156,16 +146,19 @@ describe('submitting and acquiring jobs', () => {
 describe('roles and ownership', () => {
   it('keeps users off the pilot calls and pilots off the user calls', async () => {
     const keys = await generatePilotKeyPair();
-    expect((await post(alice, ApiPath.acquireJobs, { publicKey: keys.publicJwk })).statusCode).toBe(403);
-    expect((await post(pilotA, ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'ds' }] })).statusCode).toBe(403);
-    expect((await getAs(pilotA, ApiPath.getUserSecrets)).statusCode).toBe(403);
+    expect((await fx.call(alice, 'POST', ApiPath.acquireJobs, { publicKey: keys.publicJwk })).statusCode).toBe(403);
+    expect(
+      (await fx.call(pilotA, 'POST', ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'ds' }] })).statusCode,
+    ).toBe(403);
+    expect((await fx.call(pilotA, 'GET', ApiPath.getUserSecrets)).statusCode).toBe(403);
   });
 
   it('lets only the pilot that acquired a job, with its claim, update it', async () => {
     const job = await submit([]);
     const [acquired] = await acquire(pilotA, (await generatePilotKeyPair()).publicJwk);
     const claimId = acquired?.claimId ?? '';
-    const update = (token: string, body: object) => post(token, ApiPath.updateJob, { jobId: job.id, claimId, ...body });
+    const update = (token: string, body: object) =>
+      fx.call(token, 'POST', ApiPath.updateJob, { jobId: job.id, claimId, ...body });
     expect((await update(pilotB, { state: 'finished', exitCode: 0 })).statusCode).toBe(403);
     expect((await update(pilotA, { claimId: 'forged', state: 'finished', exitCode: 0 })).statusCode).toBe(403);
     expect((await update(pilotA, { state: 'finished', exitCode: 1e300 })).statusCode).toBe(400);
@@ -174,24 +167,24 @@ describe('roles and ownership', () => {
     expect((await update(pilotA, { state: 'finished', exitCode: 0, log: 'line 2\n' })).statusCode).toBe(200);
     expect((await update(pilotA, { state: 'failed', exitCode: 1 })).statusCode).toBe(403);
 
-    const status = await getAs(alice, `${ApiPath.jobs}/${job.id}`);
+    const status = await fx.call(alice, 'GET', `${ApiPath.jobs}/${job.id}`);
     expect(status.json().data).toMatchObject({ id: job.id, state: 'finished', exitCode: 0 });
-    const log = await getAs(alice, `${ApiPath.jobs}/${job.id}/log`);
+    const log = await fx.call(alice, 'GET', `${ApiPath.jobs}/${job.id}/log`);
     expect(log.json().data).toEqual({ id: job.id, state: 'finished', log: 'line 1\nline 2\n' });
     const bob = await fx.token('bob');
-    expect((await getAs(bob, `${ApiPath.jobs}/${job.id}`)).statusCode).toBe(404);
-    expect((await getAs(bob, `${ApiPath.jobs}/${job.id}/log`)).statusCode).toBe(404);
+    expect((await fx.call(bob, 'GET', `${ApiPath.jobs}/${job.id}`)).statusCode).toBe(404);
+    expect((await fx.call(bob, 'GET', `${ApiPath.jobs}/${job.id}/log`)).statusCode).toBe(404);
   });
 
   it('fails a job whose secret was deleted after submission instead of dispatching it', async () => {
-    await post(alice, ApiPath.setUserSecrets, { key: 'SHORT_LIVED', value: 'gone-soon-value' });
+    await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: 'SHORT_LIVED', value: 'gone-soon-value' });
     const job = await submit(['SHORT_LIVED']);
-    await post(alice, ApiPath.setUserSecrets, { key: 'SHORT_LIVED', value: null });
+    await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: 'SHORT_LIVED', value: null });
     expect(await acquire(pilotA, (await generatePilotKeyPair()).publicJwk)).toEqual([]);
-    const log = await getAs(alice, `${ApiPath.jobs}/${job.id}/log`);
+    const log = await fx.call(alice, 'GET', `${ApiPath.jobs}/${job.id}/log`);
     expect(log.json().data.state).toBe('failed');
     expect(log.json().data.log).toContain('SHORT_LIVED were deleted after it was submitted');
-    expect((await getAs(alice, `${ApiPath.jobs}/${job.id}`)).json().data.reason).toBe(
+    expect((await fx.call(alice, 'GET', `${ApiPath.jobs}/${job.id}`)).json().data.reason).toBe(
       "the job could not be given its secrets: the job's secrets SHORT_LIVED were deleted after it was submitted",
     );
   });
@@ -202,12 +195,12 @@ describe('job logs', () => {
     const job = await submit([]);
     const [acquired] = await acquire(pilotA, (await generatePilotKeyPair()).publicJwk);
     const update = (log: string) =>
-      post(pilotA, ApiPath.updateJob, { jobId: job.id, claimId: acquired?.claimId, state: 'running', log });
+      fx.call(pilotA, 'POST', ApiPath.updateJob, { jobId: job.id, claimId: acquired?.claimId, state: 'running', log });
     const chunk = 'x'.repeat(MAX_LOG_CHUNK);
     for (let index = 0; index < MAX_JOB_LOG / MAX_LOG_CHUNK + 2; index += 1)
       expect((await update(chunk)).statusCode).toBe(200);
     expect((await update('x'.repeat(MAX_LOG_CHUNK + 1))).statusCode).toBe(413);
-    const { log } = (await getAs(alice, `${ApiPath.jobs}/${job.id}/log`)).json().data as { log: string };
+    const { log } = (await fx.call(alice, 'GET', `${ApiPath.jobs}/${job.id}/log`)).json().data as { log: string };
     expect(log).toBe(`${'x'.repeat(MAX_JOB_LOG)}\n[the log is truncated at ${MAX_JOB_LOG} bytes]\n`);
   });
 });
@@ -218,11 +211,8 @@ describe('the per-user job cap', () => {
     try {
       const carol = await small.token('carol');
       const submitJobs = (count: number) =>
-        small.app.inject({
-          method: 'POST',
-          url: ApiPath.submitJobs,
-          headers: { authorization: `Bearer ${carol}` },
-          payload: { jobs: Array.from({ length: count }, () => ({ exec: 'true', outDS: 'ds', secrets: [] })) },
+        small.call(carol, 'POST', ApiPath.submitJobs, {
+          jobs: Array.from({ length: count }, () => ({ exec: 'true', outDS: 'ds', secrets: [] })),
         });
       expect((await submitJobs(2)).statusCode).toBe(200);
       const refused = await submitJobs(2);

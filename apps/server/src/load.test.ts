@@ -130,7 +130,7 @@ describe('per-user limits over HTTP', () => {
   afterEach(() => fx.close());
 
   function get(token: string) {
-    return fx.app.inject({ method: 'GET', url: ApiPath.getUserSecrets, headers: { authorization: `Bearer ${token}` } });
+    return fx.call(token, 'GET', ApiPath.getUserSecrets);
   }
 
   it('answers a user over --rate-limit with 429, Retry-After and RATE_LIMITED, and no one else', async () => {
@@ -150,12 +150,7 @@ describe('per-user limits over HTTP', () => {
     expect((await get(bob)).statusCode).toBe(200);
     // Pilots (many may share one token) are not counted.
     for (let n = 0; n < 5; n += 1) {
-      const polled = await fx.app.inject({
-        method: 'POST',
-        url: ApiPath.acquireJobs,
-        headers: { authorization: `Bearer ${pilot}` },
-        payload: { publicKey: { kty: 'EC' }, nJobs: 0 },
-      });
+      const polled = await fx.call(pilot, 'POST', ApiPath.acquireJobs, { publicKey: { kty: 'EC' }, nJobs: 0 });
       expect(polled.statusCode).not.toBe(429);
     }
   });
@@ -164,12 +159,7 @@ describe('per-user limits over HTTP', () => {
     fx = await createFixture({ load: { concurrentReadsPerUser: 1, inflightBytes: 1000 } });
     const [alice, bob] = [await fx.token('alice'), await fx.token('bob')];
     const set = (token: string, key: string, value: string) =>
-      fx.app.inject({
-        method: 'POST',
-        url: ApiPath.setUserSecrets,
-        headers: { authorization: `Bearer ${token}` },
-        payload: { key, value },
-      });
+      fx.call(token, 'POST', ApiPath.setUserSecrets, { key, value });
     expect((await set(alice, 'A', 'alice-value')).statusCode).toBe(200);
     expect((await set(bob, 'B', 'bob-value')).statusCode).toBe(200);
 

@@ -18,20 +18,11 @@ beforeAll(async () => {
 afterAll(() => fx.close());
 
 function set(token: string, body: unknown) {
-  return fx.app.inject({
-    method: 'POST',
-    url: ApiPath.setUserSecrets,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    payload: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  return fx.call(token, 'POST', ApiPath.setUserSecrets, body);
 }
 
 async function get(token: string, query = ''): Promise<Record<string, string>> {
-  const response = await fx.app.inject({
-    method: 'GET',
-    url: `${ApiPath.getUserSecrets}${query}`,
-    headers: { authorization: `Bearer ${token}` },
-  });
+  const response = await fx.call(token, 'GET', `${ApiPath.getUserSecrets}${query}`);
   expect(response.statusCode).toBe(200);
   const body = response.json() as { success: boolean; data: string };
   expect(body.success).toBe(true);
@@ -184,11 +175,7 @@ describe('tokens', () => {
     expect(response.statusCode).toBe(403);
     expect(response.json()).toMatchObject({ success: false, message: expect.stringMatching(reason) });
     expect(response.body).not.toContain(token);
-    const read = await fx.app.inject({
-      method: 'GET',
-      url: ApiPath.getUserSecrets,
-      headers: { authorization: `Bearer ${token}` },
-    });
+    const read = await fx.call(token, 'GET', ApiPath.getUserSecrets);
     expect(read.statusCode).toBe(403);
     expect(await get(bob)).toEqual(before);
   }
@@ -250,11 +237,7 @@ describe('tokens', () => {
   it('refuses a pilot token on the secrets calls', async () => {
     const pilot = await fx.token('pilot-1', 'pilot');
     expect((await set(pilot, { key: 'X', value: 'y' })).statusCode).toBe(403);
-    const read = await fx.app.inject({
-      method: 'GET',
-      url: ApiPath.getUserSecrets,
-      headers: { authorization: `Bearer ${pilot}` },
-    });
+    const read = await fx.call(pilot, 'GET', ApiPath.getUserSecrets);
     expect(read.statusCode).toBe(403);
     expect(read.json().message).toContain('pilot token');
   });

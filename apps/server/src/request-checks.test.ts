@@ -6,15 +6,6 @@ let fx: Fixture;
 let alice: string;
 let pilot: string;
 
-function call(token: string, method: 'GET' | 'POST', url: string, payload?: unknown) {
-  return fx.app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
-  });
-}
-
 beforeAll(async () => {
   fx = await createFixture();
   alice = await fx.token('alice');
@@ -144,15 +135,15 @@ describe("each call's schema", () => {
       "Type error: 'log' must be of type str, got list.",
     ],
   ])('refuses %s in its own words', async (_what, role, url, payload, status, code, message) => {
-    const response = await call(role === 'user' ? alice : pilot, 'POST', url, payload);
+    const response = await fx.call(role === 'user' ? alice : pilot, 'POST', url, payload);
     expect([response.statusCode, response.json()]).toEqual([status, { success: false, message, data: null, code }]);
   });
 
   it('takes one key or several in the query of get_user_secrets', async () => {
-    await call(alice, 'POST', ApiPath.setUserSecrets, { key: 'A', value: 'a' });
-    await call(alice, 'POST', ApiPath.setUserSecrets, { key: 'B', value: 'b' });
-    const one = await call(alice, 'GET', `${ApiPath.getUserSecrets}?keys=A`);
-    const two = await call(alice, 'GET', `${ApiPath.getUserSecrets}?keys=A&keys=B&keys=C`);
+    await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: 'A', value: 'a' });
+    await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: 'B', value: 'b' });
+    const one = await fx.call(alice, 'GET', `${ApiPath.getUserSecrets}?keys=A`);
+    const two = await fx.call(alice, 'GET', `${ApiPath.getUserSecrets}?keys=A&keys=B&keys=C`);
     expect([JSON.parse(one.json().data), JSON.parse(two.json().data)]).toEqual([{ A: 'a' }, { A: 'a', B: 'b' }]);
   });
 });
@@ -160,10 +151,10 @@ describe("each call's schema", () => {
 describe('the order of refusals', () => {
   it("refuses a caller of another role's call as such, whatever its body", async () => {
     const wrongRole = [
-      await call(pilot, 'POST', ApiPath.setUserSecrets, { key: 5 }),
-      await call(pilot, 'POST', ApiPath.submitJobs, { jobs: 'none' }),
-      await call(alice, 'POST', ApiPath.acquireJobs, { publicKey: 'none' }),
-      await call(alice, 'POST', ApiPath.updateJob, {}),
+      await fx.call(pilot, 'POST', ApiPath.setUserSecrets, { key: 5 }),
+      await fx.call(pilot, 'POST', ApiPath.submitJobs, { jobs: 'none' }),
+      await fx.call(alice, 'POST', ApiPath.acquireJobs, { publicKey: 'none' }),
+      await fx.call(alice, 'POST', ApiPath.updateJob, {}),
     ];
     expect(wrongRole.map((response) => [response.statusCode, response.json().code])).toEqual(
       Array(4).fill([403, 'FORBIDDEN']),
@@ -171,28 +162,21 @@ describe('the order of refusals', () => {
   });
 
   it("refuses a caller of another role's call as such when its body is no JSON, no UTF-8, or its URL holds a NUL", async () => {
-    const raw = (token: string, method: 'GET' | 'POST', url: string, payload?: Buffer | string) =>
-      fx.app.inject({
-        method,
-        url,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        ...(payload === undefined ? {} : { payload }),
-      });
     const wrongRole = [
-      await raw(pilot, 'POST', ApiPath.setUserSecrets, '{"key": "K", "value": '),
-      await raw(pilot, 'POST', ApiPath.setUserSecrets, Buffer.from([0x7b, 0xff, 0x7d])),
-      await raw(pilot, 'GET', `${ApiPath.getUserSecrets}?keys=A%00B`),
-      await raw(pilot, 'GET', `${ApiPath.jobs}/j%00b`),
-      await raw(alice, 'POST', ApiPath.acquireJobs, '[not json'),
+      await fx.call(pilot, 'POST', ApiPath.setUserSecrets, '{"key": "K", "value": '),
+      await fx.call(pilot, 'POST', ApiPath.setUserSecrets, Buffer.from([0x7b, 0xff, 0x7d])),
+      await fx.call(pilot, 'GET', `${ApiPath.getUserSecrets}?keys=A%00B`),
+      await fx.call(pilot, 'GET', `${ApiPath.jobs}/j%00b`),
+      await fx.call(alice, 'POST', ApiPath.acquireJobs, '[not json'),
     ];
     expect(wrongRole.map((response) => [response.statusCode, response.json().code])).toEqual(
       Array(5).fill([403, 'FORBIDDEN']),
     );
     // The right caller is told what was wrong with its input.
     const own = [
-      await raw(alice, 'POST', ApiPath.setUserSecrets, '{"key": "K", "value": '),
-      await raw(alice, 'POST', ApiPath.setUserSecrets, Buffer.from([0x7b, 0xff, 0x7d])),
-      await raw(alice, 'GET', `${ApiPath.getUserSecrets}?keys=A%00B`),
+      await fx.call(alice, 'POST', ApiPath.setUserSecrets, '{"key": "K", "value": '),
+      await fx.call(alice, 'POST', ApiPath.setUserSecrets, Buffer.from([0x7b, 0xff, 0x7d])),
+      await fx.call(alice, 'GET', `${ApiPath.getUserSecrets}?keys=A%00B`),
     ];
     expect(own.map((response) => [response.statusCode, response.json().message])).toEqual([
       [400, 'the request body is not valid JSON'],
@@ -205,22 +189,11 @@ describe('the order of refusals', () => {
     const limited = await createFixture({ load: { requestsPerMinute: 1 } });
     try {
       const bob = await limited.token('bob');
-      const send = (payload: unknown) =>
-        limited.app.inject({
-          method: 'POST',
-          url: ApiPath.setUserSecrets,
-          headers: { authorization: `Bearer ${bob}` },
-          payload: payload as object,
-        });
+      const send = (body: unknown) => limited.call(bob, 'POST', ApiPath.setUserSecrets, body);
       expect((await send({ key: 5 })).statusCode).toBe(400);
       const over = await send({ key: 5 });
       expect([over.statusCode, over.json().code]).toEqual([429, 'RATE_LIMITED']);
-      const unreadable = await limited.app.inject({
-        method: 'POST',
-        url: ApiPath.setUserSecrets,
-        headers: { authorization: `Bearer ${bob}`, 'content-type': 'application/json' },
-        payload: '{not json',
-      });
+      const unreadable = await send('{not json');
       expect([unreadable.statusCode, unreadable.json().code]).toEqual([429, 'RATE_LIMITED']);
     } finally {
       await limited.close();

@@ -7,7 +7,7 @@ const database = await createTestDatabase('panda_request_input');
 afterAll(() => database?.drop());
 
 function secretsOf(fx: Fixture, token: string) {
-  return fx.app.inject({ method: 'GET', url: ApiPath.getUserSecrets, headers: { authorization: `Bearer ${token}` } });
+  return fx.call(token, 'GET', ApiPath.getUserSecrets);
 }
 
 describe('the server log', () => {
@@ -58,12 +58,7 @@ function describeInputChecks(name: string, db: () => string | undefined): void {
       ['an encoded surrogate', Buffer.from([0xed, 0xa0, 0x80])],
     ])('refuses a body with %s in a value instead of storing U+FFFD', async (_label, bad) => {
       const payload = Buffer.concat([Buffer.from('{"key": "BAD_UTF8", "value": "before'), bad, Buffer.from('after"}')]);
-      const response = await fx.app.inject({
-        method: 'POST',
-        url: ApiPath.setUserSecrets,
-        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
-        payload,
-      });
+      const response = await fx.call(alice, 'POST', ApiPath.setUserSecrets, payload);
       expect(response.statusCode).toBe(400);
       expect(response.json()).toEqual({
         success: false,
@@ -76,33 +71,23 @@ function describeInputChecks(name: string, db: () => string | undefined): void {
 
     it('still takes any valid UTF-8, four-byte characters included', async () => {
       const value = 'naïve ✓ 𝄞 end';
-      const response = await fx.app.inject({
-        method: 'POST',
-        url: ApiPath.setUserSecrets,
-        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
-        payload: Buffer.from(JSON.stringify({ key: 'GOOD_UTF8', value }), 'utf8'),
-      });
+      const response = await fx.call(
+        alice,
+        'POST',
+        ApiPath.setUserSecrets,
+        Buffer.from(JSON.stringify({ key: 'GOOD_UTF8', value }), 'utf8'),
+      );
       expect(response.statusCode).toBe(200);
       expect(JSON.parse((await secretsOf(fx, alice)).json().data)).toEqual({ GOOD_UTF8: value });
-      await fx.app.inject({
-        method: 'POST',
-        url: ApiPath.setUserSecrets,
-        headers: { authorization: `Bearer ${alice}` },
-        payload: { key: null, value: null },
-      });
+      await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: null, value: null });
     });
 
     it('refuses a NUL in a job command with 400, submitting nothing', async () => {
-      const response = await fx.app.inject({
-        method: 'POST',
-        url: ApiPath.submitJobs,
-        headers: { authorization: `Bearer ${alice}` },
-        payload: {
-          jobs: [
-            { exec: 'echo ok', outDS: 'user.alice.a' },
-            { exec: 'echo a\u0000b', outDS: 'user.alice.b' },
-          ],
-        },
+      const response = await fx.call(alice, 'POST', ApiPath.submitJobs, {
+        jobs: [
+          { exec: 'echo ok', outDS: 'user.alice.a' },
+          { exec: 'echo a\u0000b', outDS: 'user.alice.b' },
+        ],
       });
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({
@@ -137,12 +122,12 @@ function describeInputChecks(name: string, db: () => string | undefined): void {
         { name: 'x', groups: [], ...claims },
         { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, ttlSeconds: 600 },
       );
-      for (const call of [
-        { method: 'GET' as const, url: ApiPath.getUserSecrets },
-        { method: 'POST' as const, url: ApiPath.setUserSecrets, payload: { key: 'K', value: 'value' } },
-        { method: 'POST' as const, url: ApiPath.submitJobs, payload: { jobs: [{ exec: 'true', outDS: 'user.x.y' }] } },
-      ]) {
-        const response = await fx.app.inject({ ...call, headers: { authorization: `Bearer ${token}` } });
+      for (const [method, url, body] of [
+        ['GET', ApiPath.getUserSecrets],
+        ['POST', ApiPath.setUserSecrets, { key: 'K', value: 'value' }],
+        ['POST', ApiPath.submitJobs, { jobs: [{ exec: 'true', outDS: 'user.x.y' }] }],
+      ] as const) {
+        const response = await fx.call(token, method, url, body);
         expect([response.statusCode, response.json().message]).toEqual([
           400,
           `${refusal}, which no command, name or stored text may contain`,
@@ -161,7 +146,7 @@ function describeInputChecks(name: string, db: () => string | undefined): void {
         `the URL's query parameter "keys" holds a NUL character (at position 0)`,
       ],
     ])('refuses a NUL in the URL of GET %s with 400', async (url, message) => {
-      const response = await fx.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${alice}` } });
+      const response = await fx.call(alice, 'GET', url);
       expect([response.statusCode, response.json().message]).toEqual([
         400,
         `${message}, which no command, name or stored text may contain`,

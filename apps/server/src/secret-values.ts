@@ -33,21 +33,6 @@ export function wireValue(key: string, plaintext: Uint8Array): string {
   return parseWireKey(key).kind === 'file' ? bytes.toString('base64') : bytes.toString('utf8');
 }
 
-/**
- * Decrypts the owner's secrets (only `keys`, when given) into their wire form, sorted by key.
- * `beforeDecrypt` sees the rows (their sizes) first, to wait for room in memory.
- */
-export async function readSecrets(
-  ctx: ServerContext,
-  owner: string,
-  keys?: readonly string[],
-  beforeDecrypt?: (stored: readonly SecretCiphertext[]) => Promise<void>,
-): Promise<Map<string, Uint8Array>> {
-  const stored = await ctx.store.getCiphertexts(owner, keys);
-  await beforeDecrypt?.(stored);
-  return decryptSecrets(ctx.keyring, stored);
-}
-
 /** Decrypts stored secrets into a map from key to plaintext, in their order. */
 export async function decryptSecrets(
   keyring: KeyringSource,

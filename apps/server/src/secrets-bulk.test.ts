@@ -13,20 +13,8 @@ beforeAll(async () => {
 });
 afterAll(() => fx.close());
 
-function call(token: string, method: 'GET' | 'POST', url: string, body?: unknown) {
-  return fx.app.inject({
-    method,
-    url,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-  });
-}
-
 async function secretsOf(token: string): Promise<Record<string, string>> {
-  return JSON.parse((await call(token, 'GET', ApiPath.getUserSecrets)).json<{ data: string }>().data) as Record<
+  return JSON.parse((await fx.call(token, 'GET', ApiPath.getUserSecrets)).json<{ data: string }>().data) as Record<
     string,
     string
   >;
@@ -34,8 +22,8 @@ async function secretsOf(token: string): Promise<Record<string, string>> {
 
 describe('secrets/import', () => {
   it('sets every entry in one call, reporting what it created and replaced, with one audit entry each', async () => {
-    await call(alice, 'POST', ApiPath.setUserSecrets, { key: 'OLD', value: 'before' });
-    const response = await call(alice, 'POST', ApiPath.importSecrets, {
+    await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: 'OLD', value: 'before' });
+    const response = await fx.call(alice, 'POST', ApiPath.importSecrets, {
       secrets: [
         { key: 'OLD', value: 'after' },
         { key: 'NEW', value: 'line 1\nline 2' },
@@ -58,7 +46,7 @@ describe('secrets/import', () => {
   });
 
   it('refuses the whole import when one entry is invalid, naming each bad entry and no value', async () => {
-    const response = await call(carol, 'POST', ApiPath.importSecrets, {
+    const response = await fx.call(carol, 'POST', ApiPath.importSecrets, {
       secrets: [
         { key: 'GOOD', value: 'hunter2-good' },
         { key: '1BAD', value: 'hunter2-bad' },
@@ -81,7 +69,7 @@ describe('secrets/import', () => {
       { key: long, value: 'hunter2-long' },
       ...Array.from({ length: 2000 }, (_, index) => ({ key: `${index}BAD`, value: `hunter2-${index}` })),
     ];
-    const response = await call(carol, 'POST', ApiPath.importSecrets, { secrets });
+    const response = await fx.call(carol, 'POST', ApiPath.importSecrets, { secrets });
     expect(response.statusCode).toBe(400);
     const { message } = response.json<{ message: string }>();
     expect(message).toContain(`invalid secret name "X-${'k'.repeat(298)}..."`);
@@ -95,32 +83,32 @@ describe('secrets/import', () => {
   });
 
   it('refuses an import over the quota as a whole, and changes nothing', async () => {
-    await call(carol, 'POST', ApiPath.setUserSecrets, { key: 'KEEP', value: 'kept' });
+    await fx.call(carol, 'POST', ApiPath.setUserSecrets, { key: 'KEEP', value: 'kept' });
     const secrets = ['A', 'B', 'C', 'D'].map((key) => ({ key, value: `value-${key}` }));
-    const response = await call(carol, 'POST', ApiPath.importSecrets, { secrets });
+    const response = await fx.call(carol, 'POST', ApiPath.importSecrets, { secrets });
     expect(response.statusCode).toBe(413);
     expect(response.json<{ code: string }>().code).toBe('QUOTA_EXCEEDED');
     expect(await secretsOf(carol)).toEqual({ KEEP: 'kept' });
   });
 
   it('refuses a body that is not {secrets: [...]}, and a pilot', async () => {
-    expect((await call(carol, 'POST', ApiPath.importSecrets, { key: 'K', value: 'V' })).statusCode).toBe(400);
+    expect((await fx.call(carol, 'POST', ApiPath.importSecrets, { key: 'K', value: 'V' })).statusCode).toBe(400);
     expect(
-      (await call(carol, 'POST', ApiPath.importSecrets, { secrets: [] })).json<{ message: string }>().message,
+      (await fx.call(carol, 'POST', ApiPath.importSecrets, { secrets: [] })).json<{ message: string }>().message,
     ).toBe('the import holds no secrets: nothing was changed');
     const pilot = await fx.token('pilot-1', 'pilot');
-    expect((await call(pilot, 'POST', ApiPath.importSecrets, { secrets: [{ key: 'K', value: 'V' }] })).statusCode).toBe(
-      403,
-    );
+    expect(
+      (await fx.call(pilot, 'POST', ApiPath.importSecrets, { secrets: [{ key: 'K', value: 'V' }] })).statusCode,
+    ).toBe(403);
   });
 });
 
 describe('secrets/metadata', () => {
   it("lists each secret's key, size and last update, and never a value", async () => {
     const dave = await fx.token('dave');
-    await call(dave, 'POST', ApiPath.setUserSecrets, { key: 'B', value: 'héllo' });
-    await call(dave, 'POST', ApiPath.setUserSecrets, { key: `${FILE_PREFIX}a.dat`, value: 'AAE=' });
-    const response = await call(dave, 'GET', ApiPath.secretsMetadata);
+    await fx.call(dave, 'POST', ApiPath.setUserSecrets, { key: 'B', value: 'héllo' });
+    await fx.call(dave, 'POST', ApiPath.setUserSecrets, { key: `${FILE_PREFIX}a.dat`, value: 'AAE=' });
+    const response = await fx.call(dave, 'GET', ApiPath.secretsMetadata);
     const body = response.json<{ data: Array<{ key: string; size: number; updatedAt: string }> }>();
     expect(body.data.map(({ key, size }) => [key, size])).toEqual([
       ['B', 6],
@@ -129,6 +117,6 @@ describe('secrets/metadata', () => {
     for (const entry of body.data) expect(entry.updatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(response.body).not.toContain('héllo');
     // PanDA's call is unchanged: data stays the JSON string of {key: value}.
-    expect(typeof (await call(dave, 'GET', ApiPath.getUserSecrets)).json<{ data: unknown }>().data).toBe('string');
+    expect(typeof (await fx.call(dave, 'GET', ApiPath.getUserSecrets)).json<{ data: unknown }>().data).toBe('string');
   });
 });

@@ -8,29 +8,16 @@ let alice: string;
 let bob: string;
 let pilot: string;
 
-function post(token: string, url: string, payload?: unknown) {
-  return fx.app.inject({
-    method: 'POST',
-    url,
-    headers: { authorization: `Bearer ${token}` },
-    ...(payload === undefined ? {} : { payload: payload as object }),
-  });
-}
-
-function getAs(token: string, url: string) {
-  return fx.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
-}
-
 async function submit(count: number, exec = 'echo hi'): Promise<SubmitJobsResponseData> {
   const jobs = Array.from({ length: count }, () => ({ exec, outDS: 'user.alice.test', secrets: [] }));
-  const response = await post(alice, ApiPath.submitJobs, { jobs });
+  const response = await fx.call(alice, 'POST', ApiPath.submitJobs, { jobs });
   expect(response.statusCode).toBe(200);
   return response.json().data as SubmitJobsResponseData;
 }
 
 async function acquire(nJobs = 1): Promise<AcquiredJob[]> {
   const { publicJwk } = await generatePilotKeyPair();
-  const response = await post(pilot, ApiPath.acquireJobs, { publicKey: publicJwk, nJobs });
+  const response = await fx.call(pilot, 'POST', ApiPath.acquireJobs, { publicKey: publicJwk, nJobs });
   expect(response.statusCode).toBe(200);
   return response.json().data.jobs as AcquiredJob[];
 }
@@ -49,7 +36,7 @@ beforeAll(async () => {
   alice = await fx.token('alice');
   bob = await fx.token('bob');
   pilot = await fx.token('pilot-a', 'pilot');
-  await post(alice, ApiPath.setUserSecrets, { key: 'ATTEMPT_SECRET', value: 'attempt-secret-value-5' });
+  await fx.call(alice, 'POST', ApiPath.setUserSecrets, { key: 'ATTEMPT_SECRET', value: 'attempt-secret-value-5' });
 });
 afterAll(() => fx.close());
 
@@ -63,7 +50,7 @@ describe('tasks over HTTP', () => {
       [submitted.taskId, 1, 'queued', 0, 2, null],
       [submitted.taskId, 2, 'queued', 0, 2, null],
     ]);
-    const listed = (await getAs(alice, ApiPath.tasks)).json().data.tasks;
+    const listed = (await fx.call(alice, 'GET', ApiPath.tasks)).json().data.tasks;
     expect(listed[0]).toMatchObject({
       taskId: submitted.taskId,
       owner: 'alice',
@@ -71,31 +58,32 @@ describe('tasks over HTTP', () => {
       exec: 'echo task',
       nJobs: 2,
     });
-    expect((await getAs(bob, ApiPath.tasks)).json().data.tasks).toEqual([]);
+    expect((await fx.call(bob, 'GET', ApiPath.tasks)).json().data.tasks).toEqual([]);
 
     const acquired = await acquireJob(submitted.jobs[0]!.id);
     expect(acquired).toMatchObject({ leaseSeconds: 60 });
     expect(Date.parse(acquired.leaseExpiresAt)).toBeGreaterThan(Date.now());
 
-    const killed = await post(alice, `${ApiPath.tasks}/${submitted.taskId}/kill`);
+    const killed = await fx.call(alice, 'POST', `${ApiPath.tasks}/${submitted.taskId}/kill`);
     expect(killed.statusCode).toBe(200);
     expect(killed.json().data).toMatchObject({ cancelled: 2, task: { status: 'cancelled' } });
-    const beat = await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId });
+    const beat = await fx.call(pilot, 'POST', ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId });
     expect(beat.json().data).toMatchObject({ cancel: true });
-    const again = await post(alice, `${ApiPath.tasks}/${submitted.taskId}/kill`);
+    const again = await fx.call(alice, 'POST', `${ApiPath.tasks}/${submitted.taskId}/kill`);
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({
       code: 'CONFLICT',
       message: `task ${submitted.taskId} has ended (cancelled): there is no queued or running job to kill`,
     });
 
-    const retried = await post(alice, `${ApiPath.tasks}/${submitted.taskId}/retry`);
+    const retried = await fx.call(alice, 'POST', `${ApiPath.tasks}/${submitted.taskId}/retry`);
     expect(retried.json().data).toMatchObject({ retried: 2, task: { status: 'running' } });
     // The killed attempt's pilot is told its claim is no longer the job's.
     expect(
-      (await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })).statusCode,
+      (await fx.call(pilot, 'POST', ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId }))
+        .statusCode,
     ).toBe(403);
-    const detail = (await getAs(alice, `${ApiPath.tasks}/${submitted.taskId}`)).json().data as TaskDetail;
+    const detail = (await fx.call(alice, 'GET', `${ApiPath.tasks}/${submitted.taskId}`)).json().data as TaskDetail;
     expect(detail.jobs[0]).toMatchObject({ jobIndex: 1, state: 'queued', attemptNr: 1, maxAttempts: 3 });
     expect(detail.jobs[0]!.attempts).toEqual([
       {
@@ -107,7 +95,7 @@ describe('tasks over HTTP', () => {
         exitCode: null,
       },
     ]);
-    expect((await post(alice, `${ApiPath.tasks}/${submitted.taskId}/retry`)).statusCode).toBe(409);
+    expect((await fx.call(alice, 'POST', `${ApiPath.tasks}/${submitted.taskId}/retry`)).statusCode).toBe(409);
   });
 
   it("answers another user's task exactly as an absent one, and malformed ids with 400", async () => {
@@ -121,33 +109,33 @@ describe('tasks over HTTP', () => {
     ] as const) {
       const call = (token: string, id: number) =>
         method === 'GET'
-          ? getAs(token, `${ApiPath.tasks}/${id}${suffix}`)
-          : post(token, `${ApiPath.tasks}/${id}${suffix}`);
+          ? fx.call(token, 'GET', `${ApiPath.tasks}/${id}${suffix}`)
+          : fx.call(token, 'POST', `${ApiPath.tasks}/${id}${suffix}`);
       const others = await call(bob, taskId);
       const missing = await call(alice, absent);
       expect([others.statusCode, missing.statusCode]).toEqual([404, 404]);
       expect(others.json().message).toBe(`no task ${taskId} of yours`);
       expect(missing.json().message).toBe(`no task ${absent} of yours`);
     }
-    expect((await getAs(alice, `${ApiPath.tasks}/${taskId}/jobs/2/log`)).json()).toMatchObject({
+    expect((await fx.call(alice, 'GET', `${ApiPath.tasks}/${taskId}/jobs/2/log`)).json()).toMatchObject({
       code: 'NOT_FOUND',
       message: `task ${taskId} has no job 2`,
     });
     for (const bad of ['abc', '0', '-1', '1.5', '99999999999999999999', '%00']) {
-      const response = await getAs(alice, `${ApiPath.tasks}/${bad}`);
+      const response = await fx.call(alice, 'GET', `${ApiPath.tasks}/${bad}`);
       expect(response.statusCode).toBe(400);
       expect(response.json().code).toBe('INVALID_INPUT');
     }
-    expect((await getAs(alice, `${ApiPath.tasks}/${taskId}/jobs/x/log`)).statusCode).toBe(400);
-    expect((await getAs(alice, `${ApiPath.tasks}/${taskId}/jobs/1/log?offset=-3`)).statusCode).toBe(400);
-    expect((await getAs(pilot, ApiPath.tasks)).statusCode).toBe(403);
+    expect((await fx.call(alice, 'GET', `${ApiPath.tasks}/${taskId}/jobs/x/log`)).statusCode).toBe(400);
+    expect((await fx.call(alice, 'GET', `${ApiPath.tasks}/${taskId}/jobs/1/log?offset=-3`)).statusCode).toBe(400);
+    expect((await fx.call(pilot, 'GET', ApiPath.tasks)).statusCode).toBe(403);
   });
 
   it('takes any output a payload prints, NUL and invalid UTF-8 included, and reads the log on from an offset', async () => {
     const { taskId, jobs } = await submit(1);
     const acquired = await acquireJob(jobs[0]!.id);
     const update = (fields: object) =>
-      post(pilot, ApiPath.updateJob, { jobId: acquired.job.id, claimId: acquired.claimId, ...fields });
+      fx.call(pilot, 'POST', ApiPath.updateJob, { jobId: acquired.job.id, claimId: acquired.claimId, ...fields });
     // JSON's \u0000 and a lone surrogate (what no UTF-8 can carry) in the body's text.
     const raw =
       '{"jobId":' +
@@ -155,14 +143,9 @@ describe('tasks over HTTP', () => {
       ',"claimId":' +
       JSON.stringify(acquired.claimId) +
       ',"state":"running","log":"a\\u0000b \\ud800 c\\n"}';
-    const first = await fx.app.inject({
-      method: 'POST',
-      url: ApiPath.updateJob,
-      headers: { authorization: `Bearer ${pilot}`, 'content-type': 'application/json' },
-      payload: raw,
-    });
+    const first = await fx.call(pilot, 'POST', ApiPath.updateJob, raw);
     expect(first.statusCode).toBe(200);
-    const log = (offset: number) => getAs(alice, `${ApiPath.tasks}/${taskId}/jobs/1/log?offset=${offset}`);
+    const log = (offset: number) => fx.call(alice, 'GET', `${ApiPath.tasks}/${taskId}/jobs/1/log?offset=${offset}`);
     const start = (await log(0)).json().data;
     expect(start).toEqual({
       taskId,
@@ -178,7 +161,7 @@ describe('tasks over HTTP', () => {
       log: 'end €\n',
       nextOffset: 18,
     });
-    expect((await getAs(alice, `${ApiPath.jobs}/${acquired.job.id}/log`)).json().data.log).toBe(
+    expect((await fx.call(alice, 'GET', `${ApiPath.jobs}/${acquired.job.id}/log`)).json().data.log).toBe(
       'a\u0000b \ufffd c\nend €\n',
     );
   });
@@ -186,26 +169,28 @@ describe('tasks over HTTP', () => {
   it('refuses a heartbeat or update that is not the current attempt, and takes a hand-back as a new attempt', async () => {
     const { jobs } = await submit(1);
     const acquired = await acquireJob(jobs[0]!.id);
-    const forged = await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: 'guessed' });
+    const forged = await fx.call(pilot, 'POST', ApiPath.heartbeat, { jobId: acquired.job.id, claimId: 'guessed' });
     expect(forged.statusCode).toBe(403);
     expect(forged.json().message).not.toContain(acquired.claimId);
-    expect((await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id })).statusCode).toBe(400);
-    const beat = (await post(pilot, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })).json()
-      .data;
+    expect((await fx.call(pilot, 'POST', ApiPath.heartbeat, { jobId: acquired.job.id })).statusCode).toBe(400);
+    const beat = (
+      await fx.call(pilot, 'POST', ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })
+    ).json().data;
     expect(beat.cancel).toBe(false);
     expect(Date.parse(beat.leaseExpiresAt)).toBeGreaterThanOrEqual(Date.parse(acquired.leaseExpiresAt));
     expect(
-      (await post(alice, ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId })).statusCode,
+      (await fx.call(alice, 'POST', ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId }))
+        .statusCode,
     ).toBe(403);
 
-    const released = await post(pilot, ApiPath.updateJob, {
+    const released = await fx.call(pilot, 'POST', ApiPath.updateJob, {
       jobId: acquired.job.id,
       claimId: acquired.claimId,
       state: 'released',
       log: 'stopped\n',
     });
     expect(released.json().data).toEqual({ id: acquired.job.id, state: 'queued' });
-    const late = await post(pilot, ApiPath.updateJob, {
+    const late = await fx.call(pilot, 'POST', ApiPath.updateJob, {
       jobId: acquired.job.id,
       claimId: acquired.claimId,
       state: 'finished',
@@ -216,19 +201,20 @@ describe('tasks over HTTP', () => {
     expect(next.job).toMatchObject({ attemptNr: 2 });
     expect(next.claimId).not.toBe(acquired.claimId);
     expect(
-      (await post(pilot, ApiPath.updateJob, { jobId: jobs[0]!.id, claimId: next.claimId, state: 'bogus' })).json()
-        .message,
+      (
+        await fx.call(pilot, 'POST', ApiPath.updateJob, { jobId: jobs[0]!.id, claimId: next.claimId, state: 'bogus' })
+      ).json().message,
     ).toBe("'state' must be one of running, finished, failed, released");
   });
 
   it("seals a new attempt's secrets afresh to the next pilot's key: the first attempt's key opens nothing of it", async () => {
-    const response = await post(alice, ApiPath.submitJobs, {
+    const response = await fx.call(alice, 'POST', ApiPath.submitJobs, {
       jobs: [{ exec: 'true', outDS: 'user.alice.test', secrets: ['ATTEMPT_SECRET'] }],
     });
     const id = (response.json().data as SubmitJobsResponseData).jobs[0]!.id;
     const acquireWith = async (keys: Awaited<ReturnType<typeof generatePilotKeyPair>>) => {
       for (;;) {
-        const got = await post(pilot, ApiPath.acquireJobs, { publicKey: keys.publicJwk, nJobs: 1 });
+        const got = await fx.call(pilot, 'POST', ApiPath.acquireJobs, { publicKey: keys.publicJwk, nJobs: 1 });
         const [next] = got.json().data.jobs as AcquiredJob[];
         if (next === undefined) throw new Error(`job ${id} was never acquired`);
         if (next.job.id === id) return next;
@@ -236,7 +222,7 @@ describe('tasks over HTTP', () => {
     };
     const firstKeys = await generatePilotKeyPair();
     const first = await acquireWith(firstKeys);
-    await post(pilot, ApiPath.updateJob, { jobId: id, claimId: first.claimId, state: 'released' });
+    await fx.call(pilot, 'POST', ApiPath.updateJob, { jobId: id, claimId: first.claimId, state: 'released' });
     const secondKeys = await generatePilotKeyPair();
     const second = await acquireWith(secondKeys);
     expect(second.claimId).not.toBe(first.claimId);

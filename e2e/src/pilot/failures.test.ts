@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,11 +8,11 @@ import { PandaClient } from '@panda-secrets/client';
 import { generatePilotKeyPair } from '@panda-secrets/crypto';
 import type { JobDetail, TaskDetail } from '@panda-secrets/protocol';
 import {
-  binPath,
-  cleanEnv,
   createTestDatabase,
+  startCli,
   startServer,
   type RunningServer,
+  type StartedCli,
   type TestDatabase,
 } from '@panda-secrets/testkit';
 
@@ -43,17 +42,11 @@ async function until<T>(what: string, condition: () => Promise<T | undefined | f
   }
 }
 
-interface PilotProcess {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
 describe.each(targets)('%s: jobs survive failures', (_name, db) => {
   let dir: string;
   let server: RunningServer;
   let alice: PandaClient;
-  const pilots: PilotProcess[] = [];
+  const pilots: StartedCli[] = [];
   /** Process groups of payloads a killed pilot left behind (until the pilot cleans them up itself). */
   const leftovers: string[] = [];
 
@@ -103,29 +96,18 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
     args: string[],
     target: RunningServer = server,
     tokenFile?: string,
-  ): Promise<PilotProcess> {
-    const child = spawn(
-      process.execPath,
-      [
-        binPath('panda-pilot'),
-        '--server',
-        target.url,
-        '--token-file',
-        tokenFile ?? (await target.tokenFile(name, { role: 'pilot' })),
-        '--workdir',
-        join(dir, `work-${name}`),
-        '--poll',
-        '0.2',
-        ...args,
-      ],
-      { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const pilot = { child, stderr: () => stderr, exited };
+  ): Promise<StartedCli> {
+    const pilot = startCli('panda-pilot', [
+      '--server',
+      target.url,
+      '--token-file',
+      tokenFile ?? (await target.tokenFile(name, { role: 'pilot' })),
+      '--workdir',
+      join(dir, `work-${name}`),
+      '--poll',
+      '0.2',
+      ...args,
+    ]);
     pilots.push(pilot);
     return pilot;
   }
@@ -157,7 +139,7 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
     await first.exited;
 
     const second = await startPilot('pilot-next', ['--max-jobs', '1']);
-    expect(await second.exited).toBe(0);
+    expect(await second.exited).toEqual({ code: 0, signal: null });
     const job = await jobOf(taskId);
     expect(job).toMatchObject({ state: 'finished', exitCode: 0, attemptNr: 2 });
     expect(attempts(job)).toEqual([
@@ -175,12 +157,12 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
     const first = await startPilot('pilot-stopped', ['--max-jobs', '1']);
     await until('the first run to start', async () => existsSync(join(dir, 'sigterm.pid')));
     first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(1);
+    expect(await first.exited).toEqual({ code: 1, signal: null });
     expect(first.stderr()).toContain('handed back to the queue, exit code 143');
     expect(await jobOf(taskId)).toMatchObject({ state: 'queued', attemptNr: 1, reason: null });
 
     const second = await startPilot('pilot-after', ['--max-jobs', '1']);
-    expect(await second.exited).toBe(0);
+    expect(await second.exited).toEqual({ code: 0, signal: null });
     const job = await jobOf(taskId);
     expect(job).toMatchObject({ state: 'finished', attemptNr: 2 });
     expect(attempts(job)).toEqual([
@@ -235,14 +217,14 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
     await until('the job to start', async () => existsSync(join(dir, 'kill-started')));
     const killed = await alice.killTask(taskId);
     expect(killed).toMatchObject({ cancelled: 2, task: { status: 'cancelled' } });
-    expect(await pilot.exited).toBe(0);
+    expect(await pilot.exited).toEqual({ code: 0, signal: null });
     expect(pilot.stderr()).toContain(`job ${jobs[0]!.id}: cancelled by its owner; stopping it`);
     await expect(alice.killTask(taskId)).rejects.toMatchObject({ code: 'CONFLICT' });
 
     await writeFile(go, '');
     expect((await alice.retryTask(taskId)).retried).toBe(2);
     const again = await startPilot('pilot-retry', ['--exit-when-idle']);
-    expect(await again.exited).toBe(0);
+    expect(await again.exited).toEqual({ code: 0, signal: null });
     const detail: TaskDetail = await alice.getTask(taskId);
     expect(detail.task.status).toBe('finished');
     expect(detail.jobs.map(attempts)).toEqual([
@@ -280,7 +262,7 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
         30_000,
       );
       restarting = await startServer({ dataDir, sharedArgs: shared(), args, port });
-      expect(await pilot.exited).toBe(0);
+      expect(await pilot.exited).toEqual({ code: 0, signal: null });
       const detail = await owner.getTask(taskId);
       expect(detail.jobs[0]).toMatchObject({ state: 'finished', exitCode: 0, attemptNr: 1 });
       expect((await owner.getTaskJobLog(taskId, 1)).log).toBe('the end\n');
@@ -294,7 +276,7 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
       String.raw`printf 'nul\000here\n'; printf 'bad \377\376 bytes\n'; printf '\000'`,
     );
     const pilot = await startPilot('pilot-bytes', ['--max-jobs', '1']);
-    expect(await pilot.exited).toBe(0);
+    expect(await pilot.exited).toEqual({ code: 0, signal: null });
     expect(await jobOf(taskId)).toMatchObject({ state: 'finished', exitCode: 0 });
     expect((await alice.getTaskJobLog(taskId, 1)).log).toBe('nul\u0000here\nbad \ufffd\ufffd bytes\n\u0000');
   }, 120_000);
@@ -311,7 +293,7 @@ describe.each(targets)('%s: jobs survive failures', (_name, db) => {
     await delay(Math.max(0, expires - Date.now()) + 1500);
     expect(pilot.child.exitCode).toBeNull();
     const { taskId } = await submitOne('echo renewed');
-    expect(await pilot.exited).toBe(0);
+    expect(await pilot.exited).toEqual({ code: 0, signal: null });
     expect(await jobOf(taskId)).toMatchObject({ state: 'finished', attemptNr: 1 });
   }, 120_000);
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +10,6 @@ import { PandaClient } from '@panda-secrets/client';
 import { generatePilotKeyPair, openBundle } from '@panda-secrets/crypto';
 import type { JobInfo } from '@panda-secrets/protocol';
 import {
-  binPath,
   cleanEnv,
   describeAsRoot,
   eventually,
@@ -18,6 +17,7 @@ import {
   markedProcesses,
   newMarker,
   runCli,
+  startCli,
   startServer,
 } from '@panda-secrets/testkit';
 import type { CliResult, RunningServer } from '@panda-secrets/testkit';
@@ -327,20 +327,12 @@ describe('the secret files', () => {
       '--json',
     ]);
     const [row] = (JSON.parse(submitted.stdout) as { jobs: Array<{ id: string }> }).jobs;
-    const child = spawn(process.execPath, [binPath('panda-pilot'), ...(await pilotArgs('pilot-a', workdir, []))], {
-      env: cleanEnv(),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const pilot = startCli('panda-pilot', await pilotArgs('pilot-a', workdir, []));
     while (!existsSync(join(marks, 'started'))) await delay(50);
     expect(await readFile(join(marks, 'listing'), 'utf8')).toBe('my_secret_file.dat\n');
-    child.kill('SIGTERM');
-    expect(await exited).toBe(1);
-    pilotLogs.push(stderr);
+    pilot.child.kill('SIGTERM');
+    expect(await pilot.exited).toEqual({ code: 1, signal: null });
+    pilotLogs.push(pilot.stderr());
     expect(await readdir(workdir)).toEqual([]);
     const { taskId } = await userClient().getJob(row!.id);
     try {
@@ -351,7 +343,7 @@ describe('the secret files', () => {
         .killTask(taskId)
         .catch(() => undefined);
     }
-    expect(stderr).toMatch(/stopped by SIGTERM after 1 job\(s\)\n$/);
+    expect(pilot.stderr()).toMatch(/stopped by SIGTERM after 1 job\(s\)\n$/);
     expect(markedProcesses(marker)).toEqual([]);
   });
 });
@@ -393,22 +385,8 @@ describe('the other signals that would end the pilot', () => {
     const pilots = await Promise.all(
       SIGNALS.map(async (signal) => {
         const workdir = await mkdtemp(join(dir, 'work-'));
-        const child = spawn(
-          process.execPath,
-          [binPath('panda-pilot'), ...(await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']))],
-          {
-            env: cleanEnv(),
-            stdio: ['ignore', 'ignore', 'pipe'],
-          },
-        );
-        let stderr = '';
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString('utf8');
-        });
-        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-          child.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal })),
-        );
-        return { signal, child, workdir, name: basename(workdir), exited, stderr: () => stderr };
+        const pilot = startCli('panda-pilot', await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']));
+        return { ...pilot, signal, workdir, name: basename(workdir) };
       }),
     );
     const { taskId } = JSON.parse(submitted.stdout) as { taskId: number };
@@ -450,19 +428,11 @@ describe('a pilot killed with SIGKILL mid-job', () => {
       'my_secret_file.dat',
       '--json',
     ]);
-    const child = spawn(
-      process.execPath,
-      [binPath('panda-pilot'), ...(await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']))],
-      {
-        env: cleanEnv(),
-        stdio: 'ignore',
-      },
-    );
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const pilot = startCli('panda-pilot', await pilotArgs('pilot-a', workdir, ['--max-jobs', '1']));
     while (!existsSync(join(marks, 'started'))) await delay(50);
     expect(markedProcesses(marker)).toHaveLength(2);
-    child.kill('SIGKILL');
-    await exited;
+    pilot.child.kill('SIGKILL');
+    await pilot.exited;
     expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
     expect(await eventually(async () => (await readdir(workdir)).length === 0)).toBe(true);
   });

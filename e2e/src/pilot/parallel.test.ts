@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { PandaClient } from '@panda-secrets/client';
 import {
-  binPath,
   childrenRunning,
   cleanEnv,
   eventually,
@@ -14,6 +12,7 @@ import {
   markedProcesses,
   newMarker,
   runCli,
+  startCli,
   startServer,
 } from '@panda-secrets/testkit';
 import type { RunningServer } from '@panda-secrets/testkit';
@@ -66,17 +65,7 @@ async function submit(exec: string): Promise<{ taskId: number; ids: string[] }> 
 }
 
 function startPilot(workdir: string, extra: string[]) {
-  const child = spawn(
-    process.execPath,
-    [binPath('panda-pilot'), '--server', server.url, '--token-file', pilotToken, '--workdir', workdir, ...extra],
-    { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited, stderr: () => stderr };
+  return startCli('panda-pilot', ['--server', server.url, '--token-file', pilotToken, '--workdir', workdir, ...extra]);
 }
 
 /** Waits until `count` payloads have left a `started.*` mark in `marks`. */
@@ -116,7 +105,7 @@ describe('panda-pilot --parallel 3', () => {
     ].join('; ');
     const { ids } = await submit(exec);
     const pilot = startPilot(workdir, ['--parallel', String(JOBS), '--exit-when-idle']);
-    expect(await pilot.exited).toBe(0);
+    expect(await pilot.exited).toEqual({ code: 0, signal: null });
     const started = (await readdir(marks)).filter((name) => name.startsWith('started.'));
     expect(new Set(started).size).toBe(JOBS);
     const client = userClient();
@@ -163,7 +152,7 @@ describe('panda-pilot --parallel 3', () => {
       for (const name of left) expect(await readdir(join(workdir, name))).toEqual(['notes.txt']);
       await userClient().killTask(taskId);
       const next = startPilot(workdir, ['--exit-when-idle']);
-      expect(await next.exited).toBe(0);
+      expect(await next.exited).toEqual({ code: 0, signal: null });
       for (const name of left) {
         expect(next.stderr()).toContain(`removed the job directory ${name} left by a job supervisor that is gone`);
       }

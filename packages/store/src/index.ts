@@ -4,7 +4,7 @@ export { createPostgresStore, migratePostgres } from './postgres.js';
 export type { PostgresStoreOptions } from './postgres.js';
 export { createStore, SQLITE_FILE_NAME } from './create-store.js';
 export type { CreateStoreOptions } from './create-store.js';
-export { taskNotFound } from './rules.js';
+export { missingJobSecrets, taskNotFound } from './rules.js';
 export type { StoreClock } from './rules.js';
 export type {
   AuditAction,

@@ -228,8 +228,8 @@ function describePostgres(db: TestDatabase): void {
       expect(await store.getMeta('keyring-check')).toBe('v');
       // The job left running by the old schema has no lease to renew: it is queued again as attempt 2.
       expect(await store.expireLeases()).toBe(1);
-      const [again] = await store.claimJobs('p2', 5, 60_000);
-      expect(again).toMatchObject({ id: 'job-1', attemptNr: 2 });
+      const [again] = await store.claimJobsWithSecrets('p2', 5, 60_000, null);
+      expect(again?.job).toMatchObject({ id: 'job-1', attemptNr: 2 });
       // Rows from before revisions exist can be rotated, and a write after the read still wins.
       const [alice, bob] = await store.allSecrets();
       expect([alice!.revision, bob!.revision]).toEqual(['', '']);
@@ -334,7 +334,7 @@ function describePostgres(db: TestDatabase): void {
         () => store.ping(),
         () => store.getSecrets('outage'),
         () => set('B'),
-        () => store.claimJobs('pilot', 1, 60_000),
+        () => store.claimJobsWithSecrets('pilot', 1, 60_000, null),
         () => store.ping(),
       ];
       // One after another, so connections left idle meet the outage while idle, too.

@@ -524,7 +524,6 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return toLogSlice(chunks, offset, Number(job?.log_bytes ?? 0));
     },
     expireLeases: () => transaction((client) => expireLeases(client, now())),
-    claimJobs: (pilot, limit, leaseMs) => transaction((client) => claim(client, pilot, limit, leaseMs, now())),
     claimJobsWithSecrets: (pilot, limit, leaseMs, remote) =>
       transaction(async (client) => {
         const at = now();

@@ -77,6 +77,15 @@ export function claimCount(limit: number): number {
 }
 
 /**
+ * The secrets a job's spec names that are not among those `found` for it: deleted after it was
+ * submitted. A job with one missing is not dispatched, so none of its secrets leaves.
+ */
+export function missingJobSecrets(job: JobRow, found: readonly SecretCiphertext[]): string[] {
+  const present = new Set(found.map((secret) => secret.key));
+  return job.spec.secrets.filter((name) => !present.has(name));
+}
+
+/**
  * The audit entry of a job claimed with its secrets `found`: null when its spec names none, or
  * when one of them no longer exists (the job then fails before dispatch, and no secret leaves).
  */
@@ -87,8 +96,7 @@ export function jobSecretsAudit(
   remote: string | null,
 ): AuditInput | null {
   const names = job.spec.secrets;
-  const present = new Set(found.map((secret) => secret.key));
-  if (names.length === 0 || !names.every((name) => present.has(name))) return null;
+  if (names.length === 0 || missingJobSecrets(job, found).length > 0) return null;
   return { actor: pilot, action: 'job_secrets', key: names.join(','), jobId: job.id, remote };
 }
 

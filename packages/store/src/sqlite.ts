@@ -690,7 +690,6 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       return toLogSlice(statements.logChunks.all(id, offset), offset, logBytes);
     },
     expireLeases: write(() => expireLeases(ms())),
-    claimJobs: write((pilot, limit, leaseMs) => claim(pilot, limit, leaseMs, ms())),
     claimJobsWithSecrets: write((pilot, limit, leaseMs, remote) => {
       const at = ms();
       return claim(pilot, limit, leaseMs, at).map((job) => {

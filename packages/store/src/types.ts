@@ -229,15 +229,11 @@ export interface Store {
   /**
    * Atomically claims up to `limit` queued jobs, oldest first, for `pilot` (after ending the
    * attempts whose lease ran out): each becomes `running` under a new attempt with a fresh claim
-   * id and a lease of `leaseMs`. No job is ever returned to two callers.
-   */
-  claimJobs(pilot: string, limit: number, leaseMs: number): Promise<JobRow[]>;
-  /**
-   * Claims jobs as {@link claimJobs} does and, in the same transaction, reads each claimed job's
-   * secrets and records the audit entry `job_secrets` of each job whose secrets are all still there
-   * (actor: the pilot; key: the spec's names joined by commas; the job id; `remote`), so no job's
-   * secrets leave the store for a pilot without their audit entry, and no audit entry without its
-   * claim.
+   * id and a lease of `leaseMs`. No job is ever returned to two callers. In the same transaction,
+   * reads each claimed job's secrets and records the audit entry `job_secrets` of each job whose
+   * secrets are all still there (actor: the pilot; key: the spec's names joined by commas; the job
+   * id; `remote`), so no job's secrets leave the store for a pilot without their audit entry, and
+   * no audit entry without its claim.
    */
   claimJobsWithSecrets(pilot: string, limit: number, leaseMs: number, remote: string | null): Promise<ClaimedJob[]>;
   /**

@@ -74,6 +74,41 @@ export function runCli(name: BinName, args: readonly string[], options: RunCliOp
   });
 }
 
+/** A CLI started by {@link startCli}, running while the test goes on. */
+export interface StartedCli {
+  /** The process, for the test to signal. */
+  child: ChildProcess;
+  /** What the CLI has written to stderr so far. */
+  stderr(): string;
+  /** How it ended, once it has exited and its stderr is read to the end. */
+  exited: Promise<Pick<CliResult, 'code' | 'signal'>>;
+}
+
+/**
+ * Starts a CLI as a real child process and returns at once, for a test that signals it or reads its
+ * stderr while it runs (a pilot); its stdin is empty and its stdout unread. {@link runCli} waits for the end.
+ */
+export function startCli(
+  name: BinName,
+  args: readonly string[],
+  options: Pick<RunCliOptions, 'env' | 'cwd'> = {},
+): StartedCli {
+  const child = spawn(process.execPath, [binPath(name), ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: options.env ?? cleanEnv(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<Pick<CliResult, 'code' | 'signal'>>((resolvePromise) =>
+    child.once('close', (code, signal) => resolvePromise({ code, signal })),
+  );
+  return { child, stderr: () => stderr, exited };
+}
+
 export interface StartServerOptions {
   /** Data dir (default: a fresh temporary one). */
   dataDir?: string;

@@ -3,7 +3,7 @@ import { ApiPath, PandaError, validateSecret } from '@panda-secrets/protocol';
 import { GetUserSecretsQuerySchema, SetUserSecretsRequestSchema } from '@panda-secrets/protocol/schemas';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { auditEntry, readSecrets, sealAtRest, secretNotFound, wireValue } from '../secret-values.js';
+import { auditEntry, decryptSecrets, sealAtRest, secretNotFound, wireValue } from '../secret-values.js';
 import { holdUntilDone, readMemoryEstimate } from '../load.js';
 import { ok, userOnly } from './reply.js';
 
@@ -47,10 +47,11 @@ export function secretsRoutes(app: FastifyInstance, ctx: ServerContext): void {
   api.get(ApiPath.getUserSecrets, getRoute, async (request) => {
     // The heavy call: each user may have only a few at once, and all together hold bounded bytes.
     holdUntilDone(request, ctx.load.enterRead(request.identity.owner));
-    const secrets = await readSecrets(ctx, request.identity.owner, request.query.keys, async (stored) => {
-      const plaintextBytes = stored.reduce((sum, secret) => sum + secret.size, 0);
-      holdUntilDone(request, await ctx.load.reserveBytes(readMemoryEstimate(plaintextBytes)));
-    });
+    const stored = await ctx.store.getCiphertexts(request.identity.owner, request.query.keys);
+    // The rows' sizes tell how much memory their plaintexts take: wait for room before decrypting them.
+    const plaintextBytes = stored.reduce((sum, secret) => sum + secret.size, 0);
+    holdUntilDone(request, await ctx.load.reserveBytes(readMemoryEstimate(plaintextBytes)));
+    const secrets = await decryptSecrets(ctx.keyring, stored);
     // fromEntries defines own properties, so a secret named __proto__ is data, not a prototype.
     const dict = Object.fromEntries([...secrets].map(([key, plaintext]) => [key, wireValue(key, plaintext)]));
     // PanDA's client json.loads the data: it is a JSON string, not an object.

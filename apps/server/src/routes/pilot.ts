@@ -16,7 +16,7 @@ import {
   HeartbeatRequestSchema,
   UpdateJobRequestSchema,
 } from '@panda-secrets/protocol/schemas';
-import type { JobRow, SecretCiphertext } from '@panda-secrets/store';
+import { missingJobSecrets, type JobRow, type SecretCiphertext } from '@panda-secrets/store';
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { decryptSecrets, wireValue } from '../secret-values.js';
@@ -34,7 +34,7 @@ async function sealJobSecrets(
   publicKey: PilotPublicKey,
 ): Promise<string> {
   const secrets = await decryptSecrets(ctx.keyring, stored);
-  const missing = row.spec.secrets.filter((key) => !secrets.has(key));
+  const missing = missingJobSecrets(row, stored);
   if (missing.length > 0) {
     throw new PandaError('NOT_FOUND', `the job's secrets ${missing.join(', ')} were deleted after it was submitted`);
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { signToken, type IssuerKey } from '@panda-secrets/crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createServer } from '../app.js';
 import {
   LOCAL_AUDIENCE,
@@ -23,6 +23,11 @@ export interface Fixture {
   dataDir: string;
   log: () => string;
   token(user: string, role?: 'pilot', options?: { ttlSeconds?: number; now?: Date }): Promise<string>;
+  /**
+   * Calls the app with `token` as its bearer token. A body is sent as JSON: a string or bytes as
+   * they are (to send what is not JSON or not UTF-8), any other value as its JSON text.
+   */
+  call(token: string, method: 'GET' | 'POST', url: string, body?: unknown): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -64,6 +69,18 @@ export async function createFixture(overrides: Partial<ServerSettings> = {}): Pr
           ...(options.now ? { now: options.now } : {}),
         },
       ),
+    call: (token, method, url, body) =>
+      app.inject({
+        method,
+        url,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined
+          ? {}
+          : { payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
+      }),
     async close() {
       await app.close();
       await opened.close();

@@ -65,15 +65,21 @@ async function createJobs(
   return (await store.createTask(owner, specs, limits)).jobs;
 }
 
+/** Claims up to `limit` jobs for `pilot` as the server does, with their secrets; returns the jobs. */
+async function claimJobs(store: Store, pilot: string, limit: number): Promise<JobRow[]> {
+  return (await store.claimJobsWithSecrets(pilot, limit, LEASE_MS, null)).map(({ job }) => job);
+}
+
 async function put(store: Store, input: PutSecretInput, quota: Quota = ROOMY): Promise<void> {
   await store.putSecret(input, quota, audit(input.owner, 'set', input.key));
 }
 
 /**
  * Creates `jobCount` jobs, lets every store claim in small batches at the same time until none is
- * left, and checks each job went to exactly one claimer, marked with that claimer's pilot.
+ * left, and checks each job went to exactly one claimer, marked with that claimer's pilot. Returns
+ * the claimed jobs.
  */
-export async function expectEachJobClaimedOnce(stores: readonly Store[], jobCount: number): Promise<void> {
+export async function expectEachJobClaimedOnce(stores: readonly Store[], jobCount: number): Promise<JobRow[]> {
   const created = await createJobs(
     stores[0]!,
     'alice',
@@ -82,19 +88,21 @@ export async function expectEachJobClaimedOnce(stores: readonly Store[], jobCoun
   const claims = await Promise.all(
     stores.map(async (store, n) => {
       const pilot = `pilot-${n}`;
-      const claimed: string[] = [];
+      const claimed: JobRow[] = [];
       for (;;) {
-        const batch = await store.claimJobs(pilot, 3, LEASE_MS);
+        const batch = await claimJobs(store, pilot, 3);
         if (batch.length === 0) return claimed;
         for (const job of batch) {
           expect(job).toMatchObject({ state: 'running', pilot });
-          claimed.push(job.id);
+          claimed.push(job);
         }
       }
     }),
   );
-  expect(claims.flat().sort()).toEqual(created.map((job) => job.id).sort());
-  expect(await stores[0]!.claimJobs('late-pilot', jobCount, LEASE_MS)).toEqual([]);
+  const claimed = claims.flat();
+  expect(claimed.map((job) => job.id).sort()).toEqual(created.map((job) => job.id).sort());
+  expect(await claimJobs(stores[0]!, 'late-pilot', jobCount)).toEqual([]);
+  return claimed;
 }
 
 /** The behaviour every Store adapter must have, run against a real database. */
@@ -508,7 +516,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
       /** Creates one job and claims it for `pilot`. */
       async function running(pilot = 'pilot-a', limits: JobLimits = LIMITS): Promise<JobRow> {
         await createJobs(store, 'alice', [spec(1)], limits);
-        const [job] = await store.claimJobs(pilot, 1, LEASE_MS);
+        const [job] = await claimJobs(store, pilot, 1);
         return job!;
       }
 
@@ -518,7 +526,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         expect(await store.countUnfinishedJobs('alice')).toBe(0);
         await createJobs(store, 'alice', [spec(1), spec(2), spec(3)]);
         await createJobs(store, 'bob', [spec(4)]);
-        const [claimed] = await store.claimJobs('pilot-a', 1, LEASE_MS);
+        const [claimed] = await claimJobs(store, 'pilot-a', 1);
         expect(await store.countUnfinishedJobs('alice')).toBe(3);
         await store.updateJob(claimed!.id, 'pilot-a', claimed!.claimId!, { state: 'finished', exitCode: 0 });
         expect(await store.countUnfinishedJobs('alice')).toBe(2);
@@ -600,7 +608,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         const early = await createJobs(store, 'bob', [spec(2), spec(3), spec(4)]);
         clock.set('2024-05-01T13:00:00.000Z');
 
-        const first = await store.claimJobs('pilot-a', 2, LEASE_MS);
+        const first = await claimJobs(store, 'pilot-a', 2);
         expect(first.map((job) => job.id)).toEqual([early[0]!.id, early[1]!.id]);
         for (const job of first) {
           expect(job).toMatchObject({
@@ -611,17 +619,17 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             updatedAt: clock.now(),
           });
         }
-        const second = await store.claimJobs('pilot-b', 5, LEASE_MS);
+        const second = await claimJobs(store, 'pilot-b', 5);
         expect(second.map((job) => job.id)).toEqual([early[2]!.id, late!.id]);
         const claimIds = [...first, ...second].map((job) => job.claimId);
         expect(new Set(claimIds).size).toBe(4);
         expect(claimIds.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
         expect(await store.getJob(late!.id)).toEqual(second[1]);
 
-        expect(await store.claimJobs('pilot-a', 5, LEASE_MS)).toEqual([]);
+        expect(await claimJobs(store, 'pilot-a', 5)).toEqual([]);
         await createJobs(store, 'alice', [spec(5)]);
-        expect(await store.claimJobs('pilot-a', 0, LEASE_MS)).toEqual([]);
-        expect(await store.claimJobs('pilot-a', -1, LEASE_MS)).toEqual([]);
+        expect(await claimJobs(store, 'pilot-a', 0)).toEqual([]);
+        expect(await claimJobs(store, 'pilot-a', -1)).toEqual([]);
       });
 
       it('never hands a job to two claimers', async () => {
@@ -693,23 +701,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
 
       it('never hands a job, or its hand-out, to two claimers with secrets', async () => {
         await put(store, secret('alice', 'TOKEN'));
-        const created = await createJobs(
-          store,
-          'alice',
-          Array.from({ length: 40 }, (_, n) => spec(n)),
-        );
-        const claims = await Promise.all(
-          [store, await open()].map(async (claimer, n) => {
-            const claimed: JobRow[] = [];
-            for (;;) {
-              const batch = await claimer.claimJobsWithSecrets(`pilot-${n}`, 3, LEASE_MS, null);
-              if (batch.length === 0) return claimed;
-              claimed.push(...batch.map(({ job }) => job));
-            }
-          }),
-        );
-        const claimed = claims.flat();
-        expect(claimed.map((job) => job.id).sort()).toEqual(created.map((job) => job.id).sort());
+        const claimed = await expectEachJobClaimedOnce([store, await open()], 40);
         const handOuts = (await store.listAudit()).filter((entry) => entry.action === 'job_secrets');
         expect(handOuts.map((entry) => [entry.jobId, entry.actor]).sort()).toEqual(
           claimed
@@ -833,7 +825,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
 
       it('refuses other pilots, other claims, unclaimed and unknown jobs, changing nothing', async () => {
         const [queued, claimed] = await createJobs(store, 'alice', [spec(1), spec(2)]);
-        await store.claimJobs('pilot-a', 1, LEASE_MS);
+        await claimJobs(store, 'pilot-a', 1);
         const job = (await store.getJob(queued!.id))!;
         const update = { state: 'finished', exitCode: 0, appendLog: 'x' } as const;
 
@@ -893,7 +885,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           );
 
           clock.advance(1000);
-          const [again] = await store.claimJobs('pilot-b', 1, LEASE_MS);
+          const [again] = await claimJobs(store, 'pilot-b', 1);
           expect(again).toMatchObject({ id: job.id, attemptNr: 2, pilot: 'pilot-b', state: 'running' });
           expect(again!.claimId).not.toBe(job.claimId);
           // The first pilot's late calls are refused and change nothing.
@@ -925,7 +917,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
         it('expires leases at acquire time too, without a sweep', async () => {
           const job = await running();
           clock.advance(LEASE_MS + 1);
-          const [again] = await store.claimJobs('pilot-b', 1, LEASE_MS);
+          const [again] = await claimJobs(store, 'pilot-b', 1);
           expect(again).toMatchObject({ id: job.id, attemptNr: 2, pilot: 'pilot-b' });
         });
 
@@ -933,7 +925,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           const job = await running('pilot-1', { maxUnfinishedJobs: 10, maxAttempts: 2 });
           clock.advance(LEASE_MS);
           await store.expireLeases();
-          await store.claimJobs('pilot-2', 1, LEASE_MS);
+          await claimJobs(store, 'pilot-2', 1);
           clock.advance(LEASE_MS);
           expect(await store.expireLeases()).toBe(1);
           const failed = await store.getJob(job.id);
@@ -944,7 +936,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             reason:
               'attempt 2 of 2 ended lost: its lease ran out (pilot pilot-2 stopped renewing it), and it was the last attempt',
           });
-          expect(await store.claimJobs('pilot-3', 1, LEASE_MS)).toEqual([]);
+          expect(await claimJobs(store, 'pilot-3', 1)).toEqual([]);
           expect(await store.countUnfinishedJobs('alice')).toBe(0);
         });
 
@@ -954,7 +946,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             'alice',
             Array.from({ length: 20 }, (_, n) => spec(n)),
           );
-          await store.claimJobs('pilot-a', 20, LEASE_MS);
+          await claimJobs(store, 'pilot-a', 20);
           clock.advance(LEASE_MS);
           const others = [await open(), await open()];
           const counts = await Promise.all([store, ...others].map((s) => s.expireLeases()));
@@ -988,7 +980,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             store.updateJob(job.id, 'pilot-a', job.claimId!, { state: 'finished', exitCode: 0 }),
             'FORBIDDEN',
           );
-          const [again] = await store.claimJobs('pilot-b', 1, LEASE_MS);
+          const [again] = await claimJobs(store, 'pilot-b', 1);
           expect(again).toMatchObject({ id: job.id, attemptNr: 2 });
           const attempts = (await store.getTask('alice', job.taskId))!.jobs[0]!.attempts;
           expect(attempts.map((a) => [a.outcome, a.exitCode])).toEqual([
@@ -1032,7 +1024,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
               jobsByState: counts(2, 0, 0, 0, 0),
             }),
           ]);
-          const [first] = await store.claimJobs('pilot-a', 1, LEASE_MS);
+          const [first] = await claimJobs(store, 'pilot-a', 1);
           clock.advance(1000);
           await store.updateJob(first!.id, 'pilot-a', first!.claimId!, { state: 'finished', exitCode: 0 });
           tasks = await store.listTasks('alice');
@@ -1041,7 +1033,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             jobsByState: counts(1, 0, 1, 0, 0),
             updatedAt: clock.now(),
           });
-          const [second] = await store.claimJobs('pilot-a', 1, LEASE_MS);
+          const [second] = await claimJobs(store, 'pilot-a', 1);
           await store.updateJob(second!.id, 'pilot-a', second!.claimId!, { state: 'failed', exitCode: 2 });
           expect((await store.listTasks('alice'))[1]).toMatchObject({
             status: 'failed',
@@ -1054,7 +1046,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
 
         it('kills a task: queued jobs never run, a running one is told at its heartbeat and keeps only its last log', async () => {
           const { taskId, jobs } = await store.createTask('alice', [spec(1), spec(2)], LIMITS);
-          const [run] = await store.claimJobs('pilot-a', 1, LEASE_MS);
+          const [run] = await claimJobs(store, 'pilot-a', 1);
           await pandaErrorOf(store.killTask('bob', taskId, 'killed by bob'), 'NOT_FOUND');
           clock.advance(1000);
           const killed = await store.killTask('alice', taskId, 'killed by alice');
@@ -1063,7 +1055,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             status: 'cancelled',
             jobsByState: { queued: 0, running: 0, cancelled: 2 },
           });
-          expect(await store.claimJobs('pilot-b', 5, LEASE_MS)).toEqual([]);
+          expect(await claimJobs(store, 'pilot-b', 5)).toEqual([]);
           expect(await store.countUnfinishedJobs('alice')).toBe(0);
 
           expect(await store.renewLease(run!.id, 'pilot-a', run!.claimId!, LEASE_MS)).toEqual({
@@ -1098,7 +1090,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
             maxUnfinishedJobs: 10,
             maxAttempts: 1,
           });
-          const claimed = await store.claimJobs('pilot-a', 2, LEASE_MS);
+          const claimed = await claimJobs(store, 'pilot-a', 2);
           await store.updateJob(claimed[0]!.id, 'pilot-a', claimed[0]!.claimId!, { state: 'finished', exitCode: 0 });
           await store.updateJob(claimed[1]!.id, 'pilot-a', claimed[1]!.claimId!, { state: 'failed', exitCode: 1 });
           await pandaErrorOf(store.retryTask('bob', taskId, 1), 'NOT_FOUND');
@@ -1123,7 +1115,7 @@ export function describeStoreConformance(name: string, target: StoreTarget): voi
           expect(await log(jobs[2]!.id)).toBe(
             '\npanda-server: killed by alice\n\npanda-server: retried by its owner; the job is queued again\n',
           );
-          const again = await store.claimJobs('pilot-b', 5, LEASE_MS);
+          const again = await claimJobs(store, 'pilot-b', 5);
           expect(again.map((job) => [job.id, job.attemptNr])).toEqual([
             [jobs[1]!.id, 2],
             [jobs[2]!.id, 1],

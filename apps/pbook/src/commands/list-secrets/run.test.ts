@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { FAKE_UPDATED_AT, FakeClient, runCommand } from '../../testing/fakes.js';
+import { FAKE_UPDATED_AT, FakeClient, runCommand, runPbook } from '../../testing/fakes.js';
 import type { FakeSetup } from '../../testing/fakes.js';
 import { runListSecrets } from './run.js';
 
@@ -35,10 +35,15 @@ describe('list-secrets', () => {
   });
 
   it.each([
-    ['NO_COLOR is set', { NO_COLOR: '1' }, true],
-    ['--no-color is given', {}, false],
-  ])('prints no colour when %s', async (_why, env, color) => {
-    const run = await list({ full: false, json: false }, { isTTY: { stdin: true, stdout: true }, env }, color);
+    ['NO_COLOR is set', { NO_COLOR: '1' }, []],
+    ['--no-color is given', {}, ['--no-color']],
+  ])('prints no colour when %s', async (_why, env, flags) => {
+    const run = await runPbook(['list-secrets', ...flags], {
+      client: clientWithSecrets(),
+      isTTY: { stdin: true, stdout: true },
+      env,
+    });
+    expect(run.code).toBe(0);
     expect(run.stdout).toContain('│ Key       │ Type │');
     expect(run.stdout).not.toContain('\u001b');
   });
