@@ -10,7 +10,7 @@ import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
 import type { Redact } from './logger.js';
 import { openJobSecrets } from './job-secrets.js';
 import { describeRunError, redactor } from './redact.js';
-import { checkIsolation, runJob } from './run.js';
+import { checkIsolation, runJob, SupervisorLostError } from './run.js';
 import type { JobOutcome } from './run.js';
 import { SupervisorProcess } from './supervisor-process.js';
 import type { RunAsUser } from './users.js';
@@ -293,6 +293,7 @@ async function processJob(
     },
   });
   let outcome: JobOutcome | undefined;
+  let supervisorLost = false;
   try {
     const { secrets, newMasker } = await openJobSecrets(privateKey, acquired);
     redact = redactor(newMasker);
@@ -317,10 +318,17 @@ async function processJob(
     });
     if (outcome.aborted) jobLog.add(redact(`panda-pilot: ${stoppedNote(deps, stopJob.signal)}\n`));
   } catch (error) {
-    // Setting the job up failed (its bundle, its files, starting bash): the job fails with the reason.
-    const reason = describeRunError(error);
-    log.info(`job ${job.id}: could not run: ${reason}`);
-    jobLog.add(redact(`panda-pilot: the job could not run: ${reason}\n`));
+    if (error instanceof SupervisorLostError) {
+      // The payload died with its supervisor, through no fault of its own: another attempt may run it.
+      supervisorLost = true;
+      log.info(`job ${job.id}: ${error.message}`);
+      jobLog.add(redact(`panda-pilot: ${error.message}; the job was killed and handed back to the queue\n`));
+    } else {
+      // Setting the job up failed (its bundle, its files, starting bash): the job fails with the reason.
+      const reason = describeRunError(error);
+      log.info(`job ${job.id}: could not run: ${reason}`);
+      jobLog.add(redact(`panda-pilot: the job could not run: ${reason}\n`));
+    }
   }
 
   if (
@@ -332,7 +340,7 @@ async function processJob(
     await deps.sleep(STOP_SIGNAL_GRACE_MS, deps.signal);
     if (deps.signal.aborted) jobLog.add(`panda-pilot: ${stoppedNote(deps, stopJob.signal)}\n`);
   }
-  const state = finalState(deps, stopJob.signal, outcome);
+  const state = finalState(deps, stopJob.signal, outcome, supervisorLost);
   const exitCode = outcome?.exitCode ?? null;
   const pieces = await jobLog.close();
   if (stopJob.signal.reason === 'lost') {
@@ -359,11 +367,17 @@ function stoppedNote(deps: PilotDeps, stopped: AbortSignal): string {
 }
 
 /**
- * What the pilot reports: `released` when it was stopped (the job goes back to the queue, not the
- * user's fault); otherwise the payload's verdict (a cancelled job stays cancelled whatever is sent).
+ * What the pilot reports: `released` when it was stopped or its supervisor was lost (the job goes
+ * back to the queue, as a new attempt while it has attempts left: not the user's fault); otherwise
+ * the payload's verdict (a cancelled job stays cancelled whatever is sent).
  */
-function finalState(deps: PilotDeps, stopped: AbortSignal, outcome: JobOutcome | undefined): UpdateJobState {
-  if (deps.signal.aborted && !stopped.aborted) return 'released';
+function finalState(
+  deps: PilotDeps,
+  stopped: AbortSignal,
+  outcome: JobOutcome | undefined,
+  supervisorLost: boolean,
+): UpdateJobState {
+  if ((deps.signal.aborted || supervisorLost) && !stopped.aborted) return 'released';
   return outcome !== undefined && outcome.exitCode === 0 && !outcome.aborted ? 'finished' : 'failed';
 }
 

@@ -9,6 +9,17 @@ import type { SupervisorProcess } from './supervisor-process.js';
 import type { RunAsUser } from './users.js';
 import { userEnvironment } from './users.js';
 
+/**
+ * The supervisor ended (killed, out of memory) before it reported how the payload ended: the
+ * payload died with it, and whether it had done its work is unknown. Not the job's fault.
+ */
+export class SupervisorLostError extends PandaError {
+  constructor(message: string) {
+    super('CONFIG', message);
+    this.name = 'SupervisorLostError';
+  }
+}
+
 export interface RunJobOptions {
   jobId: string;
   /** The payload, run as `bash -c command`; secrets never enter this string. */
@@ -136,8 +147,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const exited = ended.events.find((event) => event.type === 'exited');
   if (exited === undefined) {
     // The supervisor itself was killed: the job's namespace went with it (parent-death signal), and its directory is removed.
-    throw new PandaError(
-      'CONFIG',
+    throw new SupervisorLostError(
       `the job's supervisor ended before reporting the job's end (${ended.supervisorEnd ?? 'it reported none'})`,
     );
   }

@@ -135,6 +135,52 @@ describe('panda-pilot --parallel 3', () => {
     }
   }, 90_000);
 
+  it('whose supervisor alone is killed with SIGKILL: every payload dies, and every job goes back to the queue and runs again', async () => {
+    const { workdir, marker, taskId, pilot } = await startSleepingJobs();
+    try {
+      const [supervisor] = childrenRunning(pilot.child.pid!, 'supervisor-main.js');
+      expect(supervisor).toBeDefined();
+      const payloads = markedProcesses(marker);
+      expect(payloads).toHaveLength(2 * JOBS);
+      process.kill(supervisor!, 'SIGKILL');
+      const client = userClient();
+      const handedBack = async () => {
+        const { jobs } = await client.getTask(taskId);
+        return jobs.every(
+          (job) =>
+            job.attempts[0]?.outcome === 'released' &&
+            job.attempts[1]?.outcome === 'running' &&
+            job.state === 'running',
+        );
+      };
+      // The same pilot runs the second attempts, under a supervisor of its own.
+      expect(await eventually(handedBack, 30_000)).toBe(true);
+      const [next] = childrenRunning(pilot.child.pid!, 'supervisor-main.js');
+      expect(next).toBeDefined();
+      expect(next).not.toBe(supervisor);
+      // Not one process of the first attempts is left.
+      const running = new Set(markedProcesses(marker));
+      for (const pid of payloads) expect(running.has(pid)).toBe(false);
+      const { jobs } = await client.getTask(taskId);
+      for (const job of jobs) {
+        expect((await client.getJobLog(job.id)).log).toContain(
+          "panda-pilot: the job's supervisor ended before reporting the job's end (SIGKILL); the job was killed and handed back to the queue\n",
+        );
+      }
+      expect(pilot.stderr()).not.toContain('could not run');
+      // Stopped mid-job, the pilot hands the second attempts back too, and exits 1.
+      pilot.child.kill('SIGTERM');
+      expect(await pilot.exited).toEqual({ code: 1, signal: null });
+      expect(pilot.stderr().match(/: handed back to the queue, exit code /g)).toHaveLength(2 * JOBS);
+      expect(markedProcesses(marker)).toEqual([]);
+      expect(await readdir(workdir)).toEqual([]);
+    } finally {
+      await userClient()
+        .killTask(taskId)
+        .catch(() => undefined);
+    }
+  }, 90_000);
+
   it('killed with SIGKILL together with its supervisor: every payload dies, and the next pilot there removes every directory', async () => {
     const { workdir, marker, taskId, pilot } = await startSleepingJobs();
     try {
