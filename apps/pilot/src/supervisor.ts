@@ -89,8 +89,7 @@ while [ "$hidden" -gt 0 ]; do
   shift
 done
 mount -t tmpfs -o size=16k,nr_inodes=16,mode=0711 panda-job "$root" &&
-  mkdir "$root/$name" &&
-  mount --no-canonicalize --bind . "$root/$name" &&
+  mount --no-canonicalize -o X-mount.mkdir --bind . "$root/$name" &&
   cd "$root/$name" || exit 125
 "$@" &
 child=$!
