@@ -29,9 +29,17 @@ async function processIdentity(pid: number): Promise<string | undefined> {
   }
 }
 
+/** This process' own identity once read: it stays the same while the process lives. */
+let ownIdentity: string | undefined;
+
 /** The facts of the process this code runs in. */
 export const hostProcess: ProcessFacts = {
   uid: process.getuid?.() ?? -1,
   pid: process.pid,
-  identity: processIdentity,
+  // A supervisor names itself in the owner file of each job: /proc is read for its first job only.
+  identity: async (pid) => {
+    if (pid !== process.pid) return processIdentity(pid);
+    ownIdentity ??= await processIdentity(pid);
+    return ownIdentity;
+  },
 };

@@ -55,11 +55,21 @@ describe('writeRequestLine', () => {
     expect(JSON.parse(text())).toEqual(request);
   });
 
-  it('writes a request without files as JSON.stringify does', async () => {
-    const { stream, text, flushed } = slowSink();
-    await writeRequestLine(stream, REQUEST);
+  it('writes a request without files as JSON.stringify does, in one write', async () => {
+    const { stream, writes, text, flushed } = slowSink();
+    await writeRequestLine(stream, REQUEST, '{"type":"run","id":1,"job":', '}');
     await flushed();
-    expect(JSON.parse(text())).toEqual(REQUEST);
+    expect(writes).toHaveLength(1);
+    expect(JSON.parse(text())).toEqual({ type: 'run', id: 1, job: REQUEST });
+  });
+
+  it('writes small files with the rest of the line, in one write', async () => {
+    const request = { ...REQUEST, files: { 'a.pem': 'AAAA', 'b.key': 'QkJC' } };
+    const { stream, writes, text, flushed } = slowSink();
+    await writeRequestLine(stream, request);
+    await flushed();
+    expect(writes).toHaveLength(1);
+    expect(JSON.parse(text())).toEqual(request);
   });
 
   it('stops writing once the stream is gone', async () => {

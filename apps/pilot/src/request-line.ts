@@ -27,10 +27,11 @@ function drained(stream: Writable): Promise<void> {
 }
 
 /**
- * Writes `request` to a supervisor's stdin as its one JSON line, the file secrets' base64 a piece
- * at a time as the pipe takes it: the line of a job with a 1 MB file is never one string, nor one
- * buffer, in the pilot. The line is what `JSON.stringify(request)` would give, with `files` last,
- * between `head` and `tail` (the supervisor's envelope of a job).
+ * Writes `request` to a supervisor's stdin as its one JSON line, in writes of at most a piece (one
+ * write for a request without large files), the file secrets' base64 a piece at a time as the pipe
+ * takes it: the line of a job with a 1 MB file is never one string, nor one buffer, in the pilot.
+ * The line is what `JSON.stringify(request)` would give, with `files` last, between `head` and
+ * `tail` (the supervisor's envelope of a job).
  * Nothing else may be written to `stream` until the returned promise resolves.
  */
 export async function writeRequestLine(
@@ -39,9 +40,18 @@ export async function writeRequestLine(
   head = '',
   tail = '',
 ): Promise<void> {
-  const write = async (text: string): Promise<void> => {
-    if (stream.destroyed || stream.writableEnded) return;
+  // The text goes out in writes of up to a piece (one for a job without large files): each write
+  // to the pipe wakes the supervisor.
+  let pending = '';
+  const flush = async (): Promise<void> => {
+    const text = pending;
+    pending = '';
+    if (text === '' || stream.destroyed || stream.writableEnded) return;
     if (!stream.write(text)) await drained(stream);
+  };
+  const write = async (text: string): Promise<void> => {
+    if (pending.length + text.length > PIECE) await flush();
+    pending += text;
   };
   const { files, ...rest } = request;
   await write(`${head}${JSON.stringify(rest).slice(0, -1)},"files":{`);
@@ -57,4 +67,5 @@ export async function writeRequestLine(
     separator = ',';
   }
   await write(`}}${tail}\n`);
+  await flush();
 }

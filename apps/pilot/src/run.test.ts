@@ -78,6 +78,29 @@ describe('runJob', () => {
     expect(output).toBe(`${hex(Buffer.from(TRICKY, 'utf8'))}\nmy_secret_file.dat\nnotes.txt\n`);
   });
 
+  it('hands every variable over by its own name, whatever its name or size, and in any locale', async () => {
+    // Named like the loader's own shell variables, which must not take their places; every byte but NUL.
+    const env = {
+      size: 'the size',
+      var: 'the var',
+      vars: 'the vars',
+      entries: 'the entries',
+      LC_ALL: 'C.UTF-8',
+      ALL_BYTES: Buffer.from(Array.from({ length: 255 }, (_, index) => index + 1)).toString('latin1'),
+      BIG: `${'ü'.repeat(40_000)}\nend`,
+      ...Object.fromEntries(Array.from({ length: 300 }, (_, index) => [`MANY_${index}`, `value ${index}`])),
+    };
+    const names = Object.keys(env);
+    const { outcome, output } = await run(
+      `for name in ${names.join(' ')}; do printf '%s=' "$name"; printenv "$name" | od -An -v -tx1 | tr -d ' \\n'; echo; done`,
+      { secrets: { env, files: {} }, baseEnv: { PATH: process.env.PATH, LANG: 'C.UTF-8' } },
+    );
+    expect(outcome).toEqual({ exitCode: 0, signal: null, aborted: false });
+    expect(output.split('\n').slice(0, -1)).toEqual(
+      Object.entries(env).map(([name, value]) => `${name}=${hex(Buffer.from(`${value}\n`, 'utf8'))}`),
+    );
+  });
+
   it('writes the file secrets byte-exact and 0600 into the current directory, and removes them after', async () => {
     const { output } = await run(
       'stat -c "%a %n" my_secret_file.dat; od -An -v -tx1 my_secret_file.dat | tr -d " \\n"',

@@ -1,6 +1,6 @@
 import { access, constants } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { SYSTEM_PATH, failure, readLines, supervise } from './supervisor.js';
 import type { JobReports, SupervisorInput, SupervisorOutput } from './supervisor.js';
@@ -12,7 +12,9 @@ import type { JobReports, SupervisorInput, SupervisorOutput } from './supervisor
 // output, events and end, tagged with the job's number. Each job has its own namespaces, directory,
 // secret files and clean-up.
 
-const events = createWriteStream('', { fd: 3 });
+// A socket, not an fs stream: fd 3 is the pilot's socket pair, and an fs stream makes each line a
+// round trip through libuv's thread pool.
+const events = new Socket({ fd: 3, readable: false });
 events.on('error', () => undefined);
 const write = (line: SupervisorOutput): boolean => events.write(`${JSON.stringify(line)}\n`);
 

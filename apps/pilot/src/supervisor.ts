@@ -89,8 +89,7 @@ while [ "$hidden" -gt 0 ]; do
   shift
 done
 mount -t tmpfs -o size=16k,nr_inodes=16,mode=0711 panda-job "$root" &&
-  mkdir "$root/$name" &&
-  mount --no-canonicalize --bind . "$root/$name" &&
+  mount --no-canonicalize -o X-mount.mkdir --bind . "$root/$name" &&
   cd "$root/$name" || exit 125
 "$@" &
 child=$!
@@ -103,13 +102,21 @@ exit "$status"
 
 /**
  * Run as the payload's user, after the switch: takes the payload's environment from file descriptor
- * 3 (NUL-separated NAME=value, as the supervisor writes it) and runs the payload. Nothing that runs
- * with more rights than the payload ever sees the payload's environment (a secret named BASH_ENV or
- * LD_PRELOAD would act on it).
+ * 3 (each `NAME=value` after a line with its size in bytes, as the supervisor writes it) and runs the
+ * payload. Nothing that runs with more rights than the payload ever sees the payload's environment
+ * (a secret named BASH_ENV or LD_PRELOAD would act on it). Each entry is one read of its size in
+ * bytes (LC_ALL=C while reading; bash reads a pipe one byte per call up to a delimiter, so
+ * NUL-separated entries cost a system call per byte); the entries are exported all at once from the
+ * positional parameters, so a variable named like one of the loader's own (`size`, `var`, `entries`,
+ * `LC_ALL`) keeps its value.
  */
 const LOADER_SCRIPT = `
-mapfile -d '' -u 3 vars && exec 3<&- || exit 125
-for var in "${'$'}{vars[@]}"; do export "$var" 2>/dev/null; done
+LC_ALL=C
+while IFS= read -r -u 3 size; do IFS= read -r -u 3 -N "$size" var || exit 125; entries+=("$var"); done
+[ -z "$size" ] && exec 3<&- || exit 125
+set -- "$1" "$2" "${'$'}{entries[@]}"
+unset entries LC_ALL
+[ "$#" -le 2 ] || export -- "${'$'}{@:3}" 2>/dev/null
 exec -a bash "$2" -c "$1"
 `;
 
@@ -190,8 +197,12 @@ function signal(pid: number | undefined, name: NodeJS.Signals): void {
   }
 }
 
-/** The environment as the loader reads it; a value holding NUL could not be told from the next variable. */
+/**
+ * The environment as the loader reads it: each `NAME=value` after a line with its size in bytes. A
+ * value holding NUL could not reach the payload (no process environment carries one).
+ */
 function environmentBlock(env: Record<string, string>): Buffer {
+  const pieces: Buffer[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (name.includes('\0') || name.includes('=') || value.includes('\0')) {
       throw new PandaError(
@@ -199,13 +210,10 @@ function environmentBlock(env: Record<string, string>): Buffer {
         `the environment variable ${JSON.stringify(name.replaceAll('\0', ''))} holds a NUL character or its name an "=", which no process environment can carry`,
       );
     }
+    const entry = Buffer.from(`${name}=${value}`, 'utf8');
+    pieces.push(Buffer.from(`${entry.length}\n`, 'latin1'), entry);
   }
-  return Buffer.from(
-    Object.entries(env)
-      .map(([name, value]) => `${name}=${value}\0`)
-      .join(''),
-    'utf8',
-  );
+  return Buffer.concat(pieces);
 }
 
 /** How long output may keep flowing after the payload's namespace ended (nothing of it should hold a pipe by then). */
