@@ -1,4 +1,4 @@
-import { decryptAtRest, encryptAtRest } from '@panda-secrets/crypto';
+import { type Keyring, decryptAtRest, decryptAtRestSync, encryptAtRest } from '@panda-secrets/crypto';
 import { PandaError, isPandaError, parseWireKey } from '@panda-secrets/protocol';
 import type { AuditInput, SecretCiphertext } from '@panda-secrets/store';
 import type { KeyringSource, ServerContext } from './context.js';
@@ -9,22 +9,31 @@ export function sealAtRest(ctx: ServerContext, owner: string, key: string, plain
 }
 
 /**
- * Decrypts one stored secret. A key ring rotated by another process is re-read once before the
- * failure is reported, so instances sharing a key ring file keep working after `rotate-key`.
+ * Decrypts one stored secret: at once (no promise) when the current key ring opens it. A key ring
+ * rotated by another process is re-read once before the failure is reported, so instances sharing
+ * a key ring file keep working after `rotate-key`.
  */
-async function openAtRest(keyring: KeyringSource, secret: SecretCiphertext): Promise<Uint8Array> {
-  const address = { owner: secret.owner, key: secret.key };
+function openAtRest(keyring: KeyringSource, secret: SecretCiphertext): Uint8Array | Promise<Uint8Array> {
   const tried = keyring.current();
   try {
-    return await decryptAtRest(tried, address, secret.ciphertext);
+    return decryptAtRestSync(tried, secret, secret.ciphertext);
   } catch (error) {
     if (!isPandaError(error) || error.code !== 'DECRYPT_FAILED') throw error;
-    // Many decryptions fail at once after a rotation; whichever reload brought the new ring, each
-    // retries with the ring as it is now, if that is not the one it failed with.
-    await keyring.reload();
-    if (keyring.current() === tried) throw error;
-    return decryptAtRest(keyring.current(), address, secret.ciphertext);
+    return openAfterReload(keyring, tried, secret, error);
   }
+}
+
+async function openAfterReload(
+  keyring: KeyringSource,
+  tried: Keyring,
+  secret: SecretCiphertext,
+  failure: PandaError,
+): Promise<Uint8Array> {
+  // Many decryptions fail at once after a rotation; whichever reload brought the new ring, each
+  // retries with the ring as it is now, if that is not the one it failed with.
+  await keyring.reload();
+  if (keyring.current() === tried) throw failure;
+  return decryptAtRest(keyring.current(), { owner: secret.owner, key: secret.key }, secret.ciphertext);
 }
 
 /** The wire form of a stored value: text for an env secret, base64 of the bytes for a file. */
@@ -38,7 +47,9 @@ export async function decryptSecrets(
   keyring: KeyringSource,
   stored: readonly SecretCiphertext[],
 ): Promise<Map<string, Uint8Array>> {
-  const plaintexts = await Promise.all(stored.map((secret) => openAtRest(keyring, secret)));
+  const opened = stored.map((secret) => openAtRest(keyring, secret));
+  // Only a value the current key ring could not open waits for a reload; the others are done.
+  const plaintexts = opened.some((plaintext) => plaintext instanceof Promise) ? await Promise.all(opened) : opened;
   return new Map(stored.map((secret, index) => [secret.key, plaintexts[index] as Uint8Array]));
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { CompactEncrypt, base64url, compactDecrypt, decodeProtectedHeader } from 'jose';
-import { decryptAtRest, encryptAtRest, generateKeyring, rotateKeyring } from './index.js';
+import { decryptAtRest, decryptAtRestSync, encryptAtRest, generateKeyring, rotateKeyring } from './index.js';
 import type { Keyring, SecretAddress } from './index.js';
 import { pandaErrorOf } from '@panda-secrets/testkit/unit';
 
@@ -24,10 +24,14 @@ function rewriteHeader(jwe: string, changes: Record<string, unknown>): string {
   return [base64url.encode(JSON.stringify(rewritten)), ...rest].join('.');
 }
 
+/** Both decryptAtRest and decryptAtRestSync refuse `ciphertext` with `message`. */
 async function expectDecryptFailure(keyring: Keyring, at: SecretAddress, ciphertext: string, message: string) {
   const error = await pandaErrorOf(decryptAtRest(keyring, at, ciphertext), 'DECRYPT_FAILED');
   expect(error.message).toBe(message);
   expect(error.message).not.toContain(secretText);
+  expect(() => decryptAtRestSync(keyring, at, ciphertext)).toThrow(
+    expect.objectContaining({ code: 'DECRYPT_FAILED', message }),
+  );
 }
 
 const altered =
@@ -41,6 +45,7 @@ describe('encryption at rest', () => {
     for (const value of [plaintext, binary, new Uint8Array()]) {
       const { ciphertext } = await encryptAtRest(keyring, address, value);
       expect(Buffer.from(await decryptAtRest(keyring, address, ciphertext))).toEqual(Buffer.from(value));
+      expect(Buffer.from(decryptAtRestSync(keyring, address, ciphertext))).toEqual(Buffer.from(value));
     }
   });
 

@@ -1,6 +1,6 @@
 export { generateKeyring, rotateKeyring, serializeKeyring, parseKeyring } from './keyring.js';
 export type { MasterKey, Keyring } from './keyring.js';
-export { encryptAtRest, decryptAtRest } from './at-rest.js';
+export { encryptAtRest, decryptAtRest, decryptAtRestSync } from './at-rest.js';
 export type { SecretAddress } from './at-rest.js';
 export { generatePilotKeyPair, importPilotPublicKey, sealBundle, openBundle } from './bundle.js';
 export type { PilotKeyPair, PilotPublicKey } from './bundle.js';

@@ -137,6 +137,9 @@ const SQLITE_MIGRATIONS: readonly string[] = [
   `ALTER TABLE secrets ADD COLUMN revision TEXT NOT NULL DEFAULT '';`,
 ];
 
+/** A secret's key, ciphertext and size, as a raw row of the ciphertext reads. */
+type CiphertextColumns = [key: string, ciphertext: string, size: number];
+
 /** A put waiting for the commit it shares with the other puts of its turn of the event loop. */
 interface PendingPut {
   owner: string;
@@ -273,12 +276,15 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       `SELECT * FROM secrets
        WHERE owner = @owner AND (@keys IS NULL OR key IN (SELECT value FROM json_each(@keys))) ORDER BY key`,
     ),
-    ownerCiphertexts: db.prepare<[string], SecretCiphertext>(
-      'SELECT owner, key, ciphertext, size FROM secrets WHERE owner = ? ORDER BY key',
-    ),
-    ciphertextsOfKeys: db.prepare<[string, string], SecretCiphertext>(
-      'SELECT owner, key, ciphertext, size FROM secrets WHERE owner = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key',
-    ),
+    // Rows as arrays (`raw`), the owner being the one asked for: the hot read of every get_user_secrets.
+    ownerCiphertexts: db
+      .prepare<[string], CiphertextColumns>('SELECT key, ciphertext, size FROM secrets WHERE owner = ? ORDER BY key')
+      .raw(true),
+    ciphertextsOfKeys: db
+      .prepare<[string, string], CiphertextColumns>(
+        'SELECT key, ciphertext, size FROM secrets WHERE owner = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key',
+      )
+      .raw(true),
     allSecrets: db.prepare<[], SecretColumns>('SELECT * FROM secrets ORDER BY owner, key'),
     deleteSecret: db.prepare<[string, string]>('DELETE FROM secrets WHERE owner = ? AND key = ?'),
     deleteOwnerSecrets: db.prepare<[string]>('DELETE FROM secrets WHERE owner = ?'),
@@ -568,8 +574,11 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   }
 
   function ciphertexts(owner: string, keys?: readonly string[]): SecretCiphertext[] {
-    if (keys === undefined) return statements.ownerCiphertexts.all(owner);
-    return statements.ciphertextsOfKeys.all(owner, JSON.stringify(keys));
+    const rows =
+      keys === undefined
+        ? statements.ownerCiphertexts.all(owner)
+        : statements.ciphertextsOfKeys.all(owner, JSON.stringify(keys));
+    return rows.map(([key, ciphertext, size]) => ({ owner, key, ciphertext, size }));
   }
 
   /** Claims up to `limit` queued jobs, oldest first, after ending the attempts whose lease ran out. */
