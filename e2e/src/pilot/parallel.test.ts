@@ -89,6 +89,20 @@ async function startSleepingJobs() {
   return { workdir, marker, taskId, pilot };
 }
 
+type SleepingJobs = Awaited<ReturnType<typeof startSleepingJobs>>;
+
+/** Runs `test` on sleeping jobs (startSleepingJobs), then kills their task, whatever happened. */
+async function withSleepingJobs(test: (jobs: SleepingJobs) => Promise<void>): Promise<void> {
+  const jobs = await startSleepingJobs();
+  try {
+    await test(jobs);
+  } finally {
+    await userClient()
+      .killTask(jobs.taskId)
+      .catch(() => undefined);
+  }
+}
+
 describe('panda-pilot --parallel 3', () => {
   it('runs three jobs with their secrets at once, each in its own directory that it alone sees, and removes them all', async () => {
     const workdir = await mkdtemp(join(dir, 'work-'));
@@ -120,24 +134,18 @@ describe('panda-pilot --parallel 3', () => {
   }, 90_000);
 
   it('killed with SIGKILL while its jobs run: every payload dies and every directory is removed by its supervisor', async () => {
-    const { workdir, marker, taskId, pilot } = await startSleepingJobs();
-    try {
+    await withSleepingJobs(async ({ workdir, marker, pilot }) => {
       expect(markedProcesses(marker)).toHaveLength(2 * JOBS);
       expect((await readdir(workdir)).filter((name) => name.endsWith('.owner'))).toHaveLength(JOBS);
       pilot.child.kill('SIGKILL');
       await pilot.exited;
       expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
       expect(await eventually(async () => (await readdir(workdir)).length === 0)).toBe(true);
-    } finally {
-      await userClient()
-        .killTask(taskId)
-        .catch(() => undefined);
-    }
+    });
   }, 90_000);
 
   it('whose supervisor alone is killed with SIGKILL: every payload dies, and every job goes back to the queue and runs again', async () => {
-    const { workdir, marker, taskId, pilot } = await startSleepingJobs();
-    try {
+    await withSleepingJobs(async ({ workdir, marker, taskId, pilot }) => {
       const [supervisor] = childrenRunning(pilot.child.pid!, 'supervisor-main.js');
       expect(supervisor).toBeDefined();
       const payloads = markedProcesses(marker);
@@ -174,16 +182,11 @@ describe('panda-pilot --parallel 3', () => {
       expect(pilot.stderr().match(/: handed back to the queue, exit code /g)).toHaveLength(2 * JOBS);
       expect(markedProcesses(marker)).toEqual([]);
       expect(await readdir(workdir)).toEqual([]);
-    } finally {
-      await userClient()
-        .killTask(taskId)
-        .catch(() => undefined);
-    }
+    });
   }, 90_000);
 
   it('killed with SIGKILL together with its supervisor: every payload dies, and the next pilot there removes every directory', async () => {
-    const { workdir, marker, taskId, pilot } = await startSleepingJobs();
-    try {
+    await withSleepingJobs(async ({ workdir, marker, taskId, pilot }) => {
       const supervisors = childrenRunning(pilot.child.pid!, 'supervisor-main.js');
       expect(supervisors).toHaveLength(1);
       // As Slurm or the OOM killer would: the pilot and its supervisor at once (the pilot held
@@ -203,10 +206,6 @@ describe('panda-pilot --parallel 3', () => {
         expect(next.stderr()).toContain(`removed the job directory ${name} left by a job supervisor that is gone`);
       }
       expect(await readdir(workdir)).toEqual([]);
-    } finally {
-      await userClient()
-        .killTask(taskId)
-        .catch(() => undefined);
-    }
+    });
   }, 90_000);
 });
