@@ -353,7 +353,10 @@ async function completions<Deps, Global, Client>(
  *   name: 'prun', version, usage: '$0 --exec "CMD" --outDS NAME [options]', wrap: 110, epilogue: EPILOGUE,
  *   options: (parser) => parser,
  *   commands: [prunCommand],
- *   global: (argv) => ({ connection: readConnectionOptions(argv), color: argv.color !== false }),
+ *   global: (argv) => ({
+ *     connection: readConnectionOptions(argv),
+ *     color: useColor(argv.color !== false, deps.isTTY.stdout, deps.env),
+ *   }),
  *   connect: (deps, global) => connect(deps, global.connection),
  * });
  */
