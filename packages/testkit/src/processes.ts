@@ -14,15 +14,24 @@ export function newMarker(): string {
   return marker;
 }
 
-/** The live processes (not zombies) with one of `marks` as an argument. */
-export function markedProcesses(...marks: string[]): number[] {
+/** What a test looks at of a process in /proc. */
+interface ProcessEntry {
+  state: string;
+  parent: number;
+  args: string[];
+}
+
+/** The pids of the processes in /proc that `accept` takes; one that is gone meanwhile is left out. */
+function processesWhere(accept: (entry: ProcessEntry) => boolean): number[] {
   const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
     try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      if (stat[stat.lastIndexOf(')') + 2] !== 'Z' && args.some((arg) => marks.includes(arg))) found.push(Number(entry));
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      // The fields after the command's closing parenthesis: its state, then its parent's pid.
+      const [state = '', parent = ''] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 2);
+      const args = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0');
+      if (accept({ state, parent: Number(parent), args })) found.push(Number(name));
     } catch {
       // Gone meanwhile.
     }
@@ -30,20 +39,14 @@ export function markedProcesses(...marks: string[]): number[] {
   return found;
 }
 
+/** The live processes (not zombies) with one of `marks` as an argument. */
+export function markedProcesses(...marks: string[]): number[] {
+  return processesWhere(({ state, args }) => state !== 'Z' && args.some((arg) => marks.includes(arg)));
+}
+
 /** The pids of the children of process `parent` whose command line holds `script`. */
 export function childrenRunning(parent: number, script: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-        const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return parentPid === parent && readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(script);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return processesWhere((entry) => entry.parent === parent && entry.args.join('\0').includes(script));
 }
 
 /** Kills what a failed test left of the processes marked so far, so that no test leaves a process behind. */
