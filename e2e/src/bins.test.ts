@@ -351,17 +351,9 @@ describe('NODE_EXTRA_CA_CERTS, read only when a TLS connection needs it', () => 
   let cert: string;
   const run = promisify(execFile);
 
-  /** Runs a bin as a user's shell does, through its #! line; the outcome whether it exits 0 or not. */
-  async function direct(name: BinName, args: string[], env: NodeJS.ProcessEnv) {
-    return run(binPath(name), args, { env, timeout: 60_000 }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => ({
-        code: error.code,
-        stdout: error.stdout,
-        stderr: error.stderr,
-      }),
-    );
-  }
+  /** Runs a bin as a user's shell does, through its #! line. */
+  const direct = (name: BinName, args: string[], env: NodeJS.ProcessEnv) =>
+    runCli(name, args, { env, direct: true, timeoutMs: 60_000 });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'panda-extra-ca-'));

@@ -33,6 +33,8 @@ export interface RunCliOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
+  /** Run the bin as a user's shell does, through its #! line (sh, then the Node.js on PATH), not by this Node.js. */
+  direct?: boolean;
 }
 
 /** An environment without the variables through which a CLI would pick up the caller's own server or token. */
@@ -49,7 +51,8 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 /** Runs a CLI as a real child process and collects its output. */
 export function runCli(name: BinName, args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [binPath(name), ...args], {
+    const [command, argv] = options.direct ? [binPath(name), args] : [process.execPath, [binPath(name), ...args]];
+    const child = spawn(command, argv, {
       cwd: options.cwd ?? REPO_ROOT,
       env: options.env ?? cleanEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
