@@ -9,6 +9,7 @@ import {
 } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { randomBytesFromBlock } from './random.js';
+import { isRecord } from './values.js';
 
 /*
  * Compact JWE with `alg: ECDH-ES+A256KW`, `enc: A256GCM` on P-256 (RFC 7516, RFC 7518 §4.6, §4.4,
@@ -169,16 +170,14 @@ function sealedHeader(part: string): { header: Record<string, unknown>; epk: Jso
   } catch {
     return undefined;
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined;
-  const fields = header as Record<string, unknown>;
+  if (!isRecord(header)) return undefined;
   // Only what ecdhEsSeal writes is read: no compression, no critical extensions.
-  if (fields.alg !== SEAL_ALG || fields.enc !== SEAL_ENC || 'zip' in fields || 'crit' in fields) return undefined;
-  const epk = fields.epk as Record<string, unknown> | null | undefined;
-  if (typeof epk !== 'object' || epk === null || epk.kty !== 'EC' || epk.crv !== 'P-256' || 'd' in epk)
-    return undefined;
+  if (header.alg !== SEAL_ALG || header.enc !== SEAL_ENC || 'zip' in header || 'crit' in header) return undefined;
+  const epk = header.epk;
+  if (!isRecord(epk) || epk.kty !== 'EC' || epk.crv !== 'P-256' || 'd' in epk) return undefined;
   if (typeof epk.x !== 'string' || typeof epk.y !== 'string') return undefined;
   if (p256Point(epk.x, epk.y) === undefined) return undefined;
-  return { header: fields, epk: { kty: 'EC', crv: 'P-256', x: epk.x, y: epk.y } };
+  return { header, epk: { kty: 'EC', crv: 'P-256', x: epk.x, y: epk.y } };
 }
 
 /**
