@@ -8,12 +8,15 @@ export interface ImportEntry {
   value: string;
 }
 
+/** An entry as a file's reader found it: the entry, or what is wrong with it. */
+type ReadEntry = { entry?: ImportEntry; problem?: string };
+
 function invalid(file: string, problems: readonly string[]): PandaError {
   return new PandaError('INVALID_INPUT', `${file}: ${listProblems(problems)}; nothing was imported`);
 }
 
 /** The entries of the JSON `pbook list-secrets --json --full` prints: [{key, type, value, ...}]. */
-function jsonEntries(text: string, file: string): Array<{ entry?: ImportEntry; problem?: string }> {
+function jsonEntries(text: string, file: string): ReadEntry[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -47,8 +50,8 @@ function jsonEntries(text: string, file: string): Array<{ entry?: ImportEntry; p
 const DOTENV_PROTO_LINE = /^[ \t]*(?:export[ \t]+)?__proto__(?:[ \t]*=|:[ \t])/m;
 
 /** The entries of a `.env` file, as dotenv reads it. */
-function dotenvEntries(text: string): Array<{ entry?: ImportEntry; problem?: string }> {
-  const read: Array<{ entry?: ImportEntry; problem?: string }> = Object.entries(parse(text)).map(([key, value]) => ({
+function dotenvEntries(text: string): ReadEntry[] {
+  const read: ReadEntry[] = Object.entries(parse(text)).map(([key, value]) => ({
     entry: { key, value },
   }));
   if (DOTENV_PROTO_LINE.test(text)) {
@@ -65,7 +68,7 @@ function dotenvEntries(text: string): Array<{ entry?: ImportEntry; problem?: str
  */
 export function importEntries(text: string, file: string, format: ImportFormat | undefined): ImportEntry[] {
   const asJson = format === 'json' || (format === undefined && text.trimStart().startsWith('['));
-  const read: Array<{ entry?: ImportEntry; problem?: string }> = asJson ? jsonEntries(text, file) : dotenvEntries(text);
+  const read = asJson ? jsonEntries(text, file) : dotenvEntries(text);
   const problems: string[] = [];
   const entries: ImportEntry[] = [];
   const seen = new Set<string>();
