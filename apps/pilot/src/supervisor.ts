@@ -256,12 +256,13 @@ async function runIsolated(
   const envPipe = child.stdio[3] as NodeJS.WritableStream;
   envPipe.on('error', () => undefined);
   envPipe.end(env);
+  const init = async (): Promise<number | undefined> => (child.pid === undefined ? undefined : initPid(child.pid));
   const kill = async (): Promise<void> => {
-    signal(child.pid === undefined ? undefined : await initPid(child.pid), 'SIGKILL');
+    signal(await init(), 'SIGKILL');
     signal(child.pid, 'SIGKILL');
   };
   void stops.stop.then(async () => {
-    signal(child.pid === undefined ? undefined : await initPid(child.pid), 'SIGTERM');
+    signal(await init(), 'SIGTERM');
     const ended = await Promise.race([
       exited.then(() => true),
       stops.kill.then(() => false),
@@ -300,16 +301,15 @@ export async function supervise(
   reports: JobReports,
   bash: string,
 ): Promise<void> {
-  const send = (event: SupervisorEvent): void => reports.send(event);
   let dir: string | undefined;
   let files: string[] = [];
   try {
     dir = await createJobDir(request.workRoot, request.jobId);
     files = await writeSecretFiles(dir, request.files, request.runAs);
     if (request.runAs !== undefined) await handOverJobDir(dir, request.runAs);
-    send(await runIsolated(request, dir, stops, reports, bash));
+    reports.send(await runIsolated(request, dir, stops, reports, bash));
   } catch (error) {
-    send(failure(error));
+    reports.send(failure(error));
   } finally {
     try {
       if (dir !== undefined && request.keepWorkdir) {
@@ -320,7 +320,7 @@ export async function supervise(
         await removeJobDir(dir);
       }
     } catch (error) {
-      send(failure(error));
+      reports.send(failure(error));
     }
   }
 }
