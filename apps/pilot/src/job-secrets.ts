@@ -1,8 +1,7 @@
 import { openBundle } from '@panda-secrets/crypto';
 import type { PilotKeyPair } from '@panda-secrets/crypto';
 import type { AcquiredJob, SecretBundle } from '@panda-secrets/protocol';
-import { bundleMaskValues } from './mask-forms.js';
-import { maskerFactory } from './mask.js';
+import { bundleMaskerFactory } from './mask.js';
 import type { Masker } from './mask.js';
 
 /** A job's opened secrets and the maskers of its output. */
@@ -25,5 +24,5 @@ export async function openJobSecrets(
   const { bundle } = acquired;
   acquired.bundle = null;
   const secrets = bundle === null ? { env: {}, files: {} } : await openBundle(privateKey, bundle, acquired.job.id);
-  return { secrets, newMasker: maskerFactory(bundleMaskValues(secrets)) };
+  return { secrets, newMasker: bundleMaskerFactory(secrets) };
 }

@@ -1,5 +1,6 @@
 import { MIN_MASKED_LENGTH } from '@panda-secrets/protocol';
-import { prepareForms } from './mask-forms.js';
+import type { SecretBundle } from '@panda-secrets/protocol';
+import { bundleMaskValues, prepareForms } from './mask-forms.js';
 import type { MaskSecrets } from './mask-forms.js';
 import { MIN_STRETCH, createStretchIndex } from './stretch-index.js';
 import type { StretchIndex } from './stretch-index.js';
@@ -149,6 +150,11 @@ function prepareMasking(secrets: MaskSecrets): PreparedMasking {
 export function maskerFactory(secrets: readonly string[] | MaskSecrets): () => Masker {
   const prepared = prepareMasking(Array.isArray(secrets) ? { texts: secrets, files: [] } : (secrets as MaskSecrets));
   return () => streamMasker(prepared);
+}
+
+/** {@link maskerFactory} for a job's output: its env values and its files' bytes, each in every form. */
+export function bundleMaskerFactory(bundle: Pick<SecretBundle, 'env' | 'files'>): () => Masker {
+  return maskerFactory(bundleMaskValues(bundle));
 }
 
 /**

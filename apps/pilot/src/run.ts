@@ -1,8 +1,7 @@
 import { constants } from 'node:os';
 import { PandaError } from '@panda-secrets/protocol';
 import type { ErrorCode, SecretBundle } from '@panda-secrets/protocol';
-import { bundleMaskValues } from './mask-forms.js';
-import { maskerFactory } from './mask.js';
+import { bundleMaskerFactory } from './mask.js';
 import type { Masker } from './mask.js';
 import type { SupervisorRequest } from './supervisor.js';
 import type { SupervisorProcess } from './supervisor-process.js';
@@ -130,7 +129,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     ...(runAs === undefined ? {} : { runAs }),
     ...(options.hiddenFiles === undefined ? {} : { hiddenFiles: options.hiddenFiles }),
   };
-  const newMasker = options.newMasker ?? maskerFactory(bundleMaskValues(secrets));
+  const newMasker = options.newMasker ?? bundleMaskerFactory(secrets);
   const streams = [newMasker(), newMasker()].map((masker) => maskedLines(masker, (text) => options.onOutput(text)));
   const job = options.supervisor.run(request, (fd, chunk) => streams[fd - 1]!.write(chunk));
   let aborted = false;
