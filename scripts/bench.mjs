@@ -16,7 +16,7 @@
 // default shared/peers/panda-client beside the repository); the row is skipped when it or Python's
 // `rich` is missing.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -83,6 +83,15 @@ function record(name, value, unit, target, better) {
   console.log(
     `${pass ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(1)} ${unit} (target ${better === 'lower' ? '<=' : '>='} ${limit} ${unit})`,
   );
+}
+
+/**
+ * Prints, under a row, what the same measurement gives for a reference that does only the work the
+ * row's call cannot do without (the row's ceiling on this machine). It has no target and decides
+ * nothing: it tells whether a miss is the code's or the target's.
+ */
+function recordCeiling(name, ratio, detail) {
+  console.log(`CEIL  ${name}: ${ratio.toFixed(2)}  [${detail}]`);
 }
 
 function skip(name, why) {
@@ -272,14 +281,17 @@ async function benchPandaPbook(server) {
 // --- server rows ----------------------------------------------------------------------------------
 
 async function benchServerRates(server) {
-  const reference = start(process.execPath, [join(import.meta.dirname, 'lib/bench-reference.mjs')]);
+  const referenceDir = join(work, 'reference');
+  mkdirSync(referenceDir);
+  const reference = start(process.execPath, [join(import.meta.dirname, 'lib/bench-reference.mjs'), referenceDir]);
   const bare = await listeningUrl(reference);
   const authorization = `Bearer ${readFileSync(server.user, 'utf8').trim()}`;
   const json = { 'content-type': 'application/json' };
+  const hello = () => requestsPerSecond(`${bare}/hello`);
 
   const get = paired(
     () => requestsPerSecond(`${server.url}/api/v1/creds/get_user_secrets`, { headers: { authorization } }),
-    () => requestsPerSecond(`${bare}/hello`),
+    hello,
     LOAD_ROUNDS,
   );
   recordRatio(
@@ -289,12 +301,19 @@ async function benchServerRates(server) {
     'higher',
     `${perSecond(get.a)} vs ${perSecond(get.b)}`,
   );
+  const decrypt = paired(() => requestsPerSecond(`${bare}/decrypt`), hello, LOAD_ROUNDS);
+  recordCeiling(
+    'bare fastify decrypting the same 10 secrets / bare fastify GET',
+    decrypt.ratio,
+    `${perSecond(decrypt.a)} vs ${perSecond(decrypt.b)}`,
+  );
 
   const body = JSON.stringify({ key: 'BENCH_SET', value: 'v'.repeat(100) });
+  const post = () => requestsPerSecond(`${bare}/json`, { headers: json, body });
   const set = paired(
     () =>
       requestsPerSecond(`${server.url}/api/v1/creds/set_user_secrets`, { headers: { authorization, ...json }, body }),
-    () => requestsPerSecond(`${bare}/json`, { headers: json, body }),
+    post,
     LOAD_ROUNDS,
   );
   recordRatio(
@@ -303,6 +322,16 @@ async function benchServerRates(server) {
     0.35,
     'higher',
     `${perSecond(set.a)} vs ${perSecond(set.b)}`,
+  );
+  const write = paired(
+    () => requestsPerSecond(`${bare}/write`, { headers: { authorization, ...json }, body }),
+    post,
+    LOAD_ROUNDS,
+  );
+  recordCeiling(
+    'bare fastify sealing and storing the same write / bare fastify JSON POST',
+    write.ratio,
+    `${perSecond(write.a)} vs ${perSecond(write.b)}`,
   );
   reference.kill('SIGTERM');
 }
@@ -373,26 +402,35 @@ async function benchAcquire() {
   );
 }
 
-/** Jobs per second of the bare work: `bash -c CMD` spawned and awaited, 4 at a time. */
-async function bareSpawnRate(count, exec) {
+/** Jobs per second of `runOne(index)` for `count` indices, awaited 4 at a time. */
+async function fourAtATime(count, runOne) {
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: 4 }, async () => {
       while (next < count) {
         next += 1;
-        await new Promise((done, fail) => {
-          const child = spawn('bash', ['-c', exec], {
-            stdio: 'ignore',
-            env: { ...process.env, BENCH_0: 'v'.repeat(100) },
-          });
-          child.once('error', fail);
-          child.once('exit', done);
-        });
+        await runOne(next);
       }
     }),
   );
   return count / ((performance.now() - started) / 1000);
+}
+
+/** Jobs per second of the bare work: `bash -c CMD` spawned and awaited, 4 at a time. */
+function bareSpawnRate(count, exec) {
+  return fourAtATime(
+    count,
+    () =>
+      new Promise((done, fail) => {
+        const child = spawn('bash', ['-c', exec], {
+          stdio: 'ignore',
+          env: { ...process.env, BENCH_0: 'v'.repeat(100) },
+        });
+        child.once('error', fail);
+        child.once('exit', done);
+      }),
+  );
 }
 
 async function benchEndToEnd() {
@@ -446,6 +484,43 @@ async function benchEndToEnd() {
     'higher',
     `${perSecond(ours)} vs ${perSecond(bare)}`,
   );
+  const supervised = await supervisedJobRate(count, exec);
+  const bareAfter = await bareSpawnRate(count, exec);
+  recordCeiling(
+    'jobs/s of the job supervisor alone (directory, namespaces, mounts, loader), 4 at a time / bare bash -c spawns/s',
+    supervised / bareAfter,
+    `${perSecond(supervised)} vs ${perSecond(bareAfter)}`,
+  );
+}
+
+/**
+ * Jobs per second of panda-pilot's job supervisor alone, in this process: each job's directory,
+ * its namespaces and mounts, the loader of its environment (the ten secrets of the row) and its
+ * clean-up, with no server, pilot or supervisor process around it; 4 at a time.
+ */
+async function supervisedJobRate(count, exec) {
+  const { supervise } = await import(join(root, 'apps/pilot/dist/supervisor.js'));
+  const { prepareWorkRoot } = await import(join(root, 'apps/pilot/dist/work-root.js'));
+  const workRoot = await prepareWorkRoot(join(work, 'supervised'));
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  for (let index = 0; index < 10; index += 1) env[`BENCH_${index}`] = 'v'.repeat(100);
+  const never = new Promise(() => undefined);
+  return fourAtATime(count, async (index) => {
+    const events = [];
+    const reports = { output: () => true, drained: () => Promise.resolve(), send: (event) => events.push(event) };
+    const request = {
+      jobId: `bench-${index}`,
+      command: exec,
+      env,
+      files: {},
+      workRoot,
+      keepWorkdir: false,
+      killGraceMs: 1000,
+    };
+    await supervise(request, { stop: never, kill: never }, reports, '/bin/bash');
+    if (events.length !== 1 || events[0].type !== 'exited' || events[0].code !== 0)
+      throw new Error(`a supervised job ended ${JSON.stringify(events)}`);
+  });
 }
 
 // --- masker rows ----------------------------------------------------------------------------------
