@@ -1,5 +1,4 @@
 import compress from '@fastify/compress';
-import rateLimit from '@fastify/rate-limit';
 import type { Identity } from '@panda-secrets/crypto';
 import {
   ApiPath,
@@ -10,7 +9,12 @@ import {
   MAX_FILE_BYTES,
   type ApiResponse,
 } from '@panda-secrets/protocol';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { authenticate } from './auth.js';
 import type { ServerContext } from './context.js';
 import { BODY_LIMIT, BUSY_RETRY_AFTER_SECONDS, releaseHeld } from './load.js';
@@ -209,24 +213,22 @@ export async function createServer(ctx: ServerContext, options: CreateServerOpti
     api.addHook('onRequestAbort', releaseHeld);
     // Counted per authenticated caller (after the auth hook), so users behind one address do not
     // share a budget and a refused token costs nobody's.
-    await api.register(rateLimit, {
-      hook: 'preHandler',
-      max: ctx.load.limits.requestsPerMinute,
-      timeWindow: 60_000,
-      keyGenerator: (request) => request.identity.owner,
+    const countRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       // Many pilots may share one pilot token, and their calls carry the jobs' progress.
-      allowList: (request) => request.identity.role === 'pilot',
-      errorResponseBuilder: (_request, context) =>
-        new PandaError(
-          'RATE_LIMITED',
-          `too many requests: at most ${context.max} per minute per user; try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`,
-        ),
-    });
-    // Each call's input is refused after its role guard and the rate limit (whose own onRoute hook
-    // runs before this one), as the checks in the handlers were.
+      if (request.identity.role === 'pilot') return;
+      const counted = ctx.load.requests.take(request.identity.owner);
+      void reply.header('x-ratelimit-limit', counted.limit);
+      void reply.header('x-ratelimit-remaining', counted.remaining);
+      void reply.header('x-ratelimit-reset', counted.resetSeconds);
+      if (counted.refusal === undefined) return;
+      void reply.header('retry-after', counted.refusal.retryAfterSeconds);
+      throw counted.refusal.error;
+    };
+    // Each call's input is refused after its role guard and the rate limit, as the checks in the
+    // handlers were.
     api.addHook('onRoute', (route) => {
       route.attachValidation = true;
-      route.preHandler = [route.preHandler ?? []].flat().concat(refuseInvalidInput);
+      route.preHandler = [route.preHandler ?? []].flat().concat(countRequest, refuseInvalidInput);
     });
     secretsRoutes(api, ctx);
     secretsBulkRoutes(api, ctx);

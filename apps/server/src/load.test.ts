@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { ApiPath, FILE_PREFIX, MAX_FILE_BYTES } from '@panda-secrets/protocol';
 import { callApi, startServer, type RunningServer } from '@panda-secrets/testkit';
 import type { FastifyRequest } from 'fastify';
-import { AuthFailureCounter, LoadGate, holdUntilDone, releaseHeld } from './load.js';
+import { AuthFailureCounter, LoadGate, RequestRateLimit, holdUntilDone, releaseHeld } from './load.js';
 import { createFixture, type Fixture } from './testing/fixture.js';
 
 describe('LoadGate', () => {
@@ -86,6 +86,51 @@ describe('AuthFailureCounter', () => {
   });
 });
 
+describe('RequestRateLimit', () => {
+  it('refuses a user past the limit until their minute is over, counting refused requests, and no one else', () => {
+    let now = 2_000_000;
+    const limit = new RequestRateLimit(2, () => now, 3);
+    expect(limit.take('alice')).toEqual({ limit: 2, remaining: 1, resetSeconds: 60 });
+    now += 10_500;
+    expect(limit.take('alice')).toEqual({ limit: 2, remaining: 0, resetSeconds: 50 });
+    const refused = limit.take('alice');
+    expect(refused).toEqual({
+      limit: 2,
+      remaining: 0,
+      resetSeconds: 50,
+      refusal: {
+        retryAfterSeconds: 50,
+        error: expect.objectContaining({
+          code: 'RATE_LIMITED',
+          message: 'too many requests: at most 2 per minute per user; try again in 50 s',
+        }),
+      },
+    });
+    expect(limit.take('bob').refusal).toBeUndefined();
+    // The last second of the window still refuses, and says to wait at least one second.
+    now += 49_499;
+    expect(limit.take('alice').refusal?.retryAfterSeconds).toBe(1);
+    // A new minute opens with the next request after the window is over.
+    now += 1;
+    expect(limit.take('alice')).toEqual({ limit: 2, remaining: 1, resetSeconds: 60 });
+  });
+
+  it('keeps a bounded number of users, making room with the windows that are over, else the oldest', () => {
+    let now = 0;
+    const limit = new RequestRateLimit(1, () => now, 2);
+    limit.take('a');
+    now += 30_000;
+    limit.take('b');
+    now += 30_000; // a's window is over, b's is not
+    limit.take('c');
+    expect(limit.size).toBe(2);
+    expect(limit.take('b').refusal).toBeDefined();
+    limit.take('d'); // full of live windows: the oldest (b) goes
+    expect(limit.size).toBe(2);
+    expect(limit.take('b').refusal).toBeUndefined();
+  });
+});
+
 describe('refused credentials over a real socket', () => {
   let server: RunningServer;
   afterAll(() => server?.stop());
@@ -136,9 +181,20 @@ describe('per-user limits over HTTP', () => {
   it('answers a user over --rate-limit with 429, Retry-After and RATE_LIMITED, and no one else', async () => {
     fx = await createFixture({ load: { requestsPerMinute: 3 } });
     const [alice, bob, pilot] = [await fx.token('alice'), await fx.token('bob'), await fx.token('pilot-1', 'pilot')];
-    for (let n = 0; n < 3; n += 1) expect((await get(alice)).statusCode).toBe(200);
+    const counted = [];
+    for (let n = 0; n < 3; n += 1) counted.push(await get(alice));
+    expect(counted.map((response) => [response.statusCode, response.headers['x-ratelimit-remaining']])).toEqual([
+      [200, '2'],
+      [200, '1'],
+      [200, '0'],
+    ]);
+    expect(counted[0]!.headers['x-ratelimit-limit']).toBe('3');
     const refused = await get(alice);
     expect(refused.statusCode).toBe(429);
+    expect([refused.headers['x-ratelimit-remaining'], refused.headers['x-ratelimit-reset']]).toEqual([
+      '0',
+      refused.headers['retry-after'],
+    ]);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect(refused.json()).toEqual({
@@ -151,7 +207,7 @@ describe('per-user limits over HTTP', () => {
     // Pilots (many may share one token) are not counted.
     for (let n = 0; n < 5; n += 1) {
       const polled = await fx.call(pilot, 'POST', ApiPath.acquireJobs, { publicKey: { kty: 'EC' }, nJobs: 0 });
-      expect(polled.statusCode).not.toBe(429);
+      expect([polled.statusCode === 429, polled.headers['x-ratelimit-limit']]).toEqual([false, undefined]);
     }
   });
 

@@ -32,32 +32,85 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = {
   authFailuresPerMinute: 300,
 };
 
-/** Most remote addresses whose authentication failures are counted at once; the oldest count makes room. */
-const MAX_COUNTED_ADDRESSES = 10_000;
+/** Most keys (remote addresses, users) a minute counter holds at once; the oldest count makes room. */
+const MAX_COUNTED_KEYS = 10_000;
 const MINUTE_MS = 60_000;
+
+/** What a minute counter knows of one key: its events in the window, and when the window ends. */
+interface MinuteWindow {
+  count: number;
+  endsAt: number;
+}
+
+/**
+ * Counts events per key against `limit` in windows of a minute from each key's first event (a
+ * window is over once its minute is, and the next event opens a new one). The map stays bounded:
+ * past `maxKeys`, the windows that are over make room, else the oldest one.
+ */
+abstract class MinuteCounter {
+  readonly #windows = new Map<string, MinuteWindow>();
+
+  constructor(
+    readonly limit: number,
+    private readonly now: () => number = Date.now,
+    private readonly maxKeys = MAX_COUNTED_KEYS,
+  ) {}
+
+  /** `key`'s window, or undefined when it has none going. */
+  protected current(key: string): MinuteWindow | undefined {
+    const window = this.#windows.get(key);
+    if (window === undefined || window.endsAt > this.now()) return window;
+    this.#windows.delete(key);
+    return undefined;
+  }
+
+  /** Counts one more event of `key`; returns its window. */
+  protected add(key: string): MinuteWindow {
+    const window = this.current(key);
+    if (window !== undefined) {
+      window.count += 1;
+      return window;
+    }
+    if (this.#windows.size >= this.maxKeys) this.#makeRoom();
+    const opened = { count: 1, endsAt: this.now() + MINUTE_MS };
+    this.#windows.set(key, opened);
+    return opened;
+  }
+
+  /** The whole seconds until `window` is over, at least 1: what a refused caller is told to wait. */
+  protected secondsLeft(window: MinuteWindow): number {
+    return Math.max(1, Math.ceil((window.endsAt - this.now()) / 1000));
+  }
+
+  /** Keys counted now (for tests and diagnostics). */
+  get size(): number {
+    return this.#windows.size;
+  }
+
+  #makeRoom(): void {
+    const now = this.now();
+    for (const [key, window] of this.#windows) if (window.endsAt <= now) this.#windows.delete(key);
+    if (this.#windows.size >= this.maxKeys) this.#windows.delete(this.#windows.keys().next().value!);
+  }
+}
+
+/** A caller refused for its rate: the seconds it must wait and the error to answer it with. */
+export interface RateRefusal {
+  retryAfterSeconds: number;
+  error: PandaError;
+}
 
 /**
  * Counts requests failing authentication per remote address, in windows of a minute from each
  * address's first failure, so that nobody makes the server verify token signatures without limit:
  * the per-user rate limit only counts callers whose token was accepted. The map stays bounded.
  */
-export class AuthFailureCounter {
-  readonly #windows = new Map<string, { failures: number; endsAt: number }>();
-
-  constructor(
-    readonly limit: number,
-    private readonly now: () => number = Date.now,
-    private readonly maxAddresses = MAX_COUNTED_ADDRESSES,
-  ) {}
-
-  /**
-   * The seconds `address` must wait, having failed `limit` times this minute, else 0; with the
-   * error to answer it with.
-   */
-  check(address: string): { retryAfterSeconds: number; error: PandaError } | undefined {
-    const window = this.#current(address);
-    if (window === undefined || window.failures < this.limit) return undefined;
-    const seconds = Math.max(1, Math.ceil((window.endsAt - this.now()) / 1000));
+export class AuthFailureCounter extends MinuteCounter {
+  /** The refusal for `address` when it has failed `limit` times this minute, else undefined. */
+  check(address: string): RateRefusal | undefined {
+    const window = this.current(address);
+    if (window === undefined || window.count < this.limit) return undefined;
+    const seconds = this.secondsLeft(window);
     return {
       retryAfterSeconds: seconds,
       error: new PandaError(
@@ -69,32 +122,41 @@ export class AuthFailureCounter {
 
   /** Counts one more failure of `address`. */
   record(address: string): void {
-    const window = this.#current(address);
-    if (window !== undefined) {
-      window.failures += 1;
-      return;
-    }
-    if (this.#windows.size >= this.maxAddresses) this.#makeRoom();
-    this.#windows.set(address, { failures: 1, endsAt: this.now() + MINUTE_MS });
+    this.add(address);
   }
+}
 
-  /** Addresses counted now (for tests and diagnostics). */
-  get size(): number {
-    return this.#windows.size;
-  }
+/** What a counted request is answered with: the limit, what is left of it, and the refusal past it. */
+export interface RateCount {
+  limit: number;
+  remaining: number;
+  /** Seconds until the caller's minute is over. */
+  resetSeconds: number;
+  refusal?: RateRefusal;
+}
 
-  #current(address: string): { failures: number; endsAt: number } | undefined {
-    const window = this.#windows.get(address);
-    if (window === undefined || window.endsAt > this.now()) return window;
-    this.#windows.delete(address);
-    return undefined;
-  }
-
-  /** Drops the windows that are over, else the oldest one (the map keeps insertion order). */
-  #makeRoom(): void {
-    const now = this.now();
-    for (const [address, window] of this.#windows) if (window.endsAt <= now) this.#windows.delete(address);
-    if (this.#windows.size >= this.maxAddresses) this.#windows.delete(this.#windows.keys().next().value!);
+/**
+ * The per-user rate limit (--rate-limit): counts each user's requests, refused ones included, in
+ * windows of a minute from the user's first request; a request past `limit` is refused until the
+ * minute is over. The map stays bounded.
+ */
+export class RequestRateLimit extends MinuteCounter {
+  /** Counts one request of `owner`. */
+  take(owner: string): RateCount {
+    const window = this.add(owner);
+    const resetSeconds = this.secondsLeft(window);
+    const count = { limit: this.limit, remaining: Math.max(0, this.limit - window.count), resetSeconds };
+    if (window.count <= this.limit) return count;
+    return {
+      ...count,
+      refusal: {
+        retryAfterSeconds: resetSeconds,
+        error: new PandaError(
+          'RATE_LIMITED',
+          `too many requests: at most ${this.limit} per minute per user; try again in ${resetSeconds} s`,
+        ),
+      },
+    };
   }
 }
 
@@ -119,9 +181,12 @@ export class LoadGate {
 
   /** Requests failing authentication, per remote address. */
   readonly authFailures: AuthFailureCounter;
+  /** Requests of each authenticated user. */
+  readonly requests: RequestRateLimit;
 
   constructor(readonly limits: LoadLimits) {
     this.authFailures = new AuthFailureCounter(limits.authFailuresPerMinute);
+    this.requests = new RequestRateLimit(limits.requestsPerMinute);
   }
 
   /** Counts one more read of `owner`'s, or throws RATE_LIMITED when they have the most already. */
