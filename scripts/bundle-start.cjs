@@ -59,19 +59,19 @@ function cacheKey(stat) {
   return `${MAGIC} ${process.version} ${process.arch} ${process.versions.v8} ${file}\n`;
 }
 
-/** The V8 data of a cache file, if it is the user's own, private, and made for `key`. */
-function readCache(cacheFile, key) {
+/** The bytes of a file that is the user's own and private (a regular file no one else can write), else undefined. */
+function readPrivate(file) {
   let fd;
   try {
-    fd = fs.openSync(cacheFile, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (error) {
-    if (error.code !== 'ENOENT') debug('%s unusable: %s', cacheFile, error.message);
+    if (error.code !== 'ENOENT') debug('%s unusable: %s', file, error.message);
     return undefined;
   }
   try {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile() || stat.uid !== process.getuid() || (stat.mode & 0o022) !== 0) {
-      debug('%s refused: not a regular file of uid %d writable by it alone', cacheFile, process.getuid());
+      debug('%s refused: not a regular file of uid %d writable by it alone', file, process.getuid());
       return undefined;
     }
     const data = Buffer.allocUnsafe(stat.size);
@@ -81,30 +81,73 @@ function readCache(cacheFile, key) {
       if (count === 0) break;
       read += count;
     }
-    const keyLength = Buffer.byteLength(key);
-    if (read <= keyLength || data.toString('latin1', 0, keyLength) !== key) return undefined;
-    return data.subarray(keyLength, read);
+    return data.subarray(0, read);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** Writes a script's code to its cache file: a new 0600 file beside it, renamed over it (a link there is replaced, never followed). */
-function writeCache(cacheFile, key, script) {
-  const temporary = `${cacheFile}.${process.pid}.${Date.now()}.tmp`;
+/** The V8 data of a cache file, if it is the user's own, private, and made for `key`. */
+function readCache(cacheFile, key) {
+  const data = readPrivate(cacheFile);
+  if (data === undefined) return undefined;
+  const keyLength = Buffer.byteLength(key);
+  if (data.length <= keyLength || data.toString('latin1', 0, keyLength) !== key) return undefined;
+  return data.subarray(keyLength);
+}
+
+/** Writes `data()` to `file`: a new 0600 file beside it, renamed over it (a link there is replaced, never followed). */
+function writePrivate(file, data) {
+  const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
-    const data = Buffer.concat([Buffer.from(key, 'latin1'), script.createCachedData()]);
+    const bytes = data();
     const fd = fs.openSync(temporary, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     try {
-      for (let written = 0; written < data.length; ) written += fs.writeSync(fd, data, written);
+      for (let written = 0; written < bytes.length; ) written += fs.writeSync(fd, bytes, written);
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(temporary, cacheFile);
-    debug('%s written', cacheFile);
+    fs.renameSync(temporary, file);
+    debug('%s written', file);
   } catch (error) {
-    debug('%s not written: %s', cacheFile, error.message);
+    debug('%s not written: %s', file, error.message);
     fs.rmSync(temporary, { force: true });
+  }
+}
+
+/** Writes a script's code to its cache file. */
+function writeCache(cacheFile, key, script) {
+  writePrivate(cacheFile, () => Buffer.concat([Buffer.from(key, 'latin1'), script.createCachedData()]));
+}
+
+/** The file of a cache directory that names the bundle directory it serves. */
+const BUNDLE_RECORD = 'bundle';
+/** A cache directory that names no bundle (one made before the record was) is removed once unused this long. */
+const UNRECORDED_MS = 30 * 24 * 3_600_000;
+
+/**
+ * Removes the cache directories of bundles that are gone (a checkout or an install removed since),
+ * which nothing would ever use again: each directory names its bundle in a record, written here
+ * for this one. Only the user's own directories are looked at, and none through a link.
+ */
+function pruneGoneBundles(cacheDir, bundleDir) {
+  const record = path.join(cacheDir, BUNDLE_RECORD);
+  if (readPrivate(record)?.toString('utf8') !== bundleDir) writePrivate(record, () => Buffer.from(bundleDir, 'utf8'));
+  const root = path.dirname(cacheDir);
+  const uid = process.getuid();
+  for (const name of fs.readdirSync(root)) {
+    const dir = path.join(root, name);
+    if (dir === cacheDir) continue;
+    const stat = fs.lstatSync(dir);
+    if (!stat.isDirectory() || stat.uid !== uid) continue;
+    const recorded = readPrivate(path.join(dir, BUNDLE_RECORD))?.toString('utf8');
+    const gone =
+      recorded !== undefined && path.isAbsolute(recorded)
+        ? !fs.existsSync(path.join(recorded, 'cli.cjs'))
+        : stat.mtimeMs < Date.now() - UNRECORDED_MS;
+    if (!gone) continue;
+    fs.rmSync(dir, { recursive: true, force: true });
+    debug('%s removed: its bundle %s is gone', dir, recorded ?? '(not recorded)');
   }
 }
 
@@ -177,6 +220,7 @@ function runCached(bundleDir, cacheDir) {
     for (const { script, cacheFile, key } of unsaved) writeCache(cacheFile, key, script);
     try {
       pruneCache(cacheDir, bundleDir);
+      pruneGoneBundles(cacheDir, bundleDir);
     } catch (error) {
       debug('%s not pruned: %s', cacheDir, error.message);
     }

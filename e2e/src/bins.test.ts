@@ -3,7 +3,20 @@ import { execFile } from 'node:child_process';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -173,12 +186,15 @@ describe('bundled commands against a real server', () => {
   });
 });
 
-/** The code cache files under a cache home (XDG_CACHE_HOME), by name. */
+/** The code cache files under a cache home (XDG_CACHE_HOME), by name (not the directories' bundle records). */
 async function cacheFiles(cacheHome: string): Promise<string[]> {
   const root = join(cacheHome, 'panda-secrets/code-cache');
   if (!existsSync(root)) return [];
   const dirs = await readdir(root);
-  return (await Promise.all(dirs.map((dir) => readdir(join(root, dir))))).flat().sort();
+  return (await Promise.all(dirs.map((dir) => readdir(join(root, dir)))))
+    .flat()
+    .filter((name) => name.endsWith('.cache'))
+    .sort();
 }
 
 describe('the code cache of the bundles', () => {
@@ -231,6 +247,50 @@ describe('the code cache of the bundles', () => {
       env: cleanEnv({ XDG_CACHE_HOME: cacheHome, NODE_DISABLE_COMPILE_CACHE: '1', NODE_DEBUG: 'panda_code_cache' }),
     });
     expect(uncached).toMatchObject({ code: 0, stdout: first.stdout, stderr: '' });
+  });
+
+  it('removes the directories of bundles that are gone, once it writes its own, and nothing else', async () => {
+    const root = join(cacheHome, 'panda-secrets/code-cache');
+    // A bundle that ran once from a checkout removed since.
+    const checkout = await mkdtemp(join(tmpdir(), 'panda-gone-checkout-'));
+    const gone = join(checkout, 'apps/gone/bundle');
+    await mkdir(gone, { recursive: true });
+    await writeFile(join(gone, 'start.cjs'), await readFile(join(REPO_ROOT, 'apps/pbook/bundle/start.cjs')));
+    await writeFile(join(gone, 'cli.cjs'), 'console.log("ran");');
+    const ran = await promisify(execFile)(process.execPath, [join(gone, 'start.cjs')], { env: debugEnv() });
+    expect(ran.stdout).toBe('ran\n');
+    const [goneDir] = await readdir(root);
+    expect(goneDir).toMatch(/^gone-[0-9a-f]{8}$/);
+    expect(await readFile(join(root, goneDir!, 'bundle'), 'utf8')).toBe(gone);
+    await rm(checkout, { recursive: true });
+    // Directories without a record (an earlier version made them): kept while recently used.
+    const recent = join(root, 'pbook-00000001');
+    const stale = join(root, 'pbook-00000002');
+    for (const dir of [recent, stale]) await mkdir(dir, { mode: 0o700 });
+    const monthsAgo = new Date(Date.now() - 40 * 24 * 3_600_000);
+    await utimes(stale, monthsAgo, monthsAgo);
+    // A link among them is not followed, nor removed.
+    const linked = join(cacheHome, 'linked');
+    await mkdir(linked, { mode: 0o700 });
+    await utimes(linked, monthsAgo, monthsAgo);
+    await symlink(linked, join(root, 'pbook-00000003'));
+
+    const first = await help();
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`${goneDir} removed: its bundle ${gone} is gone`);
+    expect(first.stderr).toMatch(/pbook-00000002 removed: its bundle \(not recorded\) is gone/);
+    const left = (await readdir(root)).sort();
+    const own = left.find((name) => !name.startsWith('pbook-0000000'));
+    expect(left).toEqual([own, 'pbook-00000001', 'pbook-00000003'].sort());
+    expect(await readFile(join(root, own!, 'bundle'), 'utf8')).toBe(join(REPO_ROOT, 'apps/pbook/bundle'));
+    expect(existsSync(linked)).toBe(true);
+    // A run that writes nothing looks at nothing.
+    await rm(recent, { recursive: true });
+    await mkdir(stale, { mode: 0o700 });
+    await utimes(stale, monthsAgo, monthsAgo);
+    const second = await help();
+    expect(second.stderr).not.toMatch(/removed|written/);
+    expect(existsSync(stale)).toBe(true);
   });
 
   it('is neither used nor written in a directory that others can write to', async () => {
@@ -419,8 +479,10 @@ describe('NODE_EXTRA_CA_CERTS, read only when a TLS connection needs it', () => 
     await new Promise<void>((listening) => https.listen(0, '127.0.0.1', listening));
     try {
       const url = `https://127.0.0.1:${(https.address() as AddressInfo).port}/`;
+      // Its code cache goes to this test's folder, not the user's.
       const fetchWith = async (env: NodeJS.ProcessEnv) =>
-        (await run(process.execPath, [join(bundle, 'start.cjs'), url], { env })).stdout;
+        (await run(process.execPath, [join(bundle, 'start.cjs'), url], { env: { ...env, XDG_CACHE_HOME: dir } }))
+          .stdout;
       const withoutNodes = (extra: NodeJS.ProcessEnv) => {
         const env = cleanEnv(extra);
         delete env.NODE_EXTRA_CA_CERTS;
