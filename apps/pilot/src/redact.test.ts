@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { PandaClient } from '@panda-secrets/client';
 import { importPilotPublicKey, sealBundle } from '@panda-secrets/crypto';
 import { PandaError } from '@panda-secrets/protocol';
@@ -10,7 +12,7 @@ import type { RunningServer } from '@panda-secrets/testkit';
 import { createMasker } from './mask.js';
 import { runPilot } from './pilot.js';
 import type { PilotClient } from './pilot.js';
-import { describeRunError, redactor } from './redact.js';
+import { describeCrash, describeRunError, redactor } from './redact.js';
 import { failure } from './supervisor.js';
 import { memoryLog } from './testing/log.js';
 
@@ -127,6 +129,56 @@ describe("the supervisor's failure report", () => {
       expect(report).toMatchObject({ type: 'failed', code: 'CONFIG' });
       expect(JSON.stringify(report)).not.toContain(CANARY);
     }
+  });
+});
+
+describe("the supervisor's crash report", () => {
+  const ownRoot = join(import.meta.dirname, '..');
+
+  it('tells the error class and where in our code it was thrown, never the message, whatever it holds', () => {
+    let thrown: unknown;
+    try {
+      JSON.parse(`{"type":"run","job":{"env":{"TOKEN":"${CANARY}"}}`);
+    } catch (error) {
+      thrown = error;
+    }
+    const report = describeCrash(thrown, ownRoot);
+    expect(report).toMatch(
+      /^SyntaxError: an unexpected error \(its message is not shown: .*\) at src\/redact\.test\.ts:\d+$/,
+    );
+    expect(report).not.toContain(CANARY);
+    // A message that looks like a frame is still the message.
+    const forged = new TypeError(`x\n    at ${join(ownRoot, CANARY)}.js:1:1`);
+    forged.stack = `TypeError: ${forged.message}\n    at node:internal/x:1:1`;
+    expect(describeCrash(forged, ownRoot)).toBe(
+      "TypeError: an unexpected error (its message is not shown: it may quote the job's environment)",
+    );
+    expect(describeCrash(CANARY, ownRoot)).not.toContain(CANARY);
+    expect(describeCrash(new PandaError('CONFIG', 'our own words'), ownRoot)).toMatch(
+      /^PandaError: our own words at src\//,
+    );
+  });
+
+  it("is the last line of a supervisor that crashes, which exits 70 and quotes nothing of the job's line", async () => {
+    const supervisor = spawn(process.execPath, [join(ownRoot, 'dist/supervisor-main.js')], {
+      stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+    });
+    let out = '';
+    (supervisor.stdio[3] as Readable).on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => supervisor.once('close', resolve));
+    supervisor.stdin!.end(`{"type":"run","id":1,"job":{"env":{"TOKEN":"${CANARY}"}\n`);
+    expect(await exited).toBe(70);
+    expect(out).not.toContain(CANARY);
+    expect(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
+      { type: 'crashed', error: expect.stringMatching(/^SyntaxError: .* at dist\/supervisor-main\.js:\d+$/) },
+    ]);
   });
 });
 

@@ -305,3 +305,22 @@ describeAsRoot('runJob with runAs', () => {
     expect(await readdir(join(workRoot, dir!))).toEqual(['output.txt']);
   });
 });
+
+describe('a supervisor that crashes', () => {
+  it("hands the job back, telling the crash's class and place, never its message", async () => {
+    // Stands for a supervisor with a bug: it reads the job's line, says what crashed it, and exits.
+    const crashing = join(outside, 'crashing-supervisor.cjs');
+    await writeFile(
+      crashing,
+      `process.stdin.once('data', () => {
+         require('node:fs').writeSync(3, JSON.stringify({ type: 'crashed', error: 'TypeError: an unexpected error at dist/supervisor.js:12' }) + '\\n');
+         process.exit(70);
+       });`,
+    );
+    await supervisor.close();
+    supervisor = new SupervisorProcess(crashing);
+    await expect(run('echo never')).rejects.toThrow(
+      "the job's supervisor ended before reporting the job's end (exit code 70, after a crash: TypeError: an unexpected error at dist/supervisor.js:12)",
+    );
+  });
+});

@@ -1,7 +1,9 @@
 import { access, constants } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeCrash } from './redact.js';
 import { SYSTEM_PATH, failure, readLines, supervise } from './supervisor.js';
 import type { JobReports, SupervisorInput, SupervisorOutput } from './supervisor.js';
 
@@ -17,6 +19,15 @@ import type { JobReports, SupervisorInput, SupervisorOutput } from './supervisor
 const events = new Socket({ fd: 3, readable: false });
 events.on('error', () => undefined);
 const write = (line: SupervisorOutput): boolean => events.write(`${JSON.stringify(line)}\n`);
+
+// A crash is a bug: the pilot is told what broke and where, then the supervisor exits as it would
+// have (its jobs die with it, and the pilot hands them back). Not the error's message, which may
+// quote a job's line (JSON.parse quotes its input) and so its secrets; stderr goes nowhere for that reason.
+const OWN_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+process.on('uncaughtException', (error) => {
+  write({ type: 'crashed', error: describeCrash(error, OWN_ROOT) });
+  events.end(() => process.exit(70));
+});
 
 interface RunningJob {
   stop(): void;

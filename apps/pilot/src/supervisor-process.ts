@@ -40,11 +40,16 @@ interface PendingJob {
 export class SupervisorProcess {
   private child: ChildProcess | undefined;
   private readonly jobs = new Map<number, PendingJob>();
+  /** What the running supervisor said of the error that crashed it, if one did. */
+  private crash: string | undefined;
   private nextId = 1;
+
+  /** `entry`: the supervisor's script (another only in tests). */
+  constructor(private readonly entry = SUPERVISOR) {}
 
   private start(): ChildProcess {
     // Detached: a Ctrl-C meant for the pilot reaches the supervisor only as the pilot's `stop`.
-    const child = spawn(process.execPath, [SUPERVISOR], {
+    const child = spawn(process.execPath, [this.entry], {
       env: { PATH: SYSTEM_PATH },
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
@@ -53,7 +58,8 @@ export class SupervisorProcess {
     readLines(child.stdio[3] as Readable, (line) => this.receive(JSON.parse(line) as SupervisorOutput));
     const gone = (how: string): void => {
       if (this.child === child) this.child = undefined;
-      void this.lost(how);
+      void this.lost(this.crash === undefined ? how : `${how}, after a crash: ${this.crash}`);
+      this.crash = undefined;
     };
     child.once('error', (error) => gone(`cannot start it: ${error.message}`));
     child.once('close', (code, signal) => gone(signal ?? `exit code ${code}`));
@@ -62,6 +68,10 @@ export class SupervisorProcess {
   }
 
   private receive(line: SupervisorOutput): void {
+    if (line.type === 'crashed') {
+      this.crash = line.error;
+      return;
+    }
     const job = this.jobs.get(line.id);
     if (job === undefined) return;
     if (line.type === 'output') job.onOutput(line.fd, Buffer.from(line.data, 'base64'));

@@ -50,7 +50,9 @@ export type SupervisorInput = { type: 'run'; id: number; job: SupervisorRequest 
 export type SupervisorOutput =
   | { id: number; type: 'output'; fd: 1 | 2; data: string }
   | ({ id: number } & SupervisorEvent)
-  | { id: number; type: 'done' };
+  | { id: number; type: 'done' }
+  // The supervisor's last line when an error crashes it (a bug): what describeCrash tells of it, never its message.
+  | { type: 'crashed'; error: string };
 
 /**
  * How a running job is to end: `stop` asks the payload with SIGTERM and kills what is left after
