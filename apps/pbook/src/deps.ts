@@ -19,11 +19,14 @@ export interface FileSystem {
   readFile(path: string): Promise<Uint8Array>;
 }
 
-/** Questions asked on the terminal; only called when stdin is a TTY. */
+/**
+ * Questions asked on the terminal; only called when stdin is a TTY. Ctrl-C at any of them throws
+ * an INTERRUPTED error (exit 130), so the command stops with nothing changed.
+ */
 export interface Prompter {
-  /** Reads a line without echoing it. */
-  secret(question: string): Promise<string>;
-  /** Asks a yes/no question whose default is no. */
+  /** Reads a line without echoing it; null when Ctrl-D ends the input instead of a line. */
+  secret(question: string): Promise<string | null>;
+  /** Asks a yes/no question whose default is no; Ctrl-D answers no. */
   confirm(question: string): Promise<boolean>;
 }
 

@@ -21,6 +21,18 @@ export function isYes(answer: string | null): boolean {
   return /^\s*y(es)?\s*$/i.test(answer ?? '');
 }
 
+/** `question`'s answer; when Ctrl-C cancelled it, its INTERRUPTED error also says what was not done. */
+export async function answerOf<T>(question: Promise<T>, notDone: string): Promise<T> {
+  try {
+    return await question;
+  } catch (error) {
+    if (isPandaError(error) && error.code === 'INTERRUPTED') {
+      throw new PandaError('INTERRUPTED', `${error.message}: ${notDone}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /** Checks a name given for deletion: any env or file secret name, or a wire key. */
 function assertDeletableName(name: string): void {
   if (name.startsWith(FILE_PREFIX)) {
@@ -206,7 +218,7 @@ export class SecretActions {
 
   /** Deletes every secret of the user, once `confirm` (when given) says yes. */
   async deleteAll(confirm?: (question: string) => Promise<boolean>): Promise<void> {
-    if (confirm !== undefined && !(await confirm(DELETE_ALL_QUESTION))) {
+    if (confirm !== undefined && !(await answerOf(confirm(DELETE_ALL_QUESTION), 'nothing deleted'))) {
       this.#say('nothing deleted');
       return;
     }

@@ -8,6 +8,7 @@ import type { Runner } from '../commands/spec.js';
 import { connect } from '../connect.js';
 import type { FileSystem, GlobalOptions, ProgramDeps, SecretsClient } from '../deps.js';
 import { main } from '../program.js';
+import { cancelledByCtrlC } from '../terminal.js';
 import { FakeTasks } from './fake-tasks.js';
 
 /** When the fake server says every secret was last set. */
@@ -84,8 +85,11 @@ export interface FakeSetup {
   terminalWidth?: number;
   env?: Record<string, string | undefined>;
   fs?: FileSystem;
-  /** Answers of the injected prompter, in order; an answer never asked for fails the test. */
-  answers?: string[];
+  /**
+   * Answers of the injected prompter, in order (null: Ctrl-D, 'ctrl-c': Ctrl-C); an answer never
+   * asked for fails the test.
+   */
+  answers?: Array<string | null>;
   client?: FakeClient;
 }
 
@@ -108,11 +112,12 @@ function fakeDeps(setup: FakeSetup = {}): { deps: ProgramDeps; output: () => Fak
   const stderr = outputCollector();
   const clientOptions: ClientOptions[] = [];
   const questions: string[] = [];
-  const answers = new Script('prompt answers', setup.answers ?? []);
-  const answer = async (question: string): Promise<string> => {
+  const answers = new Script<string | null>('prompt answers', setup.answers ?? []);
+  const answer = async (question: string): Promise<string | null> => {
     questions.push(question);
     const next = answers.next();
     if (next === undefined) throw new Error(`unexpected question ${question}`);
+    if (next === 'ctrl-c') throw cancelledByCtrlC();
     return next;
   };
   const deps: ProgramDeps = {

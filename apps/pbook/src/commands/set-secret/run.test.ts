@@ -39,6 +39,20 @@ describe('an empty value', () => {
     }
   });
 
+  it.each([
+    ['Ctrl-D', null, 'INVALID_INPUT', 'no value given for K (Ctrl-D): nothing was stored'],
+    ['Ctrl-C', 'ctrl-c', 'INTERRUPTED', 'cancelled (Ctrl-C): nothing was stored'],
+  ])('is not an answer: %s at the prompt stores nothing, also with --allow-empty', async (_key, answer, code, message) => {
+    const client = new FakeClient();
+    client.secrets.set('K', 'old value');
+    const run = await setSecret(
+      { name: 'K', allowEmpty: true },
+      { client, isTTY: { stdin: true, stdout: true }, answers: [answer] },
+    );
+    expect([run.error?.code, run.error?.message]).toEqual([code, message]);
+    expect([client.secrets.get('K'), client.calls]).toEqual(['old value', []]);
+  });
+
   it('is stored with --allow-empty, with the warning about short values', async () => {
     const run = await setSecret(
       { name: 'K', allowEmpty: true },

@@ -1,6 +1,6 @@
 import { MAX_FILE_BYTES, MAX_VALUE_BYTES, PandaError, assertEnvName } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secret-actions.js';
+import { SecretActions, answerOf } from '../../secret-actions.js';
 import type { SetSecretOptions } from './index.js';
 
 /** The most a value source may hold: the limit plus the one trailing CR LF that is dropped. */
@@ -54,7 +54,10 @@ async function readValue(deps: Deps, actions: SecretActions, options: SetSecretO
     });
     return decodeValue(name, bytes, source);
   }
-  return deps.prompt.secret(`Value of ${name}: `);
+  const typed = await answerOf(deps.prompt.secret(`Value of ${name}: `), 'nothing was stored');
+  // Ctrl-D is no answer, also with --allow-empty: an empty value is an Enter alone.
+  if (typed === null) throw new PandaError('INVALID_INPUT', `no value given for ${name} (Ctrl-D): nothing was stored`);
+  return typed;
 }
 
 /** Stores one secret: a file with --file, else a value from --value-file, piped stdin or a hidden prompt. */

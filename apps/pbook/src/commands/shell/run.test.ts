@@ -98,8 +98,9 @@ describe('the shell on piped stdin', () => {
     expect(run.stdout).toContain('list_secrets(full=False)\n\n    Show all your secrets');
     const deleteAll = await shell(['help(delete_all_secrets)']);
     expect(deleteAll.stdout).toBe(
-      'delete_all_secrets()\n\n    Delete all your secrets. On a terminal every form asks first (Ctrl-C or Ctrl-D answer no). Without one,\n' +
-        '    the shell deletes nothing, and the batch forms (pbook delete_all_secrets, pbook -c) delete without asking.\n',
+      'delete_all_secrets()\n\n    Delete all your secrets. On a terminal every form asks first: Ctrl-D answers no, and so does Ctrl-C in the\n' +
+        '    shell (the batch forms stop with exit 130). Without a terminal the shell deletes nothing, and the batch\n' +
+        '    forms (pbook delete_all_secrets, pbook -c) delete without asking.\n',
     );
     expect(run.stdout).toContain('no help for 1; help() lists the functions\n');
   });
