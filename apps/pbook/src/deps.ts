@@ -13,10 +13,18 @@ export type TasksClient = Pick<PandaClient, 'listTasks' | 'getTask' | 'killTask'
 /** Every client call pbook makes. */
 export type PbookClient = SecretsClient & TasksClient;
 
+/** What pbook asks of a path's `stat`: its size and what kind of thing it is. */
+export type FileStat = Pick<
+  import('node:fs').Stats,
+  'size' | 'isFile' | 'isFIFO' | 'isCharacterDevice' | 'isDirectory'
+>;
+
 /** The file operations pbook needs: `stat` first, so an oversize file is never read. */
 export interface FileSystem {
-  stat(path: string): Promise<{ size: number; isFile(): boolean }>;
+  stat(path: string): Promise<FileStat>;
   readFile(path: string): Promise<Uint8Array>;
+  /** A pipe or a device, read as it comes: it has no size to check beforehand. */
+  createReadStream(path: string): NodeJS.ReadableStream;
 }
 
 /**

@@ -6,7 +6,7 @@ import { lazyClient } from '@panda-secrets/cli-kit';
 import { Script, outputCollector } from '@panda-secrets/testkit/unit';
 import type { Runner } from '../commands/spec.js';
 import { connect } from '../connect.js';
-import type { FileSystem, GlobalOptions, ProgramDeps, SecretsClient } from '../deps.js';
+import type { FileStat, FileSystem, GlobalOptions, ProgramDeps, SecretsClient } from '../deps.js';
 import { main } from '../program.js';
 import { cancelledByCtrlC } from '../terminal.js';
 import { FakeTasks } from './fake-tasks.js';
@@ -93,12 +93,20 @@ export interface FakeSetup {
   client?: FakeClient;
 }
 
+/** What `stat` says of a regular file of `size` bytes. */
+export function regularFile(size: number): FileStat {
+  return { size, isFile: () => true, isFIFO: () => false, isCharacterDevice: () => false, isDirectory: () => false };
+}
+
 const noFiles: FileSystem = {
   stat: async (path) => {
     throw Object.assign(new Error(`ENOENT: no such file, stat '${path}'`), { code: 'ENOENT' });
   },
   readFile: async () => {
     throw new Error('readFile without stat');
+  },
+  createReadStream: () => {
+    throw new Error('createReadStream without stat');
   },
 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { FileSystem } from '../../deps.js';
-import { FakeClient, runCommand } from '../../testing/fakes.js';
+import { FakeClient, regularFile, runCommand } from '../../testing/fakes.js';
 import type { FakeSetup } from '../../testing/fakes.js';
 import { SEED_SESSION } from '@panda-secrets/testkit/unit';
 import { runShell } from './run.js';
@@ -11,9 +11,12 @@ const FILE_BASE64 = FILE_BYTES.toString('base64');
 const seedFs: FileSystem = {
   stat: async (path) => {
     if (path !== '/somewhere/secret_file_path') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
-    return { size: FILE_BYTES.length, isFile: () => true };
+    return regularFile(FILE_BYTES.length);
   },
   readFile: async () => FILE_BYTES,
+  createReadStream: () => {
+    throw new Error('no pipe here');
+  },
 };
 
 function shell(input: string[], setup: FakeSetup = {}, options: ShellOptions = { interactive: false }) {
