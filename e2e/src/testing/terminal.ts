@@ -41,7 +41,7 @@ function screenOf(chunks: Buffer[]): string {
  * line, `J` from the cursor to the screen's end). Colours and other sequences change no text. Lines do not
  * wrap: the tests keep them within the terminal's width.
  */
-export function displayOf(output: string): string {
+function displayOf(output: string): string {
   const rows: string[][] = [[]];
   let row = 0;
   let column = 0;
