@@ -164,10 +164,26 @@ describe('help on a terminal', () => {
         helpOnTerminal(name, [...args], columns),
         runCli(name, [...args]),
       ]);
-      for (const line of screen.split('\n'))
+      const lines = screen.split('\n');
+      for (const line of lines)
         expect({ name, args, line, fits: line.length <= columns }).toMatchObject({ fits: true });
       expect({ name, args, words: wordsOf(screen) }).toEqual({ name, args, words: wordsOf(unbounded.stdout) });
       expect(screen).toContain('\nExamples:\n');
+      // The environment paragraph is filled: a line ends only where the next word would not fit in
+      // the help's width (the terminal's, or less: each program has a widest help).
+      const width = Math.max(...lines.map((line) => line.length));
+      const from = lines.findIndex((line) => line.startsWith('Environment:'));
+      const environment =
+        from === -1
+          ? []
+          : lines.slice(
+              from,
+              lines.findIndex((line) => line.startsWith('Exit codes:')),
+            );
+      environment.slice(0, -1).forEach((line, at) => {
+        const next = wordsOf(environment[at + 1] ?? '')[0] ?? '';
+        expect({ name, line, next, filled: line.length + 1 + next.length > width }).toMatchObject({ filled: true });
+      });
     }
   }, 60_000);
 });

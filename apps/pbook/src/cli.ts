@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cliContext, clientMaking } from '@panda-secrets/cli-kit';
+import { localFiles } from './local-files.js';
 import { main } from './program.js';
 import { terminalPrompter } from './terminal.js';
 
@@ -21,7 +21,7 @@ main(
     stdin: process.stdin,
     isTTY,
     terminalWidth,
-    fs: { stat, readFile },
+    fs: localFiles,
     prompt,
     sleep: (ms) => sleep(ms),
   },

@@ -13,17 +13,28 @@ export type TasksClient = Pick<PandaClient, 'listTasks' | 'getTask' | 'killTask'
 /** Every client call pbook makes. */
 export type PbookClient = SecretsClient & TasksClient;
 
+/** What pbook asks of a path's `stat`: its size and what kind of thing it is. */
+export type FileStat = Pick<
+  import('node:fs').Stats,
+  'size' | 'isFile' | 'isFIFO' | 'isCharacterDevice' | 'isDirectory'
+>;
+
 /** The file operations pbook needs: `stat` first, so an oversize file is never read. */
 export interface FileSystem {
-  stat(path: string): Promise<{ size: number; isFile(): boolean }>;
+  stat(path: string): Promise<FileStat>;
   readFile(path: string): Promise<Uint8Array>;
+  /** A pipe or a device, read as it comes: it has no size to check beforehand. */
+  createReadStream(path: string): NodeJS.ReadableStream;
 }
 
-/** Questions asked on the terminal; only called when stdin is a TTY. */
+/**
+ * Questions asked on the terminal; only called when stdin is a TTY. Ctrl-C at any of them throws
+ * an INTERRUPTED error (exit 130), so the command stops with nothing changed.
+ */
 export interface Prompter {
-  /** Reads a line without echoing it. */
-  secret(question: string): Promise<string>;
-  /** Asks a yes/no question whose default is no. */
+  /** Reads a line without echoing it; null when Ctrl-D ends the input instead of a line. */
+  secret(question: string): Promise<string | null>;
+  /** Asks a yes/no question whose default is no; Ctrl-D answers no. */
   confirm(question: string): Promise<boolean>;
 }
 

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PandaError } from '@panda-secrets/protocol';
+import { localFiles } from './local-files.js';
 import { FakeClient, runPbook } from './testing/fakes.js';
 import { noTokenMessage } from '@panda-secrets/client';
 
 let dir: string;
-const realFs = { stat, readFile };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pbook-program-'));
@@ -23,7 +23,10 @@ describe('connection settings', () => {
     await writeFile(tokenFile, 'file-token\n');
     const run = await runPbook(
       ['list-secrets', '--server', 'https://flag:1', '--token-file', tokenFile, '--vo', 'atlas'],
-      { env: { PANDA_URL_SSL: 'https://env:2', PANDA_AUTH_ID_TOKEN: 'env-token', PANDA_AUTH_VO: 'cms' }, fs: realFs },
+      {
+        env: { PANDA_URL_SSL: 'https://env:2', PANDA_AUTH_ID_TOKEN: 'env-token', PANDA_AUTH_VO: 'cms' },
+        fs: localFiles,
+      },
     );
     expect(run.code).toBe(0);
     expect(run.clientOptions).toEqual([{ server: 'https://flag:1', token: 'file-token', vo: 'atlas' }]);
@@ -38,7 +41,7 @@ describe('connection settings', () => {
     await writeFile(tokenFile, '  oidc-token \n');
     const fromFile = await runPbook(['list-secrets'], {
       env: { PANDA_AUTH_ID_TOKEN: undefined, OIDC_AUTH_TOKEN_FILE: tokenFile },
-      fs: realFs,
+      fs: localFiles,
     });
     expect(fromFile.clientOptions).toEqual([{ server: 'http://127.0.0.1:25080', token: 'oidc-token' }]);
   });
@@ -50,7 +53,7 @@ describe('connection settings', () => {
   });
 
   it('exits 4 naming a token file that cannot be read', async () => {
-    const run = await runPbook(['list-secrets', '--token-file', join(dir, 'missing')], { fs: realFs });
+    const run = await runPbook(['list-secrets', '--token-file', join(dir, 'missing')], { fs: localFiles });
     expect(run.code).toBe(4);
     expect(run.stderr).toBe(
       `pbook: cannot read the token file "${join(dir, 'missing')}" (--token-file): no such file\n`,
@@ -163,7 +166,7 @@ describe("PanDA's batch form", () => {
   it('stores a file with is_file=True', async () => {
     const path = join(dir, 'batch.dat');
     await writeFile(path, Buffer.from([0, 255, 10]));
-    const run = await runPbook(['set_secret', 'my.dat', path, 'is_file=True'], { fs: realFs });
+    const run = await runPbook(['set_secret', 'my.dat', path, 'is_file=True'], { fs: localFiles });
     expect(run.code).toBe(0);
     expect(run.client.secrets).toEqual(new Map([['___file___:my.dat', 'AP8K']]));
     expect(run.stderr).toBe('set file my.dat (3 bytes)\n');

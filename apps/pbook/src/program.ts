@@ -31,7 +31,7 @@ import type { GlobalOptions, ProgramDeps } from './deps.js';
 
 const EPILOGUE = epilogue({
   environmentEnd: ', PANDA_CONFIG_ROOT (the saved sign-in), NO_COLOR.',
-  exitCodes: [`${EXIT_CODES_HELP}.`],
+  exitCodes: [`${EXIT_CODES_HELP}, 130 Ctrl-C at a question (nothing changed).`],
 });
 
 function globalOptions(argv: Record<string, unknown>, deps: ProgramDeps): GlobalOptions {

@@ -21,6 +21,38 @@ export function isYes(answer: string | null): boolean {
   return /^\s*y(es)?\s*$/i.test(answer ?? '');
 }
 
+/**
+ * Reads a stream whole, counting as it reads: `checkSize` sees the running total after each chunk
+ * and throws once it is too much, which stops the reading there (the rest is left unread), so an
+ * endless or huge stream holds at most the limit and one chunk in memory.
+ */
+export async function readLimited(
+  stream: NodeJS.ReadableStream,
+  checkSize: (size: number) => void,
+): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    checkSize(size);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** `question`'s answer; when Ctrl-C cancelled it, its INTERRUPTED error also says what was not done. */
+export async function answerOf<T>(question: Promise<T>, notDone: string): Promise<T> {
+  try {
+    return await question;
+  } catch (error) {
+    if (isPandaError(error) && error.code === 'INTERRUPTED') {
+      throw new PandaError('INTERRUPTED', `${error.message}: ${notDone}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /** Checks a name given for deletion: any env or file secret name, or a wire key. */
 function assertDeletableName(name: string): void {
   if (name.startsWith(FILE_PREFIX)) {
@@ -124,7 +156,9 @@ export class SecretActions {
 
   /**
    * Reads a local file after `checkSize` accepted its size (and again after reading, in case it
-   * grew). A missing or unreadable file is rejected input naming the path.
+   * grew); a pipe (a shell's `<(command)`) or a character device (`/dev/stdin`), which has no size
+   * beforehand, is checked as it is read. A missing or unreadable file, a directory or anything
+   * else is rejected input naming the path.
    */
   async readLocalFile(path: string, checkSize: (size: number) => void): Promise<Uint8Array> {
     const unreadable = (reason: string, cause?: unknown): PandaError =>
@@ -132,9 +166,14 @@ export class SecretActions {
     let bytes: Uint8Array;
     try {
       const stat = await this.#deps.fs.stat(path);
-      if (!stat.isFile()) throw unreadable('not a regular file');
-      checkSize(stat.size);
-      bytes = await this.#deps.fs.readFile(path);
+      if (stat.isFile()) {
+        checkSize(stat.size);
+        bytes = await this.#deps.fs.readFile(path);
+      } else if (stat.isFIFO() || stat.isCharacterDevice()) {
+        bytes = await readLimited(this.#deps.fs.createReadStream(path), checkSize);
+      } else {
+        throw unreadable(stat.isDirectory() ? 'it is a directory' : 'not a regular file, a pipe or a character device');
+      }
     } catch (error) {
       if (isPandaError(error)) throw error;
       const code = (error as NodeJS.ErrnoException).code;
@@ -206,7 +245,7 @@ export class SecretActions {
 
   /** Deletes every secret of the user, once `confirm` (when given) says yes. */
   async deleteAll(confirm?: (question: string) => Promise<boolean>): Promise<void> {
-    if (confirm !== undefined && !(await confirm(DELETE_ALL_QUESTION))) {
+    if (confirm !== undefined && !(await answerOf(confirm(DELETE_ALL_QUESTION), 'nothing deleted'))) {
       this.#say('nothing deleted');
       return;
     }

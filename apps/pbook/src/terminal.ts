@@ -1,34 +1,46 @@
+import { PandaError } from '@panda-secrets/protocol';
 import type { Prompter } from './deps.js';
+import type { Answer } from './shell/lines.js';
 import { isYes } from './secret-actions.js';
 
-/** Asks one question on the terminal; `echo` false hides what is typed (for secret values). */
+/** What Ctrl-C at a question of pbook's commands does: stop the command, exit 130, nothing changed. */
+export function cancelledByCtrlC(): PandaError {
+  return new PandaError('INTERRUPTED', 'cancelled (Ctrl-C)');
+}
+
+/** The line answered; null when Ctrl-D ended the input instead; Ctrl-C throws INTERRUPTED. */
+export function answeredLine(answer: Answer): string | null {
+  if ('line' in answer) return answer.line;
+  if (answer.cancelled === 'ctrl-c') throw cancelledByCtrlC();
+  return null;
+}
+
+/** Asks one question on the terminal with the shell's line reader, made for it and closed after. */
 async function ask(
   input: NodeJS.ReadableStream,
   output: NodeJS.WritableStream,
   question: string,
-  echo: boolean,
-): Promise<string> {
+  hidden: boolean,
+): Promise<Answer> {
   // Loaded on the first question only: most runs never prompt, and node:readline costs start-up.
-  const [{ createInterface }, { Writable }] = await Promise.all([import('node:readline'), import('node:stream')]);
-  const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const readline = createInterface({ input, output: echo ? output : silent, terminal: true });
-  output.write(echo ? '' : question);
+  const { createLineReader } = await import('./shell/lines.js');
+  const reader = createLineReader(input, output, true);
   try {
-    return await new Promise<string>((resolve, reject) => {
-      readline.once('close', () => reject(new Error('cancelled')));
-      readline.question(echo ? question : '', resolve);
-    });
+    return await reader.ask(question, { hidden });
   } finally {
-    readline.removeAllListeners('close');
-    readline.close();
-    if (!echo) output.write('\n');
+    reader.close();
   }
 }
 
-/** The terminal prompts of the real process: questions on `output` (stderr), answers from `input`. */
+/**
+ * The terminal prompts of the real process: questions on `output` (stderr), answers from `input`.
+ * Ctrl-C at a question throws INTERRUPTED; Ctrl-D answers a secret with null and a [y/N] with no.
+ */
 export function terminalPrompter(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Prompter {
+  const answered = async (question: string, hidden: boolean): Promise<string | null> =>
+    answeredLine(await ask(input, output, question, hidden));
   return {
-    secret: (question) => ask(input, output, question, false),
-    confirm: async (question) => isYes(await ask(input, output, question, true)),
+    secret: (question) => answered(question, true),
+    confirm: async (question) => isYes(await answered(question, false)),
   };
 }

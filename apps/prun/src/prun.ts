@@ -1,5 +1,6 @@
 import {
   ENV_NAME_RULE,
+  ExitCode,
   FILE_NAME_RULE,
   FILE_PREFIX,
   FINAL_JOB_STATES,
@@ -14,9 +15,6 @@ import { renderRows } from '@panda-secrets/table';
 
 /** The client calls prun makes; unit tests pass a fake with these methods. */
 export type PrunClient = Pick<PandaClient, 'getSecretsMetadata' | 'submitJobs' | 'getTask' | 'getJobLog'>;
-
-/** prun's exit status when Ctrl-C stops it waiting: 128 + SIGINT, as a shell reports it. */
-export const INTERRUPTED_EXIT_CODE = 130;
 
 export interface PrunOptions {
   exec: string;
@@ -301,7 +299,7 @@ export async function runPrun(deps: PrunDeps, global: PrunGlobal, options: PrunO
   }
   if (ended === undefined) {
     deps.stderr.write(interruptedLine(submitted));
-    return INTERRUPTED_EXIT_CODE;
+    return ExitCode.INTERRUPTED;
   }
   await printLogs(deps, client, submitted.taskId, ended, options.json);
   // On stderr, after the logs: a failed job's own log may well not say that it failed.

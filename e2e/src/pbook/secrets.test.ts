@@ -222,6 +222,25 @@ describe('secret files', () => {
   });
 });
 
+describe('a process substitution, <(command), as the file', () => {
+  it('--value-file and --file read it; an endless one is refused once over the limit, nothing stored', async () => {
+    const inBash = (script: string) => pbook('subst', [], { bashScript: script });
+    const set = await inBash(
+      `"$BIN" set-secret FROM_PIPE --value-file <(printf 'piped-value\\n') && "$BIN" set-secret piped.dat --file <(printf 'file bytes')`,
+    );
+    expect([set.code, set.stderr]).toEqual([0, 'set FROM_PIPE\nset file piped.dat (10 bytes)\n']);
+    const endless = await inBash('"$BIN" set-secret ENDLESS --value-file <(yes)');
+    expect(endless.code).toBe(5);
+    expect(endless.stderr).toMatch(/^pbook: the value of "ENDLESS" \(file "\/dev\/fd\/\d+"\) is over the 131069 bytes/);
+    const folder = await inBash(`"$BIN" set-secret FOLDER --value-file '${dir}'`);
+    expect([folder.code, folder.stderr]).toEqual([5, `pbook: cannot read the file "${dir}": it is a directory\n`]);
+    expect(await secretsOf('subst')).toEqual({
+      FROM_PIPE: 'piped-value',
+      '___file___:piped.dat': Buffer.from('file bytes').toString('base64'),
+    });
+  }, 30_000);
+});
+
 describe('string values', () => {
   // The largest value of a four-letter name: NAME=value and its NUL take 131072 bytes.
   const atLimit = 'é'.repeat((MAX_VALUE_BYTES - 3) / 2);

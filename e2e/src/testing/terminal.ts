@@ -5,6 +5,11 @@ export interface TerminalRun {
   code: number | null;
   /** Everything the terminal showed, escape sequences removed and CR LF made LF. */
   screen: string;
+  /**
+   * The lines as the terminal shows them at the end: carriage returns, cursor moves and erasures
+   * applied, so text a program wrote and then erased is not there.
+   */
+  display: string;
 }
 
 export interface TerminalOptions {
@@ -20,7 +25,7 @@ export interface TerminalOptions {
 }
 
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
-const PROMPT_AT_END = /(?:>>> |\[y\/N\] |Value of \w+: |Password: |Value: )$/;
+const PROMPT_AT_END = /(?:>>> |\[y\/N\] |Value of \w+: |Password: |Token: |Value: )$/;
 
 function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
@@ -28,6 +33,57 @@ function shellQuote(word: string): string {
 
 function screenOf(chunks: Buffer[]): string {
   return Buffer.concat(chunks).toString('utf8').replace(ESCAPES, '').replace(/\r+\n/g, '\n');
+}
+
+/**
+ * What a terminal displays after `output`, for the sequences readline writes: CR, LF, backspace,
+ * cursor moves (`A` up, `B` down, `C` right, `D` left, `G` to a column) and erasures (`K` in the
+ * line, `J` from the cursor to the screen's end). Colours and other sequences change no text. Lines do not
+ * wrap: the tests keep them within the terminal's width.
+ */
+function displayOf(output: string): string {
+  const rows: string[][] = [[]];
+  let row = 0;
+  let column = 0;
+  const line = (): string[] => {
+    while (rows.length <= row) rows.push([]);
+    return rows[row] as string[];
+  };
+  for (const [, sequence, count, command, char] of output.matchAll(/(\x1b\[([0-9;?]*)([A-Za-z]))|([\s\S])/gu)) {
+    const n = Number.parseInt(count ?? '', 10) || 1;
+    if (sequence !== undefined) {
+      if (command === 'A') row = Math.max(0, row - n);
+      else if (command === 'B') row += n;
+      else if (command === 'C') column += n;
+      else if (command === 'D') column = Math.max(0, column - n);
+      else if (command === 'G') column = n - 1;
+      else if (command === 'K') {
+        // 0 (or none): to the line's end; 1: to the cursor; 2: the whole line.
+        const cells = line();
+        if (count === '2') cells.length = 0;
+        else if (count === '1') cells.fill(' ', 0, column + 1);
+        else cells.length = Math.min(cells.length, column);
+      } else if (command === 'J') {
+        line().length = Math.min(line().length, column);
+        rows.length = row + 1;
+      }
+    } else if (char === '\r') column = 0;
+    else if (char === '\n') {
+      row += 1;
+      column = 0;
+    } else if (char === '\b') column = Math.max(0, column - 1);
+    else if (char !== undefined) {
+      const cells = line();
+      while (cells.length < column) cells.push(' ');
+      cells[column] = char;
+      column += 1;
+    }
+  }
+  // Blank lines below the last text show nothing.
+  return rows
+    .map((cells) => cells.join('').trimEnd())
+    .join('\n')
+    .replace(/\n+$/, '');
 }
 
 /**
@@ -85,7 +141,7 @@ export function runPbookInTerminal(
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, screen: screenOf(output) });
+      resolve({ code, screen: screenOf(output), display: displayOf(Buffer.concat(output).toString('utf8')) });
     });
     child.stdin.on('error', () => undefined);
     if (options.paste) child.stdin.end(lines.map((line) => `${line}\n`).join(''));

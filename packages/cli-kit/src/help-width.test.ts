@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { wrapHelp } from './index.js';
+import { EXIT_CODES_HELP, epilogue, wrapHelp } from './index.js';
 
 describe('wrapHelp', () => {
   const help = [
@@ -26,5 +26,33 @@ describe('wrapHelp', () => {
         "                    job's working directory [string]",
       ].join('\n'),
     );
+  });
+
+  it('goes on under the row name when a word is wider than the meaning column', () => {
+    expect(wrapHelp('      --server      panda-server URL (else http://127.0.0.1:25080)  [string]', 40)).toBe(
+      ['      --server', '      panda-server URL (else', '      http://127.0.0.1:25080) [string]'].join('\n'),
+    );
+  });
+
+  it.each([
+    40, 60, 95, 120,
+  ])('fills the paragraphs of the epilogue to %i columns, breaking only between words', (width) => {
+    const text = epilogue({
+      about: ['Runs jobs.', 'Secrets reach the job as environment variables.'],
+      environmentEnd: ', PANDA_CONFIG_ROOT (the saved sign-in), NO_COLOR.',
+      exitCodes: [`${EXIT_CODES_HELP};`, '130 when Ctrl-C stops the waiting.'],
+    });
+    const wrapped = wrapHelp(text, width).split('\n');
+    for (const line of wrapped) expect(line.length).toBeLessThanOrEqual(width);
+    // Each paragraph starts a line; within one, a line ends only where the next word would not fit.
+    const starts = /^(Runs jobs|Environment:|Exit codes:)/;
+    wrapped.forEach((line, at) => {
+      const next = wrapped[at + 1];
+      if (next === undefined || starts.test(next)) return;
+      expect({ line, next, filled: line.length + 1 + (next.split(' ')[0]?.length ?? 0) > width }).toMatchObject({
+        filled: true,
+      });
+    });
+    expect(wrapped.filter((line) => starts.test(line))).toHaveLength(3);
   });
 });

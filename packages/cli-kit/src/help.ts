@@ -3,20 +3,17 @@
  * program ends it, or goes on with codes of its own.
  */
 export const EXIT_CODES_HELP =
-  "Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 authentication or permission, 5 rejected input,\n6 conflict (the task's state does not allow it), 7 rate limited";
+  "Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 authentication or permission, 5 rejected input, 6 conflict (the task's state does not allow it), 7 rate limited";
 
-// Broken by hand: yargs would wrap a long line at a different place in each program.
-const CONNECTION_ENVIRONMENT = [
-  'Environment: PANDA_URL_SSL (server), PANDA_AUTH_ID_TOKEN (the token), OIDC_AUTH_TOKEN_FILE',
-  '(a file holding the token), PANDA_AUTH_VO (VO), PANDA_CA_FILE (a private CA)',
-] as const;
+const CONNECTION_ENVIRONMENT =
+  'Environment: PANDA_URL_SSL (server), PANDA_AUTH_ID_TOKEN (the token), OIDC_AUTH_TOKEN_FILE (a file holding the token), PANDA_AUTH_VO (VO), PANDA_CA_FILE (a private CA)';
 
 export interface EpilogueText {
-  /** Lines that come first: what the program does. */
+  /** What the program does, first: its parts are joined by spaces into one paragraph. */
   about?: readonly string[];
   /** The end of the environment sentence after the connection variables: more variables or a note, and its full stop. */
   environmentEnd: string;
-  /** The exit codes sentence, a string a line. */
+  /** The exit codes sentence: its parts are joined by spaces into one paragraph. */
   exitCodes: readonly string[];
 }
 
@@ -54,12 +51,16 @@ export function wrapHelp(text: string, width: number): string {
       const column = /^(\s*\S(?:.*?\S)?\s{2,})\S/.exec(line);
       const leading = /^\s*/.exec(line)?.[0].length ?? 0;
       const head = column?.[1] !== undefined && column[1].length <= (width * 2) / 3 ? column[1] : ' '.repeat(leading);
-      const indent = ' '.repeat(head.length);
-      const [first = '', ...rest] = fill(
-        line.slice(head.length).split(/\s+/).filter(Boolean),
-        Math.max(width - head.length, 1),
-      );
-      return [`${head}${first}`, ...rest.map((part) => `${indent}${part}`)];
+      const words = line.slice(head.length).split(/\s+/).filter(Boolean);
+      const longest = Math.max(...words.map((word) => word.length));
+      if (head.length + longest > width && head.trim() !== '') {
+        // A word wider than the meaning column: the meaning goes under the row's name instead.
+        return [head.trimEnd(), ...wrapHelp(`${' '.repeat(leading)}${words.join(' ')}`, width).split('\n')];
+      }
+      // Indented by less when the indentation leaves a word no room.
+      const indent = ' '.repeat(head.length + longest > width ? 0 : head.length);
+      const [first = '', ...rest] = fill(words, Math.max(width - indent.length, 1));
+      return [`${head.trim() === '' ? indent : head}${first}`, ...rest.map((part) => `${indent}${part}`)];
     })
     .join('\n');
 }
@@ -85,12 +86,14 @@ export function examplesText(
 
 /**
  * The text under a program's help: what it does, the environment variables it reads (the
- * connection variables of every program, then its own) and its exit codes.
+ * connection variables of every program, then its own) and its exit codes, a paragraph each on
+ * one line: the help is wrapped to the terminal's width as a whole (see wrapHelp), so no line is
+ * broken here.
  *
  * @example
  * epilogue({ environmentEnd: ', NO_COLOR.', exitCodes: [`${EXIT_CODES_HELP}.`] })
  */
 export function epilogue(text: EpilogueText): string {
-  const [first, last] = CONNECTION_ENVIRONMENT;
-  return [...(text.about ?? []), first, `${last}${text.environmentEnd}`, ...text.exitCodes].join('\n');
+  const about = text.about === undefined ? [] : [text.about.join(' ')];
+  return [...about, `${CONNECTION_ENVIRONMENT}${text.environmentEnd}`, text.exitCodes.join(' ')].join('\n');
 }

@@ -221,12 +221,23 @@ function environmentValues(parser: Argv, prefix: string, env: ProgramIo['env']):
   return values;
 }
 
-/** Declares a command's options on its parser (the program's, for its only command), their variables and the help's epilogue. */
-function declareCommand(parser: Argv, settings: ParserSettings, command: CommandLine, env: ProgramIo['env']): Argv {
+/**
+ * Declares a command's options on its parser (the program's, for its only command), their
+ * variables and the help's epilogue, wrapped here to the help's `width` (null: unbounded): yargs
+ * would cut its words in two.
+ */
+function declareCommand(
+  parser: Argv,
+  settings: ParserSettings,
+  command: CommandLine,
+  env: ProgramIo['env'],
+  width: number | null,
+): Argv {
   const declared = command.builder(parser);
   if (settings.envPrefix !== undefined) declared.config(environmentValues(declared, settings.envPrefix, env));
   const text = helpEpilogue(settings, command);
-  return text === '' ? declared : declared.epilogue(text);
+  if (text === '') return declared;
+  return declared.epilogue(width === null ? text : wrapHelp(text, width));
 }
 
 /**
@@ -245,7 +256,7 @@ function createParser<Spec extends CommandLine>(
   if (settings.usage !== undefined) parser.usage(settings.usage);
   settings.options(parser);
   const sole = soleCommand(commands);
-  if (sole !== undefined) declareCommand(parser, settings, sole, env);
+  if (sole !== undefined) declareCommand(parser, settings, sole, env, width);
   parser.help();
   if (settings.shortHelp !== false) parser.alias('help', 'h');
   parser.version(settings.version);
@@ -256,7 +267,7 @@ function createParser<Spec extends CommandLine>(
       describe: command.describe,
       builder: (sub) => {
         onChosen(command);
-        return declareCommand(sub, settings, command, env);
+        return declareCommand(sub, settings, command, env, width);
       },
       // The command runs after parsing, in runProgram, which knows then which one yargs chose.
       handler: () => undefined,
@@ -303,7 +314,8 @@ const words = (text: string): string[] => text.split(/\s+/).filter(Boolean);
 /**
  * The help (or version) text `unbounded`, laid out by yargs on unbounded lines, fitted to `width`
  * columns. yargs' own layout at that width (types aligned on the right) is kept when it cut no
- * word in two, which it does when a column is narrow; else wrapHelp wraps it between words.
+ * word in two, which it does when a column is narrow; else wrapHelp wraps `unbounded` between
+ * words. Either way no line is left longer than the width where it has a space to break at.
  * `build` makes the program's parser with yargs' wrap width (null: unbounded).
  */
 async function fitHelp(
@@ -313,9 +325,11 @@ async function fitHelp(
   width: number,
 ): Promise<string> {
   const laidOut = await parseArguments(build(width), args).catch(() => undefined);
-  if (laidOut !== undefined && 'output' in laidOut && words(laidOut.output).join(' ') === words(unbounded).join(' '))
-    return laidOut.output;
-  return wrapHelp(unbounded, width);
+  const intact =
+    laidOut !== undefined && 'output' in laidOut && words(laidOut.output).join(' ') === words(unbounded).join(' ');
+  // yargs leaves a line longer than the width now and then (an epilogue paragraph, a long word in a
+  // narrow column): wrapHelp wraps those lines only.
+  return wrapHelp(intact ? laidOut.output : unbounded, width);
 }
 
 /**

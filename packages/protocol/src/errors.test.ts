@@ -21,6 +21,7 @@ describe('error codes', () => {
     expect(exitCodeFor('CONFLICT')).toBe(6);
     expect(exitCodeFor('SERVER_UNREACHABLE')).toBe(1);
     expect(exitCodeFor('RATE_LIMITED')).toBe(7);
+    expect(exitCodeFor('INTERRUPTED')).toBe(130);
   });
 
   it('maps codes to HTTP statuses and back', () => {

@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   'USAGE',
   /** Local configuration (server address, token) is missing or wrong. */
   'CONFIG',
+  /** The person pressed Ctrl-C at a question of a command line program: nothing was changed. */
+  'INTERRUPTED',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
@@ -85,6 +87,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'INVALID_TYPE':
     case 'INVALID_INPUT':
     case 'USAGE':
+    // Never sent: a program's own; the status only keeps every code answerable.
+    case 'INTERRUPTED':
       return 400;
     case 'TOO_LARGE':
     case 'QUOTA_EXCEEDED':

@@ -11,6 +11,8 @@ export const ExitCode = {
   /** The task's state does not allow it (kill of an ended task, retry with nothing to retry). */
   CONFLICT: 6,
   RATE_LIMITED: 7,
+  /** Stopped by Ctrl-C (128 + SIGINT, as a shell reports a command that signal ended). */
+  INTERRUPTED: 130,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -36,6 +38,8 @@ export function exitCodeFor(code: ErrorCode): ExitCodeValue {
       return ExitCode.REJECTED;
     case 'RATE_LIMITED':
       return ExitCode.RATE_LIMITED;
+    case 'INTERRUPTED':
+      return ExitCode.INTERRUPTED;
     default:
       return ExitCode.ERROR;
   }

@@ -35,6 +35,11 @@ export interface RunCliOptions {
   timeoutMs?: number;
   /** Run the bin as a user's shell does, through its #! line (sh, then the Node.js on PATH), not by this Node.js. */
   direct?: boolean;
+  /**
+   * A bash script to run instead, for shell syntax such as `<(command)`: `$BIN` in it is the bin,
+   * run through its #! line; the arguments are left out.
+   */
+  bashScript?: string;
 }
 
 /** An environment without the variables through which a CLI would pick up the caller's own server or token. */
@@ -51,10 +56,15 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 /** Runs a CLI as a real child process and collects its output. */
 export function runCli(name: BinName, args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const [command, argv] = options.direct ? [binPath(name), args] : [process.execPath, [binPath(name), ...args]];
+    const [command, argv] =
+      options.bashScript !== undefined
+        ? ['bash', ['-c', options.bashScript]]
+        : options.direct
+          ? [binPath(name), args]
+          : [process.execPath, [binPath(name), ...args]];
     const child = spawn(command, argv, {
       cwd: options.cwd ?? REPO_ROOT,
-      env: options.env ?? cleanEnv(),
+      env: { ...(options.env ?? cleanEnv()), ...(options.bashScript === undefined ? {} : { BIN: binPath(name) }) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const stdout: Buffer[] = [];

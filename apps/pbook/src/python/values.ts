@@ -53,7 +53,11 @@ export interface PyModule {
 export type PyValue = string | boolean | null | PyInt | PyFloat | PyList | PyTuple | PyDict | PyFunction | PyModule;
 
 /** A Python-style error raised while running shell code; `code` decides the exit code in batch use. */
-export function pythonError(kind: string, message: string, code: 'USAGE' | 'INVALID_TYPE' = 'USAGE'): PandaError {
+export function pythonError(
+  kind: string,
+  message: string,
+  code: 'USAGE' | 'INVALID_TYPE' | 'INVALID_INPUT' = 'USAGE',
+): PandaError {
   return new PandaError(code, `${kind}: ${message}`);
 }
 

@@ -1,5 +1,5 @@
 import { MAX_ENV_ENTRY_BYTES, MAX_FILE_BYTES } from '@panda-secrets/protocol';
-import { dumps, repr } from '../python/index.js';
+import { dumps, pythonError, repr } from '../python/index.js';
 import type { PyFunction, PyModule, PyValue } from '../python/index.js';
 import type { SecretActions } from '../secret-actions.js';
 import type { TaskActions } from '../task-actions.js';
@@ -52,7 +52,7 @@ export const jsonModule: PyModule = {
  * without showing it, as in Python, so `set_secret('K', getpass.getpass())` keeps the value off
  * the screen (and out of the shell's history).
  */
-export function getpassModule(readHidden: (prompt: string) => Promise<string>): PyModule {
+export function getpassModule(readHidden: (prompt: string) => Promise<string | null>): PyModule {
   return {
     type: 'module',
     name: 'getpass',
@@ -61,8 +61,15 @@ export function getpassModule(readHidden: (prompt: string) => Promise<string>): 
         type: 'function',
         name: 'getpass',
         params: [{ name: 'prompt', type: 'str', default: 'Password: ' }],
-        doc: "Read a line without echoing it and return it as a str, as Python's getpass.getpass does.",
-        call: async (args) => readHidden(String(args.get('prompt') ?? 'Password: ')),
+        doc:
+          "Read a line without echoing it and return it as a str, as Python's getpass.getpass does.\n" +
+          'Ctrl-D instead of a line raises EOFError, Ctrl-C cancels: the statement stops, nothing stored.',
+        call: async (args) => {
+          const line = await readHidden(String(args.get('prompt') ?? 'Password: '));
+          // As Python's EOFError; rejected input, as the empty answer of pbook set-secret's prompt.
+          if (line === null) throw pythonError('EOFError', 'no line was typed (Ctrl-D)', 'INVALID_INPUT');
+          return line;
+        },
       },
     },
   };
@@ -109,8 +116,9 @@ export function shellFunctions(context: FunctionContext): Record<string, PyFunct
     define(
       'delete_all_secrets',
       [],
-      'Delete all your secrets. On a terminal every form asks first (Ctrl-C or Ctrl-D answer no). Without one,\n' +
-        'the shell deletes nothing, and the batch forms (pbook delete_all_secrets, pbook -c) delete without asking.',
+      'Delete all your secrets. On a terminal every form asks first: Ctrl-D answers no, and so does Ctrl-C in the\n' +
+        'shell (the batch forms stop with exit 130). Without a terminal the shell deletes nothing, and the batch\n' +
+        'forms (pbook delete_all_secrets, pbook -c) delete without asking.',
       () => actions.deleteAll(context.confirm),
     ),
   ];

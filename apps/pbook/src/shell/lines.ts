@@ -1,4 +1,8 @@
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+
+/** How a question ended: the line typed, or the key that cancelled it (Ctrl-C, or Ctrl-D at the end of input). */
+export type Answer = { line: string } | { cancelled: 'ctrl-c' | 'ctrl-d' };
 
 export interface LineReader {
   /**
@@ -7,22 +11,45 @@ export interface LineReader {
    */
   read(prompt: string): Promise<string | null>;
   /**
-   * Asks a question and returns the answer; null when Ctrl-C or Ctrl-D was pressed instead, which
-   * on a terminal cancel the question only: the shell goes on (Ctrl-D at the prompt still ends
-   * it). Piped, the same as read.
+   * Asks a question and returns the answer, or which key cancelled it: on a terminal Ctrl-C and
+   * Ctrl-D cancel the question only, and the shell goes on (Ctrl-D at the prompt still ends it).
+   * `hidden`: what is typed is not shown and not kept in the history. Piped, the next line
+   * (cancelled by Ctrl-D at the end of input), no question shown.
    */
-  ask(question: string): Promise<string | null>;
-  /** Reads a line without showing what is typed, and keeps it out of the history. */
-  hidden(prompt: string): Promise<string | null>;
+  ask(question: string, options?: { hidden?: boolean }): Promise<Answer>;
   close(): void;
 }
 
 /** readline's handler of each key typed on a terminal (a Node internal, missing from its types). */
 interface KeyHandler {
   _ttyWrite(text: string | undefined, key: { ctrl?: boolean; name?: string } | undefined): void;
-  /** Where readline echoes what is typed (a Node internal, missing from its types). */
-  _writeToOutput(text: string): void;
   history: string[];
+}
+
+/**
+ * `output` behind a gate for readline to write to: while `shut()`, everything readline writes is
+ * dropped, its echo and its redrawing alike (a redraw moves to the line's start and erases what
+ * follows, which would erase a hidden question's prompt). Width and resizes are `output`'s.
+ */
+function gatedOutput(output: NodeJS.WritableStream, shut: () => boolean): { stream: Writable; close(): void } {
+  // Written through at once, so readline's writes and direct ones to `output` keep their order.
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (!shut()) output.write(chunk);
+      done();
+    },
+  });
+  Object.defineProperty(stream, 'columns', { get: () => (output as { columns?: number }).columns });
+  const resized = (): void => {
+    stream.emit('resize');
+  };
+  output.on('resize', resized);
+  return {
+    stream,
+    close() {
+      output.off('resize', resized);
+    },
+  };
 }
 
 /**
@@ -35,10 +62,16 @@ export function createLineReader(
   terminal: boolean,
   completer?: (line: string) => [string[], string],
 ): LineReader {
+  // Set while a hidden answer is typed: readline shows nothing of it, and Tab must not complete
+  // (and so change) a secret.
+  let hiding = false;
+  const gate = gatedOutput(output, () => hiding);
   const readline = createInterface({
     input,
-    ...(terminal ? { output } : {}),
-    ...(terminal && completer !== undefined ? { completer } : {}),
+    ...(terminal ? { output: gate.stream } : {}),
+    ...(terminal && completer !== undefined
+      ? { completer: (line: string): [string[], string] => (hiding ? [[], line] : completer(line)) }
+      : {}),
     terminal,
     historySize: terminal ? 1000 : 0,
     removeHistoryDuplicates: true,
@@ -52,27 +85,23 @@ export function createLineReader(
   let closed = false;
   readline.once('close', () => {
     closed = true;
+    gate.close();
   });
   // The line being read: kept when a question is cancelled, so the next read gets the next line.
   let pending: Promise<IteratorResult<string>> | undefined;
-  let cancelQuestion: (() => void) | undefined;
+  let cancelQuestion: ((key: 'ctrl-c' | 'ctrl-d') => void) | undefined;
   const keys = readline as unknown as KeyHandler;
   const typeKey = keys._ttyWrite.bind(readline);
   keys._ttyWrite = (text, key) => {
     if (cancelQuestion !== undefined && key?.ctrl === true && (key.name === 'c' || key.name === 'd')) {
-      // Ctrl-C or Ctrl-D at a question answers it "no": readline would end the whole shell. What
+      // Ctrl-C or Ctrl-D at a question cancels it only: readline would end the whole shell. What
       // was typed of the answer is dropped without redrawing the question.
       Object.assign(readline, { line: '', cursor: 0 });
       output.write(key.name === 'c' ? '^C\n' : '\n');
-      cancelQuestion();
+      cancelQuestion(key.name === 'c' ? 'ctrl-c' : 'ctrl-d');
       return;
     }
     typeKey(text, key);
-  };
-  let muted = false;
-  const echo = keys._writeToOutput.bind(readline);
-  keys._writeToOutput = (text) => {
-    if (!muted) echo(text);
   };
   const nextLine = async (prompt: string): Promise<string | null> => {
     if (terminal && !closed) {
@@ -86,6 +115,7 @@ export function createLineReader(
     pending = undefined;
     return next.done ? null : next.value;
   };
+  const answerOf = (line: string | null): Answer => (line === null ? { cancelled: 'ctrl-d' } : { line });
   readline.on('SIGINT', () => {
     // As Python's prompt: Ctrl-C drops the line being typed and prompts again.
     output.write('\nKeyboardInterrupt\n');
@@ -94,29 +124,24 @@ export function createLineReader(
   });
   return {
     read: nextLine,
-    async hidden(prompt) {
-      if (!terminal || closed) return nextLine(prompt);
-      output.write(prompt);
-      muted = true;
-      const historyBefore = keys.history.length;
-      try {
-        return await nextLine('');
-      } finally {
-        muted = false;
-        // readline put the hidden line at the front of the history: it must not be recalled.
-        if (keys.history.length > historyBefore) keys.history.shift();
-        output.write('\n');
-      }
-    },
-    async ask(question) {
-      if (!terminal || closed) return nextLine(question);
-      const cancelled = new Promise<null>((resolve) => {
-        cancelQuestion = () => resolve(null);
+    async ask(question, { hidden = false } = {}) {
+      if (!terminal || closed) return answerOf(await nextLine(question));
+      const cancelled = new Promise<Answer>((resolve) => {
+        cancelQuestion = (key) => resolve({ cancelled: key });
       });
+      const historyBefore = keys.history.length;
+      // A hidden question is written here, once: readline, shut out, neither echoes nor redraws.
+      if (hidden) output.write(question);
+      hiding = hidden;
       try {
-        return await Promise.race([nextLine(question), cancelled]);
+        const answer = await Promise.race([nextLine(hidden ? '' : question).then(answerOf), cancelled]);
+        if (hidden && 'line' in answer) output.write('\n');
+        return answer;
       } finally {
         cancelQuestion = undefined;
+        hiding = false;
+        // readline put the hidden line at the front of the history: it must not be recalled.
+        if (hidden && keys.history.length > historyBefore) keys.history.shift();
       }
     },
     close() {

@@ -5,8 +5,11 @@ import type { SecretActions } from '../secret-actions.js';
 import type { TaskActions } from '../task-actions.js';
 import { getpassModule, jsonModule, shellFunctions } from './functions.js';
 
-/** What the shell asks of the terminal for `getpass.getpass()`: a line read without echo. */
-type HiddenReader = (prompt: string) => Promise<string>;
+/**
+ * What the shell asks of the terminal for `getpass.getpass()`: a line read without echo, null
+ * when Ctrl-D ends the input instead.
+ */
+type HiddenReader = (prompt: string) => Promise<string | null>;
 
 export interface SessionOptions {
   actions: SecretActions;

@@ -6,8 +6,9 @@ import { lazyClient } from '@panda-secrets/cli-kit';
 import { Script, outputCollector } from '@panda-secrets/testkit/unit';
 import type { Runner } from '../commands/spec.js';
 import { connect } from '../connect.js';
-import type { FileSystem, GlobalOptions, ProgramDeps, SecretsClient } from '../deps.js';
+import type { FileStat, FileSystem, GlobalOptions, ProgramDeps, SecretsClient } from '../deps.js';
 import { main } from '../program.js';
+import { cancelledByCtrlC } from '../terminal.js';
 import { FakeTasks } from './fake-tasks.js';
 
 /** When the fake server says every secret was last set. */
@@ -84,9 +85,17 @@ export interface FakeSetup {
   terminalWidth?: number;
   env?: Record<string, string | undefined>;
   fs?: FileSystem;
-  /** Answers of the injected prompter, in order; an answer never asked for fails the test. */
-  answers?: string[];
+  /**
+   * Answers of the injected prompter, in order (null: Ctrl-D, 'ctrl-c': Ctrl-C); an answer never
+   * asked for fails the test.
+   */
+  answers?: Array<string | null>;
   client?: FakeClient;
+}
+
+/** What `stat` says of a regular file of `size` bytes. */
+export function regularFile(size: number): FileStat {
+  return { size, isFile: () => true, isFIFO: () => false, isCharacterDevice: () => false, isDirectory: () => false };
 }
 
 const noFiles: FileSystem = {
@@ -95,6 +104,9 @@ const noFiles: FileSystem = {
   },
   readFile: async () => {
     throw new Error('readFile without stat');
+  },
+  createReadStream: () => {
+    throw new Error('createReadStream without stat');
   },
 };
 
@@ -108,11 +120,12 @@ function fakeDeps(setup: FakeSetup = {}): { deps: ProgramDeps; output: () => Fak
   const stderr = outputCollector();
   const clientOptions: ClientOptions[] = [];
   const questions: string[] = [];
-  const answers = new Script('prompt answers', setup.answers ?? []);
-  const answer = async (question: string): Promise<string> => {
+  const answers = new Script<string | null>('prompt answers', setup.answers ?? []);
+  const answer = async (question: string): Promise<string | null> => {
     questions.push(question);
     const next = answers.next();
     if (next === undefined) throw new Error(`unexpected question ${question}`);
+    if (next === 'ctrl-c') throw cancelledByCtrlC();
     return next;
   };
   const deps: ProgramDeps = {

@@ -18,9 +18,23 @@ describe('delete-all-secrets', () => {
     expect([run.client.secrets.size, run.stderr]).toEqual([0, 'deleted all secrets\n']);
   });
 
-  it('keeps everything on no', async () => {
-    const run = await deleteAll(false, { isTTY: TTY, answers: ['n'] });
-    expect([run.client.secrets.size, run.client.calls, run.stderr]).toEqual([1, [], 'nothing deleted\n']);
+  it.each([
+    ['n', 'n'],
+    ['Ctrl-D', null],
+  ])('keeps everything on %s', async (_key, answer) => {
+    const run = await deleteAll(false, { isTTY: TTY, answers: [answer] });
+    expect([run.error, run.client.secrets.size, run.client.calls, run.stderr]).toEqual([
+      undefined,
+      1,
+      [],
+      'nothing deleted\n',
+    ]);
+  });
+
+  it('stops with INTERRUPTED (exit 130) on Ctrl-C, nothing deleted', async () => {
+    const run = await deleteAll(false, { isTTY: TTY, answers: ['ctrl-c'] });
+    expect([run.error?.code, run.error?.message]).toEqual(['INTERRUPTED', 'cancelled (Ctrl-C): nothing deleted']);
+    expect([run.client.secrets.size, run.client.calls]).toEqual([1, []]);
   });
 
   it('needs --yes without a terminal', async () => {

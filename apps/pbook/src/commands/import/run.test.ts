@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { localFiles } from '../../local-files.js';
 import { FakeClient, runCommand } from '../../testing/fakes.js';
 import { runImport } from './run.js';
 
@@ -10,8 +11,6 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pbook-import-'));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-const fs = { stat, readFile };
 
 async function file(name: string, text: string): Promise<string> {
   const path = join(dir, name);
@@ -34,7 +33,11 @@ describe('import', () => {
   it('reads a .env file as the dotenv package does and sets every secret in one call', async () => {
     const fake = new FakeClient();
     fake.secrets.set('PLAIN', 'old');
-    const run = await runCommand(runImport, { file: await file('a.env', DOTENV), dryRun: false }, { client: fake, fs });
+    const run = await runCommand(
+      runImport,
+      { file: await file('a.env', DOTENV), dryRun: false },
+      { client: fake, fs: localFiles },
+    );
     expect(run.error).toBeUndefined();
     expect(Object.fromEntries(fake.secrets)).toEqual({
       PLAIN: 'value',
@@ -51,7 +54,7 @@ describe('import', () => {
   it('refuses the whole file when one entry is invalid, naming every bad entry and no value', async () => {
     const fake = new FakeClient();
     const path = await file('bad.env', 'GOOD=hunter2-good\n1BAD=hunter2-bad\nALSO-BAD=x\n');
-    const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs });
+    const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs: localFiles });
     expect(run.error).toMatchObject({ code: 'INVALID_INPUT' });
     expect(run.error?.message).toMatch(
       new RegExp(
@@ -68,7 +71,7 @@ describe('import', () => {
     const lines = Array.from({ length: 500 }, (_, index) => `${index}BAD=hunter2-${index}`);
     const long = `X-${'k'.repeat(5000)}`;
     const path = await file('many.env', `${long}=hunter2-long\n${lines.join('\n')}\n`);
-    const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs });
+    const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs: localFiles });
     expect(run.error).toMatchObject({ code: 'INVALID_INPUT' });
     const message = run.error?.message ?? '';
     expect(message).toContain(`invalid secret name "X-${'k'.repeat(298)}..."`);
@@ -86,7 +89,7 @@ describe('import', () => {
     const fake = new FakeClient();
     for (const line of ['__proto__=hunter2-proto', 'export __proto__ = hunter2-proto', '  __proto__: hunter2-proto']) {
       const path = await file('proto.env', `GOOD=fine\n${line}\n`);
-      const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs });
+      const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs: localFiles });
       expect(run.error).toMatchObject({ code: 'INVALID_INPUT' });
       expect(run.error?.message).toBe(
         `${path}: "__proto__" cannot be read from a .env file; set it with pbook set_secret, or import it from JSON; nothing was imported`,
@@ -99,7 +102,7 @@ describe('import', () => {
   it('refuses JSON it cannot parse by the position of the fault, never quoting the text around it', async () => {
     const fake = new FakeClient();
     const path = await file('unparsable.json', '[{"key": "TOKEN", "type": "env", "value": hunter2-unquoted}]');
-    const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs });
+    const run = await runCommand(runImport, { file: path, dryRun: false }, { client: fake, fs: localFiles });
     expect(run.error).toMatchObject({ code: 'INVALID_INPUT' });
     expect(run.error?.message).toMatch(
       new RegExp(
@@ -115,7 +118,7 @@ describe('import', () => {
     fake.secrets.set('SAME', 'v');
     fake.secrets.set('CHANGED', 'old');
     const path = await file('dry.env', 'SAME=v\nCHANGED=new\nADDED=x\n');
-    const run = await runCommand(runImport, { file: path, dryRun: true }, { client: fake, fs });
+    const run = await runCommand(runImport, { file: path, dryRun: true }, { client: fake, fs: localFiles });
     expect(run.stdout).toBe('= SAME\n~ CHANGED\n+ ADDED\n');
     expect(run.stderr).toBe('dry run: 1 to add, 1 to change, 1 unchanged; nothing was changed\n');
     expect(Object.fromEntries(fake.secrets)).toEqual({ SAME: 'v', CHANGED: 'old' });
@@ -131,14 +134,14 @@ describe('import', () => {
     const run = await runCommand(
       runImport,
       { file: await file('backup.json', backup), dryRun: false },
-      { client: fake, fs },
+      { client: fake, fs: localFiles },
     );
     expect(run.error).toBeUndefined();
     expect(Object.fromEntries(fake.secrets)).toEqual({ A: 'a', '___file___:f.dat': 'AAE=' });
     const broken = await runCommand(
       runImport,
       { file: await file('broken.json', '[{"key": "A"}]'), dryRun: false },
-      { client: fake, fs },
+      { client: fake, fs: localFiles },
     );
     expect(broken.error?.message).toContain('"A" is not {"key": string, "type": "env" or "file", "value": string}');
   });

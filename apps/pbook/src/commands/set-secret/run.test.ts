@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_FILE_BYTES, MAX_VALUE_BYTES } from '@panda-secrets/protocol';
 import type { FileSystem } from '../../deps.js';
-import { FakeClient, runCommand } from '../../testing/fakes.js';
+import { localFiles } from '../../local-files.js';
+import { FakeClient, regularFile, runCommand } from '../../testing/fakes.js';
 import type { FakeSetup } from '../../testing/fakes.js';
 import { runSetSecret } from './run.js';
 import type { SetSecretOptions } from './index.js';
 
-const realFs = { stat, readFile };
 let dir: string;
 
 beforeAll(async () => {
@@ -21,7 +22,7 @@ afterAll(async () => {
 });
 
 function setSecret(options: Omit<SetSecretOptions, 'allowEmpty'> & { allowEmpty?: boolean }, setup: FakeSetup = {}) {
-  return runCommand(runSetSecret, { allowEmpty: false, ...options }, { fs: realFs, ...setup });
+  return runCommand(runSetSecret, { allowEmpty: false, ...options }, { fs: localFiles, ...setup });
 }
 
 describe('an empty value', () => {
@@ -37,6 +38,20 @@ describe('an empty value', () => {
       });
       expect(client.secrets.get('K')).toBe('old value');
     }
+  });
+
+  it.each([
+    ['Ctrl-D', null, 'INVALID_INPUT', 'no value given for K (Ctrl-D): nothing was stored'],
+    ['Ctrl-C', 'ctrl-c', 'INTERRUPTED', 'cancelled (Ctrl-C): nothing was stored'],
+  ])('is not an answer: %s at the prompt stores nothing, also with --allow-empty', async (_key, answer, code, message) => {
+    const client = new FakeClient();
+    client.secrets.set('K', 'old value');
+    const run = await setSecret(
+      { name: 'K', allowEmpty: true },
+      { client, isTTY: { stdin: true, stdout: true }, answers: [answer] },
+    );
+    expect([run.error?.code, run.error?.message]).toEqual([code, message]);
+    expect([client.secrets.get('K'), client.calls]).toEqual(['old value', []]);
   });
 
   it('is stored with --allow-empty, with the warning about short values', async () => {
@@ -160,7 +175,8 @@ describe('set-secret --file', () => {
   it('rejects a file of 1,024,001 bytes by its size, without reading it', async () => {
     const reads: string[] = [];
     const fs: FileSystem = {
-      stat: async () => ({ size: MAX_FILE_BYTES + 1, isFile: () => true }),
+      ...localFiles,
+      stat: async () => regularFile(MAX_FILE_BYTES + 1),
       readFile: async (path) => {
         reads.push(path);
         return new Uint8Array();
@@ -182,14 +198,64 @@ describe('set-secret --file', () => {
     ]);
   });
 
-  it('rejects a directory', async () => {
-    const run = await setSecret({ name: 'x.dat', file: dir });
-    expect(run.error?.message).toBe(`cannot read the file "${dir}": not a regular file`);
+  it.each(['--file', '--value-file'])('%s rejects a directory, saying so', async (flag) => {
+    const run = await setSecret(flag === '--file' ? { name: 'x.dat', file: dir } : { name: 'X', valueFile: dir });
+    expect([run.error?.code, run.error?.message]).toEqual([
+      'INVALID_INPUT',
+      `cannot read the file "${dir}": it is a directory`,
+    ]);
+    expect(run.client.calls).toEqual([]);
   });
 
   it.each(['../x', 'a/b', '.', '..'])('rejects the file name %j before touching the file', async (name) => {
     const run = await setSecret({ name, file: join(dir, 'missing') });
     expect(run.error?.code).toBe('INVALID_NAME');
     expect(run.error?.message).toContain('a secret file name must be a plain file name');
+  });
+});
+
+/** A named pipe at a new path, which `sh -c SCRIPT` (given it as $1) writes into, as `<(...)` would. */
+function pipeWrittenBy(script: string): string {
+  const path = join(dir, `fifo-${Math.random().toString(36).slice(2)}`);
+  execFileSync('mkfifo', [path]);
+  // Its end does not matter: a writer that the reader left is ended by SIGPIPE.
+  spawn('sh', ['-c', script, 'sh', path], { stdio: 'ignore' });
+  return path;
+}
+
+describe('a pipe or a device as the file', () => {
+  it('--value-file reads a pipe as it comes, dropping one trailing newline', async () => {
+    const path = pipeWrittenBy('printf "piped value\\n\\n" > "$1"');
+    const run = await setSecret({ name: 'K', valueFile: path });
+    expect(run.error).toBeUndefined();
+    expect(run.client.secrets.get('K')).toBe('piped value\n');
+  });
+
+  it('--file reads a pipe byte-exact', async () => {
+    const path = pipeWrittenBy('printf "\\000\\377bytes" > "$1"');
+    const run = await setSecret({ name: 'piped.dat', file: path });
+    expect(run.error).toBeUndefined();
+    expect(Buffer.from(run.client.secrets.get('___file___:piped.dat') ?? '', 'base64')).toEqual(
+      Buffer.from([0, 0xff, ...Buffer.from('bytes')]),
+    );
+  });
+
+  it.each([
+    ['an endless pipe', () => pipeWrittenBy('yes > "$1"')],
+    ['an endless character device', () => '/dev/zero'],
+  ])('refuses %s once it is over the limit, storing nothing', async (_what, pathOf) => {
+    const path = pathOf();
+    const value = await setSecret({ name: 'K', valueFile: path });
+    expect([value.error?.code, value.error?.message]).toEqual([
+      'TOO_LARGE',
+      `the value of "K" (file "${path}") is over the ${MAX_VALUE_BYTES} bytes of UTF-8 an environment variable can carry: ` +
+        `store it as a secret file with --file (at most ${MAX_FILE_BYTES} bytes)`,
+    ]);
+    const file = await setSecret({ name: 'big.dat', file: path === '/dev/zero' ? path : pipeWrittenBy('yes > "$1"') });
+    expect(file.error?.code).toBe('TOO_LARGE');
+    expect(file.error?.message).toMatch(
+      /^the secret file "big.dat" is \d+ bytes; the limit is 1024000 bytes \(1000 kB\)$/,
+    );
+    expect([value.client.calls, file.client.calls]).toEqual([[], []]);
   });
 });

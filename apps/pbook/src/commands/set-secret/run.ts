@@ -1,6 +1,6 @@
 import { MAX_FILE_BYTES, MAX_VALUE_BYTES, PandaError, assertEnvName } from '@panda-secrets/protocol';
 import type { Deps, GlobalOptions } from '../../deps.js';
-import { SecretActions } from '../../secret-actions.js';
+import { SecretActions, answerOf, readLimited } from '../../secret-actions.js';
 import type { SetSecretOptions } from './index.js';
 
 /** The most a value source may hold: the limit plus the one trailing CR LF that is dropped. */
@@ -12,19 +12,6 @@ function tooLarge(name: string, source: string): PandaError {
     `the value of ${JSON.stringify(name)} (${source}) is over the ${MAX_VALUE_BYTES} bytes of UTF-8 an environment variable can carry: ` +
       `store it as a secret file with --file (at most ${MAX_FILE_BYTES} bytes)`,
   );
-}
-
-/** Reads a stream, giving up (unread rest left alone) once it holds more than the limit. */
-async function readLimited(stream: NodeJS.ReadableStream, name: string): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += bytes.length;
-    if (size > MAX_VALUE_SOURCE_BYTES) throw tooLarge(name, 'stdin');
-    chunks.push(bytes);
-  }
-  return Buffer.concat(chunks);
 }
 
 /** The value as text: strict UTF-8 (binary belongs in --file), one trailing newline dropped. */
@@ -42,19 +29,27 @@ function decodeValue(name: string, bytes: Uint8Array, source: string): string {
   return text.replace(/\r?\n$/, '');
 }
 
-async function readValue(deps: Deps, actions: SecretActions, options: SetSecretOptions): Promise<string> {
+/** The value's bytes from stdin or --value-file, refused once over the limit; undefined: prompt instead. */
+async function readValueSource(deps: Deps, actions: SecretActions, options: SetSecretOptions) {
   const { name, valueFile } = options;
+  const source = valueFile === undefined || valueFile === '-' ? 'stdin' : `file "${valueFile}"`;
+  const checkSize = (size: number): void => {
+    if (size > MAX_VALUE_SOURCE_BYTES) throw tooLarge(name, source);
+  };
   if (valueFile === '-' || (valueFile === undefined && !deps.isTTY.stdin)) {
-    return decodeValue(name, await readLimited(deps.stdin, name), 'stdin');
+    return { source, bytes: await readLimited(deps.stdin, checkSize) };
   }
-  if (valueFile !== undefined) {
-    const source = `file "${valueFile}"`;
-    const bytes = await actions.readLocalFile(valueFile, (size) => {
-      if (size > MAX_VALUE_SOURCE_BYTES) throw tooLarge(name, source);
-    });
-    return decodeValue(name, bytes, source);
-  }
-  return deps.prompt.secret(`Value of ${name}: `);
+  return valueFile === undefined ? undefined : { source, bytes: await actions.readLocalFile(valueFile, checkSize) };
+}
+
+async function readValue(deps: Deps, actions: SecretActions, options: SetSecretOptions): Promise<string> {
+  const { name } = options;
+  const read = await readValueSource(deps, actions, options);
+  if (read !== undefined) return decodeValue(name, read.bytes, read.source);
+  const typed = await answerOf(deps.prompt.secret(`Value of ${name}: `), 'nothing was stored');
+  // Ctrl-D is no answer, also with --allow-empty: an empty value is an Enter alone.
+  if (typed === null) throw new PandaError('INVALID_INPUT', `no value given for ${name} (Ctrl-D): nothing was stored`);
+  return typed;
 }
 
 /** Stores one secret: a file with --file, else a value from --value-file, piped stdin or a hidden prompt. */

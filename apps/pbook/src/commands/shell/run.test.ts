@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { FileSystem } from '../../deps.js';
-import { FakeClient, runCommand } from '../../testing/fakes.js';
+import { FakeClient, regularFile, runCommand } from '../../testing/fakes.js';
 import type { FakeSetup } from '../../testing/fakes.js';
 import { SEED_SESSION } from '@panda-secrets/testkit/unit';
 import { runShell } from './run.js';
@@ -11,9 +11,12 @@ const FILE_BASE64 = FILE_BYTES.toString('base64');
 const seedFs: FileSystem = {
   stat: async (path) => {
     if (path !== '/somewhere/secret_file_path') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
-    return { size: FILE_BYTES.length, isFile: () => true };
+    return regularFile(FILE_BYTES.length);
   },
   readFile: async () => FILE_BYTES,
+  createReadStream: () => {
+    throw new Error('no pipe here');
+  },
 };
 
 function shell(input: string[], setup: FakeSetup = {}, options: ShellOptions = { interactive: false }) {
@@ -98,8 +101,9 @@ describe('the shell on piped stdin', () => {
     expect(run.stdout).toContain('list_secrets(full=False)\n\n    Show all your secrets');
     const deleteAll = await shell(['help(delete_all_secrets)']);
     expect(deleteAll.stdout).toBe(
-      'delete_all_secrets()\n\n    Delete all your secrets. On a terminal every form asks first (Ctrl-C or Ctrl-D answer no). Without one,\n' +
-        '    the shell deletes nothing, and the batch forms (pbook delete_all_secrets, pbook -c) delete without asking.\n',
+      'delete_all_secrets()\n\n    Delete all your secrets. On a terminal every form asks first: Ctrl-D answers no, and so does Ctrl-C in the\n' +
+        '    shell (the batch forms stop with exit 130). Without a terminal the shell deletes nothing, and the batch\n' +
+        '    forms (pbook delete_all_secrets, pbook -c) delete without asking.\n',
     );
     expect(run.stdout).toContain('no help for 1; help() lists the functions\n');
   });

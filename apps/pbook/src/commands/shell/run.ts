@@ -4,6 +4,7 @@ import { SecretActions, confirmOnTerminal, isYes } from '../../secret-actions.js
 import { createLineReader } from '../../shell/lines.js';
 import { ShellSession } from '../../shell/session.js';
 import { TaskActions } from '../../task-actions.js';
+import { answeredLine } from '../../terminal.js';
 import type { ShellOptions } from './index.js';
 
 const PROMPT = '>>> ';
@@ -63,11 +64,16 @@ export async function runShell(deps: Deps, global: GlobalOptions, options: Shell
     tasks,
     stdout: deps.stdout,
     echo: true,
-    // As Python's getpass: on a terminal without echo, piped the next line.
-    readHidden: async (prompt) => (await reader.hidden(prompt)) ?? '',
+    // As Python's getpass: on a terminal without echo, piped the next line. Ctrl-C stops the
+    // statement (and only it) as at every question of pbook.
+    readHidden: async (prompt) => answeredLine(await reader.ask(prompt, { hidden: true })),
     // Piped, the answer would be the script's next line: the question is asked on a terminal only.
+    // There Ctrl-C and Ctrl-D answer no: the shell goes on.
     confirm: terminal
-      ? async (question) => isYes(await reader.ask(question))
+      ? async (question) => {
+          const answer = await reader.ask(question);
+          return 'line' in answer && isYes(answer.line);
+        }
       : async () => {
           throw new PandaError('USAGE', NO_CONFIRMATION);
         },
