@@ -138,7 +138,7 @@ export class TaskActions {
     const id = parseId('task ID', taskId);
     const { cancelled } = await (await this.#deps.client()).killTask(id);
     this.#deps.stderr.write(
-      `killed task ${id}: ${cancelled} job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`,
+      `killed task ${id}: ${cancelled} job(s) cancelled (running ones are stopped by their pilot within seconds)\n`,
     );
   }
 

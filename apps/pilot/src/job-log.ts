@@ -1,6 +1,7 @@
 /** The largest log chunk sent in one update: well below the server's limit of 1 MiB characters. */
 const MAX_LOG_CHUNK = 256 * 1024;
-const DEFAULT_LOG_INTERVAL_MS = 1000;
+/** How often a running job's new output is sent, by default. */
+export const LOG_INTERVAL_MS = 1000;
 /** How much unsent log is kept while the server does not take it: the rest is dropped, with a note. */
 export const MAX_UNSENT_LOG = 1024 * 1024;
 
@@ -91,7 +92,7 @@ export function createJobLog(options: JobLogOptions): JobLog {
       sending = undefined;
     });
   };
-  const timer = setInterval(flush, options.intervalMs ?? DEFAULT_LOG_INTERVAL_MS);
+  const timer = setInterval(flush, options.intervalMs ?? LOG_INTERVAL_MS);
 
   return {
     add(text) {

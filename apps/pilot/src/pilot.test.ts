@@ -68,6 +68,8 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 3
   const requested: number[] = [];
   /** What the next heartbeats answer: an error to throw, or whether to cancel. */
   const beats: Array<Error | { cancel: boolean }> = [];
+  /** Jobs the owner killed: every update of one answers `cancelled`. */
+  const cancelled = new Set<string>();
   const client: PilotClient = {
     async heartbeat(request) {
       heartbeats.push(request);
@@ -85,9 +87,11 @@ function fakeClient(queue: QueuedJob[], failures: Error[] = [], leaseSeconds = 3
     },
     async updateJob(update) {
       updates.push(update);
+      if (cancelled.has(update.jobId)) return { id: update.jobId, state: 'cancelled' };
+      return { id: update.jobId, state: update.state === 'released' ? 'queued' : update.state };
     },
   };
-  return { client, keys, requested, updates, heartbeats, beats };
+  return { client, keys, requested, updates, heartbeats, beats, cancelled };
 }
 
 /** A queued job as the fake server hands it out, its bundle sealed to `key`. */
@@ -228,7 +232,8 @@ describe('runPilot', () => {
     const { deps, sleeps, lines } = pilotDeps(client, {
       signal: controller.signal,
       sleep: async (ms, signal) => {
-        if (ms === 2000) sleeps.push(ms);
+        // The poll's sleeps, not a running job's (which wait on the job's own signal).
+        if (signal === controller.signal && ms === 2000) sleeps.push(ms);
         if (sleeps.length === 2) controller.abort('SIGTERM');
         await delay(Math.min(ms, 20), undefined, { signal }).catch(() => undefined);
       },
@@ -350,6 +355,7 @@ describe('runPilot', () => {
           logged.push(update.log);
           throw new PandaError('FORBIDDEN', 'this job is not yours (any more)');
         }
+        return client.updateJob(update);
       },
     };
     const { deps, lines } = pilotDeps(refusing);
@@ -393,6 +399,72 @@ describe('runPilot: leases, cancel and the end report', () => {
     expect(lines).toContain('job job-1: cancelled by its owner; stopping it');
     expect(lines).toContain('job job-1: cancelled, exit code 143');
     expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('stops a job that writes output at its next log upload, long before a heartbeat is due', async () => {
+    const started = join(workdir, 'started-chatty');
+    const { client, updates, heartbeats, cancelled } = fakeClient([
+      { id: 'job-1', exec: `touch ${started}; while :; do echo tick; sleep 0.1; done`, withSecrets: false },
+    ]);
+    const workRoot = join(workdir, 'jobs-chatty');
+    const { deps, lines } = pilotDeps(client, { killGraceMs: 100 });
+    const running = runPilot(deps, { ...OPTIONS, workdir: workRoot });
+    while (!existsSync(started)) await delay(20);
+    const killedAt = Date.now();
+    cancelled.add('job-1');
+    await running;
+    // The log goes up once a second; the first heartbeat (lease 300 s, --poll 5) would be 5 s away.
+    expect(Date.now() - killedAt).toBeLessThan(4000);
+    expect(heartbeats).toEqual([]);
+    expect(updates.at(-1)).toMatchObject({ jobId: 'job-1', state: 'failed', exitCode: 143 });
+    expect(logOf(updates, 'job-1')).toMatch(
+      /^(tick\n)+panda-pilot: the job was cancelled by its owner; it was killed\n$/,
+    );
+    expect(lines).toContain('job job-1: cancelled by its owner; stopping it');
+    expect(lines).toContain('job job-1: cancelled, exit code 143');
+    expect(await readdir(workRoot)).toEqual([]);
+  });
+
+  it('asks about a job that writes no output every --poll seconds, and not while its log uploads answer', async () => {
+    const started = join(workdir, 'started-silent');
+    const silent = fakeClient([{ id: 'job-1', exec: `touch ${started}; sleep 30`, withSecrets: false }]);
+    const workRoot = join(workdir, 'jobs-silent');
+    // Real waits: the lease (300 s) alone would renew only every 100 s.
+    const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
+    const { deps, lines } = pilotDeps(silent.client, { killGraceMs: 100, sleep });
+    const running = runPilot(deps, { ...OPTIONS, pollSeconds: 1, workdir: workRoot });
+    while (!existsSync(started)) await delay(20);
+    const killedAt = Date.now();
+    silent.beats.push({ cancel: true });
+    await running;
+    expect(Date.now() - killedAt).toBeLessThan(3000);
+    expect(silent.heartbeats.length).toBeGreaterThanOrEqual(1);
+    expect(silent.updates.at(-1)).toMatchObject({ state: 'failed', exitCode: 143 });
+    expect(lines).toContain('job job-1: cancelled, exit code 143');
+    expect(await readdir(workRoot)).toEqual([]);
+
+    // A job whose log goes up every second needs no heartbeat before its lease is due for renewal.
+    const chatty = fakeClient([
+      {
+        id: 'job-2',
+        exec: 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo $i; sleep 0.2; done',
+        withSecrets: false,
+      },
+    ]);
+    await runPilot(pilotDeps(chatty.client, { sleep }).deps, { ...OPTIONS, pollSeconds: 2, workdir: workRoot });
+    expect(chatty.updates.at(-1)).toMatchObject({ state: 'finished', exitCode: 0 });
+    expect(chatty.heartbeats).toEqual([]);
+  });
+
+  it('logs a job that ended by itself after its owner killed it as cancelled, as the server keeps it', async () => {
+    const { client, updates, cancelled } = fakeClient([{ id: 'job-1', exec: 'true', withSecrets: false }]);
+    cancelled.add('job-1');
+    const { deps, lines } = pilotDeps(client);
+    await runPilot(deps, { ...OPTIONS, workdir });
+    expect(updates.at(-1)).toMatchObject({ state: 'finished', exitCode: 0 });
+    expect(lines).toContain('job job-1: cancelled by its owner after its payload ended');
+    expect(lines).toContain('job job-1: cancelled, exit code 0');
+    expect(lines.filter((line) => line.includes('finished'))).toEqual([]);
   });
 
   it('stops a job whose attempt the server no longer holds, and reports nothing more of it', async () => {
@@ -439,7 +511,7 @@ describe('runPilot: leases, cancel and the end report', () => {
       async updateJob(update) {
         if (update.state === 'finished' && refusals-- > 0)
           throw new PandaError('SERVER_UNREACHABLE', 'cannot reach http://127.0.0.1:1');
-        await client.updateJob(update);
+        return client.updateJob(update);
       },
     };
     const { deps, lines } = pilotDeps(flaky);
@@ -463,6 +535,7 @@ describe('runPilot: leases, cancel and the end report', () => {
       },
       updateJob: async (update) => {
         if (update.state !== 'running') throw unreachable;
+        return away.client.updateJob(update);
       },
     };
     const started = Date.now();
@@ -476,6 +549,7 @@ describe('runPilot: leases, cancel and the end report', () => {
       ...refusing.client,
       updateJob: async (update) => {
         if (update.state !== 'running') throw new PandaError('FORBIDDEN', 'not yours');
+        return refusing.client.updateJob(update);
       },
     };
     const second = pilotDeps(refused);

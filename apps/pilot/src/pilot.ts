@@ -2,11 +2,17 @@ import { generatePilotKeyPair } from '@panda-secrets/crypto';
 import type { PilotKeyPair } from '@panda-secrets/crypto';
 import type { PandaClient } from '@panda-secrets/client';
 import { isPandaError } from '@panda-secrets/protocol';
-import type { AcquiredJob, UpdateJobRequest, UpdateJobState } from '@panda-secrets/protocol';
+import type {
+  AcquiredJob,
+  JobState,
+  UpdateJobRequest,
+  UpdateJobResponseData,
+  UpdateJobState,
+} from '@panda-secrets/protocol';
 import pRetry, { AbortError } from 'p-retry';
 import type { Bindings, Logger } from 'pino';
 import { removeStaleJobDirs } from './job-dir.js';
-import { MAX_UNSENT_LOG, createJobLog } from './job-log.js';
+import { LOG_INTERVAL_MS, MAX_UNSENT_LOG, createJobLog } from './job-log.js';
 import type { Redact } from './logger.js';
 import { openJobSecrets } from './job-secrets.js';
 import { describeRunError, redactor } from './redact.js';
@@ -22,7 +28,10 @@ export type PilotClient = Pick<PandaClient, 'acquireJobs' | 'updateJob' | 'heart
 export interface PilotOptions {
   /** Folder under which each job gets its fresh working directory. */
   workdir: string;
-  /** Seconds between polls while no job is queued. */
+  /**
+   * Seconds between polls while no job is queued, and at most between the pilot's asking whether a
+   * running job that writes no output was killed (never more often than its log is sent).
+   */
   pollSeconds: number;
   /** Run at most one job; exit when none is queued. */
   once: boolean;
@@ -207,29 +216,50 @@ async function sweepWhileIdle(deps: PilotDeps, workdir: string): Promise<void> {
 }
 
 /**
- * Renews the attempt's lease while the job runs and its end is being reported. A `cancel: true`
- * answer (the owner killed the task) or a refusal (the attempt is no longer the job's: its lease ran
- * out, or the task was retried) stops the payload through `stop`; a server that is briefly away is
- * tried again at the next beat. `deadline()` is when the lease runs out, as far as the pilot knows.
+ * Renews the attempt's lease while the job runs and its end is being reported, and learns soon
+ * that the owner killed the task. Every answer about the job says so: each heartbeat's `cancel`,
+ * and the job's state in the answer to each log upload, passed to `answered`. A heartbeat is sent
+ * three times per lease, and sooner when the server has said nothing about the job for `checkMs`
+ * (a job that writes no output): a kill reaches the pilot within `checkMs`, a job that writes
+ * output within its log interval, at no extra call.
+ *
+ * A cancel, or a refusal (the attempt is no longer the job's: its lease ran out, or the task was
+ * retried), stops the payload through `stop`; a server that is briefly away is tried again at the
+ * next beat. `deadline()` is when the lease runs out, as far as the pilot knows.
  */
-function keepLease(deps: PilotDeps, acquired: AcquiredJob, stop: (reason: StopReason) => void) {
+function keepLease(deps: PilotDeps, acquired: AcquiredJob, checkMs: number, stop: (reason: StopReason) => void) {
   const now = deps.now ?? Date.now;
   const leaseMs = acquired.leaseSeconds * 1000;
+  const renewMs = leaseMs / HEARTBEATS_PER_LEASE;
   let deadline = now() + leaseMs;
+  /** When the last heartbeat was sent, answered or not: the next renews the lease `renewMs` later. */
+  let beatSent = now();
+  /** When the server last said the job goes on, by a heartbeat or a log upload's answer. */
+  let heard = now();
   const ended = new AbortController();
+  const cancelled = (): void => {
+    ended.abort();
+    stop('cancelled');
+  };
   const beat = async (): Promise<void> => {
     while (!ended.signal.aborted) {
-      await deps.sleep(leaseMs / HEARTBEATS_PER_LEASE, ended.signal);
-      if (ended.signal.aborted) return;
+      // After a failed beat the next comes `checkMs` later, not at once.
+      const due = Math.min(beatSent + renewMs, Math.max(beatSent, heard) + checkMs);
+      if (now() < due) {
+        await deps.sleep(due - now(), ended.signal);
+        // A log upload's answer may have moved the next check on meanwhile.
+        continue;
+      }
       const sent = now();
+      beatSent = sent;
       try {
         const { cancel } = await deps.client.heartbeat({ jobId: acquired.job.id, claimId: acquired.claimId });
         deadline = sent + leaseMs;
         if (cancel) {
-          deps.log.info(`job ${acquired.job.id}: cancelled by its owner; stopping it`);
-          stop('cancelled');
+          cancelled();
           return;
         }
+        heard = Math.max(heard, sent);
       } catch (error) {
         if (isTransient(error) && now() < deadline) {
           deps.log.info(`job ${acquired.job.id}: renewing its lease failed (${messageOf(error)}); will retry`);
@@ -254,6 +284,12 @@ function keepLease(deps: PilotDeps, acquired: AcquiredJob, stop: (reason: StopRe
   const beating = beat();
   return {
     deadline: () => deadline,
+    /** Takes the job's state from the answer to an update sent at `sent`. */
+    answered(state: JobState, sent: number): void {
+      if (ended.signal.aborted) return;
+      if (state === 'cancelled') cancelled();
+      else heard = Math.max(heard, sent);
+    },
     async end(): Promise<void> {
       ended.abort();
       await beating;
@@ -270,17 +306,37 @@ async function processJob(
   privateKey: PilotKeyPair['privateKey'],
 ): Promise<JobOutcome | undefined> {
   const { job, claimId } = acquired;
-  const update = (fields: Omit<UpdateJobRequest, 'jobId' | 'claimId'>): Promise<void> =>
-    deps.client.updateJob({ jobId: job.id, claimId, ...fields });
   // Once the job's secrets are known, everything the pilot writes about the job is masked first.
   let redact = (text: string): string => text;
   const log = deps.jobLog({ job: job.id }, (text) => redact(text));
   log.info(`job ${job.id}: acquired (attempt ${job.attemptNr} of ${job.maxAttempts})`);
 
   const stopJob = new AbortController();
-  const lease = keepLease({ ...deps, log }, acquired, (reason) => stopJob.abort(reason));
+  let payloadEnded = false;
+  const stop = (reason: StopReason): void => {
+    if (stopJob.signal.aborted) return;
+    if (reason === 'cancelled') {
+      log.info(
+        payloadEnded
+          ? `job ${job.id}: cancelled by its owner after its payload ended`
+          : `job ${job.id}: cancelled by its owner; stopping it`,
+      );
+    }
+    stopJob.abort(reason);
+  };
+  const checkMs = Math.max(options.pollSeconds * 1000, LOG_INTERVAL_MS);
+  const lease = keepLease({ ...deps, log }, acquired, checkMs, stop);
+  // Every answer about the job says whether it was cancelled: a job that writes output stops at its next upload.
+  const update = async (fields: Omit<UpdateJobRequest, 'jobId' | 'claimId'>): Promise<UpdateJobResponseData> => {
+    const sent = (deps.now ?? Date.now)();
+    const answer = await deps.client.updateJob({ jobId: job.id, claimId, ...fields });
+    lease.answered(answer.state, sent);
+    return answer;
+  };
   const jobLog = createJobLog({
-    send: (log) => update({ state: 'running', log }),
+    send: async (log) => {
+      await update({ state: 'running', log });
+    },
     onSendError: (error) => {
       if (isTransient(error)) {
         log.info(`job ${job.id}: sending its log failed (${messageOf(error)}); will retry`);
@@ -330,6 +386,7 @@ async function processJob(
       jobLog.add(redact(`panda-pilot: the job could not run: ${reason}\n`));
     }
   }
+  payloadEnded = true;
 
   if (
     outcome !== undefined &&
@@ -396,7 +453,7 @@ async function sendFinal(
   jobId: string,
   pieces: string[],
   deadline: () => number,
-  send: (log: string, last: boolean) => Promise<void>,
+  send: (log: string, last: boolean) => Promise<unknown>,
 ): Promise<boolean> {
   const now = deps.now ?? Date.now;
   const minTimeout = deps.retryMinMs ?? 1000;

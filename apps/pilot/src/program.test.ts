@@ -48,7 +48,7 @@ async function runMain(
       clients.push(options);
       return {
         acquireJobs: async () => [],
-        updateJob: async () => undefined,
+        updateJob: async (update) => ({ id: update.jobId, state: 'running' }),
         heartbeat: async () => ({ leaseExpiresAt: '', cancel: false }),
         ...client,
       };

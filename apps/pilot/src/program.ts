@@ -89,7 +89,8 @@ function declareOptions(parser: Argv, tmpdir: string): Argv {
       type: 'number',
       requiresArg: true,
       default: 5,
-      describe: 'seconds between polls while no job is queued',
+      describe:
+        'seconds between polls while no job is queued, and between checks that a silent running job was not killed',
     })
     .option('keep-workdir', {
       type: 'boolean',

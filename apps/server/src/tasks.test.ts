@@ -69,6 +69,14 @@ describe('tasks over HTTP', () => {
     expect(killed.json().data).toMatchObject({ cancelled: 2, task: { status: 'cancelled' } });
     const beat = await fx.call(pilot, 'POST', ApiPath.heartbeat, { jobId: acquired.job.id, claimId: acquired.claimId });
     expect(beat.json().data).toMatchObject({ cancel: true });
+    // A log upload tells the pilot too, so a job that writes output stops without waiting for a heartbeat.
+    const upload = await fx.call(pilot, 'POST', ApiPath.updateJob, {
+      jobId: acquired.job.id,
+      claimId: acquired.claimId,
+      state: 'running',
+      log: 'still going\n',
+    });
+    expect(upload.json().data).toEqual({ id: acquired.job.id, state: 'cancelled' });
     const again = await fx.call(alice, 'POST', `${ApiPath.tasks}/${submitted.taskId}/kill`);
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({

@@ -118,7 +118,7 @@ describe('pbook bookkeeping against a real server and pilot', () => {
     const killed = await pbook('bob', ['kill-task', String(taskId)]);
     expect([killed.code, killed.stderr]).toEqual([
       0,
-      `killed task ${taskId}: 1 job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`,
+      `killed task ${taskId}: 1 job(s) cancelled (running ones are stopped by their pilot within seconds)\n`,
     ]);
     expect(await followerExit).toBe(0);
     expect(followed).toMatch(/^started with \*\*\*\n(tick\n)+/);
@@ -167,7 +167,7 @@ describe('pbook bookkeeping against a real server and pilot', () => {
     const killed = await pbook('bob', ['kill', String(queued)]);
     expect([killed.code, killed.stderr]).toEqual([
       0,
-      `killed task ${queued}: 1 job(s) cancelled (running ones stop at their pilot's next heartbeat)\n`,
+      `killed task ${queued}: 1 job(s) cancelled (running ones are stopped by their pilot within seconds)\n`,
     ]);
     await writeFile(gate, '');
     await until(

@@ -159,7 +159,9 @@ describe('PandaClient requests', () => {
             ? job
             : request.url.includes('acquire_jobs')
               ? { jobs: [acquired] }
-              : { taskId: 7, jobs: [job] },
+              : request.url.includes('update_job')
+                ? { id: 'j', state: 'cancelled' }
+                : { taskId: 7, jobs: [job] },
       }),
     );
     const spec = { exec: 'true', outDS: 'user.x', secrets: [] };
@@ -167,7 +169,10 @@ describe('PandaClient requests', () => {
     await expect(client.getJob('j 1')).resolves.toEqual(job);
     await expect(client.getJobLog('j 1')).resolves.toEqual(log);
     await expect(client.acquireJobs({ kty: 'EC' }, 2)).resolves.toEqual([acquired]);
-    await client.updateJob({ jobId: 'j', claimId: 'c', state: 'running' });
+    await expect(client.updateJob({ jobId: 'j', claimId: 'c', state: 'running' })).resolves.toEqual({
+      id: 'j',
+      state: 'cancelled',
+    });
     expect(requests.map((request) => [request.method, request.url, request.body])).toEqual([
       ['POST', '/api/v1/jobs/submit', JSON.stringify({ jobs: [spec] })],
       ['GET', '/api/v1/jobs/j%201', ''],
@@ -240,6 +245,12 @@ describe('PandaClient requests', () => {
       (client) => client.heartbeat({ jobId: 'j', claimId: 'c' }),
       { leaseExpiresAt: AT },
       "no lease (Type error: 'data.cancel' must be of type bool, got NoneType.)",
+    ],
+    [
+      'an update answered without the job state',
+      (client) => client.updateJob({ jobId: 'j', claimId: 'c', state: 'running' }),
+      { id: 'j' },
+      "no job state ('data.state' must be one of queued, running, finished, failed, cancelled)",
     ],
   ])('refuses %s, naming the field', async (_what, call, data, problem) => {
     const { client } = await serve((_request, response) =>

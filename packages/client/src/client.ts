@@ -14,6 +14,7 @@ import {
   SubmitJobsResponseDataSchema,
   TaskDetailSchema,
   TaskJobLogResponseDataSchema,
+  UpdateJobResponseDataSchema,
   UserSecretsSchema,
   assertSchema,
 } from '@panda-secrets/protocol/schemas';
@@ -34,6 +35,7 @@ import type {
   TaskInfo,
   TaskJobLogResponseData,
   UpdateJobRequest,
+  UpdateJobResponseData,
 } from '@panda-secrets/protocol';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { checkedBody, malformedData, unreachableError } from './errors.js';
@@ -269,9 +271,10 @@ export class PandaClient {
     return dataOf(AcquireJobsResponseDataSchema, data, 'no job list').jobs;
   }
 
-  /** Pilot call: reports a job's state, exit code and a log chunk. */
-  async updateJob(update: UpdateJobRequest): Promise<void> {
-    await this.#call('POST', ApiPath.updateJob, { json: update });
+  /** Pilot call: reports a job's state, exit code and a log chunk; answers the job's state (`cancelled`: stop it). */
+  async updateJob(update: UpdateJobRequest): Promise<UpdateJobResponseData> {
+    const data = await this.#call('POST', ApiPath.updateJob, { json: update });
+    return dataOf(UpdateJobResponseDataSchema, data, 'no job state');
   }
 
   /** Pilot call: renews the lease of the attempt `claimId` stands for; `cancel` says to stop the job. */

@@ -82,6 +82,7 @@ export type {
   AcquiredJob,
   AcquireJobsResponseData,
   UpdateJobRequest,
+  UpdateJobResponseData,
   UpdateJobState,
   HeartbeatRequest,
   HeartbeatResponseData,

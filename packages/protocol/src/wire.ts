@@ -29,6 +29,7 @@ import type {
   TaskJobLogResponseDataSchema,
   TaskStatusSchema,
   UpdateJobRequestSchema,
+  UpdateJobResponseDataSchema,
   UpdateJobStateSchema,
 } from './schemas/bodies.js';
 
@@ -136,6 +137,8 @@ export type UpdateJobState = Static<typeof UpdateJobStateSchema>;
  * job; `released` (the pilot was stopped) ends the attempt and queues the job again.
  */
 export type UpdateJobRequest = Static<typeof UpdateJobRequestSchema>;
+/** What `update_job` answers: the job's state after the update (`cancelled` when its owner killed it). */
+export type UpdateJobResponseData = Static<typeof UpdateJobResponseDataSchema>;
 /** Body of `heartbeat`: renews the lease of the attempt the claim stands for. */
 export type HeartbeatRequest = Static<typeof HeartbeatRequestSchema>;
 export type HeartbeatResponseData = Static<typeof HeartbeatResponseDataSchema>;

@@ -34,7 +34,7 @@ describe("the shell's bookkeeping functions", () => {
       '',
     ]);
     expect(run.stderr).toBe(
-      "killed task 1: 1 job(s) cancelled (running ones stop at their pilot's next heartbeat)\nretried task 1: 1 job(s) queued again\n",
+      'killed task 1: 1 job(s) cancelled (running ones are stopped by their pilot within seconds)\nretried task 1: 1 job(s) queued again\n',
     );
   });
 
@@ -53,7 +53,7 @@ describe("the shell's bookkeeping functions", () => {
       'error: invalid task ID "x": a task ID is a whole number from 1 on, such as 42',
       'error: invalid task ID that value: a task ID is a whole number from 1 on, such as 42',
       'error: no task 7',
-      "killed task 1: 1 job(s) cancelled (running ones stop at their pilot's next heartbeat)",
+      'killed task 1: 1 job(s) cancelled (running ones are stopped by their pilot within seconds)',
       'error: task 1 has ended: nothing to kill',
       'retried task 1: 1 job(s) queued again',
       'error: task 1 has no failed or cancelled job to retry',

@@ -24,8 +24,8 @@ export function taskFunctions(tasks: TaskActions): PyFunction[] {
     define(
       'kill',
       [{ name: 'task_id', type: 'any' }],
-      'Cancel a task: its queued jobs never run, its running jobs are stopped by their pilot at its\n' +
-        'next heartbeat (payload killed, files removed). A task that has ended cannot be killed.',
+      'Cancel a task: its queued jobs never run, its running jobs are stopped by their pilot within\n' +
+        'seconds (payload killed, files removed). A task that has ended cannot be killed.',
       (args) => tasks.kill(idArgument(args.get('task_id'))),
     ),
     define(

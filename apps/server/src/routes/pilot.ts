@@ -10,6 +10,7 @@ import {
   type AcquiredJob,
   type HeartbeatResponseData,
   type SecretBundle,
+  type UpdateJobResponseData,
 } from '@panda-secrets/protocol';
 import {
   AcquireJobsRequestSchema,
@@ -113,6 +114,8 @@ export function pilotRoutes(app: FastifyInstance, ctx: ServerContext): void {
         ? {}
         : { appendLog: log, maxLogBytes: MAX_JOB_LOG, ownerLogBudget: ctx.jobs.logBudgetBytes }),
     });
-    return ok({ id: row.id, state: row.state });
+    // A cancelled job answers `cancelled` to every update: its pilot stops it at its next log upload.
+    const data: UpdateJobResponseData = { id: row.id, state: row.state };
+    return ok(data);
   });
 }

@@ -183,7 +183,7 @@ export const ListTasksResponseDataSchema = Type.Object({ tasks: Type.Array(TaskI
 
 export const KillTaskResponseDataSchema = Type.Object({
   task: TaskInfoSchema,
-  /** Jobs this kill cancelled (queued ones at once; running ones are stopped at their pilot's next heartbeat). */
+  /** Jobs this kill cancelled (queued ones at once; running ones are stopped by their pilot within seconds). */
   cancelled: Type.Integer(),
 });
 
@@ -269,6 +269,12 @@ export const UpdateJobRequestSchema = Type.Object({
     }),
   ),
 });
+
+/**
+ * What `update_job` answers: the job's state after the update. `cancelled` (the owner killed the
+ * task) tells the pilot of a running job to stop it, as a heartbeat's `cancel` does.
+ */
+export const UpdateJobResponseDataSchema = Type.Object({ id: Type.String(), state: JobStateSchema });
 
 export const HeartbeatRequestSchema = Type.Object(attemptFields);
 

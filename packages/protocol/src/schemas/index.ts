@@ -29,5 +29,6 @@ export {
   TaskJobLogResponseDataSchema,
   TaskParamsSchema,
   UpdateJobRequestSchema,
+  UpdateJobResponseDataSchema,
   UserSecretsSchema,
 } from './bodies.js';

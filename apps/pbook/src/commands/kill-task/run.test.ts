@@ -19,7 +19,7 @@ describe('kill-task and kill', () => {
     expect([run.code, run.stdout, run.stderr]).toEqual([
       0,
       '',
-      "killed task 1: 2 job(s) cancelled (running ones stop at their pilot's next heartbeat)\n",
+      'killed task 1: 2 job(s) cancelled (running ones are stopped by their pilot within seconds)\n',
     ]);
     expect(client.tasks.get(1)?.jobs.map((job) => job.state)).toEqual(['cancelled', 'cancelled', 'finished']);
   });
